@@ -1,0 +1,380 @@
+"""The incentive program as a designer writes it in a scenario file.
+
+Every construct a channel program designer expects (tiers, rebates, accelerators, caps, SPIFFs,
+co-selling bonuses, MDF, benefits, loyalty milestones, guardrails, budget and reserve,
+segment overrides, remediation) is a validated pydantic model here. Amounts are in the program's
+currency per *period* (the calendar's period, a quarter by default) unless a field says otherwise.
+
+The models only describe; :mod:`incentsim.program.compiled` turns them into arrays and
+:mod:`incentsim.program.rules` applies them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from incentsim._merge import deep_merge
+
+Rate = Annotated[float, Field(ge=0.0, le=1.0)]
+Money = Annotated[float, Field(ge=0.0)]
+
+#: Metrics a tier can require. Flow metrics are summed over the tier's look-back window;
+#: stock metrics (certified staff, customer satisfaction) use the latest period's value.
+TIER_METRICS = ("revenue", "new_logos", "certified_staff", "csat")
+FLOW_METRICS = ("revenue", "new_logos")
+
+
+class Strict(BaseModel):
+    """Base model: unknown keys are errors, so a misspelt key never passes silently."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+class Benefit(Strict):
+    """A non-financial benefit a tier unlocks and its effect on the partner.
+
+    The effects are applied by the partner model: a higher win rate or deal size, faster
+    ramp-up of new partners, extra loyalty from being valued.
+    """
+
+    win_rate_uplift: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    deal_size_uplift: Annotated[float, Field(ge=0.0, le=2.0)] = 0.0
+    ramp_speedup: Annotated[float, Field(ge=0.0, le=5.0)] = 0.0
+    loyalty_uplift: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+
+
+class Requirements(Strict):
+    """What a partner must reach to hold a tier (every stated metric must be met)."""
+
+    revenue: Money = 0.0
+    new_logos: Annotated[float, Field(ge=0.0)] = 0.0
+    certified_staff: Annotated[float, Field(ge=0.0)] = 0.0
+    csat: Annotated[float, Field(ge=0.0, le=5.0)] = 0.0
+
+
+class Tier(Strict):
+    """One status level: what qualifies for it and what it pays."""
+
+    requirements: Requirements = Field(default_factory=Requirements)
+    rebate_rate: Rate = 0.0
+    mdf_accrual_rate: Rate | None = None
+    benefits: dict[str, Benefit] = Field(default_factory=dict)
+
+
+class TierEvaluation(Strict):
+    """When and on what window tier status is (re)assessed."""
+
+    cadence_periods: Annotated[int, Field(ge=1, le=12)] = 1
+    lookback_periods: Annotated[int, Field(ge=1, le=12)] = 1
+    grace_periods: Annotated[int, Field(ge=0, le=12)] = 1
+    maintain_fraction: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+
+
+class Rebate(Strict):
+    """How tier rebate rates apply to a period's revenue.
+
+    ``retroactive`` (a notch): the whole period's revenue is paid at the rate of the tier reached.
+    ``marginal`` (brackets): each slice of revenue between two tiers' revenue thresholds is paid
+    at that tier's rate, up to the tier the partner holds.
+    """
+
+    basis: Literal["retroactive", "marginal"] = "retroactive"
+    timing: Literal["back_end", "front_end"] = "back_end"
+    cap: Money | None = None
+
+
+class Quota(Strict):
+    """Each partner's revenue target for a period, used by accelerators and decelerators.
+
+    ``fixed``: the same amount for everyone. ``prior``: last period's revenue times
+    ``1 + growth`` (a ratchet: a strong period raises the next target), never below ``floor``.
+    """
+
+    basis: Literal["fixed", "prior"] = "fixed"
+    amount: Money = 0.0
+    growth: Annotated[float, Field(ge=-0.5, le=2.0)] = 0.0
+    floor: Money = 0.0
+
+
+class Accelerator(Strict):
+    """A different marginal rate above (accelerator) or below (decelerator) a threshold.
+
+    The threshold is an amount of period revenue or, with ``quota_fraction``, a fraction of the
+    partner's quota. The component pays ``rebate_rate * (multiplier - 1)`` on revenue above the
+    threshold for an accelerator, and ``rebate_rate * (multiplier - 1)`` (a reduction) on revenue
+    below it for a decelerator, where ``rebate_rate`` is the partner's tier rate.
+    """
+
+    kind: Literal["accelerator", "decelerator"] = "accelerator"
+    threshold: Money | None = None
+    quota_fraction: Annotated[float, Field(gt=0.0, le=5.0)] | None = None
+    multiplier: Annotated[float, Field(ge=0.0, le=10.0)]
+    cap: Money | None = None
+
+    @model_validator(mode="after")
+    def _one_threshold(self) -> Accelerator:
+        if (self.threshold is None) == (self.quota_fraction is None):
+            raise ValueError("give exactly one of 'threshold' or 'quota_fraction'")
+        if self.kind == "accelerator" and self.multiplier < 1.0:
+            raise ValueError("an accelerator's multiplier must be at least 1")
+        if self.kind == "decelerator" and self.multiplier > 1.0:
+            raise ValueError("a decelerator's multiplier must be at most 1")
+        return self
+
+
+class Spiff(Strict):
+    """A short campaign paying extra on a product line or deal type inside a window of weeks."""
+
+    product: str | None = None
+    deal_type: Literal["any", "new_logo", "renewal"] = "any"
+    amount_per_deal: Money = 0.0
+    uplift_rate: Rate = 0.0
+    start_week: Annotated[int, Field(ge=0)] = 0
+    end_week: Annotated[int, Field(ge=1)] = 10**6
+    cap: Money | None = None
+    requires_registration: bool = True
+
+    @model_validator(mode="after")
+    def _window(self) -> Spiff:
+        if self.end_week <= self.start_week:
+            raise ValueError("end_week must be after start_week")
+        return self
+
+
+class CoSell(Strict):
+    """Bonus on revenue from deals worked jointly with the vendor's sales team."""
+
+    rate: Rate = 0.0
+    min_tier: str | None = None
+    requires_registration: bool = True
+    cap: Money | None = None
+
+
+class Mdf(Strict):
+    """Market development funds: accrued as a share of revenue, reimbursed against claims."""
+
+    accrual_rate: Rate = 0.0
+    reimbursement_rate: Rate = 1.0
+    approval_lag_weeks: Annotated[int, Field(ge=0, le=52)] = 4
+    expiry_periods: Annotated[int, Field(ge=1, le=12)] = 2
+    cap: Money | None = None
+
+
+class Milestone(Strict):
+    """A loyalty reward for sustained contribution: ``consecutive_periods`` at ``tier`` or above.
+
+    A period below the tier counts as a shortfall; after more than ``tolerance_periods`` shortfall
+    periods in a row the streak decays (``reset`` to zero, or ``step`` back one period per
+    shortfall period). Once earned, the streak restarts and the milestone can be earned again
+    when ``repeatable``.
+    """
+
+    tier: str
+    consecutive_periods: Annotated[int, Field(ge=1, le=40)]
+    reward: Money
+    tolerance_periods: Annotated[int, Field(ge=0, le=12)] = 0
+    decay: Literal["reset", "step"] = "reset"
+    repeatable: bool = True
+
+
+class DealRegistration(Strict):
+    """Deal registration: bonuses need a registered deal; duplicates are checked at entry."""
+
+    duplicate_check: bool = True
+    detection_rate: Rate = 0.8
+    protection_days: Annotated[int, Field(ge=0, le=730)] = 90
+
+
+class Audit(Strict):
+    """Periodic audits of paid claims, with clawback of what was paid on detected gaming."""
+
+    rate: Rate = 0.0
+    detection_probability: Rate = 0.8
+    penalty_multiplier: Annotated[float, Field(ge=0.0, le=5.0)] = 0.0
+
+
+class CsatGate(Strict):
+    """A customer-satisfaction gate: below ``min_score`` the gated components are scaled."""
+
+    min_score: Annotated[float, Field(ge=0.0, le=5.0)]
+    applies_to: list[Literal["rebate", "accelerators", "spiffs", "co_sell", "milestones"]] = Field(
+        default_factory=lambda: ["accelerators", "spiffs"]
+    )
+    payout_fraction: Rate = 0.0
+
+
+class Guardrails(Strict):
+    """Controls against gaming and quality erosion."""
+
+    deal_registration: DealRegistration = Field(default_factory=DealRegistration)
+    audit: Audit = Field(default_factory=Audit)
+    clawback_on_returns: bool = True
+    csat_gate: CsatGate | None = None
+    co_delivery_share: Rate = 0.0
+
+
+class ReserveContribution(Strict):
+    """What flows into the reserve at each payout run."""
+
+    unspent_share: Rate = 1.0
+    fixed_per_period: Money = 0.0
+
+
+class Reserve(Strict):
+    """A fund that absorbs payout peaks above the period budget."""
+
+    initial: Money = 0.0
+    max: Money | None = None
+    contribution: ReserveContribution = Field(default_factory=ReserveContribution)
+
+    @model_validator(mode="after")
+    def _initial_within_max(self) -> Reserve:
+        if self.max is not None and self.initial > self.max:
+            raise ValueError(f"initial reserve {self.initial:g} is larger than max {self.max:g}")
+        return self
+
+
+class PayoutSchedule(Strict):
+    """When accrued incentives are paid."""
+
+    cadence_periods: Annotated[int, Field(ge=1, le=12)] = 1
+    delay_weeks: Annotated[int, Field(ge=0, le=52)] = 6
+
+
+class TrueUp(Strict):
+    """At the end of each program year, re-assess tier on the year's revenue and pay any shortfall
+    between the rebate that annual tier earns and the rebate paid during the year."""
+
+    enabled: bool = False
+
+
+class Budget(Strict):
+    """The program's money: budget per period, reserve fund, shortfall policy, payout timing."""
+
+    per_period: Money | None = None
+    reserve: Reserve = Field(default_factory=Reserve)
+    shortfall_policy: Literal["pro_rata", "defer"] = "pro_rata"
+    payout: PayoutSchedule = Field(default_factory=PayoutSchedule)
+    true_up: TrueUp = Field(default_factory=TrueUp)
+
+
+class Remediation(Strict):
+    """An improvement plan instead of a cut-off for partners who fall below the entry tier.
+
+    After ``trigger_periods`` assessments below the entry tier, the partner keeps its status for
+    ``duration_periods`` while support lifts its capacity and win rate.
+    """
+
+    enabled: bool = False
+    trigger_periods: Annotated[int, Field(ge=1, le=12)] = 2
+    duration_periods: Annotated[int, Field(ge=1, le=12)] = 2
+    capacity_uplift: Annotated[float, Field(ge=0.0, le=2.0)] = 0.1
+    win_rate_uplift: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
+
+
+class Program(Strict):
+    """A whole incentive program.
+
+    ``tiers`` is ordered from the lowest to the highest status; a partner meeting no tier's
+    requirements is *unqualified* and earns no rebate.
+    """
+
+    currency: str = "USD"
+    tiers: dict[str, Tier] = Field(min_length=1)
+    evaluation: TierEvaluation = Field(default_factory=TierEvaluation)
+    rebate: Rebate = Field(default_factory=Rebate)
+    quota: Quota = Field(default_factory=Quota)
+    accelerators: dict[str, Accelerator] = Field(default_factory=dict)
+    spiffs: dict[str, Spiff] = Field(default_factory=dict)
+    co_sell: CoSell = Field(default_factory=CoSell)
+    mdf: Mdf = Field(default_factory=Mdf)
+    milestones: dict[str, Milestone] = Field(default_factory=dict)
+    guardrails: Guardrails = Field(default_factory=Guardrails)
+    partner_cap: Money | None = None
+    budget: Budget = Field(default_factory=Budget)
+    remediation: Remediation = Field(default_factory=Remediation)
+    segment_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    region_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers_increase(cls, tiers: dict[str, Tier]) -> dict[str, Tier]:
+        names = list(tiers)
+        for lower, upper in zip(names, names[1:], strict=False):
+            lo, hi = tiers[lower], tiers[upper]
+            if hi.requirements.revenue <= lo.requirements.revenue and not (
+                hi.requirements.revenue == lo.requirements.revenue == 0.0
+                and _other_requirements_rise(lo.requirements, hi.requirements)
+            ):
+                raise ValueError(
+                    f"tier '{upper}' revenue threshold {hi.requirements.revenue:g} must be above "
+                    f"tier '{lower}' threshold {lo.requirements.revenue:g} "
+                    "(tiers are listed lowest first)"
+                )
+            for metric in TIER_METRICS[1:]:
+                if getattr(hi.requirements, metric) < getattr(lo.requirements, metric):
+                    raise ValueError(
+                        f"tier '{upper}' requires less {metric} than tier '{lower}'; "
+                        "requirements must not fall as tiers rise"
+                    )
+            if hi.rebate_rate < lo.rebate_rate:
+                raise ValueError(
+                    f"tier '{upper}' rebate_rate {hi.rebate_rate:g} is below tier '{lower}' "
+                    f"rebate_rate {lo.rebate_rate:g}; rates must not fall as tiers rise"
+                )
+        return tiers
+
+    @model_validator(mode="after")
+    def _references(self) -> Program:
+        names = set(self.tiers)
+        if self.co_sell.min_tier is not None and self.co_sell.min_tier not in names:
+            raise ValueError(f"co_sell.min_tier '{self.co_sell.min_tier}' is not a tier")
+        for key, milestone in self.milestones.items():
+            if milestone.tier not in names:
+                raise ValueError(f"milestones.{key}.tier '{milestone.tier}' is not a tier")
+        for label, overrides in (
+            ("segment_overrides", self.segment_overrides),
+            ("region_overrides", self.region_overrides),
+        ):
+            for key, override in overrides.items():
+                self._check_override(f"{label}.{key}", override)
+        return self
+
+    def _check_override(self, where: str, override: dict[str, Any]) -> None:
+        """An override may change values but not the program's structure; it must validate."""
+        if {"segment_overrides", "region_overrides"} & set(override):
+            raise ValueError(f"{where}: overrides cannot nest further overrides")
+        base = self.model_dump(exclude={"segment_overrides", "region_overrides"})
+        for part in ("tiers", "accelerators", "spiffs", "milestones"):
+            added = set(override.get(part) or {}) - set(base[part])
+            if added:
+                raise ValueError(
+                    f"{where}.{part}: {sorted(added)} not in the program; an override changes "
+                    "values of existing entries and cannot add new ones"
+                )
+        try:
+            Program.model_validate(deep_merge(base, override))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"])
+            raise ValueError(f"{where}.{loc}: {first['msg']}") from None
+
+    def resolved(self, segment: str | None = None, region: str | None = None) -> Program:
+        """The program as it applies to one segment and region (region overrides win)."""
+        data = self.model_dump(exclude={"segment_overrides", "region_overrides"})
+        for overrides, key in ((self.segment_overrides, segment), (self.region_overrides, region)):
+            if key is not None and key in overrides:
+                data = deep_merge(data, overrides[key])
+        return Program.model_validate(data)
+
+    @property
+    def tier_names(self) -> list[str]:
+        """Tier names, lowest first."""
+        return list(self.tiers)
+
+
+def _other_requirements_rise(lower: Requirements, upper: Requirements) -> bool:
+    """True when a tier with the same (zero) revenue threshold asks for more of another metric."""
+    return any(getattr(upper, m) > getattr(lower, m) for m in TIER_METRICS[1:])

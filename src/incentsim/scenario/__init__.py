@@ -1,0 +1,1 @@
+"""incentsim.scenario."""

@@ -1,0 +1,66 @@
+"""The validated scenario: calendar, population, market and program in one object."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from incentsim.market.spec import Market
+from incentsim.population.spec import Population
+from incentsim.program.spec import Program, Strict
+
+
+class Calendar(Strict):
+    """The program calendar: weeks make periods (quarters by default), periods make years."""
+
+    weeks_per_period: Annotated[int, Field(ge=1, le=52)] = 13
+    periods_per_year: Annotated[int, Field(ge=1, le=52)] = 4
+    horizon_periods: Annotated[int, Field(ge=1, le=80)] = 8
+    start_date: dt.date = dt.date(2027, 1, 4)
+
+    @property
+    def horizon_weeks(self) -> int:
+        """Weeks simulated."""
+        return self.weeks_per_period * self.horizon_periods
+
+
+class Scenario(Strict):
+    """Everything one simulation needs, as written by a designer (after ``extends`` is resolved).
+
+    ``sources`` records where default figures come from, so a reader can judge them.
+    """
+
+    name: str
+    description: str = ""
+    sources: dict[str, str] = Field(default_factory=dict)
+    seed: Annotated[int, Field(ge=0)] = 20261123
+    replications: Annotated[int, Field(ge=1, le=1_000_000)] = 200
+    calendar: Calendar = Field(default_factory=Calendar)
+    population: Population
+    market: Market = Field(default_factory=Market)
+    program: Program
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Scenario:
+        segments, regions = set(self.population.segments), set(self.population.regions)
+        for key in self.program.segment_overrides:
+            if key not in segments:
+                raise ValueError(f"program.segment_overrides: '{key}' is not a population segment")
+        for key in self.program.region_overrides:
+            if key not in regions:
+                raise ValueError(f"program.region_overrides: '{key}' is not a population region")
+        for i, shock in enumerate(self.market.shocks):
+            for seg in shock.segments or []:
+                if seg not in segments:
+                    raise ValueError(f"market.shocks.{i}.segments: '{seg}' is not a segment")
+            for reg in shock.regions or []:
+                if reg not in regions:
+                    raise ValueError(f"market.shocks.{i}.regions: '{reg}' is not a region")
+        if len(self.market.seasonality) not in (1, self.calendar.periods_per_year):
+            raise ValueError(
+                f"market.seasonality has {len(self.market.seasonality)} values; give 1 or one per "
+                f"period of the year ({self.calendar.periods_per_year})"
+            )
+        return self
