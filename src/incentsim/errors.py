@@ -1,0 +1,56 @@
+"""User-facing errors: each names the file and the field or line at fault.
+
+The CLI prints an :class:`IncentsimError` as its message alone (no traceback) and exits with
+code 2. Library callers catch them like any exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+
+class IncentsimError(Exception):
+    """Base of every error caused by the user's input rather than by a bug."""
+
+
+class ScenarioError(IncentsimError):
+    """A scenario (or program) file that cannot be read or does not validate.
+
+    Parameters
+    ----------
+    file
+        The file at fault (``None`` for a scenario built in Python).
+    problems
+        ``(field path, message)`` pairs; the path uses dots (``program.tiers.gold.rebate_rate``).
+    """
+
+    def __init__(self, file: str | Path | None, problems: Sequence[tuple[str, str]]) -> None:
+        self.file = None if file is None else str(file)
+        self.problems = list(problems)
+        where = self.file or "<scenario>"
+        lines = [f"{where}: {path}: {msg}" if path else f"{where}: {msg}" for path, msg in problems]
+        super().__init__("\n".join(lines))
+
+
+class DataError(IncentsimError):
+    """A data file (transactions, partners) with invalid rows or columns.
+
+    Parameters
+    ----------
+    file
+        The file at fault.
+    problems
+        ``(line number or None, message)`` pairs; line numbers count the header as line 1.
+    """
+
+    def __init__(self, file: str | Path, problems: Sequence[tuple[int | None, str]]) -> None:
+        self.file = str(file)
+        self.problems = list(problems)
+        shown = [
+            f"{self.file}:{line}: {msg}" if line is not None else f"{self.file}: {msg}"
+            for line, msg in self.problems[:50]
+        ]
+        if len(self.problems) > 50:
+            shown.append(f"{self.file}: ... and {len(self.problems) - 50} more problems")
+        super().__init__("\n".join(shown))
