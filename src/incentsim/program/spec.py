@@ -11,6 +11,7 @@ The models only describe; :mod:`incentsim.program.compiled` turns them into arra
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -302,7 +303,7 @@ class Program(Strict):
     @classmethod
     def _tiers_increase(cls, tiers: dict[str, Tier]) -> dict[str, Tier]:
         names = list(tiers)
-        for lower, upper in zip(names, names[1:], strict=False):
+        for lower, upper in pairwise(names):
             lo, hi = tiers[lower], tiers[upper]
             if hi.requirements.revenue <= lo.requirements.revenue and not (
                 hi.requirements.revenue == lo.requirements.revenue == 0.0

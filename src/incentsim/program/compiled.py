@@ -1,0 +1,232 @@
+"""A program compiled to arrays, one row per partner group (segment x region).
+
+Segment and region overrides change values, never structure, so every group has the same tiers,
+accelerators, SPIFFs and milestones; their parameters become arrays with a leading group axis
+that the rules engine gathers per partner with ``array[group]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from incentsim.program.spec import Program
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+#: Components whose payout a customer-satisfaction gate can scale, in column order.
+GATEABLE = ("rebate", "accelerators", "spiffs", "co_sell", "milestones")
+
+
+def _cap(value: float | None) -> float:
+    return np.inf if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class CompiledProgram:
+    """Program parameters as arrays over groups ``G``, tiers ``T``, accelerators ``A``,
+    SPIFFs ``S`` and milestones ``M``. Money is in currency units per period."""
+
+    program: Program
+    group_names: tuple[str, ...]
+    tier_names: tuple[str, ...]
+    accelerator_names: tuple[str, ...]
+    spiff_names: tuple[str, ...]
+    milestone_names: tuple[str, ...]
+    # tiers (G, T)
+    req_revenue: FloatArray
+    req_new_logos: FloatArray
+    req_certified_staff: FloatArray
+    req_csat: FloatArray
+    rebate_rate: FloatArray
+    mdf_rate: FloatArray
+    # evaluation (G,)
+    cadence: IntArray
+    lookback: IntArray
+    grace: IntArray
+    maintain_fraction: FloatArray
+    marginal: BoolArray
+    rebate_cap: FloatArray
+    front_end: BoolArray
+    # quota (G,)
+    quota_prior: BoolArray
+    quota_amount: FloatArray
+    quota_growth: FloatArray
+    quota_floor: FloatArray
+    # accelerators (G, A)
+    acc_threshold: FloatArray
+    acc_quota_fraction: FloatArray
+    acc_multiplier: FloatArray
+    acc_cap: FloatArray
+    # spiffs (G, S)
+    spiff_per_deal: FloatArray
+    spiff_uplift: FloatArray
+    spiff_cap: FloatArray
+    # co-sell (G,)
+    co_sell_rate: FloatArray
+    co_sell_min_tier: IntArray
+    co_sell_cap: FloatArray
+    co_delivery_share: FloatArray
+    # mdf (G,)
+    mdf_reimbursement: FloatArray
+    mdf_expiry: IntArray
+    mdf_cap: FloatArray
+    # milestones (G, M)
+    ms_tier: IntArray
+    ms_length: IntArray
+    ms_reward: FloatArray
+    ms_tolerance: IntArray
+    ms_step: BoolArray
+    ms_repeatable: BoolArray
+    # guardrails (G,)
+    clawback_on_returns: BoolArray
+    audit_penalty: FloatArray
+    csat_gate: FloatArray
+    csat_gate_fraction: FloatArray
+    csat_gate_applies: BoolArray  # (G, len(GATEABLE))
+    partner_cap: FloatArray
+    # remediation (G,)
+    remediation: BoolArray
+    remediation_trigger: IntArray
+    remediation_duration: IntArray
+
+    @property
+    def n_groups(self) -> int:
+        """Number of partner groups."""
+        return len(self.group_names)
+
+    @property
+    def n_tiers(self) -> int:
+        """Number of tiers."""
+        return len(self.tier_names)
+
+    @property
+    def window(self) -> int:
+        """Longest look-back window over groups (periods of history the state keeps)."""
+        return int(self.lookback.max())
+
+    @property
+    def mdf_buckets(self) -> int:
+        """Longest MDF expiry over groups (age buckets the state keeps)."""
+        return int(self.mdf_expiry.max())
+
+
+def compile_program(
+    program: Program, segments: Sequence[str] = ("all",), regions: Sequence[str] = ("all",)
+) -> CompiledProgram:
+    """Resolve overrides for every segment x region group and stack the parameters.
+
+    Groups are ordered segment-major: ``group = segment_index * len(regions) + region_index``.
+
+    Parameters
+    ----------
+    program
+        The validated program.
+    segments, regions
+        Names of the population's segments and regions, in the population's order.
+    """
+    resolved: list[Program] = []
+    names: list[str] = []
+    for segment in segments:
+        for region in regions:
+            resolved.append(program.resolved(segment, region))
+            names.append(f"{segment}/{region}")
+    tiers = program.tier_names
+    tier_index = {name: i for i, name in enumerate(tiers)}
+
+    def per_group(get) -> FloatArray:  # type: ignore[no-untyped-def]
+        return np.array([get(p) for p in resolved], dtype=np.float64)
+
+    def per_tier(get) -> FloatArray:  # type: ignore[no-untyped-def]
+        return np.array([[get(p, p.tiers[t]) for t in tiers] for p in resolved], dtype=np.float64)
+
+    def per_item(part: str, get) -> FloatArray:  # type: ignore[no-untyped-def]
+        keys = list(getattr(program, part))
+        return np.array(
+            [[get(p, getattr(p, part)[k]) for k in keys] for p in resolved], dtype=np.float64
+        ).reshape(len(resolved), len(keys))
+
+    def as_int(a: FloatArray) -> IntArray:
+        return a.astype(np.int64)
+
+    def as_bool(a: FloatArray) -> BoolArray:
+        return a.astype(np.bool_)
+
+    return CompiledProgram(
+        program=program,
+        group_names=tuple(names),
+        tier_names=tuple(tiers),
+        accelerator_names=tuple(program.accelerators),
+        spiff_names=tuple(program.spiffs),
+        milestone_names=tuple(program.milestones),
+        req_revenue=per_tier(lambda p, t: t.requirements.revenue),
+        req_new_logos=per_tier(lambda p, t: t.requirements.new_logos),
+        req_certified_staff=per_tier(lambda p, t: t.requirements.certified_staff),
+        req_csat=per_tier(lambda p, t: t.requirements.csat),
+        rebate_rate=per_tier(lambda p, t: t.rebate_rate),
+        mdf_rate=per_tier(
+            lambda p, t: p.mdf.accrual_rate if t.mdf_accrual_rate is None else t.mdf_accrual_rate
+        ),
+        cadence=as_int(per_group(lambda p: p.evaluation.cadence_periods)),
+        lookback=as_int(per_group(lambda p: p.evaluation.lookback_periods)),
+        grace=as_int(per_group(lambda p: p.evaluation.grace_periods)),
+        maintain_fraction=per_group(lambda p: p.evaluation.maintain_fraction),
+        marginal=as_bool(per_group(lambda p: p.rebate.basis == "marginal")),
+        rebate_cap=per_group(lambda p: _cap(p.rebate.cap)),
+        front_end=as_bool(per_group(lambda p: p.rebate.timing == "front_end")),
+        quota_prior=as_bool(per_group(lambda p: p.quota.basis == "prior")),
+        quota_amount=per_group(lambda p: p.quota.amount),
+        quota_growth=per_group(lambda p: p.quota.growth),
+        quota_floor=per_group(lambda p: p.quota.floor),
+        acc_threshold=per_item("accelerators", lambda p, a: a.threshold or 0.0),
+        acc_quota_fraction=per_item("accelerators", lambda p, a: a.quota_fraction or 0.0),
+        acc_multiplier=per_item("accelerators", lambda p, a: a.multiplier),
+        acc_cap=per_item("accelerators", lambda p, a: _cap(a.cap)),
+        spiff_per_deal=per_item("spiffs", lambda p, s: s.amount_per_deal),
+        spiff_uplift=per_item("spiffs", lambda p, s: s.uplift_rate),
+        spiff_cap=per_item("spiffs", lambda p, s: _cap(s.cap)),
+        co_sell_rate=per_group(lambda p: p.co_sell.rate),
+        co_sell_min_tier=as_int(
+            per_group(lambda p: tier_index.get(p.co_sell.min_tier or tiers[0], 0))
+        ),
+        co_sell_cap=per_group(lambda p: _cap(p.co_sell.cap)),
+        co_delivery_share=per_group(lambda p: p.guardrails.co_delivery_share),
+        mdf_reimbursement=per_group(lambda p: p.mdf.reimbursement_rate),
+        mdf_expiry=as_int(per_group(lambda p: p.mdf.expiry_periods)),
+        mdf_cap=per_group(lambda p: _cap(p.mdf.cap)),
+        ms_tier=as_int(per_item("milestones", lambda p, m: tier_index[m.tier])),
+        ms_length=as_int(per_item("milestones", lambda p, m: m.consecutive_periods)),
+        ms_reward=per_item("milestones", lambda p, m: m.reward),
+        ms_tolerance=as_int(per_item("milestones", lambda p, m: m.tolerance_periods)),
+        ms_step=as_bool(per_item("milestones", lambda p, m: m.decay == "step")),
+        ms_repeatable=as_bool(per_item("milestones", lambda p, m: m.repeatable)),
+        clawback_on_returns=as_bool(per_group(lambda p: p.guardrails.clawback_on_returns)),
+        audit_penalty=per_group(lambda p: p.guardrails.audit.penalty_multiplier),
+        csat_gate=per_group(
+            lambda p: 0.0 if p.guardrails.csat_gate is None else p.guardrails.csat_gate.min_score
+        ),
+        csat_gate_fraction=per_group(
+            lambda p: (
+                1.0 if p.guardrails.csat_gate is None else p.guardrails.csat_gate.payout_fraction
+            )
+        ),
+        csat_gate_applies=np.array(
+            [
+                [
+                    p.guardrails.csat_gate is not None and c in p.guardrails.csat_gate.applies_to
+                    for c in GATEABLE
+                ]
+                for p in resolved
+            ],
+            dtype=np.bool_,
+        ),
+        partner_cap=per_group(lambda p: _cap(p.partner_cap)),
+        remediation=as_bool(per_group(lambda p: p.remediation.enabled)),
+        remediation_trigger=as_int(per_group(lambda p: p.remediation.trigger_periods)),
+        remediation_duration=as_int(per_group(lambda p: p.remediation.duration_periods)),
+    )

@@ -1,0 +1,636 @@
+"""The rules engine: what a program pays each partner for a period, vectorised over partners.
+
+The same functions run inside a simulation (arrays shaped ``(replications, partners)``) and over
+real transactions (``(partners,)``): every array has partners on its last axis (before any
+per-tier, per-SPIFF or per-milestone axis) and any leading batch axes.
+
+A period close is :func:`assess_period`: tier evaluation (multi-metric, cadence, grace before
+demotion, remediation), each payout component, caps, customer-satisfaction gates, clawbacks,
+loyalty milestones, MDF and the annual true-up. Money leaves it as integer cents so that the
+ledger (:mod:`incentsim.program.ledger`) can account to the cent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from incentsim.program.compiled import GATEABLE, CompiledProgram
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+#: Payout components, in statement order. ``mdf`` is the reimbursement of approved claims.
+COMPONENTS = ("rebate", "accelerators", "spiffs", "co_sell", "milestones", "true_up", "mdf")
+
+UNQUALIFIED = -1
+
+
+def to_cents(amount: FloatArray) -> IntArray:
+    """Round money to whole cents (half to even), as int64."""
+    return np.rint(np.asarray(amount, dtype=np.float64) * 100.0).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class PeriodMetrics:
+    """What each partner did in one period (arrays ``(..., N)``; per-SPIFF ``(..., N, S)``).
+
+    Parameters
+    ----------
+    revenue
+        Invoiced revenue in the period (before returns).
+    returns
+        Revenue returned in the period (from sales of this or earlier periods).
+    new_logos, certified_staff, csat
+        Tier metrics: new customers won, certified staff (latest), satisfaction score 0-5.
+    co_sell_revenue
+        Revenue of registered deals worked jointly with the vendor.
+    co_delivery
+        Share of delivery the partner did itself on co-sold deals (for the co-delivery rule).
+    spiff_revenue, spiff_deals
+        Qualifying revenue and deal counts per SPIFF (inside its window, product, deal type).
+    mdf_claims
+        Marketing spend submitted and approved for reimbursement in the period.
+    audited_co_sell_revenue, audited_spiff_revenue, audited_spiff_deals
+        Earlier claims an audit found invalid in this period (duplicates, unregistered deals):
+        what they earned is clawed back with the audit penalty.
+    """
+
+    revenue: FloatArray
+    returns: FloatArray
+    new_logos: FloatArray
+    certified_staff: FloatArray
+    csat: FloatArray
+    co_sell_revenue: FloatArray
+    co_delivery: FloatArray
+    spiff_revenue: FloatArray
+    spiff_deals: FloatArray
+    mdf_claims: FloatArray
+    audited_co_sell_revenue: FloatArray
+    audited_spiff_revenue: FloatArray
+    audited_spiff_deals: FloatArray
+
+    @classmethod
+    def of(cls, revenue: FloatArray, n_spiffs: int = 0, **given: FloatArray) -> PeriodMetrics:
+        """Metrics from ``revenue`` plus any other fields; the rest default to neutral values
+        (zero activity, full satisfaction, full co-delivery)."""
+        revenue = np.asarray(revenue, dtype=np.float64)
+        shape = revenue.shape
+        defaults = {
+            "csat": 5.0,
+            "co_delivery": 1.0,
+        }
+        values: dict[str, FloatArray] = {}
+        for name in cls.__dataclass_fields__:
+            if name == "revenue":
+                continue
+            per_spiff = name.endswith(("spiff_revenue", "spiff_deals"))
+            full = (*shape, n_spiffs) if per_spiff else shape
+            if name in given:
+                values[name] = np.broadcast_to(np.asarray(given.pop(name), dtype=np.float64), full)
+            else:
+                values[name] = np.full(full, defaults.get(name, 0.0))
+        if given:
+            raise TypeError(f"unknown metrics: {sorted(given)}")
+        return cls(revenue=revenue, **values)
+
+
+@dataclass(frozen=True)
+class ProgramState:
+    """Each partner's standing in the program between period closes (arrays ``(..., N, ...)``)."""
+
+    period: int
+    tier: IntArray
+    below_count: IntArray
+    below_entry_count: IntArray
+    remediation_left: IntArray
+    revenue_window: FloatArray  # (..., N, L), most recent last
+    logos_window: FloatArray  # (..., N, L)
+    quota: FloatArray
+    last_rate: FloatArray
+    streak: IntArray  # (..., N, M)
+    shortfall: IntArray  # (..., N, M)
+    milestone_done: BoolArray  # (..., N, M)
+    mdf_funds: IntArray  # (..., N, E) cents, index 0 the newest
+    ytd_revenue: FloatArray
+    ytd_rebate: IntArray  # cents
+
+
+def initial_state(cp: CompiledProgram, group: IntArray) -> ProgramState:
+    """A program's state before its first period: everyone unqualified, nothing accrued.
+
+    Parameters
+    ----------
+    cp
+        The compiled program.
+    group
+        Each partner's group index, ``(..., N)``.
+    """
+    group = np.asarray(group, dtype=np.int64)
+    shape = group.shape
+    n_ms = len(cp.milestone_names)
+    return ProgramState(
+        period=0,
+        tier=np.full(shape, UNQUALIFIED, dtype=np.int64),
+        below_count=np.zeros(shape, dtype=np.int64),
+        below_entry_count=np.zeros(shape, dtype=np.int64),
+        remediation_left=np.zeros(shape, dtype=np.int64),
+        revenue_window=np.zeros((*shape, cp.window)),
+        logos_window=np.zeros((*shape, cp.window)),
+        quota=np.maximum(cp.quota_amount[group], cp.quota_floor[group]),
+        last_rate=np.zeros(shape),
+        streak=np.zeros((*shape, n_ms), dtype=np.int64),
+        shortfall=np.zeros((*shape, n_ms), dtype=np.int64),
+        milestone_done=np.zeros((*shape, n_ms), dtype=np.bool_),
+        mdf_funds=np.zeros((*shape, cp.mdf_buckets), dtype=np.int64),
+        ytd_revenue=np.zeros(shape),
+        ytd_rebate=np.zeros(shape, dtype=np.int64),
+    )
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The outcome of one period close, per partner (``(..., N)``; money in int64 cents).
+
+    ``components`` maps each name in :data:`COMPONENTS` to what the partner earned after caps and
+    gates. ``earned`` is their sum, ``clawback`` what was taken back (returns and audits),
+    ``accrued = earned - clawback`` what the ledger owes (negative: the partner owes the vendor).
+    ``front_end`` is the part of ``accrued`` paid on invoice, outside the payout run.
+    """
+
+    tier: IntArray
+    previous_tier: IntArray
+    qualified_tier: IntArray
+    evaluated: BoolArray
+    in_grace: BoolArray
+    in_remediation: BoolArray
+    components: dict[str, IntArray]
+    capped: IntArray
+    gated: IntArray
+    clawback_returns: IntArray
+    clawback_audit: IntArray
+    milestones_earned: IntArray  # (..., N, M) 0/1
+    mdf_accrued: IntArray
+    mdf_expired: IntArray
+    mdf_balance: IntArray
+    front_end: IntArray
+    extras: dict[str, FloatArray] = field(default_factory=dict)
+
+    @property
+    def earned(self) -> IntArray:
+        """Sum of components after caps and gates."""
+        return sum(self.components.values())  # type: ignore[return-value]
+
+    @property
+    def clawback(self) -> IntArray:
+        """Everything clawed back this period."""
+        return self.clawback_returns + self.clawback_audit
+
+    @property
+    def accrued(self) -> IntArray:
+        """What the period adds to the partner's account: earned minus clawbacks."""
+        return self.earned - self.clawback
+
+
+# --------------------------------------------------------------------------------------------
+# Tier qualification
+
+
+def qualified_tier(
+    cp: CompiledProgram,
+    group: IntArray,
+    revenue: FloatArray,
+    new_logos: FloatArray,
+    certified_staff: FloatArray,
+    csat: FloatArray,
+    scale: FloatArray | float = 1.0,
+) -> IntArray:
+    """Highest tier whose every requirement is met (``-1``: none).
+
+    Requirements are non-decreasing across tiers, so meeting tier k implies meeting every lower
+    tier and the highest tier met is the count of tiers met minus one. ``scale`` multiplies the
+    requirements (the maintenance fraction, or the year's length for the true-up).
+    """
+    scale = np.asarray(scale)[..., None]
+    meets = (
+        (revenue[..., None] >= cp.req_revenue[group] * scale - 1e-9)
+        & (new_logos[..., None] >= cp.req_new_logos[group] * scale - 1e-9)
+        & (certified_staff[..., None] >= cp.req_certified_staff[group] - 1e-9)
+        & (csat[..., None] >= cp.req_csat[group] - 1e-9)
+    )
+    return meets.sum(axis=-1).astype(np.int64) - 1
+
+
+def _tier_thresholds(cp: CompiledProgram, group: IntArray) -> FloatArray:
+    """Per-period revenue threshold of each tier, ``(..., N, T)``."""
+    return cp.req_revenue[group] / cp.lookback[group][..., None]
+
+
+def rebate_on(
+    cp: CompiledProgram,
+    group: IntArray,
+    tier: IntArray,
+    revenue: FloatArray,
+    thresholds: FloatArray | None = None,
+) -> FloatArray:
+    """Rebate a partner holding ``tier`` earns on ``revenue`` (before caps).
+
+    Retroactive basis: all revenue at the tier's rate (a notch). Marginal basis: each slice of
+    revenue between consecutive tier thresholds at that slice's tier rate, and everything above
+    the held tier's threshold at the held tier's rate (brackets).
+    """
+    rates = cp.rebate_rate[group]  # (..., N, T)
+    held = np.clip(tier, 0, None)[..., None]
+    qualified = tier >= 0
+    retro = np.take_along_axis(rates, held, axis=-1)[..., 0] * revenue
+    thr = _tier_thresholds(cp, group) if thresholds is None else thresholds
+    k = np.arange(cp.n_tiers)
+    upper = np.concatenate([thr[..., 1:], np.full((*thr.shape[:-1], 1), np.inf)], axis=-1)
+    upper = np.where(k == held, np.inf, upper)
+    slices = np.clip(revenue[..., None] - thr, 0.0, upper - thr)
+    marginal = np.where(k <= held, rates * slices, 0.0).sum(axis=-1)
+    return np.where(qualified, np.where(cp.marginal[group], marginal, retro), 0.0)
+
+
+def _accelerator_extras(
+    cp: CompiledProgram,
+    group: IntArray,
+    tier: IntArray,
+    revenue: FloatArray,
+    quota: FloatArray,
+) -> FloatArray:
+    """Each accelerator's (positive) or decelerator's (negative) payout before caps,
+    ``(..., N, A)``.
+
+    An accelerator pays ``multiplier - 1`` times the rebate earned on revenue above its threshold;
+    a decelerator pays ``multiplier - 1`` (negative) times the rebate earned on revenue below it.
+    Defining both on the rebate earned keeps payout non-decreasing in revenue under brackets.
+    """
+    n_acc = len(cp.accelerator_names)
+    if n_acc == 0:
+        return np.zeros((*revenue.shape, 0))
+    thr = np.where(
+        cp.acc_quota_fraction[group] > 0,
+        cp.acc_quota_fraction[group] * quota[..., None],
+        cp.acc_threshold[group],
+    )
+    total = rebate_on(cp, group, tier, revenue)[..., None]
+    below = np.stack(
+        [rebate_on(cp, group, tier, np.minimum(revenue, thr[..., a])) for a in range(n_acc)],
+        axis=-1,
+    )
+    mult = cp.acc_multiplier[group]
+    return np.where(mult >= 1.0, (mult - 1.0) * (total - below), (mult - 1.0) * below)
+
+
+def accelerator_payouts(
+    cp: CompiledProgram,
+    group: IntArray,
+    tier: IntArray,
+    revenue: FloatArray,
+    quota: FloatArray,
+) -> FloatArray:
+    """Each accelerator's or decelerator's payout after the accelerator caps, ``(..., N, A)``."""
+    return np.minimum(_accelerator_extras(cp, group, tier, revenue, quota), cp.acc_cap[group])
+
+
+def performance_payout(
+    cp: CompiledProgram,
+    group: IntArray,
+    tier: IntArray,
+    revenue: FloatArray,
+    quota: FloatArray,
+) -> FloatArray:
+    """Rebate plus accelerators on ``revenue`` after their caps and the partner cap.
+
+    This is what a partner can anticipate from selling more in the period, and the partner model
+    evaluates it at hypothetical revenues to find the marginal reward of effort.
+    """
+    rebate = np.minimum(rebate_on(cp, group, tier, revenue), cp.rebate_cap[group])
+    acc = accelerator_payouts(cp, group, tier, revenue, quota).sum(axis=-1)
+    return np.clip(rebate + acc, 0.0, cp.partner_cap[group])
+
+
+# --------------------------------------------------------------------------------------------
+# Period close
+
+
+def _evaluate_tiers(
+    cp: CompiledProgram,
+    state: ProgramState,
+    group: IntArray,
+    metrics: PeriodMetrics,
+    revenue_window: FloatArray,
+    logos_window: FloatArray,
+) -> tuple[IntArray, IntArray, BoolArray, BoolArray, IntArray, IntArray, IntArray, BoolArray]:
+    """Tier status after this period's evaluation, with grace and remediation."""
+    lookback = cp.lookback[group]
+    seen = min(state.period + 1, cp.window)
+    # Sum of the last `lookback` periods, annualised to the full window while history is short.
+    cols = np.arange(cp.window)
+    in_window = cols >= (cp.window - lookback)[..., None]
+    available = np.minimum(lookback, seen)
+    run_rate = lookback / available
+    rev_q = np.where(in_window, revenue_window, 0.0).sum(axis=-1) * run_rate
+    logos_q = np.where(in_window, logos_window, 0.0).sum(axis=-1) * run_rate
+
+    earned = qualified_tier(cp, group, rev_q, logos_q, metrics.certified_staff, metrics.csat)
+    keeps = qualified_tier(
+        cp,
+        group,
+        rev_q,
+        logos_q,
+        metrics.certified_staff,
+        metrics.csat,
+        scale=cp.maintain_fraction[group],
+    )
+    current = state.tier
+    evaluated = (state.period + 1) % cp.cadence[group] == 0
+
+    promote = earned > current
+    holds = keeps >= current
+    below = ~promote & ~holds
+    below_count = np.where(below, state.below_count + 1, 0)
+    demote = below & (below_count > cp.grace[group])
+
+    # Remediation: partners below the entry tier get a plan instead of a cut-off.
+    below_entry = earned < 0
+    below_entry_count = np.where(below_entry, state.below_entry_count + 1, 0)
+    start_plan = (
+        cp.remediation[group]
+        & below_entry
+        & (current >= 0)
+        & (state.remediation_left == 0)
+        & (below_entry_count >= cp.remediation_trigger[group])
+    )
+    remediation_left = np.where(
+        start_plan, cp.remediation_duration[group], np.maximum(state.remediation_left - 1, 0)
+    )
+    remediation_left = np.where(below_entry, remediation_left, 0)
+    protected = remediation_left > 0
+    demote &= ~protected
+
+    new_tier = np.where(promote, earned, np.where(demote, earned, current))
+    in_grace = below & ~demote & ~protected
+
+    tier = np.where(evaluated, new_tier, current)
+    keep = ~evaluated
+    return (
+        tier,
+        np.where(evaluated, earned, current),
+        np.where(keep, False, in_grace),
+        np.where(keep, state.remediation_left > 0, protected),
+        np.where(keep, state.below_count, np.where(demote, 0, below_count)),
+        np.where(keep, state.below_entry_count, below_entry_count),
+        np.where(keep, state.remediation_left, remediation_left),
+        evaluated,
+    )
+
+
+def _milestones(
+    cp: CompiledProgram, state: ProgramState, group: IntArray, tier: IntArray
+) -> tuple[IntArray, IntArray, BoolArray, IntArray]:
+    """Advance loyalty streaks; return new streak, shortfall, done flags and rewards earned."""
+    if not cp.milestone_names:
+        zeros = np.zeros((*tier.shape, 0), dtype=np.int64)
+        return zeros, zeros, zeros.astype(np.bool_), zeros
+    at_level = tier[..., None] >= cp.ms_tier[group]
+    shortfall = np.where(at_level, 0, state.shortfall + 1)
+    lapsed = ~at_level & (shortfall > cp.ms_tolerance[group])
+    streak = np.where(at_level, state.streak + 1, state.streak)
+    streak = np.where(lapsed, np.where(cp.ms_step[group], np.maximum(streak - 1, 0), 0), streak)
+    reached = (streak >= cp.ms_length[group]) & ~state.milestone_done
+    done = state.milestone_done | (reached & ~cp.ms_repeatable[group])
+    streak = np.where(reached, 0, streak)
+    return streak, shortfall, done, reached.astype(np.int64)
+
+
+def _mdf(
+    cp: CompiledProgram,
+    state: ProgramState,
+    group: IntArray,
+    tier: IntArray,
+    metrics: PeriodMetrics,
+) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """Accrue MDF, reimburse approved claims oldest funds first, expire old funds.
+
+    Returns the new fund buckets, the accrual, the reimbursement and what expired (all cents).
+    """
+    rate = np.take_along_axis(cp.mdf_rate[group], np.clip(tier, 0, None)[..., None], axis=-1)[
+        ..., 0
+    ]
+    accrual = to_cents(
+        np.minimum(np.where(tier >= 0, rate * metrics.revenue, 0.0), cp.mdf_cap[group])
+    )
+    funds = state.mdf_funds.copy()
+    funds[..., 1:] = state.mdf_funds[..., :-1]  # age every bucket by one period
+    funds[..., 0] = accrual
+    aged_out = state.mdf_funds[..., -1]
+    expiry = cp.mdf_expiry[group]
+    ages = np.arange(funds.shape[-1])
+    expired_now = np.where(ages >= expiry[..., None], funds, 0)
+    funds -= expired_now
+    claim = to_cents(metrics.mdf_claims * cp.mdf_reimbursement[group])
+    # Draw the claim from the oldest bucket first.
+    remaining = claim.copy()
+    for age in range(funds.shape[-1] - 1, -1, -1):
+        take = np.minimum(funds[..., age], remaining)
+        funds[..., age] -= take
+        remaining -= take
+    reimbursed = claim - remaining
+    return funds, accrual, reimbursed, expired_now.sum(axis=-1) + aged_out
+
+
+def assess_period(
+    cp: CompiledProgram,
+    state: ProgramState,
+    group: IntArray,
+    metrics: PeriodMetrics,
+    periods_per_year: int = 4,
+) -> tuple[ProgramState, Assessment]:
+    """Close one period: evaluate tiers and compute every payout component for every partner.
+
+    Parameters
+    ----------
+    cp
+        The compiled program.
+    state
+        Partners' standing before this period (from :func:`initial_state` or the previous call).
+    group
+        Each partner's group index, ``(..., N)``.
+    metrics
+        What partners did this period.
+    periods_per_year
+        For the annual true-up at the end of each program year.
+
+    Returns
+    -------
+    (ProgramState, Assessment)
+        The state after the close and what the period paid and why.
+    """
+    group = np.asarray(group, dtype=np.int64)
+    revenue = metrics.revenue
+    revenue_window = np.concatenate([state.revenue_window[..., 1:], revenue[..., None]], axis=-1)
+    logos_window = np.concatenate(
+        [state.logos_window[..., 1:], metrics.new_logos[..., None]], axis=-1
+    )
+    (
+        tier,
+        earned_tier,
+        in_grace,
+        in_remediation,
+        below_count,
+        below_entry_count,
+        remediation_left,
+        evaluated,
+    ) = _evaluate_tiers(cp, state, group, metrics, revenue_window, logos_window)
+
+    # Rebate and accelerators (front-end rebates are the same amount, paid on invoice).
+    raw_rebate = rebate_on(cp, group, tier, revenue)
+    rebate = np.minimum(raw_rebate, cp.rebate_cap[group])
+    raw_acc = _accelerator_extras(cp, group, tier, revenue, state.quota)
+    acc = np.minimum(raw_acc, cp.acc_cap[group]).sum(axis=-1)
+    # SPIFFs and co-selling.
+    raw_spiffs = (
+        cp.spiff_per_deal[group] * metrics.spiff_deals
+        + cp.spiff_uplift[group] * metrics.spiff_revenue
+    )
+    spiffs = np.minimum(raw_spiffs, cp.spiff_cap[group]).sum(axis=-1)
+    co_sell_ok = (tier >= cp.co_sell_min_tier[group]) & (
+        metrics.co_delivery >= cp.co_delivery_share[group]
+    )
+    raw_co_sell = np.where(co_sell_ok, cp.co_sell_rate[group] * metrics.co_sell_revenue, 0.0)
+    co_sell = np.minimum(raw_co_sell, cp.co_sell_cap[group])
+    # Milestones.
+    streak, shortfall, done, reached = _milestones(cp, state, group, tier)
+    milestones = (reached * cp.ms_reward[group]).sum(axis=-1)
+
+    # Customer-satisfaction gate scales the gated components.
+    failing = metrics.csat < cp.csat_gate[group]
+    gate = np.where(
+        failing[..., None] & cp.csat_gate_applies[group],
+        cp.csat_gate_fraction[group][..., None],
+        1.0,
+    )
+    parts = {
+        "rebate": rebate,
+        "accelerators": acc,
+        "spiffs": spiffs,
+        "co_sell": co_sell,
+        "milestones": milestones,
+    }
+    gated_parts = {k: v * gate[..., i] for i, (k, v) in enumerate(parts.items())}
+    assert tuple(parts) == GATEABLE
+
+    # Annual true-up: the rebate the year's revenue earns at the year's tier, less rebates paid.
+    year_end = (state.period + 1) % periods_per_year == 0
+    ytd_revenue = state.ytd_revenue + revenue - metrics.returns
+    ytd_rebate_before = state.ytd_rebate
+    annual_scale = periods_per_year / cp.lookback[group]
+    annual_tier = qualified_tier(
+        cp,
+        group,
+        ytd_revenue,
+        np.full_like(revenue, np.inf),
+        metrics.certified_staff,
+        metrics.csat,
+        scale=annual_scale,
+    )
+    annual_tier = np.maximum(annual_tier, UNQUALIFIED)
+    annual_rebate = rebate_on(
+        cp,
+        group,
+        annual_tier,
+        np.maximum(ytd_revenue, 0.0),
+        thresholds=_tier_thresholds(cp, group) * annual_scale[..., None],
+    )
+    true_up_on = year_end & cp.program.budget.true_up.enabled
+
+    # Round each component to cents; caps on the partner's total take the excess off the top.
+    cents = {k: to_cents(v) for k, v in gated_parts.items()}
+    cents["true_up"] = np.where(
+        true_up_on, np.maximum(to_cents(annual_rebate) - ytd_rebate_before - cents["rebate"], 0), 0
+    )
+    performance = sum(cents.values())
+    cap = to_cents(np.minimum(cp.partner_cap[group], 1e15))
+    over = np.maximum(performance - cap, 0)
+    # Take the partner-cap excess from components in reverse statement order.
+    remaining_over = over
+    for name in ("true_up", "milestones", "co_sell", "spiffs", "accelerators", "rebate"):
+        take = np.clip(remaining_over, 0, np.maximum(cents[name], 0))
+        cents[name] = cents[name] - take
+        remaining_over = remaining_over - take
+    funds, mdf_accrual, mdf_reimbursed, mdf_expired = _mdf(cp, state, group, tier, metrics)
+    cents["mdf"] = mdf_reimbursed
+    components = {name: cents[name] for name in COMPONENTS}
+
+    component_capped = (
+        to_cents(raw_rebate - rebate)
+        + to_cents(raw_acc.sum(axis=-1) - acc)
+        + to_cents(raw_spiffs.sum(axis=-1) - spiffs)
+        + to_cents(raw_co_sell - co_sell)
+    )
+    gated = sum(to_cents(v - gated_parts[k]) for k, v in parts.items())
+
+    # Clawbacks: returns at the rate last paid; audited claims at current rates plus penalty.
+    claw_returns = np.where(
+        cp.clawback_on_returns[group], to_cents(metrics.returns * state.last_rate), 0
+    )
+    audited = (
+        np.minimum(
+            cp.spiff_per_deal[group] * metrics.audited_spiff_deals
+            + cp.spiff_uplift[group] * metrics.audited_spiff_revenue,
+            cp.spiff_cap[group],
+        ).sum(axis=-1)
+        + cp.co_sell_rate[group] * metrics.audited_co_sell_revenue
+    )
+    claw_audit = to_cents(audited * (1.0 + cp.audit_penalty[group]))
+
+    effective_rate = np.divide(
+        components["rebate"] / 100.0, revenue, out=state.last_rate.copy(), where=revenue > 0
+    )
+    quota = np.where(
+        cp.quota_prior[group],
+        np.maximum(revenue * (1.0 + cp.quota_growth[group]), cp.quota_floor[group]),
+        state.quota,
+    )
+    new_state = replace(
+        state,
+        period=state.period + 1,
+        tier=tier,
+        below_count=below_count,
+        below_entry_count=below_entry_count,
+        remediation_left=remediation_left,
+        revenue_window=revenue_window,
+        logos_window=logos_window,
+        quota=quota,
+        last_rate=effective_rate,
+        streak=streak,
+        shortfall=shortfall,
+        milestone_done=done,
+        mdf_funds=funds,
+        ytd_revenue=np.where(year_end, 0.0, ytd_revenue),
+        ytd_rebate=np.where(year_end, 0, ytd_rebate_before + components["rebate"]),
+    )
+    assessment = Assessment(
+        tier=tier,
+        previous_tier=state.tier,
+        qualified_tier=earned_tier,
+        evaluated=np.broadcast_to(evaluated, tier.shape),
+        in_grace=in_grace,
+        in_remediation=in_remediation,
+        components=components,
+        capped=component_capped + over,
+        gated=gated,
+        clawback_returns=claw_returns,
+        clawback_audit=claw_audit,
+        milestones_earned=reached,
+        mdf_accrued=mdf_accrual,
+        mdf_expired=mdf_expired,
+        mdf_balance=funds.sum(axis=-1),
+        front_end=np.where(cp.front_end[group], components["rebate"], 0),
+    )
+    return new_state, assessment
