@@ -314,19 +314,47 @@ def performance_payout(
     return np.clip(rebate + acc, 0.0, cp.partner_cap[group])
 
 
+def anticipated_payout(
+    cp: CompiledProgram,
+    state: ProgramState,
+    group: IntArray,
+    revenue: FloatArray,
+    new_logos: FloatArray,
+    certified_staff: FloatArray,
+    csat: FloatArray,
+) -> tuple[FloatArray, IntArray]:
+    """Rebate plus accelerators the period would pay if it closed with ``revenue``, and the tier
+    that revenue would earn (grace, cadence and remediation included).
+
+    Partners call this at hypothetical revenues to see the reward of selling more or of moving
+    deals across the period end: the same rules that pay them, not an approximation.
+    """
+    revenue_window = np.concatenate([state.revenue_window[..., 1:], revenue[..., None]], axis=-1)
+    logos_window = np.concatenate([state.logos_window[..., 1:], new_logos[..., None]], axis=-1)
+    tier = evaluate_tiers(cp, state, group, certified_staff, csat, revenue_window, logos_window)[0]
+    return performance_payout(cp, group, tier, revenue, state.quota), tier
+
+
 # --------------------------------------------------------------------------------------------
 # Period close
 
 
-def _evaluate_tiers(
+def evaluate_tiers(
     cp: CompiledProgram,
     state: ProgramState,
     group: IntArray,
-    metrics: PeriodMetrics,
+    certified_staff: FloatArray,
+    csat: FloatArray,
     revenue_window: FloatArray,
     logos_window: FloatArray,
 ) -> tuple[IntArray, IntArray, BoolArray, BoolArray, IntArray, IntArray, IntArray, BoolArray]:
-    """Tier status after this period's evaluation, with grace and remediation."""
+    """Tier status after this period's evaluation, with grace and remediation.
+
+    The windows hold each partner's revenue and new logos over the last periods, this period
+    last. Returns the tier held, the tier the metrics qualify for, the grace and remediation
+    flags, the updated grace, below-entry and remediation counters, and whether this period
+    was an evaluation.
+    """
     lookback = cp.lookback[group]
     seen = min(state.period + 1, cp.window)
     # Sum of the last `lookback` periods, annualised to the full window while history is short.
@@ -337,15 +365,9 @@ def _evaluate_tiers(
     rev_q = np.where(in_window, revenue_window, 0.0).sum(axis=-1) * run_rate
     logos_q = np.where(in_window, logos_window, 0.0).sum(axis=-1) * run_rate
 
-    earned = qualified_tier(cp, group, rev_q, logos_q, metrics.certified_staff, metrics.csat)
+    earned = qualified_tier(cp, group, rev_q, logos_q, certified_staff, csat)
     keeps = qualified_tier(
-        cp,
-        group,
-        rev_q,
-        logos_q,
-        metrics.certified_staff,
-        metrics.csat,
-        scale=cp.maintain_fraction[group],
+        cp, group, rev_q, logos_q, certified_staff, csat, scale=cp.maintain_fraction[group]
     )
     current = state.tier
     evaluated = (state.period + 1) % cp.cadence[group] == 0
@@ -486,7 +508,9 @@ def assess_period(
         below_entry_count,
         remediation_left,
         evaluated,
-    ) = _evaluate_tiers(cp, state, group, metrics, revenue_window, logos_window)
+    ) = evaluate_tiers(
+        cp, state, group, metrics.certified_staff, metrics.csat, revenue_window, logos_window
+    )
 
     # Rebate and accelerators (front-end rebates are the same amount, paid on invoice).
     raw_rebate = rebate_on(cp, group, tier, revenue)

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from incentsim.market.spec import Market
+from incentsim.population.behaviour import Behaviour
 from incentsim.population.spec import Population
 from incentsim.program.spec import Program, Strict
 
@@ -39,6 +40,7 @@ class Scenario(Strict):
     replications: Annotated[int, Field(ge=1, le=1_000_000)] = 200
     calendar: Calendar = Field(default_factory=Calendar)
     population: Population
+    behaviour: Behaviour = Field(default_factory=Behaviour)
     market: Market = Field(default_factory=Market)
     program: Program
 

@@ -1,0 +1,124 @@
+"""Constants of the partner decision model that are not drawn per partner.
+
+Each has a default and a plausible range in its description; none is firmly established by
+the literature (see ``shared/domain.md`` section 2), so sensitivity analysis should vary them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from incentsim.program.spec import Strict
+
+
+class Behaviour(Strict):
+    """How partners decide effort, timing, gaming and loyalty.
+
+    Attributes
+    ----------
+    partner_margin
+        The partner's own gross margin on reselling the vendor (range 0.05-0.30): what selling
+        is worth to it before any incentive.
+    reference_rate
+        Incentive rate at which a partner gives its normal effort (effort 1).
+    effort_elasticity
+        How strongly effort follows the reward per unit of revenue, scaled by each partner's
+        ``responsiveness`` (range 0.5-3).
+    effort_min, effort_max
+        Bounds on weekly effort relative to normal.
+    effort_adjustment
+        Share of the gap to the target effort closed each week.
+    forecast_noise
+        A partner's uncertainty about the rest of its period revenue, as a coefficient of
+        variation over a full period (smooths the value of reaching a threshold).
+    present_bias_weeks
+        Weeks of payout delay that halve the weight a fully myopic partner puts on a payout
+        (range 4-26; Kaur, Kremer & Mullainathan 2015 find shorter lags raise effort).
+    timing_weeks
+        Final weeks of a period in which partners can move deals across the period end.
+    pull_forward_share
+        Share of a partner's open pipeline that can be pulled into the current period.
+    pull_forward_discount
+        Price discount needed to close a pulled deal early (Larkin 2014: mispricing costs
+        about 6-8% of revenue).
+    discount_share_partner
+        Share of that discount the partner bears.
+    deferral_share
+        Share of a week's closings a partner can push into the next period.
+    timing_friction
+        Cost, per unit of moved revenue, that a partner with no gaming propensity perceives in
+        moving deals (scaled by ``1 - gaming_propensity``).
+    stuffing_capacity_weeks
+        Extra sell-in a partner can load at a period end, in weeks of its normal sales.
+    stuffing_return_rate
+        Share of stuffed inventory returned in the next period; the rest displaces next
+        period's orders.
+    duplicate_rate
+        Duplicate deal registrations per genuine deal for a partner with full gaming
+        propensity and no deterrence.
+    audit_deterrence
+        How strongly the expected penalty (audit rate x detection x (1 + penalty)) deters
+        duplicate registrations.
+    tunnel_vision
+        Drop in customer satisfaction per unit of effort above normal when support is not
+        rewarded (no satisfaction gate or requirement).
+    loyalty_speed
+        Share of the gap between a partner's loyalty and its target closed at each payout run.
+    value_weight
+        Loyalty response to the gap between what the program pays (rate on revenue, plus
+        benefits) and the competitor's offer plus the partner's outside option.
+    fairness_weight
+        Loyalty response to being paid less (as a rate) than peers in the same segment.
+    cut_sensitivity
+        Loyalty lost per unit share of an expected payout that is cut or deferred.
+    delay_sensitivity
+        Loyalty lost per week of payout delay (uncertain; range 0-0.02).
+    lateness_sensitivity
+        Loyalty lost per week a payout is later than promised.
+    churn_base
+        Churn probability per period at loyalty 0.5.
+    churn_slope
+        How steeply churn rises as loyalty falls (hazard ``churn_base * exp(slope*(0.5-l))``).
+    share_of_wallet_min
+        Share of its capacity a partner with zero loyalty still gives the vendor.
+    mdf_claim_rate
+        Share of available MDF a partner claims per period when reimbursement is prompt.
+    mdf_lag_weeks
+        Approval lag (weeks) that halves MDF claiming.
+    mdf_pipeline_return
+        Revenue generated per unit of MDF spent, over the next period.
+    """
+
+    partner_margin: Annotated[float, Field(ge=0.0, le=1.0)] = 0.15
+    reference_rate: Annotated[float, Field(gt=0.0, le=1.0)] = 0.03
+    effort_elasticity: Annotated[float, Field(ge=0.0, le=10.0)] = 1.5
+    effort_min: Annotated[float, Field(ge=0.0, le=1.0)] = 0.3
+    effort_max: Annotated[float, Field(ge=1.0, le=5.0)] = 1.6
+    effort_adjustment: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    forecast_noise: Annotated[float, Field(ge=0.0, le=2.0)] = 0.25
+    present_bias_weeks: Annotated[float, Field(gt=0.0, le=104.0)] = 13.0
+    timing_weeks: Annotated[int, Field(ge=0, le=13)] = 2
+    pull_forward_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.4
+    pull_forward_discount: Annotated[float, Field(ge=0.0, le=0.5)] = 0.07
+    discount_share_partner: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    deferral_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.8
+    timing_friction: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
+    stuffing_capacity_weeks: Annotated[float, Field(ge=0.0, le=13.0)] = 2.0
+    stuffing_return_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.7
+    duplicate_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.15
+    audit_deterrence: Annotated[float, Field(ge=0.0, le=20.0)] = 3.0
+    tunnel_vision: Annotated[float, Field(ge=0.0, le=5.0)] = 0.6
+    loyalty_speed: Annotated[float, Field(gt=0.0, le=1.0)] = 0.3
+    value_weight: Annotated[float, Field(ge=0.0, le=100.0)] = 8.0
+    fairness_weight: Annotated[float, Field(ge=0.0, le=100.0)] = 4.0
+    cut_sensitivity: Annotated[float, Field(ge=0.0, le=5.0)] = 0.5
+    delay_sensitivity: Annotated[float, Field(ge=0.0, le=0.2)] = 0.008
+    lateness_sensitivity: Annotated[float, Field(ge=0.0, le=0.5)] = 0.03
+    churn_base: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
+    churn_slope: Annotated[float, Field(ge=0.0, le=20.0)] = 5.0
+    share_of_wallet_min: Annotated[float, Field(ge=0.0, le=1.0)] = 0.15
+    mdf_claim_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.7
+    mdf_lag_weeks: Annotated[float, Field(gt=0.0, le=52.0)] = 6.0
+    mdf_pipeline_return: Annotated[float, Field(ge=0.0, le=50.0)] = 3.0
