@@ -1,1 +1,54 @@
-"""incentsim.population."""
+"""The partner population: segment priors (:mod:`.spec`) and the arrays drawn from them.
+
+:func:`build_partners` draws every partner of a block of replications as arrays shaped
+``(replications, partner slots)``, from the segment priors or from a CSV of real partners
+(:func:`load_partners_csv`). :func:`top_share` measures how concentrated sizes or revenue are.
+"""
+
+from incentsim.population.sample import (
+    CAPACITY_SHARE_ASSUMED,
+    NEVER_ACTIVE,
+    PARAMETER_BOUNDS,
+    Partners,
+    build_partners,
+    draw,
+    group_index,
+    group_names,
+    load_partners_csv,
+    top_share,
+)
+from incentsim.population.spec import (
+    Beta,
+    Distribution,
+    Fixed,
+    LogNormal,
+    Normal,
+    Pareto,
+    Population,
+    Recruitment,
+    Segment,
+    Uniform,
+)
+
+__all__ = [
+    "CAPACITY_SHARE_ASSUMED",
+    "NEVER_ACTIVE",
+    "PARAMETER_BOUNDS",
+    "Beta",
+    "Distribution",
+    "Fixed",
+    "LogNormal",
+    "Normal",
+    "Pareto",
+    "Partners",
+    "Population",
+    "Recruitment",
+    "Segment",
+    "Uniform",
+    "build_partners",
+    "draw",
+    "group_index",
+    "group_names",
+    "load_partners_csv",
+    "top_share",
+]
