@@ -74,7 +74,11 @@ class Behaviour(Strict):
     cut_sensitivity
         Loyalty lost per unit share of an expected payout that is cut or deferred.
     delay_sensitivity
-        Loyalty lost per week of payout delay (uncertain; range 0-0.02).
+        Loyalty lost per week of payout delay beyond ``payout_delay_norm_weeks`` (uncertain;
+        range 0-0.02; no study gives a firm figure).
+    payout_delay_norm_weeks
+        The payout delay partners take as normal (about half of companies take four weeks or
+        more: domain notes, section 3).
     lateness_sensitivity
         Loyalty lost per week a payout is later than promised.
     churn_base
@@ -115,6 +119,7 @@ class Behaviour(Strict):
     fairness_weight: Annotated[float, Field(ge=0.0, le=100.0)] = 4.0
     cut_sensitivity: Annotated[float, Field(ge=0.0, le=5.0)] = 0.5
     delay_sensitivity: Annotated[float, Field(ge=0.0, le=0.2)] = 0.008
+    payout_delay_norm_weeks: Annotated[float, Field(ge=0.0, le=52.0)] = 4.0
     lateness_sensitivity: Annotated[float, Field(ge=0.0, le=0.5)] = 0.03
     churn_base: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
     churn_slope: Annotated[float, Field(ge=0.0, le=20.0)] = 5.0

@@ -87,6 +87,8 @@ class Segment(Strict):
 
     Money amounts are per week. ``capacity`` is the revenue a partner could sell in a week if it
     gave the vendor all its effort; ``share_of_wallet`` (from loyalty) and effort scale it down.
+    ``outside_option`` is what a partner could earn elsewhere beyond the market's competitor
+    offer (``market.competitor_offer``), as a share of revenue.
     """
 
     share: Annotated[float, Field(gt=0.0, le=1.0)]
@@ -105,11 +107,13 @@ class Segment(Strict):
     gaming_propensity: Distribution = Field(default_factory=lambda: _beta(0.15, 8.0))
     fairness_sensitivity: Distribution = Field(default_factory=lambda: _beta(0.5, 6.0))
     initial_loyalty: Distribution = Field(default_factory=lambda: _beta(0.6, 10.0))
-    outside_option: Distribution = Field(default_factory=lambda: _beta(0.02, 50.0))
+    outside_option: Distribution = Field(default_factory=lambda: _beta(0.005, 50.0))
     certified_staff: Distribution = Field(
         default_factory=lambda: Uniform(dist="uniform", low=0.0, high=6.0)
     )
-    csat: Distribution = Field(default_factory=lambda: Normal(dist="normal", mean=4.0, sd=0.4, low=1.0, high=5.0))
+    csat: Distribution = Field(
+        default_factory=lambda: Normal(dist="normal", mean=4.0, sd=0.4, low=1.0, high=5.0)
+    )
     new_logo_share: Distribution = Field(default_factory=lambda: _beta(0.25, 10.0))
     co_sell_share: Distribution = Field(default_factory=lambda: _beta(0.1, 10.0))
     product_mix: dict[str, Annotated[float, Field(ge=0.0)]] = Field(

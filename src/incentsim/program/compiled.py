@@ -8,7 +8,8 @@ that the rules engine gathers per partner with ``array[group]``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -94,6 +95,19 @@ class CompiledProgram:
     remediation: BoolArray
     remediation_trigger: IntArray
     remediation_duration: IntArray
+    _gathered: list[PartnerTerms] = field(default_factory=list, repr=False, compare=False)
+
+    def at(self, group: IntArray) -> PartnerTerms:
+        """Every per-group parameter gathered at each partner's group.
+
+        The last result is cached (keyed on the ``group`` array object), so a simulation that
+        passes the same group array every week gathers once.
+        """
+        if self._gathered and self._gathered[0].group is group:
+            return self._gathered[0]
+        terms = PartnerTerms(self, group)
+        self._gathered[:] = [terms]
+        return terms
 
     @property
     def n_groups(self) -> int:
@@ -114,6 +128,59 @@ class CompiledProgram:
     def mdf_buckets(self) -> int:
         """Longest MDF expiry over groups (age buckets the state keeps)."""
         return int(self.mdf_expiry.max())
+
+
+class PartnerTerms:
+    """A compiled program's per-group arrays at each partner's group: ``array[group]``, so a
+    ``(G, T)`` table becomes ``(..., N, T)``. Also holds ``tier_threshold``, each tier's revenue
+    threshold per period (its requirement over the look-back window)."""
+
+    def __init__(self, cp: CompiledProgram, group: IntArray) -> None:
+        self.group = group
+        for f in fields(cp):
+            value = getattr(cp, f.name)
+            if isinstance(value, np.ndarray):
+                setattr(self, f.name, value[group])
+        self.tier_threshold = self.req_revenue / self.lookback[..., None]
+        self.any_marginal = bool(cp.marginal.any())
+        self.any_hysteresis = bool((cp.maintain_fraction < 1.0).any())
+        self.full_window = bool((cp.lookback == cp.window).all())
+        self.any_remediation = bool(cp.remediation.any())
+        self._flat_base = np.arange(np.asarray(group).size) * cp.n_tiers
+        self._stock_cache: tuple[object, object, IntArray] | None = None
+        self.every_period = bool((cp.cadence == 1).all())
+        self.requires = {
+            metric: bool(getattr(cp, f"req_{metric}").any())
+            for metric in ("revenue", "new_logos", "certified_staff", "csat")
+        }
+
+    def at_tier(self, table: FloatArray, tier: IntArray) -> FloatArray:
+        """A per-tier table ``(..., N, T)`` read at each partner's tier (tier 0 where below 0)."""
+        held = np.maximum(tier, 0)
+        if held.shape != table.shape[:-1]:
+            return np.take_along_axis(table, held[..., None], axis=-1)[..., 0]
+        return table.reshape(-1)[self._flat_base + held.reshape(-1)].reshape(held.shape)
+
+    def stock_tiers(self, certified_staff: FloatArray, csat: FloatArray) -> IntArray:
+        """How many tiers the stock metrics (certified staff, satisfaction) allow.
+
+        Cached on the identity of the two arrays: partners weighing several hypothetical
+        revenues in a week pass the same arrays each time.
+        """
+        cached = self._stock_cache
+        if cached is not None and cached[0] is certified_staff and cached[1] is csat:
+            return cached[2]
+        meets = np.ones((*np.shape(certified_staff), self.req_revenue.shape[-1]), dtype=bool)
+        if self.requires["certified_staff"]:
+            meets &= certified_staff[..., None] >= self.req_certified_staff - 1e-9
+        if self.requires["csat"]:
+            meets &= csat[..., None] >= self.req_csat - 1e-9
+        allowed = meets.sum(axis=-1)
+        self._stock_cache = (certified_staff, csat, allowed)
+        return allowed
+
+    def __getattr__(self, name: str) -> Any:  # for type checkers: attributes are set above
+        raise AttributeError(name)
 
 
 def compile_program(

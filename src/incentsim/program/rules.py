@@ -130,6 +130,7 @@ def initial_state(cp: CompiledProgram, group: IntArray) -> ProgramState:
         Each partner's group index, ``(..., N)``.
     """
     group = np.asarray(group, dtype=np.int64)
+    t = cp.at(group)
     shape = group.shape
     n_ms = len(cp.milestone_names)
     return ProgramState(
@@ -140,7 +141,7 @@ def initial_state(cp: CompiledProgram, group: IntArray) -> ProgramState:
         remediation_left=np.zeros(shape, dtype=np.int64),
         revenue_window=np.zeros((*shape, cp.window)),
         logos_window=np.zeros((*shape, cp.window)),
-        quota=np.maximum(cp.quota_amount[group], cp.quota_floor[group]),
+        quota=np.maximum(t.quota_amount, t.quota_floor),
         last_rate=np.zeros(shape),
         streak=np.zeros((*shape, n_ms), dtype=np.int64),
         shortfall=np.zeros((*shape, n_ms), dtype=np.int64),
@@ -214,19 +215,21 @@ def qualified_tier(
     tier and the highest tier met is the count of tiers met minus one. ``scale`` multiplies the
     requirements (the maintenance fraction, or the year's length for the true-up).
     """
-    scale = np.asarray(scale)[..., None]
-    meets = (
-        (revenue[..., None] >= cp.req_revenue[group] * scale - 1e-9)
-        & (new_logos[..., None] >= cp.req_new_logos[group] * scale - 1e-9)
-        & (certified_staff[..., None] >= cp.req_certified_staff[group] - 1e-9)
-        & (csat[..., None] >= cp.req_csat[group] - 1e-9)
-    )
-    return meets.sum(axis=-1).astype(np.int64) - 1
-
-
-def _tier_thresholds(cp: CompiledProgram, group: IntArray) -> FloatArray:
-    """Per-period revenue threshold of each tier, ``(..., N, T)``."""
-    return cp.req_revenue[group] / cp.lookback[group][..., None]
+    t = cp.at(group)
+    eps = 1e-9
+    if np.ndim(scale) == 0 and float(scale) == 1.0:
+        meets = revenue[..., None] >= t.req_revenue - eps
+        if t.requires["new_logos"]:
+            meets &= new_logos[..., None] >= t.req_new_logos - eps
+    else:
+        scale = np.asarray(scale)[..., None]
+        meets = revenue[..., None] >= t.req_revenue * scale - eps
+        if t.requires["new_logos"]:
+            meets &= new_logos[..., None] >= t.req_new_logos * scale - eps
+    flow = meets.sum(axis=-1)
+    if t.requires["certified_staff"] or t.requires["csat"]:
+        flow = np.minimum(flow, t.stock_tiers(certified_staff, csat))
+    return flow.astype(np.int64) - 1
 
 
 def rebate_on(
@@ -242,17 +245,20 @@ def rebate_on(
     revenue between consecutive tier thresholds at that slice's tier rate, and everything above
     the held tier's threshold at the held tier's rate (brackets).
     """
-    rates = cp.rebate_rate[group]  # (..., N, T)
-    held = np.clip(tier, 0, None)[..., None]
+    t = cp.at(group)
+    held = np.maximum(tier, 0)
     qualified = tier >= 0
-    retro = np.take_along_axis(rates, held, axis=-1)[..., 0] * revenue
-    thr = _tier_thresholds(cp, group) if thresholds is None else thresholds
+    rates = t.rebate_rate  # (..., N, T)
+    retro = np.where(qualified, t.at_tier(rates, tier) * revenue, 0.0)
+    if not t.any_marginal:
+        return retro
+    thr = t.tier_threshold if thresholds is None else thresholds
     k = np.arange(cp.n_tiers)
     upper = np.concatenate([thr[..., 1:], np.full((*thr.shape[:-1], 1), np.inf)], axis=-1)
-    upper = np.where(k == held, np.inf, upper)
+    upper = np.where(k == held[..., None], np.inf, upper)
     slices = np.clip(revenue[..., None] - thr, 0.0, upper - thr)
-    marginal = np.where(k <= held, rates * slices, 0.0).sum(axis=-1)
-    return np.where(qualified, np.where(cp.marginal[group], marginal, retro), 0.0)
+    marginal = np.where(k <= held[..., None], rates * slices, 0.0).sum(axis=-1)
+    return np.where(qualified, np.where(t.marginal, marginal, retro), 0.0)
 
 
 def _accelerator_extras(
@@ -269,20 +275,21 @@ def _accelerator_extras(
     a decelerator pays ``multiplier - 1`` (negative) times the rebate earned on revenue below it.
     Defining both on the rebate earned keeps payout non-decreasing in revenue under brackets.
     """
+    t = cp.at(group)
     n_acc = len(cp.accelerator_names)
     if n_acc == 0:
         return np.zeros((*revenue.shape, 0))
     thr = np.where(
-        cp.acc_quota_fraction[group] > 0,
-        cp.acc_quota_fraction[group] * quota[..., None],
-        cp.acc_threshold[group],
+        t.acc_quota_fraction > 0,
+        t.acc_quota_fraction * quota[..., None],
+        t.acc_threshold,
     )
     total = rebate_on(cp, group, tier, revenue)[..., None]
     below = np.stack(
         [rebate_on(cp, group, tier, np.minimum(revenue, thr[..., a])) for a in range(n_acc)],
         axis=-1,
     )
-    mult = cp.acc_multiplier[group]
+    mult = t.acc_multiplier
     return np.where(mult >= 1.0, (mult - 1.0) * (total - below), (mult - 1.0) * below)
 
 
@@ -294,7 +301,8 @@ def accelerator_payouts(
     quota: FloatArray,
 ) -> FloatArray:
     """Each accelerator's or decelerator's payout after the accelerator caps, ``(..., N, A)``."""
-    return np.minimum(_accelerator_extras(cp, group, tier, revenue, quota), cp.acc_cap[group])
+    t = cp.at(group)
+    return np.minimum(_accelerator_extras(cp, group, tier, revenue, quota), t.acc_cap)
 
 
 def performance_payout(
@@ -309,9 +317,10 @@ def performance_payout(
     This is what a partner can anticipate from selling more in the period, and the partner model
     evaluates it at hypothetical revenues to find the marginal reward of effort.
     """
-    rebate = np.minimum(rebate_on(cp, group, tier, revenue), cp.rebate_cap[group])
+    t = cp.at(group)
+    rebate = np.minimum(rebate_on(cp, group, tier, revenue), t.rebate_cap)
     acc = accelerator_payouts(cp, group, tier, revenue, quota).sum(axis=-1)
-    return np.clip(rebate + acc, 0.0, cp.partner_cap[group])
+    return np.minimum(np.maximum(rebate + acc, 0.0), t.partner_cap)
 
 
 def anticipated_payout(
@@ -331,12 +340,57 @@ def anticipated_payout(
     """
     revenue_window = np.concatenate([state.revenue_window[..., 1:], revenue[..., None]], axis=-1)
     logos_window = np.concatenate([state.logos_window[..., 1:], new_logos[..., None]], axis=-1)
-    tier = evaluate_tiers(cp, state, group, certified_staff, csat, revenue_window, logos_window)[0]
+    tier = evaluate_tiers(
+        cp, state, group, certified_staff, csat, revenue_window, logos_window
+    ).tier
     return performance_payout(cp, group, tier, revenue, state.quota), tier
 
 
 # --------------------------------------------------------------------------------------------
 # Period close
+
+
+def _qualifying(
+    cp: CompiledProgram,
+    state: ProgramState,
+    group: IntArray,
+    certified_staff: FloatArray,
+    csat: FloatArray,
+    revenue_window: FloatArray,
+    logos_window: FloatArray,
+) -> tuple[IntArray, IntArray]:
+    """Tier the window's metrics qualify for, and the tier they maintain (hysteresis)."""
+    t = cp.at(group)
+    lookback = t.lookback
+    seen = min(state.period + 1, cp.window)
+    # Sum of the last `lookback` periods, annualised to the full window while history is short.
+    run_rate = lookback / np.minimum(lookback, seen)
+    if t.full_window:
+        rev_q = revenue_window.sum(axis=-1) * run_rate
+        logos_q = logos_window.sum(axis=-1) * run_rate
+    else:
+        in_window = np.arange(cp.window) >= (cp.window - lookback)[..., None]
+        rev_q = np.where(in_window, revenue_window, 0.0).sum(axis=-1) * run_rate
+        logos_q = np.where(in_window, logos_window, 0.0).sum(axis=-1) * run_rate
+    earned = qualified_tier(cp, group, rev_q, logos_q, certified_staff, csat)
+    if not t.any_hysteresis:
+        return earned, earned
+    keeps = qualified_tier(cp, group, rev_q, logos_q, certified_staff, csat, t.maintain_fraction)
+    return earned, keeps
+
+
+@dataclass(frozen=True)
+class TierTransition:
+    """How each partner's tier moves at a period close (arrays ``(..., N)``)."""
+
+    tier: IntArray
+    qualified: IntArray
+    evaluated: BoolArray
+    in_grace: BoolArray
+    in_remediation: BoolArray
+    below_count: IntArray
+    below_entry_count: IntArray
+    remediation_left: IntArray
 
 
 def evaluate_tiers(
@@ -347,68 +401,69 @@ def evaluate_tiers(
     csat: FloatArray,
     revenue_window: FloatArray,
     logos_window: FloatArray,
-) -> tuple[IntArray, IntArray, BoolArray, BoolArray, IntArray, IntArray, IntArray, BoolArray]:
+) -> TierTransition:
     """Tier status after this period's evaluation, with grace and remediation.
 
     The windows hold each partner's revenue and new logos over the last periods, this period
-    last. Returns the tier held, the tier the metrics qualify for, the grace and remediation
-    flags, the updated grace, below-entry and remediation counters, and whether this period
-    was an evaluation.
+    last. Promotion is immediate; a partner below its tier's (maintenance) requirements keeps
+    the tier for ``grace`` evaluations, then drops to the tier it qualifies for, unless a
+    remediation plan protects it. Between evaluations (``cadence``) nothing changes.
     """
-    lookback = cp.lookback[group]
-    seen = min(state.period + 1, cp.window)
-    # Sum of the last `lookback` periods, annualised to the full window while history is short.
-    cols = np.arange(cp.window)
-    in_window = cols >= (cp.window - lookback)[..., None]
-    available = np.minimum(lookback, seen)
-    run_rate = lookback / available
-    rev_q = np.where(in_window, revenue_window, 0.0).sum(axis=-1) * run_rate
-    logos_q = np.where(in_window, logos_window, 0.0).sum(axis=-1) * run_rate
-
-    earned = qualified_tier(cp, group, rev_q, logos_q, certified_staff, csat)
-    keeps = qualified_tier(
-        cp, group, rev_q, logos_q, certified_staff, csat, scale=cp.maintain_fraction[group]
+    t = cp.at(group)
+    earned, keeps = _qualifying(
+        cp, state, group, certified_staff, csat, revenue_window, logos_window
     )
     current = state.tier
-    evaluated = (state.period + 1) % cp.cadence[group] == 0
+    evaluated = (state.period + 1) % t.cadence == 0
 
     promote = earned > current
-    holds = keeps >= current
-    below = ~promote & ~holds
+    below = ~promote & (keeps < current)
     below_count = np.where(below, state.below_count + 1, 0)
-    demote = below & (below_count > cp.grace[group])
+    demote = below & (below_count > t.grace)
 
     # Remediation: partners below the entry tier get a plan instead of a cut-off.
     below_entry = earned < 0
     below_entry_count = np.where(below_entry, state.below_entry_count + 1, 0)
-    start_plan = (
-        cp.remediation[group]
-        & below_entry
-        & (current >= 0)
-        & (state.remediation_left == 0)
-        & (below_entry_count >= cp.remediation_trigger[group])
-    )
-    remediation_left = np.where(
-        start_plan, cp.remediation_duration[group], np.maximum(state.remediation_left - 1, 0)
-    )
-    remediation_left = np.where(below_entry, remediation_left, 0)
-    protected = remediation_left > 0
-    demote &= ~protected
+    if t.any_remediation:
+        start_plan = (
+            t.remediation
+            & below_entry
+            & (current >= 0)
+            & (state.remediation_left == 0)
+            & (below_entry_count >= t.remediation_trigger)
+        )
+        remediation_left = np.where(
+            start_plan, t.remediation_duration, np.maximum(state.remediation_left - 1, 0)
+        )
+        remediation_left = np.where(below_entry, remediation_left, 0)
+        protected = remediation_left > 0
+        demote &= ~protected
+    else:
+        remediation_left = state.remediation_left
+        protected = np.zeros_like(below)
 
-    new_tier = np.where(promote, earned, np.where(demote, earned, current))
-    in_grace = below & ~demote & ~protected
-
-    tier = np.where(evaluated, new_tier, current)
+    tier = np.where(evaluated, np.where(promote | demote, earned, current), current)
+    if t.every_period:
+        return TierTransition(
+            tier=tier,
+            qualified=earned,
+            evaluated=evaluated,
+            in_grace=below & ~demote & ~protected,
+            in_remediation=protected,
+            below_count=np.where(demote, 0, below_count),
+            below_entry_count=below_entry_count,
+            remediation_left=remediation_left,
+        )
     keep = ~evaluated
-    return (
-        tier,
-        np.where(evaluated, earned, current),
-        np.where(keep, False, in_grace),
-        np.where(keep, state.remediation_left > 0, protected),
-        np.where(keep, state.below_count, np.where(demote, 0, below_count)),
-        np.where(keep, state.below_entry_count, below_entry_count),
-        np.where(keep, state.remediation_left, remediation_left),
-        evaluated,
+    return TierTransition(
+        tier=tier,
+        qualified=np.where(evaluated, earned, current),
+        evaluated=evaluated,
+        in_grace=np.where(keep, False, below & ~demote & ~protected),
+        in_remediation=np.where(keep, state.remediation_left > 0, protected),
+        below_count=np.where(keep, state.below_count, np.where(demote, 0, below_count)),
+        below_entry_count=np.where(keep, state.below_entry_count, below_entry_count),
+        remediation_left=np.where(keep, state.remediation_left, remediation_left),
     )
 
 
@@ -416,16 +471,17 @@ def _milestones(
     cp: CompiledProgram, state: ProgramState, group: IntArray, tier: IntArray
 ) -> tuple[IntArray, IntArray, BoolArray, IntArray]:
     """Advance loyalty streaks; return new streak, shortfall, done flags and rewards earned."""
+    t = cp.at(group)
     if not cp.milestone_names:
         zeros = np.zeros((*tier.shape, 0), dtype=np.int64)
         return zeros, zeros, zeros.astype(np.bool_), zeros
-    at_level = tier[..., None] >= cp.ms_tier[group]
+    at_level = tier[..., None] >= t.ms_tier
     shortfall = np.where(at_level, 0, state.shortfall + 1)
-    lapsed = ~at_level & (shortfall > cp.ms_tolerance[group])
+    lapsed = ~at_level & (shortfall > t.ms_tolerance)
     streak = np.where(at_level, state.streak + 1, state.streak)
-    streak = np.where(lapsed, np.where(cp.ms_step[group], np.maximum(streak - 1, 0), 0), streak)
-    reached = (streak >= cp.ms_length[group]) & ~state.milestone_done
-    done = state.milestone_done | (reached & ~cp.ms_repeatable[group])
+    streak = np.where(lapsed, np.where(t.ms_step, np.maximum(streak - 1, 0), 0), streak)
+    reached = (streak >= t.ms_length) & ~state.milestone_done
+    done = state.milestone_done | (reached & ~t.ms_repeatable)
     streak = np.where(reached, 0, streak)
     return streak, shortfall, done, reached.astype(np.int64)
 
@@ -441,21 +497,18 @@ def _mdf(
 
     Returns the new fund buckets, the accrual, the reimbursement and what expired (all cents).
     """
-    rate = np.take_along_axis(cp.mdf_rate[group], np.clip(tier, 0, None)[..., None], axis=-1)[
-        ..., 0
-    ]
-    accrual = to_cents(
-        np.minimum(np.where(tier >= 0, rate * metrics.revenue, 0.0), cp.mdf_cap[group])
-    )
+    t = cp.at(group)
+    rate = t.at_tier(t.mdf_rate, tier)
+    accrual = to_cents(np.minimum(np.where(tier >= 0, rate * metrics.revenue, 0.0), t.mdf_cap))
     funds = state.mdf_funds.copy()
     funds[..., 1:] = state.mdf_funds[..., :-1]  # age every bucket by one period
     funds[..., 0] = accrual
     aged_out = state.mdf_funds[..., -1]
-    expiry = cp.mdf_expiry[group]
+    expiry = t.mdf_expiry
     ages = np.arange(funds.shape[-1])
     expired_now = np.where(ages >= expiry[..., None], funds, 0)
     funds -= expired_now
-    claim = to_cents(metrics.mdf_claims * cp.mdf_reimbursement[group])
+    claim = to_cents(metrics.mdf_claims * t.mdf_reimbursement)
     # Draw the claim from the oldest bucket first.
     remaining = claim.copy()
     for age in range(funds.shape[-1] - 1, -1, -1):
@@ -494,49 +547,37 @@ def assess_period(
         The state after the close and what the period paid and why.
     """
     group = np.asarray(group, dtype=np.int64)
+    t = cp.at(group)
     revenue = metrics.revenue
     revenue_window = np.concatenate([state.revenue_window[..., 1:], revenue[..., None]], axis=-1)
     logos_window = np.concatenate(
         [state.logos_window[..., 1:], metrics.new_logos[..., None]], axis=-1
     )
-    (
-        tier,
-        earned_tier,
-        in_grace,
-        in_remediation,
-        below_count,
-        below_entry_count,
-        remediation_left,
-        evaluated,
-    ) = evaluate_tiers(
+    move = evaluate_tiers(
         cp, state, group, metrics.certified_staff, metrics.csat, revenue_window, logos_window
     )
+    tier = move.tier
 
     # Rebate and accelerators (front-end rebates are the same amount, paid on invoice).
     raw_rebate = rebate_on(cp, group, tier, revenue)
-    rebate = np.minimum(raw_rebate, cp.rebate_cap[group])
+    rebate = np.minimum(raw_rebate, t.rebate_cap)
     raw_acc = _accelerator_extras(cp, group, tier, revenue, state.quota)
-    acc = np.minimum(raw_acc, cp.acc_cap[group]).sum(axis=-1)
+    acc = np.minimum(raw_acc, t.acc_cap).sum(axis=-1)
     # SPIFFs and co-selling.
-    raw_spiffs = (
-        cp.spiff_per_deal[group] * metrics.spiff_deals
-        + cp.spiff_uplift[group] * metrics.spiff_revenue
-    )
-    spiffs = np.minimum(raw_spiffs, cp.spiff_cap[group]).sum(axis=-1)
-    co_sell_ok = (tier >= cp.co_sell_min_tier[group]) & (
-        metrics.co_delivery >= cp.co_delivery_share[group]
-    )
-    raw_co_sell = np.where(co_sell_ok, cp.co_sell_rate[group] * metrics.co_sell_revenue, 0.0)
-    co_sell = np.minimum(raw_co_sell, cp.co_sell_cap[group])
+    raw_spiffs = t.spiff_per_deal * metrics.spiff_deals + t.spiff_uplift * metrics.spiff_revenue
+    spiffs = np.minimum(raw_spiffs, t.spiff_cap).sum(axis=-1)
+    co_sell_ok = (tier >= t.co_sell_min_tier) & (metrics.co_delivery >= t.co_delivery_share)
+    raw_co_sell = np.where(co_sell_ok, t.co_sell_rate * metrics.co_sell_revenue, 0.0)
+    co_sell = np.minimum(raw_co_sell, t.co_sell_cap)
     # Milestones.
     streak, shortfall, done, reached = _milestones(cp, state, group, tier)
-    milestones = (reached * cp.ms_reward[group]).sum(axis=-1)
+    milestones = (reached * t.ms_reward).sum(axis=-1)
 
     # Customer-satisfaction gate scales the gated components.
-    failing = metrics.csat < cp.csat_gate[group]
+    failing = metrics.csat < t.csat_gate
     gate = np.where(
-        failing[..., None] & cp.csat_gate_applies[group],
-        cp.csat_gate_fraction[group][..., None],
+        failing[..., None] & t.csat_gate_applies,
+        t.csat_gate_fraction[..., None],
         1.0,
     )
     parts = {
@@ -553,7 +594,7 @@ def assess_period(
     year_end = (state.period + 1) % periods_per_year == 0
     ytd_revenue = state.ytd_revenue + revenue - metrics.returns
     ytd_rebate_before = state.ytd_rebate
-    annual_scale = periods_per_year / cp.lookback[group]
+    annual_scale = periods_per_year / t.lookback
     annual_tier = qualified_tier(
         cp,
         group,
@@ -569,7 +610,7 @@ def assess_period(
         group,
         annual_tier,
         np.maximum(ytd_revenue, 0.0),
-        thresholds=_tier_thresholds(cp, group) * annual_scale[..., None],
+        thresholds=t.tier_threshold * annual_scale[..., None],
     )
     true_up_on = year_end & cp.program.budget.true_up.enabled
 
@@ -579,7 +620,7 @@ def assess_period(
         true_up_on, np.maximum(to_cents(annual_rebate) - ytd_rebate_before - cents["rebate"], 0), 0
     )
     performance = sum(cents.values())
-    cap = to_cents(np.minimum(cp.partner_cap[group], 1e15))
+    cap = to_cents(np.minimum(t.partner_cap, 1e15))
     over = np.maximum(performance - cap, 0)
     # Take the partner-cap excess from components in reverse statement order.
     remaining_over = over
@@ -600,34 +641,32 @@ def assess_period(
     gated = sum(to_cents(v - gated_parts[k]) for k, v in parts.items())
 
     # Clawbacks: returns at the rate last paid; audited claims at current rates plus penalty.
-    claw_returns = np.where(
-        cp.clawback_on_returns[group], to_cents(metrics.returns * state.last_rate), 0
-    )
+    claw_returns = np.where(t.clawback_on_returns, to_cents(metrics.returns * state.last_rate), 0)
     audited = (
         np.minimum(
-            cp.spiff_per_deal[group] * metrics.audited_spiff_deals
-            + cp.spiff_uplift[group] * metrics.audited_spiff_revenue,
-            cp.spiff_cap[group],
+            t.spiff_per_deal * metrics.audited_spiff_deals
+            + t.spiff_uplift * metrics.audited_spiff_revenue,
+            t.spiff_cap,
         ).sum(axis=-1)
-        + cp.co_sell_rate[group] * metrics.audited_co_sell_revenue
+        + t.co_sell_rate * metrics.audited_co_sell_revenue
     )
-    claw_audit = to_cents(audited * (1.0 + cp.audit_penalty[group]))
+    claw_audit = to_cents(audited * (1.0 + t.audit_penalty))
 
     effective_rate = np.divide(
         components["rebate"] / 100.0, revenue, out=state.last_rate.copy(), where=revenue > 0
     )
     quota = np.where(
-        cp.quota_prior[group],
-        np.maximum(revenue * (1.0 + cp.quota_growth[group]), cp.quota_floor[group]),
+        t.quota_prior,
+        np.maximum(revenue * (1.0 + t.quota_growth), t.quota_floor),
         state.quota,
     )
     new_state = replace(
         state,
         period=state.period + 1,
         tier=tier,
-        below_count=below_count,
-        below_entry_count=below_entry_count,
-        remediation_left=remediation_left,
+        below_count=move.below_count,
+        below_entry_count=move.below_entry_count,
+        remediation_left=move.remediation_left,
         revenue_window=revenue_window,
         logos_window=logos_window,
         quota=quota,
@@ -642,10 +681,10 @@ def assess_period(
     assessment = Assessment(
         tier=tier,
         previous_tier=state.tier,
-        qualified_tier=earned_tier,
-        evaluated=np.broadcast_to(evaluated, tier.shape),
-        in_grace=in_grace,
-        in_remediation=in_remediation,
+        qualified_tier=move.qualified,
+        evaluated=np.broadcast_to(move.evaluated, tier.shape),
+        in_grace=move.in_grace,
+        in_remediation=move.in_remediation,
         components=components,
         capped=component_capped + over,
         gated=gated,
@@ -655,6 +694,6 @@ def assess_period(
         mdf_accrued=mdf_accrual,
         mdf_expired=mdf_expired,
         mdf_balance=funds.sum(axis=-1),
-        front_end=np.where(cp.front_end[group], components["rebate"], 0),
+        front_end=np.where(t.front_end, components["rebate"], 0),
     )
     return new_state, assessment

@@ -1,0 +1,265 @@
+"""Partner decision rules, as pure functions over arrays shaped ``(replications, partners)``.
+
+Every partner values money through the program's own rules (:func:`anticipated_payout`), so
+effort, timing and gaming respond to whatever design is simulated; nothing here knows about
+thresholds, notches or caps except through the payouts those rules produce.
+
+* **Effort** follows the reward for one more unit of revenue: the partner's own margin plus the
+  incentive it expects (smoothed over its uncertainty about the rest of the period, so a
+  reachable threshold raises it and a cap removes it), discounted for payout delay by present
+  bias, and split between this period and the next by how much of this week's pipeline can
+  still close before the period ends.
+* **Timing**: in the last weeks of a period a partner may pull deals forward (at a discount) or
+  defer this week's closings, whichever raises what it expects to be paid, net of what the moved
+  revenue would have earned next period, the discount it bears and a friction that falls with
+  its gaming propensity.
+* **Stuffing**: at the period end a partner may load extra inventory that comes back as returns
+  or displaces next period's orders.
+* **Loyalty** moves towards a target set by what the program pays against the competitor's
+  offer, fairness against peers, cut or deferred payouts and payout delay; it sets the share of
+  wallet and the churn hazard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from incentsim.population.behaviour import Behaviour
+from incentsim.program.compiled import CompiledProgram
+from incentsim.program.rules import ProgramState, anticipated_payout
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+# Two-point Gauss-Hermite rule for a standard normal (exact for polynomials up to degree 3):
+# enough to smooth a notch over the partner's uncertainty at a third of the cost of three points.
+_NODES = np.array([-1.0, 1.0])
+_WEIGHTS = np.array([0.5, 0.5])
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """What a partner knows mid-period about the metrics that set its tier."""
+
+    new_logos: FloatArray
+    certified_staff: FloatArray
+    csat: FloatArray
+
+
+def expected_payout(
+    cp: CompiledProgram,
+    pstate: ProgramState,
+    group: IntArray,
+    revenue: FloatArray,
+    spread: FloatArray,
+    outlook: Outlook,
+) -> FloatArray:
+    """Expected period payout when period revenue is ``revenue`` give or take ``spread`` (sd)."""
+    total = np.zeros_like(revenue)
+    for node, weight in zip(_NODES, _WEIGHTS, strict=True):
+        x = np.maximum(revenue + node * spread, 0.0)
+        pay, _ = anticipated_payout(
+            cp, pstate, group, x, outlook.new_logos, outlook.certified_staff, outlook.csat
+        )
+        total += weight * pay
+    return total
+
+
+def present_bias(behaviour: Behaviour, myopia: FloatArray, delay_weeks: float) -> FloatArray:
+    """Weight a partner puts on a payout ``delay_weeks`` away (1 for an immediate payout)."""
+    return 1.0 / (1.0 + myopia * delay_weeks / behaviour.present_bias_weeks)
+
+
+def target_effort(
+    behaviour: Behaviour,
+    responsiveness: FloatArray,
+    reward_rate: FloatArray,
+) -> FloatArray:
+    """Effort a partner wants given what one more unit of revenue is worth to it.
+
+    ``reward_rate`` is the incentive per unit of revenue (already weighted for delay); the
+    partner's own margin is added, and effort is normal when the total equals margin plus the
+    reference rate.
+    """
+    reward = behaviour.partner_margin + np.maximum(reward_rate, -behaviour.partner_margin)
+    ratio = reward / (behaviour.partner_margin + behaviour.reference_rate)
+    exponent = behaviour.effort_elasticity * responsiveness
+    return np.clip(
+        np.power(np.maximum(ratio, 1e-6), exponent), behaviour.effort_min, behaviour.effort_max
+    )
+
+
+def marginal_rate(
+    cp: CompiledProgram,
+    pstate: ProgramState,
+    group: IntArray,
+    expected_revenue: FloatArray,
+    spread: FloatArray,
+    outlook: Outlook,
+) -> FloatArray:
+    """Smoothed incentive per unit of extra period revenue around ``expected_revenue``.
+
+    The difference of the expected payout at ``expected_revenue`` and at ``expected_revenue +
+    2 * spread`` (both with the two-point rule), which share the middle point: a threshold
+    within about two spreads of the expected revenue raises the rate, a cap lowers it.
+    """
+    points = [
+        anticipated_payout(
+            cp,
+            pstate,
+            group,
+            np.maximum(expected_revenue + k * spread, 0.0),
+            outlook.new_logos,
+            outlook.certified_staff,
+            outlook.csat,
+        )[0]
+        for k in (-1.0, 1.0, 3.0)
+    ]
+    step = np.maximum(2.0 * spread, 1e-9)
+    return 0.5 * (points[2] - points[0]) / step
+
+
+def timing_choice(
+    behaviour: Behaviour,
+    cp: CompiledProgram,
+    pstate: ProgramState,
+    group: IntArray,
+    expected_revenue: FloatArray,
+    spread: FloatArray,
+    closings: FloatArray,
+    pullable: FloatArray,
+    next_rate: FloatArray,
+    weight: FloatArray,
+    gaming: FloatArray,
+    outlook: Outlook,
+) -> FloatArray:
+    """Revenue moved into this period (positive: pulled forward; negative: deferred).
+
+    Parameters
+    ----------
+    expected_revenue
+        Period revenue the partner expects without moving anything.
+    closings
+        This week's natural closings (what could be deferred).
+    pullable
+        Pipeline that could be pulled into the period this week.
+    next_rate
+        Incentive the moved revenue would earn next period, per unit.
+    weight
+        Present-bias weight on this period's payout.
+    gaming
+        Gaming propensity in [0, 1].
+    """
+    options = (-1.0, -0.5, 0.0, 0.5, 1.0)
+    base = expected_payout(cp, pstate, group, expected_revenue, spread, outlook)
+    best_gain = np.zeros_like(expected_revenue)
+    best_move = np.zeros_like(expected_revenue)
+    friction = behaviour.timing_friction * (1.0 - gaming)
+    discount = behaviour.pull_forward_discount
+    for option in options:
+        if option == 0.0:
+            continue
+        move = option * (pullable if option > 0 else behaviour.deferral_share * closings)
+        booked = np.where(move > 0, move * (1.0 - discount), move)
+        payout = expected_payout(cp, pstate, group, expected_revenue + booked, spread, outlook)
+        gain = (
+            weight * (payout - base - next_rate * move)
+            - behaviour.partner_margin
+            * behaviour.discount_share_partner
+            * discount
+            * np.maximum(move, 0.0)
+            - friction * np.abs(move)
+        )
+        better = gain > best_gain
+        best_gain = np.where(better, gain, best_gain)
+        best_move = np.where(better, move, best_move)
+    return best_move
+
+
+def stuffing_choice(
+    behaviour: Behaviour,
+    cp: CompiledProgram,
+    pstate: ProgramState,
+    group: IntArray,
+    expected_revenue: FloatArray,
+    spread: FloatArray,
+    capacity: FloatArray,
+    next_rate: FloatArray,
+    return_rate_paid: FloatArray,
+    weight: FloatArray,
+    gaming: FloatArray,
+    outlook: Outlook,
+) -> FloatArray:
+    """Extra inventory sold in at the period end (zero for most partners most of the time).
+
+    The returned share is clawed back at ``return_rate_paid`` (zero if the program does not claw
+    back returns); the rest displaces next period's orders and what they would have earned.
+    """
+    base = expected_payout(cp, pstate, group, expected_revenue, spread, outlook)
+    best_gain = np.zeros_like(expected_revenue)
+    best = np.zeros_like(expected_revenue)
+    rr = behaviour.stuffing_return_rate
+    friction = behaviour.timing_friction * (1.0 - gaming) * 2.0
+    for option in (0.5, 1.0):
+        stuff = option * capacity
+        payout = expected_payout(cp, pstate, group, expected_revenue + stuff, spread, outlook)
+        gain = (
+            weight * (payout - base - stuff * (rr * return_rate_paid + (1.0 - rr) * next_rate))
+            - friction * stuff
+        )
+        better = gain > best_gain
+        best_gain = np.where(better, gain, best_gain)
+        best = np.where(better, stuff, best)
+    return best
+
+
+def duplicate_rate(
+    behaviour: Behaviour,
+    gaming: FloatArray,
+    audit_rate: FloatArray,
+    detection: FloatArray,
+    penalty: FloatArray,
+) -> FloatArray:
+    """Duplicate registrations per genuine deal: gaming propensity, deterred by audits."""
+    deterrence = behaviour.audit_deterrence * audit_rate * detection * (1.0 + penalty)
+    return behaviour.duplicate_rate * gaming * np.exp(-deterrence * 3.0)
+
+
+def loyalty_target(
+    behaviour: Behaviour,
+    initial: FloatArray,
+    paid_rate: FloatArray,
+    benefit: FloatArray,
+    offer: FloatArray,
+    peer_gap: FloatArray,
+    fairness_sensitivity: FloatArray,
+    unpaid_share: FloatArray,
+    delay_weeks: FloatArray,
+    late_weeks: FloatArray,
+) -> FloatArray:
+    """Loyalty a partner drifts towards after a payout run."""
+    target = (
+        initial
+        + behaviour.value_weight * (paid_rate - offer)
+        + benefit
+        + behaviour.fairness_weight * fairness_sensitivity * np.minimum(peer_gap, 0.0)
+        - behaviour.cut_sensitivity * unpaid_share
+        - behaviour.delay_sensitivity * (delay_weeks - behaviour.payout_delay_norm_weeks)
+        - behaviour.lateness_sensitivity * late_weeks
+    )
+    return np.clip(target, 0.0, 1.0)
+
+
+def churn_probability(behaviour: Behaviour, loyalty: FloatArray) -> FloatArray:
+    """Per-period probability that a partner leaves the program."""
+    return np.clip(behaviour.churn_base * np.exp(behaviour.churn_slope * (0.5 - loyalty)), 0, 1)
+
+
+def share_of_wallet(behaviour: Behaviour, loyalty: FloatArray) -> FloatArray:
+    """Share of its capacity a partner gives the vendor."""
+    floor = behaviour.share_of_wallet_min
+    return floor + (1.0 - floor) * loyalty

@@ -1,0 +1,353 @@
+"""What a simulation records, and the outcomes it reports per replication.
+
+Outcomes (one value per replication) cover revenue, incentive cost by component, the budget and
+reserve, net contribution and NPV, retention and loyalty, gaming, fairness and customer
+satisfaction. Trajectories give one value per replication and period.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from incentsim.program.ledger import PayoutRun
+from incentsim.program.rules import COMPONENTS, Assessment, PeriodMetrics
+
+if TYPE_CHECKING:
+    from incentsim.engine.simulation import BlockResult, Simulation
+
+FloatArray = NDArray[np.float64]
+
+
+def gini(values: FloatArray, mask: NDArray[np.bool_]) -> FloatArray:
+    """Gini coefficient of ``values`` over the partners in ``mask``, per replication."""
+    x = np.where(mask, np.maximum(values, 0.0), np.nan)
+    x = np.sort(x, axis=-1)  # NaNs sort last
+    n = mask.sum(axis=-1)
+    ranks = np.arange(1, x.shape[-1] + 1)
+    filled = np.nan_to_num(x)
+    total = filled.sum(axis=-1)
+    weighted = (ranks * filled).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g = (2.0 * weighted) / (n * total) - (n + 1.0) / n
+    return np.where((n > 1) & (total > 0), g, 0.0)
+
+
+def smallest_half_share(
+    payouts: FloatArray, size: FloatArray, mask: NDArray[np.bool_]
+) -> FloatArray:
+    """Share of payouts reaching the smaller half of partners (by revenue), per replication."""
+    ranked = np.where(mask, size, np.inf)
+    order = np.argsort(ranked, axis=-1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(size.shape[-1])[None, :], axis=-1)
+    small = mask & (ranks < (mask.sum(axis=-1, keepdims=True) / 2.0))
+    total = np.where(mask, payouts, 0.0).sum(axis=-1)
+    return np.divide(
+        np.where(small, payouts, 0.0).sum(axis=-1),
+        total,
+        out=np.zeros_like(total),
+        where=total > 0,
+    )
+
+
+class Recorder:
+    """Accumulates a block's history as the calendar runs."""
+
+    def __init__(self, sim: Simulation, panel: bool) -> None:
+        self.sim = sim
+        reps, n = sim.group.shape
+        periods = sim.calendar.horizon_periods
+        self.keep_panel = panel
+        self.panel_frames: list[pd.DataFrame] = []
+        self.events: list[dict[str, object]] = []
+        self.weekly_revenue = np.zeros((reps, sim.calendar.horizon_weeks))
+        self.per_period = {
+            name: np.zeros((reps, periods))
+            for name in (
+                "revenue",
+                "returns",
+                "cost",
+                "loyalty_mean",
+                "active_share",
+                "effort_mean",
+                "reserve",
+                "paid",
+                "cut",
+            )
+        }
+        self.tier_share = np.zeros((reps, periods, sim.cp.n_tiers + 1))
+        self.components = {c: np.zeros(reps) for c in COMPONENTS}
+        self.totals = {
+            name: np.zeros(reps)
+            for name in (
+                "clawback_returns",
+                "clawback_audit",
+                "capped",
+                "gated",
+                "mdf_accrued",
+                "mdf_expired",
+                "pulled_forward",
+                "deferred",
+                "discount_cost",
+                "stuffed",
+                "duplicates_submitted",
+                "duplicates_caught_registration",
+                "duplicates_caught_audit",
+                "paid",
+                "cut",
+                "overrun_funding",
+                "returned_to_vendor",
+                "npv_payouts",
+                "csat_sum",
+                "csat_count",
+            )
+        }
+        self.partner_paid = np.zeros((reps, n))
+        self.partner_revenue = np.zeros((reps, n))
+        self.partner_pulled = np.zeros((reps, n))
+        self.partner_deferred = np.zeros((reps, n))
+        self.partner_stuffed = np.zeros((reps, n))
+        self.reserve_min = np.full(reps, np.inf)
+        self.reserve_end = np.zeros(reps)
+        self.last_period_revenue = np.zeros((reps, n))
+        self.churned = np.zeros(reps)
+        self.initial = sim.joined.sum(axis=1).astype(np.float64)
+
+    # -- called by the simulation ---------------------------------------------------------
+
+    def week(self, week: int, booked: FloatArray, tier: NDArray[np.int64]) -> None:
+        """Record a week's booked revenue."""
+        self.weekly_revenue[:, week] = booked.sum(axis=1)
+
+    def timing(self, pulled: FloatArray, deferred: FloatArray, discount: FloatArray) -> None:
+        """Record deals moved across the period end."""
+        self.partner_pulled += pulled
+        self.partner_deferred += deferred
+        self.totals["pulled_forward"] += pulled.sum(axis=1)
+        self.totals["deferred"] += deferred.sum(axis=1)
+        self.totals["discount_cost"] += discount.sum(axis=1)
+
+    def stuffing(self, stuffed: FloatArray) -> None:
+        """Record inventory loaded at a period end."""
+        self.partner_stuffed += stuffed
+        self.totals["stuffed"] += stuffed.sum(axis=1)
+
+    def duplicates(self, submitted: FloatArray, caught: FloatArray) -> None:
+        """Record duplicate registrations submitted and caught at registration."""
+        self.totals["duplicates_submitted"] += submitted.sum(axis=1)
+        self.totals["duplicates_caught_registration"] += caught.sum(axis=1)
+
+    def audit(self, detected: FloatArray) -> None:
+        """Record duplicate registrations an audit detected."""
+        self.totals["duplicates_caught_audit"] += detected.sum(axis=1)
+
+    def close(
+        self,
+        period: int,
+        metrics: PeriodMetrics,
+        assessment: Assessment,
+        accrued: NDArray[np.int64],
+    ) -> None:
+        """Record a period close."""
+        sim = self.sim
+        active = sim.active
+        n_active = np.maximum(active.sum(axis=1), 1)
+        joined = sim.joined
+        pp = self.per_period
+        pp["revenue"][:, period] = metrics.revenue.sum(axis=1)
+        pp["returns"][:, period] = metrics.returns.sum(axis=1)
+        pp["cost"][:, period] = accrued.sum(axis=1) / 100.0
+        pp["loyalty_mean"][:, period] = np.where(active, sim.loyalty, 0).sum(axis=1) / n_active
+        pp["active_share"][:, period] = active.sum(axis=1) / np.maximum(self.initial, 1)
+        weeks = sim.calendar.weeks_per_period
+        effort = sim.effort_sum / weeks
+        pp["effort_mean"][:, period] = np.where(active, effort, 0).sum(axis=1) / n_active
+        tiers = np.where(active, assessment.tier + 1, -1)
+        for t in range(sim.cp.n_tiers + 1):
+            self.tier_share[:, period, t] = (tiers == t).sum(axis=1) / n_active
+        for name in COMPONENTS:
+            self.components[name] += np.where(joined, assessment.components[name], 0).sum(1) / 100
+        tot = self.totals
+        tot["clawback_returns"] += np.where(joined, assessment.clawback_returns, 0).sum(1) / 100
+        tot["clawback_audit"] += np.where(joined, assessment.clawback_audit, 0).sum(1) / 100
+        tot["capped"] += np.where(joined, assessment.capped, 0).sum(1) / 100
+        tot["gated"] += np.where(joined, assessment.gated, 0).sum(1) / 100
+        tot["mdf_accrued"] += np.where(joined, assessment.mdf_accrued, 0).sum(1) / 100
+        tot["mdf_expired"] += np.where(joined, assessment.mdf_expired, 0).sum(1) / 100
+        tot["csat_sum"] += np.where(active, metrics.csat, 0).sum(axis=1)
+        tot["csat_count"] += active.sum(axis=1)
+        self.partner_revenue += metrics.revenue
+        self.last_period_revenue = np.where(active, metrics.revenue - metrics.returns, 0.0)
+        if self.keep_panel:
+            self._panel_rows(period, metrics, assessment, accrued, effort)
+        self.partner_pulled[:] = 0.0
+        self.partner_deferred[:] = 0.0
+        self.partner_stuffed[:] = 0.0
+
+    def _panel_rows(
+        self,
+        period: int,
+        metrics: PeriodMetrics,
+        assessment: Assessment,
+        accrued: NDArray[np.int64],
+        effort: FloatArray,
+    ) -> None:
+        sim = self.sim
+        reps, n = sim.group.shape
+        rows = sim.joined.ravel()
+        rep = np.repeat(np.arange(reps), n)
+        names = np.array(("unqualified", *sim.cp.tier_names))
+        frame = pd.DataFrame(
+            {
+                "rep": rep,
+                "partner_id": np.tile(sim.partners.partner_id, reps),
+                "segment": np.array(sim.partners.segment_names)[sim.partners.segment.ravel()],
+                "region": np.array(sim.partners.region_names)[sim.partners.region.ravel()],
+                "period": period,
+                "active": sim.active.ravel(),
+                "revenue": metrics.revenue.ravel(),
+                "returns": metrics.returns.ravel(),
+                "tier": names[assessment.tier.ravel() + 1],
+                "qualified_tier": names[assessment.qualified_tier.ravel() + 1],
+                "earned": assessment.earned.ravel() / 100.0,
+                "capped": assessment.capped.ravel() / 100.0,
+                "accrued": accrued.ravel() / 100.0,
+                "pulled_forward": self.partner_pulled.ravel(),
+                "deferred": self.partner_deferred.ravel(),
+                "stuffed": self.partner_stuffed.ravel(),
+                "effort": effort.ravel(),
+                "loyalty": sim.loyalty.ravel(),
+                "csat": metrics.csat.ravel(),
+            }
+        )
+        self.panel_frames.append(frame[rows].reset_index(drop=True))
+
+    def churn(self, period: int, churned: NDArray[np.bool_]) -> None:
+        """Record partners leaving at a period close."""
+        self.churned += churned.sum(axis=1)
+
+    def payout(self, period: int, run: PayoutRun, paid_week: NDArray[np.int64]) -> None:
+        """Record a payout run and when its money reaches partners (per replication)."""
+        sim = self.sim
+        paid = run.paid.sum(axis=1) / 100.0
+        self.partner_paid += run.paid / 100.0
+        self.per_period["paid"][:, period] = paid
+        self.per_period["cut"][:, period] = run.cut.sum(axis=1) / 100.0
+        self.per_period["reserve"][:, period:] = run.reserve_after[:, None] / 100.0
+        self.totals["paid"] += paid
+        self.totals["cut"] += run.cut.sum(axis=1) / 100.0
+        self.totals["overrun_funding"] += run.overrun / 100.0
+        self.totals["returned_to_vendor"] += run.returned / 100.0
+        rate = sim.scenario.market.discount_rate_per_year
+        self.totals["npv_payouts"] += paid * (1.0 + rate) ** (-paid_week / 52.0)
+        self.reserve_min = np.minimum(self.reserve_min, run.reserve_after / 100.0)
+        self.reserve_end = run.reserve_after / 100.0
+        self.event("payout_run", sim.env.now, np.ones(len(paid), dtype=bool), period=period)
+
+    def event(self, kind: str, week: float, reps: NDArray[np.bool_], **details: object) -> None:
+        """Log a calendar event touching replications ``reps``."""
+        self.events.append(
+            {"event": kind, "week": float(week), "reps": np.flatnonzero(reps).tolist(), **details}
+        )
+
+    # -- results -----------------------------------------------------------------------------
+
+    def result(self) -> BlockResult:
+        """The block's outcomes, trajectories, panel and events."""
+        from incentsim.engine.simulation import BlockResult
+
+        sim = self.sim
+        market = sim.scenario.market
+        cal = sim.calendar
+        tot = self.totals
+        revenue_gross = self.per_period["revenue"].sum(axis=1)
+        returns = self.per_period["returns"].sum(axis=1)
+        revenue_net = revenue_gross - returns
+        clawbacks = tot["clawback_returns"] + tot["clawback_audit"]
+        earned = sum(self.components.values())
+        incentive_cost = earned - clawbacks
+        owed = np.maximum(sim.ledger.owed, 0).sum(axis=1) / 100.0
+        budget = sim.program.budget.per_period
+        budget_total = np.full(sim.reps, np.inf if budget is None else budget * cal.horizon_periods)
+        weeks = np.arange(cal.horizon_weeks)
+        discount = (1.0 + market.discount_rate_per_year) ** (-weeks / 52.0)
+        weekly_net = self.weekly_revenue.copy()
+        period_end_week = (np.arange(cal.horizon_periods) + 1) * cal.weeks_per_period - 1
+        weekly_net[:, period_end_week] -= self.per_period["returns"]
+        terminal = (
+            market.partnership_value_periods
+            * np.maximum(market.gross_margin - incentive_cost / np.maximum(revenue_net, 1.0), 0.0)
+            * self.last_period_revenue.sum(axis=1)
+            * (1.0 + market.discount_rate_per_year) ** (-cal.horizon_weeks / 52.0)
+        )
+        npv = market.gross_margin * (weekly_net * discount).sum(axis=1) - tot["npv_payouts"]
+        ever = sim.joined
+        initial = sim.partners.active_from_period == 0
+        final_active = sim.active
+        loyalty_end = np.where(final_active, sim.loyalty, 0).sum(1) / np.maximum(
+            final_active.sum(1), 1
+        )
+        sow = sim.behaviour.share_of_wallet_min + (1 - sim.behaviour.share_of_wallet_min) * (
+            loyalty_end
+        )
+        outcomes = {
+            "revenue_gross": revenue_gross,
+            "returns": returns,
+            "revenue_net": revenue_net,
+            **{f"cost_{name}": value for name, value in self.components.items()},
+            "clawbacks": clawbacks,
+            "capped": tot["capped"],
+            "incentive_cost": incentive_cost,
+            "incentive_paid": tot["paid"],
+            "incentive_cut": tot["cut"],
+            "incentive_owed_end": owed,
+            "cost_to_revenue": incentive_cost / np.maximum(revenue_net, 1.0),
+            "budget_total": np.where(np.isinf(budget_total), np.nan, budget_total),
+            "budget_exceeded": (incentive_cost > budget_total + 0.005).astype(np.float64),
+            "budget_overrun": np.maximum(incentive_cost - budget_total, 0.0),
+            "reserve_end": self.reserve_end,
+            "reserve_min": np.where(np.isinf(self.reserve_min), 0.0, self.reserve_min),
+            "reserve_depleted": (
+                (self.reserve_min <= 0.005) & (self.per_period["cut"].sum(1) > 0)
+            ).astype(np.float64),
+            "net_contribution": market.gross_margin * revenue_net - tot["paid"] - owed,
+            "npv": npv + terminal,
+            "retention": (initial & final_active).sum(1) / np.maximum(initial.sum(1), 1),
+            "churned": self.churned,
+            "recruited": (ever & ~initial).sum(1).astype(np.float64),
+            "loyalty_mean": loyalty_end,
+            "share_of_wallet": sow,
+            "pulled_forward": tot["pulled_forward"],
+            "deferred": tot["deferred"],
+            "discount_cost": tot["discount_cost"],
+            "stuffed": tot["stuffed"],
+            "duplicates_submitted": tot["duplicates_submitted"],
+            "duplicates_caught_registration": tot["duplicates_caught_registration"],
+            "duplicates_caught_audit": tot["duplicates_caught_audit"],
+            "duplicates_missed": tot["duplicates_submitted"]
+            - tot["duplicates_caught_registration"]
+            - tot["duplicates_caught_audit"],
+            "gini_payouts": gini(self.partner_paid, ever),
+            "share_earning": ((self.partner_paid > 0) & ever).sum(1) / np.maximum(ever.sum(1), 1),
+            "payout_share_smallest_half": smallest_half_share(
+                self.partner_paid, self.partner_revenue, ever
+            ),
+            "csat_mean": tot["csat_sum"] / np.maximum(tot["csat_count"], 1),
+            "mdf_accrued": tot["mdf_accrued"],
+            "mdf_expired": tot["mdf_expired"],
+        }
+        trajectories = dict(self.per_period)
+        for t, name in enumerate(("unqualified", *sim.cp.tier_names)):
+            trajectories[f"tier_share/{name}"] = self.tier_share[:, :, t]
+        trajectories["weekly_revenue"] = self.weekly_revenue
+        panel = pd.concat(self.panel_frames, ignore_index=True) if self.keep_panel else None
+        return BlockResult(
+            outcomes={k: np.asarray(v, dtype=np.float64) for k, v in outcomes.items()},
+            trajectories=trajectories,
+            panel=panel,
+            events=self.events,
+        )

@@ -1,0 +1,619 @@
+"""The simulation engine: one SimPy environment drives the calendar over partner arrays.
+
+Partners are agents, each with its own state and decision rule, but their state is held in
+NumPy arrays shaped ``(replications in a block, partner slots)`` and every process acts on all
+of them at once. The calendar is made of explicit SimPy processes:
+
+* the weekly market tick (effort, pipeline, closings, timing games, duplicate registrations);
+* the period close (audit sweep, MDF claims, the rules engine, churn, recruitment), run as a
+  sub-process at the end of each period's last week;
+* payout runs, each a process that waits the program's payout delay, then the extra weeks of any
+  payout-system outage, before partners receive their money;
+* one process per declared shock, marking its start and end in the event log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import simpy
+from numpy.typing import NDArray
+
+from incentsim.engine import decisions
+from incentsim.engine.recorder import Recorder
+from incentsim.market.demand import MarketPath, market_path
+from incentsim.population.sample import Partners, build_partners
+from incentsim.program.compiled import compile_program
+from incentsim.program.ledger import open_ledger, run_payout
+from incentsim.program.rules import PeriodMetrics, assess_period, initial_state
+from incentsim.scenario.model import Scenario
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class BlockResult:
+    """What one block of replications produced.
+
+    Attributes
+    ----------
+    outcomes
+        One value per replication for each outcome, arrays ``(reps,)``.
+    trajectories
+        One value per replication and period, arrays ``(reps, periods)``; ``weekly_revenue`` is
+        ``(reps, weeks)``.
+    panel
+        Per replication, partner and period rows when asked for, else ``None``.
+    events
+        Calendar events (shock start/end, payout runs) with the replications they touched.
+    """
+
+    outcomes: dict[str, FloatArray]
+    trajectories: dict[str, FloatArray]
+    panel: pd.DataFrame | None
+    events: list[dict[str, object]]
+
+
+def _tier_benefits(scenario: Scenario, partners: Partners) -> dict[str, FloatArray]:
+    """Summed benefit effects per group and tier, ``(G, T)`` per effect."""
+    program = scenario.program
+    effects = ("win_rate_uplift", "deal_size_uplift", "ramp_speedup", "loyalty_uplift")
+    out = {e: np.zeros((partners.n_groups, len(program.tiers))) for e in effects}
+    g = 0
+    for segment in partners.segment_names:
+        for region in partners.region_names:
+            resolved = program.resolved(segment, region)
+            for t, tier in enumerate(resolved.tiers.values()):
+                for benefit in tier.benefits.values():
+                    for e in effects:
+                        out[e][g, t] += getattr(benefit, e)
+            g += 1
+    return out
+
+
+class Simulation:
+    """One block of replications of a scenario.
+
+    Parameters
+    ----------
+    scenario
+        The validated scenario.
+    partners
+        The block's partner population.
+    market
+        The block's market path.
+    rng
+        The block's random stream for partner-level draws (closings, audits, churn).
+    panel
+        Whether to keep per-partner per-period rows.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        partners: Partners,
+        market: MarketPath,
+        rng: np.random.Generator,
+        panel: bool = False,
+    ) -> None:
+        self.scenario = scenario
+        self.behaviour = scenario.behaviour
+        self.calendar = scenario.calendar
+        self.program = scenario.program
+        self.partners = partners
+        self.market = market
+        self.rng = rng
+        self.cp = compile_program(self.program, partners.segment_names, partners.region_names)
+        self.group = np.asarray(partners.group, dtype=np.int64)
+        self.reps, self.n = self.group.shape
+        shape = self.group.shape
+        self.env = simpy.Environment()
+        self.benefits = _tier_benefits(scenario, partners)
+        self._gathered_tables: dict[int, FloatArray] = {}
+        self.spiffs = list(self.program.spiffs.values())
+        self.product_share = self._spiff_product_shares()
+
+        joined = partners.active_from_period == 0
+        self.joined = joined.copy()
+        self.active = joined.copy()
+        self.join_period = np.where(joined, 0, -1)
+        self.left_period = np.full(shape, -1)
+        self.loyalty = np.where(joined, partners.initial_loyalty, 0.0)
+        self.effort = np.ones(shape)
+        self.pipeline = np.where(
+            joined,
+            partners.capacity
+            * decisions.share_of_wallet(self.behaviour, self.loyalty)
+            * partners.deal_cycle_weeks,
+            0.0,
+        )
+        self.held = np.zeros(shape)  # deferred closings released at the next period start
+        self.overhang = np.zeros(shape)  # stuffed inventory displacing next period's orders
+        self.returns_next = np.zeros(shape)
+        self.mdf_boost = np.zeros(shape)  # weekly pipeline from MDF campaigns
+        self.pstate = initial_state(self.cp, self.group)
+        self.ledger = open_ledger(self.program.budget, shape)
+        self.pending_accrued = np.zeros(shape, dtype=np.int64)
+        self.pending_front = np.zeros(shape, dtype=np.int64)
+        self.pending_revenue = np.zeros(shape)
+        self.pending_periods = 0
+        self.unaudited_co_sell = np.zeros(shape)
+        self.unaudited_spiff_revenue = np.zeros((*shape, len(self.spiffs)))
+        self.unaudited_spiff_deals = np.zeros((*shape, len(self.spiffs)))
+        self.unaudited_duplicates = np.zeros(shape)
+        self._reset_period()
+        self.recorder = Recorder(self, panel=panel)
+
+    # ----------------------------------------------------------------------------------------
+    # set-up helpers
+
+    def _spiff_product_shares(self) -> FloatArray:
+        """Share of each partner's revenue that qualifies for each SPIFF, ``(R, N, S)``."""
+        p = self.partners
+        shares = np.zeros((self.reps, self.n, len(self.spiffs)))
+        for s, spiff in enumerate(self.spiffs):
+            if spiff.product is None:
+                product = np.ones((self.reps, self.n))
+            elif spiff.product in p.product_names:
+                product = p.product_mix[..., p.product_names.index(spiff.product)]
+            else:
+                product = np.zeros((self.reps, self.n))
+            deal_type = {
+                "any": 1.0,
+                "new_logo": p.new_logo_share,
+                "renewal": 1.0 - p.new_logo_share,
+            }[spiff.deal_type]
+            shares[..., s] = product * deal_type
+        return shares
+
+    def _reset_period(self) -> None:
+        shape = self.group.shape
+        n_spiffs = len(self.spiffs)
+        self.revenue = np.zeros(shape)
+        self.deals = np.zeros(shape)
+        self.new_logos = np.zeros(shape)
+        self.co_sell_revenue = np.zeros(shape)
+        self.spiff_revenue = np.zeros((*shape, n_spiffs))
+        self.spiff_deals = np.zeros((*shape, n_spiffs))
+        self.effort_sum = np.zeros(shape)
+        self.returns = self.returns_next
+        self.returns_next = np.zeros(shape)
+
+    def _weekly(self, array: NDArray, week: int) -> FloatArray:
+        """A market array ``(R, W, G)`` at ``week``, gathered per partner ``(R, N)``."""
+        return np.take_along_axis(array[:, week, :], self.group, axis=1)
+
+    def _tier_value(self, table: FloatArray) -> FloatArray:
+        """A per-group, per-tier table ``(G, T)`` at each partner's current tier (0 if none)."""
+        key = id(table)
+        if key not in self._gathered_tables:
+            self._gathered_tables[key] = np.ascontiguousarray(table[self.group])
+        terms = self.cp.at(self.group)
+        tier = self.pstate.tier
+        return np.where(tier >= 0, terms.at_tier(self._gathered_tables[key], tier), 0.0)
+
+    # ----------------------------------------------------------------------------------------
+    # the weekly market tick
+
+    def _outlook(self) -> decisions.Outlook:
+        weeks_done = max(self._week_in_period, 1)
+        wpp = self.calendar.weeks_per_period
+        return decisions.Outlook(
+            new_logos=self.new_logos * wpp / weeks_done,
+            certified_staff=self.partners.certified_staff,
+            csat=self._csat(),
+        )
+
+    def _csat(self) -> FloatArray:
+        """Customer satisfaction: effort above normal starves support unless it is rewarded."""
+        weeks_done = max(self._week_in_period, 1)
+        effort = self.effort_sum / weeks_done if self._week_in_period else self.effort
+        guarded = self.program.guardrails.csat_gate is not None or any(
+            t.requirements.csat > 0 for t in self.program.tiers.values()
+        )
+        pressure = self.behaviour.tunnel_vision * (0.3 if guarded else 1.0)
+        return np.clip(self.partners.csat - pressure * np.maximum(effort - 1.0, 0.0), 0.0, 5.0)
+
+    def _week(self, week: int) -> None:
+        b, p, cal = self.behaviour, self.partners, self.calendar
+        wpp = cal.weeks_per_period
+        self._week_in_period = week % wpp
+        weeks_left = wpp - self._week_in_period
+        active = self.active
+        tier = self.pstate.tier
+
+        win = 1.0 + self._tier_value(self.benefits["win_rate_uplift"]) / np.maximum(
+            p.win_rate, 0.05
+        )
+        size = 1.0 + self._tier_value(self.benefits["deal_size_uplift"])
+        tenure = self._period - self.join_period
+        ramp_periods = self.scenario.population.recruitment.ramp_periods
+        speed = 1.0 + self._tier_value(self.benefits["ramp_speedup"])
+        ramp = np.where(
+            self.join_period > 0,
+            np.clip((tenure + 1) * speed / (ramp_periods + 1), 0.0, 1.0),
+            1.0,
+        )
+        remediation = np.where(
+            self._in_remediation, 1.0 + self.program.remediation.capacity_uplift, 1.0
+        )
+        potential = (
+            p.capacity
+            * decisions.share_of_wallet(b, self.loyalty)
+            * win
+            * size
+            * ramp
+            * remediation
+            * self._weekly(self.market.demand, week)
+            * active
+        )
+        price = self._weekly(self.market.price, week)
+        supply = self._weekly(self.market.supply, week)
+        cycle = p.deal_cycle_weeks
+
+        # Effort follows the marginal reward of revenue this period and next.
+        outlook = self._outlook()
+        closing_rate = self.pipeline / cycle * supply
+        expected = self.revenue + self.held + closing_rate * weeks_left
+        typical = np.maximum(potential * wpp, 1.0)
+        spread = np.maximum(
+            b.forecast_noise * np.sqrt(weeks_left / wpp) * np.maximum(expected, typical),
+            0.01 * typical,
+        )
+        m_this = decisions.marginal_rate(
+            self.cp, self.pstate, self.group, expected, spread, outlook
+        )
+        m_next = self._tier_value(self.cp.rebate_rate)
+        weight = decisions.present_bias(b, p.myopia, self.program.budget.payout.delay_weeks)
+        share_this = 1.0 - np.exp(-weeks_left / cycle)
+        reward = weight * (share_this * m_this + (1.0 - share_this) * m_next)
+        target = decisions.target_effort(b, p.responsiveness, reward)
+        self.effort = self.effort + b.effort_adjustment * (target - self.effort)
+
+        # New pipeline, natural closings (random around their mean), deliveries limited by supply.
+        self.pipeline += (potential * self.effort * price + self.mdf_boost) * active
+        closings = self.pipeline / cycle * supply
+        self.pipeline -= closings
+        deal_size = np.maximum(p.deal_size * price * size, 1.0)
+        n_deals = closings / deal_size
+        shape_k = np.maximum(n_deals, 1e-6)
+        closings = np.where(closings > 0, self.rng.gamma(shape_k, closings / shape_k), 0.0)
+        if self._week_in_period == 0:
+            closings += self.held
+            self.held = np.zeros_like(self.held)
+        from_stock = np.minimum(self.overhang, closings)
+        self.overhang -= from_stock
+        closings -= from_stock
+
+        # Timing games in the last weeks of the period.
+        booked = closings
+        if weeks_left <= b.timing_weeks:
+            expected = self.revenue + closings + closing_rate * (weeks_left - 1)
+            spread = b.forecast_noise * np.sqrt(weeks_left / wpp) * np.maximum(expected, typical)
+            pullable = b.pull_forward_share * self.pipeline / b.timing_weeks
+            move = (
+                decisions.timing_choice(
+                    b,
+                    self.cp,
+                    self.pstate,
+                    self.group,
+                    expected,
+                    spread,
+                    closings,
+                    pullable,
+                    m_next,
+                    weight,
+                    p.gaming_propensity,
+                    outlook,
+                )
+                * active
+            )
+            pulled = np.maximum(move, 0.0)
+            deferred = np.maximum(-move, 0.0)
+            self.pipeline -= pulled
+            self.held += deferred
+            booked = closings - deferred + pulled * (1.0 - b.pull_forward_discount)
+            self.recorder.timing(pulled, deferred, pulled * b.pull_forward_discount)
+            if weeks_left == 1 and b.stuffing_capacity_weeks > 0:
+                clawed = np.where(
+                    self.cp.clawback_on_returns[self.group], self.pstate.last_rate, 0.0
+                )
+                stuff = (
+                    decisions.stuffing_choice(
+                        b,
+                        self.cp,
+                        self.pstate,
+                        self.group,
+                        self.revenue + booked,
+                        spread * 0.5,
+                        b.stuffing_capacity_weeks * potential,
+                        m_next,
+                        clawed,
+                        weight,
+                        p.gaming_propensity,
+                        outlook,
+                    )
+                    * active
+                )
+                booked = booked + stuff
+                self.returns_next += b.stuffing_return_rate * stuff
+                self.overhang += (1.0 - b.stuffing_return_rate) * stuff
+                self.recorder.stuffing(stuff)
+
+        deals = booked / deal_size
+        self.revenue += booked
+        self.deals += deals
+        self.new_logos += deals * p.new_logo_share
+        self.co_sell_revenue += booked * p.co_sell_share
+        self.effort_sum += self.effort
+        in_window = np.array(
+            [s.start_week <= week < s.end_week for s in self.spiffs], dtype=np.float64
+        )
+        spiff_revenue = booked[..., None] * self.product_share * in_window
+        self.spiff_revenue += spiff_revenue
+        self.spiff_deals += spiff_revenue / deal_size[..., None]
+        self._duplicates(deals, booked, spiff_revenue, deal_size, in_window)
+        self.recorder.week(week, booked, tier)
+
+    def _duplicates(
+        self,
+        deals: FloatArray,
+        booked: FloatArray,
+        spiff_revenue: FloatArray,
+        deal_size: FloatArray,
+        in_window: FloatArray,
+    ) -> None:
+        """Duplicate registrations: claims for bonuses on deals registered twice."""
+        cp, g = self.cp, self.group
+        guard = self.program.guardrails
+        per_deal_bonus = (
+            (cp.spiff_per_deal[g] * in_window).sum(axis=-1)
+            + (cp.spiff_uplift[g] * in_window).sum(axis=-1) * deal_size
+            + cp.co_sell_rate[g] * deal_size
+        )
+        if not np.any(per_deal_bonus > 0):
+            return
+        rate = decisions.duplicate_rate(
+            self.behaviour,
+            self.partners.gaming_propensity,
+            np.full(g.shape, guard.audit.rate),
+            np.full(g.shape, guard.audit.detection_probability),
+            cp.audit_penalty[g],
+        ) * (per_deal_bonus > 0)
+        submitted = deals * rate
+        caught = (
+            guard.deal_registration.detection_rate
+            if guard.deal_registration.duplicate_check
+            else 0.0
+        )
+        missed = 1.0 - caught
+        share = rate * missed  # duplicate claims per genuine claim that get through
+        co_sell = booked * self.partners.co_sell_share * share
+        self.co_sell_revenue += co_sell
+        self.spiff_revenue += spiff_revenue * share[..., None]
+        self.spiff_deals += spiff_revenue / deal_size[..., None] * share[..., None]
+        self.unaudited_co_sell += co_sell
+        self.unaudited_spiff_revenue += spiff_revenue * share[..., None]
+        self.unaudited_spiff_deals += spiff_revenue / deal_size[..., None] * share[..., None]
+        self.unaudited_duplicates += submitted * missed
+        self.recorder.duplicates(submitted, submitted * caught)
+
+    # ----------------------------------------------------------------------------------------
+    # period close
+
+    def _audit(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Audit sweep: a share of partners audited; detected duplicate claims clawed back."""
+        audit = self.program.guardrails.audit
+        audited = self.rng.random(self.group.shape) < audit.rate
+        detected = audited & (self.rng.random(self.group.shape) < audit.detection_probability)
+        co_sell = np.where(detected, self.unaudited_co_sell, 0.0)
+        spiff_revenue = np.where(detected[..., None], self.unaudited_spiff_revenue, 0.0)
+        spiff_deals = np.where(detected[..., None], self.unaudited_spiff_deals, 0.0)
+        self.recorder.audit(np.where(detected, self.unaudited_duplicates, 0.0))
+        self.unaudited_co_sell = np.where(audited, 0.0, self.unaudited_co_sell)
+        self.unaudited_duplicates = np.where(audited, 0.0, self.unaudited_duplicates)
+        self.unaudited_spiff_revenue = np.where(
+            audited[..., None], 0.0, self.unaudited_spiff_revenue
+        )
+        self.unaudited_spiff_deals = np.where(audited[..., None], 0.0, self.unaudited_spiff_deals)
+        return co_sell, spiff_revenue, spiff_deals
+
+    def _mdf_claims(self) -> FloatArray:
+        """Marketing spend partners claim: less when reimbursement is slow."""
+        b, mdf = self.behaviour, self.program.mdf
+        propensity = b.mdf_claim_rate * 0.5 ** (mdf.approval_lag_weeks / b.mdf_lag_weeks)
+        balance = self.pstate.mdf_funds.sum(axis=-1) / 100.0
+        reimbursement = max(mdf.reimbursement_rate, 1e-9)
+        return np.where(self.active, propensity * balance / reimbursement, 0.0)
+
+    def _close(self, period: int) -> Generator[simpy.Event, object, None]:
+        """Close a period: audits, MDF, the rules engine, payout scheduling, churn, recruits."""
+        b, cal = self.behaviour, self.calendar
+        co_audit, spiff_rev_audit, spiff_deals_audit = self._audit()
+        claims = self._mdf_claims()
+        metrics = PeriodMetrics(
+            revenue=self.revenue,
+            returns=self.returns,
+            new_logos=self.new_logos,
+            certified_staff=np.asarray(self.partners.certified_staff, dtype=np.float64),
+            csat=self._csat(),
+            co_sell_revenue=self.co_sell_revenue,
+            co_delivery=np.ones(self.group.shape),
+            spiff_revenue=self.spiff_revenue,
+            spiff_deals=self.spiff_deals,
+            mdf_claims=claims,
+            audited_co_sell_revenue=co_audit,
+            audited_spiff_revenue=spiff_rev_audit,
+            audited_spiff_deals=spiff_deals_audit,
+        )
+        self.pstate, assessment = assess_period(
+            self.cp, self.pstate, self.group, metrics, cal.periods_per_year
+        )
+        self._in_remediation = assessment.in_remediation & self.active
+        accrued = np.where(self.joined, assessment.accrued, 0)
+        front = np.where(self.joined, assessment.front_end, 0)
+        self.pending_accrued += accrued
+        self.pending_front += front
+        self.pending_revenue += self.revenue
+        self.pending_periods += 1
+        self.mdf_boost = claims * b.mdf_pipeline_return / cal.weeks_per_period
+        self.recorder.close(period, metrics, assessment, accrued)
+
+        cadence = self.program.budget.payout.cadence_periods
+        if (period + 1) % cadence == 0 or period + 1 == cal.horizon_periods:
+            self.env.process(
+                self._payout_run(
+                    period,
+                    self.pending_accrued,
+                    self.pending_front,
+                    self.pending_revenue,
+                    self.pending_periods,
+                )
+            )
+            shape = self.group.shape
+            self.pending_accrued = np.zeros(shape, dtype=np.int64)
+            self.pending_front = np.zeros(shape, dtype=np.int64)
+            self.pending_revenue = np.zeros(shape)
+            self.pending_periods = 0
+
+        churn = self.active & (
+            self.rng.random(self.group.shape) < decisions.churn_probability(b, self.loyalty)
+        )
+        self.active &= ~churn
+        self.left_period = np.where(churn, period, self.left_period)
+        self.pipeline = np.where(churn, 0.0, self.pipeline)
+        self.held = np.where(churn, 0.0, self.held)
+        self.recorder.churn(period, churn)
+
+        recruits = self.partners.active_from_period == period + 1
+        self.joined |= recruits
+        self.active |= recruits
+        self.join_period = np.where(recruits, period + 1, self.join_period)
+        self.loyalty = np.where(recruits, self.partners.initial_loyalty, self.loyalty)
+        self._period = period + 1
+        self._reset_period()
+        yield self.env.timeout(0)
+
+    # ----------------------------------------------------------------------------------------
+    # payout runs
+
+    def _payout_run(
+        self,
+        period: int,
+        accrued: NDArray[np.int64],
+        front: NDArray[np.int64],
+        revenue: FloatArray,
+        periods: int,
+    ) -> Generator[simpy.Event, object, None]:
+        """Pay what is owed after the payout delay; outages delay some replications further."""
+        delay = self.program.budget.payout.delay_weeks
+        close_week = (period + 1) * self.calendar.weeks_per_period
+        yield self.env.timeout(delay)
+        self.ledger, run = run_payout(self.program.budget, self.ledger, accrued, front, periods)
+        extra = self.market.payout_delay_extra_weeks[
+            :, min(close_week, self.market.payout_delay_extra_weeks.shape[1] - 1)
+        ]
+        self.recorder.payout(period, run, close_week + delay + extra)
+        waited = 0
+        for late in np.unique(extra):
+            yield self.env.timeout(int(late) - waited)
+            waited = int(late)
+            reps = extra == late
+            self._receive(reps, run.paid, run.cut + run.deferred, front, revenue, delay + late)
+            if late > 0:
+                self.recorder.event("payout_late", self.env.now, reps, weeks=int(late))
+
+    def _receive(
+        self,
+        reps: NDArray[np.bool_],
+        paid: NDArray[np.int64],
+        unpaid: NDArray[np.int64],
+        front: NDArray[np.int64],
+        revenue: FloatArray,
+        delay_weeks: NDArray[np.int64],
+    ) -> None:
+        """Partners in replications ``reps`` receive a payout run and update their loyalty."""
+        b, p = self.behaviour, self.partners
+        week = min(int(self.env.now), self.calendar.horizon_weeks - 1)
+        paid_rate = np.divide(paid / 100.0, revenue, out=np.zeros_like(revenue), where=revenue > 0)
+        expected = (paid - front + unpaid) / 100.0
+        unpaid_share = np.divide(
+            unpaid / 100.0, expected, out=np.zeros_like(revenue), where=expected > 0
+        )
+        peer_gap = np.zeros_like(paid_rate)
+        earning = self.active & (revenue > 0)
+        for s in range(len(p.segment_names)):
+            members = earning & (p.segment == s)
+            masked = np.where(members, paid_rate, np.nan)
+            with np.errstate(all="ignore"):
+                median = np.nanmedian(np.where(members.any(axis=1)[:, None], masked, 0.0), axis=1)
+            peer_gap = np.where(members, paid_rate - median[:, None], peer_gap)
+        offer = p.outside_option + self._weekly(self.market.competitor_offer, week)
+        target = decisions.loyalty_target(
+            b,
+            p.initial_loyalty,
+            paid_rate,
+            self._tier_value(self.benefits["loyalty_uplift"]),
+            offer,
+            peer_gap,
+            p.fairness_sensitivity,
+            unpaid_share,
+            np.asarray(delay_weeks, dtype=np.float64),
+            np.asarray(delay_weeks - self.program.budget.payout.delay_weeks, dtype=np.float64),
+        )
+        update = reps[:, None] & self.active & (revenue > 0)
+        self.loyalty = np.where(
+            update, self.loyalty + b.loyalty_speed * (target - self.loyalty), self.loyalty
+        )
+
+    # ----------------------------------------------------------------------------------------
+    # calendar processes
+
+    def _market_process(self) -> Generator[simpy.Event, object, None]:
+        wpp = self.calendar.weeks_per_period
+        for week in range(self.calendar.horizon_weeks):
+            self._week(week)
+            yield self.env.timeout(1)
+            if (week + 1) % wpp == 0:
+                yield self.env.process(self._close((week + 1) // wpp - 1))
+
+    def _shock_process(self, index: int) -> Generator[simpy.Event, object, None]:
+        shock = self.scenario.market.shocks[index]
+        hit = self.market.shock_active[:, :, index].any(axis=1)
+        if not hit.any() or shock.start_week >= self.calendar.horizon_weeks:
+            return
+        yield self.env.timeout(shock.start_week)
+        self.recorder.event(f"{shock.kind}_start", self.env.now, hit, shock=index)
+        yield self.env.timeout(shock.duration_weeks)
+        self.recorder.event(f"{shock.kind}_end", self.env.now, hit, shock=index)
+
+    def run(self) -> BlockResult:
+        """Run the calendar to the last payout and return the block's results."""
+        self._period = 0
+        self._week_in_period = 0
+        self._in_remediation = np.zeros(self.group.shape, dtype=np.bool_)
+        self.env.process(self._market_process())
+        for index in range(len(self.scenario.market.shocks)):
+            self.env.process(self._shock_process(index))
+        self.env.run()
+        return self.recorder.result()
+
+
+def simulate_block(
+    scenario: Scenario, seed: np.random.SeedSequence, reps: int, panel: bool = False
+) -> BlockResult:
+    """Simulate ``reps`` replications of ``scenario`` from one seed block.
+
+    The block's stream is split into independent streams for the population, the market and the
+    partners' own draws, so the same seed always gives the same numbers.
+    """
+    population_seed, market_seed, partner_seed = seed.spawn(3)
+    partners = build_partners(scenario, np.random.default_rng(population_seed), reps)
+    market = market_path(scenario, np.random.default_rng(market_seed), reps)
+    simulation = Simulation(
+        scenario, partners, market, np.random.default_rng(partner_seed), panel=panel
+    )
+    return simulation.run()
