@@ -25,7 +25,9 @@ class Shock(Strict):
     that share of replications (drawn from the replication's own stream).
     """
 
-    kind: Literal["recession", "competitor", "supply_shortage", "price_war", "payout_outage", "surge"]
+    kind: Literal[
+        "recession", "competitor", "supply_shortage", "price_war", "payout_outage", "surge"
+    ]
     start_week: Annotated[int, Field(ge=0)]
     duration_weeks: Annotated[int, Field(ge=1)]
     magnitude: Annotated[float, Field(ge=0.0, le=52.0)]
@@ -35,9 +37,18 @@ class Shock(Strict):
     regions: list[str] | None = None
 
     @model_validator(mode="after")
-    def _fraction_kinds(self) -> Shock:
+    def _magnitude_fits_kind(self) -> Shock:
         if self.kind in ("recession", "supply_shortage", "price_war") and self.magnitude >= 1.0:
             raise ValueError(f"a {self.kind} magnitude is a fraction below 1")
+        if self.kind == "competitor" and self.magnitude > 1.0:
+            raise ValueError("a competitor magnitude is a share of revenue, at most 1")
+        if self.kind == "surge" and self.magnitude > 10.0:
+            raise ValueError("a surge magnitude is a fractional rise, at most 10 (x11 demand)")
+        if self.kind == "payout_outage" and (self.segments or self.regions):
+            raise ValueError(
+                "a payout_outage stops the whole payout system: it cannot be limited to "
+                "segments or regions"
+            )
         return self
 
 

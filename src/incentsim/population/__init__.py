@@ -5,18 +5,6 @@
 (:func:`load_partners_csv`). :func:`top_share` measures how concentrated sizes or revenue are.
 """
 
-from incentsim.population.sample import (
-    CAPACITY_SHARE_ASSUMED,
-    NEVER_ACTIVE,
-    PARAMETER_BOUNDS,
-    Partners,
-    build_partners,
-    draw,
-    group_index,
-    group_names,
-    load_partners_csv,
-    top_share,
-)
 from incentsim.population.spec import (
     Beta,
     Distribution,
@@ -29,6 +17,32 @@ from incentsim.population.spec import (
     Segment,
     Uniform,
 )
+
+# Heavy modules (pandas, scipy) load on first use, so reading a scenario stays fast.
+_LAZY = {
+    name: "incentsim.population.sample"
+    for name in (
+        "CAPACITY_SHARE_ASSUMED",
+        "NEVER_ACTIVE",
+        "PARAMETER_BOUNDS",
+        "Partners",
+        "build_partners",
+        "draw",
+        "group_index",
+        "group_names",
+        "load_partners_csv",
+        "top_share",
+    )
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CAPACITY_SHARE_ASSUMED",

@@ -335,6 +335,13 @@ class Program(Strict):
         for key, milestone in self.milestones.items():
             if milestone.tier not in names:
                 raise ValueError(f"milestones.{key}.tier '{milestone.tier}' is not a tier")
+        quota_set = self.quota.basis == "prior" or self.quota.amount > 0 or self.quota.floor > 0
+        for key, acc in self.accelerators.items():
+            if acc.quota_fraction is not None and not quota_set:
+                raise ValueError(
+                    f"accelerators.{key} uses quota_fraction but the program sets no quota "
+                    "(give quota.amount, quota.floor or quota.basis: prior)"
+                )
         for label, overrides in (
             ("segment_overrides", self.segment_overrides),
             ("region_overrides", self.region_overrides),

@@ -147,13 +147,15 @@ def scenario_from_dict(data: Mapping[str, Any], file: str | Path | None = None) 
 
 
 def scenario_hash(scenario: BaseModel) -> str:
-    """The SHA-256 of the validated scenario's canonical JSON (sorted keys, no spaces).
+    """The SHA-256 of the validated scenario's canonical JSON (no spaces).
 
-    Two files that validate to the same scenario (whatever their ``extends`` chain, key order,
-    comments or number spelling) have the same hash.
+    Two files that validate to the same scenario (whatever their ``extends`` chain, comments,
+    number spelling or the order of a model's fields) have the same hash. The order of
+    designer-named entries (segments, regions, tiers, SPIFFs...) is kept, because it matters:
+    tiers rank lowest first, and segment order sets how partners are drawn.
     """
     canonical = json.dumps(
-        scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        scenario.model_dump(mode="json"), separators=(",", ":"), ensure_ascii=False
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

@@ -60,6 +60,19 @@ class Scenario(Strict):
             for reg in shock.regions or []:
                 if reg not in regions:
                     raise ValueError(f"market.shocks.{i}.regions: '{reg}' is not a region")
+        horizon = self.calendar.horizon_weeks
+        for i, shock in enumerate(self.market.shocks):
+            if shock.start_week >= horizon:
+                raise ValueError(
+                    f"market.shocks.{i}.start_week {shock.start_week} is at or after the end of "
+                    f"the horizon (week {horizon}); the shock would never happen"
+                )
+        for key, spiff in self.program.spiffs.items():
+            if spiff.start_week >= horizon:
+                raise ValueError(
+                    f"program.spiffs.{key}.start_week {spiff.start_week} is at or after the end "
+                    f"of the horizon (week {horizon}); the SPIFF would never pay"
+                )
         if len(self.market.seasonality) not in (1, self.calendar.periods_per_year):
             raise ValueError(
                 f"market.seasonality has {len(self.market.seasonality)} values; give 1 or one per "
