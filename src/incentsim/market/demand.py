@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.signal import lfilter
 
-from incentsim.errors import ScenarioError
 from incentsim.market.spec import Shock
 from incentsim.population.sample import group_index, group_names
 from incentsim.population.spec import Population
@@ -127,12 +126,6 @@ def market_path(scenario: Scenario, rng: np.random.Generator, reps: int) -> Mark
     Returns
     -------
     MarketPath
-
-    Raises
-    ------
-    ScenarioError
-        When a ``payout_outage`` shock is limited to segments or regions (payout runs serve
-        every partner).
     """
     calendar, market, population = scenario.calendar, scenario.market, scenario.population
     weeks = calendar.horizon_weeks
@@ -157,17 +150,6 @@ def market_path(scenario: Scenario, rng: np.random.Generator, reps: int) -> Mark
     active = np.zeros((reps, weeks, len(market.shocks)), dtype=bool)
 
     for i, (shock, shock_rng) in enumerate(zip(market.shocks, shock_rngs, strict=True)):
-        if shock.kind == "payout_outage" and (shock.segments or shock.regions):
-            raise ScenarioError(
-                None,
-                [
-                    (
-                        f"market.shocks.{i}",
-                        "a payout_outage delays every partner's payouts; "
-                        "it cannot be limited to segments or regions",
-                    )
-                ],
-            )
         occurs = shock_rng.random(reps) < shock.probability
         offset = week - shock.start_week
         window = (offset >= 0) & (offset < shock.duration_weeks)
