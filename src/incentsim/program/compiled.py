@@ -100,10 +100,11 @@ class CompiledProgram:
     def at(self, group: IntArray) -> PartnerTerms:
         """Every per-group parameter gathered at each partner's group.
 
-        The last result is cached (keyed on the ``group`` array object), so a simulation that
-        passes the same group array every week gathers once.
+        The last result is cached, keyed on the values of ``group`` (compared with a private copy,
+        so a group array changed in place is gathered again), so a simulation that passes the
+        same groups every week gathers once.
         """
-        if self._gathered and self._gathered[0].group is group:
+        if self._gathered and self._gathered[0].serves(group):
             return self._gathered[0]
         terms = PartnerTerms(self, group)
         self._gathered[:] = [terms]
@@ -137,6 +138,7 @@ class PartnerTerms:
 
     def __init__(self, cp: CompiledProgram, group: IntArray) -> None:
         self.group = group
+        self._group_copy = np.array(group, copy=True)
         for f in fields(cp):
             value = getattr(cp, f.name)
             if isinstance(value, np.ndarray):
@@ -154,6 +156,10 @@ class PartnerTerms:
             for metric in ("revenue", "new_logos", "certified_staff", "csat")
         }
 
+    def serves(self, group: IntArray) -> bool:
+        """True when these terms were gathered for groups equal to ``group``."""
+        return group is self.group and np.array_equal(group, self._group_copy)
+
     def at_tier(self, table: FloatArray, tier: IntArray) -> FloatArray:
         """A per-tier table ``(..., N, T)`` read at each partner's tier (tier 0 where below 0)."""
         held = np.maximum(tier, 0)
@@ -164,11 +170,16 @@ class PartnerTerms:
     def stock_tiers(self, certified_staff: FloatArray, csat: FloatArray) -> IntArray:
         """How many tiers the stock metrics (certified staff, satisfaction) allow.
 
-        Cached on the identity of the two arrays: partners weighing several hypothetical
-        revenues in a week pass the same arrays each time.
+        Cached on the values of the two arrays (compared with private copies, so arrays changed
+        in place are counted again): partners weighing several hypothetical revenues in a week
+        pass the same arrays each time.
         """
         cached = self._stock_cache
-        if cached is not None and cached[0] is certified_staff and cached[1] is csat:
+        if (
+            cached is not None
+            and np.array_equal(cached[0], certified_staff)
+            and np.array_equal(cached[1], csat)
+        ):
             return cached[2]
         meets = np.ones((*np.shape(certified_staff), self.req_revenue.shape[-1]), dtype=bool)
         if self.requires["certified_staff"]:
@@ -176,7 +187,7 @@ class PartnerTerms:
         if self.requires["csat"]:
             meets &= csat[..., None] >= self.req_csat - 1e-9
         allowed = meets.sum(axis=-1)
-        self._stock_cache = (certified_staff, csat, allowed)
+        self._stock_cache = (np.array(certified_staff), np.array(csat), allowed)
         return allowed
 
     def __getattr__(self, name: str) -> Any:  # for type checkers: attributes are set above

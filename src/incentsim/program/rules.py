@@ -116,7 +116,7 @@ class ProgramState:
     milestone_done: BoolArray  # (..., N, M)
     mdf_funds: IntArray  # (..., N, E) cents, index 0 the newest
     ytd_revenue: FloatArray
-    ytd_rebate: IntArray  # cents
+    ytd_rebate: IntArray  # cents: the year's rebates before gates and partner cap, net of clawbacks
 
 
 def initial_state(cp: CompiledProgram, group: IntArray) -> ProgramState:
@@ -272,8 +272,10 @@ def _accelerator_extras(
     ``(..., N, A)``.
 
     An accelerator pays ``multiplier - 1`` times the rebate earned on revenue above its threshold;
-    a decelerator pays ``multiplier - 1`` (negative) times the rebate earned on revenue below it.
-    Defining both on the rebate earned keeps payout non-decreasing in revenue under brackets.
+    a decelerator pays ``multiplier - 1`` (negative) times the rebate earned on revenue below it,
+    after the rebate cap (a decelerator reduces what the rebate pays, so past the cap more revenue
+    must not take more off). Defining both on the rebate earned keeps payout non-decreasing in
+    revenue under brackets.
     """
     t = cp.at(group)
     n_acc = len(cp.accelerator_names)
@@ -290,7 +292,8 @@ def _accelerator_extras(
         axis=-1,
     )
     mult = t.acc_multiplier
-    return np.where(mult >= 1.0, (mult - 1.0) * (total - below), (mult - 1.0) * below)
+    below_capped = np.minimum(below, t.rebate_cap[..., None])
+    return np.where(mult >= 1.0, (mult - 1.0) * (total - below), (mult - 1.0) * below_capped)
 
 
 def accelerator_payouts(
@@ -319,8 +322,10 @@ def performance_payout(
     """
     t = cp.at(group)
     rebate = np.minimum(rebate_on(cp, group, tier, revenue), t.rebate_cap)
-    acc = accelerator_payouts(cp, group, tier, revenue, quota).sum(axis=-1)
-    return np.minimum(np.maximum(rebate + acc, 0.0), t.partner_cap)
+    acc = accelerator_payouts(cp, group, tier, revenue, quota)
+    # As at the close: decelerators take at most the rebate, accelerators add on top.
+    net_rebate = np.maximum(rebate + np.minimum(acc, 0.0).sum(axis=-1), 0.0)
+    return np.minimum(net_rebate + np.maximum(acc, 0.0).sum(axis=-1), t.partner_cap)
 
 
 def anticipated_payout(
@@ -407,14 +412,16 @@ def evaluate_tiers(
     The windows hold each partner's revenue and new logos over the last periods, this period
     last. Promotion is immediate; a partner below its tier's (maintenance) requirements keeps
     the tier for ``grace`` evaluations, then drops to the tier it qualifies for, unless a
-    remediation plan protects it. Between evaluations (``cadence``) nothing changes.
+    remediation plan protects it. Between evaluations (``cadence``) nothing changes. The first
+    close is always an evaluation: before it nobody holds a tier, and waiting ``cadence`` periods
+    would leave every partner unqualified (and unpaid) until then.
     """
     t = cp.at(group)
     earned, keeps = _qualifying(
         cp, state, group, certified_staff, csat, revenue_window, logos_window
     )
     current = state.tier
-    evaluated = (state.period + 1) % t.cadence == 0
+    evaluated = ((state.period + 1) % t.cadence == 0) | (state.period == 0)
 
     promote = earned > current
     below = ~promote & (keeps < current)
@@ -562,7 +569,11 @@ def assess_period(
     raw_rebate = rebate_on(cp, group, tier, revenue)
     rebate = np.minimum(raw_rebate, t.rebate_cap)
     raw_acc = _accelerator_extras(cp, group, tier, revenue, state.quota)
-    acc = np.minimum(raw_acc, t.acc_cap).sum(axis=-1)
+    acc_each = np.minimum(raw_acc, t.acc_cap)
+    acc_up = np.maximum(acc_each, 0.0).sum(axis=-1)
+    # Decelerators reduce the rebate: together they never take more than the rebate pays.
+    acc_down = np.maximum(np.minimum(acc_each, 0.0).sum(axis=-1), -rebate)
+    acc = acc_up + acc_down
     # SPIFFs and co-selling.
     raw_spiffs = t.spiff_per_deal * metrics.spiff_deals + t.spiff_uplift * metrics.spiff_revenue
     spiffs = np.minimum(raw_spiffs, t.spiff_cap).sum(axis=-1)
@@ -589,8 +600,23 @@ def assess_period(
     }
     gated_parts = {k: v * gate[..., i] for i, (k, v) in enumerate(parts.items())}
     assert tuple(parts) == GATEABLE
+    # A decelerator is part of the rebate: the rebate's gate scales it, not the accelerators'
+    # (scaling a reduction by a failed gate would pay the failing partner more).
+    gated_parts["accelerators"] = acc_up * gate[..., 1] + acc_down * gate[..., 0]
 
-    # Annual true-up: the rebate the year's revenue earns at the year's tier, less rebates paid.
+    # Clawbacks: returns at the rate last paid; audited claims at current rates plus penalty.
+    claw_returns = np.where(t.clawback_on_returns, to_cents(metrics.returns * state.last_rate), 0)
+    audited = np.minimum(
+        t.spiff_per_deal * metrics.audited_spiff_deals
+        + t.spiff_uplift * metrics.audited_spiff_revenue,
+        t.spiff_cap,
+    ).sum(axis=-1) + np.minimum(t.co_sell_rate * metrics.audited_co_sell_revenue, t.co_sell_cap)
+    claw_audit = to_cents(audited * (1.0 + t.audit_penalty))
+
+    # Annual true-up: the rebate the year's (net) revenue earns at the year's tier, within the
+    # rebate cap for a year, less the year's rebates net of return clawbacks. Rebates count
+    # before gates and the partner cap (``ytd_rebate``), so the true-up never repays what a gate
+    # or cap withheld, and the rebate's gate this period scales it.
     year_end = (state.period + 1) % periods_per_year == 0
     ytd_revenue = state.ytd_revenue + revenue - metrics.returns
     ytd_rebate_before = state.ytd_rebate
@@ -610,15 +636,23 @@ def assess_period(
         group,
         annual_tier,
         np.maximum(ytd_revenue, 0.0),
-        thresholds=t.tier_threshold * annual_scale[..., None],
+        thresholds=t.req_revenue * annual_scale[..., None],
     )
+    annual_due = to_cents(np.minimum(annual_rebate, t.rebate_cap * periods_per_year))
+    rebate_basis = to_cents(rebate)
+    ytd_rebate = ytd_rebate_before + rebate_basis - claw_returns
+    true_up = np.maximum(annual_due - ytd_rebate, 0)
     true_up_on = year_end & cp.program.budget.true_up.enabled
 
     # Round each component to cents; caps on the partner's total take the excess off the top.
     cents = {k: to_cents(v) for k, v in gated_parts.items()}
-    cents["true_up"] = np.where(
-        true_up_on, np.maximum(to_cents(annual_rebate) - ytd_rebate_before - cents["rebate"], 0), 0
-    )
+    # The rebate net of decelerators is rounded as one amount, so that rounding the two parts
+    # separately cannot make a little more revenue pay a cent less.
+    cents["accelerators"] = (
+        to_cents(acc_up * gate[..., 1]) + to_cents((rebate + acc_down) * gate[..., 0])
+    ) - cents["rebate"]
+    cents["true_up"] = np.where(true_up_on, np.rint(true_up * gate[..., 0]).astype(np.int64), 0)
+    true_up_gated = np.where(true_up_on, true_up, 0) - cents["true_up"]
     performance = sum(cents.values())
     cap = to_cents(np.minimum(t.partner_cap, 1e15))
     over = np.maximum(performance - cap, 0)
@@ -634,23 +668,11 @@ def assess_period(
 
     component_capped = (
         to_cents(raw_rebate - rebate)
-        + to_cents(raw_acc.sum(axis=-1) - acc)
+        + to_cents(raw_acc.sum(axis=-1) - acc_each.sum(axis=-1))
         + to_cents(raw_spiffs.sum(axis=-1) - spiffs)
         + to_cents(raw_co_sell - co_sell)
     )
-    gated = sum(to_cents(v - gated_parts[k]) for k, v in parts.items())
-
-    # Clawbacks: returns at the rate last paid; audited claims at current rates plus penalty.
-    claw_returns = np.where(t.clawback_on_returns, to_cents(metrics.returns * state.last_rate), 0)
-    audited = (
-        np.minimum(
-            t.spiff_per_deal * metrics.audited_spiff_deals
-            + t.spiff_uplift * metrics.audited_spiff_revenue,
-            t.spiff_cap,
-        ).sum(axis=-1)
-        + t.co_sell_rate * metrics.audited_co_sell_revenue
-    )
-    claw_audit = to_cents(audited * (1.0 + t.audit_penalty))
+    gated = sum(to_cents(v - gated_parts[k]) for k, v in parts.items()) + true_up_gated
 
     effective_rate = np.divide(
         components["rebate"] / 100.0, revenue, out=state.last_rate.copy(), where=revenue > 0
@@ -676,7 +698,7 @@ def assess_period(
         milestone_done=done,
         mdf_funds=funds,
         ytd_revenue=np.where(year_end, 0.0, ytd_revenue),
-        ytd_rebate=np.where(year_end, 0, ytd_rebate_before + components["rebate"]),
+        ytd_rebate=np.where(year_end, 0, ytd_rebate),
     )
     assessment = Assessment(
         tier=tier,

@@ -1,0 +1,1 @@
+"""Tests for the incentive rules engine (incentsim.program)."""
