@@ -1,1 +1,53 @@
-"""incentsim.montecarlo."""
+"""Monte Carlo: replications in fixed seed blocks, run on an executor, streamed to disk.
+
+::
+
+    from incentsim.montecarlo import MonteCarloResult, run_montecarlo
+    result = run_montecarlo(scenario, executor="processes", workers=4, out_dir="runs/base")
+    print(result.summary)               # the table: mean, sd, P5/P50/P95, 95% CI of the mean
+    MonteCarloResult.open("runs/base").plot_cost_distribution()
+
+Results do not depend on the executor or the number of workers: see
+:mod:`incentsim.montecarlo.seeding`. The run folder's layout is described in
+:mod:`incentsim.montecarlo.store`.
+"""
+
+from incentsim.montecarlo.executors import (
+    DaskExecutor,
+    Executor,
+    ProcessExecutor,
+    SerialExecutor,
+    make_executor,
+)
+from incentsim.montecarlo.results import MonteCarloResult
+from incentsim.montecarlo.runner import BlockError, run_montecarlo
+from incentsim.montecarlo.seeding import BLOCK_SIZE, Block, block_seeds, fresh_seed
+from incentsim.montecarlo.store import OutDirError
+from incentsim.montecarlo.summary import (
+    OutcomeStats,
+    Summary,
+    TrajectoryBand,
+    format_table,
+    wilson_interval,
+)
+
+__all__ = [
+    "BLOCK_SIZE",
+    "Block",
+    "BlockError",
+    "DaskExecutor",
+    "Executor",
+    "MonteCarloResult",
+    "OutDirError",
+    "OutcomeStats",
+    "ProcessExecutor",
+    "SerialExecutor",
+    "Summary",
+    "TrajectoryBand",
+    "block_seeds",
+    "format_table",
+    "fresh_seed",
+    "make_executor",
+    "run_montecarlo",
+    "wilson_interval",
+]

@@ -1,0 +1,143 @@
+"""``incentsim payout PROGRAM.yaml TRANSACTIONS.csv [--out DIR] [--set KEY.PATH=VALUE ...]``.
+
+Runs an incentive program over a file of real transactions with the same rules a simulation
+uses, and writes partner statements (``statements.csv``, ``statements.txt``), the program
+ledger (``program_ledger.csv``) and the findings (``findings.csv``) to ``--out``.
+
+``PROGRAM.yaml`` is a scenario file (its program and calendar are used, and the transactions'
+segments and regions must be the population's) or a program file (the calendar defaults to
+13-week quarters from 2027-01-04 over 8 periods). ``--start-date``, ``--periods``,
+``--weeks-per-period`` and ``--periods-per-year`` change the calendar in either case.
+
+Nothing is written unless every row of the transactions is valid; the problems are listed
+with their line numbers and the command exits with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+from incentsim.cli._common import add_set_option
+from incentsim.errors import IncentsimError
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``payout`` verb."""
+    parser = subparsers.add_parser(
+        "payout",
+        help="compute partner statements from real transactions",
+        description=(
+            "Run a program over real transactions (CSV or Parquet) with the same rules the "
+            "simulation uses, and write partner statements, the program ledger and findings. "
+            "PROGRAM is a scenario file (its program and calendar) or a program file."
+        ),
+    )
+    parser.add_argument("program", metavar="PROGRAM.yaml", help="scenario or program file")
+    parser.add_argument(
+        "transactions", metavar="TRANSACTIONS", help="transactions file (.csv or .parquet)"
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default="statements",
+        help="folder for the output files (created if needed; default: ./statements)",
+    )
+    parser.add_argument(
+        "--start-date",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="first day of the program calendar (default: the scenario's, else 2027-01-04)",
+    )
+    parser.add_argument(
+        "--periods", type=_positive, metavar="N", help="periods in the program calendar"
+    )
+    parser.add_argument("--weeks-per-period", type=_positive, metavar="N", help="weeks a period")
+    parser.add_argument(
+        "--periods-per-year", type=_positive, metavar="N", help="periods a program year"
+    )
+    add_set_option(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compute and write the statements; print a summary."""
+    from incentsim.payout import compute_statements, read_transactions, write_statements
+    from incentsim.scenario.loader import load_document
+    from incentsim.scenario.model import Calendar, Scenario
+
+    document = load_document(args.program, args.overrides)
+    if isinstance(document, Scenario):
+        program, calendar = document.program, document.calendar
+        segments = list(document.population.segments)
+        regions = list(document.population.regions)
+    else:
+        program, calendar, segments, regions = document, Calendar(), None, None
+    changes = {
+        "start_date": args.start_date,
+        "horizon_periods": args.periods,
+        "weeks_per_period": args.weeks_per_period,
+        "periods_per_year": args.periods_per_year,
+    }
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if changes:
+        try:
+            calendar = Calendar.model_validate({**calendar.model_dump(), **changes})
+        except ValueError as exc:
+            raise IncentsimError(f"invalid calendar option: {exc}") from None
+
+    transactions = read_transactions(
+        args.transactions, calendar=calendar, segments=segments, regions=regions
+    )
+    result = compute_statements(program, calendar, transactions)
+    out = Path(args.out)
+    try:
+        written = write_statements(result, out)
+    except OSError as exc:
+        raise IncentsimError(f"cannot write the statements to {out}: {exc}") from None
+
+    s = result.summary()
+    first = calendar.start_date
+    last = first + dt.timedelta(weeks=calendar.weeks_per_period * s["periods"]) - dt.timedelta(1)
+    cur = program.currency
+    print(
+        f"Payout statements: {s['partners']} partners, {s['periods']} periods "
+        f"({first} .. {last}), {s['runs']} payout runs, {cur}"
+    )
+    rows = [
+        ("revenue", s["revenue"]),
+        ("accrued", s["accrued"]),
+        ("paid", s["paid"]),
+        ("cut", s["cut"]),
+        ("owed", s["owed"]),
+        ("reserve at end", s["reserve_end"]),
+    ]
+    width = max(len(f"{v:,.2f}") for _, v in rows)
+    for label, value in rows:
+        print(f"  {label:<15}{value:>{width},.2f}")
+    if s["pending_periods"]:
+        print(f"  {s['pending_periods']} period(s) accrued and pending the next payout run")
+    if s["findings"]:
+        kinds = result.findings["kind"].value_counts()
+        listed = ", ".join(f"{k} {n}" for k, n in kinds.items())
+        print(f"  findings       {s['findings']} ({listed})")
+    print(f"Wrote {', '.join(str(p) for p in written)}")
+    return 0
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date (use YYYY-MM-DD)") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value

@@ -1,0 +1,151 @@
+"""``incentsim run SCENARIO.yaml``: simulate a scenario as Monte Carlo and print the summary.
+
+Results stream into a run folder (``--out``; by default ``runs/<scenario>-<timestamp>``) as
+blocks finish: replications, trajectories, panel (``--panel``), events, then ``summary.json``
+and ``manifest.json``. Re-open it in Python with
+``incentsim.montecarlo.MonteCarloResult.open(folder)``.
+
+The replications do not depend on ``--workers`` or ``--executor``: the same scenario and seed
+give the same numbers on a laptop or a cluster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+import sys
+from pathlib import Path
+
+from incentsim.cli._common import add_set_option
+from incentsim.errors import IncentsimError
+
+EXECUTORS = ("serial", "processes", "dask")
+RUNS_FOLDER = Path("runs")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``run`` verb."""
+    parser = subparsers.add_parser(
+        "run",
+        help="simulate a scenario (Monte Carlo) and print its summary",
+        description=(
+            "Simulate the scenario's replications in fixed seed blocks, stream the results into "
+            "a run folder and print the summary table. Results do not depend on --workers or "
+            "--executor."
+        ),
+    )
+    parser.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
+    parser.add_argument(
+        "--reps", type=_positive, metavar="N", help="replications (default: the scenario's)"
+    )
+    parser.add_argument(
+        "--seed", type=_non_negative, metavar="S", help="root seed (default: the scenario's)"
+    )
+    parser.add_argument(
+        "--workers", type=_positive, default=1, metavar="W", help="worker processes (default 1)"
+    )
+    parser.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        help="where blocks run (default: serial with 1 worker, else processes; dask with "
+        "--scheduler)",
+    )
+    parser.add_argument(
+        "--scheduler", metavar="ADDRESS", help="a running Dask scheduler (implies --executor dask)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help=f"run folder (default: {RUNS_FOLDER}/<scenario name>-<timestamp>)",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="reuse a --out folder that holds a different run"
+    )
+    parser.add_argument(
+        "--panel",
+        action="store_true",
+        help="also keep rows per replication x partner x period (large)",
+    )
+    add_set_option(parser)
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the Monte Carlo and print the summary; 0 on success."""
+    from incentsim.montecarlo import BlockError, run_montecarlo
+    from incentsim.montecarlo.summary import format_table
+    from incentsim.scenario.loader import load_scenario
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    executor = executor_kind(args.executor, args.workers, args.scheduler)
+    out_dir = args.out if args.out is not None else default_out_dir(scenario.name)
+    print(f"run folder: {out_dir}", file=sys.stderr)
+    try:
+        result = run_montecarlo(
+            scenario,
+            reps=args.reps,
+            seed=args.seed,
+            executor=executor,
+            workers=args.workers,
+            address=args.scheduler,
+            out_dir=out_dir,
+            panel=args.panel,
+            progress=not args.no_progress,
+            overwrite=args.overwrite,
+        )
+    except BlockError as exc:
+        if exc.user_error:
+            raise IncentsimError(str(exc)) from None
+        raise
+    print(format_table(result.summary))
+    seconds = result.manifest.get("wall_seconds")
+    print(f"results in {out_dir} ({seconds:.1f} s)", file=sys.stderr)
+    return 0
+
+
+def executor_kind(executor: str | None, workers: int, scheduler: str | None) -> str:
+    """The executor to use: as asked, else dask with a scheduler, serial for one worker, else
+    processes."""
+    if scheduler is not None:
+        if executor not in (None, "dask"):
+            raise IncentsimError(f"--scheduler needs the dask executor, not --executor {executor}")
+        return "dask"
+    if executor is not None:
+        return executor
+    return "serial" if workers == 1 else "processes"
+
+
+def default_out_dir(name: str, now: dt.datetime | None = None) -> Path:
+    """``runs/<name>-<YYYYmmdd-HHMMSS>``, with a suffix if that folder exists already."""
+    stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "run"
+    candidate = RUNS_FOLDER / f"{slug}-{stamp}"
+    suffix = 2
+    while candidate.exists():
+        candidate = RUNS_FOLDER / f"{slug}-{stamp}-{suffix}"
+        suffix += 1
+    return candidate
+
+
+def _positive(text: str) -> int:
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be non-negative, not {value}")
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not '{text}'") from None

@@ -1,0 +1,495 @@
+"""Run a scenario as Monte Carlo: blocks of replications on an executor, streamed to disk.
+
+::
+
+    from incentsim.montecarlo import run_montecarlo
+    result = run_montecarlo(scenario, executor="processes", workers=4, out_dir="runs/base")
+    print(result.summary)
+
+The replications are cut into fixed-size blocks, each with its own seed
+(:mod:`incentsim.montecarlo.seeding`), so the results are the same bit for bit on any executor
+and any number of workers. With ``out_dir`` every block is written as soon as it finishes
+(layout in :mod:`incentsim.montecarlo.store`) and dropped from memory; the summary is then
+computed by reading the files back, one trajectory at a time. Without ``out_dir`` the results
+are kept in memory, which suits small runs in a notebook.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import platform
+import sys
+import time
+import traceback
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import pandas as pd
+
+import incentsim
+from incentsim.errors import IncentsimError
+from incentsim.montecarlo import store
+from incentsim.montecarlo.executors import Executor, ExecutorKind, make_executor
+from incentsim.montecarlo.results import MonteCarloResult
+from incentsim.montecarlo.seeding import (
+    BLOCK_SIZE,
+    Block,
+    SeedLike,
+    block_seeds,
+    describe_seed,
+)
+from incentsim.montecarlo.summary import Summary, summarise
+from incentsim.scenario.loader import scenario_hash
+from incentsim.scenario.model import Scenario
+
+
+class BlockResultLike(Protocol):
+    """What a block function returns (``incentsim.engine.simulation.BlockResult``)."""
+
+    outcomes: dict[str, np.ndarray]
+    trajectories: dict[str, np.ndarray]
+    panel: pd.DataFrame | None
+    events: list[dict[str, Any]]
+
+
+#: ``block_fn(scenario, seed, reps, panel=...)``: simulates ``reps`` replications from ``seed``.
+BlockFn = Callable[..., BlockResultLike]
+
+
+class BlockError(RuntimeError):
+    """A block failed in a worker; the message names the block and the worker's error.
+
+    Attributes
+    ----------
+    block, first, last
+        The block and its first and last replication.
+    error, message
+        The type name and message of the exception raised in the worker.
+    worker_traceback
+        The traceback in the worker (also attached as a note, so it shows when raised).
+    user_error
+        Whether the worker's exception was an :class:`~incentsim.errors.IncentsimError` (bad
+        input rather than a bug).
+    """
+
+    def __init__(
+        self,
+        block: int,
+        first: int,
+        last: int,
+        error: str,
+        message: str,
+        worker_traceback: str = "",
+        user_error: bool = False,
+    ) -> None:
+        self.block, self.first, self.last = block, first, last
+        self.error, self.message, self.worker_traceback = error, message, worker_traceback
+        self.user_error = user_error
+        super().__init__(f"block {block} (replications {first}-{last}) failed: {error}: {message}")
+        if worker_traceback:
+            self.add_note(f"Traceback in the worker:\n{worker_traceback.rstrip()}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        args = (self.block, self.first, self.last, self.error, self.message)
+        return (type(self), (*args, self.worker_traceback, self.user_error))
+
+
+@dataclass
+class BlockOutput:
+    """One finished block, as sent back from a worker (indices already global)."""
+
+    index: int
+    start: int
+    reps: int
+    outcomes: dict[str, np.ndarray]
+    trajectories: dict[str, np.ndarray]
+    panel: pd.DataFrame | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def default_block_fn() -> BlockFn:
+    """The engine's ``simulate_block`` (imported when first needed)."""
+    from incentsim.engine.simulation import simulate_block
+
+    return simulate_block
+
+
+def run_block(
+    block: Block, *, scenario: Scenario, block_fn: BlockFn, panel: bool, block_size: int
+) -> BlockOutput:
+    """Simulate one block and check what came back (runs in the worker).
+
+    Raises
+    ------
+    BlockError
+        The block function raised, or returned arrays of the wrong shape.
+    """
+    start = block.index * block_size
+    began = time.perf_counter()
+    # A fresh copy: the block function may spawn from its seed, which counts children on the
+    # object; the same block must give the same streams however often it is run.
+    seed = np.random.SeedSequence(
+        block.seed.entropy, spawn_key=block.seed.spawn_key, pool_size=block.seed.pool_size
+    )
+    try:
+        result = block_fn(scenario, seed, block.reps, panel=panel)
+        output = _checked_output(block, start, result, panel)
+    except Exception as exc:
+        raise BlockError(
+            block.index,
+            start,
+            start + block.reps - 1,
+            type(exc).__name__,
+            str(exc),
+            traceback.format_exc(),
+            user_error=isinstance(exc, IncentsimError),
+        ) from exc
+    output.seconds = time.perf_counter() - began
+    return output
+
+
+def _checked_output(block: Block, start: int, result: Any, panel: bool) -> BlockOutput:
+    reps = block.reps
+    outcomes = {str(k): np.asarray(v, dtype=np.float64) for k, v in result.outcomes.items()}
+    for name, values in outcomes.items():
+        if values.shape != (reps,):
+            raise ValueError(f"outcome '{name}' has shape {values.shape}, expected ({reps},)")
+    trajectories = {str(k): np.asarray(v, dtype=np.float64) for k, v in result.trajectories.items()}
+    for name, matrix in trajectories.items():
+        if matrix.ndim != 2 or matrix.shape[0] != reps:
+            raise ValueError(
+                f"trajectory '{name}' has shape {matrix.shape}, expected ({reps}, n_periods)"
+            )
+    frame = result.panel if panel else None
+    if frame is not None:
+        if "rep" in frame.columns:
+            replication = frame["rep"].to_numpy(dtype=np.int64) + start
+            frame = frame.drop(columns="rep")
+            frame.insert(0, "replication", replication)
+        elif reps == 1 and "replication" not in frame.columns:
+            frame = frame.copy()
+            frame.insert(0, "replication", start)
+        else:
+            raise ValueError("the panel has no 'rep' column")
+    events = []
+    for event in result.events or []:
+        record = {"block": block.index, **event}
+        if "rep" in record:
+            record["replication"] = start + int(record.pop("rep"))
+        if "reps" in record:
+            record["replications"] = [start + int(r) for r in record.pop("reps")]
+        events.append(record)
+    return BlockOutput(block.index, start, reps, outcomes, trajectories, frame, events)
+
+
+def run_montecarlo(
+    scenario: Scenario,
+    reps: int | None = None,
+    seed: SeedLike | None = None,
+    *,
+    executor: ExecutorKind | str | Executor = "serial",
+    workers: int | None = None,
+    address: str | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
+    panel: bool = False,
+    progress: bool | Literal["always"] = True,
+    block_fn: BlockFn | None = None,
+    block_size: int = BLOCK_SIZE,
+    overwrite: bool = False,
+) -> MonteCarloResult:
+    """Simulate ``reps`` replications of a scenario and summarise them.
+
+    Parameters
+    ----------
+    scenario
+        The validated scenario.
+    reps
+        Replications (default: the scenario's ``replications``).
+    seed
+        Root seed (default: the scenario's ``seed``); a SeedSequence from
+        :func:`~incentsim.montecarlo.seeding.fresh_seed` gives streams disjoint from the main run.
+    executor
+        ``"serial"``, ``"processes"``, ``"dask"``, or an :class:`Executor` you manage (it is
+        used as is and not closed).
+    workers, address
+        For an executor given by name: worker processes, Dask scheduler address.
+    out_dir
+        Folder to stream results into (see :mod:`incentsim.montecarlo.store`). ``None`` keeps
+        everything in memory.
+    panel
+        Also keep per replication x partner x period rows (large).
+    progress
+        A progress bar over blocks on stderr when it is a terminal or a notebook; ``"always"``
+        shows it anyway, ``False`` never.
+    block_fn
+        ``block_fn(scenario, seed, reps, panel=...)``; default the engine's ``simulate_block``.
+        It must be importable from a module for the process executor.
+    block_size
+        Replications per block; changing it changes the streams and so the results.
+    overwrite
+        Reuse an ``out_dir`` that holds a different run.
+
+    Returns
+    -------
+    MonteCarloResult
+
+    Raises
+    ------
+    BlockError
+        A block failed; its message names the block and the error raised in the worker.
+    OutDirError
+        ``out_dir`` holds a different run and ``overwrite`` is not set.
+    """
+    n_reps = scenario.replications if reps is None else int(reps)
+    root = scenario.seed if seed is None else seed
+    blocks = block_seeds(root, n_reps, block_size)
+    task = functools.partial(
+        run_block,
+        scenario=scenario,
+        block_fn=block_fn or default_block_fn(),
+        panel=panel,
+        block_size=block_size,
+    )
+    manifest: dict[str, Any] = {
+        "format": store.FORMAT_VERSION,
+        "status": "running",
+        "scenario": scenario.name,
+        "scenario_hash": scenario_hash(scenario),
+        "seed": describe_seed(root),
+        "replications": n_reps,
+        "block_size": block_size,
+        "blocks": len(blocks),
+        "panel": panel,
+        "incentsim_version": incentsim.__version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "executor": executor if isinstance(executor, str) else executor.kind,
+        "workers": None,
+        "started": _now(),
+    }
+    sink: _Sink
+    if out_dir is None:
+        sink = _MemorySink(manifest)
+    else:
+        path = Path(out_dir)
+        store.prepare_out_dir(path, manifest, overwrite=overwrite)
+        sink = _DiskSink(path, manifest)
+        store.write_json(path / store.SCENARIO, scenario.model_dump(mode="json"))
+        sink.write_manifest()
+
+    running = make_executor(executor, workers, address) if isinstance(executor, str) else executor
+    owned: AbstractContextManager[Any] = running if isinstance(executor, str) else nullcontext()
+    began = time.perf_counter()
+    try:
+        with owned, _progress_bar(len(blocks), scenario.name, progress) as bar:
+            for output in running.map_unordered(task, blocks):
+                sink.add(output)
+                bar.update(1)
+            manifest["workers"] = running.workers
+        manifest["simulation_seconds"] = round(time.perf_counter() - began, 3)
+        outcomes = sink.outcomes()
+        summary = summarise(
+            outcomes,
+            sink.trajectory_pairs(),
+            scenario=scenario.name,
+            seed=manifest["seed"],
+            block_size=block_size,
+            currency=scenario.program.currency,
+        )
+    except BaseException as exc:
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        manifest["status"] = "interrupted" if interrupted else "failed"
+        manifest["error"] = None if interrupted else str(exc)
+        sink.write_manifest()
+        raise
+    manifest.update(
+        outcomes=list(outcomes.columns),
+        trajectories=sink.trajectory_lengths,
+        finished=_now(),
+        wall_seconds=round(time.perf_counter() - began, 3),
+        status="complete",
+    )
+    return sink.finish(summary, outcomes, scenario)
+
+
+# --- where finished blocks go ------------------------------------------------------------------
+
+
+class _Sink(ABC):
+    """Receives finished blocks in any order; checks they all report the same things."""
+
+    def __init__(self, manifest: dict[str, Any]) -> None:
+        self.manifest = manifest
+        self.outcome_names: list[str] | None = None
+        #: Trajectory names and their lengths (periods, or weeks for weekly ones).
+        self.trajectory_lengths: dict[str, int] = {}
+
+    def add(self, output: BlockOutput) -> None:
+        outcome_names = list(output.outcomes)
+        lengths = {name: matrix.shape[1] for name, matrix in output.trajectories.items()}
+        if self.outcome_names is None:
+            self.outcome_names, self.trajectory_lengths = outcome_names, lengths
+        elif outcome_names != self.outcome_names or lengths != self.trajectory_lengths:
+            raise RuntimeError(
+                f"block {output.index} reports different outcomes or trajectories from earlier "
+                f"blocks (outcomes {outcome_names}, trajectory lengths {lengths}); a scenario's "
+                "results must have the same shape in every block"
+            )
+
+    @abstractmethod
+    def write_manifest(self) -> None:
+        """Record the run's status."""
+
+    @abstractmethod
+    def outcomes(self) -> pd.DataFrame:
+        """Every replication's outcomes, in replication order."""
+
+    @abstractmethod
+    def trajectory_pairs(self) -> Iterator[tuple[str, np.ndarray]]:
+        """``(name, replications x periods)`` per trajectory, in replication order."""
+
+    @abstractmethod
+    def finish(
+        self, summary: Summary, outcomes: pd.DataFrame, scenario: Scenario
+    ) -> MonteCarloResult:
+        """The result, once the summary is known."""
+
+
+class _MemorySink(_Sink):
+    """Keeps every block in memory (no ``out_dir``)."""
+
+    def __init__(self, manifest: dict[str, Any]) -> None:
+        super().__init__(manifest)
+        self.blocks: dict[int, BlockOutput] = {}
+
+    def add(self, output: BlockOutput) -> None:
+        super().add(output)
+        self.blocks[output.index] = output
+
+    def write_manifest(self) -> None:
+        """Nothing to write: the manifest is returned with the result."""
+
+    def _ordered(self) -> list[BlockOutput]:
+        return [self.blocks[i] for i in sorted(self.blocks)]
+
+    def outcomes(self) -> pd.DataFrame:
+        ordered = self._ordered()
+        data = {
+            name: np.concatenate([b.outcomes[name] for b in ordered])
+            for name in self.outcome_names or []
+        }
+        index = pd.Index(
+            np.concatenate([np.arange(b.start, b.start + b.reps) for b in ordered]),
+            name="replication",
+        )
+        return pd.DataFrame(data, index=index)
+
+    @functools.cached_property
+    def matrices(self) -> dict[str, np.ndarray]:
+        """Each trajectory over all replications (built once every block is in)."""
+        ordered = self._ordered()
+        return {
+            name: np.concatenate([b.trajectories[name] for b in ordered])
+            for name in self.trajectory_lengths
+        }
+
+    def trajectory_pairs(self) -> Iterator[tuple[str, np.ndarray]]:
+        return iter(self.matrices.items())
+
+    def finish(
+        self, summary: Summary, outcomes: pd.DataFrame, scenario: Scenario
+    ) -> MonteCarloResult:
+        ordered = self._ordered()
+        panels = [b.panel for b in ordered if b.panel is not None]
+        return MonteCarloResult(
+            summary,
+            manifest=self.manifest,
+            outcomes=outcomes,
+            trajectories=self.matrices,
+            panel=pd.concat(panels, ignore_index=True) if panels else None,
+            events=[event for b in ordered for event in b.events],
+            scenario=scenario,
+        )
+
+
+class _DiskSink(_Sink):
+    """Writes each block as it arrives and keeps none of it."""
+
+    def __init__(self, out_dir: Path, manifest: dict[str, Any]) -> None:
+        super().__init__(manifest)
+        self.out_dir = out_dir
+        self.n_blocks = manifest["blocks"]
+
+    def add(self, output: BlockOutput) -> None:
+        super().add(output)
+        i = output.index
+        store.write_parquet(
+            store.block_file(self.out_dir, store.REPLICATIONS, i),
+            store.outcomes_table(output.start, output.outcomes),
+        )
+        store.write_parquet(
+            store.block_file(self.out_dir, store.TRAJECTORIES, i),
+            store.trajectories_table(output.start, output.reps, output.trajectories),
+        )
+        if output.panel is not None:
+            path = store.block_file(self.out_dir, store.PANEL, i)
+            store.write_parquet(path, store.panel_table(output.panel))
+        store.write_jsonl(store.block_file(self.out_dir, store.EVENTS, i), output.events)
+
+    def write_manifest(self) -> None:
+        self.manifest["files"] = store.run_files(self.out_dir)
+        store.write_json(self.out_dir / store.MANIFEST, self.manifest)
+
+    def outcomes(self) -> pd.DataFrame:
+        return store.read_outcomes(self.out_dir, self.n_blocks)
+
+    def trajectory_pairs(self) -> Iterator[tuple[str, np.ndarray]]:
+        return store.iter_trajectories(self.out_dir, self.n_blocks, list(self.trajectory_lengths))
+
+    def finish(
+        self, summary: Summary, outcomes: pd.DataFrame, scenario: Scenario
+    ) -> MonteCarloResult:
+        store.write_json(self.out_dir / store.SUMMARY, summary.to_dict())
+        self.write_manifest()
+        return MonteCarloResult(
+            summary,
+            manifest=self.manifest,
+            outcomes=outcomes,
+            out_dir=self.out_dir,
+            scenario=scenario,
+        )
+
+
+# --- progress ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def _progress_bar(total: int, name: str, progress: bool | str) -> Iterator[Any]:
+    """A tqdm bar over blocks, shown on a terminal or in a notebook (or always, if asked)."""
+    interactive = sys.stderr.isatty() or "ipykernel" in sys.modules
+    show = progress == "always" or (bool(progress) and interactive)
+    if not show:
+        yield _NoBar()
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=name, unit="block", file=sys.stderr, dynamic_ncols=True) as bar:
+        yield bar
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

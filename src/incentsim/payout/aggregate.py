@@ -1,0 +1,512 @@
+"""Turn validated transactions into the per-period metrics the rules engine assesses.
+
+Nothing here computes a payout: it only decides, from the rows, what each partner did in each
+period (revenue, returns, new logos, the latest certified-staff and satisfaction snapshots,
+qualifying SPIFF and co-selling revenue, approved MDF claims, audited claims) as
+:class:`~incentsim.program.rules.PeriodMetrics`, exactly the input a simulation gives the same
+rules.
+
+Conventions (where real data needs a rule the program file does not state):
+
+* A row's period is ``(date - calendar.start_date).days // (7 * weeks_per_period)`` and its week
+  ``(date - start_date).days // 7``; a SPIFF's window is the half-open range of weeks
+  ``[start_week, end_week)`` counted from the program's start.
+* A *deal* is a registration: all rows of one partner with the same ``deal_registration_id``
+  are one deal (counted once for a SPIFF's per-deal amount and for new logos, in the period of
+  its first qualifying row). An unregistered row is a deal of its own.
+* Duplicate registrations: the first partner to register an id (earliest date, then earliest
+  line) owns it. When the partner's program has ``guardrails.deal_registration.duplicate_check``,
+  a later registration of the same id by another partner inside the owner's protection window
+  (``protection_days`` from the owner's first date) is rejected: its rows count as revenue and
+  towards tiers, but as unregistered sales, so they earn no SPIFF or co-selling bonus that
+  requires registration (the program default). Each duplicate is a finding.
+  ``detection_rate`` is a simulation parameter: over real data the check is exact.
+* An audit row (``audit_flag``) claws back what the named deal earned in SPIFFs and co-selling on
+  rows dated up to the audit; later rows of that deal earn no bonus.
+* MDF: a claim dated ``d`` is approved at ``d + approval_lag_weeks`` and counts in the period
+  containing that date; claims approved after the calendar's last day are findings.
+* Snapshots (``certified_staff``, ``csat``): the latest in a period wins (later line on the
+  same date), and carries forward. Before any snapshot, certified staff is 0 and satisfaction is
+  treated as 5.0 (meets every gate); when the program uses satisfaction, that is a finding.
+* ``co_delivery``: the revenue-weighted mean over the period's co-sold rows (blank counts as 1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from incentsim.payout.transactions import check_calendar, validate_transactions
+from incentsim.program.rules import PeriodMetrics
+from incentsim.program.spec import Program
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+FINDING_COLUMNS = ("kind", "partner_id", "period", "line", "message")
+
+
+@dataclass(frozen=True)
+class Partners:
+    """The partners of a transactions file and their program group (segment x region).
+
+    ``group[i] = segments.index(segment) * len(regions) + regions.index(region)``, the order
+    :func:`~incentsim.program.compiled.compile_program` uses.
+    """
+
+    ids: pd.Index
+    segment: NDArray[np.object_]
+    region: NDArray[np.object_]
+    segments: tuple[str, ...]
+    regions: tuple[str, ...]
+    group: IntArray
+
+
+@dataclass(frozen=True)
+class Aggregated:
+    """What :func:`aggregate` found: one :class:`PeriodMetrics` per period and the findings."""
+
+    partners: Partners
+    metrics: list[PeriodMetrics]
+    findings: pd.DataFrame
+
+    @property
+    def n_periods(self) -> int:
+        """Periods covered."""
+        return len(self.metrics)
+
+
+def partners_of(transactions: pd.DataFrame) -> Partners:
+    """Partners in id order, with their segment and region from the (validated) rows."""
+    first = transactions.drop_duplicates("partner_id").set_index("partner_id")
+    ids = pd.Index(sorted(first.index), dtype=object, name="partner_id")
+    segment = first.loc[ids, "segment"].to_numpy(dtype=object)
+    region = first.loc[ids, "region"].to_numpy(dtype=object)
+    segments = tuple(sorted(set(segment))) or ("all",)
+    regions = tuple(sorted(set(region))) or ("all",)
+    seg_i = {s: i for i, s in enumerate(segments)}
+    reg_i = {r: i for i, r in enumerate(regions)}
+    group = np.array(
+        [seg_i[s] * len(regions) + reg_i[r] for s, r in zip(segment, region, strict=True)],
+        dtype=np.int64,
+    )
+    return Partners(ids, segment, region, segments, regions, group)
+
+
+def period_of(dates: Any, calendar: Any) -> IntArray:
+    """0-based period of each date."""
+    return _days(dates, calendar) // (7 * calendar.weeks_per_period)
+
+
+def _days(dates: Any, calendar: Any) -> IntArray:
+    days = np.asarray(dates, dtype="datetime64[D]") - np.datetime64(calendar.start_date, "D")
+    return days.astype(np.int64)
+
+
+def period_bounds(period: int, calendar: Any) -> tuple[dt.date, dt.date]:
+    """First and last day of a 0-based period."""
+    length = 7 * calendar.weeks_per_period
+    first = calendar.start_date + dt.timedelta(days=period * length)
+    return first, first + dt.timedelta(days=length - 1)
+
+
+def period_metrics(
+    transactions: pd.DataFrame,
+    program: Program,
+    calendar: Any,
+    partners_index: Sequence[str] | pd.Index | None = None,
+    n_periods: int | None = None,
+) -> list[PeriodMetrics]:
+    """Per-period metrics, arrays ``(N,)`` (per-SPIFF ``(N, S)``) over ``partners_index``.
+
+    Parameters
+    ----------
+    transactions
+        Rows from :func:`~incentsim.payout.transactions.read_transactions` (other frames are
+        validated first).
+    program
+        The program (SPIFF, co-selling, MDF and registration rules per partner group).
+    calendar
+        The program calendar.
+    partners_index
+        Partner ids in the order wanted (default: sorted ids of the file). Every partner in the
+        file must be in it; ids without rows get zero activity.
+    n_periods
+        Periods to produce (default: through the last period with a row or an approved claim).
+    """
+    return aggregate(transactions, program, calendar, partners_index, n_periods).metrics
+
+
+def aggregate(
+    transactions: pd.DataFrame,
+    program: Program,
+    calendar: Any,
+    partners_index: Sequence[str] | pd.Index | None = None,
+    n_periods: int | None = None,
+) -> Aggregated:
+    """Like :func:`period_metrics`, also returning the partners and the findings."""
+    df = transactions
+    if not df.attrs.get("validated"):
+        df = validate_transactions(df, calendar=calendar)
+    df = df.reset_index(drop=True)
+    partners = _partners_in(df, partners_index)
+    n = len(partners.ids)
+    row_partner = partners.ids.get_indexer(df["partner_id"])
+    if (row_partner < 0).any():
+        missing = sorted(set(df["partner_id"][row_partner < 0]))[:5]
+        raise ValueError(f"partners {missing} are in the transactions but not in partners_index")
+    rules = _GroupRules(program, partners)
+    g = partners.group[row_partner]
+
+    check_calendar(df, calendar)
+    days = _days(df["date"], calendar)
+    period = days // (7 * calendar.weeks_per_period)
+    if n_periods is not None and len(df) and int(period.max()) >= n_periods:
+        raise ValueError(f"transactions run to period {int(period.max()) + 1}, past n_periods")
+    week = days // 7
+    horizon = calendar.horizon_periods
+    lag_days = 7 * rules.get(lambda p: p.mdf.approval_lag_weeks)[g]
+    approval_day = days + lag_days
+    approval_period = approval_day // (7 * calendar.weeks_per_period)
+    claims = df["mdf_claim"].to_numpy() > 0
+    if n_periods is None:
+        last = int(period.max(initial=-1))
+        in_horizon = claims & (approval_period < horizon)
+        last = max(last, int(approval_period[in_horizon].max(initial=-1)))
+        n_periods = max(last + 1, 1)
+
+    findings: list[dict[str, Any]] = []
+    pid = df["partner_id"].to_numpy(dtype=object)
+    line = df["line"].to_numpy(dtype=np.int64)
+    amount = df["amount"].to_numpy(dtype=np.float64)
+    reg = df["deal_registration_id"].to_numpy(dtype=object)
+    audit = df["audit_flag"].to_numpy(dtype=np.bool_)
+    dates = df["date"].to_numpy(dtype="datetime64[D]")
+
+    # Registrations: who owns an id, and which later registrations the duplicate check rejects.
+    registered = (reg != "") & ~audit
+    owner_rows = _registration_owners(df, registered)
+    rejected = np.zeros(len(df), dtype=np.bool_)
+    check = rules.get(lambda p: p.guardrails.deal_registration.duplicate_check)
+    protection = rules.get(lambda p: p.guardrails.deal_registration.protection_days)
+    for pos in np.flatnonzero(registered):
+        first = owner_rows[reg[pos]]
+        if pid[first] == pid[pos]:
+            continue
+        within = (dates[pos] - dates[first]).astype(np.int64) <= protection[g[pos]]
+        rejected[pos] = bool(check[g[pos]]) and bool(within)
+    _duplicate_findings(findings, df, registered, rejected, owner_rows, period)
+
+    # Audits: the deal's rows up to the audit are clawed back; its later rows earn nothing.
+    audits = {(pid[p], reg[p]): p for p in np.flatnonzero(audit)}
+    invalid_later = np.zeros(len(df), dtype=np.bool_)
+    audited_by = np.full(len(df), -1, dtype=np.int64)
+    for pos in np.flatnonzero(registered):
+        at = audits.get((pid[pos], reg[pos]))
+        if at is None:
+            continue
+        if dates[pos] <= dates[at]:
+            audited_by[pos] = at
+        else:
+            invalid_later[pos] = True
+            findings.append(
+                _finding(
+                    "audited_deal_later_sale",
+                    pid[pos],
+                    period[pos],
+                    line[pos],
+                    f"sale of registration '{reg[pos]}' dated after its audit (line {line[at]}) "
+                    "earns no SPIFF or co-selling bonus",
+                )
+            )
+    valid_registration = registered & ~rejected & ~invalid_later
+    sale = (amount > 0) & ~audit
+
+    # Deals: the first sale of each (partner, registration), or each unregistered sale.
+    first_of_deal = _first_rows(df, registered, sale)
+
+    shape = (n_periods, n)
+    flat = period * n + row_partner
+
+    def per_period(values: FloatArray, mask: NDArray[np.bool_] | None = None) -> FloatArray:
+        out = np.zeros(n_periods * n)
+        keep = np.ones(len(df), dtype=np.bool_) if mask is None else mask
+        np.add.at(out, flat[keep], values[keep])
+        return out.reshape(shape)
+
+    revenue = per_period(amount)
+    returns = per_period(df["returned_amount"].to_numpy(dtype=np.float64))
+    logo_rows = df["new_logo"].to_numpy(dtype=np.bool_) & first_of_deal
+    new_logos = per_period(np.ones(len(df)), logo_rows)
+
+    # SPIFFs: per SPIFF, the qualifying rows of each partner's own (resolved) program.
+    names = list(program.spiffs)
+    spiff_revenue = np.zeros((*shape, len(names)))
+    spiff_deals = np.zeros((*shape, len(names)))
+    audited_spiff_revenue = np.zeros((*shape, len(names)))
+    audited_spiff_deals = np.zeros((*shape, len(names)))
+    audit_flat = np.where(audited_by >= 0, period[np.maximum(audited_by, 0)] * n, 0) + row_partner
+    product = df["product"].to_numpy(dtype=object)
+    deal_type = df["deal_type"].to_numpy(dtype=object)
+    for s, name in enumerate(names):
+        want_product = rules.get(lambda p, k=name: p.spiffs[k].product or "")[g]
+        want_type = rules.get(lambda p, k=name: p.spiffs[k].deal_type)[g]
+        start = rules.get(lambda p, k=name: p.spiffs[k].start_week)[g]
+        end = rules.get(lambda p, k=name: p.spiffs[k].end_week)[g]
+        needs_reg = rules.get(lambda p, k=name: p.spiffs[k].requires_registration)[g]
+        qualifies = (
+            sale
+            & ((want_product == "") | (product == want_product))
+            & ((want_type == "any") | (deal_type == want_type))
+            & (week >= start)
+            & (week < end)
+            & (valid_registration | (~needs_reg.astype(np.bool_) & ~invalid_later))
+        )
+        counts = _deal_counts(df, qualifies, registered)
+        spiff_revenue[..., s] = per_period(amount, qualifies)
+        spiff_deals[..., s] = per_period(counts.astype(np.float64))
+        hit = qualifies & (audited_by >= 0)
+        audited_spiff_revenue[..., s] = _add(audit_flat, amount, hit, shape)
+        audited_spiff_deals[..., s] = _add(audit_flat, counts.astype(np.float64), hit, shape)
+
+    # Co-selling.
+    co = df["co_sell"].to_numpy(dtype=np.bool_)
+    co_needs_reg = rules.get(lambda p: p.co_sell.requires_registration)[g].astype(np.bool_)
+    co_ok = sale & co & (valid_registration | (~co_needs_reg & ~invalid_later))
+    co_sell_revenue = per_period(amount, co_ok)
+    share = np.nan_to_num(df["co_delivery"].to_numpy(dtype=np.float64), nan=1.0)
+    co_weighted = per_period(amount * share, co_ok)
+    co_delivery = np.divide(
+        co_weighted, co_sell_revenue, out=np.ones(shape), where=co_sell_revenue > 0
+    )
+    audited_co_sell = _add(audit_flat, amount, co_ok & (audited_by >= 0), shape)
+
+    # MDF claims count in the period of their approval.
+    claim = df["mdf_claim"].to_numpy(dtype=np.float64)
+    approved_in = claims & (approval_period < n_periods)
+    mdf_claims = _add(approval_period * n + row_partner, claim, approved_in, shape)
+    for pos in np.flatnonzero(claims & (approval_period >= n_periods)):
+        approved = calendar.start_date + dt.timedelta(days=int(approval_day[pos]))
+        findings.append(
+            _finding(
+                "mdf_claim_not_approved",
+                pid[pos],
+                None,
+                line[pos],
+                f"MDF claim {claim[pos]:,.2f} is approved on {approved}, after the last period "
+                "of these statements; it is not included",
+            )
+        )
+
+    # Snapshots: latest in the period wins, carried forward.
+    certified_staff = _snapshots(df, "certified_staff", period, row_partner, shape, 0.0)
+    csat, csat_missing = _snapshots(df, "csat", period, row_partner, shape, 5.0, missing=True)
+    if rules.uses_csat:
+        for i in np.flatnonzero(csat_missing.any(axis=0)):
+            last_missing = int(np.flatnonzero(csat_missing[:, i]).max())
+            findings.append(
+                _finding(
+                    "csat_missing",
+                    partners.ids[i],
+                    last_missing,
+                    None,
+                    "no customer-satisfaction snapshot through period "
+                    f"{last_missing + 1}: treated as 5.0 (meets every gate)",
+                )
+            )
+
+    metrics = [
+        PeriodMetrics.of(
+            revenue[k],
+            len(names),
+            returns=returns[k],
+            new_logos=new_logos[k],
+            certified_staff=certified_staff[k],
+            csat=csat[k],
+            co_sell_revenue=co_sell_revenue[k],
+            co_delivery=co_delivery[k],
+            spiff_revenue=spiff_revenue[k],
+            spiff_deals=spiff_deals[k],
+            mdf_claims=mdf_claims[k],
+            audited_co_sell_revenue=audited_co_sell[k],
+            audited_spiff_revenue=audited_spiff_revenue[k],
+            audited_spiff_deals=audited_spiff_deals[k],
+        )
+        for k in range(n_periods)
+    ]
+    frame = pd.DataFrame(findings, columns=list(FINDING_COLUMNS))
+    frame = frame.astype({"period": "Int64", "line": "Int64"})
+    return Aggregated(partners, metrics, frame)
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+class _GroupRules:
+    """Resolved program per partner group, with per-group arrays of any setting."""
+
+    def __init__(self, program: Program, partners: Partners) -> None:
+        self.resolved = [
+            program.resolved(segment, region)
+            for segment in partners.segments
+            for region in partners.regions
+        ]
+        self.uses_csat = any(
+            p.guardrails.csat_gate is not None
+            or any(t.requirements.csat > 0 for t in p.tiers.values())
+            for p in self.resolved
+        )
+
+    def get(self, read: Any) -> NDArray[Any]:
+        return np.array([read(p) for p in self.resolved])
+
+
+def _partners_in(df: pd.DataFrame, index: Sequence[str] | pd.Index | None) -> Partners:
+    found = partners_of(df)
+    if index is None:
+        return found
+    ids = pd.Index(list(index), dtype=object, name="partner_id")
+    pos = found.ids.get_indexer(ids)
+    seg = np.array([found.segment[p] if p >= 0 else "all" for p in pos], dtype=object)
+    reg = np.array([found.region[p] if p >= 0 else "all" for p in pos], dtype=object)
+    segments = tuple(sorted(set(found.segments) | set(seg)))
+    regions = tuple(sorted(set(found.regions) | set(reg)))
+    seg_i = {s: i for i, s in enumerate(segments)}
+    reg_i = {r: i for i, r in enumerate(regions)}
+    group = np.array(
+        [seg_i[s] * len(regions) + reg_i[r] for s, r in zip(seg, reg, strict=True)],
+        dtype=np.int64,
+    )
+    return Partners(ids, seg, reg, segments, regions, group)
+
+
+def _order(df: pd.DataFrame) -> NDArray[np.int64]:
+    """Row positions by date, then line."""
+    return np.lexsort((df["line"].to_numpy(), df["date"].to_numpy()))
+
+
+def _registration_owners(df: pd.DataFrame, registered: NDArray[np.bool_]) -> dict[str, int]:
+    """Row position of each registration id's first row (earliest date, then line)."""
+    reg = df["deal_registration_id"].to_numpy(dtype=object)
+    owners: dict[str, int] = {}
+    for pos in _order(df):
+        if registered[pos]:
+            owners.setdefault(reg[pos], int(pos))
+    return owners
+
+
+def _first_rows(
+    df: pd.DataFrame, registered: NDArray[np.bool_], among: NDArray[np.bool_]
+) -> NDArray[np.bool_]:
+    """Among the ``among`` rows: each unregistered one and the first of each (partner,
+    registration)."""
+    pid = df["partner_id"].to_numpy(dtype=object)
+    reg = df["deal_registration_id"].to_numpy(dtype=object)
+    first = among & ~registered
+    seen: set[tuple[str, str]] = set()
+    for pos in _order(df):
+        if among[pos] and registered[pos] and (pid[pos], reg[pos]) not in seen:
+            seen.add((pid[pos], reg[pos]))
+            first[pos] = True
+    return first
+
+
+def _deal_counts(
+    df: pd.DataFrame, qualifies: NDArray[np.bool_], registered: NDArray[np.bool_]
+) -> NDArray[np.int64]:
+    """1 on the row that brings a new qualifying deal: each qualifying unregistered row, and the
+    first qualifying row of each (partner, registration)."""
+    pid = df["partner_id"].to_numpy(dtype=object)
+    reg = df["deal_registration_id"].to_numpy(dtype=object)
+    counts = (qualifies & ~registered).astype(np.int64)
+    seen: set[tuple[str, str]] = set()
+    for pos in _order(df):
+        if qualifies[pos] and registered[pos] and (pid[pos], reg[pos]) not in seen:
+            seen.add((pid[pos], reg[pos]))
+            counts[pos] = 1
+    return counts
+
+
+def _add(
+    flat: IntArray, values: FloatArray, mask: NDArray[np.bool_], shape: tuple[int, int]
+) -> FloatArray:
+    out = np.zeros(shape[0] * shape[1])
+    np.add.at(out, flat[mask], values[mask])
+    return out.reshape(shape)
+
+
+def _snapshots(
+    df: pd.DataFrame,
+    column: str,
+    period: IntArray,
+    partner: IntArray,
+    shape: tuple[int, int],
+    initial: float,
+    missing: bool = False,
+) -> Any:
+    """Latest value per (period, partner), carried forward; ``initial`` before the first."""
+    values = df[column].to_numpy(dtype=np.float64)
+    out = np.full(shape, np.nan)
+    for pos in _order(df):
+        if not np.isnan(values[pos]) and period[pos] < shape[0]:
+            out[period[pos], partner[pos]] = values[pos]
+    filled = pd.DataFrame(out).ffill().to_numpy()
+    absent = np.isnan(filled)
+    filled = np.where(absent, initial, filled)
+    return (filled, absent) if missing else filled
+
+
+def _duplicate_findings(
+    findings: list[dict[str, Any]],
+    df: pd.DataFrame,
+    registered: NDArray[np.bool_],
+    rejected: NDArray[np.bool_],
+    owners: dict[str, int],
+    period: IntArray,
+) -> None:
+    """One finding per (registration id, later partner)."""
+    pid = df["partner_id"].to_numpy(dtype=object)
+    reg = df["deal_registration_id"].to_numpy(dtype=object)
+    line = df["line"].to_numpy(dtype=np.int64)
+    dates = df["date"].to_numpy(dtype="datetime64[D]")
+    reported: set[tuple[str, str]] = set()
+    for pos in _order(df):
+        if not registered[pos]:
+            continue
+        first = owners[reg[pos]]
+        key = (reg[pos], pid[pos])
+        if pid[first] == pid[pos] or key in reported:
+            continue
+        reported.add(key)
+        what = (
+            "rejected by the duplicate check: no SPIFF or co-selling bonus"
+            if rejected[pos]
+            else "accepted (duplicate check off, or the first registration's protection had lapsed)"
+        )
+        findings.append(
+            _finding(
+                "duplicate_registration",
+                pid[pos],
+                period[pos],
+                line[pos],
+                f"registration '{reg[pos]}' on {dates[pos]} duplicates partner "
+                f"'{pid[first]}' (line {line[first]}, {dates[first]}): {what}",
+            )
+        )
+
+
+def _finding(kind: str, partner: str, period: Any, line: Any, message: str) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "partner_id": partner,
+        "period": None if period is None else int(period) + 1,
+        "line": None if line is None else int(line),
+        "message": message,
+    }

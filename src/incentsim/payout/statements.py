@@ -1,0 +1,859 @@
+"""Partner statements over real transactions: the same rules a simulation uses, period by period.
+
+:func:`compute_statements` aggregates the transactions into per-period metrics
+(:mod:`incentsim.payout.aggregate`), closes each period with
+:func:`~incentsim.program.rules.assess_period` and settles each payout run with
+:func:`~incentsim.program.ledger.run_payout` on the program's cadence. Nothing here decides what
+a partner earns; it only explains it.
+
+Money is computed in integer cents by the rules engine and shown in currency units with two
+decimals (``cents / 100``); totals are summed in cents, so they reconcile to the cent:
+
+* per partner and period: ``owed_before + accrued = paid + cut + owed_after``;
+* per partner over the statements: ``sum(accrued) = sum(paid) + sum(cut) + final owed_after``.
+
+``paid`` on a statement line is cash the partner receives for that line: front-end rebates are
+paid on invoice in their own period; everything else when the payout run that closes the
+period settles (``payment_date``: the last day of the run's last period plus the payout delay).
+Periods after the last run are *pending*: accrued, owed, payable at the next run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from incentsim.errors import DataError
+from incentsim.payout.aggregate import FINDING_COLUMNS, aggregate, period_bounds
+from incentsim.payout.transactions import validate_transactions
+from incentsim.program.compiled import GATEABLE, CompiledProgram, compile_program
+from incentsim.program.ledger import open_ledger, run_payout
+from incentsim.program.rules import (
+    COMPONENTS,
+    UNQUALIFIED,
+    Assessment,
+    ProgramState,
+    assess_period,
+    initial_state,
+    qualified_tier,
+)
+from incentsim.program.spec import Program
+
+#: Money columns of the partner statements, in currency units with two decimals.
+PARTNER_MONEY = (
+    "revenue",
+    "returns",
+    *COMPONENTS,
+    "earned",
+    "capped",
+    "gated",
+    "clawback_returns",
+    "clawback_audit",
+    "accrued",
+    "paid_on_invoice",
+    "paid",
+    "cut",
+    "deferred",
+    "owed_after",
+    "mdf_claims",
+    "mdf_accrued",
+    "mdf_expired",
+    "mdf_balance",
+)
+#: Money columns of the program ledger.
+RUN_MONEY = (
+    "budget",
+    "contribution",
+    "due",
+    "paid",
+    "paid_on_invoice",
+    "cut",
+    "deferred",
+    "reserve_before",
+    "reserve_drawn",
+    "to_reserve",
+    "returned",
+    "overrun",
+    "reserve_after",
+)
+UNQUALIFIED_NAME = "unqualified"
+
+
+@dataclass(frozen=True)
+class Statements:
+    """Statements for every partner and period, the program ledger and the findings.
+
+    Attributes
+    ----------
+    partners
+        One row per partner and period: ``partner_id, segment, region, period`` (1-based),
+        ``period_start, period_end``, activity, ``tier``, ``tier_before``, ``tier_reason``,
+        flags, each component of :data:`~incentsim.program.rules.COMPONENTS`, caps, gates,
+        clawbacks, ``accrued, paid, cut, deferred, owed_after, payment_date, status`` and MDF.
+        ``status`` is ``settled`` when the payout run covering the period is inside the
+        statements, ``pending`` when it comes after their last period.
+    runs
+        One row per payout run: periods covered, payment date, budget, due, paid, cut, reserve
+        before/drawn/after, what went to the reserve, what was returned, overrun.
+    findings
+        ``kind, partner_id, period, line, message``: duplicate registrations, claims outside the
+        statements, missing satisfaction data, partly reimbursed MDF claims, receivables.
+    """
+
+    program: Program
+    calendar: Any
+    partners: pd.DataFrame
+    runs: pd.DataFrame
+    findings: pd.DataFrame
+    source: str = ""
+    pending_periods: tuple[int, ...] = field(default=())
+
+    @property
+    def currency(self) -> str:
+        """The program's currency."""
+        return self.program.currency
+
+    def cents(self, column: str, frame: str = "partners") -> np.ndarray:
+        """A money column as int64 cents (exact)."""
+        values = getattr(self, frame)[column].to_numpy(dtype=np.float64)
+        return np.rint(values * 100.0).astype(np.int64)
+
+    def partner_totals(self) -> pd.DataFrame:
+        """Per partner: revenue, returns, accrued, paid, cut and the final amount owed."""
+        df = self.partners
+        money = ["revenue", "returns", "accrued", "paid", "cut"]
+        cents = pd.DataFrame({c: self.cents(c) for c in money})
+        cents["partner_id"] = df["partner_id"].to_numpy()
+        totals = cents.groupby("partner_id", sort=False).sum()
+        last = df.groupby("partner_id", sort=False).tail(1).set_index("partner_id")
+        totals["owed"] = np.rint(last.loc[totals.index, "owed_after"].to_numpy() * 100).astype(
+            np.int64
+        )
+        totals["tier"] = last.loc[totals.index, "tier"]
+        for c in [*money, "owed"]:
+            totals[c] = totals[c] / 100.0
+        return totals.reset_index()
+
+    def summary(self) -> dict[str, Any]:
+        """Headline numbers; money as :class:`~decimal.Decimal` with two places."""
+        owed = self.partner_totals()["owed"].to_numpy()
+        reserve = (
+            self.cents("reserve_after", "runs")[-1]
+            if len(self.runs)
+            else round(self.program.budget.reserve.initial * 100)
+        )
+        return {
+            "partners": int(self.partners["partner_id"].nunique()),
+            "periods": int(self.partners["period"].max()) if len(self.partners) else 0,
+            "runs": len(self.runs),
+            "pending_periods": len(self.pending_periods),
+            "revenue": _dec(int(self.cents("revenue").sum())),
+            "accrued": _dec(int(self.cents("accrued").sum())),
+            "paid": _dec(int(self.cents("paid").sum())),
+            "cut": _dec(int(self.cents("cut").sum())),
+            "owed": _dec(int(np.rint(owed * 100).astype(np.int64).sum())),
+            "reserve_end": _dec(int(reserve)),
+            "findings": len(self.findings),
+        }
+
+
+def compute_statements(
+    program: Program,
+    calendar: Any,
+    transactions: pd.DataFrame,
+    *,
+    n_periods: int | None = None,
+) -> Statements:
+    """Run the program over real transactions.
+
+    Parameters
+    ----------
+    program
+        The validated program.
+    calendar
+        The program calendar (:class:`~incentsim.scenario.model.Calendar`).
+    transactions
+        Rows from :func:`~incentsim.payout.transactions.read_transactions` (any other frame is
+        validated first, and dates are checked against ``calendar`` either way).
+    n_periods
+        Periods to cover (default: through the last period with a row or an approved MDF claim).
+
+    Returns
+    -------
+    Statements
+    """
+    source = str(transactions.attrs.get("source", "<transactions>"))
+    transactions = validate_transactions(transactions, source, calendar=calendar)
+    if not len(transactions):
+        raise DataError(source, [(None, "no transactions: nothing to compute statements for")])
+    agg = aggregate(transactions, program, calendar, n_periods=n_periods)
+    partners = agg.partners
+    cp = compile_program(program, partners.segments, partners.regions)
+    group = partners.group
+    n = len(partners.ids)
+    budget = program.budget
+    cadence = budget.payout.cadence_periods
+    delay = dt.timedelta(weeks=budget.payout.delay_weeks)
+
+    state = initial_state(cp, group)
+    ledger = open_ledger(budget, (n,))
+    rows: list[pd.DataFrame] = []
+    runs: list[dict[str, Any]] = []
+    balance = ledger.owed.copy()  # owed, including accruals since the last run
+    run_accrued = np.zeros(n, dtype=np.int64)
+    run_front = np.zeros(n, dtype=np.int64)
+    findings: list[dict[str, Any]] = []
+    explainer = _TierExplainer(cp, group)
+    pending: list[int] = []
+
+    for k, metrics in enumerate(agg.metrics):
+        before = state
+        state, a = assess_period(cp, state, group, metrics, calendar.periods_per_year)
+        reasons = explainer.explain(k, before, state, a, metrics)
+        accrued = a.accrued
+        run_accrued += accrued
+        run_front += a.front_end
+        owed_before = balance.copy()
+        run_last = (k // cadence + 1) * cadence - 1
+        payment_date = period_bounds(run_last, calendar)[1] + delay
+        if (k + 1) % cadence == 0:
+            ledger, run = run_payout(budget, ledger, run_accrued, run_front, periods=cadence)
+            earlier_front = run_front - a.front_end
+            paid = run.paid - earlier_front
+            cut, deferred, balance = run.cut, run.deferred, ledger.owed.copy()
+            runs.append(_run_row(len(runs) + 1, k, cadence, payment_date, run, run_front))
+            run_accrued[:] = 0
+            run_front[:] = 0
+            status = "settled"
+        else:
+            paid = a.front_end.copy()
+            cut = np.zeros(n, dtype=np.int64)
+            deferred = np.zeros(n, dtype=np.int64)
+            balance = balance + accrued - a.front_end
+            pending.append(k)
+            status = "pending"
+        assert np.array_equal(owed_before + accrued, paid + cut + balance)
+        rows.append(
+            _partner_rows(
+                k,
+                calendar,
+                partners,
+                metrics,
+                a,
+                cp,
+                reasons,
+                paid=paid,
+                cut=cut,
+                deferred=deferred,
+                owed_after=balance,
+                payment_date=payment_date,
+                status=status,
+            )
+        )
+        if status == "settled":
+            for earlier in pending:  # the run settled the earlier periods it covers too
+                rows[earlier]["status"] = "settled"
+            pending.clear()
+        findings += _period_findings(k, partners.ids, metrics, a, cp, group)
+
+    frame = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    if len(frame):
+        frame = frame.sort_values(["partner_id", "period"], kind="stable").reset_index(drop=True)
+    for i in np.flatnonzero(balance < 0):
+        findings.append(
+            {
+                "kind": "receivable",
+                "partner_id": partners.ids[i],
+                "period": len(agg.metrics),
+                "line": None,
+                "message": f"partner owes {_money(-int(balance[i]))} after clawbacks; "
+                "recovered from later payouts",
+            }
+        )
+    all_findings = pd.concat(
+        [agg.findings, pd.DataFrame(findings, columns=list(FINDING_COLUMNS))], ignore_index=True
+    ).astype({"period": "Int64", "line": "Int64"})
+    run_frame = pd.DataFrame(runs, columns=_RUN_COLUMNS)
+    return Statements(
+        program=program,
+        calendar=calendar,
+        partners=frame,
+        runs=run_frame,
+        findings=all_findings,
+        source=source,
+        pending_periods=tuple(p + 1 for p in pending),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Rows
+
+
+_RUN_COLUMNS = [
+    "run",
+    "first_period",
+    "last_period",
+    "periods",
+    "payment_date",
+    *RUN_MONEY,
+]
+
+
+def _run_row(
+    number: int, k: int, cadence: int, payment_date: dt.date, run: Any, front: np.ndarray
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "run": number,
+        "first_period": k - cadence + 2,
+        "last_period": k + 1,
+        "periods": cadence,
+        "payment_date": payment_date,
+    }
+    values = {
+        "budget": run.budget,
+        "contribution": run.contribution,
+        "due": run.due,
+        "paid": run.paid.sum(),
+        "paid_on_invoice": front.sum(),
+        "cut": run.cut.sum(),
+        "deferred": run.deferred.sum(),
+        "reserve_before": run.reserve_before,
+        "reserve_drawn": run.reserve_drawn,
+        "to_reserve": run.to_reserve,
+        "returned": run.returned,
+        "overrun": run.overrun,
+        "reserve_after": run.reserve_after,
+    }
+    for name, cents in values.items():
+        row[name] = int(cents) / 100.0
+    return row
+
+
+def _partner_rows(
+    k: int,
+    calendar: Any,
+    partners: Any,
+    metrics: Any,
+    a: Assessment,
+    cp: CompiledProgram,
+    reasons: tuple[list[str], list[str]],
+    **ledger: Any,
+) -> pd.DataFrame:
+    n = len(partners.ids)
+    first, last = period_bounds(k, calendar)
+    names = np.array([*cp.tier_names, UNQUALIFIED_NAME], dtype=object)  # index -1: unqualified
+    cents: dict[str, np.ndarray] = {
+        "revenue": _to_cents(metrics.revenue),
+        "returns": _to_cents(metrics.returns),
+    }
+    for name in COMPONENTS:
+        cents[name] = a.components[name]
+    cents.update(
+        earned=a.earned,
+        capped=a.capped,
+        gated=a.gated,
+        clawback_returns=a.clawback_returns,
+        clawback_audit=a.clawback_audit,
+        accrued=a.accrued,
+        paid_on_invoice=a.front_end,
+        paid=ledger["paid"],
+        cut=ledger["cut"],
+        deferred=ledger["deferred"],
+        owed_after=ledger["owed_after"],
+        mdf_claims=_to_cents(metrics.mdf_claims),
+        mdf_accrued=a.mdf_accrued,
+        mdf_expired=a.mdf_expired,
+        mdf_balance=a.mdf_balance,
+    )
+    earned_ms = [
+        ", ".join(m for m, hit in zip(cp.milestone_names, row, strict=True) if hit)
+        for row in np.asarray(a.milestones_earned).reshape(n, len(cp.milestone_names))
+    ]
+    frame = pd.DataFrame(
+        {
+            "partner_id": partners.ids.to_numpy(dtype=object),
+            "segment": partners.segment,
+            "region": partners.region,
+            "period": k + 1,
+            "period_start": first,
+            "period_end": last,
+            "new_logos": metrics.new_logos,
+            "certified_staff": metrics.certified_staff,
+            "csat": metrics.csat,
+            "tier": names[a.tier],
+            "tier_before": names[a.previous_tier],
+            "tier_reason": reasons[0],
+            "evaluated": np.asarray(a.evaluated, dtype=bool),
+            "in_grace": a.in_grace,
+            "in_remediation": a.in_remediation,
+            "milestones_earned": earned_ms,
+            "payment_date": ledger["payment_date"],
+            "status": ledger["status"],
+            "notes": reasons[1],
+        }
+    )
+    for name in PARTNER_MONEY:
+        frame[name] = np.asarray(cents[name], dtype=np.int64) / 100.0
+    order = [
+        "partner_id",
+        "segment",
+        "region",
+        "period",
+        "period_start",
+        "period_end",
+        "revenue",
+        "returns",
+        "new_logos",
+        "certified_staff",
+        "csat",
+        "tier_before",
+        "tier",
+        "tier_reason",
+        "evaluated",
+        "in_grace",
+        "in_remediation",
+        *COMPONENTS,
+        "milestones_earned",
+        "earned",
+        "capped",
+        "gated",
+        "clawback_returns",
+        "clawback_audit",
+        "accrued",
+        "paid_on_invoice",
+        "paid",
+        "cut",
+        "deferred",
+        "owed_after",
+        "payment_date",
+        "status",
+        "mdf_claims",
+        "mdf_accrued",
+        "mdf_expired",
+        "mdf_balance",
+        "notes",
+    ]
+    return frame[order]
+
+
+def _period_findings(
+    k: int, ids: pd.Index, metrics: Any, a: Assessment, cp: CompiledProgram, group: np.ndarray
+) -> list[dict[str, Any]]:
+    """MDF claims reimbursed less than claimed (not enough funds)."""
+    out = []
+    due = _to_cents(metrics.mdf_claims * cp.mdf_reimbursement[group])
+    short = due - a.components["mdf"]
+    claimed = _to_cents(metrics.mdf_claims)
+    paid = a.components["mdf"]
+    for i in np.flatnonzero(short > 0):
+        out.append(
+            {
+                "kind": "mdf_claim_short",
+                "partner_id": ids[i],
+                "period": k + 1,
+                "line": None,
+                "message": f"MDF claims approved {_money(int(claimed[i]))}, reimbursable "
+                f"{_money(int(due[i]))}, reimbursed {_money(int(paid[i]))}: "
+                f"the partner's unexpired MDF balance was {_money(int(short[i]))} short",
+            }
+        )
+    return out
+
+
+def _to_cents(values: Any) -> np.ndarray:
+    return np.rint(np.asarray(values, dtype=np.float64) * 100.0).astype(np.int64)
+
+
+def _dec(cents: int) -> Decimal:
+    return (Decimal(cents) / 100).quantize(Decimal("0.01"))
+
+
+def _money(cents: int) -> str:
+    """Cents as ``1,234.56`` (``-1,234.56`` when negative)."""
+    sign = "-" if cents < 0 else ""
+    whole, frac = divmod(abs(int(cents)), 100)
+    return f"{sign}{whole:,}.{frac:02d}"
+
+
+def _num(value: float) -> str:
+    """A metric for a sentence: ``312,400``, ``312,400.50``, ``4.2``."""
+    if abs(value - round(value)) < 0.005:
+        return f"{round(value):,}"
+    if abs(value) < 100:
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    return f"{value:,.2f}"
+
+
+# --------------------------------------------------------------------------------------------
+# Why a partner holds its tier
+
+
+_METRIC_LABEL = {
+    "revenue": "revenue",
+    "new_logos": "new logos",
+    "certified_staff": "certified staff",
+    "csat": "csat",
+}
+
+
+class _TierExplainer:
+    """Sentences saying why each partner holds its tier, and notes on caps, gates, clawbacks.
+
+    The window sums are recomputed the way the rules engine computes them and checked against
+    the engine's own qualification; if they ever disagree the sentence says so instead of
+    guessing.
+    """
+
+    def __init__(self, cp: CompiledProgram, group: np.ndarray) -> None:
+        self.cp = cp
+        self.group = group
+        n = len(group)
+        self.revenue = np.zeros((n, cp.window))
+        self.logos = np.zeros((n, cp.window))
+
+    def explain(
+        self,
+        k: int,
+        before: ProgramState,
+        after: ProgramState,
+        a: Assessment,
+        metrics: Any,
+    ) -> tuple[list[str], list[str]]:
+        cp, group = self.cp, self.group
+        self.revenue = np.concatenate([self.revenue[:, 1:], metrics.revenue[:, None]], axis=1)
+        self.logos = np.concatenate([self.logos[:, 1:], metrics.new_logos[:, None]], axis=1)
+        lookback = cp.lookback[group]
+        seen = min(k + 1, cp.window)
+        available = np.minimum(lookback, seen)
+        cols = np.arange(cp.window)
+        in_window = cols >= (cp.window - lookback)[:, None]
+        rate = lookback / available
+        rev_q = np.where(in_window, self.revenue, 0.0).sum(axis=1) * rate
+        logos_q = np.where(in_window, self.logos, 0.0).sum(axis=1) * rate
+        check = qualified_tier(cp, group, rev_q, logos_q, metrics.certified_staff, metrics.csat)
+        reasons, notes = [], []
+        for i in range(len(group)):
+            values = {
+                "revenue": rev_q[i],
+                "new_logos": logos_q[i],
+                "certified_staff": metrics.certified_staff[i],
+                "csat": metrics.csat[i],
+            }
+            labels = self._labels(int(lookback[i]), int(available[i]))
+            if bool(a.evaluated[i]) and check[i] != a.qualified_tier[i]:
+                reasons.append(f"{self._name(int(a.tier[i]))}: as assessed by the rules engine")
+            else:
+                reasons.append(self._reason(i, before, after, a, values, labels))
+            notes.append(self._notes(i, before, a, metrics))
+        return reasons, notes
+
+    def _name(self, tier: int) -> str:
+        return UNQUALIFIED_NAME if tier == UNQUALIFIED else self.cp.tier_names[tier]
+
+    def _labels(self, lookback: int, available: int) -> dict[str, str]:
+        labels = dict(_METRIC_LABEL)
+        if lookback > 1:
+            window = f"over {lookback} periods"
+            if available < lookback:
+                window += f" (run rate of {available})"
+            labels["revenue"] = f"revenue {window}"
+            labels["new_logos"] = f"new logos {window}"
+        return labels
+
+    def _requirements(self, i: int, tier: int) -> list[tuple[str, float]]:
+        cp, g = self.cp, self.group[i]
+        reqs = [
+            ("revenue", cp.req_revenue[g, tier]),
+            ("new_logos", cp.req_new_logos[g, tier]),
+            ("certified_staff", cp.req_certified_staff[g, tier]),
+            ("csat", cp.req_csat[g, tier]),
+        ]
+        return [(m, float(v)) for m, v in reqs if v > 0]
+
+    def _met(self, i: int, tier: int, values: dict[str, float], labels: dict[str, str]) -> str:
+        reqs = self._requirements(i, tier)
+        if not reqs:
+            return "no requirements"
+        return " and ".join(f"{labels[m]} {_num(values[m])} >= {_num(v)}" for m, v in reqs)
+
+    def _unmet(
+        self,
+        i: int,
+        tier: int,
+        values: dict[str, float],
+        labels: dict[str, str],
+        scale: float = 1.0,
+    ) -> str:
+        parts = []
+        for m, v in self._requirements(i, tier):
+            need = v * scale if m in ("revenue", "new_logos") else v
+            if values[m] < need - 1e-9:
+                parts.append(f"{labels[m]} {_num(need)} (has {_num(values[m])})")
+        return " and ".join(parts) or "nothing more"
+
+    def _next(self, i: int, tier: int, values: dict[str, float], labels: dict[str, str]) -> str:
+        if tier + 1 >= self.cp.n_tiers:
+            return ""
+        nxt = tier + 1
+        return f"; {self.cp.tier_names[nxt]} needs {self._unmet(i, nxt, values, labels)}"
+
+    def _reason(
+        self,
+        i: int,
+        before: ProgramState,
+        after: ProgramState,
+        a: Assessment,
+        values: dict[str, float],
+        labels: dict[str, str],
+    ) -> str:
+        cp, g = self.cp, self.group[i]
+        tier, prev, earned = int(a.tier[i]), int(a.previous_tier[i]), int(a.qualified_tier[i])
+        name = self._name(tier)
+        if not bool(a.evaluated[i]):
+            return (
+                f"{name}: held until the next evaluation (tiers are evaluated every "
+                f"{int(cp.cadence[g])} periods)"
+            )
+        if tier == UNQUALIFIED:
+            entry = cp.tier_names[0]
+            return f"{name}: {entry} needs {self._unmet(i, 0, values, labels)}"
+        if earned >= tier:
+            head = f"{name}: {self._met(i, tier, values, labels)}"
+            if tier < prev:
+                head = f"{name} (down from {self._name(prev)} after the grace period): " + (
+                    self._met(i, tier, values, labels)
+                )
+            return head + self._next(i, tier, values, labels)
+        frac = float(cp.maintain_fraction[g])
+        if bool(a.in_remediation[i]):
+            return (
+                f"{name} kept under a remediation plan "
+                f"({int(after.remediation_left[i])} period(s) left): "
+                f"{name} needs {self._unmet(i, tier, values, labels)}"
+            )
+        if bool(a.in_grace[i]):
+            count = int(after.below_count[i])
+            level = f" ({frac:.0%} of its requirements)" if frac < 1.0 else ""
+            return (
+                f"{name} kept in grace ({count} of {int(cp.grace[g])} periods below): "
+                f"keeping {name}{level} needs {self._unmet(i, tier, values, labels, frac)}"
+            )
+        if frac < 1.0:
+            return (
+                f"{name} kept at the maintenance level ({frac:.0%} of its requirements); "
+                f"full {name} needs {self._unmet(i, tier, values, labels)}"
+                + self._next(i, tier, values, labels)
+            )
+        return f"{name}: as assessed by the rules engine"
+
+    def _notes(self, i: int, before: ProgramState, a: Assessment, metrics: Any) -> str:
+        cp, g = self.cp, self.group[i]
+        notes = []
+        if a.capped[i] > 0:
+            notes.append(f"capped {_money(int(a.capped[i]))}")
+        if a.gated[i] > 0:
+            applies = [c for c, on in zip(GATEABLE, cp.csat_gate_applies[g], strict=True) if on]
+            score, gate = float(metrics.csat[i]), float(cp.csat_gate[g])
+            notes.append(
+                f"csat {_num(score)} below the gate {_num(gate)}: "
+                f"{', '.join(applies)} paid at {float(cp.csat_gate_fraction[g]):.0%} "
+                f"({_money(int(a.gated[i]))} withheld)"
+            )
+        if a.clawback_returns[i] > 0:
+            notes.append(
+                f"returns {_num(float(metrics.returns[i]))} clawed back at the last rebate rate "
+                f"{float(before.last_rate[i]):.2%}: {_money(int(a.clawback_returns[i]))}"
+            )
+        if a.clawback_audit[i] > 0:
+            notes.append(
+                f"audit clawback {_money(int(a.clawback_audit[i]))} "
+                f"(penalty x{1 + float(cp.audit_penalty[g]):g})"
+            )
+        absorbed = a.components["milestones"][i] == 0 and a.capped[i] > 0
+        for m, hit in zip(cp.milestone_names, np.asarray(a.milestones_earned)[i], strict=True):
+            if hit:
+                taken = " (taken by the partner cap)" if absorbed else ""
+                notes.append(f"milestone '{m}' earned{taken}")
+        if a.components["true_up"][i] > 0:
+            notes.append(f"annual true-up {_money(int(a.components['true_up'][i]))}")
+        if a.mdf_expired[i] > 0:
+            notes.append(f"MDF expired {_money(int(a.mdf_expired[i]))}")
+        return "; ".join(notes)
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+
+def write_statements(result: Statements, out_dir: str | Path) -> list[Path]:
+    """Write ``statements.csv``, ``program_ledger.csv``, ``findings.csv`` and ``statements.txt``.
+
+    Every file is first written to a temporary file in ``out_dir`` and renamed into place only
+    when all four are complete, so a failure never leaves a half-written file.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    contents = {
+        "statements.csv": _csv(result.partners, PARTNER_MONEY),
+        "program_ledger.csv": _csv(result.runs, RUN_MONEY),
+        "findings.csv": _csv(result.findings, ()),
+        "statements.txt": render_text(result),
+    }
+    temps: list[tuple[str, Path]] = []
+    try:
+        for name, text in contents.items():
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
+            temps.append((name, Path(tmp)))
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+        written = []
+        for name, tmp in temps:
+            os.replace(tmp, out / name)
+            written.append(out / name)
+        return written
+    finally:
+        for _, tmp in temps:
+            tmp.unlink(missing_ok=True)
+
+
+def _csv(frame: pd.DataFrame, money: Sequence[str]) -> str:
+    frame = frame.copy()
+    for name in money:
+        if name in frame.columns:
+            cents = np.rint(frame[name].to_numpy(dtype=np.float64) * 100).astype(np.int64)
+            frame[name] = _plain(cents)
+    return frame.to_csv(index=False, lineterminator="\n")
+
+
+def _plain(cents: np.ndarray) -> np.ndarray:
+    """Cents as ``1234.56`` text (no thousands separator, for CSV)."""
+    absolute = np.abs(cents)
+    whole = pd.Series(absolute // 100).astype(str)
+    frac = pd.Series(absolute % 100).astype(str).str.zfill(2)
+    sign = pd.Series(np.where(cents < 0, "-", ""))
+    return (sign + whole + "." + frac).to_numpy(dtype=object)
+
+
+def render_text(result: Statements) -> str:
+    """Readable statements: the program's runs, then one block per partner."""
+    s = result.summary()
+    cur = result.currency
+    lines = [
+        f"Partner statements  ({result.source or 'transactions'}, {cur})",
+        f"{s['partners']} partners, {s['periods']} periods, {s['runs']} payout runs"
+        + (
+            f", {s['pending_periods']} period(s) pending the next run"
+            if s["pending_periods"]
+            else ""
+        ),
+        f"accrued {_money(_c(s['accrued']))} = paid {_money(_c(s['paid']))} + cut "
+        f"{_money(_c(s['cut']))} + owed {_money(_c(s['owed']))}; reserve at the end "
+        f"{_money(_c(s['reserve_end']))}",
+        "",
+        "Payout runs",
+    ]
+    for run in result.runs.itertuples(index=False):
+        lines.append(
+            f"  run {run.run} (periods {run.first_period}-{run.last_period}, paid "
+            f"{run.payment_date}): budget {_m(run.budget)}, due {_m(run.due)}, paid "
+            f"{_m(run.paid)}, cut {_m(run.cut)}, deferred {_m(run.deferred)}; reserve "
+            f"{_m(run.reserve_before)} -> {_m(run.reserve_after)} (drawn {_m(run.reserve_drawn)}, "
+            f"added {_m(run.to_reserve)}), returned {_m(run.returned)}, overrun {_m(run.overrun)}"
+        )
+    if not len(result.runs):
+        lines.append("  none yet")
+    if len(result.findings):
+        lines += ["", "Findings"]
+        for f in result.findings.itertuples(index=False):
+            where = f" (line {f.line})" if not pd.isna(f.line) else ""
+            lines.append(f"  [{f.kind}] {f.partner_id}{where}: {f.message}")
+    totals = {t["partner_id"]: t for t in result.partner_totals().to_dict("records")}
+    records = result.partners.to_dict("records")
+    for k, row in enumerate(records):
+        pid = row["partner_id"]
+        if k == 0 or records[k - 1]["partner_id"] != pid:
+            t = totals[pid]
+            last = _last_of(records, k)
+            lines += [
+                "",
+                "=" * 100,
+                f"Partner {pid}  (segment {row['segment']}, region {row['region']})",
+                f"  accrued {_m(t['accrued'])} = paid {_m(t['paid'])} + cut {_m(t['cut'])} + owed "
+                f"{_m(t['owed'])}"
+                + (f" (payable {last['payment_date']})" if _c(t["owed"]) > 0 else ""),
+            ]
+        lines += _period_lines(row)
+    return "\n".join(lines) + "\n"
+
+
+def _last_of(records: list[dict[str, Any]], k: int) -> dict[str, Any]:
+    """The last record of the partner whose block starts at ``k``."""
+    end = k
+    while end + 1 < len(records) and records[end + 1]["partner_id"] == records[k]["partner_id"]:
+        end += 1
+    return records[end]
+
+
+def _period_lines(row: dict[str, Any]) -> list[str]:
+    """One period of a partner's statement."""
+    lines = [
+        f"  Period {row['period']}  {row['period_start']} .. {row['period_end']}: revenue "
+        f"{_m(row['revenue'])}, returns {_m(row['returns'])}",
+        f"    tier {row['tier']} (was {row['tier_before']}). {row['tier_reason']}",
+    ]
+    parts = [f"{c} {_m(row[c])}" for c in COMPONENTS if row[c] != 0]
+    lines.append("    earned: " + (", ".join(parts) if parts else "nothing"))
+    adjustments = [
+        f"{label} {_m(row[c])}"
+        for c, label in (
+            ("capped", "capped"),
+            ("gated", "gated"),
+            ("clawback_returns", "clawback on returns"),
+            ("clawback_audit", "clawback on audit"),
+        )
+        if row[c] != 0
+    ]
+    if adjustments:
+        lines.append("    " + ", ".join(adjustments))
+    if row["notes"]:
+        lines.append(f"    notes: {row['notes']}")
+    if any(row[c] != 0 for c in ("mdf_accrued", "mdf_claims", "mdf_expired", "mdf_balance")):
+        lines.append(
+            f"    MDF: accrued {_m(row['mdf_accrued'])}, claims approved "
+            f"{_m(row['mdf_claims'])}, reimbursed {_m(row['mdf'])}, expired "
+            f"{_m(row['mdf_expired'])}, balance {_m(row['mdf_balance'])}"
+        )
+    when = (
+        f"settled in the run of {row['payment_date']}"
+        if row["status"] == "settled"
+        else f"pending, payable {row['payment_date']}"
+    )
+    on_invoice = row["paid_on_invoice"]
+    lines.append(
+        f"    accrued {_m(row['accrued'])}: paid {_m(row['paid'])}"
+        + (f" (on invoice {_m(on_invoice)})" if on_invoice else "")
+        + f", cut {_m(row['cut'])}, owed after {_m(row['owed_after'])} ({when})"
+    )
+    return lines
+
+
+def _c(value: Any) -> int:
+    return round(float(value) * 100)
+
+
+def _m(value: Any) -> str:
+    return _money(_c(value))

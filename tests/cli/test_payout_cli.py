@@ -1,0 +1,125 @@
+"""``incentsim payout``: end to end on the bundled sample, and a bad file writes nothing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from incentsim.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIO = ROOT / "scenarios" / "payout_demo.yaml"
+SAMPLE = ROOT / "scenarios" / "sample_transactions.csv"
+OUTPUTS = ["findings.csv", "program_ledger.csv", "statements.csv", "statements.txt"]
+
+
+def incentsim(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "incentsim", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+def money(values: pd.Series) -> Decimal:
+    return sum((Decimal(v) for v in values), Decimal("0.00"))
+
+
+def test_sample_end_to_end(tmp_path: Path) -> None:
+    out = tmp_path / "statements"
+    done = incentsim("payout", str(SCENARIO), str(SAMPLE), "--out", str(out), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert sorted(p.name for p in out.iterdir()) == OUTPUTS
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(
+        "Payout statements: 8 partners, 4 periods (2027-01-04 .. 2028-01-02)"
+    )
+    assert any(line.split() == ["accrued", "106,050.00"] for line in lines)
+    assert any(line.split() == ["cut", "4,800.00"] for line in lines)
+    assert lines[-1].startswith("Wrote ")
+
+    # money is read back as exact decimals: totals reconcile to the cent per partner
+    df = pd.read_csv(out / "statements.csv", dtype=str)
+    assert len(df) == 8 * 4
+    for pid, rows in df.groupby("partner_id"):
+        accrued, paid, cut = (money(rows[c]) for c in ("accrued", "paid", "cut"))
+        owed = Decimal(rows["owed_after"].iloc[-1])
+        assert accrued == paid + cut + owed, pid
+    assert all(len(v.split(".")[1]) == 2 for v in df["accrued"])
+    ledger = pd.read_csv(out / "program_ledger.csv", dtype=str)
+    assert money(ledger["paid"]) == money(df["paid"])
+    assert money(ledger["cut"]) == money(df["cut"])
+    findings = pd.read_csv(out / "findings.csv")
+    assert "duplicate_registration" in set(findings["kind"])
+    assert "Partner P08" in (out / "statements.txt").read_text()
+
+
+def test_program_file_with_calendar_options(tmp_path: Path) -> None:
+    program = tmp_path / "program.yaml"
+    program.write_text("tiers:\n  member:\n    rebate_rate: 0.01\n")
+    tx = tmp_path / "tx.csv"
+    tx.write_text("partner_id,date,amount\nA,2030-01-08,1000\nA,2030-02-20,500\n")
+    out = tmp_path / "out"
+    args = ["payout", str(program), str(tx), "--out", str(out), "--start-date", "2030-01-07"]
+    assert main([*args, "--weeks-per-period", "4", "--set", "tiers.member.rebate_rate=0.02"]) == 0
+    df = pd.read_csv(out / "statements.csv")
+    assert df["period"].tolist() == [1, 2]
+    assert df["rebate"].tolist() == [20.0, 10.0]
+
+
+def test_bad_file_exits_2_with_line_numbers_and_writes_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "partner_id,date,amount,segment\n"
+        "P01,2027-01-15,100,reseller\n"
+        "P02,2027-02-30,100,reseller\n"
+        ",2027-03-01,-5,reseller\n"
+        "P03,2027-03-01,12,martian\n"
+    )
+    out = tmp_path / "out"
+    done = incentsim("payout", str(SCENARIO), str(bad), "--out", str(out), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+    assert f"{bad}:3: date '2027-02-30' is not a date" in done.stderr
+    assert f"{bad}:4: missing partner_id" in done.stderr
+    assert f"{bad}:4: amount -5 is negative" in done.stderr
+    assert f"{bad}:5: unknown segment 'martian'" in done.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.yaml", str(SAMPLE)], "cannot read the file"),
+        ([str(SCENARIO), "missing.csv"], "missing.csv: file not found"),
+        ([str(SCENARIO), str(SAMPLE), "--set", "program.budget.per_period=-1"], "per_period"),
+    ],
+)
+def test_user_errors_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    assert main(["payout", *args, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ")
+    assert message in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_dates_outside_a_shorter_calendar(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["payout", str(SCENARIO), str(SAMPLE), "--periods", "2", "--out", str(tmp_path)]) == 2
+    )
+    err = capsys.readouterr().err
+    assert "is after the program calendar ends (2027-07-04, 2 periods of 13 weeks)" in err
