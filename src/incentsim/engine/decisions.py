@@ -93,19 +93,21 @@ def target_effort(
     )
 
 
-def marginal_rate(
+def payout_outlook(
     cp: CompiledProgram,
     pstate: ProgramState,
     group: IntArray,
     expected_revenue: FloatArray,
     spread: FloatArray,
     outlook: Outlook,
-) -> FloatArray:
-    """Smoothed incentive per unit of extra period revenue around ``expected_revenue``.
+) -> tuple[FloatArray, FloatArray]:
+    """Smoothed incentive per unit of extra period revenue, and the expected period payout.
 
-    The difference of the expected payout at ``expected_revenue`` and at ``expected_revenue +
-    2 * spread`` (both with the two-point rule), which share the middle point: a threshold
-    within about two spreads of the expected revenue raises the rate, a cap lowers it.
+    The rate is the difference of the expected payout at ``expected_revenue`` and at
+    ``expected_revenue + 2 * spread`` (both with the two-point rule), which share the middle
+    point: a threshold within about two spreads of the expected revenue raises the rate, a cap
+    lowers it. The expected payout at ``expected_revenue`` (the two-point rule's first two
+    points) comes for free.
     """
     points = [
         anticipated_payout(
@@ -120,7 +122,21 @@ def marginal_rate(
         for k in (-1.0, 1.0, 3.0)
     ]
     step = np.maximum(2.0 * spread, 1e-9)
-    return 0.5 * (points[2] - points[0]) / step
+    rate = 0.5 * (points[2] - points[0]) / step
+    return rate, _WEIGHTS[0] * points[0] + _WEIGHTS[1] * points[1]
+
+
+def marginal_rate(
+    cp: CompiledProgram,
+    pstate: ProgramState,
+    group: IntArray,
+    expected_revenue: FloatArray,
+    spread: FloatArray,
+    outlook: Outlook,
+) -> FloatArray:
+    """Smoothed incentive per unit of extra period revenue around ``expected_revenue``
+    (see :func:`payout_outlook`)."""
+    return payout_outlook(cp, pstate, group, expected_revenue, spread, outlook)[0]
 
 
 def timing_choice(
@@ -134,40 +150,60 @@ def timing_choice(
     pullable: FloatArray,
     next_rate: FloatArray,
     weight: FloatArray,
+    next_weight: FloatArray,
     gaming: FloatArray,
     outlook: Outlook,
-) -> FloatArray:
-    """Revenue moved into this period (positive: pulled forward; negative: deferred).
+    base: FloatArray | None = None,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Pipeline pulled into this period and the share of this week's closings deferred.
+
+    The choice is made at the start of the week, before the week's closings are known: the
+    partner weighs deferring a share of what it expects to close (``closings``) and pulling in
+    part of its pipeline (``pullable``), and keeps whichever option raises what it expects to be
+    paid, net of what the moved revenue would earn next period (``next_rate``), the discount it
+    bears on pulled deals and a friction that falls with its gaming propensity.
 
     Parameters
     ----------
     expected_revenue
         Period revenue the partner expects without moving anything.
     closings
-        This week's natural closings (what could be deferred).
+        This week's expected natural closings (what could be deferred).
     pullable
         Pipeline that could be pulled into the period this week.
     next_rate
         Incentive the moved revenue would earn next period, per unit.
-    weight
-        Present-bias weight on this period's payout.
+    weight, next_weight
+        Present-bias weights on this period's payout and on the next period's (a period later).
     gaming
         Gaming propensity in [0, 1].
+    base
+        The expected payout at ``expected_revenue`` when already known (saves two payout
+        evaluations).
+
+    Returns
+    -------
+    (pulled, deferred_share, payout)
+        Pipeline pulled forward (currency), the share of the week's closings deferred, and the
+        payout the partner expects after its choice.
     """
     options = (-1.0, -0.5, 0.0, 0.5, 1.0)
-    base = expected_payout(cp, pstate, group, expected_revenue, spread, outlook)
+    if base is None:
+        base = expected_payout(cp, pstate, group, expected_revenue, spread, outlook)
     best_gain = np.zeros_like(expected_revenue)
-    best_move = np.zeros_like(expected_revenue)
+    best_option = np.zeros_like(expected_revenue)
+    best_payout = base
     friction = behaviour.timing_friction * (1.0 - gaming)
     discount = behaviour.pull_forward_discount
     for option in options:
         if option == 0.0:
             continue
         move = option * (pullable if option > 0 else behaviour.deferral_share * closings)
-        booked = np.where(move > 0, move * (1.0 - discount), move)
+        booked = move * (1.0 - discount) if option > 0 else move
         payout = expected_payout(cp, pstate, group, expected_revenue + booked, spread, outlook)
         gain = (
-            weight * (payout - base - next_rate * move)
+            weight * (payout - base)
+            - next_weight * next_rate * move
             - behaviour.partner_margin
             * behaviour.discount_share_partner
             * discount
@@ -176,8 +212,11 @@ def timing_choice(
         )
         better = gain > best_gain
         best_gain = np.where(better, gain, best_gain)
-        best_move = np.where(better, move, best_move)
-    return best_move
+        best_option = np.where(better, option, best_option)
+        best_payout = np.where(better, payout, best_payout)
+    pulled = np.maximum(best_option, 0.0) * pullable
+    deferred_share = np.maximum(-best_option, 0.0) * behaviour.deferral_share
+    return pulled, deferred_share, best_payout
 
 
 def stuffing_choice(
@@ -191,15 +230,19 @@ def stuffing_choice(
     next_rate: FloatArray,
     return_rate_paid: FloatArray,
     weight: FloatArray,
+    next_weight: FloatArray,
     gaming: FloatArray,
     outlook: Outlook,
+    base: FloatArray | None = None,
 ) -> FloatArray:
     """Extra inventory sold in at the period end (zero for most partners most of the time).
 
     The returned share is clawed back at ``return_rate_paid`` (zero if the program does not claw
     back returns); the rest displaces next period's orders and what they would have earned.
+    ``base`` is the expected payout at ``expected_revenue`` when already known.
     """
-    base = expected_payout(cp, pstate, group, expected_revenue, spread, outlook)
+    if base is None:
+        base = expected_payout(cp, pstate, group, expected_revenue, spread, outlook)
     best_gain = np.zeros_like(expected_revenue)
     best = np.zeros_like(expected_revenue)
     rr = behaviour.stuffing_return_rate
@@ -208,7 +251,8 @@ def stuffing_choice(
         stuff = option * capacity
         payout = expected_payout(cp, pstate, group, expected_revenue + stuff, spread, outlook)
         gain = (
-            weight * (payout - base - stuff * (rr * return_rate_paid + (1.0 - rr) * next_rate))
+            weight * (payout - base)
+            - next_weight * stuff * (rr * return_rate_paid + (1.0 - rr) * next_rate)
             - friction * stuff
         )
         better = gain > best_gain

@@ -94,6 +94,7 @@ class Recorder:
                 "deferred",
                 "discount_cost",
                 "stuffed",
+                "deals",
                 "duplicates_submitted",
                 "duplicates_caught_registration",
                 "duplicates_caught_audit",
@@ -119,9 +120,12 @@ class Recorder:
 
     # -- called by the simulation ---------------------------------------------------------
 
-    def week(self, week: int, booked: FloatArray, tier: NDArray[np.int64]) -> None:
-        """Record a week's booked revenue."""
+    def week(
+        self, week: int, booked: FloatArray, tier: NDArray[np.int64], deals: FloatArray
+    ) -> None:
+        """Record a week's booked revenue and genuine deals."""
         self.weekly_revenue[:, week] = booked.sum(axis=1)
+        self.totals["deals"] += deals.sum(axis=1)
 
     def timing(self, pulled: FloatArray, deferred: FloatArray, discount: FloatArray) -> None:
         """Record deals moved across the period end."""
@@ -325,6 +329,7 @@ class Recorder:
             "deferred": tot["deferred"],
             "discount_cost": tot["discount_cost"],
             "stuffed": tot["stuffed"],
+            "deals": tot["deals"],
             "duplicates_submitted": tot["duplicates_submitted"],
             "duplicates_caught_registration": tot["duplicates_caught_registration"],
             "duplicates_caught_audit": tot["duplicates_caught_audit"],

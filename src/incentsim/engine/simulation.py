@@ -254,24 +254,87 @@ class Simulation:
         supply = self._weekly(self.market.supply, week)
         cycle = p.deal_cycle_weeks
 
-        # Effort follows the marginal reward of revenue this period and next.
+        # What the partner expects at the start of the week: the period's revenue so far, what
+        # its pipeline should still close (deferred deals count from the next period's first
+        # week), and the reward for one more unit this period and next.
         outlook = self._outlook()
         closing_rate = self.pipeline / cycle * supply
-        expected = self.revenue + self.held + closing_rate * weeks_left
+        carried = self.held if self._week_in_period == 0 else 0.0
+        expected = self.revenue + carried + closing_rate * weeks_left
         typical = np.maximum(potential * wpp, 1.0)
         spread = np.maximum(
             b.forecast_noise * np.sqrt(weeks_left / wpp) * np.maximum(expected, typical),
             0.01 * typical,
         )
-        m_this = decisions.marginal_rate(
+        m_this, payout_now = decisions.payout_outlook(
             self.cp, self.pstate, self.group, expected, spread, outlook
         )
-        m_next = self._tier_value(self.cp.rebate_rate)
-        weight = decisions.present_bias(b, p.myopia, self.program.budget.payout.delay_weeks)
+        gaming_window = weeks_left <= b.timing_weeks
+        if self._week_in_period == 0 or (gaming_window and weeks_left == b.timing_weeks):
+            self._m_next = self._next_period_rate(closing_rate, typical, outlook)
+        m_next = self._m_next
+        # Next period's payout comes a period later: present bias weighs it less.
+        delay = self.program.budget.payout.delay_weeks
+        weight = decisions.present_bias(b, p.myopia, delay)
+        next_weight = decisions.present_bias(b, p.myopia, delay + wpp)
         share_this = 1.0 - np.exp(-weeks_left / cycle)
-        reward = weight * (share_this * m_this + (1.0 - share_this) * m_next)
+        reward = share_this * weight * m_this + (1.0 - share_this) * next_weight * m_next
         target = decisions.target_effort(b, p.responsiveness, reward)
         self.effort = self.effort + b.effort_adjustment * (target - self.effort)
+
+        # Timing games in the last weeks of the period, chosen before the week's closings are
+        # known: pull part of the pipeline in, or defer a share of whatever closes this week.
+        pulled = np.zeros_like(expected)
+        deferred_share = np.zeros_like(expected)
+        stuff = np.zeros_like(expected)
+        if gaming_window:
+            pullable = b.pull_forward_share * self.pipeline / b.timing_weeks
+            pulled, deferred_share, payout_after = decisions.timing_choice(
+                b,
+                self.cp,
+                self.pstate,
+                self.group,
+                expected,
+                spread,
+                closing_rate,
+                pullable,
+                m_next,
+                weight,
+                next_weight,
+                p.gaming_propensity,
+                outlook,
+                base=payout_now,
+            )
+            pulled = pulled * active
+            deferred_share = deferred_share * active
+            if weeks_left == 1 and b.stuffing_capacity_weeks > 0:
+                clawed = np.where(
+                    self.cp.clawback_on_returns[self.group], self.pstate.last_rate, 0.0
+                )
+                after = (
+                    expected
+                    + pulled * (1.0 - b.pull_forward_discount)
+                    - deferred_share * closing_rate
+                )
+                stuff = (
+                    decisions.stuffing_choice(
+                        b,
+                        self.cp,
+                        self.pstate,
+                        self.group,
+                        after,
+                        spread,
+                        b.stuffing_capacity_weeks * potential,
+                        m_next,
+                        clawed,
+                        weight,
+                        next_weight,
+                        p.gaming_propensity,
+                        outlook,
+                        base=payout_after,
+                    )
+                    * active
+                )
 
         # New pipeline, natural closings (random around their mean), deliveries limited by supply.
         self.pipeline += (potential * self.effort * price + self.mdf_boost) * active
@@ -288,57 +351,15 @@ class Simulation:
         self.overhang -= from_stock
         closings -= from_stock
 
-        # Timing games in the last weeks of the period.
         booked = closings
-        if weeks_left <= b.timing_weeks:
-            expected = self.revenue + closings + closing_rate * (weeks_left - 1)
-            spread = b.forecast_noise * np.sqrt(weeks_left / wpp) * np.maximum(expected, typical)
-            pullable = b.pull_forward_share * self.pipeline / b.timing_weeks
-            move = (
-                decisions.timing_choice(
-                    b,
-                    self.cp,
-                    self.pstate,
-                    self.group,
-                    expected,
-                    spread,
-                    closings,
-                    pullable,
-                    m_next,
-                    weight,
-                    p.gaming_propensity,
-                    outlook,
-                )
-                * active
-            )
-            pulled = np.maximum(move, 0.0)
-            deferred = np.maximum(-move, 0.0)
+        if gaming_window:
+            pulled = np.minimum(pulled, self.pipeline)
+            deferred = deferred_share * closings
             self.pipeline -= pulled
             self.held += deferred
-            booked = closings - deferred + pulled * (1.0 - b.pull_forward_discount)
+            booked = closings - deferred + pulled * (1.0 - b.pull_forward_discount) + stuff
             self.recorder.timing(pulled, deferred, pulled * b.pull_forward_discount)
             if weeks_left == 1 and b.stuffing_capacity_weeks > 0:
-                clawed = np.where(
-                    self.cp.clawback_on_returns[self.group], self.pstate.last_rate, 0.0
-                )
-                stuff = (
-                    decisions.stuffing_choice(
-                        b,
-                        self.cp,
-                        self.pstate,
-                        self.group,
-                        self.revenue + booked,
-                        spread * 0.5,
-                        b.stuffing_capacity_weeks * potential,
-                        m_next,
-                        clawed,
-                        weight,
-                        p.gaming_propensity,
-                        outlook,
-                    )
-                    * active
-                )
-                booked = booked + stuff
                 self.returns_next += b.stuffing_return_rate * stuff
                 self.overhang += (1.0 - b.stuffing_return_rate) * stuff
                 self.recorder.stuffing(stuff)
@@ -356,7 +377,27 @@ class Simulation:
         self.spiff_revenue += spiff_revenue
         self.spiff_deals += spiff_revenue / deal_size[..., None]
         self._duplicates(deals, booked, spiff_revenue, deal_size, in_window)
-        self.recorder.week(week, booked, tier)
+        self.recorder.week(week, booked, tier, deals)
+
+    def _next_period_rate(
+        self, closing_rate: FloatArray, typical: FloatArray, outlook: decisions.Outlook
+    ) -> FloatArray:
+        """Incentive per unit of revenue booked next period, priced by the rules engine.
+
+        Next period's revenue is expected at the partner's current pace (this week's closing
+        rate over a whole period) plus any deals already deferred into it; the program's state
+        stands in for next period's. A partner at a cap this period but not expected to be at it
+        next period sees a positive rate here and a zero one this period: deferral emerges.
+        """
+        b = self.behaviour
+        wpp = self.calendar.weeks_per_period
+        expected_next = closing_rate * wpp + self.held
+        spread_next = np.maximum(
+            b.forecast_noise * np.maximum(expected_next, typical), 0.01 * typical
+        )
+        return decisions.marginal_rate(
+            self.cp, self.pstate, self.group, expected_next, spread_next, outlook
+        )
 
     def _duplicates(
         self,
@@ -513,8 +554,11 @@ class Simulation:
         close_week = (period + 1) * self.calendar.weeks_per_period
         yield self.env.timeout(delay)
         self.ledger, run = run_payout(self.program.budget, self.ledger, accrued, front, periods)
+        # An outage delays the run if it is under way in the week the run is due (the market
+        # path ends with the horizon: a run due later reads the horizon's last week).
+        due_week = close_week + delay
         extra = self.market.payout_delay_extra_weeks[
-            :, min(close_week, self.market.payout_delay_extra_weeks.shape[1] - 1)
+            :, min(due_week, self.market.payout_delay_extra_weeks.shape[1] - 1)
         ]
         self.recorder.payout(period, run, close_week + delay + extra)
         waited = 0
@@ -594,6 +638,7 @@ class Simulation:
         """Run the calendar to the last payout and return the block's results."""
         self._period = 0
         self._week_in_period = 0
+        self._m_next = np.zeros(self.group.shape)
         self._in_remediation = np.zeros(self.group.shape, dtype=np.bool_)
         self.env.process(self._market_process())
         for index in range(len(self.scenario.market.shocks)):
