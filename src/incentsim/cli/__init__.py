@@ -26,7 +26,7 @@ from incentsim import __version__
 from incentsim.errors import IncentsimError
 
 #: The verbs, in the order ``incentsim --help`` lists them; each is a module of this package.
-VERBS: tuple[str, ...] = ("validate", "schema", "run")
+VERBS: tuple[str, ...] = ("validate", "schema", "run", "payout")
 
 
 def build_parser() -> argparse.ArgumentParser:
