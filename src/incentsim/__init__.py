@@ -1,5 +1,41 @@
-"""incentsim: design channel-partner incentive programs before they go live."""
+"""incentsim: design channel-partner incentive programs before they go live.
+
+The doors a notebook uses::
+
+    import incentsim
+    scenario = incentsim.load_scenario("scenarios/baseline.yaml")
+    result = incentsim.simulate(scenario, reps=200)
+    result.summary.to_frame()
+    result.plot_cost_distribution()
+
+Heavier entry points (Monte Carlo, experiments, the optimizer) are imported on first use so that
+``import incentsim`` and the command line stay quick.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+#: Public name -> module that defines it (imported on first use).
+_LAZY = {
+    "load_scenario": "incentsim._api",
+    "simulate": "incentsim._api",
+    "MonteCarloResult": "incentsim.montecarlo.results",
+}
+
+__all__ = ["MonteCarloResult", "__version__", "load_scenario", "simulate"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'incentsim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
