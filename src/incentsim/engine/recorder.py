@@ -3,6 +3,14 @@
 Outcomes (one value per replication) cover revenue, incentive cost by component, the budget and
 reserve, net contribution and NPV, retention and loyalty, gaming, fairness and customer
 satisfaction. Trajectories give one value per replication and period.
+
+The money outcomes obey the ledger's identities summed over the run (checked by the tests):
+
+* ``incentive_cost = incentive_paid + incentive_cut + incentive_owed_end
+  - incentive_receivable_end`` (what was accrued was paid, cut, is still owed to partners, less
+  clawbacks partners still owe the vendor);
+* ``reserve.initial + budget_total + reserve.contribution.fixed_per_period * periods
+  + budget_overrun_funded = incentive_paid + budget_returned + reserve_end``.
 """
 
 from __future__ import annotations
@@ -275,6 +283,7 @@ class Recorder:
         earned = sum(self.components.values())
         incentive_cost = earned - clawbacks
         owed = np.maximum(sim.ledger.owed, 0).sum(axis=1) / 100.0
+        receivable = -np.minimum(sim.ledger.owed, 0).sum(axis=1) / 100.0
         budget = sim.program.budget.per_period
         budget_total = np.full(sim.reps, np.inf if budget is None else budget * cal.horizon_periods)
         weeks = np.arange(cal.horizon_weeks)
@@ -309,10 +318,13 @@ class Recorder:
             "incentive_paid": tot["paid"],
             "incentive_cut": tot["cut"],
             "incentive_owed_end": owed,
+            "incentive_receivable_end": receivable,
             "cost_to_revenue": incentive_cost / np.maximum(revenue_net, 1.0),
             "budget_total": np.where(np.isinf(budget_total), np.nan, budget_total),
             "budget_exceeded": (incentive_cost > budget_total + 0.005).astype(np.float64),
             "budget_overrun": np.maximum(incentive_cost - budget_total, 0.0),
+            "budget_returned": tot["returned_to_vendor"],
+            "budget_overrun_funded": tot["overrun_funding"],
             "reserve_end": self.reserve_end,
             "reserve_min": np.where(np.isinf(self.reserve_min), 0.0, self.reserve_min),
             "reserve_depleted": (

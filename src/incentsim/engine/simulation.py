@@ -86,7 +86,10 @@ class Simulation:
     market
         The block's market path.
     rng
-        The block's random stream for partner-level draws (closings, audits, churn).
+        The block's random stream for partner-level draws. It is split into one stream each for
+        closings, audits and churn, so that two scenarios run from the same seed draw the same
+        audit and churn numbers for the same partner slot and period (common random numbers)
+        even when their closings differ.
     panel
         Whether to keep per-partner per-period rows.
     """
@@ -105,7 +108,7 @@ class Simulation:
         self.program = scenario.program
         self.partners = partners
         self.market = market
-        self.rng = rng
+        self.closings_rng, self.audit_rng, self.churn_rng = rng.spawn(3)
         self.cp = compile_program(self.program, partners.segment_names, partners.region_names)
         self.group = np.asarray(partners.group, dtype=np.int64)
         self.reps, self.n = self.group.shape
@@ -343,7 +346,7 @@ class Simulation:
         deal_size = np.maximum(p.deal_size * price * size, 1.0)
         n_deals = closings / deal_size
         shape_k = np.maximum(n_deals, 1e-6)
-        closings = np.where(closings > 0, self.rng.gamma(shape_k, closings / shape_k), 0.0)
+        closings = np.where(closings > 0, self.closings_rng.gamma(shape_k, closings / shape_k), 0.0)
         if self._week_in_period == 0:
             closings += self.held
             self.held = np.zeros_like(self.held)
@@ -448,8 +451,8 @@ class Simulation:
     def _audit(self) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Audit sweep: a share of partners audited; detected duplicate claims clawed back."""
         audit = self.program.guardrails.audit
-        audited = self.rng.random(self.group.shape) < audit.rate
-        detected = audited & (self.rng.random(self.group.shape) < audit.detection_probability)
+        audited = self.audit_rng.random(self.group.shape) < audit.rate
+        detected = audited & (self.audit_rng.random(self.group.shape) < audit.detection_probability)
         co_sell = np.where(detected, self.unaudited_co_sell, 0.0)
         spiff_revenue = np.where(detected[..., None], self.unaudited_spiff_revenue, 0.0)
         spiff_deals = np.where(detected[..., None], self.unaudited_spiff_deals, 0.0)
@@ -521,7 +524,7 @@ class Simulation:
             self.pending_periods = 0
 
         churn = self.active & (
-            self.rng.random(self.group.shape) < decisions.churn_probability(b, self.loyalty)
+            self.churn_rng.random(self.group.shape) < decisions.churn_probability(b, self.loyalty)
         )
         self.active &= ~churn
         self.left_period = np.where(churn, period, self.left_period)

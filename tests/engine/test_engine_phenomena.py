@@ -1,0 +1,195 @@
+"""The partner phenomena issue 3 lists emerge from the engine's rules, and vanish without a cause.
+
+Each test runs two scenarios that differ only in the cause, from the same seed: the same
+partners, the same market and the same audit and churn draws (common random numbers), so the
+per-replication difference is a paired comparison. Each asserts a direction and a magnitude:
+the cause's effect lies several standard errors from zero and beyond a floor well inside what
+the scenario produces, and without the cause the phenomenon is absent or far smaller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+from engine_scenarios import (
+    ACCELERATOR,
+    CO_SELL,
+    COMPETITOR,
+    PARTNER_CAP,
+    STAIRS,
+    THRESHOLD,
+    TWO_YEARS,
+    audits,
+    effect,
+    linear,
+    payout_delay,
+    run,
+)
+
+from incentsim.engine.simulation import BlockResult
+
+#: Width of the revenue windows either side of the threshold, as a share of it.
+WINDOW = 0.10
+
+
+@dataclass(frozen=True)
+class Design:
+    """The seed of a paired comparison and how many times the default replications to run."""
+
+    seed: int
+    scale: int = 1
+
+    def reps(self, default: int = 20) -> int:
+        return default * self.scale
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(Design(2027), id="seed2027"),
+        *(
+            pytest.param(Design(seed, scale=3), id=f"seed{seed}x3", marks=pytest.mark.slow)
+            for seed in (11, 12, 13)
+        ),
+    ]
+)
+def design(request: pytest.FixtureRequest) -> Design:
+    """One fast design; under ``-m slow`` three more seeds with three times the replications."""
+    return request.param
+
+
+def window_counts(result: BlockResult) -> tuple[np.ndarray, np.ndarray]:
+    """Per replication, partner-periods with revenue just below and just above the threshold."""
+    assert result.panel is not None
+    revenue = result.panel["revenue"].to_numpy()
+    rep = result.panel["rep"].to_numpy()
+    reps = len(result.outcomes["revenue_gross"])
+    below = (revenue >= THRESHOLD * (1.0 - WINDOW)) & (revenue < THRESHOLD)
+    above = (revenue >= THRESHOLD) & (revenue < THRESHOLD * (1.0 + WINDOW))
+    return (
+        np.bincount(rep, weights=below, minlength=reps),
+        np.bincount(rep, weights=above, minlength=reps),
+    )
+
+
+def test_bunching_above_a_retroactive_threshold_and_none_at_an_accelerator(design: Design) -> None:
+    notch = window_counts(run(seed=design.seed, reps=design.reps(), panel=True))
+    accelerator = window_counts(run(ACCELERATOR, seed=design.seed, reps=design.reps(), panel=True))
+    notch_ratio = notch[1] / notch[0]
+    accelerator_ratio = accelerator[1] / accelerator[0]
+    # A notch: more than twice as many partner-periods just above the threshold as just below.
+    assert effect(notch_ratio).low > 2.0
+    # The same threshold as an accelerator: the density is smooth there.
+    assert 0.8 < effect(accelerator_ratio).low < effect(accelerator_ratio).high < 1.25
+    paired = effect(notch_ratio - accelerator_ratio)
+    assert paired.low > 1.0
+    assert paired.z > 8
+    # The zone just below is thinned (partners push past the threshold) but not emptied.
+    thinned = effect(notch[0] / accelerator[0])
+    assert thinned.high < 0.7
+    assert notch[0].min() > 0
+
+
+def period_shape(result: BlockResult, weeks_per_period: int = 13) -> tuple[np.ndarray, ...]:
+    """Per replication: revenue in a period's last two weeks and in the next period's first
+    three, each relative to the middle weeks (4-9) of its period, minus one."""
+    weekly = result.trajectories["weekly_revenue"]
+    by_period = weekly.reshape(weekly.shape[0], -1, weeks_per_period)
+    middle = by_period[:, :, 4:10].mean(axis=2)
+    spike = by_period[:, :, -2:].mean(axis=2) / middle - 1.0
+    # The first period starts from a cold pipeline: dips are measured from the second on.
+    dip = 1.0 - by_period[:, 1:, :3].mean(axis=2) / middle[:, 1:]
+    return spike.mean(axis=1), dip.mean(axis=1)
+
+
+def test_period_end_spike_and_start_dip_under_tiers_not_under_a_flat_rate(design: Design) -> None:
+    stairs_spike, stairs_dip = period_shape(run(STAIRS, seed=design.seed, reps=design.reps(30)))
+    flat_spike, flat_dip = period_shape(run(linear(0.03), seed=design.seed, reps=design.reps(30)))
+    # Tiers: the last two weeks run well above the period's normal pace, the next period's
+    # first weeks below it (deals pulled in and stuffed inventory came from there).
+    assert effect(stairs_spike).low > 0.10
+    assert effect(stairs_dip).low > 0.02
+    # A flat rate: neither.
+    assert abs(effect(flat_spike).mean) < 0.02
+    assert abs(effect(flat_dip).mean) < 0.015
+    spike = effect(stairs_spike - flat_spike)
+    dip = effect(stairs_dip - flat_dip)
+    assert spike.low > 0.10
+    assert spike.z > 10
+    assert dip.low > 0.015
+    assert dip.z > 5
+
+
+def deal_cycles(low: float, high: float) -> dict[str, Any]:
+    """Deal cycles of ``low`` to ``high`` weeks: how much of its pipeline a partner controls."""
+    cycle = {"dist": "uniform", "low": low, "high": high}
+    return {"population": {"segments": {"reseller": {"deal_cycle_weeks": cycle}}}}
+
+
+@pytest.mark.slow
+def test_the_period_end_spike_grows_with_control_over_closing_dates() -> None:
+    spikes = {}
+    for name, cycles in {"short": deal_cycles(1, 3), "long": deal_cycles(8, 16)}.items():
+        stairs_spike, _ = period_shape(run(STAIRS, cycles, reps=30))
+        flat_spike, _ = period_shape(run(linear(0.03), cycles, reps=30))
+        spikes[name] = stairs_spike - flat_spike
+    # Long cycles leave more pipeline to pull in: the spike is over half as large again.
+    assert effect(spikes["short"]).low > 0.10
+    grows = effect(spikes["long"] - spikes["short"])
+    assert grows.low > 0.5 * effect(spikes["short"]).mean
+    assert grows.z > 8
+
+
+def test_capped_partners_defer_deals(design: Design) -> None:
+    capped = run(linear(0.04), PARTNER_CAP, seed=design.seed, reps=design.reps(), panel=True)
+    uncapped = run(linear(0.04), seed=design.seed, reps=design.reps())
+    deferred = effect(capped.outcomes["deferred"] - uncapped.outcomes["deferred"])
+    assert deferred.low > 100_000
+    assert deferred.z > 8
+    # Without a cap a flat rate gives (next to) no reason to move deals across the period end.
+    assert uncapped.outcomes["deferred"].mean() < 0.001 * deferred.mean
+    # The deferral comes from the partner-periods the cap bound: per unit of revenue, dozens of
+    # times more than from those it did not.
+    assert capped.panel is not None
+    at_cap = capped.panel["capped"] > 0
+    rate = capped.panel.groupby(at_cap)[["deferred", "revenue"]].sum()
+    rate_at_cap = rate.loc[True, "deferred"] / rate.loc[True, "revenue"]
+    rate_below_cap = rate.loc[False, "deferred"] / rate.loc[False, "revenue"]
+    assert rate_at_cap > 0.002
+    assert rate_at_cap > 20 * rate_below_cap
+
+
+def test_longer_payout_delays_lower_loyalty_and_retention(design: Design) -> None:
+    slow = run(TWO_YEARS, payout_delay(13), seed=design.seed, reps=design.reps()).outcomes
+    prompt = run(TWO_YEARS, payout_delay(4), seed=design.seed, reps=design.reps()).outcomes
+    loyalty = effect(slow["loyalty_mean"] - prompt["loyalty_mean"])
+    retention = effect(slow["retention"] - prompt["retention"])
+    assert loyalty.high < -0.05
+    assert loyalty.z < -20
+    # Over two years one to three more partners in a hundred leave.
+    assert retention.high < -0.01
+    assert retention.z < -5
+
+
+def test_a_competitor_program_raises_churn(design: Design) -> None:
+    shocked = run(COMPETITOR, seed=design.seed, reps=design.reps()).outcomes
+    calm = run(seed=design.seed, reps=design.reps()).outcomes
+    churned = effect(shocked["churned"] - calm["churned"])
+    assert churned.z > 8
+    # Churn over the year rises by more than a third.
+    assert churned.low > 0.35 * calm["churned"].mean()
+    assert effect(shocked["loyalty_mean"] - calm["loyalty_mean"]).high < -0.1
+
+
+def test_audits_lower_duplicate_claims(design: Design) -> None:
+    audited = run(CO_SELL, audits(0.3), seed=design.seed, reps=design.reps()).outcomes
+    unaudited = run(CO_SELL, seed=design.seed, reps=design.reps()).outcomes
+    assert unaudited["duplicates_submitted"].min() > 100
+    ratio = effect(audited["duplicates_submitted"] / unaudited["duplicates_submitted"])
+    # Auditing 30% of partners (80% detection) cuts duplicate registrations by more than 70%.
+    assert ratio.high < 0.3
+    assert effect(audited["duplicates_missed"] - unaudited["duplicates_missed"]).z < -8
+    # Without a per-deal bonus there is nothing to claim twice.
+    assert run(seed=design.seed).outcomes["duplicates_submitted"].max() == 0.0
