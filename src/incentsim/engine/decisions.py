@@ -270,7 +270,7 @@ def duplicate_rate(
 ) -> FloatArray:
     """Duplicate registrations per genuine deal: gaming propensity, deterred by audits."""
     deterrence = behaviour.audit_deterrence * audit_rate * detection * (1.0 + penalty)
-    return behaviour.duplicate_rate * gaming * np.exp(-deterrence * 3.0)
+    return behaviour.duplicate_rate * gaming * np.exp(-deterrence)
 
 
 def loyalty_target(

@@ -60,7 +60,7 @@ class Behaviour(Strict):
         propensity and no deterrence.
     audit_deterrence
         How strongly the expected penalty (audit rate x detection x (1 + penalty)) deters
-        duplicate registrations.
+        duplicate registrations: duplicates fall by exp(-audit_deterrence x expected penalty).
     tunnel_vision
         Drop in customer satisfaction per unit of effort above normal when support is not
         rewarded (no satisfaction gate or requirement).
@@ -112,7 +112,7 @@ class Behaviour(Strict):
     stuffing_capacity_weeks: Annotated[float, Field(ge=0.0, le=13.0)] = 2.0
     stuffing_return_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.7
     duplicate_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.15
-    audit_deterrence: Annotated[float, Field(ge=0.0, le=20.0)] = 3.0
+    audit_deterrence: Annotated[float, Field(ge=0.0, le=60.0)] = 9.0
     tunnel_vision: Annotated[float, Field(ge=0.0, le=5.0)] = 0.6
     loyalty_speed: Annotated[float, Field(gt=0.0, le=1.0)] = 0.3
     value_weight: Annotated[float, Field(ge=0.0, le=100.0)] = 8.0
