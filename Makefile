@@ -9,10 +9,23 @@ ARGS ?=
 
 .PHONY: run test lint bench setup
 
+# Headless Chromium renders the HTML reports in the tests (tests/report/test_report_render.py,
+# skipped without it). Installed from the distribution's packages when missing and apt-get is
+# usable (as root, or with password-less sudo); set-up carries on without it otherwise.
+INSTALL_CHROMIUM = command -v chromium >/dev/null 2>&1 || { \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	else SUDO=none; fi; \
+	if command -v apt-get >/dev/null 2>&1 && [ "$$SUDO" != none ]; then \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+		|| echo "note: could not install chromium; the HTML render test will be skipped"; \
+	else echo "note: chromium missing and apt-get not usable; the HTML render test will be skipped"; fi; }
+
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@$(INSTALL_CHROMIUM)
 	touch $@
 
 setup: $(VENV)/.installed

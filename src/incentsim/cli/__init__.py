@@ -26,7 +26,14 @@ from incentsim import __version__
 from incentsim.errors import IncentsimError
 
 #: The verbs, in the order ``incentsim --help`` lists them; each is a module of this package.
-VERBS: tuple[str, ...] = ("validate", "schema", "run", "payout")
+VERBS: tuple[str, ...] = (
+    "validate",
+    "schema",
+    "run",
+    "payout",
+    "compare",
+    "stress",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -68,6 +68,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="also keep rows per replication x partner x period (large)",
     )
+    parser.add_argument(
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help="also write a self-contained HTML report (tables in <FILE stem>_tables/)",
+    )
     add_set_option(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -103,6 +109,10 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(result.summary))
     seconds = result.manifest.get("wall_seconds")
     print(f"results in {out_dir} ({seconds:.1f} s)", file=sys.stderr)
+    if args.html is not None:
+        from incentsim.report import run_report
+
+        print(f"report: {run_report(result, args.html)}", file=sys.stderr)
     return 0
 
 

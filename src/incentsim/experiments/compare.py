@@ -1,0 +1,883 @@
+"""Compare design variants over common random numbers: paired differences and verdicts.
+
+Every variant is simulated with the same root seed, the same replication count and the same
+seed blocks (:mod:`incentsim.montecarlo.seeding`), so replication ``i`` of each variant sees
+the same partners, the same market path and the same partner draws as far as the designs let
+them coincide (*common random numbers*). The difference between two variants is then taken
+replication by replication, which removes most of the noise the variants share: a comparison
+of a variant with itself gives differences of exactly zero.
+
+For each outcome and each variant against the first one (the reference):
+
+- the mean paired difference (variant minus reference), its standard deviation and a Student-t
+  confidence interval (95% by default);
+- a verdict: ``higher`` or ``lower`` when the interval excludes zero, else ``not
+  distinguishable`` at this replication count; with, from :data:`DIRECTIONS`, whether that is
+  better or worse for the designer (lower cost is better, higher revenue is better...);
+- the replications that would be needed to tell the variants apart with 80% power at the 5%
+  level, ``n = ((z_0.975 + z_0.8) * sd / |mean|)^2`` (``None``, "not estimable", when the mean
+  difference is zero).
+
+::
+
+    from incentsim.experiments import compare
+    result = compare(["scenarios/baseline.yaml", "scenarios/variant_richer_rebates.yaml"])
+    print(result)                              # the difference table with verdicts
+    result.to_frame()                          # one row per variant x outcome
+    result.plot_differences()
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import statistics
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from incentsim.errors import IncentsimError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from incentsim.montecarlo import Executor, MonteCarloResult
+    from incentsim.montecarlo.runner import BlockFn
+    from incentsim.montecarlo.seeding import SeedLike
+    from incentsim.scenario.model import Scenario
+
+CONFIDENCE = 0.95
+POWER = 0.8
+
+#: Beyond this many replications a difference is reported as not estimable.
+MAX_REPS_NEEDED = 10**12
+
+Verdict = Literal["higher", "lower", "not distinguishable"]
+Assessment = Literal["better", "worse", "neutral"]
+
+#: For the designer: +1 higher is better, -1 lower is better, 0 neither (a trade-off or a
+#: quantity with no good side). Outcomes not listed: ``cost_*`` lower is better, others 0.
+DIRECTIONS: dict[str, int] = {
+    # money coming in, value created
+    "revenue_gross": +1,
+    "revenue_net": +1,
+    "net_contribution": +1,
+    "npv": +1,
+    # partners
+    "retention": +1,
+    "loyalty_mean": +1,
+    "share_of_wallet": +1,
+    "recruited": +1,
+    "csat_mean": +1,
+    "share_earning": +1,
+    "payout_share_smallest_half": +1,
+    "churned": -1,
+    # cost and budget
+    "returns": -1,
+    "incentive_cost": -1,
+    "incentive_paid": -1,
+    "incentive_cut": -1,
+    "incentive_owed_end": -1,
+    "cost_to_revenue": -1,
+    "budget_exceeded": -1,
+    "budget_overrun": -1,
+    "reserve_end": +1,
+    "reserve_min": +1,
+    "reserve_depleted": -1,
+    "discount_cost": -1,
+    "mdf_expired": -1,
+    # gaming and leakage
+    "pulled_forward": -1,
+    "deferred": -1,
+    "stuffed": -1,
+    "duplicates_submitted": -1,
+    "duplicates_missed": -1,
+    "duplicates_caught_registration": +1,
+    "duplicates_caught_audit": +1,
+    # trade-offs: no side is better on its own
+    "capped": 0,
+    "clawbacks": 0,
+    "budget_total": 0,
+    "mdf_accrued": 0,
+    "gini_payouts": 0,
+}
+
+#: Outcomes shown first (and, in the terminal, alone unless all are asked for).
+KEY_OUTCOMES: tuple[str, ...] = (
+    "incentive_cost",
+    "cost_to_revenue",
+    "budget_exceeded",
+    "budget_overrun",
+    "reserve_min",
+    "reserve_depleted",
+    "revenue_net",
+    "net_contribution",
+    "npv",
+    "retention",
+    "loyalty_mean",
+    "churned",
+    "csat_mean",
+    "gini_payouts",
+)
+
+_Z = statistics.NormalDist()
+
+__all__ = [
+    "DIRECTIONS",
+    "KEY_OUTCOMES",
+    "Comparison",
+    "Difference",
+    "ExperimentError",
+    "compare",
+    "format_value",
+    "load_variants",
+    "open_executor",
+    "outcome_direction",
+    "paired_difference",
+    "replications_needed",
+    "run_variants",
+    "variant_labels",
+]
+
+
+class ExperimentError(IncentsimError):
+    """An experiment asked for in a way that cannot run (too few variants, a bad limit...)."""
+
+
+def outcome_direction(name: str) -> int:
+    """+1 if a higher value is better for the designer, -1 if lower is better, 0 if neither."""
+    if name in DIRECTIONS:
+        return DIRECTIONS[name]
+    if name.startswith("cost_"):
+        return -1
+    return 0
+
+
+def replications_needed(
+    mean: float, sd: float, confidence: float = CONFIDENCE, power: float = POWER
+) -> int | None:
+    """Paired replications to detect a mean difference ``mean`` with ``power``.
+
+    ``n = ((z_{(1+confidence)/2} + z_power) * sd / |mean|)^2``, at least 2; ``None`` when the
+    difference is zero, the standard deviation unknown or ``n`` above :data:`MAX_REPS_NEEDED`
+    ("not estimable": for practical purposes no difference).
+
+    >>> replications_needed(1.0, 2.0)
+    32
+    >>> replications_needed(0.0, 1.0) is None
+    True
+    """
+    if not math.isfinite(mean) or not math.isfinite(sd) or mean == 0.0:
+        return None
+    z = _Z.inv_cdf(0.5 + confidence / 2) + _Z.inv_cdf(power)
+    needed = (z * sd / abs(mean)) ** 2
+    return max(2, math.ceil(needed)) if needed <= MAX_REPS_NEEDED else None
+
+
+@dataclass(frozen=True)
+class Difference:
+    """The paired difference of one outcome: ``variant - reference``, replication by replication.
+
+    ``n`` counts the replications where both have a value. ``verdict`` says whether the
+    interval excludes zero; ``assessment`` whether that is better or worse for the designer
+    (``neutral`` for outcomes with no better side, and when not distinguishable).
+    ``reps_needed`` is ``None`` when not estimable.
+    """
+
+    variant: str
+    reference: str
+    outcome: str
+    n: int
+    reference_mean: float
+    variant_mean: float
+    mean: float
+    sd: float
+    ci_low: float
+    ci_high: float
+    verdict: Verdict
+    assessment: Assessment
+    reps_needed: int | None
+    confidence: float = CONFIDENCE
+
+    @property
+    def distinguishable(self) -> bool:
+        return self.verdict != "not distinguishable"
+
+    @property
+    def relative(self) -> float:
+        """The mean difference as a share of the reference mean (NaN when that is 0)."""
+        if not self.reference_mean or not math.isfinite(self.reference_mean):
+            return math.nan
+        return self.mean / abs(self.reference_mean)
+
+    @property
+    def reps_needed_text(self) -> str:
+        return "not estimable" if self.reps_needed is None else f"{self.reps_needed:,}"
+
+    def describe(self) -> str:
+        """``higher (worse)``, ``lower (better)``, ``higher`` or ``not distinguishable at N
+        replications``."""
+        if not self.distinguishable:
+            return f"not distinguishable at {self.n:,} replications"
+        if self.assessment == "neutral":
+            return self.verdict
+        return f"{self.verdict} ({self.assessment})"
+
+
+def paired_difference(
+    outcome: str,
+    variant_values: np.ndarray | pd.Series,
+    reference_values: np.ndarray | pd.Series,
+    *,
+    variant: str = "variant",
+    reference: str = "reference",
+    confidence: float = CONFIDENCE,
+    power: float = POWER,
+) -> Difference:
+    """The paired difference of one outcome between two runs over the same replications.
+
+    Replications where either value is missing (NaN) are left out. Differences, and a mean
+    difference, smaller than ``1e-12`` times the values' scale count as zero (rounding noise).
+    """
+    a = np.asarray(variant_values, dtype=np.float64)
+    b = np.asarray(reference_values, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"outcome '{outcome}': {a.shape} values against {b.shape}")
+    both = ~(np.isnan(a) | np.isnan(b))
+    a, b = a[both], b[both]
+    n = len(a)
+    diff = a - b
+    scale = max(float(np.max(np.abs(b), initial=0.0)), float(np.max(np.abs(a), initial=0.0)))
+    diff[np.abs(diff) <= 1e-12 * scale] = 0.0
+    nan = math.nan
+    mean = float(np.mean(diff)) if n else nan
+    sd = float(np.std(diff, ddof=1)) if n > 1 else nan
+    if abs(mean) <= 1e-12 * scale:  # differences that cancel out, up to rounding
+        mean = 0.0
+    if n > 1:
+        from scipy.special import stdtrit  # the t quantile; scipy.stats is slow to import
+
+        half = float(stdtrit(n - 1, 0.5 + confidence / 2)) * sd / math.sqrt(n)
+        low, high = mean - half, mean + half
+    else:
+        low = high = nan
+    verdict: Verdict = "not distinguishable"
+    if low > 0:
+        verdict = "higher"
+    elif high < 0:
+        verdict = "lower"
+    direction = outcome_direction(outcome)
+    assessment: Assessment = "neutral"
+    if verdict != "not distinguishable" and direction:
+        up = verdict == "higher"
+        assessment = "better" if up == (direction > 0) else "worse"
+    return Difference(
+        variant=variant,
+        reference=reference,
+        outcome=outcome,
+        n=n,
+        reference_mean=float(np.mean(b)) if n else nan,
+        variant_mean=float(np.mean(a)) if n else nan,
+        mean=mean,
+        sd=sd,
+        ci_low=low,
+        ci_high=high,
+        verdict=verdict,
+        assessment=assessment,
+        reps_needed=replications_needed(mean, sd, confidence, power),
+        confidence=confidence,
+    )
+
+
+class Comparison:
+    """Variants simulated over common random numbers and their paired differences.
+
+    Attributes
+    ----------
+    labels
+        The variants' labels, the reference (first variant) first.
+    results
+        ``label -> MonteCarloResult``.
+    scenarios
+        ``label -> Scenario``, as simulated.
+    seed, replications
+        The root seed (as :func:`~incentsim.montecarlo.seeding.describe_seed` gives it) and
+        the replications every variant ran.
+    differences
+        One :class:`Difference` per variant (other than the reference) and outcome.
+    notes
+        Things a reader should know (variants whose own seed or replication count was replaced
+        by the common ones).
+    """
+
+    def __init__(
+        self,
+        results: Mapping[str, MonteCarloResult],
+        *,
+        confidence: float = CONFIDENCE,
+        power: float = POWER,
+        notes: Sequence[str] = (),
+        out_dir: Path | None = None,
+    ) -> None:
+        if len(results) < 2:
+            raise ExperimentError("a comparison needs at least two variants")
+        self.results = dict(results)
+        self.labels = list(self.results)
+        self.reference = self.labels[0]
+        first = self.results[self.reference]
+        self.seed = first.manifest.get("seed")
+        self.replications = first.replications
+        self.confidence = confidence
+        self.power = power
+        self.notes = list(notes)
+        self.out_dir = out_dir
+        for label, result in self.results.items():
+            if result.manifest.get("seed") != self.seed:
+                raise ExperimentError(
+                    f"variant '{label}' ran with seed {result.manifest.get('seed')}, not "
+                    f"{self.seed}: paired differences need common random numbers"
+                )
+            if result.manifest.get("block_size") != first.manifest.get("block_size"):
+                raise ExperimentError(f"variant '{label}' ran with a different block size")
+            if not result.outcomes.index.equals(first.outcomes.index):
+                raise ExperimentError(f"variant '{label}' ran other replications")
+        self.differences = [
+            paired_difference(
+                name,
+                result.outcomes[name].to_numpy(),
+                first.outcomes[name].to_numpy(),
+                variant=label,
+                reference=self.reference,
+                confidence=confidence,
+                power=power,
+            )
+            for label, result in self.results.items()
+            if label != self.reference
+            for name in _ordered_outcomes(
+                [n for n in result.outcomes.columns if n in first.outcomes.columns]
+            )
+        ]
+
+    # --- data ------------------------------------------------------------------------------------
+
+    @property
+    def variants(self) -> list[str]:
+        """The labels other than the reference."""
+        return self.labels[1:]
+
+    @property
+    def scenarios(self) -> dict[str, Scenario]:
+        return {label: result.scenario for label, result in self.results.items()}
+
+    @property
+    def outcome_names(self) -> list[str]:
+        return list(dict.fromkeys(d.outcome for d in self.differences))
+
+    def difference(self, variant: str, outcome: str) -> Difference:
+        """The difference of one outcome for one variant."""
+        for d in self.differences:
+            if d.variant == variant and d.outcome == outcome:
+                return d
+        raise KeyError(f"no difference for variant '{variant}' and outcome '{outcome}'")
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per variant x outcome: means, paired difference, CI, verdict, assessment,
+        replications needed (empty when not estimable)."""
+        rows = []
+        for d in self.differences:
+            row = asdict(d)
+            row["relative"] = d.relative
+            row["verdict_text"] = d.describe()
+            rows.append(row)
+        frame = pd.DataFrame(rows)
+        frame["reps_needed"] = frame["reps_needed"].astype("Int64")
+        return frame.drop(columns="confidence")
+
+    def means(self) -> pd.DataFrame:
+        """Mean of every outcome (rows) for every variant (columns)."""
+        return pd.DataFrame(
+            {label: r.outcomes[self.outcome_names].mean() for label, r in self.results.items()}
+        ).rename_axis("outcome")
+
+    def identity(self) -> dict[str, Any]:
+        """Scenario names, content hashes, seed, replications and package version."""
+        import incentsim
+
+        return {
+            "variants": {
+                label: {
+                    "scenario": r.manifest.get("scenario"),
+                    "scenario_hash": r.manifest.get("scenario_hash"),
+                }
+                for label, r in self.results.items()
+            },
+            "reference": self.reference,
+            "seed": self.seed,
+            "replications": self.replications,
+            "block_size": self.results[self.reference].manifest.get("block_size"),
+            "incentsim_version": incentsim.__version__,
+        }
+
+    # --- text ------------------------------------------------------------------------------------
+
+    def table(self, outcomes: Sequence[str] | None = None, all_outcomes: bool = False) -> str:
+        """The terminal table: per variant, each outcome's means, difference, interval, verdict
+        and replications needed. By default the :data:`KEY_OUTCOMES` the run has."""
+        from incentsim.montecarlo.seeding import seed_label
+
+        names = self._shown(outcomes, all_outcomes)
+        level = f"{self.confidence:.0%}"
+        lines = [
+            f"Comparison of {len(self.labels)} variants over common random numbers: "
+            f"{self.replications:,} replications, seed {seed_label(self.seed)}; "
+            f"reference '{self.reference}'.",
+        ]
+        for variant in self.variants:
+            frame = self.display_frame(variant, names)
+            rows = [["outcome", *frame.columns], *([i, *r] for i, r in frame.iterrows())]
+            lines += ["", f"{variant} vs {self.reference}:", *_columns(rows)]
+        hidden = len(self.outcome_names) - len(names)
+        if hidden > 0:
+            lines.append(f"({hidden} more outcomes: all_outcomes=True, --all, or the CSV.)")
+        lines.append(
+            f"Differences are variant minus {self.reference}, paired by replication; the "
+            f"interval is a {level} Student-t interval on the mean difference. 'reps needed': "
+            f"replications to tell the variants apart with {self.power:.0%} power."
+        )
+        lines += [f"Note: {note}" for note in self.notes]
+        return "\n".join(lines)
+
+    def display_frame(
+        self, variant: str, outcomes: Sequence[str] | None = None, all_outcomes: bool = False
+    ) -> pd.DataFrame:
+        """One variant against the reference as formatted text, one row per outcome: both
+        means, the difference, its interval, the verdict and the replications needed."""
+        names = outcomes if outcomes is not None else self._shown(None, all_outcomes)
+        rows = {}
+        for name in names:
+            d = self.difference(variant, name)
+            unit = _unit(name)
+            rows[name] = [
+                format_value(d.reference_mean, unit),
+                format_value(d.variant_mean, unit),
+                format_value(d.mean, unit, signed=True),
+                _interval(d.ci_low, d.ci_high, unit),
+                d.describe(),
+                d.reps_needed_text,
+            ]
+        columns = [
+            self.reference,
+            variant,
+            "difference",
+            f"{self.confidence:.0%} CI",
+            "verdict",
+            "reps needed",
+        ]
+        return pd.DataFrame.from_dict(rows, orient="index", columns=columns).rename_axis("outcome")
+
+    def _shown(self, outcomes: Sequence[str] | None, all_outcomes: bool) -> list[str]:
+        known = self.outcome_names
+        if outcomes is not None:
+            missing = [n for n in outcomes if n not in known]
+            if missing:
+                raise ExperimentError(
+                    f"unknown outcome(s) {', '.join(missing)}; known: {', '.join(known)}"
+                )
+            return list(outcomes)
+        if all_outcomes:
+            return known
+        key = [n for n in KEY_OUTCOMES if n in known]
+        return key or known
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def __repr__(self) -> str:
+        return (
+            f"Comparison(variants={self.labels!r}, replications={self.replications}, "
+            f"seed={self.seed!r})"
+        )
+
+    # --- plots -----------------------------------------------------------------------------------
+
+    def plot_distributions(self, outcome: str = "incentive_cost", bins: int = 40) -> Figure:
+        """Histograms of an outcome for every variant, overlaid, with the reference's budget and
+        budget + reserve marked."""
+        from incentsim.montecarlo.results import _pyplot
+
+        plt, ticker = _pyplot()
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        values = {
+            label: r.outcomes[outcome].dropna().to_numpy() for label, r in self.results.items()
+        }
+        present = [v for v in values.values() if len(v)]
+        if present:
+            edges = np.histogram_bin_edges(np.concatenate(present), bins=bins)
+            for (label, v), colour in zip(values.items(), _colours(len(values)), strict=True):
+                ax.hist(v, bins=edges, histtype="step", linewidth=1.8, color=colour, label=label)
+                ax.axvline(float(np.mean(v)), color=colour, linestyle="--", linewidth=1)
+        budget, reserve = budget_lines(self.results[self.reference].scenario)
+        if outcome == "incentive_cost" and budget is not None:
+            ax.axvline(budget, color="#c0392b", linewidth=1.5, label=f"budget {budget:,.0f}")
+            if reserve:
+                ax.axvline(
+                    budget + reserve,
+                    color="#c0392b",
+                    linestyle=":",
+                    label=f"budget + reserve {budget + reserve:,.0f}",
+                )
+        ax.set_title(f"{outcome}: {self.replications:,} replications per variant (dashed: means)")
+        ax.set_xlabel(outcome)
+        ax.set_ylabel("replications")
+        if _unit(outcome) == "money":
+            ax.xaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
+        ax.legend(frameon=False, fontsize="small")
+        fig.tight_layout()
+        plt.close(fig)
+        return fig
+
+    def plot_differences(
+        self, outcomes: Sequence[str] | None = None, all_outcomes: bool = False
+    ) -> Figure:
+        """Mean paired differences with their intervals, as a share of the reference mean;
+        green better, red worse, grey not distinguishable or neutral."""
+        from incentsim.montecarlo.results import _pyplot
+
+        names = self._shown(outcomes, all_outcomes)
+        plt, ticker = _pyplot()
+        height = 1.2 + 0.32 * len(names) * len(self.variants)
+        fig, ax = plt.subplots(figsize=(8, max(3.0, height)))
+        colours = {"better": "#27ae60", "worse": "#c0392b", "neutral": "#7f8c8d"}
+        labels, y = [], 0
+        for variant in self.variants:
+            for name in names:
+                d = self.difference(variant, name)
+                scale = abs(d.reference_mean) if d.reference_mean else math.nan
+                centre = d.mean / scale if scale else math.nan
+                low = d.ci_low / scale if scale else math.nan
+                high = d.ci_high / scale if scale else math.nan
+                if math.isfinite(centre):
+                    err = [[max(centre - low, 0.0)], [max(high - centre, 0.0)]]
+                    ax.errorbar(
+                        centre, y, xerr=err, fmt="o", color=colours[d.assessment], capsize=3
+                    )
+                labels.append(f"{name} ({variant})" if len(self.variants) > 1 else name)
+                y += 1
+        ax.axvline(0.0, color="#333333", linewidth=1)
+        ax.set_yticks(range(len(labels)), labels)
+        ax.invert_yaxis()
+        ax.xaxis.set_major_formatter(ticker.PercentFormatter(xmax=1.0))
+        ax.set_xlabel(
+            f"difference vs {self.reference} (share of its mean), {self.confidence:.0%} CI"
+        )
+        ax.set_title("Paired differences (green better, red worse, grey not distinguishable)")
+        fig.tight_layout()
+        plt.close(fig)
+        return fig
+
+    def plot_trajectory(self, name: str = "reserve") -> Figure:
+        """Mean of a trajectory per period for every variant, with the P5-P95 band."""
+        from incentsim.montecarlo.results import _pyplot
+
+        plt, _ = _pyplot()
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        for (label, r), colour in zip(
+            self.results.items(), _colours(len(self.results)), strict=True
+        ):
+            band = r.summary.trajectories.get(name)
+            if band is None:
+                continue
+            periods = np.arange(band.n_periods)
+            ax.fill_between(periods, band.p5, band.p95, color=colour, alpha=0.15)
+            ax.plot(periods, band.mean, color=colour, label=label)
+        ax.set_title(f"{name}: mean and P5-P95 by variant")
+        ax.set_xlabel("period")
+        ax.set_ylabel(name)
+        ax.legend(frameon=False, fontsize="small")
+        fig.tight_layout()
+        plt.close(fig)
+        return fig
+
+    # --- tables ----------------------------------------------------------------------------------
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables behind a report: ``differences`` (:meth:`to_frame`) and ``means``."""
+        return {"differences": self.to_frame(), "means": self.means()}
+
+
+def compare(
+    scenarios: Sequence[Scenario | str | os.PathLike[str]],
+    reps: int | None = None,
+    seed: SeedLike | None = None,
+    *,
+    executor: str | Executor = "serial",
+    workers: int | None = None,
+    address: str | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    block_fn: BlockFn | None = None,
+    names: Sequence[str] | None = None,
+    overrides: Sequence[str] = (),
+    confidence: float = CONFIDENCE,
+    power: float = POWER,
+) -> Comparison:
+    """Simulate every variant over the same random numbers and compare each with the first.
+
+    Parameters
+    ----------
+    scenarios
+        Two or more scenarios, or paths of scenario files; the first is the reference.
+    reps, seed
+        Replications and root seed shared by every variant (default: the reference's). A
+        variant's own ``seed`` and ``replications`` are replaced by these (and a note says so).
+    executor, workers, address
+        Where blocks run, as for :func:`~incentsim.montecarlo.run_montecarlo`; one executor
+        serves every variant.
+    out_dir
+        Stream each variant's run into ``out_dir/<label>``; ``None`` keeps everything in
+        memory. :func:`incentsim.report.comparison_report` writes the report and its tables.
+    overwrite
+        Reuse variant folders that hold a different run.
+    progress
+        A progress bar per variant (on a terminal or in a notebook).
+    block_fn
+        The block function (default the engine's ``simulate_block``).
+    names
+        Labels for the variants (default: the scenarios' names, made unique with the file name
+        or a number).
+    overrides
+        ``KEY.PATH=VALUE`` overrides applied to every variant read from a file.
+    confidence, power
+        Interval level, and power for the replications-needed estimate.
+
+    Raises
+    ------
+    ExperimentError
+        Fewer than two variants, or labels that do not fit.
+    ScenarioError
+        A scenario file cannot be read or does not validate.
+    """
+    loaded = load_variants(scenarios, overrides)
+    if len(loaded) < 2:
+        raise ExperimentError("compare needs at least two scenarios (the first is the reference)")
+    labels = variant_labels(loaded, names)
+    reference = loaded[0][0]
+    n_reps = reference.replications if reps is None else int(reps)
+    root = reference.seed if seed is None else seed
+    notes = _common_number_notes(loaded, labels, reps, seed)
+    results = run_variants(
+        dict(zip(labels, (s for s, _ in loaded), strict=True)),
+        n_reps,
+        root,
+        executor=executor,
+        workers=workers,
+        address=address,
+        out_dir=out_dir,
+        overwrite=overwrite,
+        progress=progress,
+        block_fn=block_fn,
+    )
+    return Comparison(
+        results,
+        confidence=confidence,
+        power=power,
+        notes=notes,
+        out_dir=None if out_dir is None else Path(out_dir),
+    )
+
+
+def load_variants(
+    scenarios: Sequence[Scenario | str | os.PathLike[str]], overrides: Sequence[str] = ()
+) -> list[tuple[Scenario, Path | None]]:
+    """Each scenario as ``(Scenario, file or None)``; files are loaded with ``overrides``."""
+    from incentsim.scenario.loader import load_scenario
+    from incentsim.scenario.model import Scenario
+
+    if isinstance(scenarios, str | os.PathLike | Scenario):
+        raise ExperimentError("give a list of scenarios or scenario files, not a single one")
+    loaded: list[tuple[Scenario, Path | None]] = []
+    for item in scenarios:
+        if isinstance(item, Scenario):
+            loaded.append((item, None))
+        else:
+            loaded.append((load_scenario(item, overrides), Path(item)))
+    return loaded
+
+
+def variant_labels(
+    loaded: Sequence[tuple[Scenario, Path | None]], names: Sequence[str] | None = None
+) -> list[str]:
+    """Unique labels: ``names`` as given, else scenario names, disambiguated by the file stem,
+    then by a number (``baseline``, ``baseline#2``)."""
+    if names is not None:
+        labels = [str(n) for n in names]
+        if len(labels) != len(loaded):
+            raise ExperimentError(f"{len(labels)} names for {len(loaded)} variants")
+        if len(set(labels)) != len(labels):
+            raise ExperimentError(f"variant names must differ: {labels}")
+        return labels
+    labels = [s.name for s, _ in loaded]
+    for i, (scenario, path) in enumerate(loaded):
+        if labels.count(scenario.name) > 1 and path is not None and path.stem != scenario.name:
+            labels[i] = f"{scenario.name} ({path.stem})"
+    seen: dict[str, int] = {}
+    unique = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        unique.append(label if seen[label] == 1 else f"{label}#{seen[label]}")
+    return unique
+
+
+def _common_number_notes(
+    loaded: Sequence[tuple[Scenario, Path | None]],
+    labels: Sequence[str],
+    reps: int | None,
+    seed: Any,
+) -> list[str]:
+    reference = loaded[0][0]
+    notes = []
+    for (scenario, _), label in zip(loaded[1:], labels[1:], strict=True):
+        if seed is None and scenario.seed != reference.seed:
+            notes.append(
+                f"'{label}' declares seed {scenario.seed}; it ran with the reference's seed "
+                f"{reference.seed} (common random numbers)"
+            )
+        if reps is None and scenario.replications != reference.replications:
+            notes.append(
+                f"'{label}' declares {scenario.replications} replications; it ran the "
+                f"reference's {reference.replications}"
+            )
+    return notes
+
+
+def run_variants(
+    scenarios: Mapping[str, Scenario],
+    reps: int,
+    seed: SeedLike,
+    *,
+    executor: str | Executor = "serial",
+    workers: int | None = None,
+    address: str | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    block_fn: BlockFn | None = None,
+) -> dict[str, MonteCarloResult]:
+    """Run every scenario with the same replications, root seed and blocks (common random
+    numbers), on one executor; ``label -> MonteCarloResult``.
+
+    With ``out_dir`` each run streams into ``out_dir/<slug of label>``.
+    """
+    from incentsim.montecarlo import run_montecarlo
+
+    folders = variant_folders(scenarios, out_dir)
+    results: dict[str, MonteCarloResult] = {}
+    with open_executor(executor, workers, address) as running:
+        for label, scenario in scenarios.items():
+            results[label] = run_montecarlo(
+                scenario,
+                reps=reps,
+                seed=seed,
+                executor=running,
+                out_dir=folders.get(label),
+                progress=progress,
+                block_fn=block_fn,
+                overwrite=overwrite,
+            )
+    return results
+
+
+def variant_folders(
+    labels: Sequence[str] | Mapping[str, Any], out_dir: str | os.PathLike[str] | None
+) -> dict[str, Path]:
+    """``label -> out_dir/<slug>`` (distinct slugs), or nothing without ``out_dir``."""
+    if out_dir is None:
+        return {}
+    folders: dict[str, Path] = {}
+    used: set[str] = set()
+    for label in labels:
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "-", str(label)).strip("-.") or "variant"
+        candidate, k = slug, 2
+        while candidate in used:
+            candidate, k = f"{slug}-{k}", k + 1
+        used.add(candidate)
+        folders[str(label)] = Path(out_dir) / candidate
+    return folders
+
+
+def open_executor(
+    executor: str | Executor, workers: int | None, address: str | None
+) -> AbstractContextManager[Executor]:
+    """A started executor for all the runs: made (and closed) here when named, else as given."""
+    from incentsim.montecarlo import make_executor
+
+    if isinstance(executor, str):
+        return make_executor(executor, workers, address)
+    return nullcontext(executor)
+
+
+def budget_lines(scenario: Scenario) -> tuple[float | None, float]:
+    """The budget over the horizon (``None`` without one) and the initial reserve."""
+    money = scenario.program.budget
+    per_period = money.per_period
+    budget = None if per_period is None else per_period * scenario.calendar.horizon_periods
+    return budget, money.reserve.initial
+
+
+def _ordered_outcomes(names: Sequence[str]) -> list[str]:
+    """Key outcomes first (in :data:`KEY_OUTCOMES` order), then the rest as the engine gave them."""
+    key = [n for n in KEY_OUTCOMES if n in names]
+    return key + [n for n in names if n not in key]
+
+
+# --- formatting helpers (also used by the stress test) ---------------------------------------
+
+
+def _unit(name: str) -> str:
+    from incentsim.montecarlo.summary import outcome_unit
+
+    return outcome_unit(name)
+
+
+def format_value(value: float, unit: str, signed: bool = False) -> str:
+    """A number for the terminal: money with separators, shares and probabilities as %."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    sign = "+" if signed else ""
+    if unit in ("share", "probability"):
+        return f"{100 * value:{sign}.1f}%" if not signed else f"{100 * value:+.2f} pp"
+    largest = abs(value)
+    if unit == "money":
+        return f"{value:{sign},.0f}" if largest >= 100 else f"{value:{sign},.2f}"
+    if unit == "number" and largest >= 1000:
+        return f"{value:{sign},.0f}"
+    return f"{value:{sign}.3f}"
+
+
+def _interval(low: float, high: float, unit: str) -> str:
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "-"
+    return f"[{format_value(low, unit, signed=True)}, {format_value(high, unit, signed=True)}]"
+
+
+def _columns(rows: Sequence[Sequence[str]]) -> Iterator[str]:
+    """Rows as aligned text columns (first column left, others right), with a rule."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for i, row in enumerate(rows):
+        cells = [cell.rjust(width) for cell, width in zip(row, widths, strict=True)]
+        cells[0] = row[0].ljust(widths[0])
+        yield "  ".join(cells).rstrip()
+        if i == 0:
+            yield "  ".join("-" * w for w in widths)
+
+
+def _colours(n: int) -> list[str]:
+    palette = ["#1f4e79", "#e67e22", "#27ae60", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d"]
+    return [palette[i % len(palette)] for i in range(n)]

@@ -1,0 +1,18 @@
+"""Self-contained HTML reports with their tables as CSV and Parquet.
+
+:class:`Report` is the general building block (headings, text, tables, figures embedded as
+PNG images); :func:`run_report`, :func:`comparison_report` and :func:`stress_report` build the
+reports of a Monte Carlo run, a comparison of variants and a stress test.
+
+::
+
+    from incentsim.experiments import compare
+    from incentsim.report import comparison_report
+    comparison = compare(["scenarios/baseline.yaml", "scenarios/variant_richer_rebates.yaml"])
+    comparison_report(comparison, "out/comparison.html")   # + out/comparison_tables/*.csv
+"""
+
+from incentsim.report.analyses import comparison_report, run_report, stress_report
+from incentsim.report.document import Report, write_table
+
+__all__ = ["Report", "comparison_report", "run_report", "stress_report", "write_table"]

@@ -1,0 +1,41 @@
+"""``incentsim compare`` end to end on the small scenario."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_compare import SMALL, richer_rebates
+
+from incentsim.cli import main
+
+
+def test_compare_prints_verdicts_and_writes_runs_report_and_tables(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    argv = ["compare", str(SMALL), str(richer_rebates(tmp_path)), "--reps", "6", "--seed", "2"]
+    assert main([*argv, "--out", str(out), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "Comparison of 2 variants over common random numbers: 6 replications, seed 2" in (
+        captured.out
+    )
+    cost = next(line for line in captured.out.splitlines() if line.startswith("incentive_cost"))
+    assert "higher (worse)" in cost
+    assert f"report: {out / 'report.html'}" in captured.err
+    assert (out / "small" / "manifest.json").is_file()
+    assert (out / "richer" / "manifest.json").is_file()
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") >= 4
+    differences = pd.read_parquet(out / "report_tables" / "differences.parquet")
+    row = differences.query("variant == 'richer' and outcome == 'incentive_cost'").iloc[0]
+    assert row["ci_low"] > 0
+    assert (out / "report_tables" / "means.csv").is_file()
+
+
+def test_compare_errors_exit_with_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compare", str(SMALL), "--reps", "2", "--no-progress"]) == 2
+    assert "error: compare needs at least two scenarios" in capsys.readouterr().err
+    assert main(["compare", str(SMALL), str(tmp_path / "missing.yaml")]) == 2
+    assert "missing.yaml" in capsys.readouterr().err
