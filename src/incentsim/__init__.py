@@ -7,6 +7,8 @@ The doors a notebook uses::
     result = incentsim.simulate(scenario, reps=200)
     result.summary.to_frame()
     result.plot_cost_distribution()
+    incentsim.compare(["scenarios/small.yaml", "scenarios/variant_richer_rebates.yaml"])
+    incentsim.stress("scenarios/small.yaml", ["recession:severe"])
 
 Heavier entry points (Monte Carlo, experiments, the optimizer) are imported on first use so that
 ``import incentsim`` and the command line stay quick.
@@ -24,9 +26,11 @@ _LAZY = {
     "load_scenario": "incentsim._api",
     "simulate": "incentsim._api",
     "MonteCarloResult": "incentsim.montecarlo.results",
+    "compare": "incentsim.experiments.compare",
+    "stress": "incentsim.experiments.stress",
 }
 
-__all__ = ["MonteCarloResult", "__version__", "load_scenario", "simulate"]
+__all__ = ["MonteCarloResult", "__version__", "compare", "load_scenario", "simulate", "stress"]
 
 
 def __getattr__(name: str) -> Any:
