@@ -9,6 +9,7 @@ The doors a notebook uses::
     result.plot_cost_distribution()
     incentsim.compare(["scenarios/small.yaml", "scenarios/variant_richer_rebates.yaml"])
     incentsim.stress("scenarios/small.yaml", ["recession:severe"])
+    incentsim.optimize("scenarios/optimize_demo.yaml", out_dir="runs/opt")
 
 Heavier entry points (Monte Carlo, experiments, the optimizer) are imported on first use so that
 ``import incentsim`` and the command line stay quick.
@@ -28,9 +29,18 @@ _LAZY = {
     "MonteCarloResult": "incentsim.montecarlo.results",
     "compare": "incentsim.experiments.compare",
     "stress": "incentsim.experiments.stress",
+    "optimize": "incentsim.optimizer.api",
 }
 
-__all__ = ["MonteCarloResult", "__version__", "compare", "load_scenario", "simulate", "stress"]
+__all__ = [
+    "MonteCarloResult",
+    "__version__",
+    "compare",
+    "load_scenario",
+    "optimize",
+    "simulate",
+    "stress",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -19,6 +19,12 @@ ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
 
 
+def bundled_scenarios() -> list[Path]:
+    """The scenario files in scenarios/ (an optimisation file, with ``levers``, is not one)."""
+    files = sorted(SCENARIOS.glob("*.yaml"))
+    return [p for p in files if "levers" not in yaml.safe_load(p.read_text(encoding="utf-8"))]
+
+
 def raw(path: Path) -> Any:
     """A YAML file as JSON would carry it (dates as strings), ``extends`` kept."""
     return json.loads(json.dumps(yaml.safe_load(path.read_text()), default=str))
@@ -32,7 +38,7 @@ def validator() -> Any:
     return jsonschema.Draft202012Validator(schema)
 
 
-@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", bundled_scenarios(), ids=lambda p: p.name)
 def test_schema_accepts_the_bundled_scenarios(validator: Any, path: Path) -> None:
     assert [error.message for error in validator.iter_errors(raw(path))] == []
 

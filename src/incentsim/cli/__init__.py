@@ -33,6 +33,7 @@ VERBS: tuple[str, ...] = (
     "payout",
     "compare",
     "stress",
+    "optimize",
 )
 
 

@@ -1,0 +1,166 @@
+"""``incentsim optimize OPTIMISATION.yaml``: choose the design per segment and the reserve.
+
+The file names a base scenario, the levers and the constraints (see
+:mod:`incentsim.optimizer.spec`). Candidates are simulated over common random numbers (cached,
+so a rerun with a wider design space simulates only what is new), a MILP chooses one per
+segment and the reserve, and the chosen design is re-simulated as a whole program on fresh
+seeds. The output folder receives ``design.yaml`` (run it with ``incentsim run``),
+``report.txt``, ``report.html`` (with its tables as CSV and Parquet), ``optimization.json``,
+``candidates.csv`` and ``validation.csv``.
+
+Exit codes: 0 with a design proven optimal, 1 when the problem is infeasible or the solver
+stopped without a proof (time limit: the design is still written, marked as not proven), 2 on
+bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from incentsim.cli._common import add_set_option
+from incentsim.cli.run import RUNS_FOLDER, _positive, default_out_dir, executor_kind
+
+if TYPE_CHECKING:
+    from incentsim.optimizer import OptimizationResult
+
+#: Default cache of simulated candidates, shared by successive optimisations.
+CACHE_FOLDER = RUNS_FOLDER / ".optimize-cache"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``optimize`` verb."""
+    parser = subparsers.add_parser(
+        "optimize",
+        help="choose tier thresholds, rates, caps per segment and the reserve (MILP)",
+        description=(
+            "Simulate candidate designs per segment over common random numbers, choose one "
+            "per segment and the reserve fund with a MILP under budget, tail-risk and floor "
+            "constraints, and check the chosen design on fresh simulations."
+        ),
+        epilog=(
+            "--set changes the optimisation file's keys (--set replications=200); prefix "
+            "base. to change the base scenario (--set base.population.partners=300)."
+        ),
+    )
+    parser.add_argument("spec", metavar="SCENARIO", help="optimisation YAML file")
+    parser.add_argument(
+        "--budget", type=_money, metavar="AMOUNT", help="budget over the whole horizon"
+    )
+    parser.add_argument("--alpha", type=_share, metavar="A", help="tail-risk level, e.g. 0.05")
+    parser.add_argument("--risk", choices=("cvar", "chance", "none"), help="tail-risk measure")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help=f"output folder (default: {RUNS_FOLDER}/<name>-<timestamp>)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=CACHE_FOLDER,
+        metavar="DIR",
+        help=f"cache of simulated candidates (default: {CACHE_FOLDER})",
+    )
+    parser.add_argument("--no-cache", action="store_true", help="simulate everything afresh")
+    parser.add_argument(
+        "--workers", type=_positive, default=1, metavar="W", help="worker processes (default 1)"
+    )
+    parser.add_argument("--solver", choices=("highs", "cbc"), default="highs", help="MILP solver")
+    add_set_option(parser)
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Optimise, write the design and the report, print the report."""
+    from incentsim.optimizer import optimize
+    from incentsim.optimizer.spec import load_spec
+
+    spec = load_spec(args.spec, args.overrides)
+    out_dir = (
+        args.out if args.out is not None else default_out_dir(spec.name or Path(args.spec).stem)
+    )
+    result = optimize(
+        spec,
+        budget=args.budget,
+        alpha=args.alpha,
+        risk=args.risk,
+        out_dir=out_dir,
+        cache_dir=None if args.no_cache else args.cache,
+        executor=executor_kind(None, args.workers, None),
+        workers=args.workers,
+        solver=args.solver,
+        progress=not args.no_progress,
+    )
+    print(result.report())
+    result.files["html"] = html_report(result, out_dir / "report.html")
+    for name, path in result.files.items():
+        print(f"{name}: {path}", file=sys.stderr)
+    return 0 if result.solution.status == "optimal" else 1
+
+
+def html_report(result: OptimizationResult, path: Path) -> Path:
+    """The optimisation as a self-contained HTML page (:class:`incentsim.report.Report`)."""
+    import pandas as pd
+
+    from incentsim.optimizer.report import candidate_rows, result_dict
+    from incentsim.report import Report
+
+    data = result_dict(result)
+    solver = data["solver"]
+    report = Report(
+        f"Optimisation: {result.base.name}",
+        identity={
+            "optimisation file": data["optimisation_file"],
+            "seed": data["simulation"]["seed"],
+            "replications per candidate": data["simulation"]["replications"],
+            "solver": result.solution.describe(),
+            **data["settings"],
+        },
+    )
+    report.add_heading("Chosen design")
+    if not result.chosen:
+        diagnosis = result.solution.diagnosis
+        report.add_text(f"No design: {solver['status']}. {diagnosis.message if diagnosis else ''}")
+    else:
+        if solver["status"] != "optimal":
+            report.add_text("Not proven optimal: the solver stopped at its time limit.")
+        choice = pd.DataFrame(
+            [
+                {"segment": g, "candidate": c.id, "design": c.label()}
+                for g, c in result.chosen.items()
+            ]
+        ).set_index("segment")
+        report.add_table(choice, caption=f"Reserve: {result.solution.reserve:,.0f}")
+    if result.validation is not None:
+        report.add_heading("Promised against realised on fresh simulations")
+        frame = pd.DataFrame(data["validation"]["comparisons"]).set_index("name")
+        report.add_table(frame, name="validation", caption="95% intervals on both sides")
+        for warning in result.validation.warnings:
+            report.add_text(f"Warning: {warning}")
+    report.add_heading("Candidates (expected outcomes on the optimiser's scenarios)")
+    report.add_table(pd.DataFrame(candidate_rows(result)), name="candidates", index=False)
+    return report.write(path)
+
+
+def _money(text: str) -> float:
+    try:
+        value = float(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an amount, not '{text}'") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, not {text}")
+    return value
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not '{text}'") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), not {text}")
+    return value

@@ -1,0 +1,382 @@
+"""Simulate every candidate design of every segment over the same Monte Carlo scenarios.
+
+A segment is simulated *alone*: the scenario's population is cut down to that segment (its
+share becomes 1, the partner count is the segment's exact count in the full population, the
+recruitment rate is scaled by its share), and the candidate is applied as the segment's
+``program.segment_overrides`` entry. The budget is lifted (``budget.per_period: null``) so no
+payout is cut: what is measured is what the design would cost, and the optimiser decides the
+budget and reserve it needs. Shocks aimed at other segments keep their place (and their random
+draws) with no effect, so the market of replication ``s`` is the same for every segment.
+
+Every candidate of every segment runs on the same seed blocks (common random numbers): block
+``i`` of replication ``s`` has the same market path (demand noise, the shocks drawn by the
+scenario's probabilities) for all candidates and segments. Summing a replication's costs over
+segments therefore gives the cost of the joint program in one coherent scenario.
+
+Each task (segment, candidate, block) is cached on disk by a hash of its content (the segment
+scenario with the candidate applied, the block's seed and size), so rerunning with a wider
+design space, more replications or another budget simulates only what is new.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import incentsim
+from incentsim._merge import deep_merge
+from incentsim.montecarlo.executors import Executor, make_executor
+from incentsim.montecarlo.seeding import BLOCK_SIZE, SeedLike, block_seeds, describe_seed
+from incentsim.optimizer.space import Candidate, DesignSpace, short_hash
+from incentsim.scenario.loader import scenario_from_dict, scenario_hash
+from incentsim.scenario.model import Scenario
+
+#: Outcomes kept per (segment, candidate, replication).
+OUTCOMES = (
+    "revenue_net",
+    "incentive_cost",
+    "incentive_paid",
+    "net_contribution",
+    "npv",
+    "retention",
+    "loyalty_mean",
+    "payout_share_smallest_half",
+)
+#: Derived per replication: ``margin`` (gross margin x net revenue) and ``small_paid`` (payouts
+#: reaching the smaller half of the segment's partners).
+METRICS = (*OUTCOMES, "margin", "small_paid")
+
+#: Bump when what a cached file holds changes.
+CACHE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class SegmentTask:
+    """One block of one candidate of one segment."""
+
+    segment: str
+    candidate: str
+    block: int
+    reps: int
+    entropy: Any
+    spawn_key: tuple[int, ...]
+    scenario: Scenario
+    key: str
+
+
+@dataclass
+class TaskOutput:
+    """What a task returns: the outcome arrays of its block (each ``(reps,)``)."""
+
+    key: str
+    outcomes: dict[str, np.ndarray]
+    seconds: float = 0.0
+
+
+@dataclass
+class SimulatedCandidates:
+    """Outcomes per segment, candidate and scenario.
+
+    Attributes
+    ----------
+    segments
+        Segment names.
+    candidates
+        Candidates per segment (the row order of the arrays).
+    data
+        ``data[segment][metric]``: an array ``(n_candidates, replications)``; metrics are
+        :data:`METRICS`. Column ``s`` is the same scenario (seed) for every row and segment.
+    partners
+        Initial partners per segment when simulated alone.
+    replications, seed
+        Scenarios per candidate and the root seed they came from.
+    simulated, cached, seconds
+        Tasks simulated now, tasks read from the cache, wall time.
+    """
+
+    segments: list[str]
+    candidates: dict[str, list[Candidate]]
+    data: dict[str, dict[str, np.ndarray]]
+    partners: dict[str, int]
+    replications: int
+    seed: Any = None
+    simulated: int = 0
+    cached: int = 0
+    seconds: float = 0.0
+    scenario_name: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def mean(self, metric: str, segment: str) -> np.ndarray:
+        """Mean over scenarios, one value per candidate."""
+        return self.data[segment][metric].mean(axis=1)
+
+    @property
+    def n_tasks(self) -> int:
+        """Tasks simulated or read from the cache."""
+        return self.simulated + self.cached
+
+
+def segment_counts(scenario: Scenario) -> dict[str, int]:
+    """Initial partners per segment in the full population (largest remainder on the shares,
+    as the population sampler does)."""
+    names = list(scenario.population.segments)
+    shares = np.array([s.share for s in scenario.population.segments.values()])
+    total = scenario.population.partners
+    exact = total * shares / shares.sum()
+    counts = np.floor(exact).astype(int)
+    order = np.argsort(-(exact - counts), kind="stable")
+    counts[order[: total - counts.sum()]] += 1
+    return dict(zip(names, (int(c) for c in counts), strict=True))
+
+
+def segment_scenario(
+    base: Scenario, segment: str, override: Mapping[str, Any] | None = None
+) -> Scenario:
+    """``base`` cut down to one segment, with ``override`` added to that segment's program and
+    the budget lifted (see the module notes).
+
+    Raises
+    ------
+    ScenarioError
+        The override makes an invalid program, or the segment has no partners.
+    """
+    from incentsim.errors import ScenarioError
+
+    if base.population.source is not None:
+        raise ScenarioError(
+            None,
+            [("population.source", "optimising over a real-partner CSV is not supported yet")],
+        )
+    data = base.model_dump(mode="json")
+    population = data["population"]
+    share = population["segments"][segment]["share"]
+    count = segment_counts(base)[segment]
+    if count < 1:
+        raise ScenarioError(
+            None,
+            [
+                (
+                    "population.partners",
+                    f"segment '{segment}' gets no partner out of {base.population.partners}",
+                )
+            ],
+        )
+    population["segments"] = {segment: {**population["segments"][segment], "share": 1.0}}
+    population["partners"] = count
+    population["recruitment"]["per_period"] = population["recruitment"]["per_period"] * share
+    for shock in data["market"]["shocks"]:
+        if shock.get("segments") is not None:
+            if segment in shock["segments"]:
+                shock["segments"] = [segment]
+            else:  # keeps its place and random draws, with no effect here
+                shock["segments"] = None
+                shock["magnitude"] = 0.0
+    program = data["program"]
+    existing = program["segment_overrides"].get(segment, {})
+    merged = deep_merge(existing, dict(override or {}))
+    program["segment_overrides"] = {segment: merged} if merged else {}
+    program["budget"]["per_period"] = None
+    program["budget"]["reserve"] = {
+        **program["budget"]["reserve"],
+        "initial": 0.0,
+        "max": None,
+    }
+    data["name"] = f"{base.name}/{segment}"
+    return scenario_from_dict(data)
+
+
+def simulate_task(task: SegmentTask) -> TaskOutput:
+    """Simulate one task's block (runs in a worker)."""
+    from incentsim.engine.simulation import simulate_block
+
+    began = time.perf_counter()
+    seed = np.random.SeedSequence(task.entropy, spawn_key=task.spawn_key)
+    try:
+        result = simulate_block(task.scenario, seed, task.reps)
+    except Exception as exc:
+        exc.add_note(
+            f"while simulating candidate '{task.candidate}' of segment '{task.segment}', "
+            f"block {task.block}"
+        )
+        raise
+    outcomes = {name: np.asarray(result.outcomes[name], dtype=np.float64) for name in OUTCOMES}
+    outcomes["margin"] = task.scenario.market.gross_margin * outcomes["revenue_net"]
+    outcomes["small_paid"] = outcomes["payout_share_smallest_half"] * outcomes["incentive_paid"]
+    return TaskOutput(task.key, outcomes, time.perf_counter() - began)
+
+
+def task_key(scenario: Scenario, seed: np.random.SeedSequence, reps: int) -> str:
+    """The cache key of one block of one segment scenario."""
+    return short_hash(
+        {
+            "format": CACHE_FORMAT,
+            "incentsim": incentsim.__version__,
+            "scenario": scenario_hash(scenario),
+            "entropy": str(seed.entropy),
+            "spawn_key": list(seed.spawn_key),
+            "reps": reps,
+        },
+        length=40,
+    )
+
+
+def simulate_candidates(
+    base: Scenario,
+    space: DesignSpace,
+    replications: int,
+    seed: SeedLike,
+    *,
+    executor: str | Executor = "serial",
+    workers: int | None = None,
+    address: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: bool | str = True,
+) -> SimulatedCandidates:
+    """Simulate every candidate of every segment on the same seed blocks.
+
+    Parameters
+    ----------
+    base
+        The base scenario (full population).
+    space
+        Candidates per segment (:func:`~incentsim.optimizer.space.generate_candidates`).
+    replications
+        Scenarios per candidate (cut into blocks of
+        :data:`~incentsim.montecarlo.seeding.BLOCK_SIZE`).
+    seed
+        Root seed of the blocks.
+    executor, workers, address
+        Where tasks run: ``"serial"``, ``"processes"``, ``"dask"`` or an
+        :class:`~incentsim.montecarlo.executors.Executor` you manage.
+    cache_dir
+        Folder of cached task results (``None``: no cache).
+    progress
+        A progress bar over tasks on a terminal; ``"always"`` anyway, ``False`` never.
+    """
+    began = time.perf_counter()
+    blocks = block_seeds(seed, replications, BLOCK_SIZE)
+    cache = None if cache_dir is None else Path(cache_dir)
+    tasks: list[SegmentTask] = []
+    layout: dict[str, tuple[str, int, int, int]] = {}  # key -> segment, row, start, reps
+    for g in space.segments:
+        for row, candidate in enumerate(space.candidates[g]):
+            scenario = segment_scenario(base, g, candidate.override)
+            for block in blocks:
+                key = task_key(scenario, block.seed, block.reps)
+                layout[key] = (g, row, block.index * BLOCK_SIZE, block.reps)
+                tasks.append(
+                    SegmentTask(
+                        g,
+                        candidate.id,
+                        block.index,
+                        block.reps,
+                        block.seed.entropy,
+                        tuple(block.seed.spawn_key),
+                        scenario,
+                        key,
+                    )
+                )
+    data = {
+        g: {m: np.full((len(space.candidates[g]), replications), np.nan) for m in METRICS}
+        for g in space.segments
+    }
+
+    def store(output: TaskOutput) -> None:
+        g, row, start, reps = layout[output.key]
+        for metric in METRICS:
+            data[g][metric][row, start : start + reps] = output.outcomes[metric]
+
+    todo: list[SegmentTask] = []
+    cached = 0
+    for task in tasks:
+        found = None if cache is None else _read_cache(cache, task.key)
+        if found is None:
+            todo.append(task)
+        else:
+            store(found)
+            cached += 1
+    running = make_executor(executor, workers, address) if isinstance(executor, str) else executor
+    owned: contextlib.AbstractContextManager[Any] = (
+        running if isinstance(executor, str) else contextlib.nullcontext()
+    )
+    if todo:
+        with owned, _progress(len(tasks), cached, progress) as bar:
+            for output in running.map_unordered(simulate_task, todo):
+                store(output)
+                if cache is not None:
+                    _write_cache(cache, output)
+                bar.update(1)
+    return SimulatedCandidates(
+        segments=list(space.segments),
+        candidates={g: list(space.candidates[g]) for g in space.segments},
+        data=data,
+        partners={g: segment_counts(base)[g] for g in space.segments},
+        replications=replications,
+        seed=describe_seed(seed),
+        simulated=len(todo),
+        cached=cached,
+        seconds=time.perf_counter() - began,
+        scenario_name=base.name,
+    )
+
+
+def _cache_file(cache: Path, key: str) -> Path:
+    return cache / key[:2] / f"{key}.npz"
+
+
+def _read_cache(cache: Path, key: str) -> TaskOutput | None:
+    path = _cache_file(cache, key)
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path) as archive:
+            outcomes = {name: archive[name] for name in METRICS}
+    except (OSError, KeyError, ValueError):
+        return None  # unreadable or from an older format: simulate again
+    return TaskOutput(key, outcomes)
+
+
+def _write_cache(cache: Path, output: TaskOutput) -> None:
+    path = _cache_file(cache, output.key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
+    np.savez(partial, **output.outcomes)
+    os.replace(partial, path)
+
+
+@contextlib.contextmanager
+def _progress(total: int, done: int, progress: bool | str) -> Iterator[Any]:
+    interactive = sys.stderr.isatty() or "ipykernel" in sys.modules
+    if not (progress == "always" or (bool(progress) and interactive)):
+        yield _NoBar()
+        return
+    from tqdm import tqdm
+
+    with tqdm(
+        total=total,
+        initial=done,
+        desc="candidates",
+        unit="task",
+        file=sys.stderr,
+        dynamic_ncols=True,
+    ) as bar:
+        yield bar
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+
+def expected_tasks(space: DesignSpace, replications: int) -> int:
+    """Tasks a full evaluation has: candidates over all segments x blocks."""
+    return space.n_candidates * math.ceil(replications / BLOCK_SIZE)

@@ -1,0 +1,701 @@
+"""Choose one candidate design per segment, and the reserve, with a mixed-integer program.
+
+The coefficients come from simulating every candidate of every segment over the same ``S``
+scenarios (:mod:`incentsim.optimizer.evaluate`); scenario ``s`` is the same market for every
+segment, so the program's cost in scenario ``s`` is the sum of its segments' costs.
+
+Variables: ``x[g,c]`` binary (segment ``g`` uses candidate ``c``, exactly one per segment) and
+the reserve ``R`` (``0 <= R <= reserve_max``).
+
+Objective: maximise ``sum x[g,c] * value[g,c] - carrying_cost * R``, where ``value`` is the
+expected net contribution of the candidate (plus, optionally, a value per partner still active
+at the horizon).
+
+Constraints:
+
+- budget: expected cost ``sum x[g,c] * E[cost[g,c]] <= budget``;
+- tail risk, one of
+
+  * ``cvar``: the Rockafellar-Uryasev linearisation of the conditional value at risk of the
+    cost at level ``alpha`` (the mean of the worst ``alpha`` share of scenarios):
+    ``eta + 1/(alpha*S) * sum u[s] <= budget + R`` with ``u[s] >= cost[s] - eta``, ``u >= 0``.
+    It bounds ``P(cost > budget + R) <= alpha`` from the safe side and keeps the problem easy.
+    The excess rows are generated as needed (:func:`solve`): the first round holds the
+    scenarios dearest for the average candidate; while the chosen design's worst ``alpha``
+    share is not all there, those rows are added and the model solved again. Leaving rows out
+    only lowers the CVaR, so each round is a relaxation and its optimum, once its CVaR is
+    exact, is the full problem's;
+  * ``chance``: exactly ``P(cost > budget + R) <= alpha`` over the scenarios, with a binary
+    ``z[s]`` per scenario, ``cost[s] - M[s] * z[s] <= budget + R`` and
+    ``sum z[s] <= floor(alpha*S)``; ``M[s]`` is tightened to the dearest program in scenario
+    ``s`` less the budget, and scenarios that cannot overrun get no ``z``. Much harder to solve;
+  * ``none``: no tail constraint (the reserve is then 0);
+
+- floors per segment on expected retention and loyalty, and a fairness floor: the expected
+  payouts reaching the smaller half of partners are at least ``small_partner_share`` of the
+  expected payouts (linearised as ``sum x * (small_paid - share * paid) >= 0``).
+
+Every constraint is built from prebuilt (variable, coefficient) lists. HiGHS (through PuLP's
+``highspy`` interface) is the default solver and CBC the fallback; the status and the gap are
+read from the solver itself (PuLP calls a time-limited incumbent "Optimal"), so a result that
+stopped at the time limit says ``time_limit`` and carries its gap.
+
+When the problem is infeasible, :func:`diagnose` drops each constraint group in turn to find
+the ones that make it so, and solves for the smallest budget at which the rest is feasible.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+__all__ = [
+    "ConstraintGroup",
+    "DesignProblem",
+    "Diagnosis",
+    "SegmentCoefficients",
+    "Solution",
+    "assess",
+    "choices",
+    "cvar",
+    "diagnose",
+    "minimum_reserve",
+    "program_cost",
+    "solve",
+]
+
+Risk = Literal["cvar", "chance", "none"]
+Status = Literal["optimal", "time_limit", "infeasible", "not_solved"]
+
+#: Constraint groups :func:`diagnose` can drop; retention/loyalty floors are per segment.
+ConstraintGroup = str
+
+_TOLERANCE = 1e-6
+
+
+@dataclass
+class SegmentCoefficients:
+    """What each candidate of one segment gives, from its simulations.
+
+    ``value`` and ``cost`` are ``(candidates, scenarios)``; the rest are expectations, one per
+    candidate.
+    """
+
+    candidates: list[str]
+    value: np.ndarray
+    cost: np.ndarray
+    retention: np.ndarray
+    loyalty: np.ndarray
+    small_paid: np.ndarray
+    paid: np.ndarray
+
+    @property
+    def n_candidates(self) -> int:
+        """Rows of the arrays."""
+        return len(self.candidates)
+
+
+@dataclass
+class DesignProblem:
+    """The optimisation problem over simulated candidates (see the module notes)."""
+
+    segments: dict[str, SegmentCoefficients]
+    budget: float
+    alpha: float = 0.1
+    risk: Risk = "cvar"
+    reserve_max: float | None = None
+    carrying_cost: float = 0.0
+    retention_floor: dict[str, float] = field(default_factory=dict)
+    loyalty_floor: dict[str, float] = field(default_factory=dict)
+    small_partner_share: float | None = None
+    same_design: bool = False
+
+    @property
+    def n_scenarios(self) -> int:
+        """Scenarios per candidate."""
+        return next(iter(self.segments.values())).cost.shape[1]
+
+    @property
+    def allowed_overruns(self) -> int:
+        """Scenarios allowed to overrun budget + reserve under the chance constraint."""
+        return math.floor(self.alpha * self.n_scenarios + _TOLERANCE)
+
+    def groups(self) -> list[ConstraintGroup]:
+        """The constraint groups present, as :func:`diagnose` names them."""
+        names = ["budget"]
+        if self.risk != "none":
+            names.append(f"tail_risk ({self.risk} at alpha={self.alpha:g})")
+        names += [f"retention_floor[{g}]" for g in self.retention_floor]
+        names += [f"loyalty_floor[{g}]" for g in self.loyalty_floor]
+        if self.small_partner_share is not None:
+            names.append("small_partner_share")
+        return names
+
+    def without(self, group: ConstraintGroup) -> DesignProblem:
+        """A copy with one constraint group removed (the budget becomes unlimited)."""
+        other = copy.copy(self)
+        other.retention_floor = dict(self.retention_floor)
+        other.loyalty_floor = dict(self.loyalty_floor)
+        if group == "budget":
+            other.budget = math.inf
+        elif group.startswith("tail_risk"):
+            other.risk = "none"
+        elif group.startswith("retention_floor["):
+            other.retention_floor.pop(group[len("retention_floor[") : -1])
+        elif group.startswith("loyalty_floor["):
+            other.loyalty_floor.pop(group[len("loyalty_floor[") : -1])
+        elif group == "small_partner_share":
+            other.small_partner_share = None
+        else:
+            raise ValueError(f"unknown constraint group {group!r}")
+        return other
+
+
+@dataclass
+class Diagnosis:
+    """Why a problem is infeasible.
+
+    Attributes
+    ----------
+    culprits
+        Constraint groups whose removal alone makes the problem feasible.
+    minimum_budget
+        The smallest budget at which every other constraint can be met (``None`` when no budget
+        makes it feasible).
+    message
+        The diagnosis in a sentence or two.
+    """
+
+    culprits: list[ConstraintGroup]
+    minimum_budget: float | None
+    message: str
+
+
+@dataclass
+class Solution:
+    """The solver's answer.
+
+    Attributes
+    ----------
+    status
+        ``optimal`` (proven within ``mip_gap``), ``time_limit`` (stopped with an incumbent, not
+        proven; see ``gap``), ``infeasible`` or ``not_solved`` (no design; ``detail`` says why).
+    solver
+        ``HiGHS`` or ``CBC`` (and why the fallback was used, in ``detail``).
+    gap
+        Relative MIP gap reported by the solver (``None`` when the solver does not report one).
+    objective, bound
+        Objective of the design found and the solver's best bound on any design.
+    choice
+        Per segment, the index of the chosen candidate.
+    reserve
+        The smallest reserve with which the chosen design meets the tail-risk constraint.
+    build_seconds, solve_seconds
+        Time to build the model and to solve it.
+    diagnosis
+        For an infeasible problem, which constraint makes it so.
+    """
+
+    status: Status
+    solver: str
+    gap: float | None = None
+    objective: float | None = None
+    bound: float | None = None
+    choice: dict[str, int] = field(default_factory=dict)
+    reserve: float | None = None
+    build_seconds: float = 0.0
+    solve_seconds: float = 0.0
+    detail: str = ""
+    diagnosis: Diagnosis | None = None
+    raw_status: str = ""
+
+    @property
+    def has_design(self) -> bool:
+        """Whether a design came back (optimal or an incumbent at the time limit)."""
+        return bool(self.choice)
+
+    def describe(self) -> str:
+        """One line: solver, status, gap."""
+        gap = "n/a" if self.gap is None else f"{self.gap:.2e}"
+        text = f"{self.solver}: {self.status} (gap {gap}, solver status {self.raw_status})"
+        return f"{text}; {self.detail}" if self.detail else text
+
+
+# --- assessing a fixed choice ------------------------------------------------------------------
+
+
+def program_cost(problem: DesignProblem, choice: Mapping[str, int]) -> np.ndarray:
+    """The program's cost per scenario for a choice (one candidate index per segment)."""
+    return np.sum([coef.cost[choice[g]] for g, coef in problem.segments.items()], axis=0)
+
+
+def cvar(cost: np.ndarray, alpha: float) -> float:
+    """Conditional value at risk of ``cost`` at level ``alpha``: the minimum over ``eta`` of
+    ``eta + mean((cost - eta)+) / alpha`` (the mean of the worst ``alpha`` share of scenarios).
+
+    >>> cvar(np.array([1.0, 2.0, 3.0, 10.0]), 0.25)
+    10.0
+    >>> cvar(np.array([1.0, 2.0, 3.0, 10.0]), 0.5)
+    6.5
+    """
+    ordered = np.sort(np.asarray(cost, dtype=np.float64))[::-1]
+    n = len(ordered)
+    above = np.concatenate([[0.0], np.cumsum(ordered)[:-1]])  # sum of costs above each one
+    count = np.arange(n)
+    values = ordered + (above - count * ordered) / (alpha * n)
+    return float(values.min())
+
+
+def minimum_reserve(problem: DesignProblem, cost: np.ndarray) -> float:
+    """The smallest reserve with which ``cost`` (per scenario) meets the tail constraint."""
+    if problem.risk == "none" or not math.isfinite(problem.budget):
+        return 0.0
+    if problem.risk == "cvar":
+        return max(0.0, cvar(cost, problem.alpha) - problem.budget)
+    ordered = np.sort(cost)[::-1]
+    k = problem.allowed_overruns
+    if k >= len(ordered):
+        return 0.0
+    return max(0.0, float(ordered[k]) - problem.budget)
+
+
+def assess(problem: DesignProblem, choice: Mapping[str, int]) -> dict[str, Any]:
+    """The objective and constraints of one choice, on the problem's own scenarios.
+
+    Returns a mapping with ``objective`` (expected value less the carrying cost of the
+    smallest sufficient reserve), ``expected_cost``, ``reserve``, ``overrun_probability``
+    (share of scenarios with cost above budget + reserve), ``feasible`` and ``violations``
+    (the constraint groups it breaks).
+    """
+    segments = problem.segments
+    cost = program_cost(problem, choice)
+    value = float(sum(segments[g].value[c].mean() for g, c in choice.items()))
+    reserve = minimum_reserve(problem, cost)
+    violations: list[str] = []
+    expected_cost = float(cost.mean())
+    if expected_cost > problem.budget * (1 + _TOLERANCE):
+        violations.append("budget")
+    if problem.reserve_max is not None and reserve > problem.reserve_max * (1 + _TOLERANCE) + 1e-6:
+        violations.append(f"tail_risk ({problem.risk} at alpha={problem.alpha:g})")
+    for name, floors, metric in (
+        ("retention_floor", problem.retention_floor, "retention"),
+        ("loyalty_floor", problem.loyalty_floor, "loyalty"),
+    ):
+        for g, floor in floors.items():
+            if getattr(segments[g], metric)[choice[g]] < floor - _TOLERANCE:
+                violations.append(f"{name}[{g}]")
+    if problem.small_partner_share is not None:
+        small = sum(segments[g].small_paid[c] for g, c in choice.items())
+        paid = sum(segments[g].paid[c] for g, c in choice.items())
+        if small < problem.small_partner_share * paid - _TOLERANCE * max(paid, 1.0):
+            violations.append("small_partner_share")
+    if problem.same_design and len({segments[g].candidates[c] for g, c in choice.items()}) > 1:
+        violations.append("same_design")
+    return {
+        "objective": value - problem.carrying_cost * reserve,
+        "expected_cost": expected_cost,
+        "reserve": reserve,
+        "overrun_probability": float(np.mean(cost > problem.budget + reserve + 1e-9)),
+        "feasible": not violations,
+        "violations": violations,
+    }
+
+
+# --- the model -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Model:
+    prob: Any
+    x: dict[str, list[Any]]
+    reserve: Any
+
+
+def build_model(
+    problem: DesignProblem,
+    *,
+    budget_variable: bool = False,
+    tail_scenarios: np.ndarray | None = None,
+) -> _Model:
+    """The PuLP model of ``problem`` (see the module notes).
+
+    With ``budget_variable`` the budget becomes a variable ``B >= 0`` and the objective is to
+    minimise it (used to find the smallest feasible budget). ``tail_scenarios`` limits the
+    CVaR's excess rows to those scenarios (a relaxation; see :func:`solve`).
+    """
+    import pulp
+
+    sense = pulp.LpMinimize if budget_variable else pulp.LpMaximize
+    prob = pulp.LpProblem("incentive_design", sense)
+    names = list(problem.segments)
+    x = {
+        g: [
+            prob.add_variable(f"x_{i}_{c}", cat=pulp.LpBinary)
+            for c in range(problem.segments[g].n_candidates)
+        ]
+        for i, g in enumerate(names)
+    }
+    flat = [v for g in names for v in x[g]]
+    stacked = {
+        attr: np.concatenate([getattr(problem.segments[g], attr) for g in names])
+        for attr in ("retention", "loyalty", "small_paid", "paid")
+    }
+    cost = np.concatenate([problem.segments[g].cost for g in names])  # (sum C, S)
+    value = np.concatenate([problem.segments[g].value.mean(axis=1) for g in names])
+    finite_budget = budget_variable or math.isfinite(problem.budget)
+    use_reserve = problem.risk != "none" and finite_budget
+    reserve = prob.add_variable(
+        "reserve", lowBound=0.0, upBound=problem.reserve_max if use_reserve else 0.0
+    )
+    budget: Any = prob.add_variable("budget", lowBound=0.0) if budget_variable else problem.budget
+
+    def add(pairs: list[tuple[Any, float]], sense: int, rhs: float, name: str) -> None:
+        expr = pulp.LpAffineExpression(pairs)
+        prob.addConstraint(pulp.LpConstraint(expr, sense, name=name, rhs=rhs))
+
+    # Budget terms: with a variable budget, "... <= B" becomes "... - B <= 0".
+    budget_pairs = [(budget, -1.0)] if budget_variable else []
+    budget_rhs = 0.0 if budget_variable else problem.budget
+
+    if budget_variable:
+        prob.setObjective(pulp.LpAffineExpression([(budget, 1.0)]))
+    else:
+        prob.setObjective(
+            pulp.LpAffineExpression(
+                [*zip(flat, value.tolist(), strict=True), (reserve, -problem.carrying_cost)]
+            )
+        )
+    for i, g in enumerate(names):
+        add([(v, 1.0) for v in x[g]], pulp.LpConstraintEQ, 1.0, f"one_design_{i}")
+    if finite_budget:
+        add(
+            [*zip(flat, cost.mean(axis=1).tolist(), strict=True), *budget_pairs],
+            pulp.LpConstraintLE,
+            budget_rhs,
+            "expected_cost",
+        )
+    if use_reserve:
+        tail = _Tail(flat, cost, reserve, budget_pairs, budget_rhs, tail_scenarios)
+        _add_tail(problem, prob, add, tail)
+    for label, floors, metric in (
+        ("retention", problem.retention_floor, stacked["retention"]),
+        ("loyalty", problem.loyalty_floor, stacked["loyalty"]),
+    ):
+        offset = 0
+        for i, g in enumerate(names):
+            n = problem.segments[g].n_candidates
+            if g in floors:
+                pairs = list(zip(x[g], metric[offset : offset + n].tolist(), strict=True))
+                add(pairs, pulp.LpConstraintGE, floors[g], f"{label}_floor_{i}")
+            offset += n
+    if problem.small_partner_share is not None:
+        coefficients = stacked["small_paid"] - problem.small_partner_share * stacked["paid"]
+        add(
+            list(zip(flat, coefficients.tolist(), strict=True)),
+            pulp.LpConstraintGE,
+            0.0,
+            "small_partner_share",
+        )
+    if problem.same_design:
+        first = names[0]
+        for i, g in enumerate(names[1:], start=1):
+            for c in range(len(x[g])):
+                add(
+                    [(x[g][c], 1.0), (x[first][c], -1.0)], pulp.LpConstraintEQ, 0.0, f"same_{i}_{c}"
+                )
+    return _Model(prob, x, reserve)
+
+
+@dataclass
+class _Tail:
+    """What the tail constraint is built from."""
+
+    flat: list[Any]
+    cost: np.ndarray
+    reserve: Any
+    budget_pairs: list[tuple[Any, float]]
+    budget_rhs: float
+    scenarios: np.ndarray | None
+
+
+def _add_tail(problem: DesignProblem, prob: Any, add: Any, tail: _Tail) -> None:
+    """The CVaR or chance constraint on the cost per scenario."""
+    import pulp
+
+    flat, cost, reserve = tail.flat, tail.cost, tail.reserve
+    budget_pairs, budget_rhs = tail.budget_pairs, tail.budget_rhs
+    n_scenarios = cost.shape[1]
+    if problem.risk == "cvar":
+        eta = prob.add_variable("eta")
+        rows = range(n_scenarios) if tail.scenarios is None else tail.scenarios.tolist()
+        u = {s: prob.add_variable(f"u_{s}", lowBound=0.0) for s in rows}
+        for s in rows:
+            # u[s] >= cost[s] - eta   <=>   u[s] + eta - sum cost x >= 0
+            pairs = [*zip(flat, (-cost[:, s]).tolist(), strict=True), (u[s], 1.0), (eta, 1.0)]
+            add(pairs, pulp.LpConstraintGE, 0.0, f"excess_{s}")
+        weight = 1.0 / (problem.alpha * n_scenarios)
+        pairs = [(eta, 1.0), *((v, weight) for v in u.values()), (reserve, -1.0), *budget_pairs]
+        add(pairs, pulp.LpConstraintLE, budget_rhs, "cvar")
+        return
+    # Exact chance constraint. The dearest program in scenario s costs sum_g max_c cost;
+    # less the budget (fixed, or at least 0 when it is a variable) it bounds cost[s] - B - R.
+    offsets = np.cumsum([0, *(c.n_candidates for c in problem.segments.values())])
+    dearest = np.sum([cost[a:b].max(axis=0) for a, b in itertools.pairwise(offsets)], axis=0)
+    big_m = dearest - (0.0 if budget_pairs else problem.budget)
+    z_pairs = []
+    for s in np.flatnonzero(big_m > 0):
+        z = prob.add_variable(f"z_{s}", cat=pulp.LpBinary)
+        z_pairs.append((z, 1.0))
+        pairs = [
+            *zip(flat, cost[:, s].tolist(), strict=True),
+            (z, -float(big_m[s])),
+            (reserve, -1.0),
+            *budget_pairs,
+        ]
+        add(pairs, pulp.LpConstraintLE, budget_rhs, f"overrun_{s}")
+    if z_pairs:
+        add(z_pairs, pulp.LpConstraintLE, float(problem.allowed_overruns), "chance")
+
+
+# --- solving --------------------------------------------------------------------------------------
+
+
+def solve(
+    problem: DesignProblem,
+    *,
+    solver: Literal["highs", "cbc"] = "highs",
+    time_limit: float | None = 60.0,
+    mip_gap: float = 1e-6,
+    diagnose_infeasible: bool = True,
+    msg: bool = False,
+) -> Solution:
+    """Solve the design problem.
+
+    Parameters
+    ----------
+    problem
+        Coefficients and constraints.
+    solver
+        ``"highs"`` (HiGHS through highspy; CBC is used if HiGHS is missing or fails) or
+        ``"cbc"``.
+    time_limit
+        Seconds the solver may take; at the limit the best design found so far comes back with
+        status ``time_limit`` and its gap.
+    mip_gap
+        Relative gap at which a design counts as proven optimal.
+    diagnose_infeasible
+        On infeasibility, find which constraint makes it so (:func:`diagnose`).
+    msg
+        Show the solver's log.
+    """
+    began = time.perf_counter()
+    scenarios = _first_tail(problem) if problem.risk == "cvar" else None
+    built = solved = 0.0
+    rounds = 0
+    while True:
+        rounds += 1
+        start = time.perf_counter()
+        model = build_model(problem, tail_scenarios=scenarios)
+        built += time.perf_counter() - start
+        left = None if time_limit is None else max(time_limit - (start - began), 0.1)
+        solution = _run(model, solver, left, mip_gap, msg)
+        solved += solution.solve_seconds
+        missing = _missing_tail(problem, solution, model, scenarios)
+        if missing is None:
+            break
+        scenarios = np.union1d(scenarios, missing)
+        if solution.status == "time_limit":  # an incumbent of the relaxation: not a design
+            solution.choice = {}
+            solution.detail = "stopped at the time limit before the CVaR rows were complete"
+            break
+    solution.build_seconds, solution.solve_seconds = built, solved
+    if scenarios is not None:
+        note = (
+            f"CVaR rows for {len(scenarios)} of {problem.n_scenarios} scenarios, "
+            f"{rounds} {'round' if rounds == 1 else 'rounds'}"
+        )
+        solution.detail = "; ".join(part for part in (solution.detail, note) if part)
+    if solution.has_design:
+        cost = program_cost(problem, solution.choice)
+        solution.reserve = minimum_reserve(problem, cost)
+        solution.objective = assess(problem, solution.choice)["objective"]
+    if solution.status == "infeasible" and diagnose_infeasible:
+        solution.diagnosis = diagnose(problem, solver=solver, time_limit=time_limit)
+    return solution
+
+
+def _first_tail(problem: DesignProblem) -> np.ndarray:
+    """Scenarios whose CVaR rows the first round keeps: the dearest for the average candidate
+    of each segment, four times as many as the tail holds (at least 50)."""
+    typical = np.sum([coef.cost.mean(axis=0) for coef in problem.segments.values()], axis=0)
+    keep = min(problem.n_scenarios, max(50, math.ceil(4 * problem.alpha * problem.n_scenarios)))
+    return np.sort(np.argsort(-typical, kind="stable")[:keep])
+
+
+def _missing_tail(
+    problem: DesignProblem, solution: Solution, model: _Model, scenarios: np.ndarray | None
+) -> np.ndarray | None:
+    """Tail scenarios of the chosen design that the CVaR rows lack, if the design needs more
+    reserve than the relaxation gave it; ``None`` when the design is exact.
+
+    Leaving scenarios out can only lower the CVaR, so each round solves a relaxation. Once the
+    rows hold the chosen design's worst ``alpha`` share of scenarios its relaxed CVaR is exact;
+    if its reserve then fits, the relaxation's optimum is feasible and so optimal for the full
+    problem. Otherwise its tail scenarios are added and the model solved again.
+    """
+    if scenarios is None or not solution.has_design:
+        return None
+    cost = program_cost(problem, solution.choice)
+    granted = model.reserve.varValue or 0.0
+    if minimum_reserve(problem, cost) <= granted + 1e-7 * max(1.0, abs(problem.budget)):
+        return None
+    tail = np.argsort(-cost, kind="stable")[: math.ceil(problem.alpha * problem.n_scenarios) + 1]
+    missing = np.setdiff1d(tail, scenarios)
+    if not len(missing):  # ties at the tail's edge: take every row rather than stop short
+        missing = np.setdiff1d(np.arange(problem.n_scenarios), scenarios)
+    return missing if len(missing) else None
+
+
+def _run(
+    model: _Model, solver: str, time_limit: float | None, mip_gap: float, msg: bool
+) -> Solution:
+    """Solve with HiGHS (falling back to CBC) and read the real status."""
+    import pulp
+
+    fallback = ""
+    if solver == "highs":
+        highs = pulp.HiGHS(msg=msg, timeLimit=time_limit, gapRel=mip_gap, gapAbs=0.0)
+        if highs.available():
+            try:
+                began = time.perf_counter()
+                model.prob.solve(highs)
+                return _read_highs(model, time.perf_counter() - began)
+            except (pulp.PulpSolverError, KeyError) as exc:
+                fallback = f"HiGHS failed ({exc}); solved with CBC"
+        else:
+            fallback = "HiGHS (highspy) not available; solved with CBC"
+    with warnings.catch_warnings():  # PuLP 3.3 deprecates its bundled CBC, still the fallback
+        warnings.simplefilter("ignore", DeprecationWarning)
+        cbc = pulp.PULP_CBC_CMD(msg=msg, timeLimit=time_limit, gapRel=mip_gap)
+        began = time.perf_counter()
+        model.prob.solve(cbc)
+    solution = _read_cbc(model, time.perf_counter() - began)
+    solution.detail = "; ".join(part for part in (fallback, solution.detail) if part)
+    return solution
+
+
+def _chosen(model: _Model) -> dict[str, int]:
+    choice = {}
+    for g, variables in model.x.items():
+        values = [v.varValue or 0.0 for v in variables]
+        choice[g] = int(np.argmax(values))
+    return choice
+
+
+def _read_highs(model: _Model, seconds: float) -> Solution:
+    import highspy
+
+    h = model.prob.solverModel
+    status = h.getModelStatus()
+    info = h.getInfo()
+    raw = h.modelStatusToString(status)
+    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    gap = float(info.mip_gap) if has_solution and math.isfinite(info.mip_gap) else None
+    bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else None
+    kinds = highspy.HighsModelStatus
+    if status == kinds.kOptimal:
+        state: Status = "optimal"
+    elif status in (kinds.kInfeasible, kinds.kUnboundedOrInfeasible):
+        state = "infeasible"
+    elif status == kinds.kTimeLimit:
+        state = "time_limit"
+    else:
+        state = "not_solved"
+    solution = Solution(state, "HiGHS", gap=gap, bound=bound, raw_status=raw)
+    solution.solve_seconds = seconds
+    if state in ("optimal", "time_limit") and has_solution:
+        solution.choice = _chosen(model)
+    elif state == "time_limit":
+        solution.detail = "no feasible design found within the time limit"
+    return solution
+
+
+def _read_cbc(model: _Model, seconds: float) -> Solution:
+    import pulp
+
+    raw = pulp.LpStatus[model.prob.status]
+    sol = model.prob.sol_status
+    if sol == pulp.LpSolutionOptimal:
+        state: Status = "optimal"
+    elif sol == pulp.LpSolutionIntegerFeasible:
+        state = "time_limit"
+    elif sol == pulp.LpSolutionInfeasible or model.prob.status == pulp.LpStatusInfeasible:
+        state = "infeasible"
+    else:
+        state = "not_solved"
+    solution = Solution(state, "CBC", raw_status=f"{raw} ({pulp.LpSolution[sol]})")
+    solution.solve_seconds = seconds
+    if state in ("optimal", "time_limit"):
+        solution.choice = _chosen(model)
+    if state == "time_limit":
+        solution.detail = "CBC through PuLP does not report the gap of an unproven design"
+    return solution
+
+
+# --- infeasibility -------------------------------------------------------------------------------
+
+
+def diagnose(
+    problem: DesignProblem, *, solver: str = "highs", time_limit: float | None = 60.0
+) -> Diagnosis:
+    """Which constraint groups make ``problem`` infeasible, and the smallest feasible budget.
+
+    Each group (:meth:`DesignProblem.groups`) is dropped in turn and the rest solved; the
+    groups whose removal alone restores feasibility are the culprits. The smallest budget is
+    found by solving with the budget as a variable to minimise (every other constraint kept).
+    """
+    culprits = []
+    for group in problem.groups():
+        relaxed = solve(
+            problem.without(group), solver=solver, time_limit=time_limit, diagnose_infeasible=False
+        )
+        if relaxed.status != "infeasible":
+            culprits.append(group)
+    minimum = _minimum_budget(problem, solver, time_limit)
+    parts = []
+    if culprits:
+        parts.append("dropping any one of these makes it feasible: " + ", ".join(culprits))
+    else:
+        parts.append("no single constraint is to blame: several conflict together")
+    if minimum is None:
+        parts.append("no budget is enough: the floors or fairness constraints conflict")
+    else:
+        parts.append(
+            f"the smallest budget at which every other constraint can be met is {minimum:,.0f} "
+            f"(the budget asked is {problem.budget:,.0f})"
+        )
+    return Diagnosis(culprits, minimum, "; ".join(parts))
+
+
+def _minimum_budget(problem: DesignProblem, solver: str, time_limit: float | None) -> float | None:
+    model = build_model(problem, budget_variable=True)
+    solution = _run(model, solver, time_limit, 1e-6, False)
+    if not solution.has_design:
+        return None
+    budget = model.prob.variablesDict()["budget"].varValue
+    return None if budget is None else float(budget)
+
+
+def choices(problem: DesignProblem) -> Sequence[dict[str, int]]:
+    """Every combination of candidates (for exhaustive checks on small problems)."""
+    names = list(problem.segments)
+    ranges = [range(problem.segments[g].n_candidates) for g in names]
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*ranges)]

@@ -1,0 +1,217 @@
+"""What an optimisation writes: the chosen design and its report.
+
+``out_dir`` receives
+
+- ``design.yaml``: the chosen program as a self-contained scenario (``incentsim run`` runs it);
+- ``report.txt``: the text report (:func:`text_report`);
+- ``optimization.json``: settings, solver status and gap, the choice, the candidates' expected
+  outcomes and the validation (:func:`result_dict`);
+- ``candidates.csv``: one row per segment and candidate with its expected outcomes;
+- ``validation.csv``: promised against realised, with intervals.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from incentsim.scenario.loader import load_scenario
+
+if TYPE_CHECKING:
+    from incentsim.optimizer.api import OptimizationResult
+
+__all__ = ["candidate_rows", "result_dict", "text_report", "write_outputs"]
+
+
+def candidate_rows(result: OptimizationResult) -> list[dict[str, Any]]:
+    """Per segment and candidate: the design and its expected outcomes over the scenarios."""
+    rows = []
+    coefficients = result.problem.segments
+    for g, candidates in result.space.candidates.items():
+        coef = coefficients[g]
+        for i, candidate in enumerate(candidates):
+            rows.append(
+                {
+                    "segment": g,
+                    "candidate": candidate.id,
+                    "design": candidate.label(),
+                    "chosen": result.solution.choice.get(g) == i,
+                    "value": float(coef.value[i].mean()),
+                    "incentive_cost": float(coef.cost[i].mean()),
+                    "retention": float(coef.retention[i]),
+                    "loyalty": float(coef.loyalty[i]),
+                    "small_partner_paid": float(coef.small_paid[i]),
+                    "paid": float(coef.paid[i]),
+                }
+            )
+    return rows
+
+
+def result_dict(result: OptimizationResult) -> dict[str, Any]:
+    """The result as JSON-able data."""
+    solution = result.solution
+    sim = result.simulations
+    return _clean(
+        {
+            "scenario": result.base.name,
+            "optimisation_file": None if result.spec.file is None else str(result.spec.file),
+            "settings": {
+                "budget": result.settings.budget,
+                "alpha": result.settings.alpha,
+                "risk": result.settings.risk,
+                "reserve_max": result.settings.reserve_max,
+                "carrying_cost": result.spec.reserve.carrying_cost,
+                "objective": result.spec.objective,
+                "loyalty_value": result.spec.loyalty_value,
+            },
+            "simulation": {
+                "replications": sim.replications,
+                "seed": sim.seed,
+                "tasks_simulated": sim.simulated,
+                "tasks_cached": sim.cached,
+                "seconds": sim.seconds,
+                "candidates": {g: len(c) for g, c in sim.candidates.items()},
+            },
+            "solver": {
+                "name": solution.solver,
+                "status": solution.status,
+                "raw_status": solution.raw_status,
+                "gap": solution.gap,
+                "bound": solution.bound,
+                "build_seconds": solution.build_seconds,
+                "solve_seconds": solution.solve_seconds,
+                "detail": solution.detail,
+            },
+            "diagnosis": None
+            if solution.diagnosis is None
+            else {
+                "culprits": solution.diagnosis.culprits,
+                "minimum_budget": solution.diagnosis.minimum_budget,
+                "message": solution.diagnosis.message,
+            },
+            "choice": {
+                g: {"candidate": c.id, "settings": c.settings} for g, c in result.chosen.items()
+            },
+            "reserve": solution.reserve,
+            "promised": result.assessment,
+            "validation": None if result.validation is None else result.validation.to_dict(),
+            "candidates": candidate_rows(result),
+        }
+    )
+
+
+def text_report(result: OptimizationResult) -> str:
+    """A designer's summary: settings, solver, the design per segment, promised vs realised."""
+    s, solution, sim = result.settings, result.solution, result.simulations
+    lines = [
+        f"Optimisation of '{result.base.name}'",
+        f"  budget {s.budget:,.0f} over the horizon; tail risk {s.risk} at alpha={s.alpha:g}; "
+        f"reserve up to {s.reserve_max:,.0f}",
+        f"  {sum(len(c) for c in sim.candidates.values())} candidates over "
+        f"{len(sim.segments)} segments x {sim.replications} scenarios "
+        f"({sim.simulated} tasks simulated, {sim.cached} from cache, {sim.seconds:.1f} s)",
+        f"  solver {solution.describe()}; build {solution.build_seconds:.2f} s, "
+        f"solve {solution.solve_seconds:.2f} s",
+    ]
+    if solution.status == "time_limit":
+        lines.append("  NOT PROVEN OPTIMAL: the solver stopped at its time limit with this design")
+    if not result.chosen:
+        lines.append(f"  no design: {solution.status}")
+        if solution.diagnosis is not None:
+            lines.append(f"  diagnosis: {solution.diagnosis.message}")
+        return "\n".join(lines)
+    assessment = result.assessment or {}
+    lines += ["", "Chosen design"]
+    for g, candidate in result.chosen.items():
+        lines.append(f"  {g}: {candidate.id}: {candidate.label()}")
+    lines.append(f"  reserve: {solution.reserve:,.0f}")
+    lines.append(
+        f"  promised on the optimiser's {sim.replications} scenarios: objective "
+        f"{assessment.get('objective', math.nan):,.0f}, expected cost "
+        f"{assessment.get('expected_cost', math.nan):,.0f}, P(cost > budget + reserve) "
+        f"{assessment.get('overrun_probability', math.nan):.3f}"
+    )
+    validation = result.validation
+    if validation is not None:
+        lines += [
+            "",
+            f"Validation: {validation.replications} fresh replications of the whole program "
+            f"(seed {validation.seed['label']})",
+            f"  {'figure':<22}{'promised (95% interval)':>40}{'realised (95% interval)':>40}",
+        ]
+        for c in validation.comparisons:
+            mark = "" if c.agree else "   <- differs beyond noise"
+            lines.append(
+                f"  {c.name:<22}{_shown(c.promised, c.promised_low, c.promised_high):>40}"
+                f"{_shown(c.realised, c.realised_low, c.realised_high):>40}{mark}"
+            )
+        lines += [f"  WARNING: {w}" for w in validation.warnings]
+        if not validation.warnings:
+            lines.append("  promised and realised agree within sampling noise")
+    return "\n".join(lines)
+
+
+def write_outputs(result: OptimizationResult, out_dir: Path) -> dict[str, Path]:
+    """Write the design and the report files; the design is checked to load as a scenario."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+    if result.design is not None:
+        path = out_dir / "design.yaml"
+        header = "\n".join(
+            [
+                f"# Chosen by incentsim optimize from '{result.base.name}'.",
+                *(f"#   {g}: {c.label()}" for g, c in result.chosen.items()),
+                f"#   reserve: {result.solution.reserve:,.0f}; solver: "
+                f"{result.solution.describe()}",
+                "",
+            ]
+        )
+        body = yaml.safe_dump(
+            result.design.model_dump(mode="json"), sort_keys=False, allow_unicode=True
+        )
+        path.write_text(header + body, encoding="utf-8")
+        load_scenario(path)  # what incentsim run will read must load
+        files["design"] = path
+    files["report"] = out_dir / "report.txt"
+    files["report"].write_text(result.report() + "\n", encoding="utf-8")
+    files["json"] = out_dir / "optimization.json"
+    files["json"].write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+    files["candidates"] = out_dir / "candidates.csv"
+    _write_csv(files["candidates"], candidate_rows(result))
+    if result.validation is not None:
+        files["validation"] = out_dir / "validation.csv"
+        _write_csv(files["validation"], result.validation.to_dict()["comparisons"])
+    return files
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        if not rows:
+            return
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _shown(mean: float, low: float, high: float) -> str:
+    if abs(mean) < 10:
+        return f"{mean:.3f} ({low:.3f}-{high:.3f})"
+    return f"{mean:,.0f} ({low:,.0f}-{high:,.0f})"
+
+
+def _clean(value: Any) -> Any:
+    """NaN/inf as None and numpy scalars as Python numbers, recursively."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,373 @@
+"""The design space: candidate program designs per segment, generated from the levers.
+
+A *candidate* sets some program values (``{"program.tiers.silver.rebate_rate": 0.025, ...}``)
+and is applied to a segment as that segment's ``program.segment_overrides`` entry, on top of
+any override the base scenario already gives the segment. Candidates come from
+
+* the base design itself (``include_base``, no change), a useful reference;
+* the designs listed by hand under ``candidates``;
+* the levers: every combination (``sampler: grid``) or a Latin hypercube sample of
+  ``max_candidates`` points (``sampler: lhs``, seeded by the optimisation's seed).
+
+Each candidate is checked by validating the program it makes for the segment: a design whose
+tier thresholds do not increase, whose rates fall as tiers rise, or that breaks any other rule
+of the program is dropped, and the count (with the first reasons) is reported. Candidates that
+make the same program for a segment are kept once.
+
+>>> from incentsim.optimizer.space import override_from_settings
+>>> override_from_settings({"program.tiers.silver.rebate_rate": 0.025, "program.partner_cap": 5e4})
+{'tiers': {'silver': {'rebate_rate': 0.025}}, 'partner_cap': 50000.0}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from incentsim._merge import deep_merge
+from incentsim.optimizer.spec import CANDIDATE_KEYS, Lever, OptimizationSpec
+from incentsim.program.spec import Program
+from incentsim.scenario.model import Scenario
+
+BASE_ID = "base"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One program design for a segment.
+
+    Attributes
+    ----------
+    id
+        Short name: ``base``, a hand-listed design's ``name``, or ``c001``, ``c002``, ...
+        The same design has the same id in every segment.
+    settings
+        ``{program path: value}``; empty for the base design.
+    source
+        ``"base"``, ``"hand"``, ``"grid"`` or ``"lhs"``.
+    """
+
+    id: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    source: str = "base"
+
+    @property
+    def override(self) -> dict[str, Any]:
+        """The candidate as a (partial) program override."""
+        return override_from_settings(self.settings)
+
+    @property
+    def key(self) -> str:
+        """Canonical JSON of the settings (identifies the design)."""
+        return canonical_json(self.settings)
+
+    def label(self) -> str:
+        """The settings as ``path=value`` pairs (``base design`` when there are none)."""
+        if not self.settings:
+            return "base design"
+        return ", ".join(
+            f"{path.removeprefix('program.')}={_show(value)}"
+            for path, value in self.settings.items()
+        )
+
+
+@dataclass
+class DesignSpace:
+    """Candidates per segment and what was dropped.
+
+    Attributes
+    ----------
+    segments
+        Segment names, in the scenario's order.
+    candidates
+        Valid candidates per segment, base first, then hand-listed, then generated.
+    dropped
+        Per segment, ``(candidate, reason)`` for each candidate whose program does not validate.
+    duplicates
+        Per segment, how many candidates made the same program as an earlier one.
+    generated
+        Designs the sampler produced (before checks), per distinct lever set.
+    """
+
+    segments: list[str]
+    candidates: dict[str, list[Candidate]]
+    dropped: dict[str, list[tuple[Candidate, str]]] = field(default_factory=dict)
+    duplicates: dict[str, int] = field(default_factory=dict)
+    generated: int = 0
+
+    @property
+    def n_candidates(self) -> int:
+        """Candidates over all segments."""
+        return sum(len(c) for c in self.candidates.values())
+
+    @property
+    def n_dropped(self) -> int:
+        """Distinct designs dropped in at least one segment."""
+        return len({c.key for items in self.dropped.values() for c, _ in items})
+
+    def summary(self) -> str:
+        """One line per segment: how many candidates, dropped and duplicate."""
+        lines = []
+        for g in self.segments:
+            lines.append(
+                f"{g}: {len(self.candidates[g])} candidates"
+                f" ({len(self.dropped.get(g, []))} dropped as invalid programs,"
+                f" {self.duplicates.get(g, 0)} duplicates)"
+            )
+        return "\n".join(lines)
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no spaces (for hashing and comparing designs)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def short_hash(value: Any, length: int = 16) -> str:
+    """The first ``length`` hex digits of the SHA-256 of ``value``'s canonical JSON."""
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()[:length]
+
+
+def override_from_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"program.a.b": v}`` as the nested override ``{"a": {"b": v}}``."""
+    override: dict[str, Any] = {}
+    for path, value in settings.items():
+        parts = path.removeprefix("program.").split(".")
+        node = override
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return override
+
+
+def segment_program(base: Program, segment: str, override: Mapping[str, Any]) -> dict[str, Any]:
+    """The base program (as a dict) with ``override`` added to ``segment``'s overrides."""
+    data = base.model_dump(mode="json")
+    existing = data["segment_overrides"].get(segment, {})
+    merged = deep_merge(existing, override)
+    if merged:
+        data["segment_overrides"][segment] = merged
+    return data
+
+
+def lever_values(lever: Lever, base_value: Any) -> list[Any]:
+    """The values a lever takes on the grid (its ``values``, or ``steps`` points on its range)."""
+    if lever.values is not None:
+        return list(lever.values)
+    assert lever.range is not None
+    assert lever.steps is not None
+    low, high = lever.range
+    return _dedupe([_typed(v, base_value, high - low) for v in np.linspace(low, high, lever.steps)])
+
+
+def generate_candidates(spec: OptimizationSpec, base: Scenario) -> DesignSpace:
+    """The valid candidates per segment for an optimisation (see the module notes).
+
+    Raises
+    ------
+    OptimizationSpecError
+        A lever or hand-listed path does not exist in the base program, a lever names an
+        unknown segment, or the grid is larger than ``max_candidates``.
+    """
+    segments = list(base.population.segments)
+    program_dump = base.program.model_dump(mode="json")
+    base_values: dict[str, Any] = {}
+    for i, lever in enumerate(spec.levers):
+        base_values[lever.path] = _value_at(spec, program_dump, lever.path, f"levers.{i}.path")
+        for g in lever.segments or []:
+            if g not in segments:
+                raise spec.error(f"levers.{i}.segments", f"'{g}' is not a segment of the scenario")
+    hand: list[tuple[Candidate, list[str] | None]] = []
+    for i, item in enumerate(spec.candidates):
+        settings = {k: v for k, v in item.items() if k not in CANDIDATE_KEYS}
+        for path in settings:
+            _value_at(spec, program_dump, path, f"candidates.{i}")
+        only = item.get("segments")
+        if only is not None:
+            if isinstance(only, str):
+                only = [only]
+            for g in only:
+                if g not in segments:
+                    raise spec.error(f"candidates.{i}.segments", f"'{g}' is not a segment")
+        name = str(item.get("name") or f"hand{i + 1}")
+        hand.append((Candidate(name, settings, "hand"), only))
+    names = [c.id for c, _ in hand]
+    for name in names:
+        if names.count(name) > 1 or name == BASE_ID:
+            raise spec.error("candidates", f"candidate name '{name}' is used twice or is reserved")
+
+    ids: dict[str, str] = {}  # settings key -> id, so a design keeps its id across segments
+    samples: dict[tuple[int, ...], list[dict[str, Any]]] = {}
+    space = DesignSpace(segments, {})
+    for g in segments:
+        active = tuple(
+            i
+            for i, lever in enumerate(spec.levers)
+            if lever.segments is None or g in lever.segments
+        )
+        if active not in samples:
+            samples[active] = _sample(spec, [spec.levers[i] for i in active], base_values)
+            space.generated += len(samples[active])
+        proposals: list[Candidate] = []
+        if spec.include_base:
+            proposals.append(Candidate(BASE_ID, {}, "base"))
+        proposals += [c for c, only in hand if only is None or g in only]
+        for settings in samples[active]:
+            key = canonical_json(settings)
+            if key not in ids:
+                ids[key] = f"c{len(ids) + 1:03d}"
+            proposals.append(Candidate(ids[key], settings, spec.sampler))
+        space.candidates[g], space.dropped[g], space.duplicates[g] = _check(
+            base.program, g, proposals
+        )
+
+    if not spec.per_segment:
+        _common_candidates(space)
+    for g in segments:
+        if not space.candidates[g]:
+            reasons = "; ".join(sorted({r for _, r in space.dropped[g]})[:3])
+            raise spec.error("levers", f"no valid candidate for segment '{g}' ({reasons})")
+    return space
+
+
+def _check(
+    program: Program, segment: str, proposals: Sequence[Candidate]
+) -> tuple[list[Candidate], list[tuple[Candidate, str]], int]:
+    """Valid, distinct candidates; the invalid ones with the reason; how many were duplicates."""
+    valid: list[Candidate] = []
+    dropped: list[tuple[Candidate, str]] = []
+    seen: set[str] = set()
+    duplicates = 0
+    for candidate in proposals:
+        try:
+            resolved = Program.model_validate(
+                segment_program(program, segment, candidate.override)
+            ).resolved(segment)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(p) for p in error["loc"])
+            message = str(error["msg"]).removeprefix("Value error, ")
+            dropped.append((candidate, f"{where}: {message}" if where else message))
+            continue
+        fingerprint = canonical_json(resolved.model_dump(mode="json"))
+        if fingerprint in seen:
+            duplicates += 1
+            continue
+        seen.add(fingerprint)
+        valid.append(candidate)
+    return valid, dropped, duplicates
+
+
+def _common_candidates(space: DesignSpace) -> None:
+    """With one design for every segment, keep only designs valid in every segment."""
+    keys = [{c.key for c in space.candidates[g]} for g in space.segments]
+    common = set.intersection(*keys) if keys else set()
+    first = space.candidates[space.segments[0]]
+    kept = [c for c in first if c.key in common]
+    for g in space.segments:
+        for c in space.candidates[g]:
+            if c.key not in common and not any(d.key == c.key for d, _ in space.dropped[g]):
+                space.dropped[g].append((c, "invalid or duplicate in another segment"))
+        space.candidates[g] = list(kept)
+
+
+def _sample(
+    spec: OptimizationSpec, levers: Sequence[Lever], base_values: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """Lever settings from the sampler (no checks yet)."""
+    if not levers:
+        return []
+    if spec.sampler == "grid":
+        domains = [lever_values(lever, base_values[lever.path]) for lever in levers]
+        size = math.prod(len(d) for d in domains)
+        if size > spec.max_candidates:
+            raise spec.error(
+                "max_candidates",
+                f"the grid has {size} designs per segment, more than max_candidates "
+                f"{spec.max_candidates}: use sampler: lhs, fewer values or steps, or "
+                "raise max_candidates",
+            )
+        return [
+            {lever.path: value for lever, value in zip(levers, combo, strict=True)}
+            for combo in itertools.product(*domains)
+        ]
+    return _latin_hypercube(spec, levers, base_values)
+
+
+def _latin_hypercube(
+    spec: OptimizationSpec, levers: Sequence[Lever], base_values: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    from scipy.stats import qmc
+
+    paths = "|".join(lever.path for lever in levers)
+    salt = int(hashlib.sha256(paths.encode()).hexdigest()[:8], 16)
+    rng = np.random.default_rng([spec.seed or 0, salt])
+    points = qmc.LatinHypercube(d=len(levers), rng=rng).random(spec.max_candidates)
+    designs: list[dict[str, Any]] = []
+    for point in points:
+        settings: dict[str, Any] = {}
+        for lever, u in zip(levers, point, strict=True):
+            base_value = base_values[lever.path]
+            if lever.values is not None or lever.steps is not None:
+                domain = lever_values(lever, base_value)
+                settings[lever.path] = domain[min(int(u * len(domain)), len(domain) - 1)]
+            else:
+                assert lever.range is not None
+                low, high = lever.range
+                settings[lever.path] = _typed(low + u * (high - low), base_value, high - low)
+        designs.append(settings)
+    unique = {canonical_json(d): d for d in designs}
+    return list(unique.values())
+
+
+def _typed(value: float, base_value: Any, width: float) -> Any:
+    """A sampled number as the lever's type: an int for an int field, else rounded to about
+    three significant digits of the range's width (so reports stay readable)."""
+    if isinstance(base_value, int) and not isinstance(base_value, bool):
+        return round(value)
+    if width > 0:
+        digits = 2 - math.floor(math.log10(width))
+        return round(float(value), digits)
+    return float(value)
+
+
+def _value_at(spec: OptimizationSpec, program: Mapping[str, Any], path: str, where: str) -> Any:
+    """The base program's value at a ``program.`` path; a spec error if there is none."""
+    parts = path.removeprefix("program.").split(".")
+    node: Any = program
+    for depth, part in enumerate(parts):
+        so_far = "program." + ".".join(parts[: depth + 1])
+        if isinstance(node, list):
+            raise spec.error(where, f"'{so_far}' is inside a list; a lever cannot move a list item")
+        if not isinstance(node, dict) or part not in node:
+            choices = sorted(node) if isinstance(node, dict) else []
+            close = [c for c in choices if c.startswith(part[:3])][:3] or choices[:8]
+            hint = f" (found: {', '.join(close)})" if close else ""
+            raise spec.error(where, f"'{so_far}' does not exist in the base program{hint}")
+        node = node[part]
+        if node is None and depth < len(parts) - 1:
+            raise spec.error(
+                where, f"'{so_far}' is not set in the base scenario; set it there first"
+            )
+    return node
+
+
+def _dedupe(values: Sequence[Any]) -> list[Any]:
+    seen: list[Any] = []
+    for value in values:
+        if value not in seen:
+            seen.append(value)
+    return seen
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)

@@ -1,0 +1,361 @@
+"""The optimisation file: which scenario to start from, which levers to move, what to respect.
+
+An optimisation file is YAML naming a base scenario (``scenario:``, relative to the file) and
+describing the design space and the problem::
+
+    scenario: small.yaml            # the program to improve, as `incentsim run` reads it
+    overrides: []                   # optional KEY.PATH=VALUE changes to the base scenario
+    levers:                         # what the optimiser may move (paths into the scenario)
+      - path: program.tiers.registered.requirements.revenue
+        values: [10000, 15000, 25000]
+      - path: program.partner_cap
+        range: [40000, 90000]
+        steps: 3
+    per_segment: true               # a design per segment (false: one design for everyone)
+    sampler: lhs                    # grid (every combination) or lhs (Latin hypercube)
+    max_candidates: 12
+    candidates:                     # designs listed by hand, as {path: value}
+      - {name: generous, program.tiers.silver.rebate_rate: 0.025}
+    budget: 4500000                 # incentive money over the whole horizon
+    loyalty_value: 20000            # value of each partner still active at the horizon
+    alpha: 0.1                      # tail-risk level
+    risk: cvar                      # cvar or chance
+    reserve: {max: 900000, carrying_cost: 0.05}
+    floors:
+      retention: {reseller: 0.7}    # or one number for every segment
+      loyalty: 0.4
+      small_partner_share: 0.02
+    replications: 100               # optimiser's scenarios (per candidate and segment)
+    validation_replications: 200    # fresh scenarios to check the chosen design on
+    seed: 7
+
+Every key is checked: an unknown key, a lever that does not exist in the base program or a
+floor naming an unknown segment is a :class:`OptimizationSpecError` naming the file and field.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from incentsim.errors import ScenarioError
+from incentsim.program.spec import Strict
+
+#: Program parts a lever cannot move: the optimiser sizes the budget and reserve itself, and
+#: overrides cannot nest.
+FORBIDDEN_LEVER_ROOTS = ("budget", "segment_overrides", "region_overrides", "currency")
+
+#: Keys of a hand-listed candidate that are not lever paths.
+CANDIDATE_KEYS = ("name", "segments")
+
+#: Prefix of ``--set`` keys that change the base scenario rather than the optimisation file.
+BASE_PREFIX = "base."
+
+Floor = float | dict[str, float]
+
+
+class OptimizationSpecError(ScenarioError):
+    """An optimisation file that cannot be read or does not validate (names file and field)."""
+
+    def __init__(self, file: str | Path | None, problems: Sequence[tuple[str, str]]) -> None:
+        super().__init__(file if file is not None else "<optimisation>", problems)
+
+
+class Lever(Strict):
+    """One thing the designer lets the optimiser choose, and the values it may take.
+
+    Give ``values`` (a list) or ``range: [low, high]``. With the grid sampler a range needs
+    ``steps`` (evenly spaced values, ends included); with the Latin hypercube a range without
+    ``steps`` is sampled continuously. ``segments`` limits the lever to some segments (the others
+    keep the base value); it needs ``per_segment: true``.
+    """
+
+    path: str
+    values: list[Any] | None = None
+    range: tuple[float, float] | None = None
+    steps: Annotated[int, Field(ge=2, le=1000)] | None = None
+    segments: list[str] | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _program_path(cls, path: str) -> str:
+        parts = path.split(".")
+        if parts[0] != "program" or len(parts) < 2 or not all(parts):
+            raise ValueError(
+                f"'{path}' is not a program path: levers move the program "
+                "(e.g. program.tiers.silver.rebate_rate)"
+            )
+        if parts[1] in FORBIDDEN_LEVER_ROOTS:
+            raise ValueError(
+                f"'{path}': program.{parts[1]} cannot be a lever (the optimiser sizes the budget "
+                "and the reserve itself; give `budget:` and `reserve:` in the optimisation file)"
+            )
+        return path
+
+    @model_validator(mode="after")
+    def _one_domain(self) -> Lever:
+        if (self.values is None) == (self.range is None):
+            raise ValueError("give exactly one of 'values' or 'range'")
+        if self.values is not None and not self.values:
+            raise ValueError("'values' is empty")
+        if self.values is not None and self.steps is not None:
+            raise ValueError("'steps' goes with 'range', not with 'values'")
+        if self.range is not None and self.range[1] < self.range[0]:
+            raise ValueError("range: the high end is below the low end")
+        return self
+
+    @property
+    def key(self) -> str:
+        """The path inside the program (without the leading ``program.``)."""
+        return self.path.removeprefix("program.")
+
+
+class ReserveSpec(Strict):
+    """The reserve fund the optimiser sizes: at most ``max``, costing ``carrying_cost`` per unit
+    held over the horizon (0.05: holding 1,000 costs 50). ``max`` defaults to the base
+    program's reserve maximum (0 when it has none)."""
+
+    max: Annotated[float, Field(ge=0.0)] | None = None
+    carrying_cost: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
+
+
+class Floors(Strict):
+    """Lower limits the chosen design must respect (in expectation over the scenarios).
+
+    ``retention`` and ``loyalty`` are per segment: one number for every segment or a mapping
+    ``{segment: value}``. ``small_partner_share`` is the share of incentive payouts reaching the
+    smaller half of partners (by revenue) within their segment, summed over segments.
+    """
+
+    retention: Floor | None = None
+    loyalty: Floor | None = None
+    small_partner_share: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+
+    @field_validator("retention", "loyalty")
+    @classmethod
+    def _in_unit_interval(cls, value: Floor | None) -> Floor | None:
+        values = value.values() if isinstance(value, dict) else [] if value is None else [value]
+        for v in values:
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"a floor is a share between 0 and 1, not {v:g}")
+        return value
+
+    def per_segment(self, name: Literal["retention", "loyalty"], segments: Sequence[str]) -> dict:
+        """The floor of each segment that has one."""
+        value = getattr(self, name)
+        if value is None:
+            return {}
+        if isinstance(value, dict):
+            return {g: float(v) for g, v in value.items() if g in segments}
+        return {g: float(value) for g in segments}
+
+
+class OptimizationSpec(Strict):
+    """A validated optimisation file (see the module notes for an example).
+
+    ``objective`` is the simulated outcome maximised (``net_contribution``: margin on net
+    revenue less incentives paid or owed; ``npv``: discounted, with the value of the
+    partnerships at the horizon), plus ``loyalty_value`` per initial partner still active at
+    the horizon. ``budget`` defaults to the base program's budget per period times the horizon;
+    ``time_limit`` (seconds) and ``mip_gap`` go to the solver.
+    """
+
+    scenario: str
+    name: str | None = None
+    description: str = ""
+    overrides: list[str] = Field(default_factory=list)
+    levers: list[Lever] = Field(default_factory=list)
+    per_segment: bool = True
+    sampler: Literal["grid", "lhs"] = "grid"
+    max_candidates: Annotated[int, Field(ge=1, le=10_000)] = 64
+    include_base: bool = True
+    candidates: list[dict[str, Any]] = Field(default_factory=list)
+    objective: Literal["net_contribution", "npv"] = "net_contribution"
+    loyalty_value: Annotated[float, Field(ge=0.0)] = 0.0
+    budget: Annotated[float, Field(gt=0.0)] | None = None
+    alpha: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.1
+    risk: Literal["cvar", "chance", "none"] = "cvar"
+    reserve: ReserveSpec = Field(default_factory=ReserveSpec)
+    floors: Floors = Field(default_factory=Floors)
+    replications: Annotated[int, Field(ge=1, le=100_000)] = 100
+    validation_replications: Annotated[int, Field(ge=0, le=100_000)] = 200
+    seed: Annotated[int, Field(ge=0)] | None = None
+    time_limit: Annotated[float, Field(gt=0.0, le=86_400.0)] = 60.0
+    mip_gap: Annotated[float, Field(ge=0.0, lt=1.0)] = 1e-6
+
+    #: The optimisation file (base scenario paths are relative to its folder); not a key.
+    file: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("candidates")
+    @classmethod
+    def _candidate_keys(cls, candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for i, candidate in enumerate(candidates):
+            for key in candidate:
+                if key in CANDIDATE_KEYS:
+                    continue
+                if not isinstance(key, str) or not key.startswith("program."):
+                    raise ValueError(
+                        f"{i}: '{key}' is not a program path (a hand-listed candidate maps paths "
+                        "such as program.tiers.silver.rebate_rate to values; 'name' and "
+                        "'segments' are also allowed)"
+                    )
+                Lever._program_path(key)
+        return candidates
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OptimizationSpec:
+        if not self.per_segment:
+            for i, lever in enumerate(self.levers):
+                if lever.segments is not None:
+                    raise ValueError(
+                        f"levers.{i}.segments: a lever limited to some segments needs "
+                        "per_segment: true"
+                    )
+            for i, candidate in enumerate(self.candidates):
+                if "segments" in candidate:
+                    raise ValueError(f"candidates.{i}.segments: needs per_segment: true")
+        if self.sampler == "grid":
+            for i, lever in enumerate(self.levers):
+                if lever.range is not None and lever.steps is None:
+                    raise ValueError(
+                        f"levers.{i}: the grid sampler needs 'steps' with a range "
+                        "(or use sampler: lhs)"
+                    )
+        paths = [lever.path for lever in self.levers]
+        for path in paths:
+            if paths.count(path) > 1 and not self.per_segment:
+                raise ValueError(f"levers: '{path}' is listed twice")
+        if not self.levers and not self.candidates and not self.include_base:
+            raise ValueError("nothing to choose from: give levers, candidates or include_base")
+        return self
+
+    @property
+    def folder(self) -> Path:
+        """The folder relative paths are read from (the file's, else the working directory)."""
+        return Path.cwd() if self.file is None else self.file.parent
+
+    @property
+    def scenario_path(self) -> Path:
+        """The base scenario file."""
+        path = Path(self.scenario)
+        return path if path.is_absolute() else self.folder / path
+
+    def error(self, field: str, message: str) -> OptimizationSpecError:
+        """An error about one field of this file."""
+        return OptimizationSpecError(self.file, [(field, message)])
+
+
+def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> OptimizationSpec:
+    """Read and validate an optimisation file.
+
+    Parameters
+    ----------
+    path
+        The optimisation YAML file.
+    overrides
+        ``KEY.PATH=VALUE`` strings applied to the file's keys before validation (as ``--set``
+        does); a key starting with ``base.`` is added to ``overrides`` instead, changing the
+        base scenario (``base.market.demand_noise=0.1``).
+
+    Raises
+    ------
+    OptimizationSpecError
+        The file cannot be read or does not validate.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise OptimizationSpecError(path, [("", f"cannot read the file: {reason}")]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = "" if mark is None else f" at line {mark.line + 1}, column {mark.column + 1}"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise OptimizationSpecError(path, [("", f"invalid YAML{where}: {problem}")]) from None
+    if not isinstance(data, dict):
+        raise OptimizationSpecError(
+            path, [("", "the top level must be a mapping of keys (scenario, levers, budget, ...)")]
+        )
+    return spec_from_dict(data, path, overrides)
+
+
+def spec_from_dict(
+    data: Mapping[str, Any], file: str | Path | None = None, overrides: Sequence[str] = ()
+) -> OptimizationSpec:
+    """Validate an optimisation given as a mapping (as if read from ``file``).
+
+    A relative ``scenario`` path is taken relative to ``file``'s folder (the working directory
+    when ``file`` is ``None``).
+    """
+    from incentsim.scenario.loader import apply_override
+
+    document = copy.deepcopy(dict(data))
+    for override in overrides:
+        if override.startswith(BASE_PREFIX):
+            existing = document.get("overrides") or []
+            if not isinstance(existing, list):
+                existing = [existing]
+            document["overrides"] = [*existing, override.removeprefix(BASE_PREFIX)]
+        else:
+            apply_override(document, override, file=file)
+    if "file" in document:
+        raise OptimizationSpecError(file, [("file", "unknown key")])
+    resolved = None if file is None else Path(file).resolve()
+    try:
+        return OptimizationSpec.model_validate({**document, "file": resolved})
+    except ValidationError as exc:
+        raise OptimizationSpecError(file, [_problem(error) for error in exc.errors()]) from None
+
+
+def _problem(error: Mapping[str, Any]) -> tuple[str, str]:
+    """One pydantic error as (dotted path, message), in the file's terms."""
+    loc = [str(part) for part in error["loc"]]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        fields = _fields_at(loc[:-1])
+        close = difflib.get_close_matches(loc[-1], fields, n=1, cutoff=0.6)
+        message = "unknown key" + (f" (did you mean '{close[0]}'?)" if close else "")
+    elif error["type"] == "missing":
+        message = "missing required key"
+    elif (
+        isinstance(error.get("input"), str | int | float | bool) and error["type"] != "value_error"
+    ):
+        message = f"{message} (got {error['input']!r})"
+    # Drop pydantic's union labels ("float", "dict[str,float]") from the path.
+    loc = [part for part in loc if not any(c in part for c in "[]") and part != "float"]
+    if message.split(":", 1)[0].isdigit() and loc and loc[-1] == "candidates":
+        index, message = message.split(":", 1)
+        loc.append(index)
+        message = message.strip()
+    return ".".join(loc), message
+
+
+def _fields_at(loc: Sequence[str]) -> list[str]:
+    """Field names of the model reached by ``loc`` (for "did you mean")."""
+    model: Any = OptimizationSpec
+    for part in loc:
+        if part.isdigit():
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) else None
+        if field is None:
+            return []
+        annotation = field.annotation
+        for candidate in (annotation, *getattr(annotation, "__args__", ())):
+            inner = getattr(candidate, "__args__", (candidate,))
+            found = [t for t in (candidate, *inner) if isinstance(t, type)]
+            models = [t for t in found if issubclass(t, BaseModel)]
+            if models:
+                model = models[0]
+                break
+        else:
+            return []
+    return [name for name in model.model_fields if name != "file"]

@@ -1,0 +1,91 @@
+"""Optimisation files: every mistake is an error naming the file and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from incentsim.optimizer.coefficients import resolve_settings
+from incentsim.optimizer.space import generate_candidates
+from incentsim.optimizer.spec import OptimizationSpecError, load_spec, spec_from_dict
+from incentsim.scenario.loader import load_scenario
+
+SCENARIOS = Path(__file__).parents[2] / "scenarios"
+
+
+def _spec(**keys):
+    return spec_from_dict({"scenario": str(SCENARIOS / "optimize_base.yaml"), **keys}, "opt.yaml")
+
+
+def _problems(**keys) -> str:
+    with pytest.raises(OptimizationSpecError) as caught:
+        _spec(**keys)
+    return str(caught.value)
+
+
+def test_bundled_optimisation_file_validates() -> None:
+    spec = load_spec(SCENARIOS / "optimize_demo.yaml")
+    base = load_scenario(spec.scenario_path, spec.overrides)
+    space = generate_candidates(spec, base)
+    assert set(space.candidates) == {"reseller", "system_integrator", "technology_partner"}
+    assert all(len(c) >= 8 for c in space.candidates.values())
+    settings = resolve_settings(spec, base)
+    assert settings.budget == 1_400_000
+    assert settings.risk == "cvar"
+
+
+def test_unknown_key_is_named_with_a_suggestion() -> None:
+    message = _problems(budgett=5)
+    assert "opt.yaml: budgett: unknown key (did you mean 'budget'?)" in message
+
+
+def test_lever_outside_the_program_or_on_the_budget_is_refused() -> None:
+    assert "levers.0.path" in _problems(levers=[{"path": "market.trend", "values": [1]}])
+    message = _problems(levers=[{"path": "program.budget.per_period", "values": [1.0]}])
+    assert "cannot be a lever" in message
+
+
+def test_lever_needs_values_or_range_and_grid_needs_steps() -> None:
+    assert "exactly one of 'values' or 'range'" in _problems(
+        levers=[{"path": "program.partner_cap"}]
+    )
+    message = _problems(levers=[{"path": "program.partner_cap", "range": [1, 2]}])
+    assert "levers.0: the grid sampler needs 'steps'" in message
+
+
+def test_out_of_range_alpha_and_risk() -> None:
+    assert "alpha" in _problems(alpha=1.5)
+    assert "risk" in _problems(risk="var")
+
+
+def test_lever_missing_in_the_base_program() -> None:
+    spec = _spec(levers=[{"path": "program.tiers.diamond.rebate_rate", "values": [0.1]}])
+    base = load_scenario(spec.scenario_path)
+    with pytest.raises(OptimizationSpecError, match=r"levers\.0\.path.*does not exist"):
+        generate_candidates(spec, base)
+
+
+def test_floor_naming_an_unknown_segment() -> None:
+    spec = _spec(floors={"retention": {"resellers": 0.8}})
+    base = load_scenario(spec.scenario_path)
+    with pytest.raises(OptimizationSpecError, match=r"floors\.retention\.resellers"):
+        resolve_settings(spec, base)
+
+
+def test_grid_larger_than_max_candidates() -> None:
+    spec = _spec(
+        max_candidates=3,
+        levers=[{"path": "program.partner_cap", "values": [1e4, 2e4, 3e4, 4e4]}],
+    )
+    with pytest.raises(OptimizationSpecError, match="max_candidates"):
+        generate_candidates(spec, load_scenario(spec.scenario_path))
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    with pytest.raises(OptimizationSpecError, match="cannot read the file"):
+        load_spec(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("scenario: [unclosed\n")
+    with pytest.raises(OptimizationSpecError, match="invalid YAML at line"):
+        load_spec(bad)

@@ -1,0 +1,94 @@
+"""``incentsim optimize`` end to end: its design runs with ``incentsim run``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from test_opt_pipeline import TINY
+
+from incentsim.cli import main
+
+
+@pytest.fixture
+def spec_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY))
+    return path
+
+
+def test_optimize_then_run_the_design(
+    spec_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    code = main(
+        [
+            "optimize",
+            str(spec_file),
+            "--out",
+            str(out),
+            "--no-progress",
+            "--cache",
+            str(tmp_path / "cache"),
+            "--alpha",
+            "0.25",
+        ]
+    )
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "Chosen design" in printed.out
+    assert "Validation" in printed.out
+    summary = json.loads((out / "optimization.json").read_text())
+    assert summary["solver"]["status"] == "optimal"
+    assert summary["settings"]["alpha"] == 0.25
+    assert set(summary["choice"]) == {"reseller", "system_integrator", "technology_partner"}
+    page = (out / "report.html").read_text()
+    assert "Promised against realised" in page
+    assert "HiGHS: optimal" in page
+    assert (out / "report_tables" / "candidates.csv").is_file()
+    code = main(
+        [
+            "run",
+            str(out / "design.yaml"),
+            "--reps",
+            "2",
+            "--out",
+            str(tmp_path / "run"),
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    assert "incentive_cost" in capsys.readouterr().out
+
+
+def test_infeasible_budget_exits_1_with_the_diagnosis(
+    spec_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "optimize",
+            str(spec_file),
+            "--budget",
+            "1000",
+            "--out",
+            str(tmp_path / "o"),
+            "--no-progress",
+            "--cache",
+            str(tmp_path / "cache"),
+        ]
+    )
+    assert code == 1
+    assert "smallest budget at which every other constraint can be met" in capsys.readouterr().out
+
+
+def test_bad_file_exits_2_naming_file_and_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({**TINY, "risk": "var"}))
+    assert main(["optimize", str(path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml: risk:" in err
+    assert "Traceback" not in err
