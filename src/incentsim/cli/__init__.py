@@ -33,6 +33,8 @@ VERBS: tuple[str, ...] = (
     "payout",
     "compare",
     "stress",
+    "sensitivity",
+    "experiment",
     "optimize",
 )
 

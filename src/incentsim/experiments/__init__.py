@@ -1,16 +1,25 @@
-"""Experiments over the Monte Carlo: compare design variants, stress-test against shocks.
+"""Experiments over the Monte Carlo: compare variants, stress-test, sensitivity, batch files.
 
 ::
 
-    from incentsim.experiments import compare, stress
+    from incentsim import load_scenario
+    from incentsim.experiments import compare, run_experiment, sensitivity, stress
     comparison = compare(["scenarios/baseline.yaml", "scenarios/variant_richer_rebates.yaml"])
     test = stress("scenarios/baseline.yaml", ["recession:severe", "competitor"],
                   limits=["retention<0.8"])
+    ranking = sensitivity(load_scenario("scenarios/small.yaml"), method="morris")
+    run_experiment("experiments/rebate_variants.yaml", "runs/rebates")
 
 Results carry their tables (``.tables()``) and plots; :mod:`incentsim.report` turns them into a
 self-contained HTML report.
 """
 
+from incentsim.experiments.batch import (
+    Experiment,
+    ExperimentResult,
+    load_experiment,
+    run_experiment,
+)
 from incentsim.experiments.compare import (
     Comparison,
     Difference,
@@ -18,6 +27,14 @@ from incentsim.experiments.compare import (
     compare,
     paired_difference,
     replications_needed,
+)
+from incentsim.experiments.sensitivity import (
+    DEFAULT_FACTORS,
+    Factor,
+    SensitivityError,
+    SensitivityResult,
+    parse_factors,
+    sensitivity,
 )
 from incentsim.experiments.shocks import (
     SHOCK_LIBRARY,
@@ -38,23 +55,33 @@ from incentsim.experiments.stress import (
 )
 
 __all__ = [
+    "DEFAULT_FACTORS",
     "SHOCK_LIBRARY",
     "BreakingPoint",
     "Comparison",
     "Difference",
+    "Experiment",
     "ExperimentError",
+    "ExperimentResult",
+    "Factor",
     "Limit",
+    "SensitivityError",
+    "SensitivityResult",
     "ShockChoice",
     "ShockError",
     "ShockTemplate",
     "StressTest",
     "compare",
+    "load_experiment",
     "paired_difference",
+    "parse_factors",
     "parse_limit",
     "parse_shock",
     "parse_shocks",
     "replications_needed",
     "reverse_stress",
+    "run_experiment",
+    "sensitivity",
     "stress",
     "with_shocks",
 ]

@@ -1,0 +1,70 @@
+"""``incentsim experiment FILE``: run a batch experiment file, resumably.
+
+The file declares a base scenario, variants, shocks, seeds, replications and the analyses to
+run (see :mod:`incentsim.experiments.batch`). Every finished run is on disk at once; after an
+interruption, ``--resume`` continues into the same folder and ends with the results an
+uninterrupted run gives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from incentsim.cli.run import RUNS_FOLDER, _positive
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``experiment`` verb."""
+    parser = subparsers.add_parser(
+        "experiment",
+        help="run a batch experiment file (variants x shocks x seeds, analyses), resumably",
+        description=(
+            "Simulate every variant under every shock case with every seed, streaming each "
+            "finished run to disk, then run the analyses the file asks for (compare, stress, "
+            "sensitivity) and write tables and an HTML report. An interrupted experiment "
+            "continues with --resume."
+        ),
+    )
+    parser.add_argument("file", metavar="FILE", help="experiment YAML file")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help=f"output folder (default {RUNS_FOLDER}/<experiment name>)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted experiment in --out, keeping its finished runs",
+    )
+    parser.add_argument(
+        "--workers", type=_positive, default=1, metavar="W", help="worker processes (default 1)"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the experiment; 0 on success."""
+    from incentsim.errors import IncentsimError
+    from incentsim.experiments.batch import load_experiment, run_experiment
+    from incentsim.montecarlo import BlockError
+
+    out_dir = args.out or RUNS_FOLDER / load_experiment(args.file).name
+    print(f"experiment folder: {out_dir}", file=sys.stderr)
+    try:
+        result = run_experiment(
+            args.file,
+            out_dir,
+            resume=args.resume,
+            executor="serial" if args.workers == 1 else "processes",
+            workers=args.workers,
+        )
+    except BlockError as exc:
+        if exc.user_error:
+            raise IncentsimError(str(exc)) from None
+        raise
+    print(result)
+    print(f"tables in {out_dir / 'results'}, report {out_dir / 'report.html'}", file=sys.stderr)
+    return 0

@@ -1,0 +1,807 @@
+"""Batch experiment files: variants x shocks x seeds, streamed to disk, resumable.
+
+An experiment file (YAML) declares what to run::
+
+    name: rebate_variants
+    base: ../scenarios/small.yaml          # relative to the experiment file
+    set: [population.partners=100]         # overrides for the base and every variant
+    variants:                              # the first is the reference of comparisons
+      current: {}
+      richer_gold: {set: {program.tiers.gold.rebate_rate: 0.04}}
+      other_file: {file: ../scenarios/other.yaml}
+    shocks:                                # library shocks; a list is a combination
+      - recession:moderate
+      - [recession:severe, competitor:severe]
+    seeds: [20261123, 7]                   # default: the base scenario's seed
+    replications: 50                       # per run; default: the base scenario's
+    analyses: [simulate, compare, stress, sensitivity]
+    sensitivity:                           # see incentsim.experiments.sensitivity
+      variant: current
+      method: morris
+      trajectories: 6
+      reps: 4
+      outcomes: [incentive_cost, loyalty_mean]
+      factors:
+        churn_slope: {path: behaviour.churn_slope, low: 2, high: 8}
+
+A *run* is one variant under one shock case (the baseline, no shock, comes first) with one
+seed: a Monte Carlo run (:func:`~incentsim.montecarlo.run_montecarlo`) streamed block by block
+into ``OUT/runs/<variant>/<case>/seed-<seed>/``. Every variant and case with the same seed runs
+over the same random numbers, so comparisons and stress changes are paired.
+
+The output folder::
+
+    OUT/experiment.json        the plan and its content hash (experiment + every scenario),
+                               status running / complete
+    OUT/runs/...               one run folder per variant x case x seed (incentsim.montecarlo.store)
+    OUT/results/outcomes.*     every replication of every run (CSV, Parquet)
+    OUT/results/summary.*      per run and outcome: mean, sd, percentiles, 95% CI
+    OUT/results/differences.*  (compare) each variant against the reference, paired, per case
+    OUT/results/risks.*, resilience.*   (stress) per variant and seed
+    OUT/sensitivity/           (sensitivity) indices, noise, plots, its own report
+    OUT/report.html            a self-contained report of it all
+
+**Resuming.** A run counts as done only when its folder's manifest says ``complete`` with the
+planned identity (scenario hash, seed, replications, block size); every file is written to a
+temporary name and renamed into place, so a killed process leaves either complete files or
+none. ``--resume`` checks that the experiment and its scenarios hash as before (else a clear
+error), keeps the finished runs, re-runs the others from the start of the run, and recomputes
+the tables from the run files: the result is the same as an uninterrupted run's. The
+sensitivity analysis streams its sample points in chunks and resumes the same way. Without
+``--resume`` a non-empty output folder is an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import pandas as pd
+from pydantic import Field, ValidationError, field_validator
+
+from incentsim.errors import IncentsimError, ScenarioError
+from incentsim.program.spec import Strict
+
+if TYPE_CHECKING:
+    from incentsim.experiments.sensitivity import Factor, SensitivityResult
+    from incentsim.experiments.stress import StressCase
+    from incentsim.montecarlo import Executor, MonteCarloResult
+    from incentsim.montecarlo.runner import BlockFn
+    from incentsim.scenario.model import Scenario
+
+__all__ = [
+    "ANALYSES",
+    "Experiment",
+    "ExperimentResult",
+    "ExperimentRun",
+    "Plan",
+    "load_experiment",
+    "plan_experiment",
+    "run_experiment",
+]
+
+ANALYSES = ("simulate", "compare", "stress", "sensitivity")
+MANIFEST = "experiment.json"
+RUNS = "runs"
+RESULTS = "results"
+SENSITIVITY = "sensitivity"
+REPORT = "report.html"
+FORMAT_VERSION = 1
+
+Overrides = list[str] | dict[str, Any]
+
+
+# --- the file ----------------------------------------------------------------------------------
+
+
+class VariantSpec(Strict):
+    """A design variant: the base scenario, or another file, with overrides."""
+
+    file: str | None = None
+    set: Overrides = Field(default_factory=list)
+    description: str = ""
+
+
+class SensitivitySpec(Strict):
+    """The sensitivity analysis of one variant (see :mod:`incentsim.experiments.sensitivity`)."""
+
+    variant: str | None = None
+    method: Literal["morris", "sobol"] = "morris"
+    trajectories: Annotated[int, Field(ge=2)] | None = None
+    samples: Annotated[int, Field(ge=2)] | None = None
+    reps: Annotated[int, Field(ge=2)] = 8
+    outcomes: list[str] = Field(
+        default_factory=lambda: ["incentive_cost", "loyalty_mean", "retention", "revenue_net"]
+    )
+    factors: dict[str, Any] | None = None
+
+
+class Experiment(Strict):
+    """An experiment file, validated (paths are still as written)."""
+
+    name: str
+    description: str = ""
+    base: str
+    set: Overrides = Field(default_factory=list)
+    variants: dict[str, VariantSpec] = Field(default_factory=lambda: {"base": VariantSpec()})
+    shocks: list[str | list[str]] = Field(default_factory=list)
+    seeds: list[Annotated[int, Field(ge=0)]] | None = None
+    replications: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    analyses: list[Literal["simulate", "compare", "stress", "sensitivity"]] = Field(
+        default_factory=lambda: ["simulate"]
+    )
+    sensitivity: SensitivitySpec | None = None
+
+    @field_validator("variants")
+    @classmethod
+    def _some_variants(cls, value: dict[str, VariantSpec]) -> dict[str, VariantSpec]:
+        if not value:
+            raise ValueError("give at least one variant (for example 'base: {}')")
+        return value
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and (not value or len(set(value)) != len(value)):
+            raise ValueError("give one or more distinct seeds")
+        return value
+
+
+@dataclass(frozen=True)
+class ExperimentRun:
+    """One planned run: a variant under a shock case with a seed."""
+
+    variant: str
+    case: str
+    seed: int
+    folder: Path
+    scenario: Scenario
+
+    @property
+    def key(self) -> str:
+        return f"{self.variant} | {self.case} | seed {self.seed}"
+
+
+@dataclass
+class Plan:
+    """An experiment file resolved: scenarios loaded, runs laid out, content hashed."""
+
+    file: Path
+    experiment: Experiment
+    variants: dict[str, Scenario]
+    cases: list[StressCase]
+    seeds: list[int]
+    replications: int
+    runs: list[ExperimentRun]
+    content_hash: str
+    factors: list[Factor]
+
+
+def load_experiment(path: str | os.PathLike[str]) -> Experiment:
+    """Read and validate an experiment file.
+
+    Raises
+    ------
+    ScenarioError
+        The file cannot be read, is not YAML, or a field is wrong (named by its dotted path).
+    """
+    from incentsim.scenario.loader import read_document
+
+    file = Path(path)
+    data = read_document(file)
+    try:
+        return Experiment.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            (".".join(str(p) for p in error["loc"]), _message(error)) for error in exc.errors()
+        ]
+        raise ScenarioError(str(file), problems) from None
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return {"Extra inputs are not permitted": "unknown key", "Field required": "missing"}.get(
+        message, message
+    )
+
+
+def _override_list(value: Overrides) -> list[str]:
+    if isinstance(value, dict):
+        return [f"{key}={json.dumps(item)}" for key, item in value.items()]
+    return list(value)
+
+
+def plan_experiment(path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> Plan:
+    """Validate the file, load every variant, lay out the runs and hash it all.
+
+    Raises
+    ------
+    ScenarioError
+        A problem in the experiment file or a scenario it names (file and field named).
+    """
+    from incentsim.experiments.compare import variant_folders
+    from incentsim.experiments.shocks import ShockError, parse_shock
+    from incentsim.experiments.stress import StressCase
+    from incentsim.scenario.loader import load_scenario, scenario_hash
+
+    file = Path(path)
+    experiment = load_experiment(file)
+    shown = str(file)
+    folder = file.parent
+    common = _override_list(experiment.set)
+    variants: dict[str, Scenario] = {}
+    for name, spec in experiment.variants.items():
+        target = folder / (spec.file or experiment.base)
+        where = f"variants.{name}" if spec.file else "base"
+        if not target.is_file():
+            raise ScenarioError(
+                shown,
+                [
+                    (
+                        f"{where}.file" if spec.file else where,
+                        f"cannot find '{spec.file or experiment.base}' (looked for {target})",
+                    )
+                ],
+            )
+        try:
+            variants[name] = load_scenario(target, [*common, *_override_list(spec.set)])
+        except ScenarioError as exc:
+            raise ScenarioError(shown, [(f"variants.{name}", str(exc))]) from None
+    cases = [StressCase()]
+    for i, entry in enumerate(experiment.shocks):
+        items = [entry] if isinstance(entry, str) else entry
+        try:
+            case = StressCase(tuple(parse_shock(item) for item in items))
+        except ShockError as exc:
+            raise ScenarioError(shown, [(f"shocks.{i}", str(exc))]) from None
+        if not case.shocks:
+            raise ScenarioError(shown, [(f"shocks.{i}", "an empty combination")])
+        if case.label in [c.label for c in cases]:
+            raise ScenarioError(shown, [(f"shocks.{i}", f"'{case.label}' is listed twice")])
+        cases.append(case)
+    _check_analyses(experiment, shown, len(cases))
+    factors = _sensitivity_factors(experiment, variants, shown)
+    reference = next(iter(variants.values()))
+    seeds = experiment.seeds or [reference.seed]
+    reps = experiment.replications or reference.replications
+    variant_dirs = variant_folders(list(variants), Path(out_dir) / RUNS)
+    runs = []
+    for name, scenario in variants.items():
+        case_dirs = variant_folders([c.label for c in cases], variant_dirs[name])
+        for case in cases:
+            try:
+                shocked = case.scenario(scenario)
+            except IncentsimError as exc:
+                problem = f"'{case.label}' on '{name}': {exc}"
+                raise ScenarioError(shown, [("shocks", problem)]) from None
+            for seed in seeds:
+                runs.append(
+                    ExperimentRun(
+                        name, case.label, seed, case_dirs[case.label] / f"seed-{seed}", shocked
+                    )
+                )
+    identity = {
+        "format": FORMAT_VERSION,
+        "experiment": experiment.model_dump(mode="json"),
+        "replications": reps,
+        "runs": [[r.variant, r.case, r.seed, scenario_hash(r.scenario)] for r in runs],
+    }
+    digest = hashlib.sha256(
+        json.dumps(identity, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+    return Plan(file, experiment, variants, cases, seeds, reps, runs, digest, factors)
+
+
+def _sensitivity_factors(
+    experiment: Experiment, variants: Mapping[str, Scenario], file: str
+) -> list[Factor]:
+    """The sensitivity factors, checked against the variant they apply to (none without the
+    analysis)."""
+    from incentsim.experiments.sensitivity import (
+        DEFAULT_FACTORS,
+        SensitivityError,
+        check_factors,
+        factors_from_mapping,
+    )
+
+    if "sensitivity" not in experiment.analyses:
+        return []
+    spec = experiment.sensitivity or SensitivitySpec()
+    where = "sensitivity.factors"
+    if spec.factors is None:
+        factors = list(DEFAULT_FACTORS)
+    else:
+        factors = factors_from_mapping(spec.factors, file=file, where=where)
+    samples = spec.samples
+    if spec.method == "sobol" and samples is not None and samples & (samples - 1):
+        raise ScenarioError(
+            file, [("sensitivity.samples", f"must be a power of two, not {samples}")]
+        )
+    try:
+        check_factors(variants[spec.variant or next(iter(variants))], factors)
+    except SensitivityError as exc:
+        raise ScenarioError(file, [(where, str(exc))]) from None
+    return factors
+
+
+def _check_analyses(experiment: Experiment, file: str, n_cases: int) -> None:
+    analyses = experiment.analyses
+    if "compare" in analyses and len(experiment.variants) < 2:
+        raise ScenarioError(file, [("analyses", "compare needs at least two variants")])
+    if "stress" in analyses and n_cases < 2:
+        raise ScenarioError(file, [("analyses", "stress needs at least one entry in shocks")])
+    if "sensitivity" in analyses:
+        spec = experiment.sensitivity or SensitivitySpec()
+        if spec.variant is not None and spec.variant not in experiment.variants:
+            raise ScenarioError(
+                file,
+                [
+                    (
+                        "sensitivity.variant",
+                        f"'{spec.variant}' is not one of the variants "
+                        f"({', '.join(experiment.variants)})",
+                    )
+                ],
+            )
+        if spec.method == "morris" and spec.samples is not None:
+            raise ScenarioError(
+                file, [("sensitivity.samples", "is for sobol; Morris takes trajectories")]
+            )
+        if spec.method == "sobol" and spec.trajectories is not None:
+            raise ScenarioError(
+                file, [("sensitivity.trajectories", "is for morris; Sobol takes samples")]
+            )
+    elif experiment.sensitivity is not None:
+        raise ScenarioError(file, [("sensitivity", "given, but 'sensitivity' is not in analyses")])
+
+
+# --- running -----------------------------------------------------------------------------------
+
+
+def _run_done(run: ExperimentRun, reps: int) -> bool:
+    """Whether the run's folder holds its complete results (and every block file)."""
+    from incentsim.montecarlo import BLOCK_SIZE, store
+    from incentsim.montecarlo.seeding import describe_seed
+    from incentsim.scenario.loader import scenario_hash
+
+    path = run.folder / store.MANIFEST
+    if not path.is_file():
+        return False
+    manifest = store.read_json(path)
+    expected = {
+        "scenario_hash": scenario_hash(run.scenario),
+        "seed": describe_seed(run.seed),
+        "replications": reps,
+        "block_size": BLOCK_SIZE,
+    }
+    return (
+        manifest.get("status") == "complete"
+        and all(manifest.get(k) == v for k, v in expected.items())
+        and all((run.folder / name).is_file() for name in manifest.get("files", []))
+    )
+
+
+def _simulate_run(run: ExperimentRun, *, reps: int, block_fn: BlockFn | None) -> str:
+    """Simulate one run into its folder (runs in a worker); returns its key."""
+    from incentsim.montecarlo import run_montecarlo
+
+    run_montecarlo(
+        run.scenario,
+        reps=reps,
+        seed=run.seed,
+        executor="serial",
+        out_dir=run.folder,
+        progress=False,
+        block_fn=block_fn,
+        overwrite=True,
+    )
+    return run.key
+
+
+def _prepare(plan: Plan, out: Path, resume: bool) -> None:
+    """Check the output folder against the plan; write the manifest (status running)."""
+    from incentsim.montecarlo import store
+
+    manifest = out / MANIFEST
+    if out.exists() and not out.is_dir():
+        raise store.OutDirError(f"{out} exists and is not a folder")
+    if not resume and _holds_files(out):
+        raise store.OutDirError(
+            f"{out} is not empty: continue the experiment there with --resume, or choose "
+            "another folder"
+        )
+    if resume and manifest.is_file():
+        previous = store.read_json(manifest)
+        if previous.get("content_hash") != plan.content_hash:
+            changed = _changes(previous, plan)
+            raise store.OutDirError(
+                f"cannot resume in {out}: the experiment changed since it started ({changed}); "
+                "run it into a new folder"
+            )
+    elif resume and _holds_files(out):
+        raise store.OutDirError(f"cannot resume in {out}: it holds no {MANIFEST}")
+    out.mkdir(parents=True, exist_ok=True)
+    for leftover in out.rglob(_TEMPORARY):  # written by a process killed mid-write
+        leftover.unlink()
+    _write_manifest(plan, out, "running")
+
+
+#: Temporary files of atomic writes (``.name.<pid>.tmp``, ``.name.tmp``, ``.name.tmp.png``).
+_TEMPORARY = ".*.tmp*"
+
+
+def _holds_files(out: Path) -> bool:
+    """Whether ``out`` holds anything but temporary files."""
+    return out.is_dir() and any(not p.match(_TEMPORARY) for p in out.iterdir())
+
+
+def _changes(previous: Mapping[str, Any], plan: Plan) -> str:
+    """What differs between a stored plan and this one, in words."""
+    from incentsim.scenario.loader import scenario_hash
+
+    before = {tuple(r[:3]): r[3] for r in previous.get("runs", [])}
+    now = {(r.variant, r.case, r.seed): r for r in plan.runs}
+
+    differ = [
+        f"{v} | {c} | seed {s}"
+        for (v, c, s), run in now.items()
+        if (v, c, s) in before and before[v, c, s] != scenario_hash(run.scenario)
+    ]
+    if differ:
+        return f"scenario contents differ for {', '.join(differ[:3])}"
+    if set(before) != set(now):
+        return "variants, shocks or seeds differ"
+    return "the experiment file's settings differ"
+
+
+def _write_manifest(plan: Plan, out: Path, status: str, **extra: Any) -> None:
+    import incentsim
+    from incentsim.montecarlo import store
+    from incentsim.scenario.loader import scenario_hash
+
+    store.write_json(
+        out / MANIFEST,
+        {
+            "format": FORMAT_VERSION,
+            "status": status,
+            "experiment": plan.experiment.name,
+            "file": str(plan.file),
+            "content_hash": plan.content_hash,
+            "replications": plan.replications,
+            "seeds": plan.seeds,
+            "analyses": plan.experiment.analyses,
+            "runs": [
+                [
+                    r.variant,
+                    r.case,
+                    r.seed,
+                    scenario_hash(r.scenario),
+                    str(r.folder.relative_to(out)),
+                ]
+                for r in plan.runs
+            ],
+            "incentsim_version": incentsim.__version__,
+            "updated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            **extra,
+        },
+    )
+
+
+def run_experiment(
+    path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    resume: bool = False,
+    executor: str | Executor = "serial",
+    workers: int | None = None,
+    block_fn: BlockFn | None = None,
+    log: Any = None,
+) -> ExperimentResult:
+    """Run (or resume) an experiment file into ``out_dir``.
+
+    Parameters
+    ----------
+    path
+        The experiment file.
+    out_dir
+        The output folder: new or empty, or (``resume``) one this experiment started.
+    resume
+        Keep the finished runs of an interrupted run of the same experiment.
+    executor, workers
+        Where runs (and sensitivity points) run; runs are the unit of work, each simulated
+        serially in its worker, so the results do not depend on the executor.
+    block_fn
+        The block function (default the engine's).
+    log
+        A text stream for one line per finished run (default stderr; ``False`` for none).
+
+    Raises
+    ------
+    ScenarioError
+        A bad experiment file or scenario.
+    OutDirError
+        A non-empty folder without ``resume``; a folder holding another experiment with it.
+    """
+    from incentsim.experiments.compare import open_executor
+
+    out = Path(out_dir)
+    plan = plan_experiment(path, out)
+    _prepare(plan, out, resume)
+    stream = sys.stderr if log is None else log
+    todo = [r for r in plan.runs if not (resume and _run_done(r, plan.replications))]
+    done = len(plan.runs) - len(todo)
+    if stream and done:
+        print(f"resuming: {done} of {len(plan.runs)} runs already complete", file=stream)
+    task = functools.partial(_simulate_run, reps=plan.replications, block_fn=block_fn)
+    began = time.perf_counter()
+    with open_executor(executor, workers, None) as running:
+        for key in running.map_unordered(task, todo):
+            done += 1
+            if stream:
+                print(f"run {done}/{len(plan.runs)} complete: {key}", file=stream, flush=True)
+        sensitivity = None
+        if "sensitivity" in plan.experiment.analyses:
+            sensitivity = _sensitivity(plan, out, running, block_fn)
+    result = ExperimentResult(plan, out, sensitivity)
+    result.write()
+    _write_manifest(plan, out, "complete", seconds=round(time.perf_counter() - began, 3))
+    return result
+
+
+def _sensitivity(
+    plan: Plan, out: Path, running: Executor, block_fn: BlockFn | None
+) -> SensitivityResult:
+    from incentsim.experiments.sensitivity import sensitivity
+
+    spec = plan.experiment.sensitivity or SensitivitySpec()
+    name = spec.variant or next(iter(plan.variants))
+    return sensitivity(
+        plan.variants[name],
+        plan.factors,
+        method=spec.method,
+        size=spec.trajectories or spec.samples,
+        reps=spec.reps,
+        outcomes=spec.outcomes,
+        seed=plan.seeds[0],
+        executor=running,
+        out_dir=out / SENSITIVITY,
+        block_fn=block_fn,
+    )
+
+
+#: Outcomes in the terminal overview.
+_OVERVIEW = (
+    "incentive_cost",
+    "budget_exceeded",
+    "reserve_depleted",
+    "revenue_net",
+    "retention",
+    "loyalty_mean",
+)
+
+_DIFFERENCE_COLUMNS = [
+    "variant",
+    "outcome",
+    "reference_mean",
+    "variant_mean",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "verdict_text",
+    "reps_needed",
+]
+
+# --- results -----------------------------------------------------------------------------------
+
+
+class ExperimentResult:
+    """A finished experiment: its runs (read back from disk) and the analyses' tables.
+
+    Attributes
+    ----------
+    plan
+        The resolved experiment.
+    out_dir
+        Where it is stored.
+    sensitivity
+        The sensitivity analysis, when asked for.
+    """
+
+    def __init__(
+        self, plan: Plan, out_dir: Path, sensitivity: SensitivityResult | None = None
+    ) -> None:
+        from incentsim.montecarlo import MonteCarloResult
+
+        self.plan = plan
+        self.out_dir = out_dir
+        self.sensitivity = sensitivity
+        self._comparisons: dict[tuple[str, int], Any] | None = None
+        self.runs: dict[tuple[str, str, int], MonteCarloResult] = {
+            (r.variant, r.case, r.seed): MonteCarloResult.open(r.folder) for r in plan.runs
+        }
+
+    @property
+    def analyses(self) -> list[str]:
+        return list(self.plan.experiment.analyses)
+
+    def __str__(self) -> str:
+        from incentsim.experiments.compare import _columns, format_value
+        from incentsim.montecarlo.summary import outcome_unit
+
+        plan = self.plan
+        lines = [
+            f"Experiment '{plan.experiment.name}': {len(plan.variants)} variants x "
+            f"{len(plan.cases)} shock cases x {len(plan.seeds)} seeds = {len(plan.runs)} runs "
+            f"of {plan.replications:,} replications (content hash {plan.content_hash[:12]})",
+            "",
+            "Means over every seed's replications (tables with intervals in results/):",
+        ]
+        outcomes = self.outcomes()
+        shown = [n for n in _OVERVIEW if n in outcomes.columns]
+        means = outcomes.groupby(["variant", "case"], sort=False)[shown].mean()
+        rows = [["variant", "case", *shown]]
+        for (variant, case), row in means.iterrows():
+            cells = (format_value(row[n], outcome_unit(n)) for n in shown)
+            rows.append([variant, case, *cells])
+        lines += list(_columns(rows))
+        if "compare" in self.analyses:
+            lines += ["", "Distinguishable differences against the reference (paired):"]
+            found = [
+                f"  {case}, seed {seed}: {d.variant} {d.outcome} {d.describe()}"
+                for (case, seed), c in self.comparisons().items()
+                for d in c.differences
+                if d.outcome in _OVERVIEW and d.distinguishable
+            ]
+            lines += found or ["  none at this replication count"]
+        if self.sensitivity is not None:
+            lines += ["", str(self.sensitivity)]
+        return "\n".join(lines)
+
+    def outcomes(self) -> pd.DataFrame:
+        """Every replication of every run: variant, case, seed, replication, then outcomes."""
+        frames = [
+            result.outcomes.reset_index().assign(variant=v, case=c, seed=s)
+            for (v, c, s), result in self.runs.items()
+        ]
+        frame = pd.concat(frames, ignore_index=True)
+        front = ["variant", "case", "seed", "replication"]
+        return frame[front + [c for c in frame.columns if c not in front]]
+
+    def summary(self) -> pd.DataFrame:
+        """Per run and outcome: n, mean, sd, percentiles and the 95% CI of the mean."""
+        frames = [
+            result.summary.to_frame().reset_index().assign(variant=v, case=c, seed=s)
+            for (v, c, s), result in self.runs.items()
+        ]
+        frame = pd.concat(frames, ignore_index=True)
+        front = ["variant", "case", "seed", "outcome"]
+        return frame[front + [c for c in frame.columns if c not in front]]
+
+    def comparisons(self) -> dict[tuple[str, int], Any]:
+        """``(case, seed) -> Comparison`` of the variants (the first is the reference)."""
+        from incentsim.experiments.compare import Comparison
+
+        if self._comparisons is None:
+            self._comparisons = {
+                (case.label, seed): Comparison(
+                    {v: self.runs[v, case.label, seed] for v in self.plan.variants}
+                )
+                for case in self.plan.cases
+                for seed in self.plan.seeds
+            }
+        return self._comparisons
+
+    def stress_tests(self) -> dict[tuple[str, int], Any]:
+        """``(variant, seed) -> StressTest`` over the shock cases."""
+        from incentsim.experiments.stress import StressTest
+
+        return {
+            (v, seed): StressTest(
+                self.plan.cases, {c.label: self.runs[v, c.label, seed] for c in self.plan.cases}
+            )
+            for v in self.plan.variants
+            for seed in self.plan.seeds
+        }
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The experiment's tables: ``outcomes``, ``summary`` and, as the analyses ask,
+        ``differences`` (compare), ``risks`` and ``resilience`` (stress)."""
+        tables = {"outcomes": self.outcomes(), "summary": self.summary()}
+        if "compare" in self.analyses:
+            tables["differences"] = pd.concat(
+                [
+                    c.to_frame().assign(case=case, seed=seed)
+                    for (case, seed), c in self.comparisons().items()
+                ],
+                ignore_index=True,
+            )
+        if "stress" in self.analyses:
+            tests = self.stress_tests()
+            for name in ("risks", "resilience"):
+                tables[name] = pd.concat(
+                    [
+                        t.tables()[name].reset_index().assign(variant=v, seed=seed)
+                        for (v, seed), t in tests.items()
+                    ],
+                    ignore_index=True,
+                )
+        return tables
+
+    def write(self) -> list[Path]:
+        """Write every table (CSV and Parquet) under ``results/`` and ``report.html``."""
+        from incentsim.report.document import write_table
+
+        written = []
+        for name, frame in self.tables().items():
+            written += write_table(frame, self.out_dir / RESULTS / name)
+        written.append(self.write_report(self.out_dir / REPORT))
+        return written
+
+    def write_report(self, path: str | os.PathLike[str]) -> Path:
+        """A self-contained HTML report of the experiment's analyses."""
+        from incentsim.experiments.compare import KEY_OUTCOMES
+        from incentsim.experiments.sensitivity import RANK_BY
+        from incentsim.report.document import Report
+
+        plan = self.plan
+        report = Report(
+            f"Experiment '{plan.experiment.name}'",
+            identity={
+                "file": str(plan.file),
+                "content hash": plan.content_hash,
+                "variants": ", ".join(plan.variants),
+                "shock cases": ", ".join(c.label for c in plan.cases),
+                "seeds": ", ".join(map(str, plan.seeds)),
+                "replications per run": plan.replications,
+            },
+        )
+        if plan.experiment.description:
+            report.add_text(plan.experiment.description)
+        summary = self.summary()
+        shown = summary[summary["outcome"].isin(KEY_OUTCOMES)]
+        report.add_heading("Outcomes per run")
+        report.add_table(
+            shown[["variant", "case", "seed", "outcome", "mean", "ci_low", "ci_high", "p5", "p95"]],
+            index=False,
+        )
+        first = plan.seeds[0]
+        if len(plan.seeds) > 1:
+            report.add_text(
+                f"Plots are drawn for seed {first}; the tables in {RESULTS}/ cover every seed.",
+                note=True,
+            )
+        if "compare" in self.analyses:
+            report.add_heading("Variants compared (paired, common random numbers)")
+            for (case, seed), comparison in self.comparisons().items():
+                report.add_heading(f"{case}, seed {seed}", level=3)
+                frame = comparison.to_frame()
+                frame = frame[frame["outcome"].isin(KEY_OUTCOMES)]
+                report.add_table(frame[_DIFFERENCE_COLUMNS], index=False)
+                if seed == first:
+                    report.add_figure(comparison.plot_differences(), caption=f"{case}, seed {seed}")
+        if "stress" in self.analyses:
+            report.add_heading("Stress: budget, reserve and resilience")
+            for (variant, seed), test in self.stress_tests().items():
+                report.add_heading(f"{variant}, seed {seed}", level=3)
+                report.add_table(test.risks())
+                if seed == first:
+                    report.add_figure(test.plot_heatmap(), caption=f"{variant}, seed {seed}")
+        if self.sensitivity is not None:
+            report.add_heading("Sensitivity")
+            report.add_text(
+                f"{self.sensitivity.method.capitalize()} analysis of "
+                f"'{self.sensitivity.scenario_name}' (ranked indices, plots and noise in "
+                f"{SENSITIVITY}/sensitivity.html)."
+            )
+            columns = ["outcome", "rank", "factor", "range", RANK_BY[self.sensitivity.method]]
+            report.add_table(self.sensitivity.to_frame()[columns], index=False)
+        return report.write(path)

@@ -1,0 +1,66 @@
+"""``incentsim sensitivity`` end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from incentsim.cli import main
+
+SMALL = Path(__file__).parents[2] / "scenarios" / "small.yaml"
+TINY = ["--set", "population.partners=40", "--set", "calendar.horizon_periods=2"]
+
+
+def test_morris_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "sens"
+    factors = "program.tiers.*.rebate_rate=x0.5:2,market.trend_per_year=0:0.1,dummy"
+    argv = [
+        "sensitivity",
+        str(SMALL),
+        *TINY,
+        "--factors",
+        factors,
+        "--trajectories",
+        "2",
+        "--reps",
+        "2",
+        "--outcomes",
+        "incentive_cost",
+        "--out",
+        str(out),
+    ]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "Morris sensitivity of 'small': 8 points x 2 replications" in printed
+    indices = pd.read_csv(out / "indices.csv")
+    top = indices.sort_values("rank").iloc[0]
+    assert top["factor"] == "program.tiers.*.rebate_rate"
+    assert top["mu_star"] > 0
+    assert json.loads((out / "result.json").read_text())["reps"] == 2
+    assert (out / "morris_incentive_cost.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            ["--factors", "behaviour.churn=1:2"],
+            "error: factor 'behaviour.churn': 'behaviour.churn'",
+        ),
+        (["--factors", "behaviour.churn_slope=1:30"], "at 30 makes an invalid scenario"),
+        (["--factors", "nope.yaml"], "nope.yaml: cannot read the file"),
+        (["--method", "sobol", "--trajectories", "4"], "--trajectories is for --method morris"),
+        (["--outcomes", "cost"], "unknown outcome 'cost'"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    argv = ["sensitivity", str(SMALL), *TINY, "--reps", "2", "--out", str(tmp_path / "o"), *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
