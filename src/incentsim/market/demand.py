@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.signal import lfilter
 
 from incentsim.market.spec import Shock
 from incentsim.population.sample import group_index, group_names
@@ -104,9 +103,13 @@ def _log_noise_factor(sigma: float, rng: np.random.Generator, reps: int, weeks: 
     """Mean-one AR(1) log-normal factor, shape (R, W); all ones when ``sigma`` is 0."""
     if sigma == 0.0:
         return np.ones((reps, weeks))
-    innovations = rng.standard_normal((reps, weeks))
+    innovations = sigma * rng.standard_normal((reps, weeks))
     phi = NOISE_PERSISTENCE
-    log_factor = lfilter([sigma], [1.0, -phi], innovations, axis=1)
+    log_factor = np.empty_like(innovations)
+    previous = np.zeros(reps)
+    for week in range(weeks):  # x[t] = phi x[t-1] + sigma e[t], vectorised over replications
+        previous = phi * previous + innovations[:, week]
+        log_factor[:, week] = previous
     variance = sigma**2 * (1.0 - phi ** (2 * np.arange(1, weeks + 1))) / (1.0 - phi**2)
     return np.exp(log_factor - variance / 2.0)
 

@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from incentsim.errors import DataError, ScenarioError
 from incentsim.population.spec import Beta, Fixed, LogNormal, Normal, Pareto, Population, Uniform
@@ -324,6 +323,19 @@ def _initial_assignment(
     return segment[order], region[order]
 
 
+def _poisson_quantile(q: float, mean: float) -> int:
+    """The ``q`` quantile of a Poisson distribution (as ``scipy.stats.poisson.ppf``).
+
+    Uses :mod:`scipy.special`, which imports far faster than :mod:`scipy.stats` (worker
+    processes import this module).
+    """
+    from scipy.special import pdtr, pdtrik
+
+    upper = int(np.ceil(pdtrik(q, mean)))
+    lower = max(upper - 1, 0)
+    return lower if pdtr(lower, mean) >= q else upper
+
+
 def _recruit_slots(
     scenario: Scenario, rng: np.random.Generator, reps: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -336,7 +348,7 @@ def _recruit_slots(
     counts = rng.poisson(rate, size=(reps, horizon - 1))
     totals = counts.sum(axis=1)
     slots = max(
-        int(stats.poisson.ppf(RECRUIT_SLOT_QUANTILE, rate * (horizon - 1))), int(totals.max())
+        int(_poisson_quantile(RECRUIT_SLOT_QUANTILE, rate * (horizon - 1))), int(totals.max())
     )
     # Period of slot j in replication r: 1 + number of periods whose cumulative recruit count
     # is <= j. One searchsorted over the rows laid end to end (row r shifted by r * (slots + 1)).
