@@ -11,7 +11,7 @@ import yaml
 from mc_fakes import fake_block, tiny_scenario
 
 from incentsim.cli import main
-from incentsim.cli.run import default_out_dir, executor_kind
+from incentsim.cli._common import default_out_dir, executor_kind
 from incentsim.errors import DataError
 from incentsim.montecarlo import runner
 

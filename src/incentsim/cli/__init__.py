@@ -72,6 +72,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except IncentsimError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        # A Monte Carlo block that failed on bad input (a BlockError with ``user_error``) is
+        # the user's mistake, not a bug: no traceback. Checked by attribute so that the
+        # command line does not import the Monte Carlo layer to start.
+        if getattr(exc, "user_error", False):
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        raise
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import re
+from pathlib import Path
+
+from incentsim.errors import IncentsimError
+
+#: Where Monte Carlo blocks can run (see :mod:`incentsim.montecarlo.executors`).
+EXECUTORS = ("serial", "processes", "dask")
+#: The default parent folder of run and analysis folders.
+RUNS_FOLDER = Path("runs")
 
 
 def add_set_option(parser: argparse.ArgumentParser) -> None:
@@ -23,3 +33,50 @@ def add_set_option(parser: argparse.ArgumentParser) -> None:
             "--set market.shocks.0.magnitude=0.3); repeatable"
         ),
     )
+
+
+def executor_kind(executor: str | None, workers: int, scheduler: str | None) -> str:
+    """The executor to use: as asked, else dask with a scheduler, serial for one worker, else
+    processes."""
+    if scheduler is not None:
+        if executor not in (None, "dask"):
+            raise IncentsimError(f"--scheduler needs the dask executor, not --executor {executor}")
+        return "dask"
+    if executor is not None:
+        return executor
+    return "serial" if workers == 1 else "processes"
+
+
+def default_out_dir(name: str, now: dt.datetime | None = None) -> Path:
+    """``runs/<name>-<YYYYmmdd-HHMMSS>``, with a suffix if that folder exists already."""
+    stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "run"
+    candidate = RUNS_FOLDER / f"{slug}-{stamp}"
+    suffix = 2
+    while candidate.exists():
+        candidate = RUNS_FOLDER / f"{slug}-{stamp}-{suffix}"
+        suffix += 1
+    return candidate
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: a whole number of at least 0."""
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be non-negative, not {value}")
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not '{text}'") from None

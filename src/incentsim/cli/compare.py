@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from incentsim.cli._common import add_set_option
-from incentsim.cli.run import EXECUTORS, _non_negative, _positive, executor_kind
-from incentsim.errors import IncentsimError
+from incentsim.cli._common import (
+    EXECUTORS,
+    add_set_option,
+    executor_kind,
+    non_negative_int,
+    positive_int,
+)
 
 REPORT_NAME = "report.html"
 
@@ -51,15 +53,18 @@ def add_montecarlo_options(parser: argparse.ArgumentParser, what: str) -> None:
     ``--no-progress``, spelled as ``incentsim run`` spells them."""
     parser.add_argument(
         "--reps",
-        type=_positive,
+        type=positive_int,
         metavar="N",
         help=f"replications for {what} (default: the first scenario's)",
     )
     parser.add_argument(
-        "--seed", type=_non_negative, metavar="S", help="root seed (default: the first scenario's)"
+        "--seed",
+        type=non_negative_int,
+        metavar="S",
+        help="root seed (default: the first scenario's)",
     )
     parser.add_argument(
-        "--workers", type=_positive, default=1, metavar="W", help="worker processes (default 1)"
+        "--workers", type=positive_int, default=1, metavar="W", help="worker processes (default 1)"
     )
     parser.add_argument(
         "--executor",
@@ -101,37 +106,23 @@ def report_path(args: argparse.Namespace) -> Path | None:
     return None if args.out is None else Path(args.out) / REPORT_NAME
 
 
-@contextmanager
-def user_block_errors() -> Iterator[None]:
-    """A block that failed on bad input becomes an :class:`IncentsimError` (exit code 2)."""
-    from incentsim.montecarlo import BlockError
-
-    try:
-        yield
-    except BlockError as exc:
-        if exc.user_error:
-            raise IncentsimError(str(exc)) from None
-        raise
-
-
 def run(args: argparse.Namespace) -> int:
     """Compare the variants, print the table and write the report; 0 on success."""
     from incentsim.experiments import compare
     from incentsim.report import comparison_report
 
-    with user_block_errors():
-        comparison = compare(
-            args.scenarios,
-            reps=args.reps,
-            seed=args.seed,
-            executor=executor_kind(args.executor, args.workers, args.scheduler),
-            workers=args.workers,
-            address=args.scheduler,
-            out_dir=args.out,
-            overwrite=args.overwrite,
-            progress=not args.no_progress,
-            overrides=args.overrides,
-        )
+    comparison = compare(
+        args.scenarios,
+        reps=args.reps,
+        seed=args.seed,
+        executor=executor_kind(args.executor, args.workers, args.scheduler),
+        workers=args.workers,
+        address=args.scheduler,
+        out_dir=args.out,
+        overwrite=args.overwrite,
+        progress=not args.no_progress,
+        overrides=args.overrides,
+    )
     print(comparison.table(all_outcomes=args.all))
     page = report_path(args)
     if page is not None:

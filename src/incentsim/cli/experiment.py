@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from incentsim.cli.run import RUNS_FOLDER, _positive
+from incentsim.cli._common import RUNS_FOLDER, positive_int
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,31 +40,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="continue an interrupted experiment in --out, keeping its finished runs",
     )
     parser.add_argument(
-        "--workers", type=_positive, default=1, metavar="W", help="worker processes (default 1)"
+        "--workers", type=positive_int, default=1, metavar="W", help="worker processes (default 1)"
     )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the experiment; 0 on success."""
-    from incentsim.errors import IncentsimError
     from incentsim.experiments.batch import load_experiment, run_experiment
-    from incentsim.montecarlo import BlockError
 
     out_dir = args.out or RUNS_FOLDER / load_experiment(args.file).name
     print(f"experiment folder: {out_dir}", file=sys.stderr)
-    try:
-        result = run_experiment(
-            args.file,
-            out_dir,
-            resume=args.resume,
-            executor="serial" if args.workers == 1 else "processes",
-            workers=args.workers,
-        )
-    except BlockError as exc:
-        if exc.user_error:
-            raise IncentsimError(str(exc)) from None
-        raise
+    result = run_experiment(
+        args.file,
+        out_dir,
+        resume=args.resume,
+        executor="serial" if args.workers == 1 else "processes",
+        workers=args.workers,
+    )
     print(result)
     print(f"tables in {out_dir / 'results'}, report {out_dir / 'report.html'}", file=sys.stderr)
     return 0

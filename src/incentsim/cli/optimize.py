@@ -20,8 +20,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from incentsim.cli._common import add_set_option
-from incentsim.cli.run import RUNS_FOLDER, _positive, default_out_dir, executor_kind
+from incentsim.cli._common import (
+    RUNS_FOLDER,
+    add_set_option,
+    default_out_dir,
+    executor_kind,
+    positive_int,
+)
 
 if TYPE_CHECKING:
     from incentsim.optimizer import OptimizationResult
@@ -66,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--no-cache", action="store_true", help="simulate everything afresh")
     parser.add_argument(
-        "--workers", type=_positive, default=1, metavar="W", help="worker processes (default 1)"
+        "--workers", type=positive_int, default=1, metavar="W", help="worker processes (default 1)"
     )
     parser.add_argument("--solver", choices=("highs", "cbc"), default="highs", help="MILP solver")
     add_set_option(parser)

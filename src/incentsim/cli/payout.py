@@ -19,7 +19,7 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-from incentsim.cli._common import add_set_option
+from incentsim.cli._common import add_set_option, positive_int
 from incentsim.errors import IncentsimError
 
 
@@ -51,11 +51,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="first day of the program calendar (default: the scenario's, else 2027-01-04)",
     )
     parser.add_argument(
-        "--periods", type=_positive, metavar="N", help="periods in the program calendar"
+        "--periods", type=positive_int, metavar="N", help="periods in the program calendar"
     )
-    parser.add_argument("--weeks-per-period", type=_positive, metavar="N", help="weeks a period")
+    parser.add_argument("--weeks-per-period", type=positive_int, metavar="N", help="weeks a period")
     parser.add_argument(
-        "--periods-per-year", type=_positive, metavar="N", help="periods a program year"
+        "--periods-per-year", type=positive_int, metavar="N", help="periods a program year"
     )
     add_set_option(parser)
     parser.set_defaults(func=run)
@@ -131,13 +131,3 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date (use YYYY-MM-DD)") from None
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value

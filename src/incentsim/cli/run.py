@@ -12,16 +12,18 @@ give the same numbers on a laptop or a cluster.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import re
 import sys
 from pathlib import Path
 
-from incentsim.cli._common import add_set_option
-from incentsim.errors import IncentsimError
-
-EXECUTORS = ("serial", "processes", "dask")
-RUNS_FOLDER = Path("runs")
+from incentsim.cli._common import (
+    EXECUTORS,
+    RUNS_FOLDER,
+    add_set_option,
+    default_out_dir,
+    executor_kind,
+    non_negative_int,
+    positive_int,
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,13 +39,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
     parser.add_argument(
-        "--reps", type=_positive, metavar="N", help="replications (default: the scenario's)"
+        "--reps", type=positive_int, metavar="N", help="replications (default: the scenario's)"
     )
     parser.add_argument(
-        "--seed", type=_non_negative, metavar="S", help="root seed (default: the scenario's)"
+        "--seed", type=non_negative_int, metavar="S", help="root seed (default: the scenario's)"
     )
     parser.add_argument(
-        "--workers", type=_positive, default=1, metavar="W", help="worker processes (default 1)"
+        "--workers", type=positive_int, default=1, metavar="W", help="worker processes (default 1)"
     )
     parser.add_argument(
         "--executor",
@@ -81,7 +83,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Run the Monte Carlo and print the summary; 0 on success."""
-    from incentsim.montecarlo import BlockError, run_montecarlo
+    from incentsim.montecarlo import run_montecarlo
     from incentsim.montecarlo.summary import format_table
     from incentsim.scenario.loader import load_scenario
 
@@ -89,23 +91,18 @@ def run(args: argparse.Namespace) -> int:
     executor = executor_kind(args.executor, args.workers, args.scheduler)
     out_dir = args.out if args.out is not None else default_out_dir(scenario.name)
     print(f"run folder: {out_dir}", file=sys.stderr)
-    try:
-        result = run_montecarlo(
-            scenario,
-            reps=args.reps,
-            seed=args.seed,
-            executor=executor,
-            workers=args.workers,
-            address=args.scheduler,
-            out_dir=out_dir,
-            panel=args.panel,
-            progress=not args.no_progress,
-            overwrite=args.overwrite,
-        )
-    except BlockError as exc:
-        if exc.user_error:
-            raise IncentsimError(str(exc)) from None
-        raise
+    result = run_montecarlo(
+        scenario,
+        reps=args.reps,
+        seed=args.seed,
+        executor=executor,
+        workers=args.workers,
+        address=args.scheduler,
+        out_dir=out_dir,
+        panel=args.panel,
+        progress=not args.no_progress,
+        overwrite=args.overwrite,
+    )
     print(format_table(result.summary))
     seconds = result.manifest.get("wall_seconds")
     print(f"results in {out_dir} ({seconds:.1f} s)", file=sys.stderr)
@@ -114,48 +111,3 @@ def run(args: argparse.Namespace) -> int:
 
         print(f"report: {run_report(result, args.html)}", file=sys.stderr)
     return 0
-
-
-def executor_kind(executor: str | None, workers: int, scheduler: str | None) -> str:
-    """The executor to use: as asked, else dask with a scheduler, serial for one worker, else
-    processes."""
-    if scheduler is not None:
-        if executor not in (None, "dask"):
-            raise IncentsimError(f"--scheduler needs the dask executor, not --executor {executor}")
-        return "dask"
-    if executor is not None:
-        return executor
-    return "serial" if workers == 1 else "processes"
-
-
-def default_out_dir(name: str, now: dt.datetime | None = None) -> Path:
-    """``runs/<name>-<YYYYmmdd-HHMMSS>``, with a suffix if that folder exists already."""
-    stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "run"
-    candidate = RUNS_FOLDER / f"{slug}-{stamp}"
-    suffix = 2
-    while candidate.exists():
-        candidate = RUNS_FOLDER / f"{slug}-{stamp}-{suffix}"
-        suffix += 1
-    return candidate
-
-
-def _positive(text: str) -> int:
-    value = _integer(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = _integer(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be non-negative, not {value}")
-    return value
-
-
-def _integer(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not '{text}'") from None

@@ -12,8 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from incentsim.cli._common import add_set_option
-from incentsim.cli.run import RUNS_FOLDER, _positive
+from incentsim.cli._common import RUNS_FOLDER, add_set_option, positive_int
 
 METHODS = ("morris", "sobol")
 
@@ -41,17 +40,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--method", choices=METHODS, default="morris", help="default morris")
     size = parser.add_mutually_exclusive_group()
     size.add_argument(
-        "--trajectories", type=_positive, metavar="N", help="Morris trajectories (default 10)"
+        "--trajectories", type=positive_int, metavar="N", help="Morris trajectories (default 10)"
     )
     size.add_argument(
         "--samples",
-        type=_positive,
+        type=positive_int,
         metavar="N",
         help="Sobol base samples, a power of two (default 64)",
     )
     parser.add_argument(
         "--reps",
-        type=_positive,
+        type=positive_int,
         default=8,
         metavar="R",
         help="replications per sample point (default 8)",
@@ -64,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--seed", type=int, metavar="S", help="root seed (default: scenario's)")
     parser.add_argument(
-        "--workers", type=_positive, default=1, metavar="W", help="worker processes (default 1)"
+        "--workers", type=positive_int, default=1, metavar="W", help="worker processes (default 1)"
     )
     parser.add_argument(
         "--out",
@@ -79,10 +78,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Run the analysis, print the ranked table; 0 on success."""
-    from incentsim.cli.run import default_out_dir
+    from incentsim.cli._common import default_out_dir
     from incentsim.errors import IncentsimError
     from incentsim.experiments.sensitivity import sensitivity
-    from incentsim.montecarlo import BlockError
     from incentsim.scenario.loader import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
@@ -92,23 +90,18 @@ def run(args: argparse.Namespace) -> int:
         raise IncentsimError("--trajectories is for --method morris; Sobol takes --samples")
     out_dir = args.out or default_out_dir(f"{scenario.name}-sensitivity")
     print(f"sensitivity folder: {out_dir}", file=sys.stderr)
-    try:
-        result = sensitivity(
-            scenario,
-            args.factors,
-            method=args.method,
-            size=args.trajectories or args.samples,
-            reps=args.reps,
-            outcomes=[o.strip() for o in args.outcomes.split(",") if o.strip()],
-            seed=args.seed,
-            executor="serial" if args.workers == 1 else "processes",
-            workers=args.workers,
-            out_dir=out_dir,
-        )
-    except BlockError as exc:
-        if exc.user_error:
-            raise IncentsimError(str(exc)) from None
-        raise
+    result = sensitivity(
+        scenario,
+        args.factors,
+        method=args.method,
+        size=args.trajectories or args.samples,
+        reps=args.reps,
+        outcomes=[o.strip() for o in args.outcomes.split(",") if o.strip()],
+        seed=args.seed,
+        executor="serial" if args.workers == 1 else "processes",
+        workers=args.workers,
+        out_dir=out_dir,
+    )
     print(result)
     print(f"tables and plots in {out_dir}", file=sys.stderr)
     return 0

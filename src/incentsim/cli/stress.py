@@ -19,13 +19,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from incentsim.cli._common import executor_kind, positive_int
 from incentsim.cli.compare import (
     add_montecarlo_options,
     add_output_options,
     report_path,
-    user_block_errors,
 )
-from incentsim.cli.run import _positive, executor_kind
 from incentsim.errors import IncentsimError
 
 
@@ -63,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--steps",
-        type=_positive,
+        type=positive_int,
         default=6,
         metavar="K",
         help="bisection steps per reverse stress search (default 6: 1/64 of the range)",
@@ -94,24 +93,23 @@ def run(args: argparse.Namespace) -> int:
     from incentsim.report import stress_report
 
     shocks = None if args.shocks is None else ",".join(args.shocks)
-    with user_block_errors():
-        test = stress(
-            args.scenario,
-            shocks,
-            combine=args.combine,
-            limits=args.limits,
-            reps=args.reps,
-            seed=args.seed,
-            executor=executor_kind(args.executor, args.workers, args.scheduler),
-            workers=args.workers,
-            address=args.scheduler,
-            out_dir=args.out,
-            overwrite=args.overwrite,
-            progress=not args.no_progress,
-            overrides=args.overrides,
-            tail=args.tail,
-            steps=args.steps,
-        )
+    test = stress(
+        args.scenario,
+        shocks,
+        combine=args.combine,
+        limits=args.limits,
+        reps=args.reps,
+        seed=args.seed,
+        executor=executor_kind(args.executor, args.workers, args.scheduler),
+        workers=args.workers,
+        address=args.scheduler,
+        out_dir=args.out,
+        overwrite=args.overwrite,
+        progress=not args.no_progress,
+        overrides=args.overrides,
+        tail=args.tail,
+        steps=args.steps,
+    )
     print(test.table())
     page = report_path(args)
     if page is not None:
