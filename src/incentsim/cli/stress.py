@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
 
 def library_text() -> str:
     """The shock library as aligned text."""
-    from incentsim.experiments.compare import _columns
+    from incentsim.experiments.compare import text_columns
     from incentsim.experiments.shocks import SEVERITIES, library_table
 
     header = ["name", *SEVERITIES, "extreme", "unit"]
@@ -129,4 +129,4 @@ def library_text() -> str:
         for r in library_table()
     ]
     descriptions = [f"  {r['name']}: {r['description']}" for r in library_table()]
-    return "\n".join([*_columns([header, *rows]), "", *descriptions])
+    return "\n".join([*text_columns([header, *rows]), "", *descriptions])

@@ -634,7 +634,7 @@ class ExperimentResult:
         return list(self.plan.experiment.analyses)
 
     def __str__(self) -> str:
-        from incentsim.experiments.compare import _columns, format_value
+        from incentsim.experiments.compare import format_value, text_columns
         from incentsim.montecarlo.summary import outcome_unit
 
         plan = self.plan
@@ -652,7 +652,7 @@ class ExperimentResult:
         for (variant, case), row in means.iterrows():
             cells = (format_value(row[n], outcome_unit(n)) for n in shown)
             rows.append([variant, case, *cells])
-        lines += list(_columns(rows))
+        lines += list(text_columns(rows))
         if "compare" in self.analyses:
             lines += ["", "Distinguishable differences against the reference (paired):"]
             found = [

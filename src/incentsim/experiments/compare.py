@@ -441,7 +441,7 @@ class Comparison:
         for variant in self.variants:
             frame = self.display_frame(variant, names)
             rows = [["outcome", *frame.columns], *([i, *r] for i, r in frame.iterrows())]
-            lines += ["", f"{variant} vs {self.reference}:", *_columns(rows)]
+            lines += ["", f"{variant} vs {self.reference}:", *text_columns(rows)]
         hidden = len(self.outcome_names) - len(names)
         if hidden > 0:
             lines.append(f"({hidden} more outcomes: all_outcomes=True, --all, or the CSV.)")
@@ -522,7 +522,8 @@ class Comparison:
             for (label, v), colour in zip(values.items(), _colours(len(values)), strict=True):
                 ax.hist(v, bins=edges, histtype="step", linewidth=1.8, color=colour, label=label)
                 ax.axvline(float(np.mean(v)), color=colour, linestyle="--", linewidth=1)
-        budget, reserve = budget_lines(self.results[self.reference].scenario)
+        scenario = self.results[self.reference].scenario
+        budget, reserve = scenario.horizon_budget, scenario.program.budget.reserve.initial
         if outcome == "incentive_cost" and budget is not None:
             ax.axvline(budget, color="#c0392b", linewidth=1.5, label=f"budget {budget:,.0f}")
             if reserve:
@@ -823,14 +824,6 @@ def open_executor(
     return nullcontext(executor)
 
 
-def budget_lines(scenario: Scenario) -> tuple[float | None, float]:
-    """The budget over the horizon (``None`` without one) and the initial reserve."""
-    money = scenario.program.budget
-    per_period = money.per_period
-    budget = None if per_period is None else per_period * scenario.calendar.horizon_periods
-    return budget, money.reserve.initial
-
-
 def _ordered_outcomes(names: Sequence[str]) -> list[str]:
     """Key outcomes first (in :data:`KEY_OUTCOMES` order), then the rest as the engine gave them."""
     key = [n for n in KEY_OUTCOMES if n in names]
@@ -867,7 +860,7 @@ def _interval(low: float, high: float, unit: str) -> str:
     return f"[{format_value(low, unit, signed=True)}, {format_value(high, unit, signed=True)}]"
 
 
-def _columns(rows: Sequence[Sequence[str]]) -> Iterator[str]:
+def text_columns(rows: Sequence[Sequence[str]]) -> Iterator[str]:
     """Rows as aligned text columns (first column left, others right), with a rule."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for i, row in enumerate(rows):

@@ -832,9 +832,9 @@ class SensitivityResult:
                             f"[{r.ST_rep_low:.3f}, {r.ST_rep_high:.3f}]",
                         ]
                     )
-            from incentsim.experiments.compare import _columns
+            from incentsim.experiments.compare import text_columns
 
-            lines += list(_columns(cells))
+            lines += list(text_columns(cells))
         warnings = self.warnings()
         if warnings:
             lines += ["", *(f"warning: {w}" for w in warnings)]

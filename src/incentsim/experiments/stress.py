@@ -51,7 +51,6 @@ from incentsim.experiments.compare import (
     CONFIDENCE,
     Comparison,
     ExperimentError,
-    _columns,
     _unit,
     format_value,
     load_variants,
@@ -59,6 +58,7 @@ from incentsim.experiments.compare import (
     outcome_direction,
     paired_difference,
     run_variants,
+    text_columns,
 )
 from incentsim.experiments.shocks import SHOCK_LIBRARY, ShockChoice, parse_shocks, with_shocks
 
@@ -418,12 +418,12 @@ class StressTest:
             f"numbers, {self.replications:,} replications each, seed {seed_label(self.seed)}.",
             "",
             f"Budget and reserve (probabilities with {level} Wilson intervals):",
-            *_columns(_text_rows(self.display_risks())),
+            *text_columns(_text_rows(self.display_risks())),
             "",
             f"Resilience: mean per case ('*': changed from the baseline, distinguishable at "
             f"{level}); worst CVaR: mean of the worst {self.tail:.0%} of replications, in the "
             "case where it is worst:",
-            *_columns(_text_rows(self.display_matrix(outcomes))),
+            *text_columns(_text_rows(self.display_matrix(outcomes))),
         ]
         if self.breaking_points:
             lines += ["", "Reverse stress test (the mildest shock that breaks each limit):"]

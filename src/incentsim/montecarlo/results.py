@@ -277,11 +277,10 @@ class MonteCarloResult:
             scenario = self.scenario
         except (ValueError, FileNotFoundError):
             return budget, reserve
-        money = scenario.program.budget
-        if budget is None and money.per_period is not None:
-            budget = money.per_period * scenario.calendar.horizon_periods
-        if reserve is None and money.reserve.initial > 0:
-            reserve = money.reserve.initial
+        if budget is None:
+            budget = scenario.horizon_budget
+        if reserve is None and scenario.program.budget.reserve.initial > 0:
+            reserve = scenario.program.budget.reserve.initial
         return budget, reserve
 
 

@@ -47,8 +47,8 @@ def resolve_settings(
     program_budget = base.program.budget
     if budget is None:
         budget = spec.budget
-    if budget is None and program_budget.per_period is not None:
-        budget = program_budget.per_period * base.calendar.horizon_periods
+    if budget is None:
+        budget = base.horizon_budget
     if budget is None or not budget > 0:
         raise spec.error(
             "budget",

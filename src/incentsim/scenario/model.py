@@ -44,6 +44,12 @@ class Scenario(Strict):
     market: Market = Field(default_factory=Market)
     program: Program
 
+    @property
+    def horizon_budget(self) -> float | None:
+        """The incentive budget over the whole horizon (``None`` when the budget is unlimited)."""
+        per_period = self.program.budget.per_period
+        return None if per_period is None else per_period * self.calendar.horizon_periods
+
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
         segments, regions = set(self.population.segments), set(self.population.regions)
