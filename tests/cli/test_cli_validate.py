@@ -80,3 +80,32 @@ def test_end_to_end_on_a_bundled_and_a_bad_scenario() -> None:
     assert bad.stderr.startswith("error: tests/scenario/malformed/misspelt_key.yaml: ")
     assert "program.tiers.gold.rebat_rate: unknown key (did you mean 'rebate_rate'?)" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_every_bundled_yaml_file_validates(capsys: pytest.CaptureFixture[str]) -> None:
+    files = sorted(SCENARIOS.glob("*.yaml")) + sorted((ROOT / "experiments").glob("*.yaml"))
+    assert main(["validate", *map(str, files)]) == 0
+    out, _ = capsys.readouterr()
+    assert "optimisation of optimize_base.yaml: 3 levers" in out
+    assert "experiment rebate_variants:" in out
+
+
+def test_optimisation_and_experiment_files_are_checked_deeply(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    optimisation = tmp_path / "opt.yaml"
+    optimisation.write_text(
+        f"scenario: {SMALL}\nlevers:\n  - path: program.tiers.nosuch.rebate_rate\n"
+        "    values: [0.1]\n",
+        encoding="utf-8",
+    )
+    experiment = tmp_path / "exp.yaml"
+    experiment.write_text(
+        f"name: e\nbase: {SMALL}\nvariants: {{a: {{}}}}\nshocks: [recesion]\n", encoding="utf-8"
+    )
+    assert main(["validate", str(optimisation), str(experiment)]) == 2
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [f"FAIL  {optimisation}", f"FAIL  {experiment}"]
+    assert "levers.0.path: 'program.tiers.nosuch' does not exist in the base program" in err
+    assert "shocks.0" in err
+    assert "recesion" in err

@@ -1,10 +1,12 @@
-"""``incentsim validate FILE... [--set KEY.PATH=VALUE ...]``: check scenario and program files.
+"""``incentsim validate FILE... [--set KEY.PATH=VALUE ...]``: check incentsim's YAML files.
 
 Each file is read, its ``extends`` resolved, the overrides applied (the same ones to every
 file) and the result validated. A file whose only top-level key is ``program``, or whose top
 level holds program keys (``tiers``, ``rebate``, ...) and no scenario keys, is checked as a
-program file; any other file as a scenario (see
-:func:`incentsim.scenario.loader.document_kind`).
+program file (see :func:`incentsim.scenario.loader.document_kind`). A file with ``levers`` is an
+optimisation file (:mod:`incentsim.optimizer.spec`; checked with its base scenario), one with
+``base``, ``variants`` or ``analyses`` an experiment file (:mod:`incentsim.experiments.batch`;
+checked with every scenario it names); any other file is a scenario.
 
 Prints ``OK  <file>  (<summary>)`` on stdout for each good file and ``FAIL  <file>`` for each bad
 one, with its problems on stderr; every file is checked. Exits with 2 if any file is bad.
@@ -14,11 +16,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 from incentsim.cli._common import add_set_option
 from incentsim.errors import IncentsimError
 from incentsim.program.spec import Program
-from incentsim.scenario.loader import load_document
+from incentsim.scenario.loader import load_document, load_scenario
 from incentsim.scenario.model import Scenario
 
 
@@ -26,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add the ``validate`` verb."""
     parser = subparsers.add_parser(
         "validate",
-        help="check scenario or program files without running them",
+        help="check scenario, program, optimisation or experiment files without running them",
         description=(
             "Check each file (extends resolved, overrides applied to every file) and print OK or "
             "FAIL per file, with the problems on stderr. A file whose only key is 'program', or "
@@ -34,7 +40,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "as a program file. Exits with 2 if any file is invalid."
         ),
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="scenario or program YAML files")
+    parser.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="scenario, program, optimisation or experiment YAML files",
+    )
     add_set_option(parser)
     parser.set_defaults(func=run)
 
@@ -50,13 +61,46 @@ def run(args: argparse.Namespace) -> int:
 def _check(file: str, overrides: list[str]) -> bool:
     """Validate one file and report it; True when it is good."""
     try:
-        document = load_document(file, overrides)
+        described = _validated(file, overrides)
     except IncentsimError as exc:
         print(f"FAIL  {file}")
         print(f"error: {exc}", file=sys.stderr)
         return False
-    print(f"OK  {file}  ({summary(document)})")
+    print(f"OK  {file}  ({described})")
     return True
+
+
+def _validated(file: str, overrides: list[str]) -> str:
+    """Validate a file of any kind; a one-line description of it."""
+    keys = _top_level_keys(file)
+    if "levers" in keys:
+        from incentsim.optimizer.space import generate_candidates
+        from incentsim.optimizer.spec import load_spec
+
+        spec = load_spec(file, overrides)
+        space = generate_candidates(spec, load_scenario(spec.scenario_path, spec.overrides))
+        return (
+            f"optimisation of {spec.scenario}: {len(spec.levers)} levers, "
+            f"{space.n_candidates} candidate designs, risk {spec.risk}"
+        )
+    if keys & {"base", "variants", "analyses"}:
+        if overrides:
+            raise IncentsimError(f"{file}: --set applies to scenario files, not experiment files")
+        from incentsim.experiments.batch import plan_experiment
+
+        plan = plan_experiment(file, Path("unused"))
+        return f"experiment {plan.experiment.name}: {len(plan.runs)} runs"
+    return summary(load_document(file, overrides))
+
+
+def _top_level_keys(file: str) -> set[str]:
+    """The top-level keys of a YAML mapping; empty when the file is unreadable or not a mapping
+    (the scenario loader then reports what is wrong)."""
+    try:
+        data: Any = yaml.safe_load(Path(file).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return set()
+    return set(data) if isinstance(data, dict) else set()
 
 
 def summary(document: Scenario | Program) -> str:
