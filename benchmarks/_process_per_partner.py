@@ -23,6 +23,10 @@ recruitment, payout delays, budget and reserve. The parameters (capacity, deal s
 loyalty, responsiveness, myopia, certified staff, satisfaction) are drawn with
 :func:`incentsim.population.sample.build_partners` and demand with
 :func:`incentsim.market.demand.market_path`, from the same scenario as the engine.
+
+:func:`simulate_arrays` runs the SAME simplified behaviour the engine's way (one SimPy calendar
+process acting on NumPy arrays over replications x partners), so that ``engine.py`` can also
+report the like-for-like ratio of the two designs, apart from how much more the engine does.
 """
 
 from __future__ import annotations
@@ -40,10 +44,12 @@ from incentsim.population.sample import build_partners
 from incentsim.program.compiled import compile_program
 from incentsim.scenario.model import Scenario
 
+EPS = 1e-9
+
 
 @dataclass
 class Result:
-    """What a process-per-partner run produced."""
+    """What a run of the simplified behaviour produced (period totals summed over replications)."""
 
     partners: int
     weeks: int
@@ -52,8 +58,67 @@ class Result:
 
     @property
     def partner_weeks(self) -> int:
-        """Partner-weeks simulated."""
+        """Partner-weeks simulated (initial partners over every replication x weeks)."""
         return self.partners * self.weeks
+
+
+@dataclass
+class Inputs:
+    """Parameters of ``reps`` replications, arrays ``(R, N)`` over the initial partners (the
+    first ``n_partners`` of each replication's initial population), drawn from the scenario."""
+
+    group: np.ndarray
+    capacity: np.ndarray
+    deal_size: np.ndarray
+    cycle: np.ndarray
+    loyalty: np.ndarray
+    responsiveness: np.ndarray
+    myopia: np.ndarray
+    allowed: np.ndarray  # tiers the certified staff and satisfaction allow
+    demand: np.ndarray  # (R, W, G): demand multiplier times deliverable share
+    thresholds: np.ndarray  # (G, T) revenue per period
+    rates: np.ndarray  # (G, T)
+    cap: np.ndarray  # (G,)
+    partner_seed: np.random.SeedSequence
+
+    @classmethod
+    def draw(
+        cls, scenario: Scenario, seed: int, reps: int, n_partners: int | None = None
+    ) -> Inputs:
+        population_seed, market_seed, partner_seed = np.random.SeedSequence(seed).spawn(3)
+        partners = build_partners(scenario, np.random.default_rng(population_seed), reps)
+        market = market_path(scenario, np.random.default_rng(market_seed), reps)
+        # Initial partners hold the first slots of every replication.
+        n_initial = int((partners.active_from_period == 0).sum(axis=1).min())
+        n = n_initial if n_partners is None else min(n_partners, n_initial)
+        assert (partners.active_from_period[:, :n] == 0).all()
+        cp = compile_program(scenario.program, partners.segment_names, partners.region_names)
+        group = partners.group[:, :n]
+        staff = partners.certified_staff[:, :n]
+        csat = partners.csat[:, :n]
+        # Tiers each partner's stock metrics allow: the lowest tiers whose requirements they
+        # meet (requirements rise with the tier).
+        allowed = np.zeros(group.shape, dtype=np.int64)
+        for k in range(cp.n_tiers):
+            meets = (staff >= cp.req_certified_staff[group, k] - EPS) & (
+                csat >= cp.req_csat[group, k] - EPS
+            )
+            allowed += meets & (allowed == k)
+        return cls(
+            group=group,
+            capacity=partners.capacity[:, :n],
+            deal_size=partners.deal_size[:, :n],
+            cycle=partners.deal_cycle_weeks[:, :n],
+            loyalty=partners.initial_loyalty[:, :n],
+            responsiveness=partners.responsiveness[:, :n],
+            myopia=partners.myopia[:, :n],
+            allowed=allowed,
+            demand=market.demand * market.supply,
+            thresholds=cp.req_revenue / cp.lookback[:, None],
+            rates=cp.rebate_rate,
+            cap=np.minimum(cp.partner_cap, 1e15),
+            partner_seed=partner_seed,
+        )
 
 
 class ProcessPerPartner:
@@ -70,52 +135,29 @@ class ProcessPerPartner:
     """
 
     def __init__(self, scenario: Scenario, seed: int, n_partners: int | None = None) -> None:
-        population_seed, market_seed, partner_seed = np.random.SeedSequence(seed).spawn(3)
-        partners = build_partners(scenario, np.random.default_rng(population_seed), 1)
-        market = market_path(scenario, np.random.default_rng(market_seed), 1)
-        self.rng = random.Random(int(partner_seed.generate_state(1)[0]))
-        self.scenario = scenario
+        inputs = Inputs.draw(scenario, seed, 1, n_partners)
+        self.rng = random.Random(int(inputs.partner_seed.generate_state(1)[0]))
         cal, b, program = scenario.calendar, scenario.behaviour, scenario.program
         self.wpp = cal.weeks_per_period
         self.periods = cal.horizon_periods
         self.weeks = cal.horizon_weeks
-
-        initial = np.flatnonzero(partners.active_from_period[0] == 0)
-        if n_partners is not None:
-            initial = initial[:n_partners]
-        self.n = len(initial)
+        self.n = inputs.group.shape[1]
 
         def column(values: np.ndarray) -> list[float]:
-            return values[0, initial].tolist()
+            return values[0].tolist()
 
-        self.group = [int(g) for g in partners.group[0, initial]]
-        self.capacity = column(partners.capacity)
-        self.deal_size = column(partners.deal_size)
-        self.cycle = column(partners.deal_cycle_weeks)
-        self.loyalty = column(partners.initial_loyalty)
-        self.responsiveness = column(partners.responsiveness)
-        self.myopia = column(partners.myopia)
-        staff = column(partners.certified_staff)
-        csat = column(partners.csat)
-        # Weekly demand multiplier per group (trend, seasonality, noise) times deliverable share.
-        demand = (market.demand[0] * market.supply[0]).T.tolist()  # [group][week]
-
-        cp = compile_program(program, partners.segment_names, partners.region_names)
-        self.thresholds = (cp.req_revenue / cp.lookback[:, None]).tolist()  # [group][tier]
-        self.rates = cp.rebate_rate.tolist()
-        self.cap = [min(float(c), 1e15) for c in cp.partner_cap]
-        req_staff, req_csat = cp.req_certified_staff.tolist(), cp.req_csat.tolist()
-        # Tiers each partner's stock metrics allow (certified staff and satisfaction).
-        self.allowed = []
-        for i in range(self.n):
-            g, allowed = self.group[i], 0
-            for s_req, c_req in zip(req_staff[g], req_csat[g], strict=True):
-                if staff[i] >= s_req - 1e-9 and csat[i] >= c_req - 1e-9:
-                    allowed += 1
-                else:
-                    break
-            self.allowed.append(allowed)
-        self.demand = demand
+        self.group = [int(g) for g in inputs.group[0]]
+        self.capacity = column(inputs.capacity)
+        self.deal_size = column(inputs.deal_size)
+        self.cycle = column(inputs.cycle)
+        self.loyalty = column(inputs.loyalty)
+        self.responsiveness = column(inputs.responsiveness)
+        self.myopia = column(inputs.myopia)
+        self.allowed = [int(a) for a in inputs.allowed[0]]
+        self.demand = inputs.demand[0].T.tolist()  # [group][week]
+        self.thresholds = inputs.thresholds.tolist()  # [group][tier]
+        self.rates = inputs.rates.tolist()
+        self.cap = inputs.cap.tolist()
         self.b = b
         self.delay = program.budget.payout.delay_weeks
         self.revenue = [0.0] * self.n  # this period's booked revenue, per partner
@@ -127,7 +169,7 @@ class ProcessPerPartner:
         thresholds = self.thresholds[self.group[i]]
         tier = -1
         for k in range(self.allowed[i]):
-            if revenue >= thresholds[k] - 1e-9:
+            if revenue >= thresholds[k] - EPS:
                 tier = k
             else:
                 break
@@ -214,3 +256,108 @@ def simulate(scenario: Scenario, seed: int, n_partners: int | None = None) -> Re
     """Build and run one process-per-partner replication (set-up included, as in the engine's
     ``simulate_block``)."""
     return ProcessPerPartner(scenario, seed, n_partners).run()
+
+
+class Arrays:
+    """The same simplified behaviour over arrays ``(R, N)``: one SimPy calendar process, every
+    partner of every replication at once (the engine's design). Same equations, line for line,
+    as :meth:`ProcessPerPartner.partner` and :meth:`ProcessPerPartner.program`."""
+
+    def __init__(self, scenario: Scenario, seed: int, reps: int) -> None:
+        self.inputs = inputs = Inputs.draw(scenario, seed, reps)
+        self.rng = np.random.default_rng(inputs.partner_seed)
+        self.scenario = scenario
+        b = scenario.behaviour
+        g = inputs.group
+        self.thresholds = inputs.thresholds[g]  # (R, N, T)
+        self.rates = inputs.rates[g]
+        self.cap = inputs.cap[g]
+        wallet = b.share_of_wallet_min + (1.0 - b.share_of_wallet_min) * inputs.loyalty
+        self.weekly = inputs.capacity * wallet
+        delay = scenario.program.budget.payout.delay_weeks
+        self.weight = 1.0 / (1.0 + inputs.myopia * delay / b.present_bias_weeks)
+        self.exponent = b.effort_elasticity * inputs.responsiveness
+        self.effort = np.ones(g.shape)
+        self.pipeline = self.weekly * inputs.cycle
+        self.revenue = np.zeros(g.shape)
+        self.revenue_per_period: list[float] = []
+        self.rebate_per_period: list[float] = []
+
+    def tier_of(self, revenue: np.ndarray) -> np.ndarray:
+        """Highest tier each partner reaches with ``revenue`` (-1: none)."""
+        met = np.zeros(revenue.shape, dtype=np.int64)
+        for k in range(self.thresholds.shape[-1]):
+            met += revenue >= self.thresholds[..., k] - EPS
+        return np.minimum(met, self.inputs.allowed) - 1
+
+    def at_tier(self, table: np.ndarray, tier: np.ndarray) -> np.ndarray:
+        """``table[..., tier]`` per partner (0 below the first tier)."""
+        held = np.take_along_axis(table, np.maximum(tier, 0)[..., None], axis=-1)[..., 0]
+        return np.where(tier >= 0, held, 0.0)
+
+    def week(self, week: int) -> None:
+        """Every partner's week: effort, pipeline, closings."""
+        b, x = self.scenario.behaviour, self.inputs
+        wpp = self.scenario.calendar.weeks_per_period
+        weeks_left = wpp - week % wpp
+        potential = self.weekly * np.take_along_axis(x.demand[:, week, :], x.group, axis=1)
+        expected = self.revenue + self.pipeline / x.cycle * weeks_left
+        typical = np.maximum(potential * wpp, 1.0)
+        spread = np.maximum(
+            b.forecast_noise * math.sqrt(weeks_left / wpp) * np.maximum(expected, typical),
+            0.01 * typical,
+        )
+        tier = self.tier_of(expected)
+        rate = self.at_tier(self.rates, tier)
+        next_tier = np.minimum(tier + 1, self.rates.shape[-1] - 1)
+        next_threshold = np.take_along_axis(self.thresholds, next_tier[..., None], axis=-1)[..., 0]
+        next_rate = np.take_along_axis(self.rates, next_tier[..., None], axis=-1)[..., 0]
+        gap = next_threshold - expected
+        near = (tier + 1 < x.allowed) & (gap < 2.0 * spread)
+        gain = (next_rate * next_threshold - rate * expected) / np.maximum(gap, spread)
+        marginal = np.where(near, rate + gain, rate)
+        marginal = np.where(rate * expected >= self.cap, 0.0, marginal)
+        reward = self.weight * marginal
+        ratio = (b.partner_margin + np.maximum(reward, -b.partner_margin)) / (
+            b.partner_margin + b.reference_rate
+        )
+        target = np.clip(np.maximum(ratio, 1e-6) ** self.exponent, b.effort_min, b.effort_max)
+        self.effort += b.effort_adjustment * (target - self.effort)
+        self.pipeline += potential * self.effort
+        closings = self.pipeline / x.cycle
+        self.pipeline -= closings
+        shape = np.maximum(closings / x.deal_size, 1e-6)
+        noisy = self.rng.gamma(shape, closings / shape)
+        self.revenue += np.where(closings > 0.0, noisy, closings)
+
+    def close(self) -> None:
+        """Pay every partner its tier's rebate on the period's revenue, up to the cap."""
+        tier = self.tier_of(self.revenue)
+        rebate = np.minimum(self.at_tier(self.rates, tier) * self.revenue, self.cap)
+        self.revenue_per_period.append(float(self.revenue.sum()))
+        self.rebate_per_period.append(float(rebate.sum()))
+        self.revenue = np.zeros_like(self.revenue)
+
+    def calendar(self, env: simpy.Environment) -> Generator[simpy.Event, object, None]:
+        """The weekly tick, with the period close after each period's last week."""
+        wpp = self.scenario.calendar.weeks_per_period
+        for week in range(self.scenario.calendar.horizon_weeks):
+            self.week(week)
+            yield env.timeout(1)
+            if (week + 1) % wpp == 0:
+                self.close()
+
+    def run(self) -> Result:
+        """Run the calendar to the horizon."""
+        env = simpy.Environment()
+        env.process(self.calendar(env))
+        env.run()
+        n = int(self.inputs.group.size)
+        weeks = self.scenario.calendar.horizon_weeks
+        return Result(n, weeks, self.revenue_per_period, self.rebate_per_period)
+
+
+def simulate_arrays(scenario: Scenario, seed: int, reps: int) -> Result:
+    """Build and run ``reps`` replications of the simplified behaviour over arrays (set-up
+    included, as in the engine's ``simulate_block``)."""
+    return Arrays(scenario, seed, reps).run()

@@ -14,6 +14,7 @@ serial executor) so that 10,000 replications take a minute or two; change it wit
 Run::
 
     .venv/bin/python benchmarks/memory.py                    # 1,000 and 10,000, ~2 min
+    .venv/bin/python benchmarks/memory.py --quick            # 200 and 2,000, ~30 s
     .venv/bin/python benchmarks/memory.py --reps 500 5000 --set population.partners=50
 """
 
@@ -109,7 +110,12 @@ def main(argv: list[str] | None = None) -> int:
         help=f"scenario overrides (default: {' '.join(SMALL)})",
     )
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run (~30 s): 200 and 2,000 replications"
+    )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.reps = [200, 2000]
     overrides = SMALL if args.set is None else args.set
     if args.child is not None:
         child(args.scenario, overrides, args.child)

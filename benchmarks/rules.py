@@ -15,6 +15,7 @@ partners is checked to equal the loop's to the cent, so both sides compute the s
 Run::
 
     .venv/bin/python benchmarks/rules.py                      # 10^6 partner-periods, 5 reps
+    .venv/bin/python benchmarks/rules.py --quick              # 10^5 partner-periods, 2 reps
     .venv/bin/python benchmarks/rules.py --partner-periods 200000 --repeat 3
 """
 
@@ -160,7 +161,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--scenario", default=str(SCENARIOS / "baseline.yaml"))
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run (~10 s): 10^5 partner-periods, 2 repetitions, 5,000 in the loop",
+    )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.partner_periods, args.repeat, args.loop_sample = 100_000, 2, 5_000
 
     header("Rules engine throughput (partner-periods per second), engine vs per-partner loop")
     scenario = load_scenario(args.scenario)

@@ -7,9 +7,9 @@ that the rules engine gathers per partner with ``array[group]``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,6 +22,11 @@ BoolArray = NDArray[np.bool_]
 
 #: Components whose payout a customer-satisfaction gate can scale, in column order.
 GATEABLE = ("rebate", "accelerators", "spiffs", "co_sell", "milestones")
+
+#: Tolerance on tier requirements: a metric within it of a requirement meets it.
+REQUIREMENT_TOLERANCE = 1e-9
+
+_Memo = TypeVar("_Memo")
 
 
 def _cap(value: float | None) -> float:
@@ -134,14 +139,18 @@ class CompiledProgram:
 class PartnerTerms:
     """A compiled program's per-group arrays at each partner's group: ``array[group]``, so a
     ``(G, T)`` table becomes ``(..., N, T)``. Also holds ``tier_threshold``, each tier's revenue
-    threshold per period (its requirement over the look-back window)."""
+    threshold per period (its requirement over the look-back window), ``acc_excess``
+    (``acc_multiplier - 1``), and flags the rules engine uses to skip work that cannot change
+    a result (no marginal group, no cap set, every accelerator above or below 1, ...)."""
 
     def __init__(self, cp: CompiledProgram, group: IntArray) -> None:
         self.group = group
         self._group_copy = np.array(group, copy=True)
+        self._tables: dict[str, NDArray[Any]] = {}  # the per-group arrays, before gathering
         for f in fields(cp):
             value = getattr(cp, f.name)
             if isinstance(value, np.ndarray):
+                self._tables[f.name] = value
                 setattr(self, f.name, value[group])
         self.tier_threshold = self.req_revenue / self.lookback[..., None]
         self.any_marginal = bool(cp.marginal.any())
@@ -149,8 +158,15 @@ class PartnerTerms:
         self.full_window = bool((cp.lookback == cp.window).all())
         self.any_remediation = bool(cp.remediation.any())
         self._flat_base = np.arange(np.asarray(group).size) * cp.n_tiers
-        self._stock_cache: tuple[object, object, IntArray] | None = None
+        self._allowed_cache: dict[tuple[str, ...], tuple[tuple[NDArray[Any], ...], IntArray]] = {}
+        self._columns: dict[str, tuple[FloatArray, ...]] = {}
+        self._memo: dict[str, tuple[object, object]] = {}
         self.every_period = bool((cp.cadence == 1).all())
+        self.acc_excess = self.acc_multiplier - 1.0
+        self.acc_all_up = bool((cp.acc_multiplier >= 1.0).all())
+        self.acc_all_down = bool((cp.acc_multiplier < 1.0).all())
+        self.acc_uncapped = bool((cp.acc_cap == np.inf).all())
+        self.rebate_uncapped = bool((cp.rebate_cap == np.inf).all())
         self.requires = {
             metric: bool(getattr(cp, f"req_{metric}").any())
             for metric in ("revenue", "new_logos", "certified_staff", "csat")
@@ -167,28 +183,87 @@ class PartnerTerms:
             return np.take_along_axis(table, held[..., None], axis=-1)[..., 0]
         return table.reshape(-1)[self._flat_base + held.reshape(-1)].reshape(held.shape)
 
-    def stock_tiers(self, certified_staff: FloatArray, csat: FloatArray) -> IntArray:
-        """How many tiers the stock metrics (certified staff, satisfaction) allow.
+    def tier_columns(self, name: str) -> tuple[FloatArray, ...]:
+        """A per-tier table ``(..., N, T)`` as one contiguous ``(..., N)`` array per tier."""
+        return self._split(name, lambda: self._tables[name])
 
-        Cached on the values of the two arrays (compared with private copies, so arrays changed
-        in place are counted again): partners weighing several hypothetical revenues in a week
+    def _split(self, key: str, table: Callable[[], FloatArray]) -> tuple[FloatArray, ...]:
+        """A per-group, per-tier table ``(G, T)`` gathered at each partner's group one tier at
+        a time, once per key."""
+        if key not in self._columns:
+            values = table()
+            self._columns[key] = tuple(values[:, k][self.group] for k in range(values.shape[-1]))
+        return self._columns[key]
+
+    def tiers_met(
+        self, metric: str, values: FloatArray, scale: FloatArray | float | None = None
+    ) -> IntArray:
+        """How many tiers' requirements on ``metric`` the ``values`` meet (``scale`` multiplies
+        the requirements).
+
+        Requirements never fall as tiers rise (the program is validated so), so the tiers met
+        are the lowest ones and their count says which. Tiers are compared one at a time, one
+        ``(..., N)`` comparison each: several times faster than broadcasting against the
+        ``(..., N, T)`` table and summing over the short tier axis, for the same counts.
+        """
+        if scale is None:
+            floors = self._split(
+                f"floor_{metric}",
+                lambda: self._tables[f"req_{metric}"] - REQUIREMENT_TOLERANCE,
+            )
+        else:
+            floors = tuple(
+                req * scale - REQUIREMENT_TOLERANCE for req in self.tier_columns(f"req_{metric}")
+            )
+        # Counted in bytes (a quarter of the memory traffic), returned as int64.
+        counter = np.int8 if len(floors) <= np.iinfo(np.int8).max else np.int64
+        met = (values >= floors[0]).astype(counter)
+        for floor in floors[1:]:
+            met += values >= floor
+        return met.astype(np.int64)
+
+    def tiers_allowed(
+        self, new_logos: FloatArray | None, certified_staff: FloatArray, csat: FloatArray
+    ) -> IntArray | None:
+        """How many tiers the metrics other than revenue allow (``None``: no tier requires
+        any of them). ``new_logos`` is ``None`` when the caller counts it itself.
+
+        Cached on the values of the arrays (compared with private copies, so arrays changed in
+        place are counted again): partners weighing several hypothetical revenues in a week
         pass the same arrays each time.
         """
-        cached = self._stock_cache
-        if (
-            cached is not None
-            and np.array_equal(cached[0], certified_staff)
-            and np.array_equal(cached[1], csat)
+        given = {"new_logos": new_logos, "certified_staff": certified_staff, "csat": csat}
+        metrics = {m: v for m, v in given.items() if v is not None and self.requires[m]}
+        if not metrics:
+            return None
+        key = tuple(metrics)
+        cached = self._allowed_cache.get(key)
+        if cached is not None and all(
+            np.array_equal(copy, metrics[m]) for m, copy in zip(key, cached[0], strict=True)
         ):
-            return cached[2]
-        meets = np.ones((*np.shape(certified_staff), self.req_revenue.shape[-1]), dtype=bool)
-        if self.requires["certified_staff"]:
-            meets &= certified_staff[..., None] >= self.req_certified_staff - 1e-9
-        if self.requires["csat"]:
-            meets &= csat[..., None] >= self.req_csat - 1e-9
-        allowed = meets.sum(axis=-1)
-        self._stock_cache = (np.array(certified_staff), np.array(csat), allowed)
+            return cached[1]
+        allowed: IntArray | None = None
+        for metric, values in metrics.items():
+            met = self.tiers_met(metric, values)
+            allowed = met if allowed is None else np.minimum(allowed, met)
+        assert allowed is not None
+        allowed.setflags(write=False)  # shared by the calls the cache serves
+        self._allowed_cache[key] = (tuple(np.array(v) for v in metrics.values()), allowed)
         return allowed
+
+    def memo(self, key: str, anchor: object, make: Callable[[], _Memo]) -> _Memo:
+        """``make()``, remembered while ``anchor`` is the same object as last time.
+
+        The rules engine keeps here what it derives from a program state that does not change
+        between period closes (the state's arrays are never changed in place), so partners
+        weighing many hypothetical revenues in a period derive it once.
+        """
+        cached = self._memo.get(key)
+        if cached is not None and cached[0] is anchor:
+            return cached[1]  # type: ignore[return-value]
+        value = make()
+        self._memo[key] = (anchor, value)
+        return value
 
     def __getattr__(self, name: str) -> Any:  # for type checkers: attributes are set above
         raise AttributeError(name)

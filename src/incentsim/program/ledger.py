@@ -88,6 +88,8 @@ def pro_rata(due: IntArray, available: IntArray) -> IntArray:
     due = np.maximum(due, 0)
     total = due.sum(axis=-1, keepdims=True)
     available = np.minimum(np.asarray(available)[..., None], total)
+    if np.array_equal(available, total):
+        return due.astype(np.int64, copy=False)  # enough for all: the split gives each its due
     safe_total = np.maximum(total, 1)
     if int(due.max(initial=0)) * int(available.max(initial=0)) >= 2**62:
         due, available, safe_total = (a.astype(object) for a in (due, available, safe_total))

@@ -17,7 +17,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from incentsim.program.compiled import GATEABLE, CompiledProgram
+from incentsim.program.compiled import (
+    GATEABLE,
+    CompiledProgram,
+    PartnerTerms,
+)
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -31,7 +35,11 @@ UNQUALIFIED = -1
 
 def to_cents(amount: FloatArray) -> IntArray:
     """Round money to whole cents (half to even), as int64."""
-    return np.rint(np.asarray(amount, dtype=np.float64) * 100.0).astype(np.int64)
+    scaled = np.asarray(amount, dtype=np.float64) * 100.0
+    if np.ndim(scaled):
+        np.rint(scaled, out=scaled)  # in place: one large temporary less
+        return scaled.astype(np.int64)
+    return np.rint(scaled).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -215,21 +223,34 @@ def qualified_tier(
     tier and the highest tier met is the count of tiers met minus one. ``scale`` multiplies the
     requirements (the maintenance fraction, or the year's length for the true-up).
     """
-    t = cp.at(group)
-    eps = 1e-9
+    return _qualified_tier(cp.at(group), revenue, new_logos, certified_staff, csat, scale)
+
+
+def _qualified_tier(
+    t: PartnerTerms,
+    revenue: FloatArray,
+    new_logos: FloatArray,
+    certified_staff: FloatArray,
+    csat: FloatArray,
+    scale: FloatArray | float = 1.0,
+) -> IntArray:
+    """:func:`qualified_tier` with the terms already gathered.
+
+    Every metric's requirements rise with the tier, so the tiers met on all metrics are as
+    many as the fewest met on any one (:meth:`PartnerTerms.tiers_met`); the metrics other than
+    revenue are counted once for the hypothetical revenues a partner weighs in a week.
+    """
     if np.ndim(scale) == 0 and float(scale) == 1.0:
-        meets = revenue[..., None] >= t.req_revenue - eps
-        if t.requires["new_logos"]:
-            meets &= new_logos[..., None] >= t.req_new_logos - eps
+        flow = t.tiers_met("revenue", revenue)
+        allowed = t.tiers_allowed(new_logos, certified_staff, csat)
     else:
-        scale = np.asarray(scale)[..., None]
-        meets = revenue[..., None] >= t.req_revenue * scale - eps
+        flow = t.tiers_met("revenue", revenue, scale)
         if t.requires["new_logos"]:
-            meets &= new_logos[..., None] >= t.req_new_logos * scale - eps
-    flow = meets.sum(axis=-1)
-    if t.requires["certified_staff"] or t.requires["csat"]:
-        flow = np.minimum(flow, t.stock_tiers(certified_staff, csat))
-    return flow.astype(np.int64) - 1
+            flow = np.minimum(flow, t.tiers_met("new_logos", new_logos, scale))
+        allowed = t.tiers_allowed(None, certified_staff, csat)
+    if allowed is not None:
+        flow = np.minimum(flow, allowed)
+    return flow - 1
 
 
 def rebate_on(
@@ -246,14 +267,25 @@ def rebate_on(
     the held tier's threshold at the held tier's rate (brackets).
     """
     t = cp.at(group)
-    held = np.maximum(tier, 0)
+    return _rebate_on(t, tier, revenue, t.at_tier(t.rebate_rate, tier), thresholds)
+
+
+def _rebate_on(
+    t: PartnerTerms,
+    tier: IntArray,
+    revenue: FloatArray,
+    rate: FloatArray,
+    thresholds: FloatArray | None = None,
+) -> FloatArray:
+    """:func:`rebate_on` with the terms gathered and the held tier's ``rate`` already read."""
     qualified = tier >= 0
-    rates = t.rebate_rate  # (..., N, T)
-    retro = np.where(qualified, t.at_tier(rates, tier) * revenue, 0.0)
+    retro = np.where(qualified, rate * revenue, 0.0)
     if not t.any_marginal:
         return retro
+    rates = t.rebate_rate  # (..., N, T)
+    held = np.maximum(tier, 0)
     thr = t.tier_threshold if thresholds is None else thresholds
-    k = np.arange(cp.n_tiers)
+    k = np.arange(rates.shape[-1])
     upper = np.concatenate([thr[..., 1:], np.full((*thr.shape[:-1], 1), np.inf)], axis=-1)
     upper = np.where(k == held[..., None], np.inf, upper)
     slices = np.clip(revenue[..., None] - thr, 0.0, upper - thr)
@@ -261,15 +293,20 @@ def rebate_on(
     return np.where(qualified, np.where(t.marginal, marginal, retro), 0.0)
 
 
-def _accelerator_extras(
-    cp: CompiledProgram,
-    group: IntArray,
-    tier: IntArray,
-    revenue: FloatArray,
-    quota: FloatArray,
-) -> FloatArray:
-    """Each accelerator's (positive) or decelerator's (negative) payout before caps,
-    ``(..., N, A)``.
+def _accelerator_thresholds(t: PartnerTerms, quota: FloatArray) -> FloatArray:
+    """Each accelerator's revenue threshold, ``(..., N, A)``: fixed, or a fraction of quota."""
+    return np.where(
+        t.acc_quota_fraction > 0,
+        t.acc_quota_fraction * quota[..., None],
+        t.acc_threshold,
+    )
+
+
+def _rebate_and_extras(
+    t: PartnerTerms, tier: IntArray, revenue: FloatArray, thresholds: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """The rebate before caps, and each accelerator's (positive) or decelerator's (negative)
+    payout before the accelerator caps, ``(..., N, A)``.
 
     An accelerator pays ``multiplier - 1`` times the rebate earned on revenue above its threshold;
     a decelerator pays ``multiplier - 1`` (negative) times the rebate earned on revenue below it,
@@ -277,23 +314,26 @@ def _accelerator_extras(
     must not take more off). Defining both on the rebate earned keeps payout non-decreasing in
     revenue under brackets.
     """
-    t = cp.at(group)
-    n_acc = len(cp.accelerator_names)
+    rate = t.at_tier(t.rebate_rate, tier)
+    total = _rebate_on(t, tier, revenue, rate)
+    n_acc = thresholds.shape[-1]
     if n_acc == 0:
-        return np.zeros((*revenue.shape, 0))
-    thr = np.where(
-        t.acc_quota_fraction > 0,
-        t.acc_quota_fraction * quota[..., None],
-        t.acc_threshold,
-    )
-    total = rebate_on(cp, group, tier, revenue)[..., None]
+        return total, np.zeros((*revenue.shape, 0))
     below = np.stack(
-        [rebate_on(cp, group, tier, np.minimum(revenue, thr[..., a])) for a in range(n_acc)],
+        [_rebate_on(t, tier, np.minimum(revenue, thresholds[..., a]), rate) for a in range(n_acc)],
         axis=-1,
     )
-    mult = t.acc_multiplier
-    below_capped = np.minimum(below, t.rebate_cap[..., None])
-    return np.where(mult >= 1.0, (mult - 1.0) * (total - below), (mult - 1.0) * below_capped)
+    if t.acc_all_up:
+        return total, t.acc_excess * (total[..., None] - below)
+    below_capped = below if t.rebate_uncapped else np.minimum(below, t.rebate_cap[..., None])
+    if t.acc_all_down:
+        return total, t.acc_excess * below_capped
+    extras = np.where(
+        t.acc_multiplier >= 1.0,
+        t.acc_excess * (total[..., None] - below),
+        t.acc_excess * below_capped,
+    )
+    return total, extras
 
 
 def accelerator_payouts(
@@ -305,7 +345,8 @@ def accelerator_payouts(
 ) -> FloatArray:
     """Each accelerator's or decelerator's payout after the accelerator caps, ``(..., N, A)``."""
     t = cp.at(group)
-    return np.minimum(_accelerator_extras(cp, group, tier, revenue, quota), t.acc_cap)
+    _, extras = _rebate_and_extras(t, tier, revenue, _accelerator_thresholds(t, quota))
+    return np.minimum(extras, t.acc_cap)
 
 
 def performance_payout(
@@ -321,8 +362,16 @@ def performance_payout(
     evaluates it at hypothetical revenues to find the marginal reward of effort.
     """
     t = cp.at(group)
-    rebate = np.minimum(rebate_on(cp, group, tier, revenue), t.rebate_cap)
-    acc = accelerator_payouts(cp, group, tier, revenue, quota)
+    return _performance_payout(t, tier, revenue, _accelerator_thresholds(t, quota))
+
+
+def _performance_payout(
+    t: PartnerTerms, tier: IntArray, revenue: FloatArray, thresholds: FloatArray
+) -> FloatArray:
+    """:func:`performance_payout` with the terms gathered and the accelerator thresholds set."""
+    raw_rebate, extras = _rebate_and_extras(t, tier, revenue, thresholds)
+    rebate = raw_rebate if t.rebate_uncapped else np.minimum(raw_rebate, t.rebate_cap)
+    acc = extras if t.acc_uncapped else np.minimum(extras, t.acc_cap)
     # As at the close: decelerators take at most the rebate, accelerators add on top.
     net_rebate = np.maximum(rebate + np.minimum(acc, 0.0).sum(axis=-1), 0.0)
     return np.minimum(net_rebate + np.maximum(acc, 0.0).sum(axis=-1), t.partner_cap)
@@ -341,47 +390,176 @@ def anticipated_payout(
     that revenue would earn (grace, cadence and remediation included).
 
     Partners call this at hypothetical revenues to see the reward of selling more or of moving
-    deals across the period end: the same rules that pay them, not an approximation.
+    deals across the period end: the same rules that pay them, not an approximation. What the
+    rules take from ``state`` alone is derived once per state (:func:`_standing`).
     """
-    revenue_window = np.concatenate([state.revenue_window[..., 1:], revenue[..., None]], axis=-1)
-    logos_window = np.concatenate([state.logos_window[..., 1:], new_logos[..., None]], axis=-1)
-    tier = evaluate_tiers(
-        cp, state, group, certified_staff, csat, revenue_window, logos_window
-    ).tier
-    return performance_payout(cp, group, tier, revenue, state.quota), tier
+    t = cp.at(group)
+    standing = _standing(t, state)
+    if state.revenue_window.shape[-1] == 1:
+        revenue_total, logos_total = revenue, new_logos
+    else:
+        revenue_total, logos_total = _window_totals(
+            t,
+            np.concatenate([state.revenue_window[..., 1:], revenue[..., None]], axis=-1),
+            np.concatenate([state.logos_window[..., 1:], new_logos[..., None]], axis=-1),
+        )
+    earned, keeps = _qualifying(t, standing, revenue_total, logos_total, certified_staff, csat)
+    tier = _new_tier(standing, state, earned, keeps)
+    return _performance_payout(t, tier, revenue, standing.acc_thresholds), tier
 
 
 # --------------------------------------------------------------------------------------------
 # Period close
 
 
+@dataclass(frozen=True)
+class _Standing:
+    """What tier evaluation and the performance payout take from a program state whatever the
+    period's metrics (read-only arrays ``(..., N)``), derived once per state.
+
+    ``run_rate`` annualises a history shorter than the look-back window (``None`` when it is 1
+    for everyone); ``over_grace`` marks partners whose grace runs out if they fall below their
+    tier this period; ``plan_left`` is the remediation a partner below the entry tier this period
+    would be under (``None`` when no group has remediation); ``acc_thresholds`` is
+    ``(..., N, A)``.
+    """
+
+    run_rate: FloatArray | None
+    evaluated: BoolArray
+    evaluated_all: bool
+    over_grace: BoolArray
+    any_over_grace: bool
+    plan_left: IntArray | None
+    acc_thresholds: FloatArray
+
+
+def _standing(t: PartnerTerms, state: ProgramState) -> _Standing:
+    """The :class:`_Standing` of ``state``, remembered while partners weigh their options
+    between two closes (the state's arrays are never changed in place)."""
+
+    def derive() -> _Standing:
+        seen = min(state.period + 1, state.revenue_window.shape[-1])
+        run_rate = t.lookback / np.minimum(t.lookback, seen)
+        plan_left = None
+        if t.any_remediation:
+            starts = (
+                t.remediation
+                & (state.tier >= 0)
+                & (state.remediation_left == 0)
+                & (state.below_entry_count + 1 >= t.remediation_trigger)
+            )
+            plan_left = np.where(
+                starts, t.remediation_duration, np.maximum(state.remediation_left - 1, 0)
+            )
+        evaluated = ((state.period + 1) % t.cadence == 0) | (state.period == 0)
+        over_grace = state.below_count + 1 > t.grace
+        standing = _Standing(
+            run_rate=None if bool(np.all(run_rate == 1.0)) else run_rate,
+            evaluated=evaluated,
+            evaluated_all=bool(evaluated.all()),
+            over_grace=over_grace,
+            any_over_grace=bool(over_grace.any()),
+            plan_left=plan_left,
+            acc_thresholds=_accelerator_thresholds(t, state.quota),
+        )
+        for value in vars(standing).values():
+            if isinstance(value, np.ndarray):
+                value.setflags(write=False)
+        return standing
+
+    return t.memo("standing", state, derive)
+
+
+def _window_totals(
+    t: PartnerTerms, revenue_window: FloatArray, logos_window: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Revenue and new logos over each partner's look-back window (windows ``(..., N, L)``)."""
+    window = revenue_window.shape[-1]
+    if window == 1:
+        return revenue_window[..., 0], logos_window[..., 0]
+    if t.full_window:
+        return revenue_window.sum(axis=-1), logos_window.sum(axis=-1)
+    in_window = np.arange(window) >= (window - t.lookback)[..., None]
+    return (
+        np.where(in_window, revenue_window, 0.0).sum(axis=-1),
+        np.where(in_window, logos_window, 0.0).sum(axis=-1),
+    )
+
+
 def _qualifying(
-    cp: CompiledProgram,
-    state: ProgramState,
-    group: IntArray,
+    t: PartnerTerms,
+    standing: _Standing,
+    revenue_total: FloatArray,
+    logos_total: FloatArray,
     certified_staff: FloatArray,
     csat: FloatArray,
-    revenue_window: FloatArray,
-    logos_window: FloatArray,
 ) -> tuple[IntArray, IntArray]:
     """Tier the window's metrics qualify for, and the tier they maintain (hysteresis)."""
-    t = cp.at(group)
-    lookback = t.lookback
-    seen = min(state.period + 1, cp.window)
     # Sum of the last `lookback` periods, annualised to the full window while history is short.
-    run_rate = lookback / np.minimum(lookback, seen)
-    if t.full_window:
-        rev_q = revenue_window.sum(axis=-1) * run_rate
-        logos_q = logos_window.sum(axis=-1) * run_rate
+    if standing.run_rate is None:
+        rev_q, logos_q = revenue_total, logos_total
     else:
-        in_window = np.arange(cp.window) >= (cp.window - lookback)[..., None]
-        rev_q = np.where(in_window, revenue_window, 0.0).sum(axis=-1) * run_rate
-        logos_q = np.where(in_window, logos_window, 0.0).sum(axis=-1) * run_rate
-    earned = qualified_tier(cp, group, rev_q, logos_q, certified_staff, csat)
+        rev_q, logos_q = revenue_total * standing.run_rate, logos_total * standing.run_rate
+    earned = _qualified_tier(t, rev_q, logos_q, certified_staff, csat)
     if not t.any_hysteresis:
         return earned, earned
-    keeps = qualified_tier(cp, group, rev_q, logos_q, certified_staff, csat, t.maintain_fraction)
+    keeps = _qualified_tier(t, rev_q, logos_q, certified_staff, csat, t.maintain_fraction)
     return earned, keeps
+
+
+def _moves(
+    standing: _Standing, state: ProgramState, earned: IntArray, keeps: IntArray
+) -> tuple[BoolArray, BoolArray, BoolArray, BoolArray, IntArray]:
+    """Why tiers move at this evaluation, from the tiers earned and kept.
+
+    Returns ``(promote, below, demote, protected, remediation_left)``: promoted, below the held
+    tier's (maintenance) requirements, demoted, protected by a remediation plan, and the plan's
+    periods left.
+    """
+    current = state.tier
+    promote = earned > current
+    below = ~promote & (keeps < current)
+    demote = below & standing.over_grace
+    if standing.plan_left is None:
+        remediation_left = state.remediation_left
+        protected = np.zeros_like(below)
+    else:
+        # Remediation: partners below the entry tier get a plan instead of a cut-off.
+        remediation_left = np.where(earned < 0, standing.plan_left, 0)
+        protected = remediation_left > 0
+        demote &= ~protected
+    return promote, below, demote, protected, remediation_left
+
+
+def _settle(
+    standing: _Standing,
+    state: ProgramState,
+    earned: IntArray,
+    promote: BoolArray,
+    demote: BoolArray,
+) -> IntArray:
+    """The tier held after this evaluation: the one earned on promotion or demotion, else the
+    current one (also between evaluations)."""
+    current = state.tier
+    moved = np.where(promote | demote, earned, current)
+    return moved if standing.evaluated_all else np.where(standing.evaluated, moved, current)
+
+
+def _new_tier(
+    standing: _Standing, state: ProgramState, earned: IntArray, keeps: IntArray
+) -> IntArray:
+    """The tier after this period's evaluation (what :func:`evaluate_tiers` decides), in fewer
+    steps where the program allows: partners weighing hypothetical revenues call this often."""
+    if keeps is not earned or standing.plan_left is not None:
+        promote, _, demote, _, _ = _moves(standing, state, earned, keeps)
+        return _settle(standing, state, earned, promote, demote)
+    # Without hysteresis or remediation a partner below its tier is demoted exactly when its
+    # grace is used up: it moves to the tier earned if that is higher, or if its grace is used.
+    current = state.tier
+    moved = np.maximum(earned, current)
+    if standing.any_over_grace:
+        moved = np.where(standing.over_grace, earned, moved)
+    return moved if standing.evaluated_all else np.where(standing.evaluated, moved, current)
 
 
 @dataclass(frozen=True)
@@ -417,39 +595,14 @@ def evaluate_tiers(
     would leave every partner unqualified (and unpaid) until then.
     """
     t = cp.at(group)
-    earned, keeps = _qualifying(
-        cp, state, group, certified_staff, csat, revenue_window, logos_window
-    )
-    current = state.tier
-    evaluated = ((state.period + 1) % t.cadence == 0) | (state.period == 0)
-
-    promote = earned > current
-    below = ~promote & (keeps < current)
+    standing = _standing(t, state)
+    revenue_total, logos_total = _window_totals(t, revenue_window, logos_window)
+    earned, keeps = _qualifying(t, standing, revenue_total, logos_total, certified_staff, csat)
+    promote, below, demote, protected, remediation_left = _moves(standing, state, earned, keeps)
+    tier = _settle(standing, state, earned, promote, demote)
+    evaluated = standing.evaluated
     below_count = np.where(below, state.below_count + 1, 0)
-    demote = below & (below_count > t.grace)
-
-    # Remediation: partners below the entry tier get a plan instead of a cut-off.
-    below_entry = earned < 0
-    below_entry_count = np.where(below_entry, state.below_entry_count + 1, 0)
-    if t.any_remediation:
-        start_plan = (
-            t.remediation
-            & below_entry
-            & (current >= 0)
-            & (state.remediation_left == 0)
-            & (below_entry_count >= t.remediation_trigger)
-        )
-        remediation_left = np.where(
-            start_plan, t.remediation_duration, np.maximum(state.remediation_left - 1, 0)
-        )
-        remediation_left = np.where(below_entry, remediation_left, 0)
-        protected = remediation_left > 0
-        demote &= ~protected
-    else:
-        remediation_left = state.remediation_left
-        protected = np.zeros_like(below)
-
-    tier = np.where(evaluated, np.where(promote | demote, earned, current), current)
+    below_entry_count = np.where(earned < 0, state.below_entry_count + 1, 0)
     if t.every_period:
         return TierTransition(
             tier=tier,
@@ -464,7 +617,7 @@ def evaluate_tiers(
     keep = ~evaluated
     return TierTransition(
         tier=tier,
-        qualified=np.where(evaluated, earned, current),
+        qualified=np.where(evaluated, earned, state.tier),
         evaluated=evaluated,
         in_grace=np.where(keep, False, below & ~demote & ~protected),
         in_remediation=np.where(keep, state.remediation_left > 0, protected),
@@ -566,9 +719,8 @@ def assess_period(
     tier = move.tier
 
     # Rebate and accelerators (front-end rebates are the same amount, paid on invoice).
-    raw_rebate = rebate_on(cp, group, tier, revenue)
+    raw_rebate, raw_acc = _rebate_and_extras(t, tier, revenue, _standing(t, state).acc_thresholds)
     rebate = np.minimum(raw_rebate, t.rebate_cap)
-    raw_acc = _accelerator_extras(cp, group, tier, revenue, state.quota)
     acc_each = np.minimum(raw_acc, t.acc_cap)
     acc_up = np.maximum(acc_each, 0.0).sum(axis=-1)
     # Decelerators reduce the rebate: together they never take more than the rebate pays.
@@ -621,9 +773,8 @@ def assess_period(
     ytd_revenue = state.ytd_revenue + revenue - metrics.returns
     ytd_rebate_before = state.ytd_rebate
     annual_scale = periods_per_year / t.lookback
-    annual_tier = qualified_tier(
-        cp,
-        group,
+    annual_tier = _qualified_tier(
+        t,
         ytd_revenue,
         np.full_like(revenue, np.inf),
         metrics.certified_staff,
@@ -631,11 +782,11 @@ def assess_period(
         scale=annual_scale,
     )
     annual_tier = np.maximum(annual_tier, UNQUALIFIED)
-    annual_rebate = rebate_on(
-        cp,
-        group,
+    annual_rebate = _rebate_on(
+        t,
         annual_tier,
         np.maximum(ytd_revenue, 0.0),
+        t.at_tier(t.rebate_rate, annual_tier),
         thresholds=t.req_revenue * annual_scale[..., None],
     )
     annual_due = to_cents(np.minimum(annual_rebate, t.rebate_cap * periods_per_year))
