@@ -237,6 +237,7 @@ class MonteCarloResult:
         ax.plot(periods, band.mean, color="#1f4e79", linestyle="--", linewidth=1, label="mean")
         ax.set_title(f"{self.summary.scenario}: {name}")
         ax.set_xlabel(_axis(name))
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
         ax.set_ylabel(name)
         unit = outcome_unit(name)
         if unit in ("share", "probability"):
@@ -261,6 +262,7 @@ class MonteCarloResult:
         ax.stackplot(periods, *(b.mean for b in bands), labels=labels, alpha=0.85)
         ax.set_title(f"{self.summary.scenario}: mean share of partners by tier")
         ax.set_xlabel("period")
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
         ax.set_ylabel("share of partners")
         ax.yaxis.set_major_formatter(ticker.PercentFormatter(xmax=1.0))
         ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, reverse=True)
