@@ -51,7 +51,7 @@ from incentsim.optimizer.validate import design_scenario
 from incentsim.scenario.loader import load_scenario
 from incentsim.scenario.model import Scenario
 
-sys.path.insert(0, str(ROOT / "tests" / "optimize"))
+sys.path.insert(0, str(ROOT / "tests" / "optimizer"))
 from opt_synthetic import synthetic_segments  # the optimiser tests' generator
 
 

@@ -118,7 +118,10 @@ def test_optimize_writes_a_design_that_loads_and_is_validated(cache: Path, tmp_p
 
 
 def test_infeasible_optimisation_names_the_budget(cache: Path, tmp_path: Path) -> None:
-    result = optimize(_tiny(budget=1000), out_dir=tmp_path, cache_dir=cache, progress=False)
+    invalid = {"name": "falling_rates", "program.tiers.silver.rebate_rate": 0.5}
+    result = optimize(
+        _tiny(budget=1000, candidates=[invalid]), out_dir=tmp_path, cache_dir=cache, progress=False
+    )
     assert result.solution.status == "infeasible"
     assert result.design is None
     assert "design" not in result.files
@@ -128,6 +131,7 @@ def test_infeasible_optimisation_names_the_budget(cache: Path, tmp_path: Path) -
     assert diagnosis.minimum_budget is not None
     assert diagnosis.minimum_budget > 1000
     assert "smallest budget" in result.report()
+    assert "1 candidate design dropped (invalid program in some segment" in result.report()
     fixed = optimize(
         _tiny(budget=diagnosis.minimum_budget * 1.01, validation_replications=0),
         cache_dir=cache,

@@ -55,8 +55,20 @@ def test_lever_needs_values_or_range_and_grid_needs_steps() -> None:
 
 
 def test_out_of_range_alpha_and_risk() -> None:
-    assert "alpha" in _problems(alpha=1.5)
-    assert "risk" in _problems(risk="var")
+    assert "opt.yaml: alpha:" in _problems(alpha=1.5)
+    assert "opt.yaml: risk:" in _problems(risk="var")
+
+
+def test_an_unknown_risk_override_is_refused() -> None:
+    spec = _spec()
+    base = load_scenario(spec.scenario_path)
+    with pytest.raises(OptimizationSpecError, match=r"risk: risk must be one of cvar, chance"):
+        resolve_settings(spec, base, budget=1e6, risk="var")
+
+
+def test_hand_listed_candidate_segments_must_be_names() -> None:
+    message = _problems(candidates=[{"name": "a", "segments": 5, "program.partner_cap": 1e4}])
+    assert "opt.yaml: candidates.0: 'segments' must be a segment name" in message
 
 
 def test_lever_missing_in_the_base_program() -> None:

@@ -92,3 +92,13 @@ def test_bad_file_exits_2_naming_file_and_field(
     err = capsys.readouterr().err
     assert "bad.yaml: risk:" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("budget", ["inf", "-5", "lots"])
+def test_a_bad_budget_option_exits_2(
+    budget: str, spec_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["optimize", str(spec_file), "--budget", budget, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--budget" in err
+    assert "Traceback" not in err

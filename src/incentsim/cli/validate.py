@@ -3,10 +3,11 @@
 Each file is read, its ``extends`` resolved, the overrides applied (the same ones to every
 file) and the result validated. A file whose only top-level key is ``program``, or whose top
 level holds program keys (``tiers``, ``rebate``, ...) and no scenario keys, is checked as a
-program file (see :func:`incentsim.scenario.loader.document_kind`). A file with ``levers`` is an
-optimisation file (:mod:`incentsim.optimizer.spec`; checked with its base scenario), one with
-``base``, ``variants`` or ``analyses`` an experiment file (:mod:`incentsim.experiments.batch`;
-checked with every scenario it names); any other file is a scenario.
+program file (see :func:`incentsim.scenario.loader.document_kind`). A file naming a
+``scenario`` with ``levers``, ``candidates`` or other optimisation keys is an optimisation file
+(:mod:`incentsim.optimizer.spec`; checked with its base scenario), one with ``base``,
+``variants`` or ``analyses`` an experiment file (:mod:`incentsim.experiments.batch`; checked
+with every scenario it names); any other file is a scenario.
 
 Prints ``OK  <file>  (<summary>)`` on stdout for each good file and ``FAIL  <file>`` for each bad
 one, with its problems on stderr; every file is checked. Exits with 2 if any file is bad.
@@ -73,7 +74,7 @@ def _check(file: str, overrides: list[str]) -> bool:
 def _validated(file: str, overrides: list[str]) -> str:
     """Validate a file of any kind; a one-line description of it."""
     keys = _top_level_keys(file)
-    if "levers" in keys:
+    if "scenario" in keys and keys & {"levers", "candidates", "budget", "floors", "risk"}:
         from incentsim.optimizer.space import generate_candidates
         from incentsim.optimizer.spec import load_spec
 

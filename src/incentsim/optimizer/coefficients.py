@@ -9,6 +9,7 @@ clawbacks, before any budget cut).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import get_args
 
 import numpy as np
 
@@ -42,7 +43,8 @@ def resolve_settings(
     Raises
     ------
     OptimizationSpecError
-        No budget anywhere, an out-of-range override, or a floor naming an unknown segment.
+        No budget anywhere, an out-of-range or unknown override, or a floor naming an unknown
+        segment.
     """
     program_budget = base.program.budget
     if budget is None:
@@ -63,10 +65,13 @@ def resolve_settings(
     alpha = spec.alpha if alpha is None else alpha
     if not 0.0 < alpha < 1.0:
         raise spec.error("alpha", f"alpha must be between 0 and 1 (exclusive), not {alpha:g}")
+    risk = spec.risk if risk is None else risk
+    if risk not in get_args(Risk):
+        raise spec.error("risk", f"risk must be one of {', '.join(get_args(Risk))}, not {risk!r}")
     reserve_max = spec.reserve.max
     if reserve_max is None:
         reserve_max = program_budget.reserve.max or 0.0
-    return ProblemSettings(float(budget), float(alpha), risk or spec.risk, float(reserve_max))
+    return ProblemSettings(float(budget), float(alpha), risk, float(reserve_max))
 
 
 def segment_values(spec: OptimizationSpec, sim: SimulatedCandidates, segment: str) -> np.ndarray:

@@ -21,12 +21,11 @@ design space, more replications or another budget simulates only what is new.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,19 @@ from incentsim.montecarlo.seeding import BLOCK_SIZE, SeedLike, block_seeds, desc
 from incentsim.optimizer.space import Candidate, DesignSpace, short_hash
 from incentsim.scenario.loader import scenario_from_dict, scenario_hash
 from incentsim.scenario.model import Scenario
+
+__all__ = [
+    "METRICS",
+    "OUTCOMES",
+    "SegmentTask",
+    "SimulatedCandidates",
+    "TaskOutput",
+    "segment_counts",
+    "segment_scenario",
+    "simulate_candidates",
+    "simulate_task",
+    "task_key",
+]
 
 #: Outcomes kept per (segment, candidate, replication).
 OUTCOMES = (
@@ -112,17 +124,6 @@ class SimulatedCandidates:
     simulated: int = 0
     cached: int = 0
     seconds: float = 0.0
-    scenario_name: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def mean(self, metric: str, segment: str) -> np.ndarray:
-        """Mean over scenarios, one value per candidate."""
-        return self.data[segment][metric].mean(axis=1)
-
-    @property
-    def n_tasks(self) -> int:
-        """Tasks simulated or read from the cache."""
-        return self.simulated + self.cached
 
 
 def segment_counts(scenario: Scenario) -> dict[str, int]:
@@ -325,7 +326,6 @@ def simulate_candidates(
         simulated=len(todo),
         cached=cached,
         seconds=time.perf_counter() - began,
-        scenario_name=base.name,
     )
 
 
@@ -375,8 +375,3 @@ def _progress(total: int, done: int, progress: bool | str) -> Iterator[Any]:
 class _NoBar:
     def update(self, n: int = 1) -> None:
         pass
-
-
-def expected_tasks(space: DesignSpace, replications: int) -> int:
-    """Tasks a full evaluation has: candidates over all segments x blocks."""
-    return space.n_candidates * math.ceil(replications / BLOCK_SIZE)

@@ -140,7 +140,11 @@ class DesignProblem:
         return names
 
     def without(self, group: ConstraintGroup) -> DesignProblem:
-        """A copy with one constraint group removed (the budget becomes unlimited)."""
+        """A copy with one constraint group removed.
+
+        Dropping ``budget`` makes it unlimited, which also lifts the tail-risk limit (measured
+        from budget + reserve).
+        """
         other = copy.copy(self)
         other.retention_floor = dict(self.retention_floor)
         other.loyalty_floor = dict(self.loyalty_floor)
@@ -169,7 +173,8 @@ class Diagnosis:
         Constraint groups whose removal alone makes the problem feasible.
     minimum_budget
         The smallest budget at which every other constraint can be met (``None`` when no budget
-        makes it feasible).
+        makes it feasible or the solver found none in time; when it stopped at its time limit,
+        a budget that is enough but not proven the smallest, as ``message`` says).
     message
         The diagnosis in a sentence or two.
     """
@@ -487,8 +492,10 @@ def solve(
         ``"highs"`` (HiGHS through highspy; CBC is used if HiGHS is missing or fails) or
         ``"cbc"``.
     time_limit
-        Seconds the solver may take; at the limit the best design found so far comes back with
-        status ``time_limit`` and its gap.
+        Seconds the solver may take (over all CVaR rounds); at the limit the best design found
+        so far comes back with status ``time_limit`` and its gap (CBC reports none), unless
+        the CVaR rows were still incomplete: then no design comes back (see ``detail``). An
+        infeasibility diagnosis takes further solves, each with this limit.
     mip_gap
         Relative gap at which a design counts as proven optimal.
     diagnose_infeasible
@@ -667,31 +674,41 @@ def diagnose(
         relaxed = solve(
             problem.without(group), solver=solver, time_limit=time_limit, diagnose_infeasible=False
         )
-        if relaxed.status != "infeasible":
+        if relaxed.has_design:  # a design found proves the rest feasible
             culprits.append(group)
-    minimum = _minimum_budget(problem, solver, time_limit)
+    minimum, status = _minimum_budget(problem, solver, time_limit)
     parts = []
     if culprits:
         parts.append("dropping any one of these makes it feasible: " + ", ".join(culprits))
     else:
         parts.append("no single constraint is to blame: several conflict together")
-    if minimum is None:
+    if status == "infeasible":
         parts.append("no budget is enough: the floors or fairness constraints conflict")
-    else:
+    elif minimum is None:
+        parts.append(f"no budget was found that meets every other constraint ({status})")
+    elif status == "optimal":
         parts.append(
             f"the smallest budget at which every other constraint can be met is {minimum:,.0f} "
             f"(the budget asked is {problem.budget:,.0f})"
         )
+    else:
+        parts.append(
+            f"every other constraint can be met with a budget of {minimum:,.0f} (the budget "
+            f"asked is {problem.budget:,.0f}); the solver stopped at its time limit before "
+            "proving it the smallest"
+        )
     return Diagnosis(culprits, minimum, "; ".join(parts))
 
 
-def _minimum_budget(problem: DesignProblem, solver: str, time_limit: float | None) -> float | None:
+def _minimum_budget(
+    problem: DesignProblem, solver: str, time_limit: float | None
+) -> tuple[float | None, Status]:
+    """The smallest budget at which the other constraints hold (``None`` when none was found)
+    and the solver's status (``optimal``: proven the smallest)."""
     model = build_model(problem, budget_variable=True)
     solution = _run(model, solver, time_limit, 1e-6, False)
-    if not solution.has_design:
-        return None
-    budget = model.prob.variablesDict()["budget"].varValue
-    return None if budget is None else float(budget)
+    budget = model.prob.variablesDict()["budget"].varValue if solution.has_design else None
+    return (None if budget is None else float(budget)), solution.status
 
 
 def choices(problem: DesignProblem) -> Sequence[dict[str, int]]:

@@ -118,7 +118,17 @@ def text_report(result: OptimizationResult) -> str:
         f"  solver {solution.describe()}; build {solution.build_seconds:.2f} s, "
         f"solve {solution.solve_seconds:.2f} s",
     ]
-    if solution.status == "time_limit":
+    space = result.space
+    if space.n_dropped or any(space.duplicates.values()):
+        reasons = sorted({reason for items in space.dropped.values() for _, reason in items})
+        shown = f": {'; '.join(reasons[:3])}" if reasons else ""
+        plural = "" if space.n_dropped == 1 else "s"
+        lines.append(
+            f"  {space.n_dropped} candidate design{plural} dropped (invalid program in some "
+            f"segment{shown}); per segment:"
+        )
+        lines += [f"    {line}" for line in space.summary().splitlines()]
+    if solution.status == "time_limit" and result.chosen:
         lines.append("  NOT PROVEN OPTIMAL: the solver stopped at its time limit with this design")
     if not result.chosen:
         lines.append(f"  no design: {solution.status}")

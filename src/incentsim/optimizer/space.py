@@ -37,6 +37,18 @@ from incentsim.optimizer.spec import CANDIDATE_KEYS, Lever, OptimizationSpec
 from incentsim.program.spec import Program
 from incentsim.scenario.model import Scenario
 
+__all__ = [
+    "BASE_ID",
+    "Candidate",
+    "DesignSpace",
+    "canonical_json",
+    "generate_candidates",
+    "lever_values",
+    "override_from_settings",
+    "segment_program",
+    "short_hash",
+]
+
 BASE_ID = "base"
 
 
@@ -93,15 +105,12 @@ class DesignSpace:
         Per segment, ``(candidate, reason)`` for each candidate whose program does not validate.
     duplicates
         Per segment, how many candidates made the same program as an earlier one.
-    generated
-        Designs the sampler produced (before checks), per distinct lever set.
     """
 
     segments: list[str]
     candidates: dict[str, list[Candidate]]
     dropped: dict[str, list[tuple[Candidate, str]]] = field(default_factory=dict)
     duplicates: dict[str, int] = field(default_factory=dict)
-    generated: int = 0
 
     @property
     def n_candidates(self) -> int:
@@ -214,7 +223,6 @@ def generate_candidates(spec: OptimizationSpec, base: Scenario) -> DesignSpace:
         )
         if active not in samples:
             samples[active] = _sample(spec, [spec.levers[i] for i in active], base_values)
-            space.generated += len(samples[active])
         proposals: list[Candidate] = []
         if spec.include_base:
             proposals.append(Candidate(BASE_ID, {}, "base"))

@@ -19,7 +19,7 @@ describing the design space and the problem::
     budget: 4500000                 # incentive money over the whole horizon
     loyalty_value: 20000            # value of each partner still active at the horizon
     alpha: 0.1                      # tail-risk level
-    risk: cvar                      # cvar or chance
+    risk: cvar                      # cvar, chance or none
     reserve: {max: 900000, carrying_cost: 0.05}
     floors:
       retention: {reseller: 0.7}    # or one number for every segment
@@ -46,6 +46,16 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from incentsim.errors import ScenarioError
 from incentsim.program.spec import Strict
+
+__all__ = [
+    "Floors",
+    "Lever",
+    "OptimizationSpec",
+    "OptimizationSpecError",
+    "ReserveSpec",
+    "load_spec",
+    "spec_from_dict",
+]
 
 #: Program parts a lever cannot move: the optimiser sizes the budget and reserve itself, and
 #: overrides cannot nest.
@@ -196,6 +206,12 @@ class OptimizationSpec(Strict):
     @classmethod
     def _candidate_keys(cls, candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for i, candidate in enumerate(candidates):
+            only = candidate.get("segments")
+            if only is not None and not (
+                isinstance(only, str)
+                or (isinstance(only, list) and all(isinstance(g, str) for g in only))
+            ):
+                raise ValueError(f"{i}: 'segments' must be a segment name or a list of them")
             for key in candidate:
                 if key in CANDIDATE_KEYS:
                     continue
