@@ -87,9 +87,22 @@ def test_executor_choice() -> None:
 def test_usage_errors(scenario_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(scenario_file), "--workers", "0"]) == 2
     assert "must be at least 1" in capsys.readouterr().err
+    assert main(["run", str(scenario_file), "--reps", "0"]) == 2
+    assert "--reps: must be at least 1, not 0" in capsys.readouterr().err
     argv = ["run", str(scenario_file), "--executor", "processes", "--scheduler", "tcp://h:1"]
     assert main(argv) == 2
     assert "--scheduler needs the dask executor" in capsys.readouterr().err
+
+
+def test_an_unusable_out_folder_exits_2(
+    scenario_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert main(["run", str(scenario_file), "--out", str(blocker / "run"), "--reps", "2"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: cannot use {blocker / 'run'} as the run folder" in err
+    assert "Traceback" not in err
 
 
 def test_user_errors_inside_a_block_exit_2(

@@ -10,6 +10,8 @@ import pytest
 from mc_fakes import TIERS, fake_block, tiny_scenario
 
 from incentsim.montecarlo import MonteCarloResult, ProcessExecutor, run_montecarlo
+from incentsim.scenario.loader import load_scenario
+from incentsim.scenario.model import Scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,13 +73,10 @@ def test_trajectories_frame(result: MonteCarloResult) -> None:
         result.trajectories("nope")
 
 
-# --- the real engine: runs once incentsim.engine.simulation exists --------------------------
+# --- the real engine ---------------------------------------------------------------------------
 
 
-def small_real_scenario():  # type: ignore[no-untyped-def]
-    pytest.importorskip("incentsim.engine.simulation")
-    from incentsim.scenario.loader import load_scenario
-
+def small_real_scenario() -> Scenario:
     return load_scenario(ROOT / "scenarios" / "small.yaml", ["population.partners=30"])
 
 

@@ -206,6 +206,19 @@ def test_a_folder_with_unrelated_files_is_used(tmp_path: Path) -> None:
         run(out_dir=tmp_path)
 
 
+def test_unusable_out_dirs_are_refused_as_user_errors(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(OutDirError, match=r"manifest\.json cannot be read"):
+        run(out_dir=tmp_path)
+    assert len(run(out_dir=tmp_path, overwrite=True).outcomes) == 23
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(OutDirError, match=r"cannot use .*a-file/run as the run folder"):
+        run(out_dir=blocker / "run")
+    with pytest.raises(OutDirError, match="exists and is not a folder"):
+        run(out_dir=blocker)
+
+
 def test_fresh_seeds_give_other_replications(tmp_path: Path) -> None:
     main, fresh = run(), run(seed=fresh_seed(12345, 1), out_dir=tmp_path)
     assert not np.isin(fresh.outcomes["incentive_cost"], main.outcomes["incentive_cost"]).any()

@@ -193,6 +193,20 @@ def test_unreadable_files(tmp_path: Path, name: str, content: str, message: str)
 
 def test_missing_file(tmp_path: Path) -> None:
     assert problems(tmp_path / "nope.csv") == [(None, "file not found")]
+    (tmp_path / "folder.csv").mkdir()
+    assert problems(tmp_path / "folder.csv") == [(None, "not a file")]
+
+
+def test_a_file_that_cannot_be_opened_is_a_data_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, "partner_id,date,amount\nP1,2027-01-05,1\n")
+
+    def denied(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "open", denied)
+    assert problems(path) == [(None, "cannot read the file: Permission denied")]
 
 
 def test_not_utf8(tmp_path: Path) -> None:
@@ -218,6 +232,15 @@ def test_parquet_with_native_types(tmp_path: Path) -> None:
     assert df["amount"].tolist() == [1000.0, 0.0]
     assert df["co_sell"].tolist() == [True, False]
     assert list(df["line"]) == [2, 3]
+
+
+def test_parquet_with_wrong_columns(tmp_path: Path) -> None:
+    path = tmp_path / "tx.parquet"
+    pd.DataFrame({"partner": ["A"], "Date": ["2027-01-05"], "amount": [1.0]}).to_parquet(path)
+    found = problems(path)
+    assert (1, "missing required column 'partner_id'") in found
+    assert lines_with(found, "unknown column 'partner'; columns are: partner_id, date") == [1]
+    assert not lines_with(found, "'date'")  # names are case-insensitive
 
 
 def test_parquet_errors_count_rows_like_csv_lines(tmp_path: Path) -> None:

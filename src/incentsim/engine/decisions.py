@@ -187,7 +187,6 @@ def timing_choice(
         Pipeline pulled forward (currency), the share of the week's closings deferred, and the
         payout the partner expects after its choice.
     """
-    options = (-1.0, -0.5, 0.0, 0.5, 1.0)
     if base is None:
         base = expected_payout(cp, pstate, group, expected_revenue, spread, outlook)
     best_gain = np.zeros_like(expected_revenue)
@@ -195,9 +194,9 @@ def timing_choice(
     best_payout = base
     friction = behaviour.timing_friction * (1.0 - gaming)
     discount = behaviour.pull_forward_discount
-    for option in options:
-        if option == 0.0:
-            continue
+    # Defer all or half of the deferrable share, or pull in half or all of the pullable pipeline
+    # (doing nothing gains 0 and is kept unless an option gains more).
+    for option in (-1.0, -0.5, 0.5, 1.0):
         move = option * (pullable if option > 0 else behaviour.deferral_share * closings)
         booked = move * (1.0 - discount) if option > 0 else move
         payout = expected_payout(cp, pstate, group, expected_revenue + booked, spread, outlook)

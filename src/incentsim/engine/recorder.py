@@ -9,8 +9,10 @@ The money outcomes obey the ledger's identities summed over the run (checked by 
 * ``incentive_cost = incentive_paid + incentive_cut + incentive_owed_end
   - incentive_receivable_end`` (what was accrued was paid, cut, is still owed to partners, less
   clawbacks partners still owe the vendor);
-* ``reserve.initial + budget_total + reserve.contribution.fixed_per_period * periods
-  + budget_overrun_funded = incentive_paid + budget_returned + reserve_end``.
+* with a budget per period: ``reserve.initial + budget_total
+  + reserve.contribution.fixed_per_period * periods + budget_overrun_funded
+  = incentive_paid + budget_returned + reserve_end`` (without one, ``budget_total`` is NaN:
+  each payout run's budget is what it owes).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from incentsim.engine.decisions import share_of_wallet
 from incentsim.program.ledger import PayoutRun
 from incentsim.program.rules import COMPONENTS, Assessment, PeriodMetrics
 
@@ -128,9 +131,7 @@ class Recorder:
 
     # -- called by the simulation ---------------------------------------------------------
 
-    def week(
-        self, week: int, booked: FloatArray, tier: NDArray[np.int64], deals: FloatArray
-    ) -> None:
+    def week(self, week: int, booked: FloatArray, deals: FloatArray) -> None:
         """Record a week's booked revenue and genuine deals."""
         self.weekly_revenue[:, week] = booked.sum(axis=1)
         self.totals["deals"] += deals.sum(axis=1)
@@ -238,7 +239,7 @@ class Recorder:
         )
         self.panel_frames.append(frame[rows].reset_index(drop=True))
 
-    def churn(self, period: int, churned: NDArray[np.bool_]) -> None:
+    def churn(self, churned: NDArray[np.bool_]) -> None:
         """Record partners leaving at a period close."""
         self.churned += churned.sum(axis=1)
 
@@ -304,9 +305,6 @@ class Recorder:
         loyalty_end = np.where(final_active, sim.loyalty, 0).sum(1) / np.maximum(
             final_active.sum(1), 1
         )
-        sow = sim.behaviour.share_of_wallet_min + (1 - sim.behaviour.share_of_wallet_min) * (
-            loyalty_end
-        )
         outcomes = {
             "revenue_gross": revenue_gross,
             "returns": returns,
@@ -336,7 +334,7 @@ class Recorder:
             "churned": self.churned,
             "recruited": (ever & ~initial).sum(1).astype(np.float64),
             "loyalty_mean": loyalty_end,
-            "share_of_wallet": sow,
+            "share_of_wallet": share_of_wallet(sim.behaviour, loyalty_end),
             "pulled_forward": tot["pulled_forward"],
             "deferred": tot["deferred"],
             "discount_cost": tot["discount_cost"],

@@ -226,7 +226,6 @@ class Simulation:
         self._week_in_period = week % wpp
         weeks_left = wpp - self._week_in_period
         active = self.active
-        tier = self.pstate.tier
 
         win = 1.0 + self._tier_value(self.benefits["win_rate_uplift"]) / np.maximum(
             p.win_rate, 0.05
@@ -380,7 +379,7 @@ class Simulation:
         self.spiff_revenue += spiff_revenue
         self.spiff_deals += spiff_revenue / deal_size[..., None]
         self._duplicates(deals, booked, spiff_revenue, deal_size, in_window)
-        self.recorder.week(week, booked, tier, deals)
+        self.recorder.week(week, booked, deals)
 
     def _next_period_rate(
         self, closing_rate: FloatArray, typical: FloatArray, outlook: decisions.Outlook
@@ -530,7 +529,7 @@ class Simulation:
         self.left_period = np.where(churn, period, self.left_period)
         self.pipeline = np.where(churn, 0.0, self.pipeline)
         self.held = np.where(churn, 0.0, self.held)
-        self.recorder.churn(period, churn)
+        self.recorder.churn(churn)
 
         recruits = self.partners.active_from_period == period + 1
         self.joined |= recruits

@@ -79,13 +79,13 @@ def prepare_out_dir(out_dir: Path, identity: Mapping[str, Any], overwrite: bool 
     Raises
     ------
     OutDirError
-        The folder holds a different run (or a run's files without a manifest) and
-        ``overwrite`` is not set.
+        The folder holds a different run (or a run's files without a readable manifest) and
+        ``overwrite`` is not set, or it cannot be created or cleared.
     """
     if out_dir.exists() and not out_dir.is_dir():
         raise OutDirError(f"{out_dir} exists and is not a folder")
     if out_dir.is_dir() and _holds_run(out_dir) and not overwrite:
-        previous = read_json(out_dir / MANIFEST) if (out_dir / MANIFEST).is_file() else None
+        previous = _previous_manifest(out_dir)
         if previous is None:
             raise OutDirError(
                 f"{out_dir} holds files of a run but no {MANIFEST}; choose another folder or "
@@ -99,9 +99,27 @@ def prepare_out_dir(out_dir: Path, identity: Mapping[str, Any], overwrite: bool 
                 f"{shown}); choose another folder or overwrite it (--overwrite, or "
                 "overwrite=True)"
             )
-    clear_run(out_dir)
-    for folder in (REPLICATIONS, TRAJECTORIES, EVENTS):
-        (out_dir / folder).mkdir(parents=True, exist_ok=True)
+    try:
+        clear_run(out_dir)
+        for folder in (REPLICATIONS, TRAJECTORIES, EVENTS):
+            (out_dir / folder).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutDirError(f"cannot use {out_dir} as the run folder: {exc}") from None
+
+
+def _previous_manifest(out_dir: Path) -> dict[str, Any] | None:
+    """The manifest of the run in ``out_dir``, or ``None`` when there is none to read."""
+    path = out_dir / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        previous = read_json(path)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise OutDirError(
+            f"{path} cannot be read ({exc}); choose another folder or overwrite it "
+            "(--overwrite, or overwrite=True)"
+        ) from None
+    return previous if isinstance(previous, dict) else {}
 
 
 def clear_run(out_dir: Path) -> None:
@@ -203,6 +221,7 @@ def _json_default(value: Any) -> Any:
 
 
 def read_json(path: Path) -> Any:
+    """A JSON file's content."""
     return json.loads(path.read_text(encoding="utf-8"))
 
 

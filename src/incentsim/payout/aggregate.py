@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from incentsim.payout.transactions import check_calendar, validate_transactions
+from incentsim.payout.transactions import validate_transactions
 from incentsim.program.rules import PeriodMetrics
 from incentsim.program.spec import Program
 
@@ -90,6 +90,17 @@ def partners_of(transactions: pd.DataFrame) -> Partners:
     region = first.loc[ids, "region"].to_numpy(dtype=object)
     segments = tuple(sorted(set(segment))) or ("all",)
     regions = tuple(sorted(set(region))) or ("all",)
+    return _grouped(ids, segment, region, segments, regions)
+
+
+def _grouped(
+    ids: pd.Index,
+    segment: NDArray[np.object_],
+    region: NDArray[np.object_],
+    segments: tuple[str, ...],
+    regions: tuple[str, ...],
+) -> Partners:
+    """The partners with their group index (see :class:`Partners`)."""
     seg_i = {s: i for i, s in enumerate(segments)}
     reg_i = {r: i for i, r in enumerate(regions)}
     group = np.array(
@@ -97,11 +108,6 @@ def partners_of(transactions: pd.DataFrame) -> Partners:
         dtype=np.int64,
     )
     return Partners(ids, segment, region, segments, regions, group)
-
-
-def period_of(dates: Any, calendar: Any) -> IntArray:
-    """0-based period of each date."""
-    return _days(dates, calendar) // (7 * calendar.weeks_per_period)
 
 
 def _days(dates: Any, calendar: Any) -> IntArray:
@@ -151,10 +157,9 @@ def aggregate(
     n_periods: int | None = None,
 ) -> Aggregated:
     """Like :func:`period_metrics`, also returning the partners and the findings."""
-    df = transactions
-    if not df.attrs.get("validated"):
-        df = validate_transactions(df, calendar=calendar)
-    df = df.reset_index(drop=True)
+    # A validated frame is only checked against the calendar; any other is validated first.
+    source = transactions.attrs.get("source", "<transactions>")
+    df = validate_transactions(transactions, source, calendar=calendar).reset_index(drop=True)
     partners = _partners_in(df, partners_index)
     n = len(partners.ids)
     row_partner = partners.ids.get_indexer(df["partner_id"])
@@ -164,7 +169,6 @@ def aggregate(
     rules = _GroupRules(program, partners)
     g = partners.group[row_partner]
 
-    check_calendar(df, calendar)
     days = _days(df["date"], calendar)
     period = days // (7 * calendar.weeks_per_period)
     if n_periods is not None and len(df) and int(period.max()) >= n_periods:
@@ -235,10 +239,8 @@ def aggregate(
     flat = period * n + row_partner
 
     def per_period(values: FloatArray, mask: NDArray[np.bool_] | None = None) -> FloatArray:
-        out = np.zeros(n_periods * n)
         keep = np.ones(len(df), dtype=np.bool_) if mask is None else mask
-        np.add.at(out, flat[keep], values[keep])
-        return out.reshape(shape)
+        return _add(flat, values, keep, shape)
 
     revenue = per_period(amount)
     returns = per_period(df["returned_amount"].to_numpy(dtype=np.float64))
@@ -268,12 +270,13 @@ def aggregate(
             & (week < end)
             & (valid_registration | (~needs_reg.astype(np.bool_) & ~invalid_later))
         )
-        counts = _deal_counts(df, qualifies, registered)
+        # 1 on the row that brings a new qualifying deal.
+        counts = _first_rows(df, registered, qualifies).astype(np.float64)
         spiff_revenue[..., s] = per_period(amount, qualifies)
-        spiff_deals[..., s] = per_period(counts.astype(np.float64))
+        spiff_deals[..., s] = per_period(counts)
         hit = qualifies & (audited_by >= 0)
         audited_spiff_revenue[..., s] = _add(audit_flat, amount, hit, shape)
-        audited_spiff_deals[..., s] = _add(audit_flat, counts.astype(np.float64), hit, shape)
+        audited_spiff_deals[..., s] = _add(audit_flat, counts, hit, shape)
 
     # Co-selling.
     co = df["co_sell"].to_numpy(dtype=np.bool_)
@@ -378,13 +381,7 @@ def _partners_in(df: pd.DataFrame, index: Sequence[str] | pd.Index | None) -> Pa
     reg = np.array([found.region[p] if p >= 0 else "all" for p in pos], dtype=object)
     segments = tuple(sorted(set(found.segments) | set(seg)))
     regions = tuple(sorted(set(found.regions) | set(reg)))
-    seg_i = {s: i for i, s in enumerate(segments)}
-    reg_i = {r: i for i, r in enumerate(regions)}
-    group = np.array(
-        [seg_i[s] * len(regions) + reg_i[r] for s, r in zip(seg, reg, strict=True)],
-        dtype=np.int64,
-    )
-    return Partners(ids, seg, reg, segments, regions, group)
+    return _grouped(ids, seg, reg, segments, regions)
 
 
 def _order(df: pd.DataFrame) -> NDArray[np.int64]:
@@ -418,25 +415,10 @@ def _first_rows(
     return first
 
 
-def _deal_counts(
-    df: pd.DataFrame, qualifies: NDArray[np.bool_], registered: NDArray[np.bool_]
-) -> NDArray[np.int64]:
-    """1 on the row that brings a new qualifying deal: each qualifying unregistered row, and the
-    first qualifying row of each (partner, registration)."""
-    pid = df["partner_id"].to_numpy(dtype=object)
-    reg = df["deal_registration_id"].to_numpy(dtype=object)
-    counts = (qualifies & ~registered).astype(np.int64)
-    seen: set[tuple[str, str]] = set()
-    for pos in _order(df):
-        if qualifies[pos] and registered[pos] and (pid[pos], reg[pos]) not in seen:
-            seen.add((pid[pos], reg[pos]))
-            counts[pos] = 1
-    return counts
-
-
 def _add(
     flat: IntArray, values: FloatArray, mask: NDArray[np.bool_], shape: tuple[int, int]
 ) -> FloatArray:
+    """Sum ``values[mask]`` into a ``shape`` array at the flat positions ``flat[mask]``."""
     out = np.zeros(shape[0] * shape[1])
     np.add.at(out, flat[mask], values[mask])
     return out.reshape(shape)

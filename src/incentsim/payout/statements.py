@@ -45,6 +45,7 @@ from incentsim.program.rules import (
     assess_period,
     initial_state,
     qualified_tier,
+    to_cents,
 )
 from incentsim.program.spec import Program
 
@@ -124,8 +125,7 @@ class Statements:
 
     def cents(self, column: str, frame: str = "partners") -> np.ndarray:
         """A money column as int64 cents (exact)."""
-        values = getattr(self, frame)[column].to_numpy(dtype=np.float64)
-        return np.rint(values * 100.0).astype(np.int64)
+        return to_cents(getattr(self, frame)[column].to_numpy(dtype=np.float64))
 
     def partner_totals(self) -> pd.DataFrame:
         """Per partner: revenue, returns, accrued, paid, cut and the final amount owed."""
@@ -135,9 +135,7 @@ class Statements:
         cents["partner_id"] = df["partner_id"].to_numpy()
         totals = cents.groupby("partner_id", sort=False).sum()
         last = df.groupby("partner_id", sort=False).tail(1).set_index("partner_id")
-        totals["owed"] = np.rint(last.loc[totals.index, "owed_after"].to_numpy() * 100).astype(
-            np.int64
-        )
+        totals["owed"] = to_cents(last.loc[totals.index, "owed_after"].to_numpy())
         totals["tier"] = last.loc[totals.index, "tier"]
         for c in [*money, "owed"]:
             totals[c] = totals[c] / 100.0
@@ -160,7 +158,7 @@ class Statements:
             "accrued": _dec(int(self.cents("accrued").sum())),
             "paid": _dec(int(self.cents("paid").sum())),
             "cut": _dec(int(self.cents("cut").sum())),
-            "owed": _dec(int(np.rint(owed * 100).astype(np.int64).sum())),
+            "owed": _dec(int(to_cents(owed).sum())),
             "reserve_end": _dec(int(reserve)),
             "findings": len(self.findings),
         }
@@ -352,8 +350,8 @@ def _partner_rows(
     first, last = period_bounds(k, calendar)
     names = np.array([*cp.tier_names, UNQUALIFIED_NAME], dtype=object)  # index -1: unqualified
     cents: dict[str, np.ndarray] = {
-        "revenue": _to_cents(metrics.revenue),
-        "returns": _to_cents(metrics.returns),
+        "revenue": to_cents(metrics.revenue),
+        "returns": to_cents(metrics.returns),
     }
     for name in COMPONENTS:
         cents[name] = a.components[name]
@@ -369,7 +367,7 @@ def _partner_rows(
         cut=ledger["cut"],
         deferred=ledger["deferred"],
         owed_after=ledger["owed_after"],
-        mdf_claims=_to_cents(metrics.mdf_claims),
+        mdf_claims=to_cents(metrics.mdf_claims),
         mdf_accrued=a.mdf_accrued,
         mdf_expired=a.mdf_expired,
         mdf_balance=a.mdf_balance,
@@ -450,9 +448,9 @@ def _period_findings(
 ) -> list[dict[str, Any]]:
     """MDF claims reimbursed less than claimed (not enough funds)."""
     out = []
-    due = _to_cents(metrics.mdf_claims * cp.mdf_reimbursement[group])
+    due = to_cents(metrics.mdf_claims * cp.mdf_reimbursement[group])
     short = due - a.components["mdf"]
-    claimed = _to_cents(metrics.mdf_claims)
+    claimed = to_cents(metrics.mdf_claims)
     paid = a.components["mdf"]
     for i in np.flatnonzero(short > 0):
         out.append(
@@ -467,10 +465,6 @@ def _period_findings(
             }
         )
     return out
-
-
-def _to_cents(values: Any) -> np.ndarray:
-    return np.rint(np.asarray(values, dtype=np.float64) * 100.0).astype(np.int64)
 
 
 def _dec(cents: int) -> Decimal:
@@ -552,7 +546,7 @@ class _TierExplainer:
             if bool(a.evaluated[i]) and check[i] != a.qualified_tier[i]:
                 reasons.append(f"{self._name(int(a.tier[i]))}: as assessed by the rules engine")
             else:
-                reasons.append(self._reason(i, before, after, a, values, labels))
+                reasons.append(self._reason(i, after, a, values, labels))
             notes.append(self._notes(i, before, a, metrics))
         return reasons, notes
 
@@ -609,7 +603,6 @@ class _TierExplainer:
     def _reason(
         self,
         i: int,
-        before: ProgramState,
         after: ProgramState,
         a: Assessment,
         values: dict[str, float],
@@ -734,8 +727,7 @@ def _csv(frame: pd.DataFrame, money: Sequence[str]) -> str:
     frame = frame.copy()
     for name in money:
         if name in frame.columns:
-            cents = np.rint(frame[name].to_numpy(dtype=np.float64) * 100).astype(np.int64)
-            frame[name] = _plain(cents)
+            frame[name] = _plain(to_cents(frame[name].to_numpy(dtype=np.float64)))
     return frame.to_csv(index=False, lineterminator="\n")
 
 

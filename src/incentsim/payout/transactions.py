@@ -133,7 +133,7 @@ def read_transactions(
     path = Path(path)
     suffix = path.suffix.lower()
     if not path.is_file():
-        raise DataError(path, [(None, "file not found")])
+        raise DataError(path, [(None, "not a file" if path.exists() else "file not found")])
     early: Problems = []
     if suffix == ".csv":
         raw, lines, early = _read_csv(path)
@@ -172,9 +172,7 @@ def validate_transactions(
         ``co_delivery``, ``certified_staff`` and ``csat`` are NaN when not given.
     """
     if frame.attrs.get("validated") and "line" in frame.columns:
-        problems = [
-            (line, msg) for line, msg in _names_and_dates(frame, calendar, segments, regions)
-        ]
+        problems = _names_and_dates(frame, calendar, segments, regions)
         if problems:
             raise DataError(source, sorted(problems, key=lambda p: p[0]))
         return frame
@@ -183,15 +181,6 @@ def validate_transactions(
         lines = frame["line"].to_numpy(dtype=np.int64)
         frame = frame.drop(columns="line")
     return _validate(_as_text(frame), source, lines, calendar, segments, regions)
-
-
-def check_calendar(frame: pd.DataFrame, calendar: Any, source: str | Path | None = None) -> None:
-    """Raise a :class:`DataError` listing the rows of a validated frame dated outside
-    ``calendar``."""
-    problems = _names_and_dates(frame, calendar, None, None)
-    if problems:
-        where = source or frame.attrs.get("source", "<transactions>")
-        raise DataError(where, sorted(problems, key=lambda p: p[0]))
 
 
 def _names_and_dates(
@@ -249,6 +238,8 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, np.ndarray, Problems]:
         raise DataError(path, [(None, f"not UTF-8 text ({exc.reason})")]) from None
     except csv.Error as exc:
         raise DataError(path, [(None, f"malformed CSV: {exc}")]) from None
+    except OSError as exc:
+        raise DataError(path, [(None, f"cannot read the file: {exc.strerror or exc}")]) from None
     if header is None:
         raise DataError(path, [(None, "the file is empty (no header line)")])
     if header_line != 1:
