@@ -214,10 +214,8 @@ class Simulation:
         """Customer satisfaction: effort above normal starves support unless it is rewarded."""
         weeks_done = max(self._week_in_period, 1)
         effort = self.effort_sum / weeks_done if self._week_in_period else self.effort
-        guarded = self.program.guardrails.csat_gate is not None or any(
-            t.requirements.csat > 0 for t in self.program.tiers.values()
-        )
-        pressure = self.behaviour.tunnel_vision * (0.3 if guarded else 1.0)
+        guarded = self.cp.csat_guarded[self.group]
+        pressure = self.behaviour.tunnel_vision * np.where(guarded, 0.3, 1.0)
         return np.clip(self.partners.csat - pressure * np.maximum(effort - 1.0, 0.0), 0.0, 5.0)
 
     def _week(self, week: int) -> None:
@@ -411,7 +409,6 @@ class Simulation:
     ) -> None:
         """Duplicate registrations: claims for bonuses on deals registered twice."""
         cp, g = self.cp, self.group
-        guard = self.program.guardrails
         per_deal_bonus = (
             (cp.spiff_per_deal[g] * in_window).sum(axis=-1)
             + (cp.spiff_uplift[g] * in_window).sum(axis=-1) * deal_size
@@ -422,16 +419,12 @@ class Simulation:
         rate = decisions.duplicate_rate(
             self.behaviour,
             self.partners.gaming_propensity,
-            np.full(g.shape, guard.audit.rate),
-            np.full(g.shape, guard.audit.detection_probability),
+            cp.audit_rate[g],
+            cp.audit_detection[g],
             cp.audit_penalty[g],
         ) * (per_deal_bonus > 0)
         submitted = deals * rate
-        caught = (
-            guard.deal_registration.detection_rate
-            if guard.deal_registration.duplicate_check
-            else 0.0
-        )
+        caught = cp.registration_detection[g]
         missed = 1.0 - caught
         share = rate * missed  # duplicate claims per genuine claim that get through
         co_sell = booked * self.partners.co_sell_share * share
@@ -449,9 +442,9 @@ class Simulation:
 
     def _audit(self) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Audit sweep: a share of partners audited; detected duplicate claims clawed back."""
-        audit = self.program.guardrails.audit
-        audited = self.audit_rng.random(self.group.shape) < audit.rate
-        detected = audited & (self.audit_rng.random(self.group.shape) < audit.detection_probability)
+        cp, g = self.cp, self.group
+        audited = self.audit_rng.random(g.shape) < cp.audit_rate[g]
+        detected = audited & (self.audit_rng.random(g.shape) < cp.audit_detection[g])
         co_sell = np.where(detected, self.unaudited_co_sell, 0.0)
         spiff_revenue = np.where(detected[..., None], self.unaudited_spiff_revenue, 0.0)
         spiff_deals = np.where(detected[..., None], self.unaudited_spiff_deals, 0.0)
@@ -466,10 +459,10 @@ class Simulation:
 
     def _mdf_claims(self) -> FloatArray:
         """Marketing spend partners claim: less when reimbursement is slow."""
-        b, mdf = self.behaviour, self.program.mdf
-        propensity = b.mdf_claim_rate * 0.5 ** (mdf.approval_lag_weeks / b.mdf_lag_weeks)
+        b, cp, g = self.behaviour, self.cp, self.group
+        propensity = b.mdf_claim_rate * 0.5 ** (cp.mdf_approval_lag_weeks[g] / b.mdf_lag_weeks)
         balance = self.pstate.mdf_funds.sum(axis=-1) / 100.0
-        reimbursement = max(mdf.reimbursement_rate, 1e-9)
+        reimbursement = np.maximum(cp.mdf_reimbursement[g], 1e-9)
         return np.where(self.active, propensity * balance / reimbursement, 0.0)
 
     def _close(self, period: int) -> Generator[simpy.Event, object, None]:

@@ -82,6 +82,7 @@ class CompiledProgram:
     mdf_reimbursement: FloatArray
     mdf_expiry: IntArray
     mdf_cap: FloatArray
+    mdf_approval_lag_weeks: FloatArray
     # milestones (G, M)
     ms_tier: IntArray
     ms_length: IntArray
@@ -91,7 +92,11 @@ class CompiledProgram:
     ms_repeatable: BoolArray
     # guardrails (G,)
     clawback_on_returns: BoolArray
+    audit_rate: FloatArray
+    audit_detection: FloatArray
     audit_penalty: FloatArray
+    registration_detection: FloatArray  # 0 without a duplicate check
+    csat_guarded: BoolArray  # a satisfaction gate or a tier satisfaction requirement
     csat_gate: FloatArray
     csat_gate_fraction: FloatArray
     csat_gate_applies: BoolArray  # (G, len(GATEABLE))
@@ -352,6 +357,7 @@ def compile_program(
         mdf_reimbursement=per_group(lambda p: p.mdf.reimbursement_rate),
         mdf_expiry=as_int(per_group(lambda p: p.mdf.expiry_periods)),
         mdf_cap=per_group(lambda p: _cap(p.mdf.cap)),
+        mdf_approval_lag_weeks=per_group(lambda p: p.mdf.approval_lag_weeks),
         ms_tier=as_int(per_item("milestones", lambda p, m: tier_index[m.tier])),
         ms_length=as_int(per_item("milestones", lambda p, m: m.consecutive_periods)),
         ms_reward=per_item("milestones", lambda p, m: m.reward),
@@ -359,7 +365,24 @@ def compile_program(
         ms_step=as_bool(per_item("milestones", lambda p, m: m.decay == "step")),
         ms_repeatable=as_bool(per_item("milestones", lambda p, m: m.repeatable)),
         clawback_on_returns=as_bool(per_group(lambda p: p.guardrails.clawback_on_returns)),
+        audit_rate=per_group(lambda p: p.guardrails.audit.rate),
+        audit_detection=per_group(lambda p: p.guardrails.audit.detection_probability),
         audit_penalty=per_group(lambda p: p.guardrails.audit.penalty_multiplier),
+        registration_detection=per_group(
+            lambda p: (
+                p.guardrails.deal_registration.detection_rate
+                if p.guardrails.deal_registration.duplicate_check
+                else 0.0
+            )
+        ),
+        csat_guarded=as_bool(
+            per_group(
+                lambda p: (
+                    p.guardrails.csat_gate is not None
+                    or any(t.requirements.csat > 0 for t in p.tiers.values())
+                )
+            )
+        ),
         csat_gate=per_group(
             lambda p: 0.0 if p.guardrails.csat_gate is None else p.guardrails.csat_gate.min_score
         ),
