@@ -66,3 +66,33 @@ def test_bad_experiment_files_exit_2_naming_file_and_field(
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err
+
+
+def test_the_default_folder_stays_in_the_runs_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    experiment = tmp_path / "cli.yaml"
+    # a name with a path in it; the unknown shock stops the experiment before anything runs
+    experiment.write_text(
+        EXPERIMENT.replace("name: cli", "name: ../../escaped").replace("surge:moderate", "flood")
+    )
+    assert main(["experiment", str(experiment)]) == 2
+    err = capsys.readouterr().err
+    assert f"experiment folder: {Path('runs') / 'escaped'}" in err
+    assert "unknown shock 'flood'" in err
+
+
+@pytest.mark.parametrize("manifest", ["{oops", "[1]"])
+def test_resuming_from_an_unreadable_manifest_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], manifest: str
+) -> None:
+    experiment = tmp_path / "cli.yaml"
+    experiment.write_text(EXPERIMENT)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "experiment.json").write_text(manifest)
+    assert main(["experiment", str(experiment), "--out", str(out), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: cannot resume in {out}: its experiment.json cannot be read" in err
+    assert "Traceback" not in err

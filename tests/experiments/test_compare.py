@@ -83,6 +83,7 @@ def test_differences_that_cancel_out_up_to_rounding_have_no_mean() -> None:
 def test_missing_values_are_left_out() -> None:
     d = paired_difference("retention", np.array([1.0, np.nan, 3.0]), np.array([1.0, 2.0, 2.0]))
     assert d.n == 2
+    assert (d.variant_mean, d.reference_mean, d.mean) == (2.0, 1.5, 0.5)
 
 
 def test_replications_needed_and_directions() -> None:

@@ -39,3 +39,11 @@ def test_compare_errors_exit_with_2(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "error: compare needs at least two scenarios" in capsys.readouterr().err
     assert main(["compare", str(SMALL), str(tmp_path / "missing.yaml")]) == 2
     assert "missing.yaml" in capsys.readouterr().err
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    tiny = ["--set", "population.partners=40", "--set", "calendar.horizon_periods=2"]
+    argv = ["compare", str(SMALL), str(SMALL), *tiny, "--reps", "2", "--no-progress"]
+    assert main([*argv, "--html", str(blocker / "report.html")]) == 2
+    err = capsys.readouterr().err
+    assert f"error: cannot write the report {blocker / 'report.html'}" in err
+    assert "Traceback" not in err

@@ -54,6 +54,8 @@ def test_morris_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixt
         (["--factors", "nope.yaml"], "nope.yaml: cannot read the file"),
         (["--method", "sobol", "--trajectories", "4"], "--trajectories is for --method morris"),
         (["--outcomes", "cost"], "unknown outcome 'cost'"),
+        (["--seed", "-1"], "argument --seed: must be non-negative, not -1"),
+        (["--out", str(SMALL)], f"error: {SMALL} exists and is not a folder"),
     ],
 )
 def test_bad_input_exits_2_with_a_message(

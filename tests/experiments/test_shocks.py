@@ -53,6 +53,7 @@ def test_parse_severities_and_magnitudes() -> None:
         ("recesion", "did you mean 'recession'"),
         ("recession:awful", "unknown severity 'awful'"),
         ("surge:-1", "cannot be negative"),
+        ("surge:nan", "must be a finite number"),
     ],
 )
 def test_bad_shocks_are_named(text: str, message: str) -> None:

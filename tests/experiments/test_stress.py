@@ -50,9 +50,7 @@ def test_a_surge_raises_cost_and_the_overrun_risk(test: StressTest) -> None:
     assert cost.loc["worst case", "verdict"] == "worst case: surge:severe"
     risks = test.risks()
     assert list(risks.index) == test.labels
-    assert (
-        risks.loc["surge:severe", "p_budget_exceeded"] >= risks.loc[BASELINE, "p_budget_exceeded"]
-    )
+    assert risks.loc["surge:severe", "p_budget_exceeded"] > risks.loc[BASELINE, "p_budget_exceeded"]
     for name in ("budget_exceeded", "reserve_depleted"):
         p, low, high = (risks[f"p_{name}{s}"] for s in ("", "_low", "_high"))
         assert ((low <= p) & (p <= high) & (high <= 1)).all()
@@ -165,6 +163,10 @@ def test_a_limit_on_an_unknown_outcome_fails_before_the_shocks_run(scenario: Sce
         stress(scenario, "recession", limits=["loyalty<0.5"], reps=2, progress=False)
     with pytest.raises(ExperimentError, match="CVaR tail"):
         stress(scenario, "recession", tail=0.9, reps=2, progress=False)
+    with pytest.raises(ExperimentError, match="at least one step"):
+        stress(scenario, "recession", limits=["retention<0.5"], steps=0, reps=2, progress=False)
+    with pytest.raises(ExperimentError, match=r"'recession:5' does not fit 'small': market\."):
+        stress(scenario, "recession:5", reps=2, progress=False)
 
 
 @pytest.mark.slow

@@ -43,4 +43,6 @@ def test_stress_lists_shocks_and_rejects_bad_input(capsys: pytest.CaptureFixture
     assert main(["stress", str(SMALL), "--shocks", "recesion"]) == 2
     assert "did you mean 'recession'" in capsys.readouterr().err
     assert main(["stress", str(SMALL), "--limit", "retention=0.7"]) == 2
+    assert "error: limit 'retention=0.7': expected OUTCOME<VALUE" in capsys.readouterr().err
     assert main(["stress"]) == 2
+    assert "error: stress needs a SCENARIO file" in capsys.readouterr().err

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import re
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from incentsim.errors import IncentsimError
 
@@ -50,13 +53,29 @@ def executor_kind(executor: str | None, workers: int, scheduler: str | None) -> 
 def default_out_dir(name: str, now: dt.datetime | None = None) -> Path:
     """``runs/<name>-<YYYYmmdd-HHMMSS>``, with a suffix if that folder exists already."""
     stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "run"
-    candidate = RUNS_FOLDER / f"{slug}-{stamp}"
+    stem = folder_name(name)
+    candidate = RUNS_FOLDER / f"{stem}-{stamp}"
     suffix = 2
     while candidate.exists():
-        candidate = RUNS_FOLDER / f"{slug}-{stamp}-{suffix}"
+        candidate = RUNS_FOLDER / f"{stem}-{stamp}-{suffix}"
         suffix += 1
     return candidate
+
+
+def folder_name(name: str) -> str:
+    """``name`` as one folder name: runs of other characters than ``A-Za-z0-9._-`` become ``-``
+    (so ``a/../b`` cannot leave the runs folder); ``run`` when nothing is left."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "run"
+
+
+def write_report(build: Callable[[Any, Path], Path], result: Any, page: Path) -> None:
+    """Write ``result``'s HTML report with ``build(result, page)`` and say where on stderr; a
+    page that cannot be written is a user error (exit 2), not a traceback."""
+    try:
+        build(result, page)
+    except OSError as exc:
+        raise IncentsimError(f"cannot write the report {page}: {exc}") from None
+    print(f"report: {page}", file=sys.stderr)
 
 
 def positive_int(text: str) -> int:

@@ -11,8 +11,8 @@ writes the report elsewhere.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+from typing import Any
 
 from incentsim.cli._common import (
     EXECUTORS,
@@ -20,6 +20,7 @@ from incentsim.cli._common import (
     executor_kind,
     non_negative_int,
     positive_int,
+    write_report,
 )
 
 REPORT_NAME = "report.html"
@@ -99,6 +100,23 @@ def add_output_options(parser: argparse.ArgumentParser, runs: str) -> None:
     )
 
 
+def run_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """What :func:`add_montecarlo_options` and :func:`add_output_options` collected, as the
+    keyword arguments of :func:`~incentsim.experiments.compare` and
+    :func:`~incentsim.experiments.stress`."""
+    return {
+        "reps": args.reps,
+        "seed": args.seed,
+        "executor": executor_kind(args.executor, args.workers, args.scheduler),
+        "workers": args.workers,
+        "address": args.scheduler,
+        "out_dir": args.out,
+        "overwrite": args.overwrite,
+        "progress": not args.no_progress,
+        "overrides": args.overrides,
+    }
+
+
 def report_path(args: argparse.Namespace) -> Path | None:
     """Where the report goes: ``--html``, else ``--out``/report.html, else nowhere."""
     if args.html is not None:
@@ -111,21 +129,9 @@ def run(args: argparse.Namespace) -> int:
     from incentsim.experiments import compare
     from incentsim.report import comparison_report
 
-    comparison = compare(
-        args.scenarios,
-        reps=args.reps,
-        seed=args.seed,
-        executor=executor_kind(args.executor, args.workers, args.scheduler),
-        workers=args.workers,
-        address=args.scheduler,
-        out_dir=args.out,
-        overwrite=args.overwrite,
-        progress=not args.no_progress,
-        overrides=args.overrides,
-    )
+    comparison = compare(args.scenarios, **run_arguments(args))
     print(comparison.table(all_outcomes=args.all))
     page = report_path(args)
     if page is not None:
-        comparison_report(comparison, page)
-        print(f"report: {page}", file=sys.stderr)
+        write_report(comparison_report, comparison, page)
     return 0

@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from incentsim.cli._common import RUNS_FOLDER, positive_int
+from incentsim.cli._common import RUNS_FOLDER, executor_kind, folder_name, positive_int
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,13 +49,13 @@ def run(args: argparse.Namespace) -> int:
     """Run the experiment; 0 on success."""
     from incentsim.experiments.batch import load_experiment, run_experiment
 
-    out_dir = args.out or RUNS_FOLDER / load_experiment(args.file).name
+    out_dir = args.out or RUNS_FOLDER / folder_name(load_experiment(args.file).name)
     print(f"experiment folder: {out_dir}", file=sys.stderr)
     result = run_experiment(
         args.file,
         out_dir,
         resume=args.resume,
-        executor="serial" if args.workers == 1 else "processes",
+        executor=executor_kind(None, args.workers, None),
         workers=args.workers,
     )
     print(result)

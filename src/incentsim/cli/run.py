@@ -23,6 +23,7 @@ from incentsim.cli._common import (
     executor_kind,
     non_negative_int,
     positive_int,
+    write_report,
 )
 
 
@@ -109,5 +110,5 @@ def run(args: argparse.Namespace) -> int:
     if args.html is not None:
         from incentsim.report import run_report
 
-        print(f"report: {run_report(result, args.html)}", file=sys.stderr)
+        write_report(run_report, result, args.html)
     return 0

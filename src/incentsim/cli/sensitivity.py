@@ -12,7 +12,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from incentsim.cli._common import RUNS_FOLDER, add_set_option, positive_int
+from incentsim.cli._common import (
+    RUNS_FOLDER,
+    add_set_option,
+    default_out_dir,
+    executor_kind,
+    non_negative_int,
+    positive_int,
+)
+from incentsim.errors import IncentsimError
 
 METHODS = ("morris", "sobol")
 
@@ -61,7 +69,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="A,B",
         help="outcomes to analyse, comma-separated (default %(default)s)",
     )
-    parser.add_argument("--seed", type=int, metavar="S", help="root seed (default: scenario's)")
+    parser.add_argument(
+        "--seed", type=non_negative_int, metavar="S", help="root seed (default: scenario's)"
+    )
     parser.add_argument(
         "--workers", type=positive_int, default=1, metavar="W", help="worker processes (default 1)"
     )
@@ -78,8 +88,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Run the analysis, print the ranked table; 0 on success."""
-    from incentsim.cli._common import default_out_dir
-    from incentsim.errors import IncentsimError
     from incentsim.experiments.sensitivity import sensitivity
     from incentsim.scenario.loader import load_scenario
 
@@ -98,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         reps=args.reps,
         outcomes=[o.strip() for o in args.outcomes.split(",") if o.strip()],
         seed=args.seed,
-        executor="serial" if args.workers == 1 else "processes",
+        executor=executor_kind(None, args.workers, None),
         workers=args.workers,
         out_dir=out_dir,
     )

@@ -17,13 +17,13 @@ to the shock's extreme.
 from __future__ import annotations
 
 import argparse
-import sys
 
-from incentsim.cli._common import executor_kind, positive_int
+from incentsim.cli._common import positive_int, write_report
 from incentsim.cli.compare import (
     add_montecarlo_options,
     add_output_options,
     report_path,
+    run_arguments,
 )
 from incentsim.errors import IncentsimError
 
@@ -98,23 +98,14 @@ def run(args: argparse.Namespace) -> int:
         shocks,
         combine=args.combine,
         limits=args.limits,
-        reps=args.reps,
-        seed=args.seed,
-        executor=executor_kind(args.executor, args.workers, args.scheduler),
-        workers=args.workers,
-        address=args.scheduler,
-        out_dir=args.out,
-        overwrite=args.overwrite,
-        progress=not args.no_progress,
-        overrides=args.overrides,
         tail=args.tail,
         steps=args.steps,
+        **run_arguments(args),
     )
     print(test.table())
     page = report_path(args)
     if page is not None:
-        stress_report(test, page)
-        print(f"report: {page}", file=sys.stderr)
+        write_report(stress_report, test, page)
     return 0
 
 
@@ -123,10 +114,10 @@ def library_text() -> str:
     from incentsim.experiments.compare import text_columns
     from incentsim.experiments.shocks import SEVERITIES, library_table
 
+    library = library_table()
     header = ["name", *SEVERITIES, "extreme", "unit"]
     rows = [
-        [f"{r[k]:g}" if isinstance(r[k], float) else str(r[k]) for k in header]
-        for r in library_table()
+        [f"{r[k]:g}" if isinstance(r[k], float) else str(r[k]) for k in header] for r in library
     ]
-    descriptions = [f"  {r['name']}: {r['description']}" for r in library_table()]
+    descriptions = [f"  {r['name']}: {r['description']}" for r in library]
     return "\n".join([*text_columns([header, *rows]), "", *descriptions])

@@ -10,8 +10,9 @@
     ranking = sensitivity(load_scenario("scenarios/small.yaml"), method="morris")
     run_experiment("experiments/rebate_variants.yaml", "runs/rebates")
 
-Results carry their tables (``.tables()``) and plots; :mod:`incentsim.report` turns them into a
-self-contained HTML report.
+Comparisons, stress tests and experiment results carry their tables (``.tables()``) and plots,
+and :mod:`incentsim.report` turns the first two into self-contained HTML reports; a sensitivity
+result has ``to_frame()``, ``plot(outcome)`` and writes its own report (``write(folder)``).
 """
 
 from incentsim.experiments.batch import (

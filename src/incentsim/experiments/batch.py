@@ -158,13 +158,15 @@ class Experiment(Strict):
 
 @dataclass(frozen=True)
 class ExperimentRun:
-    """One planned run: a variant under a shock case with a seed."""
+    """One planned run: a variant under a shock case with a seed (``scenario_hash`` is the
+    scenario's :func:`~incentsim.scenario.loader.scenario_hash`, computed once)."""
 
     variant: str
     case: str
     seed: int
     folder: Path
     scenario: Scenario
+    scenario_hash: str
 
     @property
     def key(self) -> str:
@@ -283,17 +285,15 @@ def plan_experiment(path: str | os.PathLike[str], out_dir: str | os.PathLike[str
             except IncentsimError as exc:
                 problem = f"'{case.label}' on '{name}': {exc}"
                 raise ScenarioError(shown, [("shocks", problem)]) from None
+            shocked_hash = scenario_hash(shocked)
             for seed in seeds:
-                runs.append(
-                    ExperimentRun(
-                        name, case.label, seed, case_dirs[case.label] / f"seed-{seed}", shocked
-                    )
-                )
+                run_dir = case_dirs[case.label] / f"seed-{seed}"
+                runs.append(ExperimentRun(name, case.label, seed, run_dir, shocked, shocked_hash))
     identity = {
         "format": FORMAT_VERSION,
         "experiment": experiment.model_dump(mode="json"),
         "replications": reps,
-        "runs": [[r.variant, r.case, r.seed, scenario_hash(r.scenario)] for r in runs],
+        "runs": [[r.variant, r.case, r.seed, r.scenario_hash] for r in runs],
     }
     digest = hashlib.sha256(
         json.dumps(identity, sort_keys=True, separators=(",", ":")).encode()
@@ -371,14 +371,12 @@ def _run_done(run: ExperimentRun, reps: int) -> bool:
     """Whether the run's folder holds its complete results (and every block file)."""
     from incentsim.montecarlo import BLOCK_SIZE, store
     from incentsim.montecarlo.seeding import describe_seed
-    from incentsim.scenario.loader import scenario_hash
 
-    path = run.folder / store.MANIFEST
-    if not path.is_file():
+    manifest = _read_manifest(run.folder / store.MANIFEST)
+    if manifest is None:
         return False
-    manifest = store.read_json(path)
     expected = {
-        "scenario_hash": scenario_hash(run.scenario),
+        "scenario_hash": run.scenario_hash,
         "seed": describe_seed(run.seed),
         "replications": reps,
         "block_size": BLOCK_SIZE,
@@ -420,7 +418,12 @@ def _prepare(plan: Plan, out: Path, resume: bool) -> None:
             "another folder"
         )
     if resume and manifest.is_file():
-        previous = store.read_json(manifest)
+        previous = _read_manifest(manifest)
+        if previous is None:
+            raise store.OutDirError(
+                f"cannot resume in {out}: its {MANIFEST} cannot be read; run the experiment into "
+                "a new folder"
+            )
         if previous.get("content_hash") != plan.content_hash:
             changed = _changes(previous, plan)
             raise store.OutDirError(
@@ -435,6 +438,17 @@ def _prepare(plan: Plan, out: Path, resume: bool) -> None:
     _write_manifest(plan, out, "running")
 
 
+def _read_manifest(path: Path) -> dict[str, Any] | None:
+    """A manifest's content; ``None`` when it is missing, unreadable or not a JSON object."""
+    from incentsim.montecarlo import store
+
+    try:
+        data = store.read_json(path)
+    except (OSError, ValueError):  # ValueError: not UTF-8 or not JSON
+        return None
+    return data if isinstance(data, dict) else None
+
+
 #: Temporary files of atomic writes (``.name.<pid>.tmp``, ``.name.tmp``, ``.name.tmp.png``).
 _TEMPORARY = ".*.tmp*"
 
@@ -446,15 +460,13 @@ def _holds_files(out: Path) -> bool:
 
 def _changes(previous: Mapping[str, Any], plan: Plan) -> str:
     """What differs between a stored plan and this one, in words."""
-    from incentsim.scenario.loader import scenario_hash
-
     before = {tuple(r[:3]): r[3] for r in previous.get("runs", [])}
     now = {(r.variant, r.case, r.seed): r for r in plan.runs}
 
     differ = [
         f"{v} | {c} | seed {s}"
         for (v, c, s), run in now.items()
-        if (v, c, s) in before and before[v, c, s] != scenario_hash(run.scenario)
+        if (v, c, s) in before and before[v, c, s] != run.scenario_hash
     ]
     if differ:
         return f"scenario contents differ for {', '.join(differ[:3])}"
@@ -466,7 +478,6 @@ def _changes(previous: Mapping[str, Any], plan: Plan) -> str:
 def _write_manifest(plan: Plan, out: Path, status: str, **extra: Any) -> None:
     import incentsim
     from incentsim.montecarlo import store
-    from incentsim.scenario.loader import scenario_hash
 
     store.write_json(
         out / MANIFEST,
@@ -484,7 +495,7 @@ def _write_manifest(plan: Plan, out: Path, status: str, **extra: Any) -> None:
                     r.variant,
                     r.case,
                     r.seed,
-                    scenario_hash(r.scenario),
+                    r.scenario_hash,
                     str(r.folder.relative_to(out)),
                 ]
                 for r in plan.runs
@@ -625,6 +636,7 @@ class ExperimentResult:
         self.out_dir = out_dir
         self.sensitivity = sensitivity
         self._comparisons: dict[tuple[str, int], Any] | None = None
+        self._stress_tests: dict[tuple[str, int], Any] | None = None
         self.runs: dict[tuple[str, str, int], MonteCarloResult] = {
             (r.variant, r.case, r.seed): MonteCarloResult.open(r.folder) for r in plan.runs
         }
@@ -704,13 +716,15 @@ class ExperimentResult:
         """``(variant, seed) -> StressTest`` over the shock cases."""
         from incentsim.experiments.stress import StressTest
 
-        return {
-            (v, seed): StressTest(
-                self.plan.cases, {c.label: self.runs[v, c.label, seed] for c in self.plan.cases}
-            )
-            for v in self.plan.variants
-            for seed in self.plan.seeds
-        }
+        if self._stress_tests is None:
+            self._stress_tests = {
+                (v, seed): StressTest(
+                    self.plan.cases, {c.label: self.runs[v, c.label, seed] for c in self.plan.cases}
+                )
+                for v in self.plan.variants
+                for seed in self.plan.seeds
+            }
+        return self._stress_tests
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The experiment's tables: ``outcomes``, ``summary`` and, as the analyses ask,
@@ -725,12 +739,12 @@ class ExperimentResult:
                 ignore_index=True,
             )
         if "stress" in self.analyses:
-            tests = self.stress_tests()
+            found = {key: test.tables() for key, test in self.stress_tests().items()}
             for name in ("risks", "resilience"):
                 tables[name] = pd.concat(
                     [
-                        t.tables()[name].reset_index().assign(variant=v, seed=seed)
-                        for (v, seed), t in tests.items()
+                        frames[name].reset_index().assign(variant=v, seed=seed)
+                        for (v, seed), frames in found.items()
                     ],
                     ignore_index=True,
                 )

@@ -136,12 +136,15 @@ __all__ = [
     "ExperimentError",
     "compare",
     "format_value",
+    "frame_columns",
     "load_variants",
     "open_executor",
     "outcome_direction",
     "paired_difference",
     "replications_needed",
     "run_variants",
+    "text_columns",
+    "variant_folders",
     "variant_labels",
 ]
 
@@ -440,8 +443,7 @@ class Comparison:
         ]
         for variant in self.variants:
             frame = self.display_frame(variant, names)
-            rows = [["outcome", *frame.columns], *([i, *r] for i, r in frame.iterrows())]
-            lines += ["", f"{variant} vs {self.reference}:", *text_columns(rows)]
+            lines += ["", f"{variant} vs {self.reference}:", *frame_columns(frame, "outcome")]
         hidden = len(self.outcome_names) - len(names)
         if hidden > 0:
             lines.append(f"({hidden} more outcomes: all_outcomes=True, --all, or the CSV.)")
@@ -869,6 +871,12 @@ def text_columns(rows: Sequence[Sequence[str]]) -> Iterator[str]:
         yield "  ".join(cells).rstrip()
         if i == 0:
             yield "  ".join("-" * w for w in widths)
+
+
+def frame_columns(frame: pd.DataFrame, first: str) -> Iterator[str]:
+    """A frame of text as :func:`text_columns`: its index first, headed ``first``."""
+    rows = [[first, *frame.columns], *([str(i), *row] for i, row in frame.iterrows())]
+    return text_columns(rows)
 
 
 def _colours(n: int) -> list[str]:

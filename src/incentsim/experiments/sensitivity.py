@@ -463,9 +463,14 @@ def _prepare_folder(folder: Path, identity: dict[str, Any]) -> None:
     from incentsim.montecarlo import store
 
     manifest = folder / MANIFEST
+    if folder.exists() and not folder.is_dir():
+        raise store.OutDirError(f"{folder} exists and is not a folder")
     if manifest.is_file():
-        previous = store.read_json(manifest)
-        if previous.get("identity") != identity:
+        try:
+            previous = store.read_json(manifest)
+        except ValueError:  # not UTF-8 or not JSON: not an analysis this one can continue
+            previous = None
+        if not isinstance(previous, dict) or previous.get("identity") != identity:
             raise store.OutDirError(
                 f"{folder} holds a different sensitivity analysis (other scenario, factors, "
                 "sample or replications); choose another folder"
@@ -765,6 +770,8 @@ class SensitivityResult:
         )
 
     def __str__(self) -> str:
+        from incentsim.experiments.compare import text_columns
+
         lead = RANK_BY[self.method]
         header = (
             f"{self.method.capitalize()} sensitivity of '{self.scenario_name}': "
@@ -832,8 +839,6 @@ class SensitivityResult:
                             f"[{r.ST_rep_low:.3f}, {r.ST_rep_high:.3f}]",
                         ]
                     )
-            from incentsim.experiments.compare import text_columns
-
             lines += list(text_columns(cells))
         warnings = self.warnings()
         if warnings:

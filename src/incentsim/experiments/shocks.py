@@ -35,6 +35,7 @@ their timing: the worst case is shocks arriving together.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,20 @@ from incentsim.errors import IncentsimError
 
 if TYPE_CHECKING:
     from incentsim.scenario.model import Scenario
+
+__all__ = [
+    "DEFAULT_SEVERITY",
+    "SEVERITIES",
+    "SHOCK_LIBRARY",
+    "ShockChoice",
+    "ShockError",
+    "ShockTemplate",
+    "library_table",
+    "parse_shock",
+    "parse_shocks",
+    "template",
+    "with_shocks",
+]
 
 SEVERITIES: tuple[str, ...] = ("mild", "moderate", "severe")
 
@@ -218,6 +233,8 @@ def parse_shock(text: str | ShockChoice) -> ShockChoice:
     except ValueError:
         found.magnitude(size)  # raises the unknown-severity error
         raise
+    if not math.isfinite(magnitude):
+        raise ShockError(f"shock '{text}': a magnitude must be a finite number")
     if magnitude < 0:
         raise ShockError(f"shock '{text}': a magnitude cannot be negative")
     return ShockChoice(found.name, magnitude, None)

@@ -53,12 +53,12 @@ from incentsim.experiments.compare import (
     ExperimentError,
     _unit,
     format_value,
+    frame_columns,
     load_variants,
     open_executor,
     outcome_direction,
     paired_difference,
     run_variants,
-    text_columns,
 )
 from incentsim.experiments.shocks import SHOCK_LIBRARY, ShockChoice, parse_shocks, with_shocks
 
@@ -78,6 +78,8 @@ __all__ = [
     "Probe",
     "StressCase",
     "StressTest",
+    "check_limit",
+    "cvar",
     "parse_limit",
     "reverse_stress",
     "stress",
@@ -418,12 +420,12 @@ class StressTest:
             f"numbers, {self.replications:,} replications each, seed {seed_label(self.seed)}.",
             "",
             f"Budget and reserve (probabilities with {level} Wilson intervals):",
-            *text_columns(_text_rows(self.display_risks())),
+            *frame_columns(self.display_risks(), "case"),
             "",
             f"Resilience: mean per case ('*': changed from the baseline, distinguishable at "
             f"{level}); worst CVaR: mean of the worst {self.tail:.0%} of replications, in the "
             "case where it is worst:",
-            *text_columns(_text_rows(self.display_matrix(outcomes))),
+            *frame_columns(self.display_matrix(outcomes), "case"),
         ]
         if self.breaking_points:
             lines += ["", "Reverse stress test (the mildest shock that breaks each limit):"]
@@ -486,14 +488,30 @@ class StressTest:
         return fig
 
 
+def _shocked_scenarios(base: Scenario, cases: Sequence[StressCase]) -> dict[str, Scenario]:
+    """``case label -> base with the case's shocks``; a magnitude the scenario rejects is named
+    with its shock."""
+    from incentsim.errors import ScenarioError
+
+    shocked = {}
+    for case in cases:
+        try:
+            shocked[case.label] = case.scenario(base)
+        except ScenarioError as exc:
+            problems = "; ".join(f"{where}: {msg}" if where else msg for where, msg in exc.problems)
+            message = f"shock '{case.label}' does not fit '{base.name}': {problems}"
+            raise ExperimentError(message) from None
+    return shocked
+
+
 def _check_tail(tail: float) -> None:
     if not 0 < tail <= 0.5:
         raise ExperimentError(f"the CVaR tail is a share of replications in (0, 0.5], not {tail}")
 
 
-def _text_rows(frame: pd.DataFrame) -> list[list[str]]:
-    """A frame of text as rows for the terminal, its index (``case``) first."""
-    return [["case", *frame.columns], *([str(i), *row] for i, row in frame.iterrows())]
+def _check_steps(steps: int) -> None:
+    if steps < 1:
+        raise ExperimentError(f"the reverse stress test needs at least one step, not {steps}")
 
 
 def cvar(values: np.ndarray, direction: int, tail: float = TAIL) -> float:
@@ -707,13 +725,11 @@ def reverse_stress(
     from incentsim.montecarlo.summary import describe_outcome
 
     limit = parse_limit(limit)
-    if steps < 1:
-        raise ExperimentError(f"the reverse stress test needs at least one step, not {steps}")
-    names = tuple(dict.fromkeys(c.name for c in parse_shocks(list(shocks))))
-    templates = {c.name: c.template for c in parse_shocks(list(names))}
+    _check_steps(steps)
+    extremes = {c.name: c.template.extreme for c in parse_shocks(list(shocks))}
     n_reps = scenario.replications if reps is None else int(reps)
     root = scenario.seed if seed is None else seed
-    point = BreakingPoint(names, {n: t.extreme for n, t in templates.items()}, limit, n_reps)
+    point = BreakingPoint(tuple(extremes), extremes, limit, n_reps)
 
     def probe(scale: float, running: Executor) -> Probe:
         magnitudes = point.magnitude(scale)
@@ -805,7 +821,10 @@ def stress(
     base = load_variants([scenario], overrides)[0][0]
     chosen = parse_shocks(shocks)
     parsed_limits = [parse_limit(text) for text in limits]
+    if parsed_limits:  # before any case runs
+        _check_steps(steps)
     cases = stress_cases(chosen, combine)
+    shocked = _shocked_scenarios(base, cases[1:])  # before anything runs
     n_reps = base.replications if reps is None else int(reps)
     root = base.seed if seed is None else seed
     with open_executor(executor, workers, address) as running:
@@ -823,7 +842,7 @@ def stress(
         results = simulate({BASELINE: base})
         for limit in parsed_limits:
             check_limit(limit, results[BASELINE])
-        results.update(simulate({c.label: c.scenario(base) for c in cases[1:]}))
+        results.update(simulate(shocked))
         points = [
             reverse_stress(
                 base,

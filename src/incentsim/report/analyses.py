@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 __all__ = ["comparison_report", "run_report", "stress_report"]
 
-#: Trajectories shown as bands in every report that has them: loyalty and retention.
+#: Trajectories shown as bands in every report that has them: loyalty, retention (the active
+#: share of partners) and the reserve.
 BANDS: tuple[str, ...] = ("loyalty_mean", "active_share", "reserve")
 
 
@@ -117,8 +118,10 @@ def comparison_report(comparison: Comparison, path: str | os.PathLike[str]) -> P
     from incentsim.montecarlo.seeding import seed_label
 
     identity: dict[str, Any] = {
-        f"variant '{label}'": f"{m.get('scenario')} (hash {m.get('scenario_hash')})"
-        for label, m in ((label, r.manifest) for label, r in comparison.results.items())
+        f"variant '{label}'": (
+            f"{r.manifest.get('scenario')} (hash {r.manifest.get('scenario_hash')})"
+        )
+        for label, r in comparison.results.items()
     }
     identity.update(
         reference=comparison.reference,
@@ -183,8 +186,9 @@ def stress_report(test: StressTest, path: str | os.PathLike[str]) -> Path:
     )
     report.add_heading("Resilience")
     report.add_figure(test.plot_heatmap(), caption="Change against the baseline per case")
+    matrix = test.display_matrix()
     report.add_table(
-        test.display_matrix(),
+        matrix,
         caption=f"Mean per case ('*': changed from the baseline, distinguishable at {level}); "
         f"worst CVaR: mean of the worst {test.tail:.0%} of replications",
     )
@@ -193,7 +197,7 @@ def stress_report(test: StressTest, path: str | os.PathLike[str]) -> Path:
         for point in test.breaking_points:
             report.add_text(point.describe())
     report.add_heading("Resilience per outcome")
-    for name in test.display_matrix().columns:
+    for name in matrix.columns:
         report.add_table(test.resilience(name), caption=name, formatters=_unit_formatters(name))
     for name, frame in test.tables().items():
         report.attach_table(name, frame)

@@ -182,7 +182,7 @@ class Report:
 def write_table(frame: pd.DataFrame, stem: str | os.PathLike[str]) -> list[Path]:
     """Write ``frame`` as ``<stem>.csv`` and ``<stem>.parquet`` (atomically); both paths.
 
-    A named index is written as columns (an unnamed range index is left out).
+    A named index is written as columns; an index without a name is left out, whatever it holds.
     """
     import pyarrow as pa
 
