@@ -16,6 +16,8 @@ from incentsim.errors import IncentsimError
 EXECUTORS = ("serial", "processes", "dask")
 #: The default parent folder of run and analysis folders.
 RUNS_FOLDER = Path("runs")
+#: The HTML report's name inside an analysis folder (``--out``).
+REPORT_NAME = "report.html"
 
 
 def add_set_option(parser: argparse.ArgumentParser) -> None:
@@ -99,3 +101,78 @@ def _integer(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, not '{text}'") from None
+
+
+def add_montecarlo_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--reps``, ``--seed``, ``--workers``, ``--executor``, ``--scheduler``, ``--set`` and
+    ``--no-progress``, spelled as ``incentsim run`` spells them."""
+    parser.add_argument(
+        "--reps",
+        type=positive_int,
+        metavar="N",
+        help=f"replications for {what} (default: the first scenario's)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=non_negative_int,
+        metavar="S",
+        help="root seed (default: the first scenario's)",
+    )
+    parser.add_argument(
+        "--workers", type=positive_int, default=1, metavar="W", help="worker processes (default 1)"
+    )
+    parser.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        help="where blocks run (default: serial with 1 worker, else processes)",
+    )
+    parser.add_argument(
+        "--scheduler", metavar="ADDRESS", help="a running Dask scheduler (implies --executor dask)"
+    )
+    add_set_option(parser)
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def add_output_options(parser: argparse.ArgumentParser, runs: str) -> None:
+    """``--out``, ``--overwrite`` and ``--html``."""
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help=f"stream runs into {runs} and write {REPORT_NAME} and its tables there "
+        "(default: keep runs in memory)",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="reuse --out folders that hold different runs"
+    )
+    parser.add_argument(
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help=f"write the HTML report here, tables in <FILE stem>_tables/ (default with --out: "
+        f"DIR/{REPORT_NAME})",
+    )
+
+
+def run_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """What :func:`add_montecarlo_options` and :func:`add_output_options` collected, as the
+    keyword arguments of :func:`~incentsim.experiments.compare` and
+    :func:`~incentsim.experiments.stress`."""
+    return {
+        "reps": args.reps,
+        "seed": args.seed,
+        "executor": executor_kind(args.executor, args.workers, args.scheduler),
+        "workers": args.workers,
+        "address": args.scheduler,
+        "out_dir": args.out,
+        "overwrite": args.overwrite,
+        "progress": not args.no_progress,
+        "overrides": args.overrides,
+    }
+
+
+def report_path(args: argparse.Namespace) -> Path | None:
+    """Where the report goes: ``--html``, else ``--out``/report.html, else nowhere."""
+    if args.html is not None:
+        return Path(args.html)
+    return None if args.out is None else Path(args.out) / REPORT_NAME

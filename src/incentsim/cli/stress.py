@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import argparse
 
-from incentsim.cli._common import positive_int, write_report
-from incentsim.cli.compare import (
+from incentsim.cli._common import (
     add_montecarlo_options,
     add_output_options,
+    positive_int,
     report_path,
     run_arguments,
+    write_report,
 )
 from incentsim.errors import IncentsimError
 
