@@ -1,124 +1,112 @@
 """The design the engine replaces: one SimPy process per partner, plain Python arithmetic.
 
-This is the baseline for ``benchmarks/engine.py``. It simulates a SIMPLIFIED version of the
-engine's weekly behaviour, written the straightforward way (every partner its own ``simpy``
-process, per-partner floats, no NumPy in the loop):
+This is the baseline for ``benchmarks/engine.py``. Every partner is its own ``simpy`` process
+holding its state in Python floats and deciding week by week with the engine's decision rules,
+written per partner, the straightforward way (no NumPy in the partners' loop):
 
-* each week a partner expects its period revenue (booked so far plus its pipeline closing at
-  the usual rate for the weeks left), finds the tier that revenue reaches under the program's
-  tier rebates (revenue thresholds, capped by the tiers its certified staff and satisfaction
-  allow) and the next threshold, and takes as marginal reward the tier's rate plus, when the
-  next threshold is within about two forecast spreads, the rebate gained by reaching it per
-  unit of revenue still missing; nothing above the partner cap;
-* effort moves towards the target the engine's effort rule gives for that reward (weighted for
-  payout delay by present bias), new pipeline is capacity x share of wallet x demand x effort,
-  a 1/deal-cycle share of the pipeline closes (gamma noise around it, as in the engine) and is
-  booked;
-* at each period close a program process pays every partner the retroactive rebate of the tier
-  its period revenue reached, up to the partner cap.
+* **payout pricing**: a partner prices what the program would pay it at a hypothetical period
+  revenue with :meth:`ProcessPerPartner.anticipated_payout`, a scalar transcription of
+  :func:`incentsim.program.rules.anticipated_payout` for the constructs the baseline scenario
+  uses (multi-metric tier requirements, cadence and grace, retroactive or marginal rebates and
+  the rebate cap, accelerators and their caps, the partner cap); ``engine.py`` checks the two
+  agree to 1e-9 on thousands of random cases before timing anything;
+* **effort** from the smoothed marginal reward this period (three prices around the expected
+  revenue) and next period, weighted for payout delay by present bias, as in the engine;
+* **timing games** in the last weeks of a period (defer all or half of the deferrable share,
+  pull in half or all of the pullable pipeline) and **stuffing** in the last week, each option
+  priced with the two-point smoothing;
+* **pipeline and closings** (gamma noise around the mean), deferred deals released at the next
+  period start, stuffed inventory displacing later orders and coming back as returns, MDF
+  campaigns adding pipeline, customer satisfaction worn by effort;
+* **loyalty** after each payout run (paid rate against the competitor's offer, fairness against
+  segment peers, cut payouts, payout delay), the **churn** hazard at each close, **recruits**
+  joining as new processes and ramping up.
 
-Left out (the engine does them): grace before demotion, new-logo requirements, accelerators,
-MDF, SPIFFs, co-selling, timing games, stuffing, duplicates and audits, loyalty, churn,
-recruitment, payout delays, budget and reserve. The parameters (capacity, deal size and cycle,
-loyalty, responsiveness, myopia, certified staff, satisfaction) are drawn with
-:func:`incentsim.population.sample.build_partners` and demand with
-:func:`incentsim.market.demand.market_path`, from the same scenario as the engine.
+The program side is one more process: at each period close it gathers the partners' period
+metrics, assesses the period with the rules engine (:func:`incentsim.program.rules.assess_period`:
+the code that computes a payout is the same whatever calls it) and starts a payout-run process
+that settles the ledger after the payout delay (:func:`incentsim.program.ledger.run_payout`).
 
-:func:`simulate_arrays` runs the SAME simplified behaviour the engine's way (one SimPy calendar
-process acting on NumPy arrays over replications x partners), so that ``engine.py`` can also
-report the like-for-like ratio of the two designs, apart from how much more the engine does.
+Left out, and refused by :func:`check_supported` so the comparison stays like for like: SPIFFs,
+co-selling bonuses and so duplicate registrations and audits of them (the baseline scenario pays
+neither), tier benefits, look-back windows over one period, maintenance fractions below one and
+remediation plans. Population and market are drawn with the engine's own functions
+(:func:`incentsim.population.sample.build_partners`,
+:func:`incentsim.market.demand.market_path`) from the same seed split as
+:func:`incentsim.engine.simulation.simulate_block`; the partners' own draws come from Python's
+``random`` (so the numbers agree with the engine's in distribution, not draw for draw).
 """
 
 from __future__ import annotations
 
 import math
 import random
+import statistics
 from collections.abc import Generator
 from dataclasses import dataclass
 
 import numpy as np
 import simpy
 
-from incentsim.market.demand import market_path
-from incentsim.population.sample import build_partners
-from incentsim.program.compiled import compile_program
+from incentsim.market.demand import MarketPath, market_path
+from incentsim.population.sample import NEVER_ACTIVE, Partners, build_partners
+from incentsim.program.compiled import REQUIREMENT_TOLERANCE, CompiledProgram, compile_program
+from incentsim.program.ledger import open_ledger, run_payout
+from incentsim.program.rules import (
+    PeriodMetrics,
+    ProgramState,
+    anticipated_payout,
+    assess_period,
+    initial_state,
+)
 from incentsim.scenario.model import Scenario
 
-EPS = 1e-9
+#: Two-point Gauss-Hermite smoothing, as in :mod:`incentsim.engine.decisions`.
+NODES = (-1.0, 1.0)
 
 
 @dataclass
 class Result:
-    """What a run of the simplified behaviour produced (period totals summed over replications)."""
+    """What a run produced: period totals and end-of-horizon figures of one replication."""
 
     partners: int
     weeks: int
     revenue_per_period: list[float]
     rebate_per_period: list[float]
+    retention: float
+    loyalty_mean: float
+    deferred: float
+    pulled_forward: float
+    stuffed: float
 
     @property
     def partner_weeks(self) -> int:
-        """Partner-weeks simulated (initial partners over every replication x weeks)."""
+        """Partner-weeks simulated, counted as in ``engine.py``: initial partners x weeks."""
         return self.partners * self.weeks
 
 
-@dataclass
-class Inputs:
-    """Parameters of ``reps`` replications, arrays ``(R, N)`` over the initial partners (the
-    first ``n_partners`` of each replication's initial population), drawn from the scenario."""
-
-    group: np.ndarray
-    capacity: np.ndarray
-    deal_size: np.ndarray
-    cycle: np.ndarray
-    loyalty: np.ndarray
-    responsiveness: np.ndarray
-    myopia: np.ndarray
-    allowed: np.ndarray  # tiers the certified staff and satisfaction allow
-    demand: np.ndarray  # (R, W, G): demand multiplier times deliverable share
-    thresholds: np.ndarray  # (G, T) revenue per period
-    rates: np.ndarray  # (G, T)
-    cap: np.ndarray  # (G,)
-    partner_seed: np.random.SeedSequence
-
-    @classmethod
-    def draw(
-        cls, scenario: Scenario, seed: int, reps: int, n_partners: int | None = None
-    ) -> Inputs:
-        population_seed, market_seed, partner_seed = np.random.SeedSequence(seed).spawn(3)
-        partners = build_partners(scenario, np.random.default_rng(population_seed), reps)
-        market = market_path(scenario, np.random.default_rng(market_seed), reps)
-        # Initial partners hold the first slots of every replication.
-        n_initial = int((partners.active_from_period == 0).sum(axis=1).min())
-        n = n_initial if n_partners is None else min(n_partners, n_initial)
-        assert (partners.active_from_period[:, :n] == 0).all()
-        cp = compile_program(scenario.program, partners.segment_names, partners.region_names)
-        group = partners.group[:, :n]
-        staff = partners.certified_staff[:, :n]
-        csat = partners.csat[:, :n]
-        # Tiers each partner's stock metrics allow: the lowest tiers whose requirements they
-        # meet (requirements rise with the tier).
-        allowed = np.zeros(group.shape, dtype=np.int64)
-        for k in range(cp.n_tiers):
-            meets = (staff >= cp.req_certified_staff[group, k] - EPS) & (
-                csat >= cp.req_csat[group, k] - EPS
-            )
-            allowed += meets & (allowed == k)
-        return cls(
-            group=group,
-            capacity=partners.capacity[:, :n],
-            deal_size=partners.deal_size[:, :n],
-            cycle=partners.deal_cycle_weeks[:, :n],
-            loyalty=partners.initial_loyalty[:, :n],
-            responsiveness=partners.responsiveness[:, :n],
-            myopia=partners.myopia[:, :n],
-            allowed=allowed,
-            demand=market.demand * market.supply,
-            thresholds=cp.req_revenue / cp.lookback[:, None],
-            rates=cp.rebate_rate,
-            cap=np.minimum(cp.partner_cap, 1e15),
-            partner_seed=partner_seed,
-        )
+def check_supported(scenario: Scenario, cp: CompiledProgram, partners: Partners) -> None:
+    """Raise ``ValueError`` naming what ``scenario`` uses that this baseline leaves out."""
+    left_out = {
+        "payout runs less often than every period": scenario.program.budget.payout.cadence_periods
+        > 1,
+        "SPIFFs": bool(cp.spiff_names),
+        "co-selling bonuses": bool((cp.co_sell_rate > 0).any()),
+        "milestones": bool(cp.milestone_names),
+        "look-back windows over one period": cp.window > 1,
+        "maintenance fractions below 1": bool((cp.maintain_fraction < 1.0).any()),
+        "remediation plans": bool(cp.remediation.any()),
+        "front-end rebates": bool(cp.front_end.any()),
+        "tier benefits": any(
+            tier.benefits
+            for segment in partners.segment_names
+            for region in partners.region_names
+            for tier in scenario.program.resolved(segment, region).tiers.values()
+        ),
+    }
+    used = [name for name, present in left_out.items() if present]
+    if used:
+        raise ValueError(f"the process-per-partner baseline leaves out {', '.join(used)}")
 
 
 class ProcessPerPartner:
@@ -127,129 +115,536 @@ class ProcessPerPartner:
     Parameters
     ----------
     scenario
-        The validated scenario.
+        The validated scenario (see :func:`check_supported`).
     seed
-        Seed for the population, the market path and the partners' closing noise.
+        Seed for the population, the market path and the partners' own draws.
     n_partners
-        Simulate only the first ``n_partners`` of the initial population (default: all).
+        Simulate only the first ``n_partners`` of the initial population, with recruits in the
+        same proportion (default: everyone).
     """
 
     def __init__(self, scenario: Scenario, seed: int, n_partners: int | None = None) -> None:
-        inputs = Inputs.draw(scenario, seed, 1, n_partners)
-        self.rng = random.Random(int(inputs.partner_seed.generate_state(1)[0]))
-        cal, b, program = scenario.calendar, scenario.behaviour, scenario.program
-        self.wpp = cal.weeks_per_period
-        self.periods = cal.horizon_periods
-        self.weeks = cal.horizon_weeks
-        self.n = inputs.group.shape[1]
-
-        def column(values: np.ndarray) -> list[float]:
-            return values[0].tolist()
-
-        self.group = [int(g) for g in inputs.group[0]]
-        self.capacity = column(inputs.capacity)
-        self.deal_size = column(inputs.deal_size)
-        self.cycle = column(inputs.cycle)
-        self.loyalty = column(inputs.loyalty)
-        self.responsiveness = column(inputs.responsiveness)
-        self.myopia = column(inputs.myopia)
-        self.allowed = [int(a) for a in inputs.allowed[0]]
-        self.demand = inputs.demand[0].T.tolist()  # [group][week]
-        self.thresholds = inputs.thresholds.tolist()  # [group][tier]
-        self.rates = inputs.rates.tolist()
-        self.cap = inputs.cap.tolist()
-        self.b = b
-        self.delay = program.budget.payout.delay_weeks
-        self.revenue = [0.0] * self.n  # this period's booked revenue, per partner
+        population_seed, market_seed, partner_seed = np.random.SeedSequence(seed).spawn(3)
+        partners = build_partners(scenario, np.random.default_rng(population_seed), 1)
+        market = market_path(scenario, np.random.default_rng(market_seed), 1)
+        cp = compile_program(scenario.program, partners.segment_names, partners.region_names)
+        check_supported(scenario, cp, partners)
+        self.scenario, self.cp, self.b = scenario, cp, scenario.behaviour
+        closings_seed, churn_seed = (int(s.generate_state(1)[0]) for s in partner_seed.spawn(2))
+        self.closings_rng, self.churn_rng = random.Random(closings_seed), random.Random(churn_seed)
+        self.wpp = scenario.calendar.weeks_per_period
+        self.periods = scenario.calendar.horizon_periods
+        self.weeks = scenario.calendar.horizon_weeks
+        self.slots = self._slots(partners, n_partners)
+        self.n_initial = int((partners.active_from_period[0, self.slots] == 0).sum())
+        self._partner_columns(partners)
+        self._market_columns(market, partners)
+        self._program_terms(cp)
+        self.delay = scenario.program.budget.payout.delay_weeks
+        # Per-partner state, in Python lists indexed by position.
+        n = len(self.slots)
+        self.joined = [start == 0 for start in self.active_from]
+        self.active = list(self.joined)
+        self.join_period = [0 if j else -1 for j in self.joined]
+        self.loyalty = [
+            lo if j else 0.0 for lo, j in zip(self.initial_loyalty, self.joined, strict=True)
+        ]
+        self.effort = [1.0] * n
+        self.pipeline = [
+            c * self.wallet(lo) * cyc if j else 0.0
+            for c, lo, cyc, j in zip(
+                self.capacity, self.loyalty, self.cycle, self.joined, strict=True
+            )
+        ]
+        self.held = [0.0] * n
+        self.overhang = [0.0] * n
+        self.returns = [0.0] * n
+        self.returns_next = [0.0] * n
+        self.mdf_boost = [0.0] * n
+        self.revenue = [0.0] * n
+        self.deals = [0.0] * n
+        self.new_logos = [0.0] * n
+        self.co_sell_revenue = [0.0] * n
+        self.effort_sum = [0.0] * n
+        self.period = 0
+        self.totals = {"deferred": 0.0, "pulled_forward": 0.0, "stuffed": 0.0}
+        # The program's standing per partner, read by the partners' pricing between closes.
+        self.group_array = np.asarray(partners.group[:, self.slots], dtype=np.int64)
+        self.pstate = initial_state(cp, self.group_array)
+        self.ledger = open_ledger(scenario.program.budget, self.group_array.shape)
+        self._read_standing(self.pstate)
         self.revenue_per_period: list[float] = []
         self.rebate_per_period: list[float] = []
 
-    def tier_of(self, i: int, revenue: float) -> int:
-        """Highest tier partner ``i`` reaches with ``revenue`` this period (-1: none)."""
-        thresholds = self.thresholds[self.group[i]]
-        tier = -1
-        for k in range(self.allowed[i]):
-            if revenue >= thresholds[k] - EPS:
-                tier = k
+    # ----------------------------------------------------------------------------------------
+    # set-up
+
+    @staticmethod
+    def _slots(partners: Partners, n_partners: int | None) -> list[int]:
+        """Partner slots simulated: the first ``n_partners`` initial partners and recruits in
+        proportion."""
+        start = partners.active_from_period[0]
+        initial = np.flatnonzero(start == 0)
+        recruits = np.flatnonzero((start > 0) & (start < NEVER_ACTIVE))
+        if n_partners is None or n_partners >= len(initial):
+            return [*initial.tolist(), *recruits.tolist()]
+        kept = len(recruits) * n_partners // len(initial)
+        return [*initial[:n_partners].tolist(), *recruits[:kept].tolist()]
+
+    def _partner_columns(self, partners: Partners) -> None:
+        def column(values: np.ndarray) -> list[float]:
+            return values[0, self.slots].tolist()
+
+        self.group = [int(g) for g in partners.group[0, self.slots]]
+        self.segment = [int(s) for s in partners.segment[0, self.slots]]
+        self.n_segments = len(partners.segment_names)
+        self.active_from = [int(a) for a in partners.active_from_period[0, self.slots]]
+        self.capacity = column(partners.capacity)
+        self.deal_size = column(partners.deal_size)
+        self.cycle = column(partners.deal_cycle_weeks)
+        self.initial_loyalty = column(partners.initial_loyalty)
+        self.responsiveness = column(partners.responsiveness)
+        self.myopia = column(partners.myopia)
+        self.gaming = column(partners.gaming_propensity)
+        self.fairness = column(partners.fairness_sensitivity)
+        self.outside_option = column(partners.outside_option)
+        self.staff = column(np.asarray(partners.certified_staff, dtype=np.float64))
+        self.csat0 = column(partners.csat)
+        self.new_logo_share = column(partners.new_logo_share)
+        self.co_sell_share = column(partners.co_sell_share)
+
+    def _market_columns(self, market: MarketPath, partners: Partners) -> None:
+        self.demand = market.demand[0].T.tolist()  # [group][week]
+        self.supply = market.supply[0].T.tolist()
+        self.price = market.price[0].T.tolist()
+        self.offer = market.competitor_offer[0].T.tolist()
+        self.extra_delay = market.payout_delay_extra_weeks[0].tolist()
+
+    def _program_terms(self, cp: CompiledProgram) -> None:
+        tol = REQUIREMENT_TOLERANCE
+        self.floors = [
+            list(zip(*(cp_req[g] - tol for cp_req in self._requirements(cp)), strict=True))
+            for g in range(len(cp.group_names))
+        ]
+        self.rates = cp.rebate_rate.tolist()
+        self.marginal = cp.marginal.tolist()
+        self.thresholds = cp.req_revenue.tolist()
+        self.rebate_cap = cp.rebate_cap.tolist()
+        self.partner_cap = cp.partner_cap.tolist()
+        self.grace = cp.grace.tolist()
+        self.cadence = cp.cadence.tolist()
+        self.acc = [
+            list(
+                zip(
+                    cp.acc_threshold[g].tolist(),
+                    cp.acc_quota_fraction[g].tolist(),
+                    cp.acc_multiplier[g].tolist(),
+                    cp.acc_cap[g].tolist(),
+                    strict=True,
+                )
+            )
+            for g in range(len(cp.group_names))
+        ]
+        self.clawback_on_returns = cp.clawback_on_returns.tolist()
+        self.csat_guarded = cp.csat_guarded.tolist()
+        self.mdf_lag = cp.mdf_approval_lag_weeks.tolist()
+        self.mdf_reimbursement = cp.mdf_reimbursement.tolist()
+
+    @staticmethod
+    def _requirements(cp: CompiledProgram) -> tuple[np.ndarray, ...]:
+        return (cp.req_revenue, cp.req_new_logos, cp.req_certified_staff, cp.req_csat)
+
+    def _read_standing(self, state: ProgramState) -> None:
+        """Copy what partners' pricing reads from the program's state into per-partner lists."""
+        self.tier = state.tier[0].tolist()
+        self.below_count = state.below_count[0].tolist()
+        self.quota = state.quota[0].tolist()
+        self.last_rate = state.last_rate[0].tolist()
+        self.evaluated = [
+            (state.period + 1) % cadence == 0 or state.period == 0 for cadence in self.cadence
+        ]
+
+    # ----------------------------------------------------------------------------------------
+    # partner decision rules, one partner at a time
+
+    def wallet(self, loyalty: float) -> float:
+        """Share of its capacity a partner gives the vendor."""
+        floor = self.b.share_of_wallet_min
+        return floor + (1.0 - floor) * loyalty
+
+    def anticipated_payout(
+        self, i: int, revenue: float, logos: float, staff: float, csat: float
+    ) -> float:
+        """Rebate plus accelerators partner ``i``'s period would pay if it closed with
+        ``revenue`` (grace and cadence included), as :func:`rules.anticipated_payout`."""
+        g = self.group[i]
+        met = 0
+        for rev_floor, logos_floor, staff_floor, csat_floor in self.floors[g]:
+            if (
+                revenue >= rev_floor
+                and logos >= logos_floor
+                and staff >= staff_floor
+                and csat >= csat_floor
+            ):
+                met += 1
             else:
                 break
-        return tier
+        earned, tier = met - 1, self.tier[i]
+        if self.evaluated[g]:
+            tier = earned if self.below_count[i] + 1 > self.grace[g] else max(earned, tier)
+        if tier < 0:
+            return 0.0
+        rate = self.rates[g][tier]
+        total = self.rebate_on(g, tier, rate, revenue)
+        rebate = min(total, self.rebate_cap[g])
+        up = down = 0.0
+        for threshold, quota_fraction, multiplier, cap in self.acc[g]:
+            if quota_fraction > 0:
+                threshold = quota_fraction * self.quota[i]
+            below = self.rebate_on(g, tier, rate, min(revenue, threshold))
+            if multiplier >= 1.0:
+                extra = min((multiplier - 1.0) * (total - below), cap)
+                up += extra
+            else:
+                down += min((multiplier - 1.0) * min(below, self.rebate_cap[g]), cap)
+        return min(max(rebate + down, 0.0) + up, self.partner_cap[g])
+
+    def rebate_on(self, g: int, tier: int, rate: float, revenue: float) -> float:
+        """Rebate before caps: the held tier's rate on everything (retroactive) or each slice
+        at its tier's rate (marginal)."""
+        if not self.marginal[g]:
+            return rate * revenue
+        thresholds, rates = self.thresholds[g], self.rates[g]
+        total = 0.0
+        for k in range(tier + 1):
+            upper = thresholds[k + 1] if k < tier else math.inf
+            total += rates[k] * min(max(revenue - thresholds[k], 0.0), upper - thresholds[k])
+        return total
+
+    def expected_payout(self, i: int, revenue: float, spread: float, outlook: tuple) -> float:
+        """Payout expected when period revenue is ``revenue`` give or take ``spread``."""
+        return sum(
+            0.5 * self.anticipated_payout(i, max(revenue + node * spread, 0.0), *outlook)
+            for node in NODES
+        )
+
+    def payout_outlook(
+        self, i: int, expected: float, spread: float, outlook: tuple
+    ) -> tuple[float, float]:
+        """Smoothed incentive per unit of extra revenue, and the expected payout."""
+        low, mid, high = (
+            self.anticipated_payout(i, max(expected + k * spread, 0.0), *outlook)
+            for k in (-1.0, 1.0, 3.0)
+        )
+        return 0.5 * (high - low) / max(2.0 * spread, 1e-9), 0.5 * low + 0.5 * mid
+
+    def target_effort(self, i: int, reward_rate: float) -> float:
+        """Effort partner ``i`` wants when one more unit of revenue earns ``reward_rate``."""
+        b = self.b
+        ratio = (b.partner_margin + max(reward_rate, -b.partner_margin)) / (
+            b.partner_margin + b.reference_rate
+        )
+        effort = max(ratio, 1e-6) ** (b.effort_elasticity * self.responsiveness[i])
+        return min(max(effort, b.effort_min), b.effort_max)
+
+    def timing_choice(
+        self, i: int, expected: float, spread: float, closing_rate: float, pullable: float,
+        m_next: float, weight: float, next_weight: float, outlook: tuple, base: float,
+    ) -> tuple[float, float, float]:  # fmt: skip
+        """Pipeline pulled in, share of the week's closings deferred, payout expected after."""
+        b = self.b
+        best_gain, best_option, best_payout = 0.0, 0.0, base
+        friction = b.timing_friction * (1.0 - self.gaming[i])
+        discount = b.pull_forward_discount
+        for option in (-1.0, -0.5, 0.5, 1.0):
+            move = option * (pullable if option > 0 else b.deferral_share * closing_rate)
+            booked = move * (1.0 - discount) if option > 0 else move
+            payout = self.expected_payout(i, expected + booked, spread, outlook)
+            gain = (
+                weight * (payout - base)
+                - next_weight * m_next * move
+                - b.partner_margin * b.discount_share_partner * discount * max(move, 0.0)
+                - friction * abs(move)
+            )
+            if gain > best_gain:
+                best_gain, best_option, best_payout = gain, option, payout
+        return (
+            max(best_option, 0.0) * pullable,
+            max(-best_option, 0.0) * b.deferral_share,
+            best_payout,
+        )
+
+    def stuffing_choice(
+        self, i: int, expected: float, spread: float, capacity: float, m_next: float,
+        weight: float, next_weight: float, outlook: tuple, base: float,
+    ) -> float:  # fmt: skip
+        """Extra inventory partner ``i`` sells in at the period end."""
+        b = self.b
+        g = self.group[i]
+        clawed = self.last_rate[i] if self.clawback_on_returns[g] else 0.0
+        rr = b.stuffing_return_rate
+        friction = b.timing_friction * (1.0 - self.gaming[i]) * 2.0
+        best_gain = best = 0.0
+        for option in (0.5, 1.0):
+            stuff = option * capacity
+            payout = self.expected_payout(i, expected + stuff, spread, outlook)
+            gain = (
+                weight * (payout - base)
+                - next_weight * stuff * (rr * clawed + (1.0 - rr) * m_next)
+                - friction * stuff
+            )
+            if gain > best_gain:
+                best_gain, best = gain, stuff
+        return best
+
+    def csat(self, i: int, weeks_done: int) -> float:
+        """Partner ``i``'s customer satisfaction: effort above normal starves support."""
+        effort = self.effort_sum[i] / weeks_done if weeks_done else self.effort[i]
+        pressure = self.b.tunnel_vision * (0.3 if self.csat_guarded[self.group[i]] else 1.0)
+        return min(max(self.csat0[i] - pressure * max(effort - 1.0, 0.0), 0.0), 5.0)
+
+    # ----------------------------------------------------------------------------------------
+    # processes
 
     def partner(self, env: simpy.Environment, i: int) -> Generator[simpy.Event, object, None]:
-        """Partner ``i``: each week decide effort, build pipeline, book closings."""
+        """Partner ``i``: each week price the program, set effort, play timing games, close."""
         b, wpp = self.b, self.wpp
-        g = self.group[i]
-        rates, thresholds, cap = self.rates[g], self.thresholds[g], self.cap[g]
-        demand = self.demand[g]
-        cycle, deal_size = self.cycle[i], self.deal_size[i]
-        wallet = b.share_of_wallet_min + (1.0 - b.share_of_wallet_min) * self.loyalty[i]
-        weekly = self.capacity[i] * wallet
+        g, cycle = self.group[i], self.cycle[i]
         weight = 1.0 / (1.0 + self.myopia[i] * self.delay / b.present_bias_weeks)
-        exponent = b.effort_elasticity * self.responsiveness[i]
-        normal = b.partner_margin + b.reference_rate
-        effort = 1.0
-        pipeline = weekly * cycle
-        for week in range(self.weeks):
-            weeks_left = wpp - week % wpp
-            potential = weekly * demand[week]
-            # Marginal reward of revenue at the period revenue the partner expects.
-            expected = self.revenue[i] + pipeline / cycle * weeks_left
+        next_weight = 1.0 / (1.0 + self.myopia[i] * (self.delay + wpp) / b.present_bias_weeks)
+        ramp_periods = self.scenario.population.recruitment.ramp_periods
+        m_next = 0.0
+        for week in range(int(env.now), self.weeks):
+            if not self.active[i]:
+                return
+            wip = week % wpp
+            weeks_left = wpp - wip
+            ramp = 1.0
+            if self.join_period[i] > 0:
+                tenure = self.period - self.join_period[i]
+                ramp = min(max((tenure + 1) / (ramp_periods + 1), 0.0), 1.0)
+            wallet = self.wallet(self.loyalty[i])
+            potential = self.capacity[i] * wallet * ramp * self.demand[g][week]
+            price, supply = self.price[g][week], self.supply[g][week]
+
+            # What the partner expects at the start of the week, and what more revenue is worth.
+            weeks_done = max(wip, 1)
+            outlook = (
+                self.new_logos[i] * wpp / weeks_done,
+                self.staff[i],
+                self.csat(i, wip),
+            )
+            closing_rate = self.pipeline[i] / cycle * supply
+            carried = self.held[i] if wip == 0 else 0.0
+            expected = self.revenue[i] + carried + closing_rate * weeks_left
             typical = max(potential * wpp, 1.0)
             spread = max(
                 b.forecast_noise * math.sqrt(weeks_left / wpp) * max(expected, typical),
                 0.01 * typical,
             )
-            tier = self.tier_of(i, expected)
-            rate = rates[tier] if tier >= 0 else 0.0
-            marginal = rate
-            if tier + 1 < self.allowed[i]:
-                gap = thresholds[tier + 1] - expected
-                if gap < 2.0 * spread:
-                    gain = rates[tier + 1] * thresholds[tier + 1] - rate * expected
-                    marginal += gain / max(gap, spread)
-            if rate * expected >= cap:
-                marginal = 0.0
-            reward = weight * marginal
-            ratio = (b.partner_margin + max(reward, -b.partner_margin)) / normal
-            target = min(max(max(ratio, 1e-6) ** exponent, b.effort_min), b.effort_max)
-            effort += b.effort_adjustment * (target - effort)
-            # Pipeline in, closings out (gamma noise around the mean, as in the engine).
-            pipeline += potential * effort
-            closings = pipeline / cycle
-            pipeline -= closings
+            m_this, payout_now = self.payout_outlook(i, expected, spread, outlook)
+            window = weeks_left <= b.timing_weeks
+            if wip == 0 or (window and weeks_left == b.timing_weeks):
+                expected_next = closing_rate * wpp + self.held[i]
+                spread_next = max(b.forecast_noise * max(expected_next, typical), 0.01 * typical)
+                m_next = self.payout_outlook(i, expected_next, spread_next, outlook)[0]
+            share_this = 1.0 - math.exp(-weeks_left / cycle)
+            reward = share_this * weight * m_this + (1.0 - share_this) * next_weight * m_next
+            self.effort[i] += b.effort_adjustment * (self.target_effort(i, reward) - self.effort[i])
+
+            pulled = deferred_share = stuff = 0.0
+            if window:
+                pullable = b.pull_forward_share * self.pipeline[i] / b.timing_weeks
+                pulled, deferred_share, payout_after = self.timing_choice(
+                    i, expected, spread, closing_rate, pullable, m_next, weight, next_weight,
+                    outlook, payout_now,
+                )  # fmt: skip
+                if weeks_left == 1 and b.stuffing_capacity_weeks > 0:
+                    after = (
+                        expected
+                        + pulled * (1.0 - b.pull_forward_discount)
+                        - deferred_share * closing_rate
+                    )
+                    stuff = self.stuffing_choice(
+                        i, after, spread, b.stuffing_capacity_weeks * potential, m_next, weight,
+                        next_weight, outlook, payout_after,
+                    )  # fmt: skip
+
+            # New pipeline, closings around their mean, deliveries limited by supply.
+            self.pipeline[i] += potential * self.effort[i] * price + self.mdf_boost[i]
+            closings = self.pipeline[i] / cycle * supply
+            self.pipeline[i] -= closings
+            deal_size = max(self.deal_size[i] * price, 1.0)
             if closings > 0.0:
                 shape = max(closings / deal_size, 1e-6)
-                closings = self.rng.gammavariate(shape, closings / shape)
-            self.revenue[i] += closings
+                closings = self.closings_rng.gammavariate(shape, closings / shape)
+            else:
+                closings = 0.0
+            if wip == 0:
+                closings += self.held[i]
+                self.held[i] = 0.0
+            from_stock = min(self.overhang[i], closings)
+            self.overhang[i] -= from_stock
+            closings -= from_stock
+
+            booked = closings
+            if window:
+                pulled = min(pulled, self.pipeline[i])
+                deferred = deferred_share * closings
+                self.pipeline[i] -= pulled
+                self.held[i] += deferred
+                booked = closings - deferred + pulled * (1.0 - b.pull_forward_discount) + stuff
+                self.totals["pulled_forward"] += pulled
+                self.totals["deferred"] += deferred
+                if weeks_left == 1 and b.stuffing_capacity_weeks > 0:
+                    self.returns_next[i] += b.stuffing_return_rate * stuff
+                    self.overhang[i] += (1.0 - b.stuffing_return_rate) * stuff
+                    self.totals["stuffed"] += stuff
+            deals = booked / deal_size
+            self.revenue[i] += booked
+            self.deals[i] += deals
+            self.new_logos[i] += deals * self.new_logo_share[i]
+            self.co_sell_revenue[i] += booked * self.co_sell_share[i]
+            self.effort_sum[i] += self.effort[i]
             yield env.timeout(1)
 
     def program(self, env: simpy.Environment) -> Generator[simpy.Event, object, None]:
-        """At each period close, pay every partner its tier's rebate on the period's revenue.
-
-        Created before the partners, so at a period boundary it runs before their next week.
+        """Close every period: assess it with the rules engine, schedule its payout run,
+        churn and recruit. Created before the partners, so a close runs before their next week.
         """
-        for _ in range(self.periods):
+        for period in range(self.periods):
             yield env.timeout(self.wpp)
-            total_revenue = total_rebate = 0.0
-            for i in range(self.n):
-                revenue = self.revenue[i]
-                tier = self.tier_of(i, revenue)
-                if tier >= 0:
-                    g = self.group[i]
-                    total_rebate += min(self.rates[g][tier] * revenue, self.cap[g])
-                total_revenue += revenue
-                self.revenue[i] = 0.0
-            self.revenue_per_period.append(total_revenue)
-            self.rebate_per_period.append(total_rebate)
+            self.close(env, period)
+
+    def close(self, env: simpy.Environment, period: int) -> None:
+        """One period close (see :meth:`program`)."""
+        b, cp, wpp = self.b, self.cp, self.wpp
+        n = len(self.slots)
+        balance = self.pstate.mdf_funds.sum(axis=-1)[0] / 100.0
+        claims = [0.0] * n
+        for i in range(n):
+            if self.active[i]:
+                g = self.group[i]
+                propensity = b.mdf_claim_rate * 0.5 ** (self.mdf_lag[g] / b.mdf_lag_weeks)
+                claims[i] = propensity * balance[i] / max(self.mdf_reimbursement[g], 1e-9)
+        zeros = np.zeros((1, n))
+        metrics = PeriodMetrics(
+            revenue=np.array([self.revenue]),
+            returns=np.array([self.returns]),
+            new_logos=np.array([self.new_logos]),
+            certified_staff=np.array([self.staff]),
+            csat=np.array([[self.csat(i, wpp) for i in range(n)]]),
+            co_sell_revenue=np.array([self.co_sell_revenue]),
+            co_delivery=np.ones((1, n)),
+            spiff_revenue=np.zeros((1, n, 0)),
+            spiff_deals=np.zeros((1, n, 0)),
+            mdf_claims=np.array([claims]),
+            audited_co_sell_revenue=zeros,
+            audited_spiff_revenue=np.zeros((1, n, 0)),
+            audited_spiff_deals=np.zeros((1, n, 0)),
+        )
+        self.pstate, assessment = assess_period(
+            cp, self.pstate, self.group_array, metrics, self.scenario.calendar.periods_per_year
+        )
+        self._read_standing(self.pstate)
+        joined = np.array([self.joined])
+        accrued = np.where(joined, assessment.accrued, 0)
+        front = np.where(joined, assessment.front_end, 0)
+        self.revenue_per_period.append(float(sum(self.revenue)))
+        self.rebate_per_period.append(
+            float(np.where(joined, assessment.components["rebate"], 0).sum()) / 100.0
+        )
+        env.process(self.payout_run(env, period, accrued, front, list(self.revenue)))
+        for i in range(n):
+            self.mdf_boost[i] = claims[i] * b.mdf_pipeline_return / wpp
+            if self.active[i] and self.churn_rng.random() < min(
+                max(b.churn_base * math.exp(b.churn_slope * (0.5 - self.loyalty[i])), 0.0), 1.0
+            ):
+                self.active[i] = False
+                self.pipeline[i] = self.held[i] = 0.0
+            self.revenue[i] = self.deals[i] = self.new_logos[i] = 0.0
+            self.co_sell_revenue[i] = self.effort_sum[i] = 0.0
+            self.returns[i], self.returns_next[i] = self.returns_next[i], 0.0
+        self.period = period + 1
+        for i in range(n):
+            if self.active_from[i] == period + 1:
+                self.joined[i] = self.active[i] = True
+                self.join_period[i] = period + 1
+                self.loyalty[i] = self.initial_loyalty[i]
+                env.process(self.partner(env, i))
+
+    def payout_run(
+        self,
+        env: simpy.Environment,
+        period: int,
+        accrued: np.ndarray,
+        front: np.ndarray,
+        revenue: list[float],
+    ) -> Generator[simpy.Event, object, None]:
+        """Settle the ledger after the payout delay; partners paid update their loyalty."""
+        yield env.timeout(self.delay)
+        self.ledger, run = run_payout(self.scenario.program.budget, self.ledger, accrued, front)
+        due_week = (period + 1) * self.wpp + self.delay
+        late = self.extra_delay[min(due_week, len(self.extra_delay) - 1)]
+        if late:
+            yield env.timeout(late)
+        self.receive(
+            int(env.now), run.paid[0].tolist(), (run.cut + run.deferred)[0].tolist(),
+            front[0].tolist(), revenue, self.delay + late,
+        )  # fmt: skip
+
+    def receive(
+        self, now: int, paid: list[int], unpaid: list[int], front: list[int],
+        revenue: list[float], delay_weeks: int,
+    ) -> None:  # fmt: skip
+        """Loyalty of every active partner that sold in the period moves towards its target."""
+        b = self.b
+        week = min(now, self.weeks - 1)
+        n = len(self.slots)
+        paid_rate = [paid[i] / 100.0 / revenue[i] if revenue[i] > 0 else 0.0 for i in range(n)]
+        earning = [self.active[i] and revenue[i] > 0 for i in range(n)]
+        medians = {}
+        for s in range(self.n_segments):
+            rates = [paid_rate[i] for i in range(n) if earning[i] and self.segment[i] == s]
+            medians[s] = statistics.median(rates) if rates else 0.0
+        late = delay_weeks - self.delay
+        for i in range(n):
+            if not earning[i]:
+                continue
+            expected = (paid[i] - front[i] + unpaid[i]) / 100.0
+            unpaid_share = unpaid[i] / 100.0 / expected if expected > 0 else 0.0
+            peer_gap = paid_rate[i] - medians[self.segment[i]]
+            offer = self.outside_option[i] + self.offer[self.group[i]][week]
+            target = (
+                self.initial_loyalty[i]
+                + b.value_weight * (paid_rate[i] - offer)
+                + b.fairness_weight * self.fairness[i] * min(peer_gap, 0.0)
+                - b.cut_sensitivity * unpaid_share
+                - b.delay_sensitivity * (delay_weeks - b.payout_delay_norm_weeks)
+                - b.lateness_sensitivity * late
+            )
+            target = min(max(target, 0.0), 1.0)
+            self.loyalty[i] += b.loyalty_speed * (target - self.loyalty[i])
 
     def run(self) -> Result:
-        """Run the calendar to the horizon."""
+        """Run the calendar to the last payout."""
         env = simpy.Environment()
         env.process(self.program(env))
-        for i in range(self.n):
-            env.process(self.partner(env, i))
+        for i, joined in enumerate(self.joined):
+            if joined:
+                env.process(self.partner(env, i))
         env.run()
-        return Result(self.n, self.weeks, self.revenue_per_period, self.rebate_per_period)
+        initial = [i for i, start in enumerate(self.active_from) if start == 0]
+        active = [i for i, a in enumerate(self.active) if a]
+        return Result(
+            partners=self.n_initial,
+            weeks=self.weeks,
+            revenue_per_period=self.revenue_per_period,
+            rebate_per_period=self.rebate_per_period,
+            retention=sum(self.active[i] for i in initial) / max(len(initial), 1),
+            loyalty_mean=sum(self.loyalty[i] for i in active) / max(len(active), 1),
+            **self.totals,
+        )
 
 
 def simulate(scenario: Scenario, seed: int, n_partners: int | None = None) -> Result:
@@ -258,106 +653,35 @@ def simulate(scenario: Scenario, seed: int, n_partners: int | None = None) -> Re
     return ProcessPerPartner(scenario, seed, n_partners).run()
 
 
-class Arrays:
-    """The same simplified behaviour over arrays ``(R, N)``: one SimPy calendar process, every
-    partner of every replication at once (the engine's design). Same equations, line for line,
-    as :meth:`ProcessPerPartner.partner` and :meth:`ProcessPerPartner.program`."""
+def pricing_mismatches(model: ProcessPerPartner, rounds: int, seed: int = 0) -> tuple[int, int]:
+    """Compare :meth:`ProcessPerPartner.anticipated_payout` with the rules engine's
+    :func:`~incentsim.program.rules.anticipated_payout` for every partner, in the model's
+    current program state, at ``rounds`` random sets of hypothetical metrics (revenue from
+    nothing to far above the top threshold, a fifth exactly at a tier threshold; 0-3 new
+    logos; satisfaction 3-5; the partner's own staff).
 
-    def __init__(self, scenario: Scenario, seed: int, reps: int) -> None:
-        self.inputs = inputs = Inputs.draw(scenario, seed, reps)
-        self.rng = np.random.default_rng(inputs.partner_seed)
-        self.scenario = scenario
-        b = scenario.behaviour
-        g = inputs.group
-        self.thresholds = inputs.thresholds[g]  # (R, N, T)
-        self.rates = inputs.rates[g]
-        self.cap = inputs.cap[g]
-        wallet = b.share_of_wallet_min + (1.0 - b.share_of_wallet_min) * inputs.loyalty
-        self.weekly = inputs.capacity * wallet
-        delay = scenario.program.budget.payout.delay_weeks
-        self.weight = 1.0 / (1.0 + inputs.myopia * delay / b.present_bias_weeks)
-        self.exponent = b.effort_elasticity * inputs.responsiveness
-        self.effort = np.ones(g.shape)
-        self.pipeline = self.weekly * inputs.cycle
-        self.revenue = np.zeros(g.shape)
-        self.revenue_per_period: list[float] = []
-        self.rebate_per_period: list[float] = []
-
-    def tier_of(self, revenue: np.ndarray) -> np.ndarray:
-        """Highest tier each partner reaches with ``revenue`` (-1: none)."""
-        met = np.zeros(revenue.shape, dtype=np.int64)
-        for k in range(self.thresholds.shape[-1]):
-            met += revenue >= self.thresholds[..., k] - EPS
-        return np.minimum(met, self.inputs.allowed) - 1
-
-    def at_tier(self, table: np.ndarray, tier: np.ndarray) -> np.ndarray:
-        """``table[..., tier]`` per partner (0 below the first tier)."""
-        held = np.take_along_axis(table, np.maximum(tier, 0)[..., None], axis=-1)[..., 0]
-        return np.where(tier >= 0, held, 0.0)
-
-    def week(self, week: int) -> None:
-        """Every partner's week: effort, pipeline, closings."""
-        b, x = self.scenario.behaviour, self.inputs
-        wpp = self.scenario.calendar.weeks_per_period
-        weeks_left = wpp - week % wpp
-        potential = self.weekly * np.take_along_axis(x.demand[:, week, :], x.group, axis=1)
-        expected = self.revenue + self.pipeline / x.cycle * weeks_left
-        typical = np.maximum(potential * wpp, 1.0)
-        spread = np.maximum(
-            b.forecast_noise * math.sqrt(weeks_left / wpp) * np.maximum(expected, typical),
-            0.01 * typical,
+    Returns ``(mismatches, cases)``: cases where the two differ by more than 1e-9 relative.
+    """
+    rng = np.random.default_rng(seed)
+    group = model.group_array
+    thresholds = model.cp.req_revenue[group]  # (1, N, T)
+    staff = np.array([model.staff])
+    mismatches = cases = 0
+    for _ in range(rounds):
+        revenue = np.exp(rng.uniform(np.log(1e3), np.log(6e5), group.shape))
+        at_threshold = rng.random(group.shape) < 0.2
+        tier = rng.integers(thresholds.shape[-1], size=group.shape)
+        revenue = np.where(
+            at_threshold, np.take_along_axis(thresholds, tier[..., None], -1)[..., 0], revenue
         )
-        tier = self.tier_of(expected)
-        rate = self.at_tier(self.rates, tier)
-        next_tier = np.minimum(tier + 1, self.rates.shape[-1] - 1)
-        next_threshold = np.take_along_axis(self.thresholds, next_tier[..., None], axis=-1)[..., 0]
-        next_rate = np.take_along_axis(self.rates, next_tier[..., None], axis=-1)[..., 0]
-        gap = next_threshold - expected
-        near = (tier + 1 < x.allowed) & (gap < 2.0 * spread)
-        gain = (next_rate * next_threshold - rate * expected) / np.maximum(gap, spread)
-        marginal = np.where(near, rate + gain, rate)
-        marginal = np.where(rate * expected >= self.cap, 0.0, marginal)
-        reward = self.weight * marginal
-        ratio = (b.partner_margin + np.maximum(reward, -b.partner_margin)) / (
-            b.partner_margin + b.reference_rate
-        )
-        target = np.clip(np.maximum(ratio, 1e-6) ** self.exponent, b.effort_min, b.effort_max)
-        self.effort += b.effort_adjustment * (target - self.effort)
-        self.pipeline += potential * self.effort
-        closings = self.pipeline / x.cycle
-        self.pipeline -= closings
-        shape = np.maximum(closings / x.deal_size, 1e-6)
-        noisy = self.rng.gamma(shape, closings / shape)
-        self.revenue += np.where(closings > 0.0, noisy, closings)
-
-    def close(self) -> None:
-        """Pay every partner its tier's rebate on the period's revenue, up to the cap."""
-        tier = self.tier_of(self.revenue)
-        rebate = np.minimum(self.at_tier(self.rates, tier) * self.revenue, self.cap)
-        self.revenue_per_period.append(float(self.revenue.sum()))
-        self.rebate_per_period.append(float(rebate.sum()))
-        self.revenue = np.zeros_like(self.revenue)
-
-    def calendar(self, env: simpy.Environment) -> Generator[simpy.Event, object, None]:
-        """The weekly tick, with the period close after each period's last week."""
-        wpp = self.scenario.calendar.weeks_per_period
-        for week in range(self.scenario.calendar.horizon_weeks):
-            self.week(week)
-            yield env.timeout(1)
-            if (week + 1) % wpp == 0:
-                self.close()
-
-    def run(self) -> Result:
-        """Run the calendar to the horizon."""
-        env = simpy.Environment()
-        env.process(self.calendar(env))
-        env.run()
-        n = int(self.inputs.group.size)
-        weeks = self.scenario.calendar.horizon_weeks
-        return Result(n, weeks, self.revenue_per_period, self.rebate_per_period)
-
-
-def simulate_arrays(scenario: Scenario, seed: int, reps: int) -> Result:
-    """Build and run ``reps`` replications of the simplified behaviour over arrays (set-up
-    included, as in the engine's ``simulate_block``)."""
-    return Arrays(scenario, seed, reps).run()
+        logos = rng.integers(0, 4, group.shape).astype(np.float64)
+        csat = rng.uniform(3.0, 5.0, group.shape)
+        expected, _ = anticipated_payout(model.cp, model.pstate, group, revenue, logos, staff, csat)
+        for i in range(group.shape[1]):
+            got = model.anticipated_payout(
+                i, float(revenue[0, i]), float(logos[0, i]), model.staff[i], float(csat[0, i])
+            )
+            want = float(expected[0, i])
+            mismatches += abs(got - want) > 1e-9 * max(1.0, abs(want))
+            cases += 1
+    return mismatches, cases
