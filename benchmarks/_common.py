@@ -94,3 +94,23 @@ def header(title: str) -> None:
     )
     print(f"command: {Path(sys.executable).name} {' '.join(sys.argv)}")
     print()
+
+
+def print_table(times: Timings, units: dict[str, int], unit: str, baseline: str) -> None:
+    """Print each case's median time, range, rate (``unit`` per second) and its ratio to the
+    ``baseline`` case, by wall clock and by CPU time."""
+    base_rate = rate(units[baseline], times[baseline])
+    base_cpu = rate(units[baseline], times.cpu[baseline])
+    print()
+    print(
+        f"{'case':<34s} {unit:>10s} {'median s':>9s} {'range':>17s} {unit + '/s':>12s} "
+        f"{'vs base':>8s} {'cpu s':>7s} {unit + '/cpu s':>14s} {'vs base':>8s}"
+    )
+    for name, seconds in times.items():
+        per_second = rate(units[name], seconds)
+        per_cpu = rate(units[name], times.cpu[name])
+        print(
+            f"{name:<34s} {units[name]:>10,} {median(seconds):>9.3f} {spread(seconds):>17s} "
+            f"{si(per_second):>12s} {per_second / base_rate:>7.1f}x "
+            f"{median(times.cpu[name]):>7.3f} {si(per_cpu):>14s} {per_cpu / base_cpu:>7.1f}x"
+        )

@@ -48,7 +48,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import SCENARIOS, header, interleaved, median, rate, si, spread
+from _common import SCENARIOS, header, interleaved, print_table, rate, si
 from _process_per_partner import ProcessPerPartner, pricing_mismatches
 from _process_per_partner import simulate as process_per_partner
 
@@ -215,24 +215,12 @@ def main(argv: list[str] | None = None) -> int:
         (base_name, lambda: baseline_run(scenario, args.seed, base_partners)),
     ]
     times = interleaved(cases, args.repeat)
-    base_rate = rate(units[base_name], times[base_name])
-    base_cpu = rate(units[base_name], times.cpu[base_name])
-    print()
-    print(
-        f"{'case':<32s} {'p-weeks':>10s} {'median s':>9s} {'range':>17s} {'p-weeks/s':>10s} "
-        f"{'vs base':>8s} {'cpu s':>7s} {'p-weeks/cpu s':>14s} {'vs base':>8s}"
-    )
-    for name, seconds in times.items():
-        per_second = rate(units[name], seconds)
-        per_cpu = rate(units[name], times.cpu[name])
-        print(
-            f"{name:<32s} {units[name]:>10,} {median(seconds):>9.3f} {spread(seconds):>17s} "
-            f"{si(per_second):>10s} {per_second / base_rate:>7.1f}x "
-            f"{median(times.cpu[name]):>7.3f} {si(per_cpu):>14s} {per_cpu / base_cpu:>7.1f}x"
-        )
+    print_table(times, units, "p-weeks", base_name)
     block_rate = rate(units[engine_block], times[engine_block])
-    wall_ratio = block_rate / base_rate
-    cpu_ratio = rate(units[engine_block], times.cpu[engine_block]) / base_cpu
+    wall_ratio = block_rate / rate(units[base_name], times[base_name])
+    cpu_ratio = rate(units[engine_block], times.cpu[engine_block]) / rate(
+        units[base_name], times.cpu[base_name]
+    )
     print(
         f"\nengine ({args.reps}-replication block) / process-per-partner: {wall_ratio:.1f}x per "
         f"partner-week by wall clock, {cpu_ratio:.1f}x by CPU time (target >= 50x: "

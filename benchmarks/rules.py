@@ -26,7 +26,7 @@ import sys
 from dataclasses import dataclass
 
 import numpy as np
-from _common import SCENARIOS, header, interleaved, median, rate, si, spread
+from _common import SCENARIOS, header, interleaved, print_table
 
 from incentsim.program.compiled import CompiledProgram, compile_program
 from incentsim.program.ledger import Ledger, open_ledger, run_payout
@@ -227,24 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     timed.append((loop_name, lambda: loop_rebates(tiers, caps, rows)))
     times = interleaved(timed, args.repeat)
 
-    loop_rate = rate(n_loop, times[loop_name])
-    loop_cpu_rate = rate(n_loop, times.cpu[loop_name])
-    print()
+    print_table(times, units, "p-periods", loop_name)
     print(
-        f"{'case':<34s} {'p-periods':>10s} {'median s':>9s} {'range':>17s} "
-        f"{'p-periods/s':>12s} {'vs loop':>8s} {'(cpu)':>7s}"
-    )
-    for name, seconds in times.items():
-        per_second = rate(units[name], seconds)
-        per_cpu = rate(units[name], times.cpu[name])
-        print(
-            f"{name:<34s} {units[name]:>10,} {median(seconds):>9.3f} {spread(seconds):>17s} "
-            f"{si(per_second):>12s} {per_second / loop_rate:>7.1f}x "
-            f"{per_cpu / loop_cpu_rate:>6.1f}x"
-        )
-    print(
-        "\nvs loop: partner-periods per second relative to the per-partner loop (median over\n"
-        "interleaved repetitions), by wall clock and (cpu) by process CPU time.\n"
+        "\nvs base: partner-periods per second relative to the per-partner loop (median over\n"
+        "interleaved repetitions), by wall clock and by process CPU time.\n"
         "The loop and 'rebate rule vectorised' price only the tier rebate and the partner cap;\n"
         "'close+payout' is a full period close (every component, MDF, true-up, clawbacks,\n"
         "gates) and a payout run. 'cold' includes gathering the program's terms per partner\n"
