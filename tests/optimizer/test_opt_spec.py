@@ -71,6 +71,25 @@ def test_hand_listed_candidate_segments_must_be_names() -> None:
     assert "opt.yaml: candidates.0: 'segments' must be a segment name" in message
 
 
+@pytest.mark.parametrize(
+    ("names", "problem"),
+    [
+        (["a", "a"], r"candidates\.1\.name: 'a' names two candidates"),
+        (["base"], r"candidates\.0\.name: 'base' is reserved"),
+        (["c001"], r"candidates\.0\.name: 'c001' is reserved .*generated designs"),
+    ],
+)
+def test_hand_listed_candidate_names_are_unique_and_not_reserved(
+    names: list[str], problem: str
+) -> None:
+    spec = _spec(
+        levers=[{"path": "program.partner_cap", "values": [1e4, 2e4]}],
+        candidates=[{"name": name, "program.partner_cap": 3e4} for name in names],
+    )
+    with pytest.raises(OptimizationSpecError, match=problem):
+        generate_candidates(spec, load_scenario(spec.scenario_path))
+
+
 def test_lever_missing_in_the_base_program() -> None:
     spec = _spec(levers=[{"path": "program.tiers.diamond.rebate_rate", "values": [0.1]}])
     base = load_scenario(spec.scenario_path)

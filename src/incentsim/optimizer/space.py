@@ -25,6 +25,7 @@ import hashlib
 import itertools
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,8 @@ __all__ = [
 ]
 
 BASE_ID = "base"
+#: Names of generated designs (``c001``, ``c002``, ...), reserved in hand-listed candidates.
+GENERATED_ID = re.compile(r"c\d{3,}")
 
 
 @dataclass(frozen=True)
@@ -208,9 +211,15 @@ def generate_candidates(spec: OptimizationSpec, base: Scenario) -> DesignSpace:
         name = str(item.get("name") or f"hand{i + 1}")
         hand.append((Candidate(name, settings, "hand"), only))
     names = [c.id for c, _ in hand]
-    for name in names:
-        if names.count(name) > 1 or name == BASE_ID:
-            raise spec.error("candidates", f"candidate name '{name}' is used twice or is reserved")
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise spec.error(f"candidates.{i}.name", f"'{name}' names two candidates")
+        if name == BASE_ID or GENERATED_ID.fullmatch(name):
+            raise spec.error(
+                f"candidates.{i}.name",
+                f"'{name}' is reserved ('{BASE_ID}' is the base program, c001, c002, ... the "
+                "generated designs)",
+            )
 
     ids: dict[str, str] = {}  # settings key -> id, so a design keeps its id across segments
     samples: dict[tuple[int, ...], list[dict[str, Any]]] = {}
@@ -230,7 +239,7 @@ def generate_candidates(spec: OptimizationSpec, base: Scenario) -> DesignSpace:
         for settings in samples[active]:
             key = canonical_json(settings)
             if key not in ids:
-                ids[key] = f"c{len(ids) + 1:03d}"
+                ids[key] = f"c{len(ids) + 1:03d}"  # matches GENERATED_ID
             proposals.append(Candidate(ids[key], settings, spec.sampler))
         space.candidates[g], space.dropped[g], space.duplicates[g] = _check(
             base.program, g, proposals
