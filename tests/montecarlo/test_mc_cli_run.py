@@ -60,6 +60,25 @@ def test_refuses_a_folder_holding_another_run(
     assert main(["run", str(scenario_file), "--out", out, "--reps", "6", "--overwrite"]) == 0
 
 
+def test_resume_continues_a_stopped_run(
+    scenario_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    argv = ["run", str(scenario_file), "--out", str(out), "--reps", "60", "--no-progress"]
+    assert main(argv) == 0
+    whole = capsys.readouterr().out
+    (out / "events" / "block-00002.jsonl").unlink()  # the last block never finished
+    (out / "summary.json").unlink()
+    assert main([*argv, "--resume"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == whole
+    assert f"resumed: 2 of 3 blocks were already in {out}" in captured.err
+    assert main(["run", str(scenario_file), "--resume"]) == 2
+    assert "error: --resume needs --out" in capsys.readouterr().err
+    assert main([*argv, "--resume", "--overwrite"]) == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
 def test_default_folder_under_runs(
     scenario_file: Path,
     tmp_path: Path,

@@ -198,6 +198,52 @@ def test_out_dir_holding_another_run_is_refused(tmp_path: Path) -> None:
     assert len(MonteCarloResult.open(tmp_path).outcomes) == 7
 
 
+def _stop_part_way(folder: Path) -> None:
+    """Leave ``folder`` as a run killed part-way leaves it: block 3 never written, block 1
+    half-written, no summary, the manifest not complete."""
+    for name in ("replications/block-00003.parquet", "trajectories/block-00003.parquet"):
+        (folder / name).unlink()
+    (folder / "events" / "block-00003.jsonl").unlink()
+    (folder / "trajectories" / "block-00001.parquet").unlink()
+    (folder / "summary.json").unlink()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps(manifest | {"status": "interrupted"}))
+
+
+def test_a_run_stopped_part_way_resumes_with_the_same_results(tmp_path: Path) -> None:
+    whole = run()
+    run(out_dir=tmp_path)
+    _stop_part_way(tmp_path)
+    simulated: list[int] = []
+
+    def counting_block(scenario, seed, reps, panel=False):  # type: ignore[no-untyped-def]
+        simulated.append(reps)
+        return fake_block(scenario, seed, reps, panel=panel)
+
+    resumed = run(out_dir=tmp_path, resume=True, block_fn=counting_block)
+    assert simulated == [SIZE, SIZE]  # blocks 1 and 3 only
+    assert resumed.manifest["resumed_blocks"] == 3
+    assert resumed.manifest["status"] == "complete"
+    assert_same_results(resumed, whole)
+    assert_same_results(MonteCarloResult.open(tmp_path), whole)
+    simulated.clear()
+    run(out_dir=tmp_path, resume=True, block_fn=counting_block)  # finished: nothing to do
+    assert simulated == []
+
+
+def test_resume_needs_the_same_run_and_a_folder(tmp_path: Path) -> None:
+    assert_same_results(run(out_dir=tmp_path / "new", resume=True), run())  # starts the run
+    with pytest.raises(OutDirError, match=r"cannot be resumed here .*seed 12345, not 1\)"):
+        run(out_dir=tmp_path / "new", seed=1, resume=True)
+    with pytest.raises(OutDirError, match=r"panel False, not True"):
+        run(out_dir=tmp_path / "new", panel=True, resume=True)
+    (tmp_path / "new" / "replications" / "block-00002.parquet").write_text("not parquet")
+    with pytest.raises(OutDirError, match=r"block 2 of the run in .* cannot be read"):
+        run(out_dir=tmp_path / "new", resume=True)
+    with pytest.raises(ValueError, match="needs the out_dir"):
+        run(resume=True)
+
+
 def test_a_folder_with_unrelated_files_is_used(tmp_path: Path) -> None:
     (tmp_path / "readme.md").write_text("x")
     run(out_dir=tmp_path)

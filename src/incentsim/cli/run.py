@@ -3,7 +3,8 @@
 Results stream into a run folder (``--out``; by default ``runs/<scenario>-<timestamp>``) as
 blocks finish: replications, trajectories, panel (``--panel``), events, then ``summary.json``
 and ``manifest.json``. Re-open it in Python with
-``incentsim.montecarlo.MonteCarloResult.open(folder)``.
+``incentsim.montecarlo.MonteCarloResult.open(folder)``. A run stopped part-way (killed, out of
+time) continues with ``--resume --out FOLDER``: finished blocks are kept, the rest simulated.
 
 The replications do not depend on ``--workers`` or ``--executor``: the same scenario and seed
 give the same numbers on a laptop or a cluster.
@@ -25,6 +26,7 @@ from incentsim.cli._common import (
     positive_int,
     write_report,
 )
+from incentsim.errors import IncentsimError
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -63,8 +65,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="DIR",
         help=f"run folder (default: {RUNS_FOLDER}/<scenario name>-<timestamp>)",
     )
-    parser.add_argument(
+    reuse = parser.add_mutually_exclusive_group()
+    reuse.add_argument(
         "--overwrite", action="store_true", help="reuse a --out folder that holds a different run"
+    )
+    reuse.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out where it stopped: keep its finished blocks, simulate "
+        "the rest (same scenario, --reps, --seed and --panel; same results as a run never "
+        "stopped)",
     )
     parser.add_argument(
         "--panel",
@@ -88,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
     from incentsim.montecarlo.summary import format_table
     from incentsim.scenario.loader import load_scenario
 
+    if args.resume and args.out is None:
+        raise IncentsimError("--resume needs --out, the folder of the run to continue")
     scenario = load_scenario(args.scenario, args.overrides)
     executor = executor_kind(args.executor, args.workers, args.scheduler)
     out_dir = args.out if args.out is not None else default_out_dir(scenario.name)
@@ -103,7 +115,14 @@ def run(args: argparse.Namespace) -> int:
         panel=args.panel,
         progress=not args.no_progress,
         overwrite=args.overwrite,
+        resume=args.resume,
     )
+    resumed = result.manifest.get("resumed_blocks")
+    if resumed:
+        print(
+            f"resumed: {resumed} of {result.manifest['blocks']} blocks were already in {out_dir}",
+            file=sys.stderr,
+        )
     print(format_table(result.summary))
     seconds = result.manifest.get("wall_seconds")
     print(f"results in {out_dir} ({seconds:.1f} s)", file=sys.stderr)

@@ -204,6 +204,7 @@ def run_montecarlo(
     block_fn: BlockFn | None = None,
     block_size: int = BLOCK_SIZE,
     overwrite: bool = False,
+    resume: bool = False,
 ) -> MonteCarloResult:
     """Simulate ``reps`` replications of a scenario and summarise them.
 
@@ -236,6 +237,11 @@ def run_montecarlo(
         Replications per block; changing it changes the streams and so the results.
     overwrite
         Reuse an ``out_dir`` that holds a different run.
+    resume
+        Continue the run in ``out_dir`` (stopped part-way, or finished): keep its finished
+        blocks and simulate only the others, giving the same results as a run never stopped.
+        The run there must be the same (scenario, seed, replications, block size, ``panel``,
+        incentsim version); an empty folder simply starts the run.
 
     Returns
     -------
@@ -246,8 +252,13 @@ def run_montecarlo(
     BlockError
         A block failed; its message names the block and the error raised in the worker.
     OutDirError
-        ``out_dir`` holds a different run and ``overwrite`` is not set.
+        ``out_dir`` holds a different run and ``overwrite`` is not set, or a run that cannot
+        be resumed.
+    ValueError
+        ``resume`` without an ``out_dir``.
     """
+    if resume and out_dir is None:
+        raise ValueError("resume=True needs the out_dir of the run to continue")
     n_reps = scenario.replications if reps is None else int(reps)
     root = scenario.seed if seed is None else seed
     blocks = block_seeds(root, n_reps, block_size)
@@ -277,21 +288,26 @@ def run_montecarlo(
         "started": _now(),
     }
     sink: _Sink
+    finished: list[int] = []
     if out_dir is None:
         sink = _MemorySink(manifest)
     else:
         path = Path(out_dir)
-        store.prepare_out_dir(path, manifest, overwrite=overwrite)
+        finished = store.prepare_out_dir(path, manifest, overwrite=overwrite, resume=resume)
         sink = _DiskSink(path, manifest)
+        for index in finished:
+            sink.keep(index)
+        manifest["resumed_blocks"] = len(finished)
         store.write_json(path / store.SCENARIO, scenario.model_dump(mode="json"))
         sink.write_manifest()
+    todo = [block for block in blocks if block.index not in finished]
 
     running = make_executor(executor, workers, address) if isinstance(executor, str) else executor
     owned: AbstractContextManager[Any] = running if isinstance(executor, str) else nullcontext()
     began = time.perf_counter()
     try:
-        with owned, _progress_bar(len(blocks), scenario.name, progress) as bar:
-            for output in running.map_unordered(task, blocks):
+        with owned, _progress_bar(len(todo), scenario.name, progress) as bar:
+            for output in running.map_unordered(task, todo):
                 sink.add(output)
                 bar.update(1)
             manifest["workers"] = running.workers
@@ -334,13 +350,16 @@ class _Sink(ABC):
         self.trajectory_lengths: dict[str, int] = {}
 
     def add(self, output: BlockOutput) -> None:
-        outcome_names = list(output.outcomes)
         lengths = {name: matrix.shape[1] for name, matrix in output.trajectories.items()}
+        self._check_shape(output.index, list(output.outcomes), lengths)
+
+    def _check_shape(self, index: int, outcome_names: list[str], lengths: dict[str, int]) -> None:
+        """Record the first block's outcomes and trajectory lengths; later ones must match."""
         if self.outcome_names is None:
             self.outcome_names, self.trajectory_lengths = outcome_names, lengths
         elif outcome_names != self.outcome_names or lengths != self.trajectory_lengths:
             raise RuntimeError(
-                f"block {output.index} reports different outcomes or trajectories from earlier "
+                f"block {index} reports different outcomes or trajectories from earlier "
                 f"blocks (outcomes {outcome_names}, trajectory lengths {lengths}); a scenario's "
                 "results must have the same shape in every block"
             )
@@ -444,6 +463,10 @@ class _DiskSink(_Sink):
             path = store.block_file(self.out_dir, store.PANEL, i)
             store.write_parquet(path, store.panel_table(output.panel))
         store.write_jsonl(store.block_file(self.out_dir, store.EVENTS, i), output.events)
+
+    def keep(self, index: int) -> None:
+        """Take block ``index`` as already written (a resumed run)."""
+        self._check_shape(index, *store.block_shape(self.out_dir, index))
 
     def write_manifest(self) -> None:
         self.manifest["files"] = store.run_files(self.out_dir)

@@ -22,7 +22,9 @@
 Replication ``r`` is in block ``r // block_size``. Each file is written to a temporary name in
 the same folder and renamed into place, so a file that exists is complete. ``status`` in the
 manifest is ``running`` until every block is written and the summary computed, then
-``complete`` (or ``failed`` / ``interrupted``).
+``complete`` (or ``failed`` / ``interrupted``). A run stopped part-way can be resumed into the
+same folder (``resume=True``, ``incentsim run --resume``): its finished blocks are kept and only
+the others are simulated, with the same results as a run never stopped.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ TOP_FILES = (MANIFEST, SUMMARY, SCENARIO)
 
 #: The manifest keys that say which run a folder holds; equal keys mean the same results.
 IDENTITY_KEYS = ("scenario_hash", "seed", "replications", "block_size")
+#: What a run resumed from a folder must also share with the run that wrote it.
+RESUME_KEYS = ("panel", "incentsim_version")
 
 FORMAT_VERSION = 1
 
@@ -69,21 +73,32 @@ def block_file(out_dir: Path, folder: str, index: int) -> Path:
 # --- preparing a folder ----------------------------------------------------------------------
 
 
-def prepare_out_dir(out_dir: Path, identity: Mapping[str, Any], overwrite: bool = False) -> None:
+def prepare_out_dir(
+    out_dir: Path, identity: Mapping[str, Any], overwrite: bool = False, resume: bool = False
+) -> list[int]:
     """Make ``out_dir`` ready for a run, removing a previous run's files where that is safe.
 
     A folder may be reused when it is empty, holds nothing of a run, holds the same run
     (same :data:`IDENTITY_KEYS` in its manifest, so the same results), or ``overwrite`` is set.
-    Only files of a run are removed; other files in the folder are left alone.
+    Only files of a run are removed; other files in the folder are left alone. With ``resume``,
+    the finished blocks of the same run (every file of the block written) are kept, and the run
+    must also have been made with the same ``panel`` setting and incentsim version.
+
+    Returns
+    -------
+    list of int
+        The finished blocks kept (always empty without ``resume``).
 
     Raises
     ------
     OutDirError
         The folder holds a different run (or a run's files without a readable manifest) and
-        ``overwrite`` is not set, or it cannot be created or cleared.
+        ``overwrite`` is not set, a run that cannot be resumed, or it cannot be created or
+        cleared.
     """
     if out_dir.exists() and not out_dir.is_dir():
         raise OutDirError(f"{out_dir} exists and is not a folder")
+    kept: list[int] = []
     if out_dir.is_dir() and _holds_run(out_dir) and not overwrite:
         previous = _previous_manifest(out_dir)
         if previous is None:
@@ -91,20 +106,34 @@ def prepare_out_dir(out_dir: Path, identity: Mapping[str, Any], overwrite: bool 
                 f"{out_dir} holds files of a run but no {MANIFEST}; choose another folder or "
                 "overwrite it (--overwrite, or overwrite=True)"
             )
-        differs = [k for k in IDENTITY_KEYS if previous.get(k) != identity.get(k)]
+        keys = (*IDENTITY_KEYS, *RESUME_KEYS) if resume else IDENTITY_KEYS
+        differs = [k for k in keys if previous.get(k) != identity.get(k)]
         if differs:
             shown = ", ".join(f"{k} {previous.get(k)!r}, not {identity.get(k)!r}" for k in differs)
+            what = "a run that cannot be resumed here" if resume else "a different run"
             raise OutDirError(
-                f"{out_dir} holds a different run (scenario '{previous.get('scenario')}', "
-                f"{shown}); choose another folder or overwrite it (--overwrite, or "
-                "overwrite=True)"
+                f"{out_dir} holds {what} (scenario '{previous.get('scenario')}', {shown}); "
+                "choose another folder or overwrite it (--overwrite, or overwrite=True)"
             )
+        if resume:
+            kept = finished_blocks(out_dir, int(identity["blocks"]), bool(identity["panel"]))
     try:
-        clear_run(out_dir)
+        clear_run(out_dir, keep=kept)
         for folder in (REPLICATIONS, TRAJECTORIES, EVENTS):
             (out_dir / folder).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutDirError(f"cannot use {out_dir} as the run folder: {exc}") from None
+    return kept
+
+
+def finished_blocks(out_dir: Path, n_blocks: int, panel: bool) -> list[int]:
+    """Blocks of ``out_dir`` whose every file is written (files appear whole, by renaming)."""
+    folders = (*BLOCK_FOLDERS,) if panel else (REPLICATIONS, TRAJECTORIES, EVENTS)
+    return [
+        i
+        for i in range(n_blocks)
+        if all(block_file(out_dir, folder, i).is_file() for folder in folders)
+    ]
 
 
 def _previous_manifest(out_dir: Path) -> dict[str, Any] | None:
@@ -122,10 +151,12 @@ def _previous_manifest(out_dir: Path) -> dict[str, Any] | None:
     return previous if isinstance(previous, dict) else {}
 
 
-def clear_run(out_dir: Path) -> None:
-    """Remove a run's files from ``out_dir`` (and its folders when they end up empty)."""
+def clear_run(out_dir: Path, keep: Sequence[int] = ()) -> None:
+    """Remove a run's files from ``out_dir`` (and its folders when they end up empty), except
+    the files of the blocks in ``keep``."""
     if not out_dir.is_dir():
         return
+    kept = {block_file(out_dir, folder, i).name for folder in BLOCK_FOLDERS for i in keep}
     for name in TOP_FILES:
         (out_dir / name).unlink(missing_ok=True)
     for folder in BLOCK_FOLDERS:
@@ -133,7 +164,7 @@ def clear_run(out_dir: Path) -> None:
         if not path.is_dir():
             continue
         for file in path.iterdir():
-            if file.name.startswith(("block-", ".block-")):
+            if file.name.startswith(("block-", ".block-")) and file.name not in kept:
                 file.unlink()
         if not any(path.iterdir()):
             path.rmdir()
@@ -232,6 +263,21 @@ def read_outcomes(out_dir: Path, n_blocks: int) -> pd.DataFrame:
     ]
     frame = pd.concat(frames, ignore_index=True).set_index("replication")
     return frame.sort_index()
+
+
+def block_shape(out_dir: Path, index: int) -> tuple[list[str], dict[str, int]]:
+    """The outcome names and each trajectory's length stored for block ``index``."""
+    try:
+        outcomes = pq.read_schema(block_file(out_dir, REPLICATIONS, index)).names
+        trajectories = pq.read_schema(block_file(out_dir, TRAJECTORIES, index))
+    except (OSError, pa.ArrowException) as exc:
+        raise OutDirError(
+            f"block {index} of the run in {out_dir} cannot be read ({exc}); overwrite the run "
+            "(--overwrite, or overwrite=True)"
+        ) from None
+    return [name for name in outcomes if name != "replication"], {
+        f.name: f.type.list_size for f in trajectories if f.name != "replication"
+    }
 
 
 def read_trajectory(out_dir: Path, n_blocks: int, name: str) -> np.ndarray:
