@@ -63,6 +63,18 @@ def test_missing_values_are_counted_and_left_out() -> None:
     assert all(math.isnan(v) for v in mean_interval(np.array([1.0])))
 
 
+def test_intervals_of_outcomes_that_cannot_be_negative_stop_at_zero() -> None:
+    rare = np.zeros(150)
+    rare[7] = 1_600_000.0  # one replication in 150 overran its budget
+    t_low, t_high = mean_interval(rare)
+    assert t_low < 0
+    overrun = describe_outcome("budget_overrun", rare)
+    assert (overrun.ci_low, overrun.ci_high) == (0.0, pytest.approx(t_high, rel=1e-12))
+    # an outcome that can be negative keeps the Student-t interval
+    margin = describe_outcome("net_contribution", rare)
+    assert (margin.ci_low, margin.ci_high) == pytest.approx((t_low, t_high), rel=1e-12)
+
+
 def test_wilson_interval_known_values() -> None:
     assert wilson_interval(3, 10) == pytest.approx((0.10779, 0.60322), abs=1e-5)
     assert wilson_interval(0, 20) == pytest.approx((0.0, 0.16113), abs=1e-5)

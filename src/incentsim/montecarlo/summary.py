@@ -49,6 +49,42 @@ UNITS: dict[str, Unit] = {
     "loyalty_mean": "index",
 }
 
+#: Outcomes that cannot be negative by how they are defined (amounts cut, overruns, volumes,
+#: counts): their interval on the mean stops at 0. Mostly-zero outcomes such as
+#: ``budget_overrun`` are skewed enough at moderate replication counts for the Student-t
+#: interval to reach below 0; cutting it there keeps its coverage, since the mean is >= 0.
+NON_NEGATIVE = frozenset(
+    {
+        "revenue_gross",
+        "returns",
+        "revenue_net",
+        "clawbacks",
+        "capped",
+        "incentive_paid",
+        "incentive_cut",
+        "incentive_owed_end",
+        "incentive_receivable_end",
+        "budget_overrun",
+        "budget_returned",
+        "budget_overrun_funded",
+        "reserve_end",
+        "reserve_min",
+        "churned",
+        "recruited",
+        "pulled_forward",
+        "deferred",
+        "discount_cost",
+        "stuffed",
+        "deals",
+        "duplicates_submitted",
+        "duplicates_caught_registration",
+        "duplicates_caught_audit",
+        "duplicates_missed",
+        "mdf_accrued",
+        "mdf_expired",
+    }
+)
+
 _MONEY_WORDS = (
     "revenue",
     "returns",
@@ -257,6 +293,8 @@ def describe_outcome(name: str, values: np.ndarray, confidence: float = CONFIDEN
         low, high = wilson_interval(int(np.sum(present)), n, confidence)
     else:
         low, high = mean_interval(present, confidence)
+        if name in NON_NEGATIVE:
+            low = max(low, 0.0)
     return OutcomeStats(
         name, n, len(values) - n, mean, sd, p5, p50, p95, low, high, probability=probability
     )
@@ -351,7 +389,8 @@ def format_table(summary: Summary, units: Mapping[str, Unit] | None = None) -> s
         lines.append(f"Replications without a value, left out: {shown}.")
     lines.append(
         f"Intervals are {level} confidence intervals on the mean (Wilson, on the probability, for "
-        "0/1 outcomes), not the spread of outcomes: P5-P95 shows the spread."
+        "0/1 outcomes), not the spread of outcomes: P5-P95 shows the spread. Those of outcomes "
+        "that cannot be negative stop at 0."
     )
     return "\n".join(lines)
 
