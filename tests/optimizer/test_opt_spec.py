@@ -90,6 +90,23 @@ def test_hand_listed_candidate_names_are_unique_and_not_reserved(
         generate_candidates(spec, load_scenario(spec.scenario_path))
 
 
+def test_latin_hypercube_follows_the_optimisation_seed_else_the_scenario_seed() -> None:
+    def sample(base_seed: int, **keys: object) -> list[object]:
+        spec = _spec(
+            sampler="lhs",
+            max_candidates=4,
+            levers=[{"path": "program.partner_cap", "range": [1e4, 9e4]}],
+            **keys,
+        )
+        base = load_scenario(spec.scenario_path).model_copy(update={"seed": base_seed})
+        space = generate_candidates(spec, base)
+        return [c.settings for c in next(iter(space.candidates.values())) if c.id != "base"]
+
+    assert sample(1) == sample(1)
+    assert sample(1) != sample(2)
+    assert sample(1, seed=5) == sample(2, seed=5) != sample(1)
+
+
 def test_lever_missing_in_the_base_program() -> None:
     spec = _spec(levers=[{"path": "program.tiers.diamond.rebate_rate", "values": [0.1]}])
     base = load_scenario(spec.scenario_path)

@@ -7,7 +7,8 @@ any override the base scenario already gives the segment. Candidates come from
 * the base design itself (``include_base``, no change), a useful reference;
 * the designs listed by hand under ``candidates``;
 * the levers: every combination (``sampler: grid``) or a Latin hypercube sample of
-  ``max_candidates`` points (``sampler: lhs``, seeded by the optimisation's seed).
+  ``max_candidates`` points (``sampler: lhs``, seeded by the optimisation's seed, else the base
+  scenario's).
 
 Each candidate is checked by validating the program it makes for the segment: a design whose
 tier thresholds do not increase, whose rates fall as tiers rise, or that breaks any other rule
@@ -221,6 +222,7 @@ def generate_candidates(spec: OptimizationSpec, base: Scenario) -> DesignSpace:
                 "generated designs)",
             )
 
+    seed = base.seed if spec.seed is None else spec.seed  # as the simulations' seed
     ids: dict[str, str] = {}  # settings key -> id, so a design keeps its id across segments
     samples: dict[tuple[int, ...], list[dict[str, Any]]] = {}
     space = DesignSpace(segments, {})
@@ -231,7 +233,7 @@ def generate_candidates(spec: OptimizationSpec, base: Scenario) -> DesignSpace:
             if lever.segments is None or g in lever.segments
         )
         if active not in samples:
-            samples[active] = _sample(spec, [spec.levers[i] for i in active], base_values)
+            samples[active] = _sample(spec, [spec.levers[i] for i in active], base_values, seed)
         proposals: list[Candidate] = []
         if spec.include_base:
             proposals.append(Candidate(BASE_ID, {}, "base"))
@@ -296,9 +298,9 @@ def _common_candidates(space: DesignSpace) -> None:
 
 
 def _sample(
-    spec: OptimizationSpec, levers: Sequence[Lever], base_values: Mapping[str, Any]
+    spec: OptimizationSpec, levers: Sequence[Lever], base_values: Mapping[str, Any], seed: int
 ) -> list[dict[str, Any]]:
-    """Lever settings from the sampler (no checks yet)."""
+    """Lever settings from the sampler (no checks yet); ``seed`` seeds the Latin hypercube."""
     if not levers:
         return []
     if spec.sampler == "grid":
@@ -315,17 +317,19 @@ def _sample(
             {lever.path: value for lever, value in zip(levers, combo, strict=True)}
             for combo in itertools.product(*domains)
         ]
-    return _latin_hypercube(spec, levers, base_values)
+    return _latin_hypercube(spec, levers, base_values, seed)
 
 
 def _latin_hypercube(
-    spec: OptimizationSpec, levers: Sequence[Lever], base_values: Mapping[str, Any]
+    spec: OptimizationSpec, levers: Sequence[Lever], base_values: Mapping[str, Any], seed: int
 ) -> list[dict[str, Any]]:
+    """``spec.max_candidates`` Latin hypercube points over ``levers``, from ``seed`` and the
+    levers' paths."""
     from scipy.stats import qmc
 
     paths = "|".join(lever.path for lever in levers)
     salt = int(hashlib.sha256(paths.encode()).hexdigest()[:8], 16)
-    rng = np.random.default_rng([spec.seed or 0, salt])
+    rng = np.random.default_rng([seed, salt])
     points = qmc.LatinHypercube(d=len(levers), rng=rng).random(spec.max_candidates)
     designs: list[dict[str, Any]] = []
     for point in points:
