@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 
 from incentsim.population.behaviour import Behaviour
 from incentsim.program.compiled import CompiledProgram
-from incentsim.program.rules import ProgramState, anticipated_payout
+from incentsim.program.rules import ProgramState, anticipated_payout, put_where
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -189,9 +189,10 @@ def timing_choice(
     """
     if base is None:
         base = expected_payout(cp, pstate, group, expected_revenue, spread, outlook)
-    best_gain = np.zeros_like(expected_revenue)
-    best_option = np.zeros_like(expected_revenue)
-    best_payout = base
+    # The best option so far, updated in place.
+    best_gain = np.zeros(np.shape(expected_revenue))
+    best_option = np.zeros(np.shape(expected_revenue))
+    best_payout = np.array(base, dtype=np.float64)
     friction = behaviour.timing_friction * (1.0 - gaming)
     discount = behaviour.pull_forward_discount
     # Defer all or half of the deferrable share, or pull in half or all of the pullable pipeline
@@ -210,9 +211,9 @@ def timing_choice(
             - friction * np.abs(move)
         )
         better = gain > best_gain
-        best_gain = np.where(better, gain, best_gain)
-        best_option = np.where(better, option, best_option)
-        best_payout = np.where(better, payout, best_payout)
+        put_where(best_gain, better, gain)
+        put_where(best_option, better, option)
+        put_where(best_payout, better, payout)
     pulled = np.maximum(best_option, 0.0) * pullable
     deferred_share = np.maximum(-best_option, 0.0) * behaviour.deferral_share
     return pulled, deferred_share, best_payout
@@ -242,8 +243,9 @@ def stuffing_choice(
     """
     if base is None:
         base = expected_payout(cp, pstate, group, expected_revenue, spread, outlook)
-    best_gain = np.zeros_like(expected_revenue)
-    best = np.zeros_like(expected_revenue)
+    # The best option so far, updated in place.
+    best_gain = np.zeros(np.shape(expected_revenue))
+    best = np.zeros(np.shape(expected_revenue))
     rr = behaviour.stuffing_return_rate
     friction = behaviour.timing_friction * (1.0 - gaming) * 2.0
     for option in (0.5, 1.0):
@@ -255,8 +257,8 @@ def stuffing_choice(
             - friction * stuff
         )
         better = gain > best_gain
-        best_gain = np.where(better, gain, best_gain)
-        best = np.where(better, stuff, best)
+        put_where(best_gain, better, gain)
+        put_where(best, better, stuff)
     return best
 
 

@@ -28,7 +28,13 @@ from incentsim.market.demand import MarketPath, market_path
 from incentsim.population.sample import Partners, build_partners
 from incentsim.program.compiled import compile_program
 from incentsim.program.ledger import open_ledger, run_payout
-from incentsim.program.rules import PeriodMetrics, assess_period, initial_state
+from incentsim.program.rules import (
+    PeriodMetrics,
+    assess_period,
+    initial_state,
+    put_where,
+    sum_last,
+)
 from incentsim.scenario.model import Scenario
 
 FloatArray = NDArray[np.float64]
@@ -74,6 +80,32 @@ def _tier_benefits(scenario: Scenario, partners: Partners) -> dict[str, FloatArr
     return out
 
 
+@dataclass(frozen=True)
+class _PeriodUplifts:
+    """What a partner's tier benefits, ramp-up and remediation do to its sales this period:
+    multipliers ``(R, N)`` that change only at a period close."""
+
+    win: FloatArray
+    size: FloatArray
+    ramp: FloatArray
+    remediation: FloatArray
+
+
+def _peer_median(values: FloatArray, members: NDArray[np.bool_]) -> FloatArray:
+    """Median of ``values`` over each replication's ``members`` (0 where it has none).
+
+    The numbers of ``np.nanmedian`` (the middle value, or the sum of the two middle values from
+    0 halved), from one sort of the ``(R, N)`` array rather than one median per replication.
+    """
+    count = members.sum(axis=1)
+    ranked = np.sort(np.where(members, values, np.nan), axis=1)  # non-members (NaN) sort last
+    rows = np.arange(len(count))
+    low = ranked[rows, np.maximum(count - 1, 0) // 2]
+    high = ranked[rows, count // 2]
+    middle = np.where(count % 2 == 1, 0.0 + low, (0.0 + low + high) / 2.0)
+    return np.where(count > 0, middle, 0.0)
+
+
 class Simulation:
     """One block of replications of a scenario.
 
@@ -116,6 +148,28 @@ class Simulation:
         self.env = simpy.Environment()
         self.benefits = _tier_benefits(scenario, partners)
         self._gathered_tables: dict[int, FloatArray] = {}
+        self._market_index = np.arange(self.reps)[:, None] * partners.n_groups + self.group
+        self._share_this: dict[int, FloatArray] = {}
+        delay = self.program.budget.payout.delay_weeks
+        wpp = self.calendar.weeks_per_period
+        # Present bias on this period's payout and on the next period's (a period later).
+        self.weight = decisions.present_bias(self.behaviour, partners.myopia, delay)
+        self.next_weight = decisions.present_bias(self.behaviour, partners.myopia, delay + wpp)
+        guarded = self.cp.csat_guarded[self.group]
+        self.csat_pressure = self.behaviour.tunnel_vision * np.where(guarded, 0.3, 1.0)
+        # Duplicate registrations pay only where a deal can earn a co-sell or SPIFF bonus.
+        self.bonus_per_deal = any(
+            bool((table > 0).any())
+            for table in (self.cp.co_sell_rate, self.cp.spiff_per_deal, self.cp.spiff_uplift)
+        )
+        terms = self.cp.at(self.group)
+        self.duplicate_rate = decisions.duplicate_rate(
+            self.behaviour,
+            partners.gaming_propensity,
+            terms.audit_rate,
+            terms.audit_detection,
+            terms.audit_penalty,
+        )
         self.spiffs = list(self.program.spiffs.values())
         self.product_share = self._spiff_product_shares()
 
@@ -187,7 +241,7 @@ class Simulation:
 
     def _weekly(self, array: NDArray, week: int) -> FloatArray:
         """A market array ``(R, W, G)`` at ``week``, gathered per partner ``(R, N)``."""
-        return np.take_along_axis(array[:, week, :], self.group, axis=1)
+        return np.take(array[:, week, :], self._market_index)
 
     def _tier_value(self, table: FloatArray) -> FloatArray:
         """A per-group, per-tier table ``(G, T)`` at each partner's current tier (0 if none)."""
@@ -198,33 +252,9 @@ class Simulation:
         tier = self.pstate.tier
         return np.where(tier >= 0, terms.at_tier(self._gathered_tables[key], tier), 0.0)
 
-    # ----------------------------------------------------------------------------------------
-    # the weekly market tick
-
-    def _outlook(self) -> decisions.Outlook:
-        weeks_done = max(self._week_in_period, 1)
-        wpp = self.calendar.weeks_per_period
-        return decisions.Outlook(
-            new_logos=self.new_logos * wpp / weeks_done,
-            certified_staff=self.partners.certified_staff,
-            csat=self._csat(),
-        )
-
-    def _csat(self) -> FloatArray:
-        """Customer satisfaction: effort above normal starves support unless it is rewarded."""
-        weeks_done = max(self._week_in_period, 1)
-        effort = self.effort_sum / weeks_done if self._week_in_period else self.effort
-        guarded = self.cp.csat_guarded[self.group]
-        pressure = self.behaviour.tunnel_vision * np.where(guarded, 0.3, 1.0)
-        return np.clip(self.partners.csat - pressure * np.maximum(effort - 1.0, 0.0), 0.0, 5.0)
-
-    def _week(self, week: int) -> None:
-        b, p, cal = self.behaviour, self.partners, self.calendar
-        wpp = cal.weeks_per_period
-        self._week_in_period = week % wpp
-        weeks_left = wpp - self._week_in_period
-        active = self.active
-
+    def _period_uplifts(self) -> _PeriodUplifts:
+        """Tier benefits, ramp-up and remediation as they stand for the period just opened."""
+        p = self.partners
         win = 1.0 + self._tier_value(self.benefits["win_rate_uplift"]) / np.maximum(
             p.win_rate, 0.05
         )
@@ -240,13 +270,57 @@ class Simulation:
         remediation = np.where(
             self._in_remediation, 1.0 + self.program.remediation.capacity_uplift, 1.0
         )
+        return _PeriodUplifts(win=win, size=size, ramp=ramp, remediation=remediation)
+
+    def _share_this_period(self, weeks_left: int) -> FloatArray:
+        """Share of a partner's pipeline that can still close this period, with ``weeks_left``
+        weeks to go (the same every period: computed once per value)."""
+        if weeks_left not in self._share_this:
+            self._share_this[weeks_left] = 1.0 - np.exp(
+                -weeks_left / self.partners.deal_cycle_weeks
+            )
+        return self._share_this[weeks_left]
+
+    # ----------------------------------------------------------------------------------------
+    # the weekly market tick
+
+    def _outlook(self) -> decisions.Outlook:
+        """The week's outlook, read-only: the rules engine may then recognise it by identity."""
+        weeks_done = max(self._week_in_period, 1)
+        wpp = self.calendar.weeks_per_period
+        outlook = decisions.Outlook(
+            new_logos=self.new_logos * wpp / weeks_done,
+            certified_staff=self.partners.certified_staff,
+            csat=self._csat(),
+        )
+        outlook.new_logos.setflags(write=False)
+        outlook.csat.setflags(write=False)
+        return outlook
+
+    def _csat(self) -> FloatArray:
+        """Customer satisfaction: effort above normal starves support unless it is rewarded."""
+        weeks_done = max(self._week_in_period, 1)
+        effort = self.effort_sum / weeks_done if self._week_in_period else self.effort
+        return np.clip(
+            self.partners.csat - self.csat_pressure * np.maximum(effort - 1.0, 0.0), 0.0, 5.0
+        )
+
+    def _week(self, week: int) -> None:
+        b, p, cal = self.behaviour, self.partners, self.calendar
+        wpp = cal.weeks_per_period
+        self._week_in_period = week % wpp
+        weeks_left = wpp - self._week_in_period
+        active = self.active
+        if self._week_in_period == 0:
+            self._uplifts = self._period_uplifts()
+        size = self._uplifts.size
         potential = (
             p.capacity
             * decisions.share_of_wallet(b, self.loyalty)
-            * win
+            * self._uplifts.win
             * size
-            * ramp
-            * remediation
+            * self._uplifts.ramp
+            * self._uplifts.remediation
             * self._weekly(self.market.demand, week)
             * active
         )
@@ -274,10 +348,8 @@ class Simulation:
             self._m_next = self._next_period_rate(closing_rate, typical, outlook)
         m_next = self._m_next
         # Next period's payout comes a period later: present bias weighs it less.
-        delay = self.program.budget.payout.delay_weeks
-        weight = decisions.present_bias(b, p.myopia, delay)
-        next_weight = decisions.present_bias(b, p.myopia, delay + wpp)
-        share_this = 1.0 - np.exp(-weeks_left / cycle)
+        weight, next_weight = self.weight, self.next_weight
+        share_this = self._share_this_period(weeks_left)
         reward = share_this * weight * m_this + (1.0 - share_this) * next_weight * m_next
         target = decisions.target_effort(b, p.responsiveness, reward)
         self.effort = self.effort + b.effort_adjustment * (target - self.effort)
@@ -343,7 +415,10 @@ class Simulation:
         deal_size = np.maximum(p.deal_size * price * size, 1.0)
         n_deals = closings / deal_size
         shape_k = np.maximum(n_deals, 1e-6)
-        closings = np.where(closings > 0, self.closings_rng.gamma(shape_k, closings / shape_k), 0.0)
+        # Gamma(shape, scale) draws as standard gamma draws times the scale: numpy's own
+        # formula, the same numbers, without broadcasting a second parameter per draw.
+        draws = self.closings_rng.standard_gamma(shape_k) * (closings / shape_k)
+        closings = put_where(draws, ~(closings > 0), 0.0)
         if self._week_in_period == 0:
             closings += self.held
             self.held = np.zeros_like(self.held)
@@ -408,32 +483,30 @@ class Simulation:
         in_window: FloatArray,
     ) -> None:
         """Duplicate registrations: claims for bonuses on deals registered twice."""
-        cp, g = self.cp, self.group
+        if not self.bonus_per_deal:
+            return
+        t = self.cp.at(self.group)
         per_deal_bonus = (
-            (cp.spiff_per_deal[g] * in_window).sum(axis=-1)
-            + (cp.spiff_uplift[g] * in_window).sum(axis=-1) * deal_size
-            + cp.co_sell_rate[g] * deal_size
+            sum_last(t.spiff_per_deal * in_window)
+            + sum_last(t.spiff_uplift * in_window) * deal_size
+            + t.co_sell_rate * deal_size
         )
         if not np.any(per_deal_bonus > 0):
             return
-        rate = decisions.duplicate_rate(
-            self.behaviour,
-            self.partners.gaming_propensity,
-            cp.audit_rate[g],
-            cp.audit_detection[g],
-            cp.audit_penalty[g],
-        ) * (per_deal_bonus > 0)
+        rate = self.duplicate_rate * (per_deal_bonus > 0)
         submitted = deals * rate
-        caught = cp.registration_detection[g]
+        caught = t.registration_detection
         missed = 1.0 - caught
         share = rate * missed  # duplicate claims per genuine claim that get through
         co_sell = booked * self.partners.co_sell_share * share
+        spiff_claimed = spiff_revenue * share[..., None]
+        spiff_deals = spiff_revenue / deal_size[..., None] * share[..., None]
         self.co_sell_revenue += co_sell
-        self.spiff_revenue += spiff_revenue * share[..., None]
-        self.spiff_deals += spiff_revenue / deal_size[..., None] * share[..., None]
+        self.spiff_revenue += spiff_claimed
+        self.spiff_deals += spiff_deals
         self.unaudited_co_sell += co_sell
-        self.unaudited_spiff_revenue += spiff_revenue * share[..., None]
-        self.unaudited_spiff_deals += spiff_revenue / deal_size[..., None] * share[..., None]
+        self.unaudited_spiff_revenue += spiff_claimed
+        self.unaudited_spiff_deals += spiff_deals
         self.unaudited_duplicates += submitted * missed
         self.recorder.duplicates(submitted, submitted * caught)
 
@@ -586,9 +659,7 @@ class Simulation:
         earning = self.active & (revenue > 0)
         for s in range(len(p.segment_names)):
             members = earning & (p.segment == s)
-            masked = np.where(members, paid_rate, np.nan)
-            with np.errstate(all="ignore"):
-                median = np.nanmedian(np.where(members.any(axis=1)[:, None], masked, 0.0), axis=1)
+            median = _peer_median(paid_rate, members)
             peer_gap = np.where(members, paid_rate - median[:, None], peer_gap)
         offer = p.outside_option + self._weekly(self.market.competitor_offer, week)
         target = decisions.loyalty_target(

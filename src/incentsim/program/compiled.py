@@ -33,6 +33,42 @@ def _cap(value: float | None) -> float:
     return np.inf if value is None else float(value)
 
 
+def _frozen(value: NDArray[Any]) -> NDArray[Any]:
+    """``value``, made read-only."""
+    value.setflags(write=False)
+    return value
+
+
+def _read_only(value: object) -> bool:
+    """True when nothing can write to the array ``value``'s memory: it and every array it is a
+    view of are read-only, down to the array owning the memory."""
+    while isinstance(value, np.ndarray):
+        if value.flags.writeable:
+            return False
+        if value.base is None:
+            return True
+        value = value.base
+    return False
+
+
+class _Seen:
+    """An array's values when something was derived from it, to tell whether they changed.
+
+    A read-only array (:func:`_read_only`) cannot change, so being the same object is enough;
+    any other array is compared with a private copy of its values.
+    """
+
+    def __init__(self, value: NDArray[Any]) -> None:
+        self.value = value
+        self._copy = None if _read_only(value) else np.array(value, copy=True)
+
+    def holds(self, value: NDArray[Any]) -> bool:
+        """True when ``value`` has the values seen."""
+        if self._copy is None:
+            return value is self.value
+        return np.array_equal(value, self._copy)
+
+
 @dataclass(frozen=True)
 class CompiledProgram:
     """Program parameters as arrays over groups ``G``, tiers ``T``, accelerators ``A``,
@@ -110,9 +146,9 @@ class CompiledProgram:
     def at(self, group: IntArray) -> PartnerTerms:
         """Every per-group parameter gathered at each partner's group.
 
-        The last result is cached, keyed on the values of ``group`` (compared with a private copy,
-        so a group array changed in place is gathered again), so a simulation that passes the
-        same groups every week gathers once.
+        The last result is cached, keyed on the values of ``group`` (compared with a private copy
+        unless ``group`` is read-only, so a group array changed in place is gathered again), so a
+        simulation that passes the same groups every week gathers once.
         """
         if self._gathered and self._gathered[0].serves(group):
             return self._gathered[0]
@@ -145,31 +181,38 @@ class PartnerTerms:
     """A compiled program's per-group arrays at each partner's group: ``array[group]``, so a
     ``(G, T)`` table becomes ``(..., N, T)``. Also holds ``tier_threshold``, each tier's revenue
     threshold per period (its requirement over the look-back window), ``acc_excess``
-    (``acc_multiplier - 1``), and flags the rules engine uses to skip work that cannot change
-    a result (no marginal group, no cap set, every accelerator above or below 1, ...)."""
+    (``acc_multiplier - 1``), ``acc_up`` (``acc_multiplier >= 1``: an accelerator, not a
+    decelerator), and flags the rules engine uses to skip work that cannot change a result (no
+    marginal group, no cap set, an accelerator above or below 1 in every group, ...).
+
+    The gathered arrays are read-only: every call the cache serves shares them."""
 
     def __init__(self, cp: CompiledProgram, group: IntArray) -> None:
         self.group = group
-        self._group_copy = np.array(group, copy=True)
+        self._group_seen = _Seen(group)
         self._tables: dict[str, NDArray[Any]] = {}  # the per-group arrays, before gathering
         for f in fields(cp):
             value = getattr(cp, f.name)
             if isinstance(value, np.ndarray):
                 self._tables[f.name] = value
-                setattr(self, f.name, value[group])
-        self.tier_threshold = self.req_revenue / self.lookback[..., None]
+                setattr(self, f.name, _frozen(value[group]))
+        self.tier_threshold = _frozen(self.req_revenue / self.lookback[..., None])
         self.any_marginal = bool(cp.marginal.any())
         self.any_hysteresis = bool((cp.maintain_fraction < 1.0).any())
         self.full_window = bool((cp.lookback == cp.window).all())
         self.any_remediation = bool(cp.remediation.any())
         self._flat_base = np.arange(np.asarray(group).size) * cp.n_tiers
-        self._allowed_cache: dict[tuple[str, ...], tuple[tuple[NDArray[Any], ...], IntArray]] = {}
+        self._allowed_cache: dict[tuple[str, ...], tuple[tuple[_Seen, ...], IntArray]] = {}
+        self._met_cache: dict[str, tuple[_Seen, _Seen | None, IntArray]] = {}
+        self._scaled_floors: dict[str, tuple[_Seen, tuple[FloatArray, ...]]] = {}
         self._columns: dict[str, tuple[FloatArray, ...]] = {}
         self._memo: dict[str, tuple[object, object]] = {}
         self.every_period = bool((cp.cadence == 1).all())
-        self.acc_excess = self.acc_multiplier - 1.0
-        self.acc_all_up = bool((cp.acc_multiplier >= 1.0).all())
-        self.acc_all_down = bool((cp.acc_multiplier < 1.0).all())
+        self.acc_excess = _frozen(self.acc_multiplier - 1.0)
+        self.acc_up = _frozen(self.acc_multiplier >= 1.0)
+        # Per accelerator: an accelerator (or a decelerator) in every group.
+        self.acc_all_up = tuple(bool(up) for up in (cp.acc_multiplier >= 1.0).all(axis=0))
+        self.acc_all_down = tuple(bool(down) for down in (cp.acc_multiplier < 1.0).all(axis=0))
         self.acc_uncapped = bool((cp.acc_cap == np.inf).all())
         self.rebate_uncapped = bool((cp.rebate_cap == np.inf).all())
         self.requires = {
@@ -179,7 +222,7 @@ class PartnerTerms:
 
     def serves(self, group: IntArray) -> bool:
         """True when these terms were gathered for groups equal to ``group``."""
-        return group is self.group and np.array_equal(group, self._group_copy)
+        return group is self.group and self._group_seen.holds(group)
 
     def at_tier(self, table: FloatArray, tier: IntArray) -> FloatArray:
         """A per-tier table ``(..., N, T)`` read at each partner's tier (tier 0 where below 0)."""
@@ -217,15 +260,29 @@ class PartnerTerms:
                 lambda: self._tables[f"req_{metric}"] - REQUIREMENT_TOLERANCE,
             )
         else:
-            floors = tuple(
-                req * scale - REQUIREMENT_TOLERANCE for req in self.tier_columns(f"req_{metric}")
-            )
-        # Counted in bytes (a quarter of the memory traffic), returned as int64.
-        counter = np.int8 if len(floors) <= np.iinfo(np.int8).max else np.int64
-        met = (values >= floors[0]).astype(counter)
+            floors = self._floors_scaled(metric, scale)
+        # Counted in bytes (a quarter of the memory traffic; a comparison's booleans are read as
+        # bytes without a copy), returned as int64.
+        if len(floors) > np.iinfo(np.int8).max:
+            return sum((values >= floor).astype(np.int64) for floor in floors)  # type: ignore[return-value]
+        met = (values >= floors[0]).view(np.int8)
         for floor in floors[1:]:
-            met += values >= floor
+            met += (values >= floor).view(np.int8)
         return met.astype(np.int64)
+
+    def _floors_scaled(self, metric: str, scale: FloatArray | float) -> tuple[FloatArray, ...]:
+        """Each tier's floor on ``metric`` with its requirement multiplied by ``scale``,
+        remembered for the last ``scale`` array seen per metric (hysteresis passes the same
+        maintenance fractions for every hypothetical revenue)."""
+        cached = self._scaled_floors.get(metric)
+        if cached is not None and isinstance(scale, np.ndarray) and cached[0].holds(scale):
+            return cached[1]
+        floors = tuple(
+            req * scale - REQUIREMENT_TOLERANCE for req in self.tier_columns(f"req_{metric}")
+        )
+        if isinstance(scale, np.ndarray):
+            self._scaled_floors[metric] = (_Seen(scale), floors)
+        return floors
 
     def tiers_allowed(
         self, new_logos: FloatArray | None, certified_staff: FloatArray, csat: FloatArray
@@ -233,9 +290,9 @@ class PartnerTerms:
         """How many tiers the metrics other than revenue allow (``None``: no tier requires
         any of them). ``new_logos`` is ``None`` when the caller counts it itself.
 
-        Cached on the values of the arrays (compared with private copies, so arrays changed in
-        place are counted again): partners weighing several hypothetical revenues in a week
-        pass the same arrays each time.
+        Cached on the values of the arrays (compared with private copies unless read-only, so
+        arrays changed in place are counted again): partners weighing several hypothetical
+        revenues in a week pass the same arrays each time.
         """
         given = {"new_logos": new_logos, "certified_staff": certified_staff, "csat": csat}
         metrics = {m: v for m, v in given.items() if v is not None and self.requires[m]}
@@ -244,17 +301,35 @@ class PartnerTerms:
         key = tuple(metrics)
         cached = self._allowed_cache.get(key)
         if cached is not None and all(
-            np.array_equal(copy, metrics[m]) for m, copy in zip(key, cached[0], strict=True)
+            seen.holds(metrics[m]) for m, seen in zip(key, cached[0], strict=True)
         ):
             return cached[1]
         allowed: IntArray | None = None
         for metric, values in metrics.items():
-            met = self.tiers_met(metric, values)
+            met = self.tiers_met_seen(metric, values)
             allowed = met if allowed is None else np.minimum(allowed, met)
         assert allowed is not None
         allowed.setflags(write=False)  # shared by the calls the cache serves
-        self._allowed_cache[key] = (tuple(np.array(v) for v in metrics.values()), allowed)
+        self._allowed_cache[key] = (tuple(_Seen(v) for v in metrics.values()), allowed)
         return allowed
+
+    def tiers_met_seen(
+        self, metric: str, values: FloatArray, scale: FloatArray | None = None
+    ) -> IntArray:
+        """:meth:`tiers_met` (read-only), remembered for the last values and ``scale`` array
+        seen per metric and whether scaled: partners weighing hypothetical revenues pass the
+        same metrics other than revenue (certified staff rarely changes)."""
+        key = metric if scale is None else f"{metric} scaled"
+        cached = self._met_cache.get(key)
+        if (
+            cached is not None
+            and cached[0].holds(values)
+            and (cached[1] is None or cached[1].holds(scale))  # type: ignore[arg-type]
+        ):
+            return cached[2]
+        met = _frozen(self.tiers_met(metric, values, scale))
+        self._met_cache[key] = (_Seen(values), None if scale is None else _Seen(scale), met)
+        return met
 
     def memo(self, key: str, anchor: object, make: Callable[[], _Memo]) -> _Memo:
         """``make()``, remembered while ``anchor`` is the same object as last time.

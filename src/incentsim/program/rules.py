@@ -13,6 +13,7 @@ ledger (:mod:`incentsim.program.ledger`) can account to the cent.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -40,6 +41,21 @@ def to_cents(amount: FloatArray) -> IntArray:
         np.rint(scaled, out=scaled)  # in place: one large temporary less
         return scaled.astype(np.int64)
     return np.rint(scaled).astype(np.int64)
+
+
+def put_where(target: NDArray[Any], mask: BoolArray, values: NDArray[Any] | float) -> NDArray[Any]:
+    """``np.where(mask, values, target)`` written into ``target``, an array of the result's
+    shape and dtype that the caller owns.
+
+    The same numbers, without a new array, and several times faster than :func:`numpy.where`
+    when ``mask`` is irregular (as which partners qualify, or gain from an option, is).
+    """
+    same_shape = np.shape(mask) == target.shape
+    if same_shape and (np.ndim(values) == 0 or np.shape(values) == target.shape):
+        np.putmask(target, mask, values)
+    else:
+        np.copyto(target, values, where=mask)
+    return target
 
 
 @dataclass(frozen=True)
@@ -246,11 +262,18 @@ def _qualified_tier(
     else:
         flow = t.tiers_met("revenue", revenue, scale)
         if t.requires["new_logos"]:
-            flow = np.minimum(flow, t.tiers_met("new_logos", new_logos, scale))
+            flow = np.minimum(flow, _logos_met(t, new_logos, scale))
         allowed = t.tiers_allowed(None, certified_staff, csat)
     if allowed is not None:
         flow = np.minimum(flow, allowed)
     return flow - 1
+
+
+def _logos_met(t: PartnerTerms, new_logos: FloatArray, scale: FloatArray | float) -> IntArray:
+    """Tiers met on new logos with requirements scaled, remembered for the same arrays."""
+    if isinstance(scale, np.ndarray):
+        return t.tiers_met_seen("new_logos", new_logos, scale)
+    return t.tiers_met("new_logos", new_logos, scale)
 
 
 def rebate_on(
@@ -267,19 +290,51 @@ def rebate_on(
     the held tier's threshold at the held tier's rate (brackets).
     """
     t = cp.at(group)
-    return _rebate_on(t, tier, revenue, t.at_tier(t.rebate_rate, tier), thresholds)
+    rate = t.at_tier(t.rebate_rate, tier)
+    return _rebate_on(t, tier, _holds_tier(tier), revenue, rate, thresholds)
+
+
+def _holds_tier(tier: IntArray) -> IntArray:
+    """Per partner, all 64 bits set if it holds a tier and none if not (``tier < 0``): a mask
+    for :func:`_zero_unqualified`."""
+    return ~(np.asarray(tier, dtype=np.int64) >> 63)
+
+
+def _zero_unqualified(values: FloatArray, holds: IntArray) -> FloatArray:
+    """``np.where(tier >= 0, values, 0.0)`` written into ``values`` (a float64 array the caller
+    owns), by clearing every bit where ``holds`` (:func:`_holds_tier`) has none.
+
+    The same numbers, several times faster when who holds a tier is irregular.
+    """
+    bits = values.view(np.int64)
+    np.bitwise_and(bits, holds, out=bits)
+    return values
+
+
+def sum_last(values: FloatArray) -> FloatArray:
+    """``values.sum(axis=-1)`` for float64 ``values``, faster when the last axis is short (a
+    few accelerators or SPIFFs): numpy adds fewer than 8 numbers one after another from 0.0
+    (pairwise summation only splits longer runs), as here, so the numbers are the same."""
+    n = values.shape[-1]
+    if values.dtype != np.float64 or not 0 < n < 8:
+        return values.sum(axis=-1)
+    total = 0.0 + values[..., 0]
+    for k in range(1, n):
+        total += values[..., k]
+    return total
 
 
 def _rebate_on(
     t: PartnerTerms,
     tier: IntArray,
+    holds: IntArray,
     revenue: FloatArray,
     rate: FloatArray,
     thresholds: FloatArray | None = None,
 ) -> FloatArray:
-    """:func:`rebate_on` with the terms gathered and the held tier's ``rate`` already read."""
-    qualified = tier >= 0
-    retro = np.where(qualified, rate * revenue, 0.0)
+    """:func:`rebate_on` with the terms gathered, whether each partner holds a tier
+    (``holds``, see :func:`_holds_tier`) and the held tier's ``rate`` already read."""
+    retro = _zero_unqualified(rate * revenue, holds)
     if not t.any_marginal:
         return retro
     rates = t.rebate_rate  # (..., N, T)
@@ -290,7 +345,7 @@ def _rebate_on(
     upper = np.where(k == held[..., None], np.inf, upper)
     slices = np.clip(revenue[..., None] - thr, 0.0, upper - thr)
     marginal = np.where(k <= held[..., None], rates * slices, 0.0).sum(axis=-1)
-    return np.where(qualified, np.where(t.marginal, marginal, retro), 0.0)
+    return _zero_unqualified(np.where(t.marginal, marginal, retro), holds)
 
 
 def _accelerator_thresholds(t: PartnerTerms, quota: FloatArray) -> FloatArray:
@@ -315,25 +370,31 @@ def _rebate_and_extras(
     revenue under brackets.
     """
     rate = t.at_tier(t.rebate_rate, tier)
-    total = _rebate_on(t, tier, revenue, rate)
+    holds = _holds_tier(tier)
+    total = _rebate_on(t, tier, holds, revenue, rate)
     n_acc = thresholds.shape[-1]
     if n_acc == 0:
-        return total, np.zeros((*revenue.shape, 0))
-    below = np.stack(
-        [_rebate_on(t, tier, np.minimum(revenue, thresholds[..., a]), rate) for a in range(n_acc)],
-        axis=-1,
-    )
-    if t.acc_all_up:
-        return total, t.acc_excess * (total[..., None] - below)
-    below_capped = below if t.rebate_uncapped else np.minimum(below, t.rebate_cap[..., None])
-    if t.acc_all_down:
-        return total, t.acc_excess * below_capped
-    extras = np.where(
-        t.acc_multiplier >= 1.0,
-        t.acc_excess * (total[..., None] - below),
-        t.acc_excess * below_capped,
-    )
-    return total, extras
+        return total, np.zeros((*total.shape, 0))
+    # One accelerator at a time: ``(..., N)`` arrays rather than a short last axis to broadcast.
+    extras = [
+        _extra(
+            t, a, total, _rebate_on(t, tier, holds, np.minimum(revenue, thresholds[..., a]), rate)
+        )
+        for a in range(n_acc)
+    ]
+    return total, extras[0][..., None] if n_acc == 1 else np.stack(extras, axis=-1)
+
+
+def _extra(t: PartnerTerms, a: int, total: FloatArray, below: FloatArray) -> FloatArray:
+    """Accelerator ``a``'s payout before its cap (see :func:`_rebate_and_extras`), from the
+    rebate before caps (``total``) and the rebate on revenue up to its threshold (``below``)."""
+    excess = t.acc_excess[..., a]
+    if t.acc_all_up[a]:
+        return excess * (total - below)
+    below_capped = below if t.rebate_uncapped else np.minimum(below, t.rebate_cap)
+    if t.acc_all_down[a]:
+        return excess * below_capped
+    return np.where(t.acc_up[..., a], excess * (total - below), excess * below_capped)
 
 
 def accelerator_payouts(
@@ -369,12 +430,19 @@ def _performance_payout(
     t: PartnerTerms, tier: IntArray, revenue: FloatArray, thresholds: FloatArray
 ) -> FloatArray:
     """:func:`performance_payout` with the terms gathered and the accelerator thresholds set."""
-    raw_rebate, extras = _rebate_and_extras(t, tier, revenue, thresholds)
-    rebate = raw_rebate if t.rebate_uncapped else np.minimum(raw_rebate, t.rebate_cap)
-    acc = extras if t.acc_uncapped else np.minimum(extras, t.acc_cap)
+    # In place on the fresh arrays each step makes: partners weighing hypothetical revenues
+    # call this often, and fewer temporaries stay in cache.
+    rebate, acc = _rebate_and_extras(t, tier, revenue, thresholds)
+    if not t.rebate_uncapped:
+        np.minimum(rebate, t.rebate_cap, out=rebate)
+    if not t.acc_uncapped:
+        np.minimum(acc, t.acc_cap, out=acc)
     # As at the close: decelerators take at most the rebate, accelerators add on top.
-    net_rebate = np.maximum(rebate + np.minimum(acc, 0.0).sum(axis=-1), 0.0)
-    return np.minimum(net_rebate + np.maximum(acc, 0.0).sum(axis=-1), t.partner_cap)
+    payout = sum_last(np.minimum(acc, 0.0))
+    np.add(rebate, payout, out=payout)
+    np.maximum(payout, 0.0, out=payout)
+    np.add(payout, sum_last(np.maximum(acc, 0.0, out=acc)), out=payout)
+    return np.minimum(payout, t.partner_cap, out=payout)
 
 
 def anticipated_payout(
@@ -419,7 +487,9 @@ class _Standing:
 
     ``run_rate`` annualises a history shorter than the look-back window (``None`` when it is 1
     for everyone); ``over_grace`` marks partners whose grace runs out if they fall below their
-    tier this period; ``plan_left`` is the remediation a partner below the entry tier this period
+    tier this period; ``kept`` is the lowest tier a partner can end an evaluation with when
+    neither hysteresis nor remediation applies: its current tier, or below any tier once its
+    grace is used up; ``plan_left`` is the remediation a partner below the entry tier this period
     would be under (``None`` when no group has remediation); ``acc_thresholds`` is
     ``(..., N, A)``.
     """
@@ -428,7 +498,7 @@ class _Standing:
     evaluated: BoolArray
     evaluated_all: bool
     over_grace: BoolArray
-    any_over_grace: bool
+    kept: IntArray
     plan_left: IntArray | None
     acc_thresholds: FloatArray
 
@@ -458,7 +528,7 @@ def _standing(t: PartnerTerms, state: ProgramState) -> _Standing:
             evaluated=evaluated,
             evaluated_all=bool(evaluated.all()),
             over_grace=over_grace,
-            any_over_grace=bool(over_grace.any()),
+            kept=np.where(over_grace, np.iinfo(np.int64).min, state.tier),
             plan_left=plan_left,
             acc_thresholds=_accelerator_thresholds(t, state.quota),
         )
@@ -525,7 +595,8 @@ def _moves(
         protected = np.zeros_like(below)
     else:
         # Remediation: partners below the entry tier get a plan instead of a cut-off.
-        remediation_left = np.where(earned < 0, standing.plan_left, 0)
+        # The plan where nothing is earned (``earned >> 63``: all bits set where negative).
+        remediation_left = np.bitwise_and(standing.plan_left, earned >> 63)
         protected = remediation_left > 0
         demote &= ~protected
     return promote, below, demote, protected, remediation_left
@@ -555,11 +626,8 @@ def _new_tier(
         return _settle(standing, state, earned, promote, demote)
     # Without hysteresis or remediation a partner below its tier is demoted exactly when its
     # grace is used up: it moves to the tier earned if that is higher, or if its grace is used.
-    current = state.tier
-    moved = np.maximum(earned, current)
-    if standing.any_over_grace:
-        moved = np.where(standing.over_grace, earned, moved)
-    return moved if standing.evaluated_all else np.where(standing.evaluated, moved, current)
+    moved = np.maximum(earned, standing.kept)
+    return moved if standing.evaluated_all else np.where(standing.evaluated, moved, state.tier)
 
 
 @dataclass(frozen=True)
@@ -785,6 +853,7 @@ def assess_period(
     annual_rebate = _rebate_on(
         t,
         annual_tier,
+        _holds_tier(annual_tier),
         np.maximum(ytd_revenue, 0.0),
         t.at_tier(t.rebate_rate, annual_tier),
         thresholds=t.req_revenue * annual_scale[..., None],
