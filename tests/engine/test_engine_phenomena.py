@@ -1,4 +1,5 @@
-"""The partner phenomena issue 3 lists emerge from the engine's rules, and vanish without a cause.
+"""Partner phenomena (issue 3's list, and the goal gradient and ratchets of the domain notes)
+emerge from the engine's rules, and vanish without a cause.
 
 Each test runs two scenarios that differ only in the cause, from the same seed: the same
 partners, the same market and the same audit and churn draws (common random numbers), so the
@@ -18,13 +19,18 @@ from engine_scenarios import (
     ACCELERATOR,
     CO_SELL,
     COMPETITOR,
+    EIGHT_QUARTERS,
+    FIXED_QUOTA,
     PARTNER_CAP,
+    PRIOR_QUOTA,
+    QUOTA_ACCELERATOR,
     STAIRS,
     THRESHOLD,
     TWO_YEARS,
     audits,
     effect,
     linear,
+    milestone,
     payout_delay,
     run,
 )
@@ -193,3 +199,43 @@ def test_audits_lower_duplicate_claims(design: Design) -> None:
     assert effect(audited["duplicates_missed"] - unaudited["duplicates_missed"]).z < -8
     # Without a per-deal bonus there is nothing to claim twice.
     assert run(seed=design.seed).outcomes["duplicates_submitted"].max() == 0.0
+
+
+def test_effort_rises_as_a_milestone_streak_nears_completion(design: Design) -> None:
+    reps = design.reps()
+    plain = run(EIGHT_QUARTERS, seed=design.seed, reps=reps).trajectories["effort_mean"]
+    streak = run(EIGHT_QUARTERS, milestone(4, 3_000), seed=design.seed, reps=reps)
+    every = run(EIGHT_QUARTERS, milestone(1, 750), seed=design.seed, reps=reps)
+    uplift = streak.trajectories["effort_mean"] - plain  # (replications, quarters)
+    # Four quarters at the top tier earn the reward: the pull grows as the streak nears it
+    # (quarter 4 against quarter 2), falls back once it is earned and the streak restarts
+    # (quarter 5), but not to nothing.
+    gradient = effect(uplift[:, 3] - uplift[:, 1])
+    assert gradient.low > 0.005
+    assert gradient.z > 6
+    reset = effect(uplift[:, 3] - uplift[:, 4])
+    assert reset.low > 0.005
+    assert effect(uplift[:, 4]).low > 0.0
+    # A reward for every quarter at the tier (no streak) costs about as much but has no gradient.
+    assert (
+        every.outcomes["cost_milestones"].mean() > 0.8 * streak.outcomes["cost_milestones"].mean()
+    )
+    flat = every.trajectories["effort_mean"] - plain
+    assert abs(effect(flat[:, 3] - flat[:, 1]).mean) < 0.3 * gradient.mean
+
+
+def test_a_quota_ratchet_makes_partners_hold_back_at_the_period_end(design: Design) -> None:
+    six = {"calendar": {"horizon_periods": 6}}
+    ratchet = run(
+        six, QUOTA_ACCELERATOR, PRIOR_QUOTA, seed=design.seed, reps=design.reps(), panel=True
+    )
+    fixed = run(six, QUOTA_ACCELERATOR, FIXED_QUOTA, seed=design.seed, reps=design.reps())
+    # Revenue booked now raises next quarter's quota: partners push deals past the period end.
+    deferred = effect(ratchet.outcomes["deferred"] - fixed.outcomes["deferred"])
+    assert deferred.low > 100_000
+    assert deferred.z > 8
+    assert fixed.outcomes["deferred"].mean() < 0.05 * deferred.mean
+    # The period ends sag instead of spiking: deals are held back in the last weeks.
+    late = effect(period_shape(ratchet)[0] - period_shape(fixed)[0])
+    assert late.high < -0.01
+    assert late.z < -4
