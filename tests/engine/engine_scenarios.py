@@ -94,6 +94,19 @@ COMPETITOR: dict[str, Any] = {
 CO_SELL: dict[str, Any] = {"program": {"co_sell": {"rate": 0.02}}}
 
 
+#: A floor: the only tier pays 4% of the quarter once revenue reaches the threshold, nothing below.
+FLOOR: dict[str, Any] = {
+    "program": {"tiers": {"top": {"requirements": {"revenue": THRESHOLD}, "rebate_rate": 0.04}}}
+}
+
+#: Returns of stuffed inventory are not clawed back.
+NO_CLAWBACK: dict[str, Any] = {"program": {"guardrails": {"clawback_on_returns": False}}}
+
+#: A customer-satisfaction gate: below 3.8 the quarter's rebate is not paid.
+CSAT_GATE: dict[str, Any] = {
+    "program": {"guardrails": {"csat_gate": {"min_score": 3.8, "applies_to": ["rebate"]}}}
+}
+
 #: Two years: milestone streaks run their course twice.
 EIGHT_QUARTERS: dict[str, Any] = {"calendar": {"horizon_periods": 8}}
 

@@ -1,5 +1,7 @@
-"""Partner phenomena (issue 3's list, and the goal gradient and ratchets of the domain notes)
-emerge from the engine's rules, and vanish without a cause.
+"""The partner phenomena of the domain notes (section 2) emerge from the engine's rules, and
+vanish without a cause: issue 3's list (bunching, period-end spike and dip, deferral when capped,
+payout delay, competitor, audits) and deferral below a floor, channel stuffing, tunnel vision,
+output under a linear rebate, present bias, the goal gradient at milestones and ratchets.
 
 Each test runs two scenarios that differ only in the cause, from the same seed: the same
 partners, the same market and the same audit and churn draws (common random numbers), so the
@@ -19,8 +21,11 @@ from engine_scenarios import (
     ACCELERATOR,
     CO_SELL,
     COMPETITOR,
+    CSAT_GATE,
     EIGHT_QUARTERS,
     FIXED_QUOTA,
+    FLOOR,
+    NO_CLAWBACK,
     PARTNER_CAP,
     PRIOR_QUOTA,
     QUOTA_ACCELERATOR,
@@ -239,3 +244,59 @@ def test_a_quota_ratchet_makes_partners_hold_back_at_the_period_end(design: Desi
     late = effect(period_shape(ratchet)[0] - period_shape(fixed)[0])
     assert late.high < -0.01
     assert late.z < -4
+
+
+def test_partners_hopelessly_below_a_floor_defer_deals(design: Design) -> None:
+    floor = run(FLOOR, seed=design.seed, reps=design.reps(), panel=True)
+    flat = run(linear(0.04), seed=design.seed, reps=design.reps())
+    deferred = effect(floor.outcomes["deferred"] - flat.outcomes["deferred"])
+    assert deferred.low > 300_000
+    assert deferred.z > 10
+    assert flat.outcomes["deferred"].mean() < 0.001 * deferred.mean
+    # Per unit of revenue, partner-periods far below the floor defer the most.
+    assert floor.panel is not None
+    far_below = floor.panel["revenue"] < 0.5 * THRESHOLD
+    rates = floor.panel.groupby(far_below)[["deferred", "revenue"]].sum()
+    per_revenue = rates["deferred"] / rates["revenue"]
+    assert per_revenue[True] > 2 * per_revenue[False]
+
+
+def test_tiers_invite_channel_stuffing_that_comes_back_as_returns(design: Design) -> None:
+    reps = design.reps()
+    loose = run(STAIRS, NO_CLAWBACK, seed=design.seed, reps=reps).outcomes
+    guarded = run(STAIRS, seed=design.seed, reps=reps).outcomes
+    flat = run(linear(0.03), NO_CLAWBACK, seed=design.seed, reps=reps).outcomes
+    stuffed = effect(loose["stuffed"] - flat["stuffed"])
+    assert stuffed.z > 10
+    assert flat["stuffed"].mean() < 0.05 * loose["stuffed"].mean()
+    # What is stuffed comes back: returns follow the stuffed volume.
+    assert effect(loose["returns"] - flat["returns"]).low > 0.3 * stuffed.mean
+    # Clawing back what returned removes much of the reason to stuff.
+    assert effect(guarded["stuffed"] / loose["stuffed"]).high < 0.6
+
+
+def test_chasing_the_rebate_wears_customer_satisfaction_unless_it_is_gated(design: Design) -> None:
+    reps = design.reps()
+    steep = run(linear(0.08), seed=design.seed, reps=reps).outcomes["csat_mean"]
+    none = run(linear(0.0), seed=design.seed, reps=reps).outcomes["csat_mean"]
+    gated = run(linear(0.08), CSAT_GATE, seed=design.seed, reps=reps).outcomes["csat_mean"]
+    worn = effect(steep - none)
+    assert worn.high < -0.08
+    assert worn.z < -10
+    # A satisfaction gate on the rebate recovers most of it.
+    assert effect(gated - steep).low > 0.5 * -worn.mean
+
+
+def test_a_linear_rebate_raises_output_and_a_prompt_one_more(design: Design) -> None:
+    reps = design.reps()
+    none = run(linear(0.0), seed=design.seed, reps=reps).outcomes["revenue_gross"]
+    rebate = run(linear(0.03), seed=design.seed, reps=reps).outcomes["revenue_gross"]
+    # A 3% rebate on every sale instead of nothing: output a sixth higher or more.
+    assert effect(rebate / none - 1.0).low > 0.15
+    # Present bias: the same 4% paid 2 weeks after the quarter rather than 26 raises effort.
+    prompt = run(linear(0.04), payout_delay(2), seed=design.seed, reps=reps)
+    late = run(linear(0.04), payout_delay(26), seed=design.seed, reps=reps)
+    effort = prompt.trajectories["effort_mean"] - late.trajectories["effort_mean"]
+    assert effect(effort.mean(axis=1)).low > 0.02
+    revenue = prompt.outcomes["revenue_gross"] / late.outcomes["revenue_gross"] - 1.0
+    assert effect(revenue).low > 0.05
