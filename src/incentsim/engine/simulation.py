@@ -224,10 +224,14 @@ class Simulation:
             self.calendar.weeks_per_period,
         )
 
-    def _csat(self) -> FloatArray:
-        """Customer satisfaction: effort above normal starves support unless it is rewarded."""
-        weeks_done = max(self._week_in_period, 1)
-        effort = self.effort_sum / weeks_done if self._week_in_period else self.effort
+    def _csat(self, weeks_done: int | None = None) -> FloatArray:
+        """Customer satisfaction: effort above normal starves support unless it is rewarded.
+
+        Effort is averaged over the ``weeks_done`` weeks of the period summed so far (default:
+        the weeks before this one; at the start of a period, the current effort).
+        """
+        weeks_done = self._week_in_period if weeks_done is None else weeks_done
+        effort = self.effort_sum / weeks_done if weeks_done else self.effort
         guarded = self.cp.csat_guarded[self.group]
         pressure = self.behaviour.tunnel_vision * np.where(guarded, 0.3, 1.0)
         return np.clip(self.partners.csat - pressure * np.maximum(effort - 1.0, 0.0), 0.0, 5.0)
@@ -505,7 +509,7 @@ class Simulation:
             returns=self.returns,
             new_logos=self.new_logos,
             certified_staff=np.asarray(self.partners.certified_staff, dtype=np.float64),
-            csat=self._csat(),
+            csat=self._csat(cal.weeks_per_period),
             co_sell_revenue=self.co_sell_revenue,
             co_delivery=np.ones(self.group.shape),
             spiff_revenue=self.spiff_revenue,
