@@ -94,6 +94,45 @@ COMPETITOR: dict[str, Any] = {
 CO_SELL: dict[str, Any] = {"program": {"co_sell": {"rate": 0.02}}}
 
 
+#: A floor: the only tier pays 4% of the quarter once revenue reaches the threshold, nothing below.
+FLOOR: dict[str, Any] = {
+    "program": {"tiers": {"top": {"requirements": {"revenue": THRESHOLD}, "rebate_rate": 0.04}}}
+}
+
+#: Returns of stuffed inventory are not clawed back.
+NO_CLAWBACK: dict[str, Any] = {"program": {"guardrails": {"clawback_on_returns": False}}}
+
+#: A customer-satisfaction gate: below 3.8 the quarter's rebate is not paid.
+CSAT_GATE: dict[str, Any] = {
+    "program": {"guardrails": {"csat_gate": {"min_score": 3.8, "applies_to": ["rebate"]}}}
+}
+
+#: Two years: milestone streaks run their course twice.
+EIGHT_QUARTERS: dict[str, Any] = {"calendar": {"horizon_periods": 8}}
+
+#: 2% on everything, twice that on revenue above the partner's quota.
+QUOTA_ACCELERATOR: dict[str, Any] = {
+    "program": {
+        "tiers": {"base": {"rebate_rate": 0.02}},
+        "accelerators": {"over_quota": {"quota_fraction": 1.0, "multiplier": 2.0}},
+    }
+}
+
+#: A ratchet: next quarter's quota is this quarter's revenue plus 10% (at least 20,000).
+PRIOR_QUOTA: dict[str, Any] = {
+    "program": {"quota": {"basis": "prior", "growth": 0.1, "floor": 20_000}}
+}
+
+#: The same accelerator with a fixed quota of 45,000 a quarter for everyone.
+FIXED_QUOTA: dict[str, Any] = {"program": {"quota": {"basis": "fixed", "amount": 45_000}}}
+
+
+def milestone(periods: int, reward: float) -> dict[str, Any]:
+    """A repeatable loyalty reward for ``periods`` consecutive quarters at the top tier."""
+    loyal = {"tier": "top", "consecutive_periods": periods, "reward": reward}
+    return {"program": {"milestones": {"loyal": loyal}}}
+
+
 def payout_delay(weeks: int) -> dict[str, Any]:
     """Payouts ``weeks`` after each period close."""
     return {"program": {"budget": {"payout": {"delay_weeks": weeks}}}}

@@ -1,4 +1,7 @@
-"""The partner phenomena issue 3 lists emerge from the engine's rules, and vanish without a cause.
+"""The partner phenomena of the domain notes (section 2) emerge from the engine's rules, and
+vanish without a cause: issue 3's list (bunching, period-end spike and dip, deferral when capped,
+payout delay, competitor, audits) and deferral below a floor, channel stuffing, tunnel vision,
+output under a linear rebate, present bias, the goal gradient at milestones and ratchets.
 
 Each test runs two scenarios that differ only in the cause, from the same seed: the same
 partners, the same market and the same audit and churn draws (common random numbers), so the
@@ -18,13 +21,21 @@ from engine_scenarios import (
     ACCELERATOR,
     CO_SELL,
     COMPETITOR,
+    CSAT_GATE,
+    EIGHT_QUARTERS,
+    FIXED_QUOTA,
+    FLOOR,
+    NO_CLAWBACK,
     PARTNER_CAP,
+    PRIOR_QUOTA,
+    QUOTA_ACCELERATOR,
     STAIRS,
     THRESHOLD,
     TWO_YEARS,
     audits,
     effect,
     linear,
+    milestone,
     payout_delay,
     run,
 )
@@ -193,3 +204,99 @@ def test_audits_lower_duplicate_claims(design: Design) -> None:
     assert effect(audited["duplicates_missed"] - unaudited["duplicates_missed"]).z < -8
     # Without a per-deal bonus there is nothing to claim twice.
     assert run(seed=design.seed).outcomes["duplicates_submitted"].max() == 0.0
+
+
+def test_effort_rises_as_a_milestone_streak_nears_completion(design: Design) -> None:
+    reps = design.reps()
+    plain = run(EIGHT_QUARTERS, seed=design.seed, reps=reps).trajectories["effort_mean"]
+    streak = run(EIGHT_QUARTERS, milestone(4, 3_000), seed=design.seed, reps=reps)
+    every = run(EIGHT_QUARTERS, milestone(1, 750), seed=design.seed, reps=reps)
+    uplift = streak.trajectories["effort_mean"] - plain  # (replications, quarters)
+    # Four quarters at the top tier earn the reward: the pull grows as the streak nears it
+    # (quarter 4 against quarter 2), falls back once it is earned and the streak restarts
+    # (quarter 5), but not to nothing.
+    gradient = effect(uplift[:, 3] - uplift[:, 1])
+    assert gradient.low > 0.005
+    assert gradient.z > 6
+    reset = effect(uplift[:, 3] - uplift[:, 4])
+    assert reset.low > 0.005
+    assert effect(uplift[:, 4]).low > 0.0
+    # A reward for every quarter at the tier (no streak) costs about as much but has no gradient.
+    assert (
+        every.outcomes["cost_milestones"].mean() > 0.8 * streak.outcomes["cost_milestones"].mean()
+    )
+    flat = every.trajectories["effort_mean"] - plain
+    assert abs(effect(flat[:, 3] - flat[:, 1]).mean) < 0.3 * gradient.mean
+
+
+def test_a_quota_ratchet_makes_partners_hold_back_at_the_period_end(design: Design) -> None:
+    six = {"calendar": {"horizon_periods": 6}}
+    ratchet = run(
+        six, QUOTA_ACCELERATOR, PRIOR_QUOTA, seed=design.seed, reps=design.reps(), panel=True
+    )
+    fixed = run(six, QUOTA_ACCELERATOR, FIXED_QUOTA, seed=design.seed, reps=design.reps())
+    # Revenue booked now raises next quarter's quota: partners push deals past the period end.
+    deferred = effect(ratchet.outcomes["deferred"] - fixed.outcomes["deferred"])
+    assert deferred.low > 100_000
+    assert deferred.z > 8
+    assert fixed.outcomes["deferred"].mean() < 0.05 * deferred.mean
+    # The period ends sag instead of spiking: deals are held back in the last weeks.
+    late = effect(period_shape(ratchet)[0] - period_shape(fixed)[0])
+    assert late.high < -0.01
+    assert late.z < -4
+
+
+def test_partners_hopelessly_below_a_floor_defer_deals(design: Design) -> None:
+    floor = run(FLOOR, seed=design.seed, reps=design.reps(), panel=True)
+    flat = run(linear(0.04), seed=design.seed, reps=design.reps())
+    deferred = effect(floor.outcomes["deferred"] - flat.outcomes["deferred"])
+    assert deferred.low > 300_000
+    assert deferred.z > 10
+    assert flat.outcomes["deferred"].mean() < 0.001 * deferred.mean
+    # Per unit of revenue, partner-periods far below the floor defer the most.
+    assert floor.panel is not None
+    far_below = floor.panel["revenue"] < 0.5 * THRESHOLD
+    rates = floor.panel.groupby(far_below)[["deferred", "revenue"]].sum()
+    per_revenue = rates["deferred"] / rates["revenue"]
+    assert per_revenue[True] > 2 * per_revenue[False]
+
+
+def test_tiers_invite_channel_stuffing_that_comes_back_as_returns(design: Design) -> None:
+    reps = design.reps()
+    loose = run(STAIRS, NO_CLAWBACK, seed=design.seed, reps=reps).outcomes
+    guarded = run(STAIRS, seed=design.seed, reps=reps).outcomes
+    flat = run(linear(0.03), NO_CLAWBACK, seed=design.seed, reps=reps).outcomes
+    stuffed = effect(loose["stuffed"] - flat["stuffed"])
+    assert stuffed.z > 10
+    assert flat["stuffed"].mean() < 0.05 * loose["stuffed"].mean()
+    # What is stuffed comes back: returns follow the stuffed volume.
+    assert effect(loose["returns"] - flat["returns"]).low > 0.3 * stuffed.mean
+    # Clawing back what returned removes much of the reason to stuff.
+    assert effect(guarded["stuffed"] / loose["stuffed"]).high < 0.6
+
+
+def test_chasing_the_rebate_wears_customer_satisfaction_unless_it_is_gated(design: Design) -> None:
+    reps = design.reps()
+    steep = run(linear(0.08), seed=design.seed, reps=reps).outcomes["csat_mean"]
+    none = run(linear(0.0), seed=design.seed, reps=reps).outcomes["csat_mean"]
+    gated = run(linear(0.08), CSAT_GATE, seed=design.seed, reps=reps).outcomes["csat_mean"]
+    worn = effect(steep - none)
+    assert worn.high < -0.08
+    assert worn.z < -10
+    # A satisfaction gate on the rebate recovers most of it.
+    assert effect(gated - steep).low > 0.5 * -worn.mean
+
+
+def test_a_linear_rebate_raises_output_and_a_prompt_one_more(design: Design) -> None:
+    reps = design.reps()
+    none = run(linear(0.0), seed=design.seed, reps=reps).outcomes["revenue_gross"]
+    rebate = run(linear(0.03), seed=design.seed, reps=reps).outcomes["revenue_gross"]
+    # A 3% rebate on every sale instead of nothing: output a sixth higher or more.
+    assert effect(rebate / none - 1.0).low > 0.15
+    # Present bias: the same 4% paid 2 weeks after the quarter rather than 26 raises effort.
+    prompt = run(linear(0.04), payout_delay(2), seed=design.seed, reps=reps)
+    late = run(linear(0.04), payout_delay(26), seed=design.seed, reps=reps)
+    effort = prompt.trajectories["effort_mean"] - late.trajectories["effort_mean"]
+    assert effect(effort.mean(axis=1)).low > 0.02
+    revenue = prompt.outcomes["revenue_gross"] / late.outcomes["revenue_gross"] - 1.0
+    assert effect(revenue).low > 0.05

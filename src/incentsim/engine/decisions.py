@@ -15,6 +15,13 @@ thresholds, notches or caps except through the payouts those rules produce.
   its gaming propensity.
 * **Stuffing**: at the period end a partner may load extra inventory that comes back as returns
   or displaces next period's orders.
+* **Milestones**: a loyalty reward for consecutive periods at a tier is worth more the nearer
+  the streak is to completion (it is paid sooner, and present bias weighs it less the further it
+  is), so reaching the tier this period is worth more late in a streak (a goal gradient) and
+  less once the reward is earned and the streak restarts.
+* **Ratchets**: when next period's quota follows this period's revenue, revenue booked now
+  raises the thresholds of next period's quota-based accelerators; partners count that cost, so
+  strong performers hold back late in the period.
 * **Loyalty** moves towards a target set by what the program pays against the competitor's
   offer, fairness against peers, cut or deferred payouts and payout delay; it sets the share of
   wallet and the churn hazard.
@@ -22,7 +29,7 @@ thresholds, notches or caps except through the payouts those rules produce.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -43,11 +50,31 @@ _WEIGHTS = np.array([0.5, 0.5])
 
 @dataclass(frozen=True)
 class Outlook:
-    """What a partner knows mid-period about the metrics that set its tier."""
+    """What a partner knows mid-period about the metrics that set its tier, and what the
+    program's milestones are worth at each tier it may end the period at
+    (:func:`milestone_values`; ``None`` without milestones)."""
 
     new_logos: FloatArray
     certified_staff: FloatArray
     csat: FloatArray
+    milestones: FloatArray | None = None
+
+
+def priced_payout(
+    cp: CompiledProgram,
+    pstate: ProgramState,
+    group: IntArray,
+    revenue: FloatArray,
+    outlook: Outlook,
+) -> FloatArray:
+    """What ending the period with ``revenue`` is worth to a partner: the rebate and accelerators
+    the rules would pay, plus the milestones' worth at the tier that revenue earns."""
+    pay, tier = anticipated_payout(
+        cp, pstate, group, revenue, outlook.new_logos, outlook.certified_staff, outlook.csat
+    )
+    if outlook.milestones is None:
+        return pay
+    return pay + np.take_along_axis(outlook.milestones, (tier + 1)[..., None], axis=-1)[..., 0]
 
 
 def expected_payout(
@@ -62,10 +89,7 @@ def expected_payout(
     total = np.zeros_like(revenue)
     for node, weight in zip(_NODES, _WEIGHTS, strict=True):
         x = np.maximum(revenue + node * spread, 0.0)
-        pay, _ = anticipated_payout(
-            cp, pstate, group, x, outlook.new_logos, outlook.certified_staff, outlook.csat
-        )
-        total += weight * pay
+        total += weight * priced_payout(cp, pstate, group, x, outlook)
     return total
 
 
@@ -110,15 +134,7 @@ def payout_outlook(
     points) comes for free.
     """
     points = [
-        anticipated_payout(
-            cp,
-            pstate,
-            group,
-            np.maximum(expected_revenue + k * spread, 0.0),
-            outlook.new_logos,
-            outlook.certified_staff,
-            outlook.csat,
-        )[0]
+        priced_payout(cp, pstate, group, np.maximum(expected_revenue + k * spread, 0.0), outlook)
         for k in (-1.0, 1.0, 3.0)
     ]
     step = np.maximum(2.0 * spread, 1e-9)
@@ -137,6 +153,78 @@ def marginal_rate(
     """Smoothed incentive per unit of extra period revenue around ``expected_revenue``
     (see :func:`payout_outlook`)."""
     return payout_outlook(cp, pstate, group, expected_revenue, spread, outlook)[0]
+
+
+def milestone_values(
+    behaviour: Behaviour,
+    cp: CompiledProgram,
+    pstate: ProgramState,
+    group: IntArray,
+    myopia: FloatArray,
+    delay_weeks: float,
+    weeks_per_period: int,
+) -> FloatArray | None:
+    """What the program's milestones are worth to each partner by the tier it ends this period
+    at, ``(..., N, T + 1)`` (index 0: no tier), in money paid with this period's payout
+    (``None`` when the program has none).
+
+    Ending the period at a milestone's tier or above moves its streak on (the reward is paid
+    with this period's payout when the streak completes); below it, a shortfall beyond the
+    tolerance resets the streak or steps it back. Either way the reward is the periods the
+    streak still needs away, and present bias weighs it by that wait. A milestone already earned
+    and not repeatable is worth nothing.
+    """
+    if not cp.milestone_names:
+        return None
+    t = cp.at(group)
+    streak, shortfall = pstate.streak, pstate.shortfall  # (..., N, M)
+    lapsed = shortfall + 1 > t.ms_tolerance
+    streak_below = np.where(lapsed, np.where(t.ms_step, np.maximum(streak - 1, 0), 0), streak)
+    now = present_bias(behaviour, myopia, delay_weeks)[..., None]
+
+    def worth(streak_after: IntArray) -> FloatArray:
+        wait = delay_weeks + np.maximum(t.ms_length - streak_after, 0) * weeks_per_period
+        weight = present_bias(behaviour, myopia[..., None], wait)
+        return np.where(pstate.milestone_done, 0.0, t.ms_reward * weight / now)
+
+    tiers = np.arange(-1, cp.n_tiers)  # the tier the period ends at, -1 for none
+    at_level = tiers >= t.ms_tier[..., None]  # (..., N, M, T + 1)
+    values = np.where(at_level, worth(streak + 1)[..., None], worth(streak_below)[..., None])
+    return values.sum(axis=-2)
+
+
+def ratchet_cost(
+    cp: CompiledProgram,
+    pstate: ProgramState,
+    group: IntArray,
+    expected_revenue: FloatArray,
+    spread: FloatArray,
+    expected_next: FloatArray,
+    spread_next: FloatArray,
+    outlook: Outlook,
+) -> FloatArray | None:
+    """What one more unit of revenue this period costs next period through the quota ratchet,
+    per unit (``None`` unless some partner's quota follows its prior revenue and some
+    accelerator's threshold is a fraction of quota).
+
+    Next period's quota is this period's revenue times ``1 + growth`` (never below the floor);
+    the cost is the fall in next period's expected payout (at ``expected_next`` give or take
+    ``spread_next``) when this period ends ``spread`` higher than ``expected_revenue``, per
+    unit. The program's state stands in for next period's, as in the next-period rate.
+    """
+    t = cp.at(group)
+    if not (np.any(t.quota_prior) and np.any(t.acc_quota_fraction > 0)):
+        return None
+    step = np.maximum(spread, 1e-9)
+
+    def next_payout(revenue: FloatArray) -> FloatArray:
+        quota = np.where(
+            t.quota_prior, np.maximum(revenue * (1.0 + t.quota_growth), t.quota_floor), pstate.quota
+        )
+        state = replace(pstate, quota=quota)
+        return expected_payout(cp, state, group, expected_next, spread_next, outlook)
+
+    return (next_payout(expected_revenue) - next_payout(expected_revenue + step)) / step
 
 
 def timing_choice(

@@ -292,15 +292,33 @@ class Simulation:
             new_logos=self.new_logos * wpp / weeks_done,
             certified_staff=self.partners.certified_staff,
             csat=self._csat(),
+            milestones=self._milestones,
         )
         outlook.new_logos.setflags(write=False)
         outlook.csat.setflags(write=False)
         return outlook
 
-    def _csat(self) -> FloatArray:
-        """Customer satisfaction: effort above normal starves support unless it is rewarded."""
-        weeks_done = max(self._week_in_period, 1)
-        effort = self.effort_sum / weeks_done if self._week_in_period else self.effort
+    def _milestone_values(self) -> FloatArray | None:
+        """The milestones' worth by tier for the period starting (see
+        :func:`decisions.milestone_values`)."""
+        return decisions.milestone_values(
+            self.behaviour,
+            self.cp,
+            self.pstate,
+            self.group,
+            self.partners.myopia,
+            self.program.budget.payout.delay_weeks,
+            self.calendar.weeks_per_period,
+        )
+
+    def _csat(self, weeks_done: int | None = None) -> FloatArray:
+        """Customer satisfaction: effort above normal starves support unless it is rewarded.
+
+        Effort is averaged over the ``weeks_done`` weeks of the period summed so far (default:
+        the weeks before this one; at the start of a period, the current effort).
+        """
+        weeks_done = self._week_in_period if weeks_done is None else weeks_done
+        effort = self.effort_sum / weeks_done if weeks_done else self.effort
         return np.clip(
             self.partners.csat - self.csat_pressure * np.maximum(effort - 1.0, 0.0), 0.0, 5.0
         )
@@ -345,12 +363,18 @@ class Simulation:
         )
         gaming_window = weeks_left <= b.timing_weeks
         if self._week_in_period == 0 or (gaming_window and weeks_left == b.timing_weeks):
-            self._m_next = self._next_period_rate(closing_rate, typical, outlook)
+            self._m_next, self._ratchet = self._next_period_rates(
+                expected, spread, closing_rate, typical, outlook
+            )
         m_next = self._m_next
         # Next period's payout comes a period later: present bias weighs it less.
         weight, next_weight = self.weight, self.next_weight
         share_this = self._share_this_period(weeks_left)
         reward = share_this * weight * m_this + (1.0 - share_this) * next_weight * m_next
+        if self._ratchet is not None:
+            # Revenue booked this period raises next period's quota: a cost paid next period.
+            reward = reward - share_this * next_weight * self._ratchet
+            m_next = m_next + self._ratchet  # what moving a unit into this period costs
         target = decisions.target_effort(b, p.responsiveness, reward)
         self.effort = self.effort + b.effort_adjustment * (target - self.effort)
 
@@ -454,10 +478,16 @@ class Simulation:
         self._duplicates(deals, booked, spiff_revenue, deal_size, in_window)
         self.recorder.week(week, booked, deals)
 
-    def _next_period_rate(
-        self, closing_rate: FloatArray, typical: FloatArray, outlook: decisions.Outlook
-    ) -> FloatArray:
-        """Incentive per unit of revenue booked next period, priced by the rules engine.
+    def _next_period_rates(
+        self,
+        expected: FloatArray,
+        spread: FloatArray,
+        closing_rate: FloatArray,
+        typical: FloatArray,
+        outlook: decisions.Outlook,
+    ) -> tuple[FloatArray, FloatArray | None]:
+        """Incentive per unit of revenue booked next period, and the quota ratchet's cost per
+        unit booked this period (``None`` without a ratchet), priced by the rules engine.
 
         Next period's revenue is expected at the partner's current pace (this week's closing
         rate over a whole period) plus any deals already deferred into it; the program's state
@@ -470,9 +500,13 @@ class Simulation:
         spread_next = np.maximum(
             b.forecast_noise * np.maximum(expected_next, typical), 0.01 * typical
         )
-        return decisions.marginal_rate(
+        rate = decisions.marginal_rate(
             self.cp, self.pstate, self.group, expected_next, spread_next, outlook
         )
+        ratchet = decisions.ratchet_cost(
+            self.cp, self.pstate, self.group, expected, spread, expected_next, spread_next, outlook
+        )
+        return rate, ratchet
 
     def _duplicates(
         self,
@@ -548,7 +582,7 @@ class Simulation:
             returns=self.returns,
             new_logos=self.new_logos,
             certified_staff=np.asarray(self.partners.certified_staff, dtype=np.float64),
-            csat=self._csat(),
+            csat=self._csat(cal.weeks_per_period),
             co_sell_revenue=self.co_sell_revenue,
             co_delivery=np.ones(self.group.shape),
             spiff_revenue=self.spiff_revenue,
@@ -561,6 +595,7 @@ class Simulation:
         self.pstate, assessment = assess_period(
             self.cp, self.pstate, self.group, metrics, cal.periods_per_year
         )
+        self._milestones = self._milestone_values()
         self._in_remediation = assessment.in_remediation & self.active
         accrued = np.where(self.joined, assessment.accrued, 0)
         front = np.where(self.joined, assessment.front_end, 0)
@@ -705,6 +740,8 @@ class Simulation:
         self._period = 0
         self._week_in_period = 0
         self._m_next = np.zeros(self.group.shape)
+        self._ratchet: FloatArray | None = None
+        self._milestones = self._milestone_values()
         self._in_remediation = np.zeros(self.group.shape, dtype=np.bool_)
         self.env.process(self._market_process())
         for index in range(len(self.scenario.market.shocks)):

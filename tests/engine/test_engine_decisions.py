@@ -1,0 +1,100 @@
+"""Partner decision rules priced by hand: what milestones are worth by the tier a period ends at,
+and what a quota ratchet costs."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from incentsim.engine import decisions
+from incentsim.population.behaviour import Behaviour
+from incentsim.program.compiled import compile_program
+from incentsim.program.rules import initial_state
+from incentsim.program.spec import Program
+
+TIERS = {
+    "silver": {"rebate_rate": 0.02},
+    "gold": {"requirements": {"revenue": 40_000}, "rebate_rate": 0.03},
+}
+
+
+def test_milestone_worth_by_tier_follows_the_streak_and_present_bias() -> None:
+    program = Program.model_validate(
+        {
+            "tiers": TIERS,
+            "milestones": {
+                "loyal": {"tier": "gold", "consecutive_periods": 4, "reward": 1_000},
+                "once": {
+                    "tier": "gold",
+                    "consecutive_periods": 1,
+                    "reward": 50,
+                    "repeatable": False,
+                },
+            },
+        }
+    )
+    cp = compile_program(program)
+    group = np.zeros((1, 3), dtype=np.int64)
+    state = initial_state(cp, group)
+    # Partner 0 is 2 quarters into the streak; partner 1 has 3 done (completes this quarter);
+    # partner 2 already earned the one-off milestone.
+    state = replace(
+        state,
+        streak=np.array([[[2, 0], [3, 0], [0, 0]]]),
+        milestone_done=np.array([[[False, False], [False, False], [False, True]]]),
+    )
+    behaviour = Behaviour()
+    myopia = np.full((1, 3), 0.5)
+    values = decisions.milestone_values(behaviour, cp, state, group, myopia, 4.0, 13)
+    assert values is not None
+    assert values.shape == (1, 3, 3)  # no tier, silver, gold
+
+    def weight(weeks: float) -> float:
+        return 1.0 / (1.0 + 0.5 * weeks / behaviour.present_bias_weeks)
+
+    def worth(reward: float, periods_left: int) -> float:
+        return reward * weight(4.0 + 13 * periods_left) / weight(4.0)
+
+    # Below gold both streaks reset (4 and 1 more quarters to go); at gold they move on, the
+    # one-off milestone paying now unless it was earned before.
+    below = [worth(1_000, 4) + worth(50, 1), worth(1_000, 4) + worth(50, 1), worth(1_000, 4)]
+    assert values[0, :, 0] == pytest.approx(below)
+    assert values[0, :, 1] == pytest.approx(below)
+    at_gold = [worth(1_000, 1) + 50, worth(1_000, 0) + 50, worth(1_000, 3)]
+    assert values[0, :, 2] == pytest.approx(at_gold)
+    # Reaching gold is worth more the nearer the streak is to its reward.
+    gain = values[0, :2, 2] - values[0, :2, 1]
+    assert gain[1] > gain[0] > 0
+    assert decisions.milestone_values(
+        behaviour, compile_program(Program.model_validate({"tiers": TIERS})), state, group,
+        myopia, 4.0, 13,
+    ) is None  # fmt: skip
+
+
+def test_a_ratchet_costs_only_partners_whose_quota_follows_their_revenue() -> None:
+    base = {
+        "tiers": {"silver": {"rebate_rate": 0.02}},
+        "accelerators": {"over": {"quota_fraction": 1.0, "multiplier": 2.0}},
+    }
+    group = np.zeros((1, 1), dtype=np.int64)
+    outlook = decisions.Outlook(np.zeros((1, 1)), np.zeros((1, 1)), np.full((1, 1), 4.0))
+    costs = {}
+    for basis in ("prior", "fixed"):
+        program = Program.model_validate(
+            base | {"quota": {"basis": basis, "growth": 0.1, "amount": 45_000, "floor": 10_000}}
+        )
+        cp = compile_program(program)
+        state = initial_state(cp, group)
+        this, spread = np.full((1, 1), 50_000.0), np.full((1, 1), 5_000.0)
+        costs[basis] = decisions.ratchet_cost(
+            cp, state, group, this, spread, np.full((1, 1), 60_000.0), spread, outlook
+        )
+    # Next quarter at 60,000 give or take 5,000 is around a quota of 55,000 (this quarter's
+    # 50,000 plus 10%): each unit booked now raises the quota 1.1 units, costing at most the
+    # accelerator's extra 2% on each.
+    assert costs["prior"] is not None
+    assert 0.0 < costs["prior"][0, 0] <= 0.02 * 1.1 + 1e-12
+    # A fixed quota does not move with revenue: nothing to price.
+    assert costs["fixed"] is None
