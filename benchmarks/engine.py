@@ -29,9 +29,9 @@ the neighbours' jobs.
 Times are wall clock and process CPU seconds (``(cpu)`` columns); on a shared machine the CPU
 figures are steadier. Run::
 
-    .venv/bin/python benchmarks/engine.py --quick          # smoke run, ~30 s
-    .venv/bin/python benchmarks/engine.py                  # ~1.5 min
-    .venv/bin/python benchmarks/engine.py --full           # 1,000 replications measured, ~+1 min
+    .venv/bin/python benchmarks/engine.py --quick          # smoke run, ~15 s
+    .venv/bin/python benchmarks/engine.py                  # ~1 min (checks ~40 s, timing ~20 s)
+    .venv/bin/python benchmarks/engine.py --full           # 1,000 replications measured, ~+30 s
     .venv/bin/python benchmarks/engine.py --profile        # also cProfile one engine block
 """
 
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="smoke run (~40 s): 1 repetition, 5-replication blocks, 200 partners in the "
+        help="smoke run (~15 s): 1 repetition, 5-replication blocks, 200 partners in the "
         "timed process-per-partner run, 1 agreement seed, 50 Monte Carlo replications",
     )
     args = parser.parse_args(argv)
