@@ -397,6 +397,17 @@ class ProcessPerPartner:
                 best_gain, best = gain, stuff
         return best
 
+    def churn_probability(self, i: int) -> float:
+        """Partner ``i``'s probability of leaving this period: a quarterly hazard (13 weeks),
+        the same per week whatever the period's length."""
+        b = self.b
+        quarterly = min(
+            max(b.churn_base * math.exp(b.churn_slope * (0.5 - self.loyalty[i])), 0.0), 1.0
+        )
+        if self.wpp == 13:
+            return quarterly
+        return 1.0 - (1.0 - quarterly) ** (self.wpp / 13)
+
     def csat(self, i: int, weeks_done: int) -> float:
         """Partner ``i``'s customer satisfaction: effort above normal starves support."""
         effort = self.effort_sum[i] / weeks_done if weeks_done else self.effort[i]
@@ -557,9 +568,7 @@ class ProcessPerPartner:
         env.process(self.payout_run(env, period, accrued, front, list(self.revenue)))
         for i in range(n):
             self.mdf_boost[i] = claims[i] * b.mdf_pipeline_return / wpp
-            if self.active[i] and self.churn_rng.random() < min(
-                max(b.churn_base * math.exp(b.churn_slope * (0.5 - self.loyalty[i])), 0.0), 1.0
-            ):
+            if self.active[i] and self.churn_rng.random() < self.churn_probability(i):
                 self.active[i] = False
                 self.pipeline[i] = self.held[i] = 0.0
             self.revenue[i] = self.deals[i] = self.new_logos[i] = 0.0

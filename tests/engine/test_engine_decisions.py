@@ -98,3 +98,17 @@ def test_a_ratchet_costs_only_partners_whose_quota_follows_their_revenue() -> No
     assert 0.0 < costs["prior"][0, 0] <= 0.02 * 1.1 + 1e-12
     # A fixed quota does not move with revenue: nothing to price.
     assert costs["fixed"] is None
+
+
+def test_the_churn_hazard_per_week_does_not_depend_on_the_period_length() -> None:
+    behaviour = Behaviour()
+    loyalty = np.array([0.1, 0.5, 0.9])
+    quarterly = decisions.churn_probability(behaviour, loyalty)
+    assert quarterly[1] == pytest.approx(behaviour.churn_base)
+    assert np.all(np.diff(quarterly) < 0)  # the less loyal, the likelier to leave
+    # A quarter as 13 weekly periods, or as 3 1/4 periods of 4 weeks: the same churn.
+    for weeks in (1, 4):
+        per_period = decisions.churn_probability(behaviour, loyalty, weeks)
+        assert np.all(per_period < quarterly)
+        survive = (1.0 - per_period) ** (13 / weeks)
+        np.testing.assert_allclose(1.0 - survive, quarterly, rtol=1e-12)

@@ -387,9 +387,25 @@ def loyalty_target(
     return np.clip(target, 0.0, 1.0)
 
 
-def churn_probability(behaviour: Behaviour, loyalty: FloatArray) -> FloatArray:
-    """Per-period probability that a partner leaves the program."""
-    return np.clip(behaviour.churn_base * np.exp(behaviour.churn_slope * (0.5 - loyalty)), 0, 1)
+#: The period length, in weeks, that the churn hazard's constants are stated for (a quarter).
+CHURN_WEEKS = 13
+
+
+def churn_probability(
+    behaviour: Behaviour, loyalty: FloatArray, weeks_per_period: int = CHURN_WEEKS
+) -> FloatArray:
+    """Probability that a partner leaves the program during a period of ``weeks_per_period``.
+
+    The hazard is stated per quarter (:data:`CHURN_WEEKS`); a period of another length gets
+    the same hazard per week, so a monthly calendar does not triple how many partners leave a
+    year.
+    """
+    quarterly = np.clip(
+        behaviour.churn_base * np.exp(behaviour.churn_slope * (0.5 - loyalty)), 0, 1
+    )
+    if weeks_per_period == CHURN_WEEKS:
+        return quarterly
+    return 1.0 - (1.0 - quarterly) ** (weeks_per_period / CHURN_WEEKS)
 
 
 def share_of_wallet(behaviour: Behaviour, loyalty: FloatArray) -> FloatArray:

@@ -624,7 +624,8 @@ class Simulation:
             self.pending_periods = 0
 
         churn = self.active & (
-            self.churn_rng.random(self.group.shape) < decisions.churn_probability(b, self.loyalty)
+            self.churn_rng.random(self.group.shape)
+            < decisions.churn_probability(b, self.loyalty, cal.weeks_per_period)
         )
         self.active &= ~churn
         self.left_period = np.where(churn, period, self.left_period)

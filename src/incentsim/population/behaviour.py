@@ -82,7 +82,8 @@ class Behaviour(Strict):
     lateness_sensitivity
         Loyalty lost per week a payout is later than promised.
     churn_base
-        Churn probability per period at loyalty 0.5.
+        Churn probability per quarter (13 weeks) at loyalty 0.5; periods of another length get
+        the same hazard per week.
     churn_slope
         How steeply churn rises as loyalty falls (hazard ``churn_base * exp(slope*(0.5-l))``).
     share_of_wallet_min
