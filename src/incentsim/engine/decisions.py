@@ -21,7 +21,7 @@ thresholds, notches or caps except through the payouts those rules produce.
   less once the reward is earned and the streak restarts.
 * **Ratchets**: when next period's quota follows this period's revenue, revenue booked now
   raises the thresholds of next period's quota-based accelerators; partners count that cost, so
-  strong performers hold back late in the period.
+  they hold deals back at the period end.
 * **Loyalty** moves towards a target set by what the program pays against the competitor's
   offer, fairness against peers, cut or deferred payouts and payout delay; it sets the share of
   wallet and the churn hazard.
