@@ -7,12 +7,17 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from incentsim.program.compiled import BudgetTerms, budget_terms
 from incentsim.program.ledger import Ledger, PayoutRun, open_ledger, pro_rata, run_payout
 from incentsim.program.spec import Budget
 
 
 def budget(**fields) -> Budget:
     return Budget.model_validate(fields)
+
+
+def terms(b: Budget) -> BudgetTerms:
+    return budget_terms(b)
 
 
 def cents(values) -> np.ndarray:
@@ -22,7 +27,9 @@ def cents(values) -> np.ndarray:
 def pay(b: Budget, ledger: Ledger, accrued, front_end=None, periods: int = 1):
     accrued = cents(accrued)
     front = np.zeros_like(accrued) if front_end is None else cents(front_end)
-    return run_payout(b, ledger, accrued, front, periods)
+    return run_payout(
+        terms(b), ledger, accrued, front, periods, defer=b.shortfall_policy == "defer"
+    )
 
 
 def assert_run_balances(ledger_before: Ledger, accrued, ledger_after: Ledger, run):
@@ -31,14 +38,14 @@ def assert_run_balances(ledger_before: Ledger, accrued, ledger_after: Ledger, ru
     accrued = cents(accrued)
     assert (ledger_before.owed + accrued == run.paid + run.cut + ledger_after.owed).all()
     lhs = run.reserve_before + run.budget + run.contribution + run.overrun
-    rhs = run.paid.sum(axis=-1) + run.returned + run.reserve_after
+    rhs = run.paid.sum(axis=-1) + run.returned + run.reserve_after + run.carried
     assert (lhs == rhs).all()
     assert (run.reserve_after == ledger_after.reserve).all()
     assert (run.reserve_after >= 0).all()
 
 
 def test_open_ledger_shapes_and_initial_reserve():
-    led = open_ledger(budget(reserve={"initial": 123.45}), (3, 5))
+    led = open_ledger(terms(budget(reserve={"initial": 123.45})), (3, 5))
     assert led.owed.shape == (3, 5)
     assert led.owed.dtype == np.int64
     assert led.reserve.tolist() == [12345, 12345, 12345]
@@ -46,7 +53,7 @@ def test_open_ledger_shapes_and_initial_reserve():
 
 def test_no_budget_pays_everything():
     b = budget()
-    led = open_ledger(b, (3,))
+    led = open_ledger(terms(b), (3,))
     after, run = pay(b, led, [1000, 2500, 0])
     assert run.paid.tolist() == [1000, 2500, 0]
     assert run.cut.tolist() == [0, 0, 0]
@@ -63,7 +70,7 @@ def test_within_budget_unspent_to_reserve_by_share_then_cap():
         per_period=100.0,
         reserve={"initial": 50.0, "max": 80.0, "contribution": {"unspent_share": 0.25}},
     )
-    led = open_ledger(b, (2,))
+    led = open_ledger(terms(b), (2,))
     after, run = pay(b, led, [3000, 1000])
     # Paid 40.00; unspent 60.00: 15.00 to the reserve, 45.00 returned.
     assert run.paid.tolist() == [3000, 1000]
@@ -73,7 +80,7 @@ def test_within_budget_unspent_to_reserve_by_share_then_cap():
     assert_run_balances(led, [3000, 1000], after, run)
     # All unspent to the reserve, but only 30.00 of room below the max.
     b = budget(per_period=100.0, reserve={"initial": 50.0, "max": 80.0})
-    led = open_ledger(b, (2,))
+    led = open_ledger(terms(b), (2,))
     after, run = pay(b, led, [3000, 1000])
     assert int(run.to_reserve) == 3000
     assert int(run.returned) == 3000
@@ -83,7 +90,7 @@ def test_within_budget_unspent_to_reserve_by_share_then_cap():
 
 def test_over_budget_draws_the_reserve():
     b = budget(per_period=100.0, reserve={"initial": 50.0})
-    led = open_ledger(b, (2,))
+    led = open_ledger(terms(b), (2,))
     after, run = pay(b, led, [8000, 6000])
     # Due 140.00: 100.00 of budget and 40.00 from the reserve.
     assert run.paid.tolist() == [8000, 6000]
@@ -95,7 +102,7 @@ def test_over_budget_draws_the_reserve():
 
 def test_beyond_reserve_pro_rata_cut():
     b = budget(per_period=100.0, reserve={"initial": 20.0}, shortfall_policy="pro_rata")
-    led = open_ledger(b, (2,))
+    led = open_ledger(terms(b), (2,))
     after, run = pay(b, led, [9000, 6000])
     # 120.00 for 150.00 due: 80% each -> 72.00 and 48.00; 18.00 and 12.00 cut for good.
     assert run.paid.tolist() == [7200, 4800]
@@ -109,7 +116,7 @@ def test_beyond_reserve_pro_rata_cut():
 
 def test_beyond_reserve_defer_pays_shortfall_next_run():
     b = budget(per_period=100.0, reserve={"initial": 20.0}, shortfall_policy="defer")
-    led = open_ledger(b, (2,))
+    led = open_ledger(terms(b), (2,))
     mid, run = pay(b, led, [9000, 6000])
     assert run.paid.tolist() == [7200, 4800]
     assert run.deferred.tolist() == [1800, 1200]
@@ -126,7 +133,7 @@ def test_beyond_reserve_defer_pays_shortfall_next_run():
 
 def test_negative_balance_is_a_receivable_recovered_later():
     b = budget()
-    led = open_ledger(b, (2,))
+    led = open_ledger(terms(b), (2,))
     led1, run = pay(b, led, [-3000, 5000])
     assert run.paid.tolist() == [0, 5000]
     assert led1.owed.tolist() == [-3000, 0]
@@ -143,7 +150,7 @@ def test_negative_balance_is_a_receivable_recovered_later():
 
 def test_receivable_does_not_reduce_what_others_are_paid():
     b = budget(per_period=50.0)
-    led = open_ledger(b, (2,))
+    led = open_ledger(terms(b), (2,))
     after, run = pay(b, led, [-4000, 5000])
     assert run.paid.tolist() == [0, 5000]
     assert after.owed.tolist() == [-4000, 0]
@@ -152,7 +159,7 @@ def test_receivable_does_not_reduce_what_others_are_paid():
 
 def test_front_end_is_never_cut_and_overruns_when_cash_is_short():
     b = budget(per_period=100.0)
-    led = open_ledger(b, (2,))
+    led = open_ledger(terms(b), (2,))
     after, run = pay(b, led, [12000, 3000], front_end=[12000, 0])
     # 120.00 was paid on invoice against 100.00 of cash: 20.00 overrun, nothing for the rest.
     assert run.paid.tolist() == [12000, 0]
@@ -164,7 +171,7 @@ def test_front_end_is_never_cut_and_overruns_when_cash_is_short():
 
 def test_front_end_charged_first_rest_pro_rata():
     b = budget(per_period=100.0)
-    led = open_ledger(b, (3,))
+    led = open_ledger(terms(b), (3,))
     after, run = pay(b, led, [5000, 8000, 2000], front_end=[5000, 0, 0])
     # 50.00 left for 100.00 due at the back end: half each.
     assert run.paid.tolist() == [5000, 4000, 1000]
@@ -177,7 +184,7 @@ def test_front_end_with_clawback_beyond_rebate():
     # A front-end rebate of 30.00 with 50.00 clawed back: accrued -20.00, 30.00 already paid,
     # so the partner owes 50.00.
     b = budget()
-    led = open_ledger(b, (1,))
+    led = open_ledger(terms(b), (1,))
     after, run = pay(b, led, [-2000], front_end=[3000])
     assert run.paid.tolist() == [3000]
     assert after.owed.tolist() == [-5000]
@@ -189,7 +196,7 @@ def test_fixed_contribution_goes_to_reserve():
         per_period=50.0,
         reserve={"contribution": {"unspent_share": 0.0, "fixed_per_period": 20.0}},
     )
-    led = open_ledger(b, (1,))
+    led = open_ledger(terms(b), (1,))
     after, run = pay(b, led, [3000], periods=2)
     # Budget 2 * 50 = 100.00, contribution 2 * 20 = 40.00; paid 30.00; the contribution goes to
     # the reserve, the other 70.00 of unspent budget is returned.
@@ -209,7 +216,7 @@ def test_fixed_contribution_goes_to_reserve():
 
 def test_fixed_contribution_without_budget():
     b = budget(reserve={"contribution": {"fixed_per_period": 10.0}, "max": 25.0})
-    led = open_ledger(b, (1,))
+    led = open_ledger(terms(b), (1,))
     for reserve_after, returned in ((1000, 0), (2000, 0), (2500, 500)):
         # The third contribution only fits 5.00 below the max; 5.00 is returned.
         after, run = pay(b, led, [500])
@@ -222,8 +229,8 @@ def test_batch_ledger_matches_rows():
     b = budget(per_period=60.0, reserve={"initial": 10.0, "max": 30.0}, shortfall_policy="defer")
     rng = np.random.default_rng(3)
     acc = rng.integers(-2000, 6000, (4, 3, 5))
-    led = open_ledger(b, (3, 5))
-    rows = [open_ledger(b, (5,)) for _ in range(3)]
+    led = open_ledger(terms(b), (3, 5))
+    rows = [open_ledger(terms(b), (5,)) for _ in range(3)]
     for p in range(4):
         before = led
         led, run = pay(b, led, acc[p])
@@ -300,6 +307,6 @@ def test_pro_rata_batch_rows_independent():
 
 def test_payout_run_is_a_dataclass_with_shortfall():
     b = budget(per_period=1.0)
-    _, run = pay(b, open_ledger(b, (2,)), [100, 300])
+    _, run = pay(b, open_ledger(terms(b), (2,)), [100, 300])
     assert isinstance(run, PayoutRun)
     assert int(run.shortfall) == 300

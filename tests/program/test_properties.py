@@ -15,8 +15,15 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from incentsim.program.compiled import CompiledProgram, compile_program
-from incentsim.program.ledger import open_ledger, pro_rata, run_payout
+from incentsim.program.compiled import CompiledProgram, budget_terms, compile_program
+from incentsim.program.ledger import (
+    Accruals,
+    PayoutSchedule,
+    close_accounts,
+    open_ledger,
+    pro_rata,
+    run_payout,
+)
 from incentsim.program.rules import (
     COMPONENTS,
     PeriodMetrics,
@@ -192,6 +199,12 @@ def programs(
                 "evaluation": {"grace_periods": draw(st.integers(0, 2))},
             }
         }
+        if budget and draw(st.booleans()):
+            # Its own payout rhythm and shortfall policy.
+            p["segment_overrides"]["si"]["budget"] = {
+                "payout": {"cadence_periods": draw(st.integers(1, 3))},
+                "shortfall_policy": draw(st.sampled_from(["pro_rata", "defer"])),
+            }
     return p
 
 
@@ -248,25 +261,38 @@ def test_money_is_never_lost(p, seed, periods):
     R, N = 2, 5
     group = rng.integers(0, cp.n_groups, (R, N))
     state = initial_state(cp, group)
-    b = prog.budget
-    ledger = open_ledger(b, (R, N))
-    cadence = b.payout.cadence_periods
+    schedule = PayoutSchedule.of(cp, periods)
+    ledger = open_ledger(cp.budget, (R, N))
+    accruals = Accruals.empty((R, N))
     total_accrued = np.zeros((R, N), dtype=np.int64)
     total_paid = np.zeros((R, N), dtype=np.int64)
     total_cut = np.zeros((R, N), dtype=np.int64)
-    pending = np.zeros((R, N), dtype=np.int64)
-    pending_front = np.zeros((R, N), dtype=np.int64)
-    pending_periods = 0
-    reserve_max = cap_cents(b.reserve.max)
+    reserve_max = cap_cents(prog.budget.reserve.max)
     resolved = [prog.resolved(name.split("/")[0]) for name in cp.group_names]
+    defer = cp.defer_shortfall[group]
 
-    def settle():
-        nonlocal ledger, pending, pending_front, pending_periods
+    for k in range(periods):
+        m = random_metrics(rng, (R, N), len(cp.spiff_names))
+        state, a = assess_period(cp, state, group, m)
+        check_caps(resolved, group, a)
+        total_accrued += a.accrued
         before = ledger
-        ledger, run = run_payout(b, ledger, pending, pending_front, pending_periods)
-        assert (before.owed + pending == run.paid + run.cut + ledger.owed).all()
+        pending = accruals.back_end + a.accrued - a.front_end
+        ledger, accruals, settlement = close_accounts(
+            schedule, cp.budget, ledger, accruals, group, k, a.accrued, a.front_end, m.revenue
+        )
+        settled = settlement.settled
+        assert (settled == schedule.due(k)[group]).all()
+        run = settlement.run
+        if run is None:
+            assert not a.front_end.any()
+            assert not settled.any()
+            continue
+        paid_now = a.front_end + np.where(settled, pending, 0)
+        assert (before.owed + paid_now == run.paid + run.cut + ledger.owed).all()
         lhs = run.reserve_before + run.budget + run.contribution + run.overrun
-        assert (lhs == run.paid.sum(axis=-1) + run.returned + run.reserve_after).all()
+        rhs = run.paid.sum(axis=-1) + run.returned + run.reserve_after + run.carried
+        assert (lhs == rhs).all()
         assert (run.reserve_after == ledger.reserve).all()
         assert (run.reserve_after >= 0).all()
         if reserve_max is not None:
@@ -276,29 +302,16 @@ def test_money_is_never_lost(p, seed, periods):
         assert (run.deferred >= 0).all()
         assert (run.returned >= 0).all()
         assert (run.overrun >= 0).all()
-        assert (run.paid >= pending_front).all()  # front-end never cut
-        if b.shortfall_policy == "defer":
-            assert (run.cut == 0).all()
+        assert (run.paid >= a.front_end).all()  # front-end never cut
+        assert (run.cut[defer] == 0).all()
+        assert (run.deferred[~defer] == 0).all()
+        assert (np.where(settled, 0, run.paid - a.front_end) == 0).all()  # others not settled
         for arr in (run.paid, run.cut, run.reserve_after, run.returned):
             assert arr.dtype == np.int64
-        total_paid[...] += run.paid
-        total_cut[...] += run.cut
-        pending = np.zeros_like(pending)
-        pending_front = np.zeros_like(pending_front)
-        pending_periods = 0
-
-    for _ in range(periods):
-        m = random_metrics(rng, (R, N), len(cp.spiff_names))
-        state, a = assess_period(cp, state, group, m)
-        check_caps(resolved, group, a)
-        total_accrued += a.accrued
-        pending += a.accrued
-        pending_front += a.front_end
-        pending_periods += 1
-        if pending_periods == cadence:
-            settle()
-    if pending_periods:
-        settle()
+        total_paid += run.paid
+        total_cut += run.cut
+    # The horizon's last close settles every group: nothing is left pending.
+    assert (accruals.back_end == 0).all()
     assert (total_accrued == total_paid + total_cut + ledger.owed).all()
 
 
@@ -366,11 +379,11 @@ def test_ledger_identities_for_random_runs(
         },
         "shortfall_policy": policy,
     }
-    budget = Program.model_validate({"tiers": {"t": {}}, "budget": b}).budget
+    budget = budget_terms(Program.model_validate({"tiers": {"t": {}}, "budget": b}).budget)
     ledger = open_ledger(budget, accrued.shape)
     for _ in range(3):
         before = ledger
-        ledger, run = run_payout(budget, ledger, accrued, front, 1)
+        ledger, run = run_payout(budget, ledger, accrued, front, 1, defer=policy == "defer")
         assert (before.owed + accrued == run.paid + run.cut + ledger.owed).all()
         lhs = run.reserve_before + run.budget + run.contribution + run.overrun
         assert lhs == run.paid.sum() + run.returned + run.reserve_after

@@ -22,6 +22,9 @@ thresholds, notches or caps except through the payouts those rules produce.
 * **Ratchets**: when next period's quota follows this period's revenue, revenue booked now
   raises the thresholds of next period's quota-based accelerators; partners count that cost, so
   they hold deals back at the period end.
+* **Co-delivery**: a partner does a share of the delivery on co-sold deals itself; below a
+  program's co-delivery requirement it does more only when the co-selling bonus it keeps is
+  worth the extra delivery, and otherwise forgoes the bonus.
 * **Loyalty** moves towards a target set by what the program pays against the competitor's
   offer, fairness against peers, cut or deferred payouts and payout delay; it sets the share of
   wallet and the churn hazard.
@@ -36,7 +39,14 @@ from numpy.typing import NDArray
 
 from incentsim.population.behaviour import Behaviour
 from incentsim.program.compiled import CompiledProgram
-from incentsim.program.rules import ProgramState, anticipated_payout, put_where
+from incentsim.program.rules import (
+    ProgramState,
+    anticipated_payout,
+    anticipated_payout_parts,
+    next_quota,
+    put_where,
+    streak_after,
+)
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -50,14 +60,17 @@ _WEIGHTS = np.array([0.5, 0.5])
 
 @dataclass(frozen=True)
 class Outlook:
-    """What a partner knows mid-period about the metrics that set its tier, and what the
+    """What a partner knows mid-period about the metrics that set its tier, what the
     program's milestones are worth at each tier it may end the period at
-    (:func:`milestone_values`; ``None`` without milestones)."""
+    (:func:`milestone_values`; ``None`` without milestones), and what a unit of front-end rebate,
+    paid at the close, is worth against a unit of the delayed payout (``None`` when no group
+    pays on invoice)."""
 
     new_logos: FloatArray
     certified_staff: FloatArray
     csat: FloatArray
     milestones: FloatArray | None = None
+    front_worth: FloatArray | None = None
 
 
 def priced_payout(
@@ -68,10 +81,18 @@ def priced_payout(
     outlook: Outlook,
 ) -> FloatArray:
     """What ending the period with ``revenue`` is worth to a partner: the rebate and accelerators
-    the rules would pay, plus the milestones' worth at the tier that revenue earns."""
-    pay, tier = anticipated_payout(
-        cp, pstate, group, revenue, outlook.new_logos, outlook.certified_staff, outlook.csat
-    )
+    the rules would pay (a front-end rebate, paid without the payout delay, weighted by
+    ``outlook.front_worth``), plus the milestones' worth at the tier that revenue earns, in
+    money of the delayed payout."""
+    if outlook.front_worth is None:
+        pay, tier = anticipated_payout(
+            cp, pstate, group, revenue, outlook.new_logos, outlook.certified_staff, outlook.csat
+        )
+    else:
+        pay, front, tier = anticipated_payout_parts(
+            cp, pstate, group, revenue, outlook.new_logos, outlook.certified_staff, outlook.csat
+        )
+        pay = pay + (outlook.front_worth - 1.0) * front
     if outlook.milestones is None:
         return pay
     return pay + np.take_along_axis(outlook.milestones, (tier + 1)[..., None], axis=-1)[..., 0]
@@ -93,7 +114,9 @@ def expected_payout(
     return total
 
 
-def present_bias(behaviour: Behaviour, myopia: FloatArray, delay_weeks: float) -> FloatArray:
+def present_bias(
+    behaviour: Behaviour, myopia: FloatArray, delay_weeks: float | IntArray | FloatArray
+) -> FloatArray:
     """Weight a partner puts on a payout ``delay_weeks`` away (1 for an immediate payout)."""
     return 1.0 / (1.0 + myopia * delay_weeks / behaviour.present_bias_weeks)
 
@@ -161,7 +184,7 @@ def milestone_values(
     pstate: ProgramState,
     group: IntArray,
     myopia: FloatArray,
-    delay_weeks: float,
+    delay_weeks: float | IntArray,
     weeks_per_period: int,
 ) -> FloatArray | None:
     """What the program's milestones are worth to each partner by the tier it ends this period
@@ -177,19 +200,20 @@ def milestone_values(
     if not cp.milestone_names:
         return None
     t = cp.at(group)
-    streak, shortfall = pstate.streak, pstate.shortfall  # (..., N, M)
-    lapsed = shortfall + 1 > t.ms_tolerance
-    streak_below = np.where(lapsed, np.where(t.ms_step, np.maximum(streak - 1, 0), 0), streak)
+    reaching = np.ones(pstate.streak.shape, dtype=np.bool_)
+    streak_at, _ = streak_after(t, pstate, reaching)
+    streak_below, _ = streak_after(t, pstate, ~reaching)
     now = present_bias(behaviour, myopia, delay_weeks)[..., None]
+    delay = np.asarray(delay_weeks)[..., None]
 
-    def worth(streak_after: IntArray) -> FloatArray:
-        wait = delay_weeks + np.maximum(t.ms_length - streak_after, 0) * weeks_per_period
+    def worth(streak: IntArray) -> FloatArray:
+        wait = delay + np.maximum(t.ms_length - streak, 0) * weeks_per_period
         weight = present_bias(behaviour, myopia[..., None], wait)
         return np.where(pstate.milestone_done, 0.0, t.ms_reward * weight / now)
 
     tiers = np.arange(-1, cp.n_tiers)  # the tier the period ends at, -1 for none
     at_level = tiers >= t.ms_tier[..., None]  # (..., N, M, T + 1)
-    values = np.where(at_level, worth(streak + 1)[..., None], worth(streak_below)[..., None])
+    values = np.where(at_level, worth(streak_at)[..., None], worth(streak_below)[..., None])
     return values.sum(axis=-2)
 
 
@@ -218,10 +242,7 @@ def ratchet_cost(
     step = np.maximum(spread, 1e-9)
 
     def next_payout(revenue: FloatArray) -> FloatArray:
-        quota = np.where(
-            t.quota_prior, np.maximum(revenue * (1.0 + t.quota_growth), t.quota_floor), pstate.quota
-        )
-        state = replace(pstate, quota=quota)
+        state = replace(pstate, quota=next_quota(t, pstate.quota, revenue))
         return expected_payout(cp, state, group, expected_next, spread_next, outlook)
 
     return (next_payout(expected_revenue) - next_payout(expected_revenue + step)) / step
@@ -406,6 +427,33 @@ def churn_probability(
     if weeks_per_period == CHURN_WEEKS:
         return quarterly
     return 1.0 - (1.0 - quarterly) ** (weeks_per_period / CHURN_WEEKS)
+
+
+def natural_co_delivery(
+    behaviour: Behaviour, rng: np.random.Generator, shape: tuple[int, ...]
+) -> FloatArray:
+    """Each partner's own share of the delivery on co-sold deals when nothing rewards more: a
+    Beta draw with mean ``co_delivery_natural`` and concentration ``co_delivery_concentration``."""
+    mean, concentration = behaviour.co_delivery_natural, behaviour.co_delivery_concentration
+    return rng.beta(mean * concentration, (1.0 - mean) * concentration, size=shape)
+
+
+def co_delivery_choice(
+    behaviour: Behaviour,
+    natural: FloatArray,
+    required: FloatArray,
+    bonus_rate: FloatArray,
+) -> FloatArray:
+    """The share of delivery on co-sold deals a partner does itself.
+
+    A partner below the requirement raises its share to it when the co-selling bonus it keeps
+    (``bonus_rate``, per unit of co-sold revenue and already weighted for delay) is worth more
+    than the extra delivery costs (``co_delivery_cost`` per unit of revenue for all of it);
+    otherwise it keeps its own share and forgoes the bonus.
+    """
+    gap = np.maximum(required - natural, 0.0)
+    meets = bonus_rate > behaviour.co_delivery_cost * gap
+    return np.where(meets, np.maximum(natural, required), natural)
 
 
 def share_of_wallet(behaviour: Behaviour, loyalty: FloatArray) -> FloatArray:

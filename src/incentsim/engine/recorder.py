@@ -116,6 +116,8 @@ class Recorder:
                 "npv_payouts",
                 "csat_sum",
                 "csat_count",
+                "benefits",
+                "npv_benefits",
             )
         }
         self.partner_paid = np.zeros((reps, n))
@@ -243,23 +245,39 @@ class Recorder:
         """Record partners leaving at a period close."""
         self.churned += churned.sum(axis=1)
 
-    def payout(self, period: int, run: PayoutRun, paid_week: NDArray[np.int64]) -> None:
-        """Record a payout run and when its money reaches partners (per replication)."""
+    def payout(
+        self,
+        period: int,
+        run: PayoutRun,
+        payments: list[tuple[NDArray[np.int64], NDArray[np.int64]]],
+    ) -> None:
+        """Record the payout run of period ``period``'s close and when its money reaches
+        partners: ``payments`` splits what the run paid (``(R, N)`` cents) by the week it is
+        received (per replication)."""
         sim = self.sim
         paid = run.paid.sum(axis=1) / 100.0
         self.partner_paid += run.paid / 100.0
-        self.per_period["paid"][:, period] = paid
-        self.per_period["cut"][:, period] = run.cut.sum(axis=1) / 100.0
+        self.per_period["paid"][:, period] += paid
+        self.per_period["cut"][:, period] += run.cut.sum(axis=1) / 100.0
         self.per_period["reserve"][:, period:] = run.reserve_after[:, None] / 100.0
         self.totals["paid"] += paid
         self.totals["cut"] += run.cut.sum(axis=1) / 100.0
         self.totals["overrun_funding"] += run.overrun / 100.0
         self.totals["returned_to_vendor"] += run.returned / 100.0
         rate = sim.scenario.market.discount_rate_per_year
-        self.totals["npv_payouts"] += paid * (1.0 + rate) ** (-paid_week / 52.0)
+        for amount, week in payments:
+            received = amount.sum(axis=1) / 100.0
+            self.totals["npv_payouts"] += received * (1.0 + rate) ** (-week / 52.0)
         self.reserve_min = np.minimum(self.reserve_min, run.reserve_after / 100.0)
         self.reserve_end = run.reserve_after / 100.0
-        self.event("payout_run", sim.env.now, np.ones(len(paid), dtype=bool), period=period)
+
+    def benefits(self, cost: FloatArray) -> None:
+        """Record what the benefits partners held in a period cost the vendor (at its close)."""
+        sim = self.sim
+        total = cost.sum(axis=1)
+        self.totals["benefits"] += total
+        rate = sim.scenario.market.discount_rate_per_year
+        self.totals["npv_benefits"] += total * (1.0 + rate) ** (-sim.env.now / 52.0)
 
     def event(self, kind: str, week: float, reps: NDArray[np.bool_], **details: object) -> None:
         """Log a calendar event touching replications ``reps``."""
@@ -282,10 +300,13 @@ class Recorder:
         revenue_net = revenue_gross - returns
         clawbacks = tot["clawback_returns"] + tot["clawback_audit"]
         earned = sum(self.components.values())
-        incentive_cost = earned - clawbacks
+        # The payout budget pays what partners earn; benefits are delivered outside it but
+        # count in what the program costs.
+        payout_cost = earned - clawbacks
+        incentive_cost = payout_cost + tot["benefits"]
         owed = np.maximum(sim.ledger.owed, 0).sum(axis=1) / 100.0
         receivable = -np.minimum(sim.ledger.owed, 0).sum(axis=1) / 100.0
-        budget = sim.program.budget.per_period
+        budget = sim.cp.budget.per_period
         budget_total = np.full(sim.reps, np.inf if budget is None else budget * cal.horizon_periods)
         weeks = np.arange(cal.horizon_weeks)
         discount = (1.0 + market.discount_rate_per_year) ** (-weeks / 52.0)
@@ -298,7 +319,11 @@ class Recorder:
             * self.last_period_revenue.sum(axis=1)
             * (1.0 + market.discount_rate_per_year) ** (-cal.horizon_weeks / 52.0)
         )
-        npv = market.gross_margin * (weekly_net * discount).sum(axis=1) - tot["npv_payouts"]
+        npv = (
+            market.gross_margin * (weekly_net * discount).sum(axis=1)
+            - tot["npv_payouts"]
+            - tot["npv_benefits"]
+        )
         ever = sim.joined
         initial = sim.partners.active_from_period == 0
         final_active = sim.active
@@ -310,6 +335,7 @@ class Recorder:
             "returns": returns,
             "revenue_net": revenue_net,
             **{f"cost_{name}": value for name, value in self.components.items()},
+            "cost_benefits": tot["benefits"],
             "clawbacks": clawbacks,
             "capped": tot["capped"],
             "incentive_cost": incentive_cost,
@@ -319,8 +345,8 @@ class Recorder:
             "incentive_receivable_end": receivable,
             "cost_to_revenue": incentive_cost / np.maximum(revenue_net, 1.0),
             "budget_total": np.where(np.isinf(budget_total), np.nan, budget_total),
-            "budget_exceeded": (incentive_cost > budget_total + 0.005).astype(np.float64),
-            "budget_overrun": np.maximum(incentive_cost - budget_total, 0.0),
+            "budget_exceeded": (payout_cost > budget_total + 0.005).astype(np.float64),
+            "budget_overrun": np.maximum(payout_cost - budget_total, 0.0),
             "budget_returned": tot["returned_to_vendor"],
             "budget_overrun_funded": tot["overrun_funding"],
             "reserve_end": self.reserve_end,
@@ -328,7 +354,10 @@ class Recorder:
             "reserve_depleted": (
                 (self.reserve_min <= 0.005) & (self.per_period["cut"].sum(1) > 0)
             ).astype(np.float64),
-            "net_contribution": market.gross_margin * revenue_net - tot["paid"] - owed,
+            "net_contribution": market.gross_margin * revenue_net
+            - tot["paid"]
+            - owed
+            - tot["benefits"],
             "npv": npv + terminal,
             "retention": (initial & final_active).sum(1) / np.maximum(initial.sum(1), 1),
             "churned": self.churned,

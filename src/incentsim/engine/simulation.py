@@ -7,7 +7,8 @@ of them at once. The calendar is made of explicit SimPy processes:
 * the weekly market tick (effort, pipeline, closings, timing games, duplicate registrations);
 * the period close (audit sweep, MDF claims, the rules engine, churn, recruitment), run as a
   sub-process at the end of each period's last week;
-* payout runs, each a process that waits the program's payout delay, then the extra weeks of any
+* payout runs at the closes the payout schedule has due (front-end rebates at every close),
+  each followed by a process per payout delay that waits it, then the extra weeks of any
   payout-system outage, before partners receive their money;
 * one process per declared shock, marking its start and end in the event log.
 """
@@ -27,7 +28,14 @@ from incentsim.engine.recorder import Recorder
 from incentsim.market.demand import MarketPath, market_path
 from incentsim.population.sample import Partners, build_partners
 from incentsim.program.compiled import compile_program
-from incentsim.program.ledger import open_ledger, run_payout
+from incentsim.program.ledger import (
+    Accruals,
+    PayoutRun,
+    PayoutSchedule,
+    Settlement,
+    close_accounts,
+    open_ledger,
+)
 from incentsim.program.rules import (
     PeriodMetrics,
     assess_period,
@@ -38,6 +46,7 @@ from incentsim.program.rules import (
 from incentsim.scenario.model import Scenario
 
 FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -61,23 +70,6 @@ class BlockResult:
     trajectories: dict[str, FloatArray]
     panel: pd.DataFrame | None
     events: list[dict[str, object]]
-
-
-def _tier_benefits(scenario: Scenario, partners: Partners) -> dict[str, FloatArray]:
-    """Summed benefit effects per group and tier, ``(G, T)`` per effect."""
-    program = scenario.program
-    effects = ("win_rate_uplift", "deal_size_uplift", "ramp_speedup", "loyalty_uplift")
-    out = {e: np.zeros((partners.n_groups, len(program.tiers))) for e in effects}
-    g = 0
-    for segment in partners.segment_names:
-        for region in partners.region_names:
-            resolved = program.resolved(segment, region)
-            for t, tier in enumerate(resolved.tiers.values()):
-                for benefit in tier.benefits.values():
-                    for e in effects:
-                        out[e][g, t] += getattr(benefit, e)
-            g += 1
-    return out
 
 
 @dataclass(frozen=True)
@@ -137,24 +129,39 @@ class Simulation:
         self.scenario = scenario
         self.behaviour = scenario.behaviour
         self.calendar = scenario.calendar
-        self.program = scenario.program
         self.partners = partners
         self.market = market
         self.closings_rng, self.audit_rng, self.churn_rng = rng.spawn(3)
-        self.cp = compile_program(self.program, partners.segment_names, partners.region_names)
+        self.cp = compile_program(scenario.program, partners.segment_names, partners.region_names)
+        self.schedule = PayoutSchedule.of(self.cp, self.calendar.horizon_periods)
         self.group = np.asarray(partners.group, dtype=np.int64)
         self.reps, self.n = self.group.shape
         shape = self.group.shape
         self.env = simpy.Environment()
-        self.benefits = _tier_benefits(scenario, partners)
-        self._gathered_tables: dict[int, FloatArray] = {}
+        self.terms = self.cp.at(self.group)
         self._market_index = np.arange(self.reps)[:, None] * partners.n_groups + self.group
         self._share_this: dict[int, FloatArray] = {}
-        delay = self.program.budget.payout.delay_weeks
+        # Each partner's payout delay, by its group's payout schedule.
+        self.delay = self.terms.payout_delay_weeks
         wpp = self.calendar.weeks_per_period
         # Present bias on this period's payout and on the next period's (a period later).
-        self.weight = decisions.present_bias(self.behaviour, partners.myopia, delay)
-        self.next_weight = decisions.present_bias(self.behaviour, partners.myopia, delay + wpp)
+        self.weight = decisions.present_bias(self.behaviour, partners.myopia, self.delay)
+        self.next_weight = decisions.present_bias(self.behaviour, partners.myopia, self.delay + wpp)
+        # Front-end rebates are paid at the close, without the delay: worth 1 / weight as much
+        # per unit as the delayed payout (None when no group pays on invoice).
+        self.front_worth = (
+            np.where(self.terms.front_end, 1.0 / self.weight, 1.0)
+            if self.cp.front_end.any()
+            else None
+        )
+        # Co-delivery: the share of delivery on co-sold deals each partner does itself unless
+        # the program's requirement makes doing more worth its cost (drawn from a stream of its
+        # own, and only when some group requires co-delivery).
+        self.natural_co_delivery = (
+            decisions.natural_co_delivery(self.behaviour, rng.spawn(1)[0], shape)
+            if (self.cp.co_delivery_share > 0).any()
+            else None
+        )
         guarded = self.cp.csat_guarded[self.group]
         self.csat_pressure = self.behaviour.tunnel_vision * np.where(guarded, 0.3, 1.0)
         # Duplicate registrations pay only where a deal can earn a co-sell or SPIFF bonus.
@@ -162,7 +169,7 @@ class Simulation:
             bool((table > 0).any())
             for table in (self.cp.co_sell_rate, self.cp.spiff_per_deal, self.cp.spiff_uplift)
         )
-        terms = self.cp.at(self.group)
+        terms = self.terms
         self.duplicate_rate = decisions.duplicate_rate(
             self.behaviour,
             partners.gaming_propensity,
@@ -170,8 +177,14 @@ class Simulation:
             terms.audit_detection,
             terms.audit_penalty,
         )
-        self.spiffs = list(self.program.spiffs.values())
+        self.n_spiffs = len(self.cp.spiff_names)
         self.product_share = self._spiff_product_shares()
+        # Duplicate registrations the duplicate check can catch: within the registration's
+        # protection window (a duplicate comes at a uniform time over the deal's cycle) and on
+        # bonuses that require a registration.
+        cycle_days = 7.0 * partners.deal_cycle_weeks
+        within = np.minimum(terms.registration_protection_days / cycle_days, 1.0)
+        self.registration_catch = terms.registration_detection * within
 
         joined = partners.active_from_period == 0
         self.joined = joined.copy()
@@ -192,14 +205,11 @@ class Simulation:
         self.returns_next = np.zeros(shape)
         self.mdf_boost = np.zeros(shape)  # weekly pipeline from MDF campaigns
         self.pstate = initial_state(self.cp, self.group)
-        self.ledger = open_ledger(self.program.budget, shape)
-        self.pending_accrued = np.zeros(shape, dtype=np.int64)
-        self.pending_front = np.zeros(shape, dtype=np.int64)
-        self.pending_revenue = np.zeros(shape)
-        self.pending_periods = 0
+        self.ledger = open_ledger(self.cp.budget, shape)
+        self.accruals = Accruals.empty(shape)
         self.unaudited_co_sell = np.zeros(shape)
-        self.unaudited_spiff_revenue = np.zeros((*shape, len(self.spiffs)))
-        self.unaudited_spiff_deals = np.zeros((*shape, len(self.spiffs)))
+        self.unaudited_spiff_revenue = np.zeros((*shape, self.n_spiffs))
+        self.unaudited_spiff_deals = np.zeros((*shape, self.n_spiffs))
         self.unaudited_duplicates = np.zeros(shape)
         self._reset_period()
         self.recorder = Recorder(self, panel=panel)
@@ -208,27 +218,30 @@ class Simulation:
     # set-up helpers
 
     def _spiff_product_shares(self) -> FloatArray:
-        """Share of each partner's revenue that qualifies for each SPIFF, ``(R, N, S)``."""
-        p = self.partners
-        shares = np.zeros((self.reps, self.n, len(self.spiffs)))
-        for s, spiff in enumerate(self.spiffs):
-            if spiff.product is None:
-                product = np.ones((self.reps, self.n))
-            elif spiff.product in p.product_names:
-                product = p.product_mix[..., p.product_names.index(spiff.product)]
-            else:
-                product = np.zeros((self.reps, self.n))
-            deal_type = {
-                "any": 1.0,
-                "new_logo": p.new_logo_share,
-                "renewal": 1.0 - p.new_logo_share,
-            }[spiff.deal_type]
-            shares[..., s] = product * deal_type
+        """Share of each partner's revenue that qualifies for each SPIFF, ``(R, N, S)``: its
+        group's SPIFF product and deal type."""
+        p, cp = self.partners, self.cp
+        shares = np.zeros((self.reps, self.n, self.n_spiffs))
+        deal_types = (np.ones((self.reps, self.n)), p.new_logo_share, 1.0 - p.new_logo_share)
+        for s in range(self.n_spiffs):
+            for g in range(cp.n_groups):
+                members = self.group == g
+                if not members.any():
+                    continue
+                product_name = cp.spiff_product[g][s]
+                if product_name is None:
+                    product = np.ones((self.reps, self.n))
+                elif product_name in p.product_names:
+                    product = p.product_mix[..., p.product_names.index(product_name)]
+                else:
+                    product = np.zeros((self.reps, self.n))
+                share = product * deal_types[int(cp.spiff_deal_type[g, s])]
+                shares[..., s] = np.where(members, share, shares[..., s])
         return shares
 
     def _reset_period(self) -> None:
         shape = self.group.shape
-        n_spiffs = len(self.spiffs)
+        n_spiffs = self.n_spiffs
         self.revenue = np.zeros(shape)
         self.deals = np.zeros(shape)
         self.new_logos = np.zeros(shape)
@@ -244,33 +257,41 @@ class Simulation:
         return np.take(array[:, week, :], self._market_index)
 
     def _tier_value(self, table: FloatArray) -> FloatArray:
-        """A per-group, per-tier table ``(G, T)`` at each partner's current tier (0 if none)."""
-        key = id(table)
-        if key not in self._gathered_tables:
-            self._gathered_tables[key] = np.ascontiguousarray(table[self.group])
-        terms = self.cp.at(self.group)
+        """A gathered per-tier term ``(R, N, T)`` at each partner's current tier (0 if none)."""
         tier = self.pstate.tier
-        return np.where(tier >= 0, terms.at_tier(self._gathered_tables[key], tier), 0.0)
+        return np.where(tier >= 0, self.terms.at_tier(table, tier), 0.0)
 
     def _period_uplifts(self) -> _PeriodUplifts:
-        """Tier benefits, ramp-up and remediation as they stand for the period just opened."""
-        p = self.partners
-        win = 1.0 + self._tier_value(self.benefits["win_rate_uplift"]) / np.maximum(
-            p.win_rate, 0.05
-        )
-        size = 1.0 + self._tier_value(self.benefits["deal_size_uplift"])
+        """Tier benefits, ramp-up and remediation as they stand for the period just opened.
+
+        Benefits and remediation add win-rate points to the partner's win rate; the potential
+        scales with the win rate it then has.
+        """
+        p, terms = self.partners, self.terms
+        points = self._tier_value(terms.benefit_win_rate_uplift)
+        if self._in_remediation.any():
+            points = points + np.where(self._in_remediation, terms.remediation_win_rate_uplift, 0.0)
+        win = 1.0 + points / np.maximum(p.win_rate, 0.05)
+        size = 1.0 + self._tier_value(terms.benefit_deal_size_uplift)
         tenure = self._period - self.join_period
         ramp_periods = self.scenario.population.recruitment.ramp_periods
-        speed = 1.0 + self._tier_value(self.benefits["ramp_speedup"])
+        speed = 1.0 + self._tier_value(terms.benefit_ramp_speedup)
         ramp = np.where(
             self.join_period > 0,
             np.clip((tenure + 1) * speed / (ramp_periods + 1), 0.0, 1.0),
             1.0,
         )
-        remediation = np.where(
-            self._in_remediation, 1.0 + self.program.remediation.capacity_uplift, 1.0
-        )
+        remediation = np.where(self._in_remediation, 1.0 + terms.remediation_capacity_uplift, 1.0)
         return _PeriodUplifts(win=win, size=size, ramp=ramp, remediation=remediation)
+
+    def _spiff_window(self, week: int) -> FloatArray:
+        """1.0 for each SPIFF whose window (its partner's group's) includes ``week``, else 0.0:
+        ``(S,)`` when every group has the same windows, else ``(R, N, S)``."""
+        cp = self.cp
+        open_now = ((cp.spiff_start_week <= week) & (week < cp.spiff_end_week)).astype(np.float64)
+        if (open_now == open_now[:1]).all():
+            return open_now[0]
+        return open_now[self.group]
 
     def _share_this_period(self, weeks_left: int) -> FloatArray:
         """Share of a partner's pipeline that can still close this period, with ``weeks_left``
@@ -293,6 +314,7 @@ class Simulation:
             certified_staff=self.partners.certified_staff,
             csat=self._csat(),
             milestones=self._milestones,
+            front_worth=self.front_worth,
         )
         outlook.new_logos.setflags(write=False)
         outlook.csat.setflags(write=False)
@@ -307,7 +329,7 @@ class Simulation:
             self.pstate,
             self.group,
             self.partners.myopia,
-            self.program.budget.payout.delay_weeks,
+            self.delay,
             self.calendar.weeks_per_period,
         )
 
@@ -469,9 +491,7 @@ class Simulation:
         self.new_logos += deals * p.new_logo_share
         self.co_sell_revenue += booked * p.co_sell_share
         self.effort_sum += self.effort
-        in_window = np.array(
-            [s.start_week <= week < s.end_week for s in self.spiffs], dtype=np.float64
-        )
+        in_window = self._spiff_window(week)
         spiff_revenue = booked[..., None] * self.product_share * in_window
         self.spiff_revenue += spiff_revenue
         self.spiff_deals += spiff_revenue / deal_size[..., None]
@@ -519,7 +539,7 @@ class Simulation:
         """Duplicate registrations: claims for bonuses on deals registered twice."""
         if not self.bonus_per_deal:
             return
-        t = self.cp.at(self.group)
+        t = self.terms
         per_deal_bonus = (
             sum_last(t.spiff_per_deal * in_window)
             + sum_last(t.spiff_uplift * in_window) * deal_size
@@ -529,12 +549,23 @@ class Simulation:
             return
         rate = self.duplicate_rate * (per_deal_bonus > 0)
         submitted = deals * rate
-        caught = t.registration_detection
+        caught = self.registration_catch
         missed = 1.0 - caught
         share = rate * missed  # duplicate claims per genuine claim that get through
-        co_sell = booked * self.partners.co_sell_share * share
-        spiff_claimed = spiff_revenue * share[..., None]
-        spiff_deals = spiff_revenue / deal_size[..., None] * share[..., None]
+        # A bonus that needs no registration pays unregistered claims: the check never sees them.
+        co_share = (
+            share
+            if t.co_sell_requires_registration.all()
+            else rate * np.where(t.co_sell_requires_registration, missed, 1.0)
+        )
+        spiff_share = (
+            share[..., None]
+            if t.spiff_requires_registration.all()
+            else rate[..., None] * np.where(t.spiff_requires_registration, missed[..., None], 1.0)
+        )
+        co_sell = booked * self.partners.co_sell_share * co_share
+        spiff_claimed = spiff_revenue * spiff_share
+        spiff_deals = spiff_revenue / deal_size[..., None] * spiff_share
         self.co_sell_revenue += co_sell
         self.spiff_revenue += spiff_claimed
         self.spiff_deals += spiff_deals
@@ -564,6 +595,23 @@ class Simulation:
         self.unaudited_spiff_deals = np.where(audited[..., None], 0.0, self.unaudited_spiff_deals)
         return co_sell, spiff_revenue, spiff_deals
 
+    def _co_delivery(self) -> FloatArray:
+        """Share of delivery on co-sold deals each partner did itself this period (see
+        :func:`decisions.co_delivery_choice`); 1 for everyone when no group requires any."""
+        if self.natural_co_delivery is None:
+            return np.ones(self.group.shape)
+        t = self.terms
+        return decisions.co_delivery_choice(
+            self.behaviour,
+            self.natural_co_delivery,
+            t.co_delivery_share,
+            np.where(self.pstate.tier >= t.co_sell_min_tier, t.co_sell_rate, 0.0) * self.weight,
+        )
+
+    def _benefit_cost(self) -> FloatArray:
+        """What the benefits of the tier each active partner held this period cost the vendor."""
+        return np.where(self.active, self._tier_value(self.terms.benefit_cost), 0.0)
+
     def _mdf_claims(self) -> FloatArray:
         """Marketing spend partners claim: less when reimbursement is slow."""
         b, cp, g = self.behaviour, self.cp, self.group
@@ -576,6 +624,8 @@ class Simulation:
         """Close a period: audits, MDF, the rules engine, payout scheduling, churn, recruits."""
         b, cal = self.behaviour, self.calendar
         co_audit, spiff_rev_audit, spiff_deals_audit = self._audit()
+        if self.cp.benefit_cost.any():
+            self.recorder.benefits(self._benefit_cost())
         claims = self._mdf_claims()
         metrics = PeriodMetrics(
             revenue=self.revenue,
@@ -584,7 +634,7 @@ class Simulation:
             certified_staff=np.asarray(self.partners.certified_staff, dtype=np.float64),
             csat=self._csat(cal.weeks_per_period),
             co_sell_revenue=self.co_sell_revenue,
-            co_delivery=np.ones(self.group.shape),
+            co_delivery=self._co_delivery(),
             spiff_revenue=self.spiff_revenue,
             spiff_deals=self.spiff_deals,
             mdf_claims=claims,
@@ -599,29 +649,21 @@ class Simulation:
         self._in_remediation = assessment.in_remediation & self.active
         accrued = np.where(self.joined, assessment.accrued, 0)
         front = np.where(self.joined, assessment.front_end, 0)
-        self.pending_accrued += accrued
-        self.pending_front += front
-        self.pending_revenue += self.revenue
-        self.pending_periods += 1
         self.mdf_boost = claims * b.mdf_pipeline_return / cal.weeks_per_period
         self.recorder.close(period, metrics, assessment, accrued)
-
-        cadence = self.program.budget.payout.cadence_periods
-        if (period + 1) % cadence == 0 or period + 1 == cal.horizon_periods:
-            self.env.process(
-                self._payout_run(
-                    period,
-                    self.pending_accrued,
-                    self.pending_front,
-                    self.pending_revenue,
-                    self.pending_periods,
-                )
-            )
-            shape = self.group.shape
-            self.pending_accrued = np.zeros(shape, dtype=np.int64)
-            self.pending_front = np.zeros(shape, dtype=np.int64)
-            self.pending_revenue = np.zeros(shape)
-            self.pending_periods = 0
+        self.ledger, self.accruals, settlement = close_accounts(
+            self.schedule,
+            self.cp.budget,
+            self.ledger,
+            self.accruals,
+            self.group,
+            period,
+            accrued,
+            front,
+            self.revenue,
+        )
+        if settlement.run is not None:
+            self._pay(period, settlement.run, settlement, front)
 
         churn = self.active & (
             self.churn_rng.random(self.group.shape)
@@ -645,45 +687,81 @@ class Simulation:
     # ----------------------------------------------------------------------------------------
     # payout runs
 
-    def _payout_run(
+    def _pay(self, period: int, run: PayoutRun, settlement: Settlement, front: IntArray) -> None:
+        """Record a payout run and start the processes that bring its money to partners.
+
+        Front-end rebates are paid at the close; the partners the run settles receive the rest
+        after their group's payout delay (one process per delay) and any outage.
+        """
+        close_week = (period + 1) * self.calendar.weeks_per_period
+        settled = settlement.settled
+        delays = [int(d) for d in np.unique(self.delay[settled])] if settled.any() else []
+        extras = {d: self._outage_weeks(close_week + d) for d in delays}
+        back_end = run.paid - front
+        payments = [
+            (np.where(settled & (self.delay == d), back_end, 0), close_week + d + extras[d])
+            for d in delays
+        ]
+        payments.append((front, np.full(self.reps, close_week)))
+        self.recorder.payout(period, run, payments)
+        for d in delays:
+            self.env.process(self._receipt(period, d, extras[d], run, settlement, front))
+
+    def _outage_weeks(self, due_week: int) -> NDArray[np.int64]:
+        """Extra weeks a payout-system outage adds to a payout due in ``due_week``, per
+        replication (the market path ends with the horizon: a payout due later reads the
+        horizon's last week)."""
+        extra = self.market.payout_delay_extra_weeks
+        return extra[:, min(due_week, extra.shape[1] - 1)]
+
+    def _receipt(
         self,
         period: int,
-        accrued: NDArray[np.int64],
-        front: NDArray[np.int64],
-        revenue: FloatArray,
-        periods: int,
+        delay: int,
+        extra: NDArray[np.int64],
+        run: PayoutRun,
+        settlement: Settlement,
+        front: IntArray,
     ) -> Generator[simpy.Event, object, None]:
-        """Pay what is owed after the payout delay; outages delay some replications further."""
-        delay = self.program.budget.payout.delay_weeks
-        close_week = (period + 1) * self.calendar.weeks_per_period
+        """Partners whose payout delay is ``delay`` receive a run after it; outages delay some
+        replications further."""
+        receiving = settlement.settled & (self.delay == delay)
         yield self.env.timeout(delay)
-        self.ledger, run = run_payout(self.program.budget, self.ledger, accrued, front, periods)
-        # An outage delays the run if it is under way in the week the run is due (the market
-        # path ends with the horizon: a run due later reads the horizon's last week).
-        due_week = close_week + delay
-        extra = self.market.payout_delay_extra_weeks[
-            :, min(due_week, self.market.payout_delay_extra_weeks.shape[1] - 1)
-        ]
-        self.recorder.payout(period, run, close_week + delay + extra)
+        self.recorder.event(
+            "payout_run", self.env.now, np.ones(self.reps, dtype=bool), period=period
+        )
+        # What the partner was paid for the periods settled: the run, plus the front-end rebates
+        # of earlier periods paid at their closes.
+        received = run.paid - front + settlement.front_end
         waited = 0
         for late in np.unique(extra):
             yield self.env.timeout(int(late) - waited)
             waited = int(late)
             reps = extra == late
-            self._receive(reps, run.paid, run.cut + run.deferred, front, revenue, delay + late)
+            self._receive(
+                reps[:, None] & receiving,
+                received,
+                run.cut + run.deferred,
+                settlement.front_end,
+                settlement.revenue,
+                delay + late,
+            )
             if late > 0:
                 self.recorder.event("payout_late", self.env.now, reps, weeks=int(late))
 
     def _receive(
         self,
-        reps: NDArray[np.bool_],
+        receiving: NDArray[np.bool_],
         paid: NDArray[np.int64],
         unpaid: NDArray[np.int64],
         front: NDArray[np.int64],
         revenue: FloatArray,
         delay_weeks: NDArray[np.int64],
     ) -> None:
-        """Partners in replications ``reps`` receive a payout run and update their loyalty."""
+        """Partners ``receiving`` (``(R, N)``) receive a payout run and update their loyalty.
+
+        Peers are every partner the run paid for revenue, received yet or not.
+        """
         b, p = self.behaviour, self.partners
         week = min(int(self.env.now), self.calendar.horizon_weeks - 1)
         paid_rate = np.divide(paid / 100.0, revenue, out=np.zeros_like(revenue), where=revenue > 0)
@@ -702,15 +780,15 @@ class Simulation:
             b,
             p.initial_loyalty,
             paid_rate,
-            self._tier_value(self.benefits["loyalty_uplift"]),
+            self._tier_value(self.terms.benefit_loyalty_uplift),
             offer,
             peer_gap,
             p.fairness_sensitivity,
             unpaid_share,
             np.asarray(delay_weeks, dtype=np.float64),
-            np.asarray(delay_weeks - self.program.budget.payout.delay_weeks, dtype=np.float64),
+            np.asarray(delay_weeks - self.delay, dtype=np.float64),
         )
-        update = reps[:, None] & self.active & (revenue > 0)
+        update = receiving & self.active & (revenue > 0)
         self.loyalty = np.where(
             update, self.loyalty + b.loyalty_speed * (target - self.loyalty), self.loyalty
         )

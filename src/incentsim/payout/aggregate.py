@@ -43,6 +43,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from incentsim.payout.transactions import validate_transactions
+from incentsim.program.compiled import DEAL_TYPES, CompiledProgram, compile_program
 from incentsim.program.rules import PeriodMetrics
 from incentsim.program.spec import Program
 
@@ -73,6 +74,7 @@ class Aggregated:
     """What :func:`aggregate` found: one :class:`PeriodMetrics` per period and the findings."""
 
     partners: Partners
+    terms: CompiledProgram
     metrics: list[PeriodMetrics]
     findings: pd.DataFrame
 
@@ -166,7 +168,7 @@ def aggregate(
     if (row_partner < 0).any():
         missing = sorted(set(df["partner_id"][row_partner < 0]))[:5]
         raise ValueError(f"partners {missing} are in the transactions but not in partners_index")
-    rules = _GroupRules(program, partners)
+    cp = compile_program(program, partners.segments, partners.regions)
     g = partners.group[row_partner]
 
     days = _days(df["date"], calendar)
@@ -175,7 +177,7 @@ def aggregate(
         raise ValueError(f"transactions run to period {int(period.max()) + 1}, past n_periods")
     week = days // 7
     horizon = calendar.horizon_periods
-    lag_days = 7 * rules.get(lambda p: p.mdf.approval_lag_weeks)[g]
+    lag_days = 7 * cp.mdf_approval_lag_weeks.astype(np.int64)[g]
     approval_day = days + lag_days
     approval_period = approval_day // (7 * calendar.weeks_per_period)
     claims = df["mdf_claim"].to_numpy() > 0
@@ -197,8 +199,8 @@ def aggregate(
     registered = (reg != "") & ~audit
     owner_rows = _registration_owners(df, registered)
     rejected = np.zeros(len(df), dtype=np.bool_)
-    check = rules.get(lambda p: p.guardrails.deal_registration.duplicate_check)
-    protection = rules.get(lambda p: p.guardrails.deal_registration.protection_days)
+    check = cp.registration_check
+    protection = cp.registration_protection_days
     for pos in np.flatnonzero(registered):
         first = owner_rows[reg[pos]]
         if pid[first] == pid[pos]:
@@ -248,7 +250,7 @@ def aggregate(
     new_logos = per_period(np.ones(len(df)), logo_rows)
 
     # SPIFFs: per SPIFF, the qualifying rows of each partner's own (resolved) program.
-    names = list(program.spiffs)
+    names = cp.spiff_names
     spiff_revenue = np.zeros((*shape, len(names)))
     spiff_deals = np.zeros((*shape, len(names)))
     audited_spiff_revenue = np.zeros((*shape, len(names)))
@@ -256,12 +258,12 @@ def aggregate(
     audit_flat = np.where(audited_by >= 0, period[np.maximum(audited_by, 0)] * n, 0) + row_partner
     product = df["product"].to_numpy(dtype=object)
     deal_type = df["deal_type"].to_numpy(dtype=object)
-    for s, name in enumerate(names):
-        want_product = rules.get(lambda p, k=name: p.spiffs[k].product or "")[g]
-        want_type = rules.get(lambda p, k=name: p.spiffs[k].deal_type)[g]
-        start = rules.get(lambda p, k=name: p.spiffs[k].start_week)[g]
-        end = rules.get(lambda p, k=name: p.spiffs[k].end_week)[g]
-        needs_reg = rules.get(lambda p, k=name: p.spiffs[k].requires_registration)[g]
+    for s in range(len(names)):
+        want_product = np.array([products[s] or "" for products in cp.spiff_product])[g]
+        want_type = np.array(DEAL_TYPES)[cp.spiff_deal_type[:, s]][g]
+        start = cp.spiff_start_week[:, s][g]
+        end = cp.spiff_end_week[:, s][g]
+        needs_reg = cp.spiff_requires_registration[:, s][g]
         qualifies = (
             sale
             & ((want_product == "") | (product == want_product))
@@ -280,7 +282,7 @@ def aggregate(
 
     # Co-selling.
     co = df["co_sell"].to_numpy(dtype=np.bool_)
-    co_needs_reg = rules.get(lambda p: p.co_sell.requires_registration)[g].astype(np.bool_)
+    co_needs_reg = cp.co_sell_requires_registration[g]
     co_ok = sale & co & (valid_registration | (~co_needs_reg & ~invalid_later))
     co_sell_revenue = per_period(amount, co_ok)
     share = np.nan_to_num(df["co_delivery"].to_numpy(dtype=np.float64), nan=1.0)
@@ -310,7 +312,7 @@ def aggregate(
     # Snapshots: latest in the period wins, carried forward.
     certified_staff = _snapshots(df, "certified_staff", period, row_partner, shape, 0.0)
     csat, csat_missing = _snapshots(df, "csat", period, row_partner, shape, 5.0, missing=True)
-    if rules.uses_csat:
+    if cp.uses_csat:
         for i in np.flatnonzero(csat_missing.any(axis=0)):
             last_missing = int(np.flatnonzero(csat_missing[:, i]).max())
             findings.append(
@@ -345,30 +347,11 @@ def aggregate(
     ]
     frame = pd.DataFrame(findings, columns=list(FINDING_COLUMNS))
     frame = frame.astype({"period": "Int64", "line": "Int64"})
-    return Aggregated(partners, metrics, frame)
+    return Aggregated(partners, cp, metrics, frame)
 
 
 # --------------------------------------------------------------------------------------------
 # Helpers
-
-
-class _GroupRules:
-    """Resolved program per partner group, with per-group arrays of any setting."""
-
-    def __init__(self, program: Program, partners: Partners) -> None:
-        self.resolved = [
-            program.resolved(segment, region)
-            for segment in partners.segments
-            for region in partners.regions
-        ]
-        self.uses_csat = any(
-            p.guardrails.csat_gate is not None
-            or any(t.requirements.csat > 0 for t in p.tiers.values())
-            for p in self.resolved
-        )
-
-    def get(self, read: Any) -> NDArray[Any]:
-        return np.array([read(p) for p in self.resolved])
 
 
 def _partners_in(df: pd.DataFrame, index: Sequence[str] | pd.Index | None) -> Partners:

@@ -3,8 +3,10 @@
 :func:`compute_statements` aggregates the transactions into per-period metrics
 (:mod:`incentsim.payout.aggregate`), closes each period with
 :func:`~incentsim.program.rules.assess_period` and settles each payout run with
-:func:`~incentsim.program.ledger.run_payout` on the program's cadence. Nothing here decides what
-a partner earns; it only explains it.
+:func:`~incentsim.program.ledger.close_accounts` on the program's payout schedule, the one a
+simulation uses (:class:`~incentsim.program.ledger.PayoutSchedule`: each group's cadence and
+delay, front-end rebates at every close, every group settled at the horizon's last close).
+Nothing here decides what a partner earns; it only explains it.
 
 Money is computed in integer cents by the rules engine and shown in currency units with two
 decimals (``cents / 100``); totals are summed in cents, so they reconcile to the cent:
@@ -12,10 +14,11 @@ decimals (``cents / 100``); totals are summed in cents, so they reconcile to the
 * per partner and period: ``owed_before + accrued = paid + cut + owed_after``;
 * per partner over the statements: ``sum(accrued) = sum(paid) + sum(cut) + final owed_after``.
 
-``paid`` on a statement line is cash the partner receives for that line: front-end rebates are
-paid on invoice in their own period; everything else when the payout run that closes the
-period settles (``payment_date``: the last day of the run's last period plus the payout delay).
-Periods after the last run are *pending*: accrued, owed, payable at the next run.
+``paid`` on a statement line is cash the partner receives at that period's close: its front-end
+rebates, paid on invoice in their own period, and, when its group's payout run settles at that
+close, everything owed (``payment_date``: the last day of the run's last period plus the group's
+payout delay). Periods after the group's last run are *pending*: accrued, owed, payable at the
+next run.
 """
 
 from __future__ import annotations
@@ -35,8 +38,14 @@ import pandas as pd
 from incentsim.errors import DataError
 from incentsim.payout.aggregate import FINDING_COLUMNS, aggregate, period_bounds
 from incentsim.payout.transactions import validate_transactions
-from incentsim.program.compiled import GATEABLE, CompiledProgram, compile_program
-from incentsim.program.ledger import open_ledger, run_payout
+from incentsim.program.compiled import GATEABLE, CompiledProgram
+from incentsim.program.ledger import (
+    Accruals,
+    PayoutRun,
+    PayoutSchedule,
+    close_accounts,
+    open_ledger,
+)
 from incentsim.program.rules import (
     COMPONENTS,
     UNQUALIFIED,
@@ -110,7 +119,7 @@ class Statements:
         statements, missing satisfaction data, partly reimbursed MDF claims, receivables.
     """
 
-    program: Program
+    terms: CompiledProgram
     calendar: Any
     partners: pd.DataFrame
     runs: pd.DataFrame
@@ -121,7 +130,7 @@ class Statements:
     @property
     def currency(self) -> str:
         """The program's currency."""
-        return self.program.currency
+        return self.terms.currency
 
     def cents(self, column: str, frame: str = "partners") -> np.ndarray:
         """A money column as int64 cents (exact)."""
@@ -147,7 +156,7 @@ class Statements:
         reserve = (
             self.cents("reserve_after", "runs")[-1]
             if len(self.runs)
-            else round(self.program.budget.reserve.initial * 100)
+            else round(self.terms.budget.reserve_initial * 100)
         )
         return {
             "partners": int(self.partners["partner_id"].nunique()),
@@ -194,51 +203,57 @@ def compute_statements(
     if not len(transactions):
         raise DataError(source, [(None, "no transactions: nothing to compute statements for")])
     agg = aggregate(transactions, program, calendar, n_periods=n_periods)
-    partners = agg.partners
-    cp = compile_program(program, partners.segments, partners.regions)
+    partners, cp = agg.partners, agg.terms
     group = partners.group
     n = len(partners.ids)
-    budget = program.budget
-    cadence = budget.payout.cadence_periods
-    delay = dt.timedelta(weeks=budget.payout.delay_weeks)
+    schedule = PayoutSchedule.of(cp, calendar.horizon_periods)
+    delays = [dt.timedelta(weeks=int(d)) for d in cp.payout_delay_weeks]
 
     state = initial_state(cp, group)
-    ledger = open_ledger(budget, (n,))
+    ledger = open_ledger(cp.budget, (n,))
+    accruals = Accruals.empty((n,))
     rows: list[pd.DataFrame] = []
     runs: list[dict[str, Any]] = []
     balance = ledger.owed.copy()  # owed, including accruals since the last run
-    run_accrued = np.zeros(n, dtype=np.int64)
-    run_front = np.zeros(n, dtype=np.int64)
     findings: list[dict[str, Any]] = []
     explainer = _TierExplainer(cp, group)
-    pending: list[int] = []
+    pending = np.zeros((len(agg.metrics), n), dtype=np.bool_)
 
     for k, metrics in enumerate(agg.metrics):
         before = state
         state, a = assess_period(cp, state, group, metrics, calendar.periods_per_year)
         reasons = explainer.explain(k, before, state, a, metrics)
         accrued = a.accrued
-        run_accrued += accrued
-        run_front += a.front_end
         owed_before = balance.copy()
-        run_last = (k // cadence + 1) * cadence - 1
-        payment_date = period_bounds(run_last, calendar)[1] + delay
-        if (k + 1) % cadence == 0:
-            ledger, run = run_payout(budget, ledger, run_accrued, run_front, periods=cadence)
-            earlier_front = run_front - a.front_end
-            paid = run.paid - earlier_front
-            cut, deferred, balance = run.cut, run.deferred, ledger.owed.copy()
-            runs.append(_run_row(len(runs) + 1, k, cadence, payment_date, run, run_front))
-            run_accrued[:] = 0
-            run_front[:] = 0
-            status = "settled"
+        settles_in = schedule.settlement_period(k)
+        payment_by_group = [
+            period_bounds(int(settles_in[g]), calendar)[1] + delays[g] for g in range(cp.n_groups)
+        ]
+        payment_date = np.array(payment_by_group, dtype=object)[group]
+        ledger, accruals, settlement = close_accounts(
+            schedule, cp.budget, ledger, accruals, group, k, accrued, a.front_end, metrics.revenue
+        )
+        settled = np.asarray(settlement.settled)
+        zeros = np.zeros(n, dtype=np.int64)
+        if settlement.run is None:
+            paid, cut, deferred = zeros, zeros, zeros
         else:
-            paid = a.front_end.copy()
-            cut = np.zeros(n, dtype=np.int64)
-            deferred = np.zeros(n, dtype=np.int64)
-            balance = balance + accrued - a.front_end
-            pending.append(k)
-            status = "pending"
+            paid, cut, deferred = settlement.run.paid, settlement.run.cut, settlement.run.deferred
+            runs.append(
+                _run_row(
+                    len(runs) + 1,
+                    k,
+                    settlement.periods,
+                    cp,
+                    settled,
+                    group,
+                    calendar,
+                    settlement.run,
+                    a.front_end,
+                )
+            )
+        balance = ledger.owed + accruals.back_end
+        pending[k] = ~settled
         assert np.array_equal(owed_before + accrued, paid + cut + balance)
         rows.append(
             _partner_rows(
@@ -254,14 +269,14 @@ def compute_statements(
                 deferred=deferred,
                 owed_after=balance,
                 payment_date=payment_date,
-                status=status,
+                status=np.where(settled, "settled", "pending"),
             )
         )
-        if status == "settled":
-            for earlier in pending:  # the run settled the earlier periods it covers too
-                rows[earlier]["status"] = "settled"
-            pending.clear()
+        # The run settled the earlier periods it covers too.
+        pending[:k] &= ~settled
         findings += _period_findings(k, partners.ids, metrics, a, cp, group)
+    for k in range(len(rows)):
+        rows[k]["status"] = np.where(pending[k], "pending", "settled")
 
     frame = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
     if len(frame):
@@ -282,13 +297,13 @@ def compute_statements(
     ).astype({"period": "Int64", "line": "Int64"})
     run_frame = pd.DataFrame(runs, columns=_RUN_COLUMNS)
     return Statements(
-        program=program,
+        terms=cp,
         calendar=calendar,
         partners=frame,
         runs=run_frame,
         findings=all_findings,
         source=source,
-        pending_periods=tuple(p + 1 for p in pending),
+        pending_periods=tuple(int(k) + 1 for k in np.flatnonzero(pending.any(axis=1))),
     )
 
 
@@ -307,14 +322,29 @@ _RUN_COLUMNS = [
 
 
 def _run_row(
-    number: int, k: int, cadence: int, payment_date: dt.date, run: Any, front: np.ndarray
+    number: int,
+    k: int,
+    periods: int,
+    cp: CompiledProgram,
+    settled: np.ndarray,
+    group: np.ndarray,
+    calendar: Any,
+    run: PayoutRun,
+    front: np.ndarray,
 ) -> dict[str, Any]:
+    """One row of the program ledger: the run at period ``k``'s close, paid first on the
+    close's last day (front-end rebates) or after the shortest delay of the groups it settles."""
+    close = period_bounds(k, calendar)[1]
+    delays = cp.payout_delay_weeks[group[settled]]
+    first_paid = (
+        close if front.any() or not len(delays) else close + dt.timedelta(weeks=int(delays.min()))
+    )
     row: dict[str, Any] = {
         "run": number,
-        "first_period": k - cadence + 2,
+        "first_period": k - periods + 2,
         "last_period": k + 1,
-        "periods": cadence,
-        "payment_date": payment_date,
+        "periods": periods,
+        "payment_date": first_paid,
     }
     values = {
         "budget": run.budget,

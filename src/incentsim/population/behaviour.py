@@ -94,6 +94,18 @@ class Behaviour(Strict):
         Approval lag (weeks) that halves MDF claiming.
     mdf_pipeline_return
         Revenue generated per unit of MDF spent, over the next period.
+    co_delivery_natural
+        Mean share of the delivery on deals co-sold with the vendor that a partner does itself
+        when nothing rewards it (each partner's share is drawn from a Beta distribution with
+        this mean and ``co_delivery_concentration``). No study gives a figure; range 0.2-0.8.
+    co_delivery_concentration
+        Concentration (``a + b``) of that Beta distribution: higher, the more alike partners
+        are (range 2-20).
+    co_delivery_cost
+        What doing all of a co-sold deal's delivery instead of none costs a partner, per unit of
+        the deal's revenue (services delivery at thin margins; uncertain, range 0.02-0.20). A
+        partner below a co-delivery requirement raises its share to it when the co-selling bonus
+        it would keep is worth more than the extra delivery costs; otherwise it forgoes the bonus.
     """
 
     partner_margin: Annotated[float, Field(ge=0.0, le=1.0)] = 0.15
@@ -128,3 +140,6 @@ class Behaviour(Strict):
     mdf_claim_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.7
     mdf_lag_weeks: Annotated[float, Field(gt=0.0, le=52.0)] = 6.0
     mdf_pipeline_return: Annotated[float, Field(ge=0.0, le=50.0)] = 3.0
+    co_delivery_natural: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
+    co_delivery_concentration: Annotated[float, Field(gt=0.0, le=100.0)] = 6.0
+    co_delivery_cost: Annotated[float, Field(ge=0.0, le=1.0)] = 0.08

@@ -1,8 +1,14 @@
-"""A program compiled to arrays, one row per partner group (segment x region).
+"""A program compiled to typed terms, one row per partner group (segment x region).
+
+:func:`compile_program` is the one source of program terms: the engine, the partner's
+anticipation, the rules engine and the payout statements read the :class:`CompiledProgram` it
+returns and never the :class:`~incentsim.program.spec.Program` it was compiled from.
 
 Segment and region overrides change values, never structure, so every group has the same tiers,
 accelerators, SPIFFs and milestones; their parameters become arrays with a leading group axis
-that the rules engine gathers per partner with ``array[group]``.
+(:class:`GroupTerms`) that the rules engine gathers per partner with ``array[group]``
+(:class:`PartnerTerms`). The budget and the reserve are one program-wide pool
+(:class:`BudgetTerms`); everything else, the payout schedule included, can differ by group.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from incentsim.program.spec import Program
+from incentsim.program.spec import Budget, Program
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -25,6 +31,12 @@ GATEABLE = ("rebate", "accelerators", "spiffs", "co_sell", "milestones")
 
 #: Tolerance on tier requirements: a metric within it of a requirement meets it.
 REQUIREMENT_TOLERANCE = 1e-9
+
+#: SPIFF deal types, in the order of their codes in :attr:`GroupTerms.spiff_deal_type`.
+DEAL_TYPES = ("any", "new_logo", "renewal")
+
+#: Effects of a tier's non-financial benefits, each summed over the tier's benefits.
+BENEFIT_EFFECTS = ("win_rate_uplift", "deal_size_uplift", "ramp_speedup", "loyalty_uplift")
 
 _Memo = TypeVar("_Memo")
 
@@ -62,24 +74,22 @@ class _Seen:
         self.value = value
         self._copy = None if _read_only(value) else np.array(value, copy=True)
 
-    def holds(self, value: NDArray[Any]) -> bool:
+    def holds(self, value: NDArray[Any] | None) -> bool:
         """True when ``value`` has the values seen."""
+        if value is None:
+            return False
         if self._copy is None:
             return value is self.value
         return np.array_equal(value, self._copy)
 
 
 @dataclass(frozen=True)
-class CompiledProgram:
-    """Program parameters as arrays over groups ``G``, tiers ``T``, accelerators ``A``,
-    SPIFFs ``S`` and milestones ``M``. Money is in currency units per period."""
+class GroupTerms:
+    """Every program term that can differ between partner groups, as read-only arrays with a
+    leading group axis ``G``; per tier ``(G, T)``, per accelerator ``(G, A)``, per SPIFF
+    ``(G, S)``, per milestone ``(G, M)``. Money is in currency units per period; ``inf`` stands
+    for "no cap"."""
 
-    program: Program
-    group_names: tuple[str, ...]
-    tier_names: tuple[str, ...]
-    accelerator_names: tuple[str, ...]
-    spiff_names: tuple[str, ...]
-    milestone_names: tuple[str, ...]
     # tiers (G, T)
     req_revenue: FloatArray
     req_new_logos: FloatArray
@@ -87,7 +97,14 @@ class CompiledProgram:
     req_csat: FloatArray
     rebate_rate: FloatArray
     mdf_rate: FloatArray
-    # evaluation (G,)
+    # non-financial benefits by tier (G, T): effects summed over the tier's benefits, and what
+    # they cost the vendor per partner holding the tier per period
+    benefit_win_rate_uplift: FloatArray
+    benefit_deal_size_uplift: FloatArray
+    benefit_ramp_speedup: FloatArray
+    benefit_loyalty_uplift: FloatArray
+    benefit_cost: FloatArray
+    # evaluation and rebate (G,)
     cadence: IntArray
     lookback: IntArray
     grace: IntArray
@@ -105,14 +122,19 @@ class CompiledProgram:
     acc_quota_fraction: FloatArray
     acc_multiplier: FloatArray
     acc_cap: FloatArray
-    # spiffs (G, S)
+    # spiffs (G, S): what they pay, when, on which deals
     spiff_per_deal: FloatArray
     spiff_uplift: FloatArray
     spiff_cap: FloatArray
+    spiff_start_week: IntArray
+    spiff_end_week: IntArray
+    spiff_deal_type: IntArray  # index into DEAL_TYPES
+    spiff_requires_registration: BoolArray
     # co-sell (G,)
     co_sell_rate: FloatArray
     co_sell_min_tier: IntArray
     co_sell_cap: FloatArray
+    co_sell_requires_registration: BoolArray
     co_delivery_share: FloatArray
     # mdf (G,)
     mdf_reimbursement: FloatArray
@@ -131,7 +153,9 @@ class CompiledProgram:
     audit_rate: FloatArray
     audit_detection: FloatArray
     audit_penalty: FloatArray
+    registration_check: BoolArray  # duplicate registrations are checked at entry
     registration_detection: FloatArray  # 0 without a duplicate check
+    registration_protection_days: FloatArray
     csat_guarded: BoolArray  # a satisfaction gate or a tier satisfaction requirement
     csat_gate: FloatArray
     csat_gate_fraction: FloatArray
@@ -141,10 +165,48 @@ class CompiledProgram:
     remediation: BoolArray
     remediation_trigger: IntArray
     remediation_duration: IntArray
+    remediation_capacity_uplift: FloatArray
+    remediation_win_rate_uplift: FloatArray
+    # payout schedule (G,)
+    payout_cadence: IntArray
+    payout_delay_weeks: IntArray
+    defer_shortfall: BoolArray  # shortfall policy "defer" (else pro rata)
+    true_up: BoolArray
+
+
+@dataclass(frozen=True)
+class BudgetTerms:
+    """The program-wide money pool every group's payouts draw on (currency units).
+
+    ``per_period`` is ``None`` for an unlimited budget; ``reserve_max`` ``None`` for no ceiling.
+    """
+
+    per_period: float | None
+    reserve_initial: float
+    reserve_max: float | None
+    reserve_fixed_per_period: float
+    reserve_unspent_share: float
+
+
+@dataclass(frozen=True)
+class CompiledProgram(GroupTerms):
+    """A program's terms per group (the :class:`GroupTerms` arrays) and program-wide.
+
+    ``spiff_product`` is, per group and SPIFF, the product a SPIFF pays on (``None``: any).
+    """
+
+    group_names: tuple[str, ...]
+    tier_names: tuple[str, ...]
+    accelerator_names: tuple[str, ...]
+    spiff_names: tuple[str, ...]
+    milestone_names: tuple[str, ...]
+    spiff_product: tuple[tuple[str | None, ...], ...]
+    currency: str
+    budget: BudgetTerms
     _gathered: list[PartnerTerms] = field(default_factory=list, repr=False, compare=False)
 
     def at(self, group: IntArray) -> PartnerTerms:
-        """Every per-group parameter gathered at each partner's group.
+        """Every per-group term gathered at each partner's group.
 
         The last result is cached, keyed on the values of ``group`` (compared with a private copy
         unless ``group`` is read-only, so a group array changed in place is gathered again), so a
@@ -152,7 +214,7 @@ class CompiledProgram:
         """
         if self._gathered and self._gathered[0].serves(group):
             return self._gathered[0]
-        terms = PartnerTerms(self, group)
+        terms = PartnerTerms.gather(self, group)
         self._gathered[:] = [terms]
         return terms
 
@@ -176,53 +238,87 @@ class CompiledProgram:
         """Longest MDF expiry over groups (age buckets the state keeps)."""
         return int(self.mdf_expiry.max())
 
+    @property
+    def uses_csat(self) -> bool:
+        """True when some group gates on or requires customer satisfaction."""
+        return bool(self.csat_guarded.any())
 
-class PartnerTerms:
+
+@dataclass(frozen=True, eq=False)
+class PartnerTerms(GroupTerms):
     """A compiled program's per-group arrays at each partner's group: ``array[group]``, so a
-    ``(G, T)`` table becomes ``(..., N, T)``. Also holds ``tier_threshold``, each tier's revenue
-    threshold per period (its requirement over the look-back window), ``acc_excess``
-    (``acc_multiplier - 1``), ``acc_up`` (``acc_multiplier >= 1``: an accelerator, not a
-    decelerator), and flags the rules engine uses to skip work that cannot change a result (no
-    marginal group, no cap set, an accelerator above or below 1 in every group, ...).
+    ``(G, T)`` table becomes ``(..., N, T)`` (read-only: every call the cache serves shares
+    them), with what the rules engine derives from them once.
 
-    The gathered arrays are read-only: every call the cache serves shares them."""
+    ``tier_threshold`` is each tier's revenue threshold per period (its requirement over the
+    look-back window), ``acc_excess`` is ``acc_multiplier - 1`` and ``acc_up`` marks
+    accelerators (not decelerators); the flags let the rules engine skip work that cannot change
+    a result (no marginal group, no cap set, an accelerator above or below 1 in every group...).
+    """
 
-    def __init__(self, cp: CompiledProgram, group: IntArray) -> None:
-        self.group = group
-        self._group_seen = _Seen(group)
-        self._tables: dict[str, NDArray[Any]] = {}  # the per-group arrays, before gathering
-        for f in fields(cp):
-            value = getattr(cp, f.name)
-            if isinstance(value, np.ndarray):
-                self._tables[f.name] = value
-                setattr(self, f.name, _frozen(value[group]))
-        self.tier_threshold = _frozen(self.req_revenue / self.lookback[..., None])
-        self.any_marginal = bool(cp.marginal.any())
-        self.any_hysteresis = bool((cp.maintain_fraction < 1.0).any())
-        self.full_window = bool((cp.lookback == cp.window).all())
-        self.any_remediation = bool(cp.remediation.any())
-        self._flat_base = np.arange(np.asarray(group).size) * cp.n_tiers
-        self._allowed_cache: dict[tuple[str, ...], tuple[tuple[_Seen, ...], IntArray]] = {}
-        self._met_cache: dict[str, tuple[_Seen, _Seen | None, IntArray]] = {}
-        self._scaled_floors: dict[str, tuple[_Seen, tuple[FloatArray, ...]]] = {}
-        self._columns: dict[str, tuple[FloatArray, ...]] = {}
-        self._memo: dict[str, tuple[object, object]] = {}
-        self.every_period = bool((cp.cadence == 1).all())
-        self.acc_excess = _frozen(self.acc_multiplier - 1.0)
-        self.acc_up = _frozen(self.acc_multiplier >= 1.0)
-        # Per accelerator: an accelerator (or a decelerator) in every group.
-        self.acc_all_up = tuple(bool(up) for up in (cp.acc_multiplier >= 1.0).all(axis=0))
-        self.acc_all_down = tuple(bool(down) for down in (cp.acc_multiplier < 1.0).all(axis=0))
-        self.acc_uncapped = bool((cp.acc_cap == np.inf).all())
-        self.rebate_uncapped = bool((cp.rebate_cap == np.inf).all())
-        self.requires = {
-            metric: bool(getattr(cp, f"req_{metric}").any())
-            for metric in ("revenue", "new_logos", "certified_staff", "csat")
-        }
+    group: IntArray
+    source: GroupTerms
+    tier_threshold: FloatArray
+    acc_excess: FloatArray
+    acc_up: BoolArray
+    any_marginal: bool
+    any_hysteresis: bool
+    full_window: bool
+    any_remediation: bool
+    every_period: bool
+    acc_all_up: tuple[bool, ...]
+    acc_all_down: tuple[bool, ...]
+    acc_uncapped: bool
+    rebate_uncapped: bool
+    requires: dict[str, bool]
+    _group_seen: _Seen
+    _flat_base: IntArray
+    _allowed_cache: dict[tuple[str, ...], tuple[tuple[_Seen, ...], IntArray]] = field(
+        default_factory=dict
+    )
+    _met_cache: dict[str, tuple[_Seen, _Seen | None, IntArray]] = field(default_factory=dict)
+    _scaled_floors: dict[str, tuple[_Seen, tuple[FloatArray, ...]]] = field(default_factory=dict)
+    _columns: dict[str, tuple[FloatArray, ...]] = field(default_factory=dict)
+    _memo: dict[str, tuple[object, object]] = field(default_factory=dict)
+
+    @classmethod
+    def gather(cls, cp: CompiledProgram, group: IntArray) -> PartnerTerms:
+        """The terms of ``cp`` at each partner's ``group``."""
+        tables = {f.name: _frozen(getattr(cp, f.name)[group]) for f in fields(GroupTerms)}
+        multiplier = tables["acc_multiplier"]
+        return cls(
+            **tables,
+            group=group,
+            source=cp,
+            tier_threshold=_frozen(tables["req_revenue"] / tables["lookback"][..., None]),
+            acc_excess=_frozen(multiplier - 1.0),
+            acc_up=_frozen(multiplier >= 1.0),
+            any_marginal=bool(cp.marginal.any()),
+            any_hysteresis=bool((cp.maintain_fraction < 1.0).any()),
+            full_window=bool((cp.lookback == cp.window).all()),
+            any_remediation=bool(cp.remediation.any()),
+            every_period=bool((cp.cadence == 1).all()),
+            # Per accelerator: an accelerator (or a decelerator) in every group.
+            acc_all_up=tuple(bool(up) for up in (cp.acc_multiplier >= 1.0).all(axis=0)),
+            acc_all_down=tuple(bool(down) for down in (cp.acc_multiplier < 1.0).all(axis=0)),
+            acc_uncapped=bool((cp.acc_cap == np.inf).all()),
+            rebate_uncapped=bool((cp.rebate_cap == np.inf).all()),
+            requires={
+                metric: bool(getattr(cp, f"req_{metric}").any())
+                for metric in ("revenue", "new_logos", "certified_staff", "csat")
+            },
+            _group_seen=_Seen(group),
+            _flat_base=np.arange(np.asarray(group).size) * cp.n_tiers,
+        )
 
     def serves(self, group: IntArray) -> bool:
         """True when these terms were gathered for groups equal to ``group``."""
         return group is self.group and self._group_seen.holds(group)
+
+    def table(self, name: str) -> NDArray[Any]:
+        """The per-group array ``name`` before gathering."""
+        value: NDArray[Any] = getattr(self.source, name)
+        return value
 
     def at_tier(self, table: FloatArray, tier: IntArray) -> FloatArray:
         """A per-tier table ``(..., N, T)`` read at each partner's tier (tier 0 where below 0)."""
@@ -233,7 +329,7 @@ class PartnerTerms:
 
     def tier_columns(self, name: str) -> tuple[FloatArray, ...]:
         """A per-tier table ``(..., N, T)`` as one contiguous ``(..., N)`` array per tier."""
-        return self._split(name, lambda: self._tables[name])
+        return self._split(name, lambda: self.table(name))
 
     def _split(self, key: str, table: Callable[[], FloatArray]) -> tuple[FloatArray, ...]:
         """A per-group, per-tier table ``(G, T)`` gathered at each partner's group one tier at
@@ -257,7 +353,7 @@ class PartnerTerms:
         if scale is None:
             floors = self._split(
                 f"floor_{metric}",
-                lambda: self._tables[f"req_{metric}"] - REQUIREMENT_TOLERANCE,
+                lambda: self.table(f"req_{metric}") - REQUIREMENT_TOLERANCE,
             )
         else:
             floors = self._floors_scaled(metric, scale)
@@ -345,14 +441,22 @@ class PartnerTerms:
         self._memo[key] = (anchor, value)
         return value
 
-    def __getattr__(self, name: str) -> Any:  # for type checkers: attributes are set above
-        raise AttributeError(name)
+
+def budget_terms(budget: Budget) -> BudgetTerms:
+    """The program-wide terms of a program's budget."""
+    return BudgetTerms(
+        per_period=budget.per_period,
+        reserve_initial=budget.reserve.initial,
+        reserve_max=budget.reserve.max,
+        reserve_fixed_per_period=budget.reserve.contribution.fixed_per_period,
+        reserve_unspent_share=budget.reserve.contribution.unspent_share,
+    )
 
 
 def compile_program(
     program: Program, segments: Sequence[str] = ("all",), regions: Sequence[str] = ("all",)
 ) -> CompiledProgram:
-    """Resolve overrides for every segment x region group and stack the parameters.
+    """Resolve overrides for every segment x region group and stack the terms.
 
     Groups are ordered segment-major: ``group = segment_index * len(regions) + region_index``.
 
@@ -372,31 +476,34 @@ def compile_program(
     tiers = program.tier_names
     tier_index = {name: i for i, name in enumerate(tiers)}
 
-    def per_group(get) -> FloatArray:  # type: ignore[no-untyped-def]
-        return np.array([get(p) for p in resolved], dtype=np.float64)
+    def per_group(get: Callable[[Program], Any], dtype: Any = np.float64) -> NDArray[Any]:
+        return np.array([get(p) for p in resolved], dtype=dtype)
 
-    def per_tier(get) -> FloatArray:  # type: ignore[no-untyped-def]
+    def per_tier(get: Callable[[Program, Any], Any]) -> FloatArray:
         return np.array([[get(p, p.tiers[t]) for t in tiers] for p in resolved], dtype=np.float64)
 
-    def per_item(part: str, get) -> FloatArray:  # type: ignore[no-untyped-def]
+    def per_item(part: str, get: Callable[[Any], Any], dtype: Any = np.float64) -> NDArray[Any]:
         keys = list(getattr(program, part))
         return np.array(
-            [[get(p, getattr(p, part)[k]) for k in keys] for p in resolved], dtype=np.float64
+            [[get(getattr(p, part)[k]) for k in keys] for p in resolved], dtype=dtype
         ).reshape(len(resolved), len(keys))
 
-    def as_int(a: FloatArray) -> IntArray:
-        return a.astype(np.int64)
+    def benefits(effect: str) -> FloatArray:
+        return per_tier(lambda p, t: sum(getattr(b, effect) for b in t.benefits.values()))
 
-    def as_bool(a: FloatArray) -> BoolArray:
-        return a.astype(np.bool_)
+    def gate(p: Program) -> Any:
+        return p.guardrails.csat_gate
 
+    registration = [p.guardrails.deal_registration for p in resolved]
     return CompiledProgram(
-        program=program,
         group_names=tuple(names),
         tier_names=tuple(tiers),
         accelerator_names=tuple(program.accelerators),
         spiff_names=tuple(program.spiffs),
         milestone_names=tuple(program.milestones),
+        spiff_product=tuple(tuple(s.product for s in p.spiffs.values()) for p in resolved),
+        currency=program.currency,
+        budget=budget_terms(program.budget),
         req_revenue=per_tier(lambda p, t: t.requirements.revenue),
         req_new_logos=per_tier(lambda p, t: t.requirements.new_logos),
         req_certified_staff=per_tier(lambda p, t: t.requirements.certified_staff),
@@ -405,79 +512,79 @@ def compile_program(
         mdf_rate=per_tier(
             lambda p, t: p.mdf.accrual_rate if t.mdf_accrual_rate is None else t.mdf_accrual_rate
         ),
-        cadence=as_int(per_group(lambda p: p.evaluation.cadence_periods)),
-        lookback=as_int(per_group(lambda p: p.evaluation.lookback_periods)),
-        grace=as_int(per_group(lambda p: p.evaluation.grace_periods)),
+        benefit_win_rate_uplift=benefits("win_rate_uplift"),
+        benefit_deal_size_uplift=benefits("deal_size_uplift"),
+        benefit_ramp_speedup=benefits("ramp_speedup"),
+        benefit_loyalty_uplift=benefits("loyalty_uplift"),
+        benefit_cost=benefits("cost_per_partner"),
+        cadence=per_group(lambda p: p.evaluation.cadence_periods, np.int64),
+        lookback=per_group(lambda p: p.evaluation.lookback_periods, np.int64),
+        grace=per_group(lambda p: p.evaluation.grace_periods, np.int64),
         maintain_fraction=per_group(lambda p: p.evaluation.maintain_fraction),
-        marginal=as_bool(per_group(lambda p: p.rebate.basis == "marginal")),
+        marginal=per_group(lambda p: p.rebate.basis == "marginal", np.bool_),
         rebate_cap=per_group(lambda p: _cap(p.rebate.cap)),
-        front_end=as_bool(per_group(lambda p: p.rebate.timing == "front_end")),
-        quota_prior=as_bool(per_group(lambda p: p.quota.basis == "prior")),
+        front_end=per_group(lambda p: p.rebate.timing == "front_end", np.bool_),
+        quota_prior=per_group(lambda p: p.quota.basis == "prior", np.bool_),
         quota_amount=per_group(lambda p: p.quota.amount),
         quota_growth=per_group(lambda p: p.quota.growth),
         quota_floor=per_group(lambda p: p.quota.floor),
-        acc_threshold=per_item("accelerators", lambda p, a: a.threshold or 0.0),
-        acc_quota_fraction=per_item("accelerators", lambda p, a: a.quota_fraction or 0.0),
-        acc_multiplier=per_item("accelerators", lambda p, a: a.multiplier),
-        acc_cap=per_item("accelerators", lambda p, a: _cap(a.cap)),
-        spiff_per_deal=per_item("spiffs", lambda p, s: s.amount_per_deal),
-        spiff_uplift=per_item("spiffs", lambda p, s: s.uplift_rate),
-        spiff_cap=per_item("spiffs", lambda p, s: _cap(s.cap)),
+        acc_threshold=per_item("accelerators", lambda a: a.threshold or 0.0),
+        acc_quota_fraction=per_item("accelerators", lambda a: a.quota_fraction or 0.0),
+        acc_multiplier=per_item("accelerators", lambda a: a.multiplier),
+        acc_cap=per_item("accelerators", lambda a: _cap(a.cap)),
+        spiff_per_deal=per_item("spiffs", lambda s: s.amount_per_deal),
+        spiff_uplift=per_item("spiffs", lambda s: s.uplift_rate),
+        spiff_cap=per_item("spiffs", lambda s: _cap(s.cap)),
+        spiff_start_week=per_item("spiffs", lambda s: s.start_week, np.int64),
+        spiff_end_week=per_item("spiffs", lambda s: s.end_week, np.int64),
+        spiff_deal_type=per_item("spiffs", lambda s: DEAL_TYPES.index(s.deal_type), np.int64),
+        spiff_requires_registration=per_item("spiffs", lambda s: s.requires_registration, np.bool_),
         co_sell_rate=per_group(lambda p: p.co_sell.rate),
-        co_sell_min_tier=as_int(
-            per_group(lambda p: tier_index.get(p.co_sell.min_tier or tiers[0], 0))
+        co_sell_min_tier=per_group(
+            lambda p: tier_index.get(p.co_sell.min_tier or tiers[0], 0), np.int64
         ),
         co_sell_cap=per_group(lambda p: _cap(p.co_sell.cap)),
+        co_sell_requires_registration=per_group(
+            lambda p: p.co_sell.requires_registration, np.bool_
+        ),
         co_delivery_share=per_group(lambda p: p.guardrails.co_delivery_share),
         mdf_reimbursement=per_group(lambda p: p.mdf.reimbursement_rate),
-        mdf_expiry=as_int(per_group(lambda p: p.mdf.expiry_periods)),
+        mdf_expiry=per_group(lambda p: p.mdf.expiry_periods, np.int64),
         mdf_cap=per_group(lambda p: _cap(p.mdf.cap)),
         mdf_approval_lag_weeks=per_group(lambda p: p.mdf.approval_lag_weeks),
-        ms_tier=as_int(per_item("milestones", lambda p, m: tier_index[m.tier])),
-        ms_length=as_int(per_item("milestones", lambda p, m: m.consecutive_periods)),
-        ms_reward=per_item("milestones", lambda p, m: m.reward),
-        ms_tolerance=as_int(per_item("milestones", lambda p, m: m.tolerance_periods)),
-        ms_step=as_bool(per_item("milestones", lambda p, m: m.decay == "step")),
-        ms_repeatable=as_bool(per_item("milestones", lambda p, m: m.repeatable)),
-        clawback_on_returns=as_bool(per_group(lambda p: p.guardrails.clawback_on_returns)),
+        ms_tier=per_item("milestones", lambda m: tier_index[m.tier], np.int64),
+        ms_length=per_item("milestones", lambda m: m.consecutive_periods, np.int64),
+        ms_reward=per_item("milestones", lambda m: m.reward),
+        ms_tolerance=per_item("milestones", lambda m: m.tolerance_periods, np.int64),
+        ms_step=per_item("milestones", lambda m: m.decay == "step", np.bool_),
+        ms_repeatable=per_item("milestones", lambda m: m.repeatable, np.bool_),
+        clawback_on_returns=per_group(lambda p: p.guardrails.clawback_on_returns, np.bool_),
         audit_rate=per_group(lambda p: p.guardrails.audit.rate),
         audit_detection=per_group(lambda p: p.guardrails.audit.detection_probability),
         audit_penalty=per_group(lambda p: p.guardrails.audit.penalty_multiplier),
-        registration_detection=per_group(
-            lambda p: (
-                p.guardrails.deal_registration.detection_rate
-                if p.guardrails.deal_registration.duplicate_check
-                else 0.0
-            )
+        registration_check=np.array([r.duplicate_check for r in registration], dtype=np.bool_),
+        registration_detection=np.array(
+            [r.detection_rate if r.duplicate_check else 0.0 for r in registration]
         ),
-        csat_guarded=as_bool(
-            per_group(
-                lambda p: (
-                    p.guardrails.csat_gate is not None
-                    or any(t.requirements.csat > 0 for t in p.tiers.values())
-                )
-            )
+        registration_protection_days=np.array([float(r.protection_days) for r in registration]),
+        csat_guarded=per_group(
+            lambda p: gate(p) is not None or any(t.requirements.csat > 0 for t in p.tiers.values()),
+            np.bool_,
         ),
-        csat_gate=per_group(
-            lambda p: 0.0 if p.guardrails.csat_gate is None else p.guardrails.csat_gate.min_score
-        ),
-        csat_gate_fraction=per_group(
-            lambda p: (
-                1.0 if p.guardrails.csat_gate is None else p.guardrails.csat_gate.payout_fraction
-            )
-        ),
+        csat_gate=per_group(lambda p: 0.0 if gate(p) is None else gate(p).min_score),
+        csat_gate_fraction=per_group(lambda p: 1.0 if gate(p) is None else gate(p).payout_fraction),
         csat_gate_applies=np.array(
-            [
-                [
-                    p.guardrails.csat_gate is not None and c in p.guardrails.csat_gate.applies_to
-                    for c in GATEABLE
-                ]
-                for p in resolved
-            ],
+            [[gate(p) is not None and c in gate(p).applies_to for c in GATEABLE] for p in resolved],
             dtype=np.bool_,
         ),
         partner_cap=per_group(lambda p: _cap(p.partner_cap)),
-        remediation=as_bool(per_group(lambda p: p.remediation.enabled)),
-        remediation_trigger=as_int(per_group(lambda p: p.remediation.trigger_periods)),
-        remediation_duration=as_int(per_group(lambda p: p.remediation.duration_periods)),
+        remediation=per_group(lambda p: p.remediation.enabled, np.bool_),
+        remediation_trigger=per_group(lambda p: p.remediation.trigger_periods, np.int64),
+        remediation_duration=per_group(lambda p: p.remediation.duration_periods, np.int64),
+        remediation_capacity_uplift=per_group(lambda p: p.remediation.capacity_uplift),
+        remediation_win_rate_uplift=per_group(lambda p: p.remediation.win_rate_uplift),
+        payout_cadence=per_group(lambda p: p.budget.payout.cadence_periods, np.int64),
+        payout_delay_weeks=per_group(lambda p: p.budget.payout.delay_weeks, np.int64),
+        defer_shortfall=per_group(lambda p: p.budget.shortfall_policy == "defer", np.bool_),
+        true_up=per_group(lambda p: p.budget.true_up.enabled, np.bool_),
     )

@@ -2,15 +2,22 @@
 
 A payout run settles what partners are owed (earlier balances plus the periods the run covers)
 against the run's budget. The reserve absorbs peaks; when budget and reserve are not enough the
-shortfall policy either cuts every partner pro rata or defers the unpaid part to the next run.
-Front-end rebates were paid on invoice: they are charged to the budget first and never cut, and
-if they exceed budget and reserve the vendor funds the excess (an *overrun*).
+shortfall policy (per partner group) either cuts the partner pro rata or defers the unpaid
+part to the next run. Front-end rebates are paid on invoice: they are charged to the budget
+first and never cut, and if they exceed budget and reserve the vendor funds the excess (an
+*overrun*).
+
+The budget and the reserve are one program-wide pool, but groups may be paid on different
+cadences: a run settles only the partners whose group is due (:class:`PayoutSchedule`). Budget
+a run does not spend, up to what partners of groups not yet due have accrued (``committed``), is
+carried to the next run for them instead of flowing to the reserve or back to the vendor.
 
 Accounting identities (all int64 cents, checked by the tests):
 
 * per partner and run: ``owed_before + accrued = paid + cut + owed_after``;
 * per run: ``reserve_before + budget + contribution + overrun
-  = paid + returned + reserve_after``.
+  = paid + returned + reserve_after + carried`` (``budget`` includes what the previous run
+  carried).
 """
 
 from __future__ import annotations
@@ -20,14 +27,17 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from incentsim.program.spec import Budget
+from incentsim.program.compiled import BudgetTerms, CompiledProgram
 
 IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
 class Ledger:
-    """What is owed to each partner (``(..., N)``) and the reserve balance (``(...)``), in cents.
+    """What is owed to each partner (``(..., N)``), the reserve balance and the budget carried
+    to the next run (``(...)``), in cents.
 
     A negative ``owed`` is a receivable: clawbacks beyond what the partner had earned, recovered
     from later payouts.
@@ -35,6 +45,7 @@ class Ledger:
 
     owed: IntArray
     reserve: IntArray
+    carried: IntArray
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,7 @@ class PayoutRun:
     returned: IntArray
     overrun: IntArray
     reserve_after: IntArray
+    carried: IntArray
 
     @property
     def shortfall(self) -> IntArray:
@@ -61,18 +73,22 @@ class PayoutRun:
         return (self.cut + self.deferred).sum(axis=-1)
 
 
-def open_ledger(budget: Budget, shape: tuple[int, ...]) -> Ledger:
+def open_ledger(budget: BudgetTerms, shape: tuple[int, ...]) -> Ledger:
     """A ledger before the first run: nothing owed, the reserve at its initial balance.
 
     Parameters
     ----------
     budget
-        The program's budget settings.
+        The program's budget terms.
     shape
         Shape of the per-partner arrays ``(..., N)``.
     """
-    reserve = np.full(shape[:-1], round(budget.reserve.initial * 100), dtype=np.int64)
-    return Ledger(owed=np.zeros(shape, dtype=np.int64), reserve=reserve)
+    reserve = np.full(shape[:-1], round(budget.reserve_initial * 100), dtype=np.int64)
+    return Ledger(
+        owed=np.zeros(shape, dtype=np.int64),
+        reserve=reserve,
+        carried=np.zeros(shape[:-1], dtype=np.int64),
+    )
 
 
 def pro_rata(due: IntArray, available: IntArray) -> IntArray:
@@ -105,18 +121,22 @@ def pro_rata(due: IntArray, available: IntArray) -> IntArray:
 
 
 def run_payout(
-    budget: Budget,
+    budget: BudgetTerms,
     ledger: Ledger,
     accrued: IntArray,
     front_end: IntArray,
     periods: int = 1,
+    *,
+    settle: BoolArray | None = None,
+    defer: BoolArray | bool = False,
+    committed: IntArray | int = 0,
 ) -> tuple[Ledger, PayoutRun]:
     """Settle partners' accounts in one payout run.
 
     Parameters
     ----------
     budget
-        The program's budget settings.
+        The program's budget terms.
     ledger
         Balances before the run.
     accrued
@@ -124,7 +144,17 @@ def run_payout(
     front_end
         The part of ``accrued`` already paid on invoice (never cut).
     periods
-        Number of periods the run covers (its budget is ``periods * budget.per_period``).
+        Number of periods since the last run (its budget is ``periods * budget.per_period``,
+        plus what the last run carried).
+    settle
+        The partners whose accounts this run settles (``(..., N)``; default: everyone). The
+        others keep what they are owed; only their front-end rebates are paid.
+    defer
+        Per partner (or for everyone), whether a shortfall is deferred to the next run rather
+        than cut.
+    committed
+        Cents accrued by partners whose group is not due in this run (``(...)``): budget the
+        run leaves unspent is carried for them, up to this amount.
 
     Returns
     -------
@@ -133,13 +163,17 @@ def run_payout(
     reserve_before = ledger.reserve
     balance = ledger.owed + accrued - front_end
     due = np.maximum(balance, 0)
+    if settle is not None:
+        due = np.where(settle, due, 0)
     due_total = due.sum(axis=-1) + front_end.sum(axis=-1)
     if budget.per_period is None:
         run_budget = due_total
     else:
-        run_budget = np.full_like(reserve_before, round(budget.per_period * 100) * periods)
+        run_budget = (
+            np.full_like(reserve_before, round(budget.per_period * 100) * periods) + ledger.carried
+        )
     contribution = np.full_like(
-        reserve_before, round(budget.reserve.contribution.fixed_per_period * 100) * periods
+        reserve_before, round(budget.reserve_fixed_per_period * 100) * periods
     )
     cash = run_budget + contribution + reserve_before
     front_total = front_end.sum(axis=-1)
@@ -147,25 +181,33 @@ def run_payout(
     for_back_end = cash + overrun - front_total
     back_paid = pro_rata(due, for_back_end)
     shortfall = due - back_paid
-    if budget.shortfall_policy == "defer":
-        deferred, cut = shortfall, np.zeros_like(shortfall)
+    if np.ndim(defer) == 0:
+        deferred = shortfall if defer else np.zeros_like(shortfall)
     else:
-        deferred, cut = np.zeros_like(shortfall), shortfall
+        deferred = np.where(defer, shortfall, 0)
+    cut = shortfall - deferred
     paid = back_paid + front_end
     paid_total = paid.sum(axis=-1)
-    # Whatever of budget + contribution is unspent may go to the reserve; the rest is returned.
+    # Whatever of budget + contribution is unspent is carried for accruals not yet due, then
+    # may go to the reserve; the rest is returned.
     spent_from_budget = np.minimum(paid_total - overrun, run_budget + contribution)
     unspent = run_budget + contribution - spent_from_budget
+    carried = np.zeros_like(unspent)
+    if budget.per_period is not None and np.any(committed):
+        carried = np.minimum(unspent, np.maximum(committed, 0))
+        unspent = unspent - carried
     drawn = np.maximum(paid_total - overrun - (run_budget + contribution), 0)
-    share = budget.reserve.contribution.unspent_share
+    share = budget.reserve_unspent_share
     to_reserve = np.floor(unspent * share).astype(np.int64)
     to_reserve = np.maximum(to_reserve, np.minimum(contribution, unspent))
-    if budget.reserve.max is not None:
-        room = np.maximum(round(budget.reserve.max * 100) - (reserve_before - drawn), 0)
+    if budget.reserve_max is not None:
+        room = np.maximum(round(budget.reserve_max * 100) - (reserve_before - drawn), 0)
         to_reserve = np.minimum(to_reserve, room)
     returned = unspent - to_reserve
     reserve_after = reserve_before - drawn + to_reserve
     owed_after = np.where(balance < 0, balance, deferred)
+    if settle is not None:
+        owed_after = np.where(settle, owed_after, ledger.owed)
     run = PayoutRun(
         paid=paid,
         cut=cut,
@@ -179,5 +221,161 @@ def run_payout(
         returned=returned,
         overrun=overrun,
         reserve_after=reserve_after,
+        carried=carried,
     )
-    return Ledger(owed=owed_after, reserve=reserve_after), run
+    return Ledger(owed=owed_after, reserve=reserve_after, carried=carried), run
+
+
+@dataclass(frozen=True)
+class PayoutSchedule:
+    """When each partner group's accruals are paid: the one schedule the simulation and the
+    payout statements share (arrays over groups ``(G,)``).
+
+    A group's back-end accruals are settled at the close of every ``cadence``-th period (counted
+    from the program's start) and reach partners ``delay_weeks`` later. Front-end rebates are paid
+    on invoice: at the close of their own period, without the delay, every period. The horizon
+    rule: the close of the horizon's last period settles every group, whatever its cadence (a
+    partial final run), so the program's cost over the horizon includes everything it owes and
+    nothing is left pending. A payout statement over data that ends before the horizon leaves the
+    periods of a run not yet due pending.
+    """
+
+    cadence: IntArray
+    delay_weeks: IntArray
+    front_end: BoolArray
+    defer_shortfall: BoolArray
+    horizon_periods: int
+
+    @classmethod
+    def of(cls, cp: CompiledProgram, horizon_periods: int) -> PayoutSchedule:
+        """The schedule of a compiled program over a horizon of ``horizon_periods``."""
+        return cls(
+            cadence=cp.payout_cadence,
+            delay_weeks=cp.payout_delay_weeks,
+            front_end=cp.front_end,
+            defer_shortfall=cp.defer_shortfall,
+            horizon_periods=horizon_periods,
+        )
+
+    def due(self, period: int) -> BoolArray:
+        """The groups whose back-end accruals the close of ``period`` (0-based) settles."""
+        last = period + 1 == self.horizon_periods
+        return ((period + 1) % self.cadence == 0) | last
+
+    def settlement_period(self, period: int) -> IntArray:
+        """Per group, the period whose close settles what ``period`` accrues."""
+        run = (period // self.cadence + 1) * self.cadence - 1
+        return np.minimum(run, self.horizon_periods - 1)
+
+
+@dataclass(frozen=True)
+class Accruals:
+    """What partners have accrued since their group was last settled (``(..., N)``; cents),
+    their front-end rebates paid in that time and the revenue it was earned on, and the
+    periods since the last payout run of any group (for the run's budget)."""
+
+    back_end: IntArray
+    front_end: IntArray
+    revenue: FloatArray
+    periods: int = 0
+
+    @classmethod
+    def empty(cls, shape: tuple[int, ...]) -> Accruals:
+        """Nothing accrued."""
+        return cls(
+            back_end=np.zeros(shape, dtype=np.int64),
+            front_end=np.zeros(shape, dtype=np.int64),
+            revenue=np.zeros(shape),
+        )
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """One period close's payout run: the run, the partners it settled (``(..., N)``), what
+    they had accrued since their last settlement (front-end rebates paid in that time, revenue)
+    for the partner's view of the payment, and the periods since the last run (its budget's).
+    ``run`` is ``None`` when nothing was due."""
+
+    run: PayoutRun | None
+    settled: BoolArray
+    front_end: IntArray
+    revenue: FloatArray
+    periods: int
+
+
+def close_accounts(
+    schedule: PayoutSchedule,
+    budget: BudgetTerms,
+    ledger: Ledger,
+    accruals: Accruals,
+    group: IntArray,
+    period: int,
+    accrued: IntArray,
+    front_end: IntArray,
+    revenue: FloatArray,
+) -> tuple[Ledger, Accruals, Settlement]:
+    """Add a period's accruals and run the payout the schedule has due at its close.
+
+    Parameters
+    ----------
+    schedule, budget
+        The program's payout schedule and budget terms.
+    ledger, accruals
+        Balances and accruals before this close.
+    group
+        Each partner's group, ``(..., N)``.
+    period
+        The period closing (0-based).
+    accrued, front_end, revenue
+        What the period accrued per partner (cents; ``front_end`` the part paid on invoice) and
+        the revenue it was earned on.
+
+    Returns
+    -------
+    (Ledger, Accruals, Settlement)
+        Balances and accruals after the close, and its payout run.
+    """
+    back_end = accruals.back_end + (accrued - front_end)
+    paid_front = accruals.front_end + front_end
+    pending_revenue = accruals.revenue + revenue
+    periods = accruals.periods + 1
+    due = schedule.due(period)
+    all_due = bool(due.all())
+    settled = np.broadcast_to(due[group], group.shape)
+    if not (due.any() or front_end.any()):
+        after = Accruals(back_end, paid_front, pending_revenue, periods)
+        return ledger, after, Settlement(None, settled, paid_front, pending_revenue, periods)
+    defer = schedule.defer_shortfall
+    uniform = bool((defer == defer[0]).all())
+    defer_by_partner: BoolArray | bool = bool(defer[0]) if uniform else defer[group]
+    if all_due:
+        ledger, run = run_payout(
+            budget, ledger, back_end + front_end, front_end, periods, defer=defer_by_partner
+        )
+        settlement = Settlement(run, settled, paid_front, pending_revenue, periods)
+        return ledger, Accruals.empty(group.shape), settlement
+    committed = np.where(settled, 0, np.maximum(back_end, 0)).sum(axis=-1)
+    ledger, run = run_payout(
+        budget,
+        ledger,
+        front_end + np.where(settled, back_end, 0),
+        front_end,
+        periods,
+        settle=settled,
+        defer=defer_by_partner,
+        committed=committed,
+    )
+    after = Accruals(
+        back_end=np.where(settled, 0, back_end),
+        front_end=np.where(settled, 0, paid_front),
+        revenue=np.where(settled, 0.0, pending_revenue),
+        periods=0,
+    )
+    settlement = Settlement(
+        run,
+        settled,
+        np.where(settled, paid_front, 0),
+        np.where(settled, pending_revenue, 0.0),
+        periods,
+    )
+    return ledger, after, settlement

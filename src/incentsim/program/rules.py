@@ -430,6 +430,14 @@ def _performance_payout(
     t: PartnerTerms, tier: IntArray, revenue: FloatArray, thresholds: FloatArray
 ) -> FloatArray:
     """:func:`performance_payout` with the terms gathered and the accelerator thresholds set."""
+    return _performance_parts(t, tier, revenue, thresholds)[0]
+
+
+def _performance_parts(
+    t: PartnerTerms, tier: IntArray, revenue: FloatArray, thresholds: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`_performance_payout`, and the rebate after its cap within it (the partner cap
+    takes the other components first)."""
     # In place on the fresh arrays each step makes: partners weighing hypothetical revenues
     # call this often, and fewer temporaries stay in cache.
     rebate, acc = _rebate_and_extras(t, tier, revenue, thresholds)
@@ -442,7 +450,8 @@ def _performance_payout(
     np.add(rebate, payout, out=payout)
     np.maximum(payout, 0.0, out=payout)
     np.add(payout, sum_last(np.maximum(acc, 0.0, out=acc)), out=payout)
-    return np.minimum(payout, t.partner_cap, out=payout)
+    np.minimum(payout, t.partner_cap, out=payout)
+    return payout, rebate
 
 
 def anticipated_payout(
@@ -462,6 +471,36 @@ def anticipated_payout(
     rules take from ``state`` alone is derived once per state (:func:`_standing`).
     """
     t = cp.at(group)
+    tier, standing = _anticipated_tier(t, state, revenue, new_logos, certified_staff, csat)
+    return _performance_payout(t, tier, revenue, standing.acc_thresholds), tier
+
+
+def anticipated_payout_parts(
+    cp: CompiledProgram,
+    state: ProgramState,
+    group: IntArray,
+    revenue: FloatArray,
+    new_logos: FloatArray,
+    certified_staff: FloatArray,
+    csat: FloatArray,
+) -> tuple[FloatArray, FloatArray, IntArray]:
+    """:func:`anticipated_payout` with the part of the payout that is the rebate (paid on
+    invoice where the rebate is front-end): ``(payout, rebate part, tier)``."""
+    t = cp.at(group)
+    tier, standing = _anticipated_tier(t, state, revenue, new_logos, certified_staff, csat)
+    payout, rebate = _performance_parts(t, tier, revenue, standing.acc_thresholds)
+    return payout, np.minimum(rebate, payout), tier
+
+
+def _anticipated_tier(
+    t: PartnerTerms,
+    state: ProgramState,
+    revenue: FloatArray,
+    new_logos: FloatArray,
+    certified_staff: FloatArray,
+    csat: FloatArray,
+) -> tuple[IntArray, _Standing]:
+    """The tier a period closing with these metrics would end at, and the state's standing."""
     standing = _standing(t, state)
     if state.revenue_window.shape[-1] == 1:
         revenue_total, logos_total = revenue, new_logos
@@ -472,8 +511,7 @@ def anticipated_payout(
             np.concatenate([state.logos_window[..., 1:], new_logos[..., None]], axis=-1),
         )
     earned, keeps = _qualifying(t, standing, revenue_total, logos_total, certified_staff, csat)
-    tier = _new_tier(standing, state, earned, keeps)
-    return _performance_payout(t, tier, revenue, standing.acc_thresholds), tier
+    return _new_tier(standing, state, earned, keeps), standing
 
 
 # --------------------------------------------------------------------------------------------
@@ -703,15 +741,35 @@ def _milestones(
     if not cp.milestone_names:
         zeros = np.zeros((*tier.shape, 0), dtype=np.int64)
         return zeros, zeros, zeros.astype(np.bool_), zeros
-    at_level = tier[..., None] >= t.ms_tier
-    shortfall = np.where(at_level, 0, state.shortfall + 1)
-    lapsed = ~at_level & (shortfall > t.ms_tolerance)
-    streak = np.where(at_level, state.streak + 1, state.streak)
-    streak = np.where(lapsed, np.where(t.ms_step, np.maximum(streak - 1, 0), 0), streak)
+    streak, shortfall = streak_after(t, state, tier[..., None] >= t.ms_tier)
     reached = (streak >= t.ms_length) & ~state.milestone_done
     done = state.milestone_done | (reached & ~t.ms_repeatable)
     streak = np.where(reached, 0, streak)
     return streak, shortfall, done, reached.astype(np.int64)
+
+
+def streak_after(
+    t: PartnerTerms, state: ProgramState, at_level: BoolArray
+) -> tuple[IntArray, IntArray]:
+    """Each milestone's streak and shortfall run after a period that ends at its tier or above
+    (``at_level``, ``(..., N, M)``) or below it, before a completed streak restarts.
+
+    At the tier the streak grows by one; below it the shortfall run grows, and once it exceeds
+    the tolerance the streak decays (back to zero, or one period per shortfall period).
+    """
+    shortfall = np.where(at_level, 0, state.shortfall + 1)
+    lapsed = ~at_level & (shortfall > t.ms_tolerance)
+    streak = np.where(at_level, state.streak + 1, state.streak)
+    streak = np.where(lapsed, np.where(t.ms_step, np.maximum(streak - 1, 0), 0), streak)
+    return streak, shortfall
+
+
+def next_quota(t: PartnerTerms, quota: FloatArray, revenue: FloatArray) -> FloatArray:
+    """Next period's quota after a period with ``revenue``: a ratchet (``revenue * (1 +
+    growth)``, never below the floor) where the quota follows prior revenue, else unchanged."""
+    return np.where(
+        t.quota_prior, np.maximum(revenue * (1.0 + t.quota_growth), t.quota_floor), quota
+    )
 
 
 def _mdf(
@@ -862,7 +920,7 @@ def assess_period(
     rebate_basis = to_cents(rebate)
     ytd_rebate = ytd_rebate_before + rebate_basis - claw_returns
     true_up = np.maximum(annual_due - ytd_rebate, 0)
-    true_up_on = year_end & cp.program.budget.true_up.enabled
+    true_up_on = year_end & t.true_up
 
     # Round each component to cents; caps on the partner's total take the excess off the top.
     cents = {k: to_cents(v) for k, v in gated_parts.items()}
@@ -897,11 +955,7 @@ def assess_period(
     effective_rate = np.divide(
         components["rebate"] / 100.0, revenue, out=state.last_rate.copy(), where=revenue > 0
     )
-    quota = np.where(
-        t.quota_prior,
-        np.maximum(revenue * (1.0 + t.quota_growth), t.quota_floor),
-        state.quota,
-    )
+    quota = next_quota(t, state.quota, revenue)
     new_state = replace(
         state,
         period=state.period + 1,

@@ -34,16 +34,20 @@ class Strict(BaseModel):
 
 
 class Benefit(Strict):
-    """A non-financial benefit a tier unlocks and its effect on the partner.
+    """A non-financial benefit a tier unlocks, its effect on the partner and its cost.
 
-    The effects are applied by the partner model: a higher win rate or deal size, faster
-    ramp-up of new partners, extra loyalty from being valued.
+    The effects are applied by the partner model: a higher win rate (``win_rate_uplift``
+    points added to the partner's win rate) or deal size, faster ramp-up of new partners, extra
+    loyalty from being valued. ``cost_per_partner`` is what delivering the benefit (training
+    seats, advisory days, early-access support) costs the vendor per partner holding the tier
+    per period; it counts in incentive cost, outside the payout budget.
     """
 
     win_rate_uplift: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
     deal_size_uplift: Annotated[float, Field(ge=0.0, le=2.0)] = 0.0
     ramp_speedup: Annotated[float, Field(ge=0.0, le=5.0)] = 0.0
     loyalty_uplift: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    cost_per_partner: Money = 0.0
 
 
 class Requirements(Strict):
