@@ -397,6 +397,15 @@ def _extra(t: PartnerTerms, a: int, total: FloatArray, below: FloatArray) -> Flo
     return np.where(t.acc_up[..., a], excess * (total - below), excess * below_capped)
 
 
+def _capped_accelerators(t: PartnerTerms, payouts: FloatArray) -> FloatArray:
+    """Each accelerator's payout within its cap, and each decelerator's reduction within its
+    cap (the most it can take off), ``(..., N, A)``."""
+    capped = np.minimum(payouts, t.acc_cap)
+    if all(t.acc_all_up) or t.acc_uncapped:
+        return capped
+    return np.where(t.acc_up, capped, np.maximum(payouts, -t.acc_cap))
+
+
 def accelerator_payouts(
     cp: CompiledProgram,
     group: IntArray,
@@ -407,7 +416,7 @@ def accelerator_payouts(
     """Each accelerator's or decelerator's payout after the accelerator caps, ``(..., N, A)``."""
     t = cp.at(group)
     _, extras = _rebate_and_extras(t, tier, revenue, _accelerator_thresholds(t, quota))
-    return np.minimum(extras, t.acc_cap)
+    return _capped_accelerators(t, extras)
 
 
 def performance_payout(
@@ -444,7 +453,7 @@ def _performance_parts(
     if not t.rebate_uncapped:
         np.minimum(rebate, t.rebate_cap, out=rebate)
     if not t.acc_uncapped:
-        np.minimum(acc, t.acc_cap, out=acc)
+        acc = _capped_accelerators(t, acc)
     # As at the close: decelerators take at most the rebate, accelerators add on top.
     payout = sum_last(np.minimum(acc, 0.0))
     np.add(rebate, payout, out=payout)
@@ -847,7 +856,7 @@ def assess_period(
     # Rebate and accelerators (front-end rebates are the same amount, paid on invoice).
     raw_rebate, raw_acc = _rebate_and_extras(t, tier, revenue, _standing(t, state).acc_thresholds)
     rebate = np.minimum(raw_rebate, t.rebate_cap)
-    acc_each = np.minimum(raw_acc, t.acc_cap)
+    acc_each = _capped_accelerators(t, raw_acc)
     acc_up = np.maximum(acc_each, 0.0).sum(axis=-1)
     # Decelerators reduce the rebate: together they never take more than the rebate pays.
     acc_down = np.maximum(np.minimum(acc_each, 0.0).sum(axis=-1), -rebate)
@@ -944,9 +953,13 @@ def assess_period(
     cents["mdf"] = mdf_reimbursed
     components = {name: cents[name] for name in COMPONENTS}
 
+    # What caps withheld: a decelerator's cap gives back, it withholds nothing.
+    withheld_acc = (
+        raw_acc if all(t.acc_all_up) or t.acc_uncapped else np.where(t.acc_up, raw_acc, acc_each)
+    )
     component_capped = (
         to_cents(raw_rebate - rebate)
-        + to_cents(raw_acc.sum(axis=-1) - acc_each.sum(axis=-1))
+        + to_cents(withheld_acc.sum(axis=-1) - acc_each.sum(axis=-1))
         + to_cents(raw_spiffs.sum(axis=-1) - spiffs)
         + to_cents(raw_co_sell - co_sell)
     )

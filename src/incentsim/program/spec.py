@@ -109,7 +109,8 @@ class Accelerator(Strict):
     The threshold is an amount of period revenue or, with ``quota_fraction``, a fraction of the
     partner's quota. The component pays ``rebate_rate * (multiplier - 1)`` on revenue above the
     threshold for an accelerator, and ``rebate_rate * (multiplier - 1)`` (a reduction) on revenue
-    below it for a decelerator, where ``rebate_rate`` is the partner's tier rate.
+    below it for a decelerator, where ``rebate_rate`` is the partner's tier rate. ``cap`` limits
+    what an accelerator adds, or what a decelerator takes off.
     """
 
     kind: Literal["accelerator", "decelerator"] = "accelerator"
@@ -352,12 +353,37 @@ class Program(Strict):
         ):
             for key, override in overrides.items():
                 self._check_override(f"{label}.{key}", override)
+        self._check_override_pairs()
         return self
+
+    def _check_override_pairs(self) -> None:
+        """A segment's and a region's overrides, each valid alone, must also be valid together
+        (the partners of that segment in that region get both)."""
+        base = self.model_dump(exclude={"segment_overrides", "region_overrides"})
+        for segment, by_segment in self.segment_overrides.items():
+            for region, by_region in self.region_overrides.items():
+                try:
+                    Program.model_validate(deep_merge(deep_merge(base, by_segment), by_region))
+                except ValidationError as exc:
+                    first = exc.errors()[0]
+                    loc = ".".join(str(p) for p in first["loc"])
+                    raise ValueError(
+                        f"segment_overrides.{segment} with region_overrides.{region}: "
+                        f"{loc + ': ' if loc else ''}{first['msg']}"
+                    ) from None
 
     def _check_override(self, where: str, override: dict[str, Any]) -> None:
         """An override may change values but not the program's structure; it must validate."""
         if {"segment_overrides", "region_overrides"} & set(override):
             raise ValueError(f"{where}: overrides cannot nest further overrides")
+        budget = override.get("budget") or {}
+        pooled = sorted({"per_period", "reserve"} & set(budget))
+        if pooled:
+            raise ValueError(
+                f"{where}.budget: {', '.join(pooled)} cannot differ by segment or region: the "
+                "budget and the reserve are one program-wide pool (set them in program.budget; "
+                "payout cadence and delay, shortfall policy and true-up can be overridden)"
+            )
         base = self.model_dump(exclude={"segment_overrides", "region_overrides"})
         for part in ("tiers", "accelerators", "spiffs", "milestones"):
             added = set(override.get(part) or {}) - set(base[part])

@@ -1,0 +1,289 @@
+"""No program setting is accepted and ignored: every leaf field of the program schema, at the
+top level and inside a segment and a region override, moves the simulated outcomes when it is
+changed, or is listed in :data:`NOT_SIMULATED` with the reason.
+
+The walk reads the schema itself (pydantic's model fields), so a field added to the program
+without a simulation that honours it, or a reason here, fails the test.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Literal, get_args, get_origin
+
+import numpy as np
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from incentsim.engine.simulation import simulate_block
+from incentsim.program.spec import Program
+from incentsim.scenario.loader import load_scenario
+from incentsim.scenario.model import Scenario
+
+#: Program fields the simulation does not use, each with the reason (paths with ``*`` for any
+#: entry of a mapping).
+NOT_SIMULATED = {
+    "currency": "display only: the unit every amount is shown in",
+}
+
+#: Program-wide settings an override may not change (refused by the schema, tested below).
+PROGRAM_WIDE = ("budget.per_period", "budget.reserve.")
+
+SCENARIO = "scenarios/constructs.yaml"
+SEGMENT, REGION = "system_integrator", "apac"
+#: Fields of the program only (the overrides are walked separately).
+OVERRIDES = ("segment_overrides", "region_overrides")
+
+
+def _model(annotation: Any) -> type[BaseModel] | None:
+    for candidate in (annotation, *get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def leaves(model: type[BaseModel], value: dict[str, Any], prefix: str = "") -> list[str]:
+    """Every leaf field path of ``model`` (mapping entries as they appear in ``value``)."""
+    out = []
+    for name, info in model.model_fields.items():
+        if not prefix and name in OVERRIDES:
+            continue
+        path = f"{prefix}{name}"
+        annotation = info.annotation
+        if get_origin(annotation) is dict:
+            entry = _model(get_args(annotation)[1])
+            if entry is not None:
+                for key, item in (value.get(name) or {}).items():
+                    out += leaves(entry, item, f"{path}.{key}.")
+                continue
+        sub = _model(annotation)
+        if sub is not None and isinstance(value.get(name), dict):
+            out += leaves(sub, value[name], f"{path}.")
+        else:
+            out.append(path)
+    return out
+
+
+def field_info(path: str) -> Any:
+    model: type[BaseModel] = Program
+    info = None
+    parts = path.split(".")
+    i = 0
+    while i < len(parts):
+        info = model.model_fields[parts[i]]
+        annotation = info.annotation
+        if get_origin(annotation) is dict:
+            model = _model(get_args(annotation)[1])  # type: ignore[assignment]
+            i += 2
+            continue
+        sub = _model(annotation)
+        if sub is not None and i + 1 < len(parts):
+            model = sub
+        i += 1
+    return info
+
+
+def candidates(path: str, current: Any, program: dict[str, Any]) -> list[dict[str, Any]]:
+    """Changes to try for the field at ``path``, each a mapping of field name to value (with
+    any sibling the change needs); the first valid one that moves the outcomes wins."""
+    name = path.rsplit(".", 1)[-1]
+    info = field_info(path)
+    annotation = info.annotation
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if name == "kind":  # an accelerator turned decelerator, or the other way round
+        other = "decelerator" if current == "accelerator" else "accelerator"
+        multiplier = get(program, path.rsplit(".", 1)[0] + ".multiplier")
+        return [{"kind": other, "multiplier": 1.0 / multiplier if multiplier else 2.0}]
+    if name in ("threshold", "quota_fraction"):  # exactly one of the two is set
+        sibling = "quota_fraction" if name == "threshold" else "threshold"
+        values = [20000.0, 60000.0] if name == "threshold" else [0.8, 1.2]
+        if current is not None:
+            values = [current * 0.5, current * 2.0]
+        return [{name: v, sibling: None} for v in values]
+    if get_origin(annotation) is list:
+        options = list(get_args(get_args(annotation)[0]))
+        return [{name: [o for o in options if o not in current]}, {name: options}]
+    literal = next((a for a in (annotation, *args) if get_origin(a) is Literal), None)
+    if literal is not None:
+        return [{name: v} for v in get_args(literal) if v != current]
+    if isinstance(current, bool) or annotation is bool:
+        return [{name: not current}]
+    if name in ("tier", "min_tier"):
+        return [{name: t} for t in program["tiers"] if t != current]
+    if name == "product":
+        return [{name: v} for v in ("core", "security", None) if v != current]
+    if current is None:
+        values: list[Any] = [2000.0, 20000.0, 0.5, 1, 200000.0]
+    elif isinstance(current, int):
+        values = [current + 1, current - 1, current + 3, 1, 0]
+    else:
+        values = [
+            current * 0.9,
+            current * 1.1,
+            current * 0.5,
+            current * 2.0,
+            current + 0.1,
+            0.0,
+            1.0,
+            3.0,
+            current * 10 + 50000.0,
+        ]
+    return [{name: v} for v in values if v != current]
+
+
+def get(data: dict[str, Any], path: str) -> Any:
+    node: Any = data
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def put(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    out = copy.deepcopy(data)
+    node = out
+    parts = path.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return out
+
+
+#: The scenario the changes are simulated on: every construct on, a budget that runs short
+#: (so shortfall policy and reserve settings bite) and two program years (so milestones can be
+#: earned twice and true-ups happen).
+SETTINGS = [
+    "population.partners=60",
+    "program.budget.per_period=450000",
+    "program.budget.reserve.initial=0",
+    "program.budget.reserve.max=200000",
+    "program.budget.reserve.contribution.fixed_per_period=0",
+]
+
+
+@pytest.fixture(scope="module")
+def base() -> Scenario:
+    return load_scenario(SCENARIO, SETTINGS)
+
+
+def outcomes(scenario: Scenario) -> dict[str, np.ndarray]:
+    result = simulate_block(scenario, np.random.SeedSequence(11), 2)
+    return {**result.outcomes, **{f"t/{k}": v for k, v in result.trajectories.items()}}
+
+
+def moves(base: Scenario, reference: dict[str, np.ndarray], program: dict[str, Any]) -> bool:
+    data = base.model_dump(mode="json")
+    data["program"] = program
+    changed = outcomes(Scenario.model_validate(data))
+    return any(not np.array_equal(reference[k], changed[k], equal_nan=True) for k in reference)
+
+
+def schema_field(path: str) -> str:
+    """The schema field a leaf path is an instance of (mapping keys replaced by ``*``)."""
+    model: type[BaseModel] = Program
+    out = []
+    parts = path.split(".")
+    i = 0
+    while i < len(parts):
+        annotation = model.model_fields[parts[i]].annotation
+        out.append(parts[i])
+        if get_origin(annotation) is dict:
+            model = _model(get_args(annotation)[1])  # type: ignore[assignment]
+            out.append("*")
+            i += 2
+            continue
+        sub = _model(annotation)
+        if sub is not None:
+            model = sub
+        i += 1
+    return ".".join(out)
+
+
+def ignored_fields(base: Scenario, prefix: str) -> list[str]:
+    """Schema fields under ``prefix`` ('' for the program, or an override's) for which no valid
+    change of any instance moves the outcomes."""
+    program = base.program.model_dump(mode="json")
+    resolved = Program.model_validate(
+        {k: v for k, v in program.items() if k not in OVERRIDES}
+    ).model_dump(mode="json")
+    instances: dict[str, list[str]] = {}
+    for path in leaves(Program, resolved):
+        instances.setdefault(schema_field(path), []).append(path)
+    reference = outcomes(base)
+    ignored = []
+    for key, paths in instances.items():
+        if key in NOT_SIMULATED or (prefix and key.startswith(PROGRAM_WIDE)):
+            continue
+        if not any(_moved(base, reference, program, resolved, prefix, p) for p in paths):
+            ignored.append(key)
+    return ignored
+
+
+def _moved(
+    base: Scenario,
+    reference: dict[str, np.ndarray],
+    program: dict[str, Any],
+    resolved: dict[str, Any],
+    prefix: str,
+    path: str,
+) -> bool:
+    parent = path.rsplit(".", 1)[0] + "." if "." in path else ""
+    current = get(program, prefix + path)
+    if current is None:
+        current = get(resolved, path)
+    for change in candidates(path, current, resolved):
+        changed = program
+        for name, value in change.items():
+            changed = put(changed, f"{prefix}{parent}{name}", value)
+        try:
+            Program.model_validate(changed)
+        except ValidationError:
+            continue
+        if moves(base, reference, changed):
+            return True
+    return False
+
+
+def test_the_walk_finds_every_construct(base: Scenario) -> None:
+    paths = leaves(Program, base.program.model_dump(mode="json"))
+    for expected in (
+        "tiers.gold.benefits.sales_training.cost_per_partner",
+        "remediation.win_rate_uplift",
+        "guardrails.deal_registration.protection_days",
+        "guardrails.co_delivery_share",
+        "budget.payout.delay_weeks",
+        "rebate.timing",
+        "spiffs.security_launch.product",
+    ):
+        assert expected in paths
+    assert len(paths) > 80
+
+
+def test_every_program_setting_moves_the_simulation(base: Scenario) -> None:
+    assert ignored_fields(base, "") == []
+
+
+@pytest.mark.parametrize("prefix", [f"segment_overrides.{SEGMENT}.", f"region_overrides.{REGION}."])
+def test_every_override_setting_moves_the_simulation(base: Scenario, prefix: str) -> None:
+    assert ignored_fields(base, prefix) == []
+
+
+@pytest.mark.parametrize(
+    ("override", "value"),
+    [("budget.per_period", 10.0), ("budget.reserve.initial", 5.0), ("budget.reserve.max", 9.0)],
+)
+def test_overrides_cannot_split_the_budget_pool(
+    base: Scenario, override: str, value: float
+) -> None:
+    program = put(
+        base.program.model_dump(mode="json"), f"region_overrides.{REGION}.{override}", value
+    )
+    with pytest.raises(ValidationError, match="one program-wide pool"):
+        Program.model_validate(program)
+
+
+def test_a_segment_and_a_region_override_must_agree(base: Scenario) -> None:
+    program = base.program.model_dump(mode="json")
+    program = put(program, "segment_overrides.reseller.tiers.silver.requirements.new_logos", 0)
+    program = put(program, "region_overrides.emea.tiers.registered.requirements.new_logos", 1)
+    with pytest.raises(ValidationError, match=r"with region_overrides\.emea"):
+        Program.model_validate(program)
