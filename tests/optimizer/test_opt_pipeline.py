@@ -160,3 +160,42 @@ def test_top_level_optimize_is_the_function_even_after_the_package_is_imported(
     assert incentsim.optimize is incentsim.optimizer.optimize
     with pytest.raises(OptimizationSpecError, match="cannot read the file"):
         incentsim.optimize(tmp_path / "missing.yaml")
+
+
+#: One tier's benefit as a hand-listed choice: none, or a sales-training package that lifts
+#: win rates and costs the vendor per partner and period.
+TRAINING = "program.tiers.silver.benefits.training"
+
+
+def _benefit_choice(cost: float) -> dict:
+    return {
+        **TINY,
+        "overrides": [*TINY["overrides"], f"{TRAINING}.win_rate_uplift=0"],
+        "levers": [],
+        "include_base": False,
+        "candidates": [
+            {"name": "none", f"{TRAINING}.win_rate_uplift": 0.0},
+            {
+                "name": "training",
+                f"{TRAINING}.win_rate_uplift": 0.03,
+                f"{TRAINING}.cost_per_partner": cost,
+            },
+        ],
+        "budget": 2_000_000,
+        "floors": {},
+    }
+
+
+def _chosen(cost: float, out: Path, cache: Path) -> set[str]:
+    spec = spec_from_dict(_benefit_choice(cost), SCENARIOS / "benefit_choice.yaml")
+    result = optimize(spec, out_dir=out, cache_dir=cache, progress=False)
+    assert result.solution.status == "optimal"
+    segments = result.problem.segments
+    return {segments[g].candidates[c] for g, c in result.solution.choice.items()}
+
+
+def test_a_priced_benefit_is_chosen_only_when_worth_its_cost(tmp_path: Path, cache: Path) -> None:
+    # Free, the benefit only helps: some segment takes it.
+    assert "training" in _chosen(0.0, tmp_path / "free", cache)
+    # At 50,000 per partner and quarter it costs far more than it brings: nobody does.
+    assert _chosen(50_000.0, tmp_path / "priced", cache) == {"none"}

@@ -214,7 +214,8 @@ def milestone_values(
     tiers = np.arange(-1, cp.n_tiers)  # the tier the period ends at, -1 for none
     at_level = tiers >= t.ms_tier[..., None]  # (..., N, M, T + 1)
     values = np.where(at_level, worth(streak_at)[..., None], worth(streak_below)[..., None])
-    return values.sum(axis=-2)
+    by_tier: FloatArray = values.sum(axis=-2)
+    return by_tier
 
 
 def ratchet_cost(

@@ -57,12 +57,13 @@ def smallest_half_share(
     np.put_along_axis(ranks, order, np.arange(size.shape[-1])[None, :], axis=-1)
     small = mask & (ranks < (mask.sum(axis=-1, keepdims=True) / 2.0))
     total = np.where(mask, payouts, 0.0).sum(axis=-1)
-    return np.divide(
+    share: FloatArray = np.divide(
         np.where(small, payouts, 0.0).sum(axis=-1),
         total,
         out=np.zeros_like(total),
         where=total > 0,
     )
+    return share
 
 
 class Recorder:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -212,6 +213,14 @@ class Simulation:
         self.unaudited_spiff_deals = np.zeros((*shape, self.n_spiffs))
         self.unaudited_duplicates = np.zeros(shape)
         self._reset_period()
+        # The calendar's position and what partners carry from week to week.
+        self._period = 0
+        self._week_in_period = 0
+        self._m_next = np.zeros(shape)
+        self._ratchet: FloatArray | None = None
+        self._milestones = self._milestone_values()
+        self._in_remediation = np.zeros(shape, dtype=np.bool_)
+        self._uplifts = self._period_uplifts()
         self.recorder = Recorder(self, panel=panel)
 
     # ----------------------------------------------------------------------------------------
@@ -252,7 +261,7 @@ class Simulation:
         self.returns = self.returns_next
         self.returns_next = np.zeros(shape)
 
-    def _weekly(self, array: NDArray, week: int) -> FloatArray:
+    def _weekly(self, array: NDArray[Any], week: int) -> FloatArray:
         """A market array ``(R, W, G)`` at ``week``, gathered per partner ``(R, N)``."""
         return np.take(array[:, week, :], self._market_index)
 
@@ -289,9 +298,10 @@ class Simulation:
         ``(S,)`` when every group has the same windows, else ``(R, N, S)``."""
         cp = self.cp
         open_now = ((cp.spiff_start_week <= week) & (week < cp.spiff_end_week)).astype(np.float64)
-        if (open_now == open_now[:1]).all():
-            return open_now[0]
-        return open_now[self.group]
+        window: FloatArray = (
+            open_now[0] if (open_now == open_now[:1]).all() else open_now[self.group]
+        )
+        return window
 
     def _share_this_period(self, weeks_left: int) -> FloatArray:
         """Share of a partner's pipeline that can still close this period, with ``weeks_left``
@@ -806,7 +816,7 @@ class Simulation:
 
     def _shock_process(self, index: int) -> Generator[simpy.Event, object, None]:
         shock = self.scenario.market.shocks[index]
-        hit = self.market.shock_active[:, :, index].any(axis=1)
+        hit = np.asarray(self.market.shock_active[:, :, index].any(axis=1), dtype=np.bool_)
         if not hit.any() or shock.start_week >= self.calendar.horizon_weeks:
             return
         yield self.env.timeout(shock.start_week)
@@ -816,12 +826,6 @@ class Simulation:
 
     def run(self) -> BlockResult:
         """Run the calendar to the last payout and return the block's results."""
-        self._period = 0
-        self._week_in_period = 0
-        self._m_next = np.zeros(self.group.shape)
-        self._ratchet: FloatArray | None = None
-        self._milestones = self._milestone_values()
-        self._in_remediation = np.zeros(self.group.shape, dtype=np.bool_)
         self.env.process(self._market_process())
         for index in range(len(self.scenario.market.shocks)):
             self.env.process(self._shock_process(index))

@@ -284,7 +284,9 @@ class PartnerTerms(GroupTerms):
     @classmethod
     def gather(cls, cp: CompiledProgram, group: IntArray) -> PartnerTerms:
         """The terms of ``cp`` at each partner's ``group``."""
-        tables = {f.name: _frozen(getattr(cp, f.name)[group]) for f in fields(GroupTerms)}
+        tables: dict[str, Any] = {
+            f.name: _frozen(getattr(cp, f.name)[group]) for f in fields(GroupTerms)
+        }
         multiplier = tables["acc_multiplier"]
         return cls(
             **tables,
@@ -299,8 +301,10 @@ class PartnerTerms(GroupTerms):
             any_remediation=bool(cp.remediation.any()),
             every_period=bool((cp.cadence == 1).all()),
             # Per accelerator: an accelerator (or a decelerator) in every group.
-            acc_all_up=tuple(bool(up) for up in (cp.acc_multiplier >= 1.0).all(axis=0)),
-            acc_all_down=tuple(bool(down) for down in (cp.acc_multiplier < 1.0).all(axis=0)),
+            acc_all_up=tuple(bool(up) for up in np.all(cp.acc_multiplier >= 1.0, axis=0).tolist()),
+            acc_all_down=tuple(
+                bool(down) for down in np.all(cp.acc_multiplier < 1.0, axis=0).tolist()
+            ),
             acc_uncapped=bool((cp.acc_cap == np.inf).all()),
             rebate_uncapped=bool((cp.rebate_cap == np.inf).all()),
             requires={
@@ -420,7 +424,7 @@ class PartnerTerms(GroupTerms):
         if (
             cached is not None
             and cached[0].holds(values)
-            and (cached[1] is None or cached[1].holds(scale))  # type: ignore[arg-type]
+            and (cached[1] is None or cached[1].holds(scale))
         ):
             return cached[2]
         met = _frozen(self.tiers_met(metric, values, scale))

@@ -70,7 +70,8 @@ class PayoutRun:
     @property
     def shortfall(self) -> IntArray:
         """What partners were due but not paid in this run (cut or deferred)."""
-        return (self.cut + self.deferred).sum(axis=-1)
+        unpaid: IntArray = (self.cut + self.deferred).sum(axis=-1)
+        return unpaid
 
 
 def open_ledger(budget: BudgetTerms, shape: tuple[int, ...]) -> Ledger:
@@ -117,7 +118,8 @@ def pro_rata(due: IntArray, available: IntArray) -> IntArray:
     ranks = np.empty_like(order)
     np.put_along_axis(ranks, order, np.arange(due.shape[-1]), axis=-1)
     bonus = (ranks < left[..., None]) & (due > 0)
-    return (base + bonus).astype(np.int64)
+    shares: IntArray = (base + bonus).astype(np.int64)
+    return shares
 
 
 def run_payout(
@@ -260,12 +262,14 @@ class PayoutSchedule:
     def due(self, period: int) -> BoolArray:
         """The groups whose back-end accruals the close of ``period`` (0-based) settles."""
         last = period + 1 == self.horizon_periods
-        return ((period + 1) % self.cadence == 0) | last
+        due: BoolArray = ((period + 1) % self.cadence == 0) | last
+        return due
 
     def settlement_period(self, period: int) -> IntArray:
         """Per group, the period whose close settles what ``period`` accrues."""
         run = (period // self.cadence + 1) * self.cadence - 1
-        return np.minimum(run, self.horizon_periods - 1)
+        settles: IntArray = np.minimum(run, self.horizon_periods - 1)
+        return settles
 
 
 @dataclass(frozen=True)

@@ -317,7 +317,8 @@ def sum_last(values: FloatArray) -> FloatArray:
     (pairwise summation only splits longer runs), as here, so the numbers are the same."""
     n = values.shape[-1]
     if values.dtype != np.float64 or not 0 < n < 8:
-        return values.sum(axis=-1)
+        summed: FloatArray = values.sum(axis=-1)
+        return summed
     total = 0.0 + values[..., 0]
     for k in range(1, n):
         total += values[..., k]

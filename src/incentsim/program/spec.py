@@ -201,13 +201,19 @@ class Audit(Strict):
     penalty_multiplier: Annotated[float, Field(ge=0.0, le=5.0)] = 0.0
 
 
+GatedComponent = Literal["rebate", "accelerators", "spiffs", "co_sell", "milestones"]
+
+
+def _default_gated() -> list[GatedComponent]:
+    """What a satisfaction gate scales unless it says otherwise."""
+    return ["accelerators", "spiffs"]
+
+
 class CsatGate(Strict):
     """A customer-satisfaction gate: below ``min_score`` the gated components are scaled."""
 
     min_score: Annotated[float, Field(ge=0.0, le=5.0)]
-    applies_to: list[Literal["rebate", "accelerators", "spiffs", "co_sell", "milestones"]] = Field(
-        default_factory=lambda: ["accelerators", "spiffs"]
-    )
+    applies_to: list[GatedComponent] = Field(default_factory=_default_gated)
     payout_fraction: Rate = 0.0
 
 
