@@ -88,8 +88,12 @@ class Result:
 def check_supported(scenario: Scenario, cp: CompiledProgram, partners: Partners) -> None:
     """Raise ``ValueError`` naming what ``scenario`` uses that this baseline leaves out."""
     left_out = {
-        "payout runs less often than every period": scenario.program.budget.payout.cadence_periods
-        > 1,
+        "payout runs less often than every period": bool((cp.payout_cadence > 1).any()),
+        "payout delays or shortfall policies that differ by group": bool(
+            (cp.payout_delay_weeks != cp.payout_delay_weeks[0]).any()
+            or (cp.defer_shortfall != cp.defer_shortfall[0]).any()
+        ),
+        "co-delivery requirements": bool((cp.co_delivery_share > 0).any()),
         "SPIFFs": bool(cp.spiff_names),
         "co-selling bonuses": bool((cp.co_sell_rate > 0).any()),
         "milestones": bool(cp.milestone_names),
@@ -98,10 +102,14 @@ def check_supported(scenario: Scenario, cp: CompiledProgram, partners: Partners)
         "remediation plans": bool(cp.remediation.any()),
         "front-end rebates": bool(cp.front_end.any()),
         "tier benefits": any(
-            tier.benefits
-            for segment in partners.segment_names
-            for region in partners.region_names
-            for tier in scenario.program.resolved(segment, region).tiers.values()
+            bool(table.any())
+            for table in (
+                cp.benefit_win_rate_uplift,
+                cp.benefit_deal_size_uplift,
+                cp.benefit_ramp_speedup,
+                cp.benefit_loyalty_uplift,
+                cp.benefit_cost,
+            )
         ),
     }
     used = [name for name, present in left_out.items() if present]
@@ -140,7 +148,8 @@ class ProcessPerPartner:
         self._partner_columns(partners)
         self._market_columns(market, partners)
         self._program_terms(cp)
-        self.delay = scenario.program.budget.payout.delay_weeks
+        self.delay = int(cp.payout_delay_weeks[0])
+        self.defer = bool(cp.defer_shortfall[0])
         # Per-partner state, in Python lists indexed by position.
         n = len(self.slots)
         self.joined = [start == 0 for start in self.active_from]
@@ -171,7 +180,7 @@ class ProcessPerPartner:
         # The program's standing per partner, read by the partners' pricing between closes.
         self.group_array = np.asarray(partners.group[:, self.slots], dtype=np.int64)
         self.pstate = initial_state(cp, self.group_array)
-        self.ledger = open_ledger(scenario.program.budget, self.group_array.shape)
+        self.ledger = open_ledger(cp.budget, self.group_array.shape)
         self._read_standing(self.pstate)
         self.revenue_per_period: list[float] = []
         self.rebate_per_period: list[float] = []
@@ -592,7 +601,7 @@ class ProcessPerPartner:
     ) -> Generator[simpy.Event, object, None]:
         """Settle the ledger after the payout delay; partners paid update their loyalty."""
         yield env.timeout(self.delay)
-        self.ledger, run = run_payout(self.scenario.program.budget, self.ledger, accrued, front)
+        self.ledger, run = run_payout(self.cp.budget, self.ledger, accrued, front, defer=self.defer)
         due_week = (period + 1) * self.wpp + self.delay
         late = self.extra_delay[min(due_week, len(self.extra_delay) - 1)]
         if late:

@@ -75,15 +75,14 @@ def engine_close(scenario: Scenario, cp: CompiledProgram, case: Case, cold: bool
     Otherwise ``cp`` must be dedicated to this case, so its gather cache stays warm, as in the
     later periods of a simulation.
     """
-    program = scenario.program
     group = case.group.copy() if cold else case.group
     if cold or case.state is None:
         case.state = initial_state(cp, group)
-        case.ledger = open_ledger(program.budget, case.shape)
+        case.ledger = open_ledger(cp.budget, case.shape)
     _, assessment = assess_period(
         cp, case.state, group, case.metrics, scenario.calendar.periods_per_year
     )
-    run_payout(program.budget, case.ledger, assessment.accrued, assessment.front_end)
+    run_payout(cp.budget, case.ledger, assessment.accrued, assessment.front_end)
     return assessment.components["rebate"]
 
 
