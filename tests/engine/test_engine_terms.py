@@ -144,3 +144,27 @@ def test_remediation_support_is_per_group_and_lifts_win_rate() -> None:
     np.testing.assert_allclose(uplifts.win, 1.0 + win_points / np.maximum(partners.win_rate, 0.05))
     sim._in_remediation = np.zeros(sim.group.shape, dtype=np.bool_)
     assert (sim._period_uplifts().remediation == 1.0).all()
+
+
+def test_partners_who_have_left_are_paid_nothing() -> None:
+    # A flat fee: 1,000 a quarter to every registered partner, whatever it sells.
+    scenario = load_scenario(
+        "scenarios/small.yaml",
+        [
+            "program.tiers.registered.requirements.revenue=0",
+            "program.tiers.registered.requirements.certified_staff=0",
+            "program.milestones.fee.tier=registered",
+            "program.milestones.fee.consecutive_periods=1",
+            "program.milestones.fee.reward=1000",
+            "behaviour.churn_base=0.3",
+        ],
+    )
+    result = simulate_block(scenario, np.random.SeedSequence(3), 3, panel=True)
+    panel = result.panel
+    assert panel is not None
+    churned = result.outcomes["churned"]
+    assert (churned > 0).all()
+    # Every fee went to a partner active in its period: none to a partner who had left.
+    active_periods = panel[panel["active"]].groupby("rep").size().sort_index().to_numpy()
+    assert (result.outcomes["cost_milestones"] <= 1000.0 * active_periods + 1e-6).all()
+    assert (result.outcomes["cost_milestones"] > 0).all()

@@ -186,7 +186,7 @@ class Recorder:
         for t in range(sim.cp.n_tiers + 1):
             self.tier_share[:, period, t] = (tiers == t).sum(axis=1) / n_active
         for name in COMPONENTS:
-            self.components[name] += np.where(joined, assessment.components[name], 0).sum(1) / 100
+            self.components[name] += np.where(active, assessment.components[name], 0).sum(1) / 100
         tot = self.totals
         tot["clawback_returns"] += np.where(joined, assessment.clawback_returns, 0).sum(1) / 100
         tot["clawback_audit"] += np.where(joined, assessment.clawback_audit, 0).sum(1) / 100

@@ -657,8 +657,12 @@ class Simulation:
         )
         self._milestones = self._milestone_values()
         self._in_remediation = assessment.in_remediation & self.active
-        accrued = np.where(self.joined, assessment.accrued, 0)
-        front = np.where(self.joined, assessment.front_end, 0)
+        # Partners who have left earn nothing more, but still owe clawbacks on what they return
+        # (churn is drawn after the close: a partner leaving now still earns this period).
+        accrued = np.where(
+            self.active, assessment.accrued, np.where(self.joined, -assessment.clawback, 0)
+        )
+        front = np.where(self.active, assessment.front_end, 0)
         self.mdf_boost = claims * b.mdf_pipeline_return / cal.weeks_per_period
         self.recorder.close(period, metrics, assessment, accrued)
         self.ledger, self.accruals, settlement = close_accounts(
