@@ -48,6 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
+from incentsim.engine.decisions import per_period
 from incentsim.market.demand import MarketPath, market_path
 from incentsim.population.sample import NEVER_ACTIVE, Partners, build_partners
 from incentsim.program.compiled import REQUIREMENT_TOLERANCE, CompiledProgram, compile_program
@@ -155,6 +156,8 @@ class ProcessPerPartner:
         self.joined = [start == 0 for start in self.active_from]
         self.active = list(self.joined)
         self.join_period = [0 if j else -1 for j in self.joined]
+        self.trust = [1.0] * len(self.slots)
+        self.loyalty_step = per_period(scenario.behaviour.loyalty_speed, self.wpp)
         self.loyalty = [
             lo if j else 0.0 for lo, j in zip(self.initial_loyalty, self.joined, strict=True)
         ]
@@ -567,14 +570,15 @@ class ProcessPerPartner:
             cp, self.pstate, self.group_array, metrics, self.scenario.calendar.periods_per_year
         )
         self._read_standing(self.pstate)
-        joined = np.array([self.joined])
-        accrued = np.where(joined, assessment.accrued, 0)
-        front = np.where(joined, assessment.front_end, 0)
+        joined, active = np.array([self.joined]), np.array([self.active])
+        accrued = np.where(active, assessment.accrued, np.where(joined, -assessment.clawback, 0))
+        front = np.where(active, assessment.front_end, 0)
         self.revenue_per_period.append(float(sum(self.revenue)))
         self.rebate_per_period.append(
             float(np.where(joined, assessment.components["rebate"], 0).sum()) / 100.0
         )
-        env.process(self.payout_run(env, period, accrued, front, list(self.revenue)))
+        env.process(self.payout_run(env, period, accrued, front))
+        self.update_loyalty(period, accrued[0].tolist(), front[0].tolist())
         for i in range(n):
             self.mdf_boost[i] = claims[i] * b.mdf_pipeline_return / wpp
             if self.active[i] and self.churn_rng.random() < self.churn_probability(i):
@@ -589,6 +593,7 @@ class ProcessPerPartner:
                 self.joined[i] = self.active[i] = True
                 self.join_period[i] = period + 1
                 self.loyalty[i] = self.initial_loyalty[i]
+                self.trust[i] = 1.0
                 env.process(self.partner(env, i))
 
     def payout_run(
@@ -597,7 +602,6 @@ class ProcessPerPartner:
         period: int,
         accrued: np.ndarray,
         front: np.ndarray,
-        revenue: list[float],
     ) -> Generator[simpy.Event, object, None]:
         """Settle the ledger after the payout delay; partners paid update their loyalty."""
         yield env.timeout(self.delay)
@@ -607,42 +611,67 @@ class ProcessPerPartner:
         if late:
             yield env.timeout(late)
         self.receive(
-            int(env.now), run.paid[0].tolist(), (run.cut + run.deferred)[0].tolist(),
-            front[0].tolist(), revenue, self.delay + late,
-        )  # fmt: skip
+            run.paid[0].tolist(), (run.cut + run.deferred)[0].tolist(), front[0].tolist(), late
+        )
 
-    def receive(
-        self, now: int, paid: list[int], unpaid: list[int], front: list[int],
-        revenue: list[float], delay_weeks: int,
-    ) -> None:  # fmt: skip
-        """Loyalty of every active partner that sold in the period moves towards its target."""
+    def receive(self, paid: list[int], unpaid: list[int], front: list[int], late: int) -> None:
+        """Partners paid: a cut or late payout costs trust, and loyalty at once; a payout in full
+        and on time restores some trust."""
         b = self.b
-        week = min(now, self.weeks - 1)
-        n = len(self.slots)
-        paid_rate = [paid[i] / 100.0 / revenue[i] if revenue[i] > 0 else 0.0 for i in range(n)]
-        earning = [self.active[i] and revenue[i] > 0 for i in range(n)]
-        medians = {}
-        for s in range(self.n_segments):
-            rates = [paid_rate[i] for i in range(n) if earning[i] and self.segment[i] == s]
-            medians[s] = statistics.median(rates) if rates else 0.0
-        late = delay_weeks - self.delay
-        for i in range(n):
-            if not earning[i]:
+        for i in range(len(self.slots)):
+            if not self.active[i]:
                 continue
             expected = (paid[i] - front[i] + unpaid[i]) / 100.0
             unpaid_share = unpaid[i] / 100.0 / expected if expected > 0 else 0.0
-            peer_gap = paid_rate[i] - medians[self.segment[i]]
+            trust = self.trust[i] * (1.0 - b.cut_sensitivity * unpaid_share)
+            trust -= b.lateness_sensitivity * max(late, 0)
+            if unpaid_share <= 0.0 and late <= 0:
+                trust += b.trust_recovery * (1.0 - trust)
+            trust = min(max(trust, 0.0), 1.0)
+            lost = min(trust - self.trust[i], 0.0)
+            self.loyalty[i] = min(max(self.loyalty[i] + b.procedural_weight * lost, 0.0), 1.0)
+            self.trust[i] = trust
+
+    def update_loyalty(self, period: int, accrued: list[int], front: list[int]) -> None:
+        """At a period close, the loyalty of every active partner that sold in the period moves
+        towards its target: what it earned, valued by its wait and its trust, against the
+        competitor's offer and its peers (runs settle every period: the wait is the delay)."""
+        b = self.b
+        n = len(self.slots)
+        week = min((period + 1) * self.wpp, self.weeks - 1)
+        wait = float(self.delay)
+        rate = [0.0] * n
+        for i in range(n):
+            if self.revenue[i] > 0:
+                norm = 1.0 / (
+                    1.0 + self.myopia[i] * b.payout_delay_norm_weeks / b.present_bias_weeks
+                )
+                waiting = 1.0 / (1.0 + self.myopia[i] * wait / b.present_bias_weeks)
+                back = (accrued[i] - front[i]) / 100.0
+                valued = front[i] / 100.0 + back * min(waiting / norm, 1.0) * self.trust[i]
+                rate[i] = valued / self.revenue[i]
+        earning = [self.active[i] and self.revenue[i] > 0 for i in range(n)]
+        medians = {}
+        for s in range(self.n_segments):
+            rates = [rate[i] for i in range(n) if earning[i] and self.segment[i] == s]
+            medians[s] = statistics.median(rates) if rates else 0.0
+        for i in range(n):
+            if not earning[i]:
+                continue
+            back = max((accrued[i] - front[i]) / 100.0, 0.0)
+            owed = back + max(front[i] / 100.0, 0.0)
+            owed_share = back / owed if owed > 0 else 1.0
+            peer_gap = rate[i] - medians[self.segment[i]]
             offer = self.outside_option[i] + self.offer[self.group[i]][week]
             target = (
                 self.initial_loyalty[i]
-                + b.value_weight * (paid_rate[i] - offer)
+                + b.value_weight * (rate[i] - offer)
                 + b.fairness_weight * self.fairness[i] * min(peer_gap, 0.0)
-                - b.cut_sensitivity * unpaid_share
-                - b.delay_sensitivity * (delay_weeks - b.payout_delay_norm_weeks)
-                - b.lateness_sensitivity * late
+                + b.procedural_weight * (self.trust[i] - 1.0)
+                - b.delay_sensitivity * max(wait * owed_share - b.payout_delay_norm_weeks, 0.0)
             )
             target = min(max(target, 0.0), 1.0)
-            self.loyalty[i] += b.loyalty_speed * (target - self.loyalty[i])
+            self.loyalty[i] += self.loyalty_step * (target - self.loyalty[i])
 
     def run(self) -> Result:
         """Run the calendar to the last payout."""

@@ -387,26 +387,68 @@ def duplicate_rate(
 def loyalty_target(
     behaviour: Behaviour,
     initial: FloatArray,
-    paid_rate: FloatArray,
+    valued_rate: FloatArray,
     benefit: FloatArray,
     offer: FloatArray,
     peer_gap: FloatArray,
     fairness_sensitivity: FloatArray,
-    unpaid_share: FloatArray,
-    delay_weeks: FloatArray,
-    late_weeks: FloatArray,
+    trust: FloatArray,
+    expected_wait: FloatArray,
 ) -> FloatArray:
-    """Loyalty a partner drifts towards after a payout run."""
+    """Loyalty a partner drifts towards at a period close.
+
+    ``valued_rate`` is what the period earned per unit of revenue as the partner values it
+    (:func:`valued_earnings`); it is compared with the competitor's offer and with peers. Trust
+    in the vendor's process weighs on its own (procedural fairness, Kumar, Scheer & Steenkamp
+    1995), and so does waiting longer than the norm for what was earned (``expected_wait``).
+    """
     target = (
         initial
-        + behaviour.value_weight * (paid_rate - offer)
+        + behaviour.value_weight * (valued_rate - offer)
         + benefit
         + behaviour.fairness_weight * fairness_sensitivity * np.minimum(peer_gap, 0.0)
-        - behaviour.cut_sensitivity * unpaid_share
-        - behaviour.delay_sensitivity * (delay_weeks - behaviour.payout_delay_norm_weeks)
-        - behaviour.lateness_sensitivity * late_weeks
+        + behaviour.procedural_weight * (trust - 1.0)
+        - behaviour.delay_sensitivity
+        * np.maximum(expected_wait - behaviour.payout_delay_norm_weeks, 0.0)
     )
     return np.clip(target, 0.0, 1.0)
+
+
+def valued_earnings(
+    behaviour: Behaviour,
+    myopia: FloatArray,
+    front_end: FloatArray,
+    back_end: FloatArray,
+    expected_wait: FloatArray,
+    trust: FloatArray,
+) -> FloatArray:
+    """What a period's earnings are worth to a partner at the close: front-end rebates in hand,
+    plus what it is owed, worth less the longer it waits for it than the norm (present bias) and
+    the less it trusts the vendor to pay it in full and on time."""
+    wait_weight = present_bias(behaviour, myopia, expected_wait) / present_bias(
+        behaviour, myopia, behaviour.payout_delay_norm_weeks
+    )
+    return front_end + back_end * np.minimum(wait_weight, 1.0) * trust
+
+
+def trust_after_payment(
+    behaviour: Behaviour, trust: FloatArray, unpaid_share: FloatArray, late_weeks: FloatArray
+) -> FloatArray:
+    """Trust after a payout: a cut or deferred share and every week later than announced cost
+    trust; a payout in full and on time restores part of what was lost."""
+    hit = trust * (1.0 - behaviour.cut_sensitivity * unpaid_share)
+    hit = hit - behaviour.lateness_sensitivity * np.maximum(late_weeks, 0.0)
+    kept = (unpaid_share <= 0.0) & (late_weeks <= 0)
+    recovered = np.where(kept, hit + behaviour.trust_recovery * (1.0 - hit), hit)
+    return np.clip(recovered, 0.0, 1.0)
+
+
+def per_period(rate_per_quarter: float, weeks_per_period: int) -> float:
+    """A share of a gap closed per quarter, as the share closed per period of
+    ``weeks_per_period`` weeks (the same speed per week whatever the calendar)."""
+    if weeks_per_period == CHURN_WEEKS:
+        return rate_per_quarter
+    return float(1.0 - (1.0 - rate_per_quarter) ** (weeks_per_period / CHURN_WEEKS))
 
 
 #: The period length, in weeks, that the churn hazard's constants are stated for (a quarter).

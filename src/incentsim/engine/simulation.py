@@ -193,6 +193,10 @@ class Simulation:
         self.join_period = np.where(joined, 0, -1)
         self.left_period = np.full(shape, -1)
         self.loyalty = np.where(joined, partners.initial_loyalty, 0.0)
+        self.trust = np.ones(shape)  # trust in the vendor's process, 1 until it is let down
+        self.loyalty_step = decisions.per_period(
+            self.behaviour.loyalty_speed, self.calendar.weeks_per_period
+        )
         self.effort = np.ones(shape)
         self.pipeline = np.where(
             joined,
@@ -678,6 +682,7 @@ class Simulation:
         )
         if settlement.run is not None:
             self._pay(period, settlement.run, settlement, front)
+        self._update_loyalty(period, accrued, front)
 
         churn = self.active & (
             self.churn_rng.random(self.group.shape)
@@ -694,6 +699,7 @@ class Simulation:
         self.active |= recruits
         self.join_period = np.where(recruits, period + 1, self.join_period)
         self.loyalty = np.where(recruits, self.partners.initial_loyalty, self.loyalty)
+        self.trust = np.where(recruits, 1.0, self.trust)
         self._period = period + 1
         self._reset_period()
         yield self.env.timeout(0)
@@ -757,7 +763,6 @@ class Simulation:
                 received,
                 run.cut + run.deferred,
                 settlement.front_end,
-                settlement.revenue,
                 delay + late,
             )
             if late > 0:
@@ -769,42 +774,65 @@ class Simulation:
         paid: NDArray[np.int64],
         unpaid: NDArray[np.int64],
         front: NDArray[np.int64],
-        revenue: FloatArray,
         delay_weeks: NDArray[np.int64],
     ) -> None:
-        """Partners ``receiving`` (``(R, N)``) receive a payout run and update their loyalty.
-
-        Peers are every partner the run paid for revenue, received yet or not.
-        """
-        b, p = self.behaviour, self.partners
-        week = min(int(self.env.now), self.calendar.horizon_weeks - 1)
-        paid_rate = np.divide(paid / 100.0, revenue, out=np.zeros_like(revenue), where=revenue > 0)
+        """Partners ``receiving`` (``(R, N)``) receive a payout run: a cut or deferred share and
+        a payout later than announced cost trust, and loyalty at once; a payout in full and on
+        time restores some trust."""
+        b = self.behaviour
         expected = (paid - front + unpaid) / 100.0
         unpaid_share = np.divide(
-            unpaid / 100.0, expected, out=np.zeros_like(revenue), where=expected > 0
+            unpaid / 100.0, expected, out=np.zeros(expected.shape), where=expected > 0
         )
-        peer_gap = np.zeros_like(paid_rate)
+        late = np.asarray(delay_weeks - self.delay, dtype=np.float64)
+        update = receiving & self.active
+        trust = decisions.trust_after_payment(b, self.trust, unpaid_share, late)
+        lost = np.minimum(trust - self.trust, 0.0)
+        self.loyalty = np.where(
+            update, np.clip(self.loyalty + b.procedural_weight * lost, 0.0, 1.0), self.loyalty
+        )
+        self.trust = np.where(update, trust, self.trust)
+
+    def _update_loyalty(self, period: int, accrued: IntArray, front: IntArray) -> None:
+        """Loyalty at a period close, for partners that sold in the period: what the period
+        earned as the partner values it (waiting for it and trusting the vendor to pay) against
+        the competitor's offer and its segment's peers, its trust, and how long it expects to
+        wait beyond the norm. Paying less often or later lengthens the wait for what was
+        earned, so it never raises loyalty."""
+        b, p, cal = self.behaviour, self.partners, self.calendar
+        revenue = self.revenue
+        settles = self.schedule.settlement_period(period)[self.group]
+        wait = ((settles - period) * cal.weeks_per_period + self.delay).astype(np.float64)
+        back = (accrued - front) / 100.0
+        valued = decisions.valued_earnings(b, p.myopia, front / 100.0, back, wait, self.trust)
+        rate = np.divide(valued, revenue, out=np.zeros_like(revenue), where=revenue > 0)
+        owed_share = np.divide(
+            np.maximum(back, 0.0),
+            np.maximum(back, 0.0) + np.maximum(front / 100.0, 0.0),
+            out=np.ones_like(revenue),
+            where=(back > 0) | (front > 0),
+        )
         earning = self.active & (revenue > 0)
+        peer_gap = np.zeros_like(rate)
         for s in range(len(p.segment_names)):
             members = earning & (p.segment == s)
-            median = _peer_median(paid_rate, members)
-            peer_gap = np.where(members, paid_rate - median[:, None], peer_gap)
+            median = _peer_median(rate, members)
+            peer_gap = np.where(members, rate - median[:, None], peer_gap)
+        week = min((period + 1) * cal.weeks_per_period, cal.horizon_weeks - 1)
         offer = p.outside_option + self._weekly(self.market.competitor_offer, week)
         target = decisions.loyalty_target(
             b,
             p.initial_loyalty,
-            paid_rate,
+            rate,
             self._tier_value(self.terms.benefit_loyalty_uplift),
             offer,
             peer_gap,
             p.fairness_sensitivity,
-            unpaid_share,
-            np.asarray(delay_weeks, dtype=np.float64),
-            np.asarray(delay_weeks - self.delay, dtype=np.float64),
+            self.trust,
+            wait * owed_share,
         )
-        update = receiving & self.active & (revenue > 0)
         self.loyalty = np.where(
-            update, self.loyalty + b.loyalty_speed * (target - self.loyalty), self.loyalty
+            earning, self.loyalty + self.loyalty_step * (target - self.loyalty), self.loyalty
         )
 
     # ----------------------------------------------------------------------------------------

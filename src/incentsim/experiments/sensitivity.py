@@ -172,7 +172,10 @@ DEFAULT_FACTORS: tuple[Factor, ...] = (
     _behaviour("present_bias_weeks", 4.0, 26.0, "payout delay that halves a payout's weight"),
     _behaviour("partner_margin", 0.05, 0.30, "the partner's own margin on reselling"),
     _behaviour("value_weight", 4.0, 12.0, "loyalty response to the program's value"),
-    _behaviour("delay_sensitivity", 0.0, 0.02, "loyalty lost per week of payout delay"),
+    _behaviour(
+        "delay_sensitivity", 0.0, 0.008, "loyalty lost per week of expected wait beyond the norm"
+    ),
+    _behaviour("procedural_weight", 0.1, 0.6, "loyalty lost per unit of trust lost"),
     _behaviour("churn_base", 0.01, 0.04, "churn per period at middling loyalty"),
     _behaviour("churn_slope", 2.0, 8.0, "how steeply churn rises as loyalty falls"),
     Factor(

@@ -65,22 +65,33 @@ class Behaviour(Strict):
         Drop in customer satisfaction per unit of effort above normal when support is not
         rewarded (no satisfaction gate or requirement).
     loyalty_speed
-        Share of the gap between a partner's loyalty and its target closed at each payout run.
+        Share of the gap between a partner's loyalty and its target closed per quarter (loyalty
+        moves at every period close; periods of another length move at the same speed per
+        week).
     value_weight
         Loyalty response to the gap between what the program pays (rate on revenue, plus
         benefits) and the competitor's offer plus the partner's outside option.
     fairness_weight
         Loyalty response to being paid less (as a rate) than peers in the same segment.
     cut_sensitivity
-        Loyalty lost per unit share of an expected payout that is cut or deferred.
+        Share of its trust a partner loses per unit share of an expected payout that is cut or
+        deferred (range 0.3-1.5).
     delay_sensitivity
-        Loyalty lost per week of payout delay beyond ``payout_delay_norm_weeks`` (uncertain;
-        range 0-0.02; no study gives a firm figure).
+        Loyalty lost per week a partner expects to wait for what it has earned beyond
+        ``payout_delay_norm_weeks`` (paying less often or later lengthens the wait). No study
+        gives a firm figure: an uncertain constant, range 0-0.008, default in the middle; on top
+        of it, money that waits is worth less to a present-biased partner.
     payout_delay_norm_weeks
         The payout delay partners take as normal (about half of companies take four weeks or
         more: domain notes, section 3).
     lateness_sensitivity
-        Loyalty lost per week a payout is later than promised.
+        Trust lost per week a payout is later than announced (range 0.01-0.1).
+    procedural_weight
+        Loyalty lost per unit of trust lost: procedural fairness (clear rules, payouts in full
+        and on time) weighs at least as much as the amount paid (Kumar, Scheer & Steenkamp
+        1995); range 0.1-0.6.
+    trust_recovery
+        Share of lost trust a payout in full and on time restores (range 0.05-0.5).
     churn_base
         Churn probability per quarter (13 weeks) at loyalty 0.5; periods of another length get
         the same hazard per week.
@@ -130,10 +141,12 @@ class Behaviour(Strict):
     loyalty_speed: Annotated[float, Field(gt=0.0, le=1.0)] = 0.3
     value_weight: Annotated[float, Field(ge=0.0, le=100.0)] = 8.0
     fairness_weight: Annotated[float, Field(ge=0.0, le=100.0)] = 4.0
-    cut_sensitivity: Annotated[float, Field(ge=0.0, le=5.0)] = 0.5
-    delay_sensitivity: Annotated[float, Field(ge=0.0, le=0.2)] = 0.008
+    cut_sensitivity: Annotated[float, Field(ge=0.0, le=5.0)] = 0.8
+    delay_sensitivity: Annotated[float, Field(ge=0.0, le=0.2)] = 0.003
     payout_delay_norm_weeks: Annotated[float, Field(ge=0.0, le=52.0)] = 4.0
-    lateness_sensitivity: Annotated[float, Field(ge=0.0, le=0.5)] = 0.03
+    lateness_sensitivity: Annotated[float, Field(ge=0.0, le=0.5)] = 0.04
+    procedural_weight: Annotated[float, Field(ge=0.0, le=2.0)] = 0.3
+    trust_recovery: Annotated[float, Field(ge=0.0, le=1.0)] = 0.2
     churn_base: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
     churn_slope: Annotated[float, Field(ge=0.0, le=20.0)] = 5.0
     share_of_wallet_min: Annotated[float, Field(ge=0.0, le=1.0)] = 0.15
