@@ -50,17 +50,17 @@ RECRUIT_SLOT_QUANTILE: float = 0.9999
 
 #: Valid range of each per-partner parameter (units in :class:`Partners`); draws are clipped to it.
 PARAMETER_BOUNDS: dict[str, tuple[float, float]] = {
-    "capacity": (0.0, math.inf),
+    "capacity": (0.0, 1e9),
     "win_rate": (0.0, 1.0),
-    "deal_size": (0.0, math.inf),
-    "deal_cycle_weeks": (1.0, math.inf),
+    "deal_size": (0.0, 1e9),
+    "deal_cycle_weeks": (1.0, 520.0),
     "responsiveness": (0.0, 1.0),
     "myopia": (0.0, 1.0),
     "gaming_propensity": (0.0, 1.0),
     "fairness_sensitivity": (0.0, 1.0),
     "initial_loyalty": (0.0, 1.0),
     "outside_option": (0.0, 1.0),
-    "certified_staff": (0.0, math.inf),
+    "certified_staff": (0.0, 1e6),
     "csat": (0.0, 5.0),
     "new_logo_share": (0.0, 1.0),
     "co_sell_share": (0.0, 1.0),

@@ -14,12 +14,17 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from incentsim._merge import deep_merge
-
-Rate = Annotated[float, Field(ge=0.0, le=1.0)]
-Money = Annotated[float, Field(ge=0.0)]
+from incentsim.quantities import Finite, Money, Rate, refuse_yes_no
 
 #: Metrics a tier can require. Flow metrics are summed over the tier's look-back window;
 #: stock metrics (certified staff, customer satisfaction) use the latest period's value.
@@ -28,9 +33,22 @@ FLOW_METRICS = ("revenue", "new_logos")
 
 
 class Strict(BaseModel):
-    """Base model: unknown keys are errors, so a misspelt key never passes silently."""
+    """Base model: unknown keys are errors, so a misspelt key never passes silently; numbers are
+    finite and never yes/no values (see :mod:`incentsim.quantities`)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, value in data.items():
+                field = cls.model_fields.get(name) if isinstance(name, str) else None
+                if field is not None:
+                    refuse_yes_no(field.annotation, value, name)
+        return data
 
 
 class Benefit(Strict):
@@ -40,19 +58,19 @@ class Benefit(Strict):
     ramp-up of new partners, extra loyalty from being valued.
     """
 
-    win_rate_uplift: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
-    deal_size_uplift: Annotated[float, Field(ge=0.0, le=2.0)] = 0.0
-    ramp_speedup: Annotated[float, Field(ge=0.0, le=5.0)] = 0.0
-    loyalty_uplift: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    win_rate_uplift: Annotated[Finite, Field(ge=0.0, le=1.0)] = 0.0
+    deal_size_uplift: Annotated[Finite, Field(ge=0.0, le=2.0)] = 0.0
+    ramp_speedup: Annotated[Finite, Field(ge=0.0, le=5.0)] = 0.0
+    loyalty_uplift: Annotated[Finite, Field(ge=0.0, le=1.0)] = 0.0
 
 
 class Requirements(Strict):
     """What a partner must reach to hold a tier (every stated metric must be met)."""
 
     revenue: Money = 0.0
-    new_logos: Annotated[float, Field(ge=0.0)] = 0.0
-    certified_staff: Annotated[float, Field(ge=0.0)] = 0.0
-    csat: Annotated[float, Field(ge=0.0, le=5.0)] = 0.0
+    new_logos: Annotated[Finite, Field(ge=0.0, le=1e6)] = 0.0
+    certified_staff: Annotated[Finite, Field(ge=0.0, le=1e6)] = 0.0
+    csat: Annotated[Finite, Field(ge=0.0, le=5.0)] = 0.0
 
 
 class Tier(Strict):
@@ -70,7 +88,7 @@ class TierEvaluation(Strict):
     cadence_periods: Annotated[int, Field(ge=1, le=12)] = 1
     lookback_periods: Annotated[int, Field(ge=1, le=12)] = 1
     grace_periods: Annotated[int, Field(ge=0, le=12)] = 1
-    maintain_fraction: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    maintain_fraction: Annotated[Finite, Field(gt=0.0, le=1.0)] = 1.0
 
 
 class Rebate(Strict):
@@ -95,7 +113,7 @@ class Quota(Strict):
 
     basis: Literal["fixed", "prior"] = "fixed"
     amount: Money = 0.0
-    growth: Annotated[float, Field(ge=-0.5, le=2.0)] = 0.0
+    growth: Annotated[Finite, Field(ge=-0.5, le=2.0)] = 0.0
     floor: Money = 0.0
 
 
@@ -110,8 +128,8 @@ class Accelerator(Strict):
 
     kind: Literal["accelerator", "decelerator"] = "accelerator"
     threshold: Money | None = None
-    quota_fraction: Annotated[float, Field(gt=0.0, le=5.0)] | None = None
-    multiplier: Annotated[float, Field(ge=0.0, le=10.0)]
+    quota_fraction: Annotated[Finite, Field(gt=0.0, le=5.0)] | None = None
+    multiplier: Annotated[Finite, Field(ge=0.0, le=10.0)]
     cap: Money | None = None
 
     @model_validator(mode="after")
@@ -132,8 +150,8 @@ class Spiff(Strict):
     deal_type: Literal["any", "new_logo", "renewal"] = "any"
     amount_per_deal: Money = 0.0
     uplift_rate: Rate = 0.0
-    start_week: Annotated[int, Field(ge=0)] = 0
-    end_week: Annotated[int, Field(ge=1)] = 10**6
+    start_week: Annotated[int, Field(ge=0, le=10**6)] = 0
+    end_week: Annotated[int, Field(ge=1, le=10**6)] = 10**6
     cap: Money | None = None
     requires_registration: bool = True
 
@@ -193,13 +211,13 @@ class Audit(Strict):
 
     rate: Rate = 0.0
     detection_probability: Rate = 0.8
-    penalty_multiplier: Annotated[float, Field(ge=0.0, le=5.0)] = 0.0
+    penalty_multiplier: Annotated[Finite, Field(ge=0.0, le=5.0)] = 0.0
 
 
 class CsatGate(Strict):
     """A customer-satisfaction gate: below ``min_score`` the gated components are scaled."""
 
-    min_score: Annotated[float, Field(ge=0.0, le=5.0)]
+    min_score: Annotated[Finite, Field(ge=0.0, le=5.0)]
     applies_to: list[Literal["rebate", "accelerators", "spiffs", "co_sell", "milestones"]] = Field(
         default_factory=lambda: ["accelerators", "spiffs"]
     )
@@ -271,8 +289,8 @@ class Remediation(Strict):
     enabled: bool = False
     trigger_periods: Annotated[int, Field(ge=1, le=12)] = 2
     duration_periods: Annotated[int, Field(ge=1, le=12)] = 2
-    capacity_uplift: Annotated[float, Field(ge=0.0, le=2.0)] = 0.1
-    win_rate_uplift: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
+    capacity_uplift: Annotated[Finite, Field(ge=0.0, le=2.0)] = 0.1
+    win_rate_uplift: Annotated[Finite, Field(ge=0.0, le=1.0)] = 0.02
 
 
 class Program(Strict):

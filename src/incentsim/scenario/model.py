@@ -36,7 +36,7 @@ class Scenario(Strict):
     name: str
     description: str = ""
     sources: dict[str, str] = Field(default_factory=dict)
-    seed: Annotated[int, Field(ge=0)] = 20261123
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 20261123
     replications: Annotated[int, Field(ge=1, le=1_000_000)] = 200
     calendar: Calendar = Field(default_factory=Calendar)
     population: Population
