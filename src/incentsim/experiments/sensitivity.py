@@ -216,8 +216,10 @@ def parse_factors(text: str | os.PathLike[str]) -> list[Factor]:
     ScenarioError
         A file that cannot be read or whose factors are malformed (names the file and field).
     """
+    from incentsim.scenario.reader import is_file
+
     path = Path(text)
-    looks_like_file = str(text).endswith((".yaml", ".yml")) or path.is_file()
+    looks_like_file = str(text).endswith((".yaml", ".yml")) or is_file(path)
     if looks_like_file:
         from incentsim.scenario.loader import read_document
 

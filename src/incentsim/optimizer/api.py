@@ -36,7 +36,7 @@ from incentsim.optimizer.validate import (
 from incentsim.scenario.loader import load_scenario
 from incentsim.scenario.model import Scenario
 
-__all__ = ["OptimizationResult", "optimize"]
+__all__ = ["OptimizationResult", "optimize", "prepare"]
 
 #: Fresh-seed stream used for validation (the main run's streams are never reused).
 VALIDATION_STREAM = 1
@@ -138,14 +138,10 @@ def optimize(
     OptimizationSpecError, ScenarioError
         The file, its base scenario or an override is invalid.
     """
-    if not isinstance(spec, OptimizationSpec):
-        spec = load_spec(spec, overrides)
-    elif overrides:
-        raise TypeError("overrides apply to an optimisation file; pass a path, not a spec")
-    base = load_scenario(spec.scenario_path, spec.overrides)
-    settings = resolve_settings(spec, base, budget, alpha, risk)
+    spec, base, settings, space = prepare(
+        spec, budget=budget, alpha=alpha, risk=risk, overrides=overrides
+    )
     seed = base.seed if spec.seed is None else spec.seed
-    space = generate_candidates(spec, base)
     sim = simulate_candidates(
         base,
         space,
@@ -188,6 +184,31 @@ def optimize(
 
         result.files = write_outputs(result, Path(out_dir))
     return result
+
+
+def prepare(
+    spec: OptimizationSpec | str | os.PathLike[str],
+    *,
+    budget: float | None = None,
+    alpha: float | None = None,
+    risk: Risk | None = None,
+    overrides: Sequence[str] = (),
+) -> tuple[OptimizationSpec, Scenario, ProblemSettings, DesignSpace]:
+    """Every check :func:`optimize` makes before it simulates, and what they give: the spec, its
+    base scenario, the settings and the candidates. ``incentsim validate`` runs exactly this.
+
+    Raises
+    ------
+    OptimizationSpecError, ScenarioError
+        The file, its base scenario or an override is invalid.
+    """
+    if not isinstance(spec, OptimizationSpec):
+        spec = load_spec(spec, overrides)
+    elif overrides:
+        raise TypeError("overrides apply to an optimisation file; pass a path, not a spec")
+    base = load_scenario(spec.scenario_path, spec.overrides)
+    settings = resolve_settings(spec, base, budget, alpha, risk)
+    return spec, base, settings, generate_candidates(spec, base)
 
 
 def _describe(chosen: dict[str, Candidate]) -> str:

@@ -41,7 +41,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from incentsim.errors import ScenarioError
@@ -285,19 +284,10 @@ def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> OptimizationSp
     OptimizationSpecError
         The file cannot be read or does not validate.
     """
+    from incentsim.scenario.reader import read_yaml_file
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise OptimizationSpecError(path, [("", f"cannot read the file: {reason}")]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = "" if mark is None else f" at line {mark.line + 1}, column {mark.column + 1}"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise OptimizationSpecError(path, [("", f"invalid YAML{where}: {problem}")]) from None
+    data = read_yaml_file(path, OptimizationSpecError)
     if not isinstance(data, dict):
         raise OptimizationSpecError(
             path, [("", "the top level must be a mapping of keys (scenario, levers, budget, ...)")]
