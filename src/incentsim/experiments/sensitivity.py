@@ -89,6 +89,13 @@ __all__ = [
 
 Method = Literal["morris", "sobol"]
 METHODS: tuple[str, ...] = ("morris", "sobol")
+#: Limits on a design's size, so that a typo cannot start a run of years: Morris trajectories,
+#: Sobol base samples, replications a point, factors, and simulated replications in all.
+MAX_TRAJECTORIES = 1_000
+MAX_SAMPLES = 2**16
+MAX_POINT_REPS = 10_000
+MAX_FACTORS = 200
+MAX_SIMULATIONS = 10_000_000
 
 DEFAULT_OUTCOMES: tuple[str, ...] = ("incentive_cost", "loyalty_mean", "retention", "revenue_net")
 
@@ -1105,13 +1112,24 @@ def sensitivity(
         else (parse_factors(factors) if isinstance(factors, str) else list(factors))
     )
     n = size if size is not None else (10 if method == "morris" else 64)
-    if method == "morris" and n < 2:
-        raise SensitivityError(f"Morris needs at least 2 trajectories, not {n}")
-    if method == "sobol" and (n < 2 or n & (n - 1)):
-        raise SensitivityError(f"Sobol samples must be a power of two (e.g. 64), not {n}")
-    if reps < 2:
+    if method == "morris" and not 2 <= n <= MAX_TRAJECTORIES:
+        raise SensitivityError(f"Morris needs 2 to {MAX_TRAJECTORIES:,} trajectories, not {n:,}")
+    if method == "sobol" and (not 2 <= n <= MAX_SAMPLES or n & (n - 1)):
         raise SensitivityError(
-            f"at least 2 replications a point are needed to measure noise, not {reps}"
+            f"Sobol samples must be a power of two from 2 to {MAX_SAMPLES:,} (e.g. 64), not {n:,}"
+        )
+    if not 2 <= reps <= MAX_POINT_REPS:
+        raise SensitivityError(
+            f"at least 2 replications a point are needed to measure noise, and at most "
+            f"{MAX_POINT_REPS:,}; not {reps:,}"
+        )
+    if len(chosen) > MAX_FACTORS:
+        raise SensitivityError(f"at most {MAX_FACTORS} factors, not {len(chosen)}")
+    points = n * (len(chosen) + (1 if method == "morris" else 2))
+    if points * reps > MAX_SIMULATIONS:
+        raise SensitivityError(
+            f"{points:,} points x {reps:,} replications is {points * reps:,} simulations, more "
+            f"than {MAX_SIMULATIONS:,}: use fewer trajectories, samples, factors or replications"
         )
     outcomes = list(dict.fromkeys(outcomes))
     if not outcomes:

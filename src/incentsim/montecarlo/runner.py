@@ -37,6 +37,7 @@ import incentsim
 from incentsim.errors import IncentsimError
 from incentsim.montecarlo import store
 from incentsim.montecarlo.executors import Executor, ExecutorKind, make_executor
+from incentsim.montecarlo.resources import check_block_memory
 from incentsim.montecarlo.results import MonteCarloResult
 from incentsim.montecarlo.seeding import (
     BLOCK_SIZE,
@@ -262,6 +263,12 @@ def run_montecarlo(
     n_reps = scenario.replications if reps is None else int(reps)
     root = scenario.seed if seed is None else seed
     blocks = block_seeds(root, n_reps, block_size)
+    check_block_memory(
+        scenario,
+        min(block_size, n_reps),
+        _blocks_at_once(executor, workers, address, len(blocks)),
+        panel,
+    )
     task = functools.partial(
         run_block,
         scenario=scenario,
@@ -516,3 +523,18 @@ class _NoBar:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _blocks_at_once(
+    executor: ExecutorKind | str | Executor, workers: int | None, address: str | None, n: int
+) -> int:
+    """How many blocks this machine holds in memory at once: one per local worker process
+    (one for an executor given ready-made, or a remote Dask scheduler, whose workers have their
+    own memory)."""
+    if isinstance(executor, str):
+        if executor == "serial" or (executor == "dask" and address is not None):
+            return 1
+        local = workers if workers is not None else os.cpu_count() or 1
+    else:
+        local = executor.workers if executor.kind == "processes" else 1
+    return max(1, min(local, n))

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from incentsim.montecarlo.seeding import fresh_seed
+from incentsim.errors import IncentsimError
+from incentsim.montecarlo.resources import check_block_memory
+from incentsim.montecarlo.seeding import BLOCK_SIZE, fresh_seed
 from incentsim.optimizer.coefficients import ProblemSettings, design_problem, resolve_settings
 from incentsim.optimizer.evaluate import SimulatedCandidates, simulate_candidates
 from incentsim.optimizer.milp import DesignProblem, Risk, Solution, assess, solve
@@ -142,6 +144,10 @@ def optimize(
         spec, budget=budget, alpha=alpha, risk=risk, overrides=overrides
     )
     seed = base.seed if spec.seed is None else spec.seed
+    local = 1 if executor == "serial" else workers or os.cpu_count() or 1
+    check_block_memory(base, min(BLOCK_SIZE, spec.replications), local)
+    if cache_dir is not None:
+        _open_cache(Path(cache_dir))
     sim = simulate_candidates(
         base,
         space,
@@ -209,6 +215,17 @@ def prepare(
     base = load_scenario(spec.scenario_path, spec.overrides)
     settings = resolve_settings(spec, base, budget, alpha, risk)
     return spec, base, settings, generate_candidates(spec, base)
+
+
+def _open_cache(folder: Path) -> None:
+    """Create the cache folder, or say why it cannot be one (a file of that name, no right)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise IncentsimError(f"cache {folder}: a file of that name exists; give a folder") from None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise IncentsimError(f"cache {folder}: cannot create the folder: {reason}") from None
 
 
 def _describe(chosen: dict[str, Candidate]) -> str:

@@ -147,7 +147,9 @@ def _check_size(root: yaml.Node) -> None:
             sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
             if sizes[key] > MAX_NODES:
                 raise _too_large(
-                    node, f"holds more than {MAX_NODES:,} values once its aliases are expanded"
+                    node,
+                    f"the document holds more than {MAX_NODES:,} values once its aliases are "
+                    "expanded",
                 )
             continue
         if key in sizes:
@@ -155,7 +157,7 @@ def _check_size(root: yaml.Node) -> None:
         if key in on_path:
             raise _too_large(node, "an alias refers to the mapping or list that holds it")
         if depth > MAX_DEPTH:
-            raise _too_large(node, f"is nested deeper than {MAX_DEPTH} levels")
+            raise _too_large(node, f"the document is nested deeper than {MAX_DEPTH} levels")
         on_path.add(key)
         stack.append((node, depth, True))
         stack.extend((child, depth + 1, False) for child in _children(node))
@@ -169,8 +171,8 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-def _too_large(node: yaml.Node, what: str) -> yaml.YAMLError:
-    return yaml.constructor.ConstructorError(None, None, f"the document {what}", node.start_mark)
+def _too_large(node: yaml.Node, problem: str) -> yaml.YAMLError:
+    return yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
