@@ -300,7 +300,7 @@ def factors_from_mapping(data: Any, *, file: str | None, where: str) -> list[Fac
                 )
             )
         except (TypeError, ValueError):
-            problems.append((field, "low and high must be numbers"))
+            problems.append((field, "low and high must be finite numbers"))
         except SensitivityError:
             problems.append((field, f"low must be below high (got {spec['low']}, {spec['high']})"))
     if problems:
@@ -311,6 +311,8 @@ def factors_from_mapping(data: Any, *, file: str | None, where: str) -> list[Fac
 def _number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(value)
+    if not math.isfinite(value):
+        raise ValueError(value)
     return float(value)
 
 
