@@ -28,6 +28,11 @@ MAX_NODES = 200_000
 MAX_DEPTH = 64
 
 
+#: What PyYAML's constructors raise for a value their tag cannot hold (``!!bool maybe`` is a
+#: KeyError, ``!!int ""`` an IndexError, ``!!timestamp x`` an AttributeError...).
+_CONSTRUCTION_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError)
+
+
 class YamlProblem(ValueError):
     """YAML text that cannot be read safely; the message says why and where (line, column)."""
 
@@ -80,6 +85,8 @@ def parse_yaml(text: str) -> Any:
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
         raise YamlProblem(_yaml_problem(exc)) from None
+    except _CONSTRUCTION_ERRORS as exc:  # a mapping's tag on a list, say: no line known
+        raise YamlProblem(f"invalid YAML: a value does not fit its tag ({exc})") from None
     except RecursionError:
         raise YamlProblem(f"invalid YAML: nested deeper than {MAX_DEPTH} levels") from None
     finally:
@@ -108,6 +115,10 @@ class _SafeLoader(yaml.SafeLoader):
     its tag cannot hold (``2027-02-30``, ``!!int abc``) as a YAML error with its line."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if not isinstance(node, yaml.MappingNode):  # !!map on a list, say
+            raise yaml.constructor.ConstructorError(
+                None, None, f"expected a mapping, but found a {node.id}", node.start_mark
+            )
         seen: set[tuple[str, str]] = set()
         for key_node, _ in node.value:
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
@@ -126,11 +137,12 @@ class _SafeLoader(yaml.SafeLoader):
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
             return super().construct_object(node, deep=deep)
-        except (ValueError, TypeError, OverflowError) as exc:
+        except _CONSTRUCTION_ERRORS as exc:
             value = node.value if isinstance(node, yaml.ScalarNode) else node.id
             tag = node.tag.rsplit(":", 1)[-1]
+            detail = f" ({exc})" if type(exc) is ValueError else ""
             raise yaml.constructor.ConstructorError(
-                None, None, f"'{value}' is not a valid {tag} ({exc})", node.start_mark
+                None, None, f"'{value}' is not a valid {tag}{detail}", node.start_mark
             ) from None
 
 
