@@ -545,9 +545,15 @@ def run_experiment(
         A non-empty folder without ``resume``; a folder holding another experiment with it.
     """
     from incentsim.experiments.compare import open_executor
+    from incentsim.montecarlo.resources import check_block_memory
+    from incentsim.montecarlo.seeding import BLOCK_SIZE
 
     out = Path(out_dir)
     plan = plan_experiment(path, out)
+    local = 1 if executor == "serial" else workers or os.cpu_count() or 1
+    for run in plan.runs:  # runs are simulated side by side, one block each at a time
+        block = min(BLOCK_SIZE, plan.replications)
+        check_block_memory(run.scenario, block, min(local, len(plan.runs)))
     _prepare(plan, out, resume)
     stream = sys.stderr if log is None else log
     todo = [r for r in plan.runs if not (resume and _run_done(r, plan.replications))]

@@ -1104,6 +1104,8 @@ def sensitivity(
         Unknown method or outcome, a bad sample size, or factors that do not fit the scenario.
     """
     from incentsim.montecarlo import run_montecarlo
+    from incentsim.montecarlo.resources import check_block_memory
+    from incentsim.montecarlo.seeding import BLOCK_SIZE
     from incentsim.scenario.loader import scenario_hash
 
     if method not in METHODS:
@@ -1137,6 +1139,8 @@ def sensitivity(
     if not outcomes:
         raise SensitivityError("no outcomes given")
     check_factors(scenario, chosen)
+    local = 1 if executor == "serial" else workers or os.cpu_count() or 1
+    check_block_memory(scenario, min(BLOCK_SIZE, reps), min(local, points))
     root = scenario.seed if seed is None else int(seed)
     reference = run_montecarlo(
         scenario, reps=2, seed=root, executor="serial", progress=False, block_fn=block_fn
