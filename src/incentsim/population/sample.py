@@ -33,6 +33,7 @@ import pandas as pd
 
 from incentsim.errors import DataError, ScenarioError
 from incentsim.population.spec import Beta, Fixed, LogNormal, Normal, Pareto, Population, Uniform
+from incentsim.quantities import MAX_AMOUNT
 
 if TYPE_CHECKING:
     from incentsim.scenario.model import Scenario
@@ -522,10 +523,12 @@ def _numeric_problems(
     problems = [
         (i + 2, f"{column} '{text.iat[i]}' is not a number") for i in np.flatnonzero(bad_number)
     ]
-    bound = "between 0 and 5" if math.isfinite(high) else "non-negative"
-    problems += [
-        (i + 2, f"{column} {text.iat[i]} must be {bound}") for i in np.flatnonzero(out_of_range)
-    ]
+    for i in np.flatnonzero(out_of_range):
+        if high <= 5.0:  # a score
+            bound = f"between 0 and {high:g}"
+        else:
+            bound = "non-negative" if values.iat[i] < 0 else f"at most {high:g}"
+        problems.append((i + 2, f"{column} {text.iat[i]} must be {bound}"))
     return values.where(~(bad_number | out_of_range)), problems
 
 
@@ -605,7 +608,8 @@ def load_partners_csv(path: str | Path, population: Population) -> pd.DataFrame:
             for i in np.flatnonzero(unknown)
         ]
     for column in [c for _, c in revenue] + [c for c in OBSERVED_COLUMNS if c in frame]:
-        values, bad = _numeric_problems(frame, column, 5.0 if column == "csat" else math.inf)
+        high = PARAMETER_BOUNDS[column][1] if column in PARAMETER_BOUNDS else MAX_AMOUNT
+        values, bad = _numeric_problems(frame, column, high)
         frame[column] = values
         problems += bad
     if problems:
