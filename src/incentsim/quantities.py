@@ -9,12 +9,13 @@
 
 Money is computed in int64 cents by the rules engine, which holds at most 9.22e16 currency
 units. An amount (a budget, a cap, a reward, one transaction) is bounded by :data:`MAX_AMOUNT`
-(one trillion), and so is the sum of what one partner sells, returns or claims in one period; a
-file's total of one money column is bounded by :data:`MAX_TOTAL` (a thousand trillion).
-Incentives of up to ten times the revenue (a 100% rate with the largest accelerator multiplier)
-on totals within these bounds stay more than 9 times below the int64 limit, so no sum in cents
-can wrap. No real program comes near either bound: they exist so that a typo or a hostile file
-cannot become a wrong number.
+(one trillion): one partner's period, even with several components at the bound, stays far
+below the int64 limit. Paying real transactions (:mod:`incentsim.payout`), the sum of what one
+partner sells, returns or claims in a period is bounded by :data:`MAX_AMOUNT` too, and a file's
+total of one money column by :data:`MAX_TOTAL` (a thousand trillion): incentives of up to ten
+times the revenue (a 100% rate with the largest accelerator multiplier) on such totals stay more
+than 9 times below the int64 limit, so no sum in cents can wrap. No real program comes near
+either bound; they exist so that a typo or a hostile file cannot become a wrong number.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ def refuse_yes_no(annotation: Any, value: Any, where: str) -> None:
                 f"{where}: a number is expected, not the yes/no value {str(value).lower()}"
             )
         return
+    if not isinstance(value, dict | list | tuple):
+        return
     for member in _alternatives(annotation):
         origin = get_origin(member)
         if origin is dict and isinstance(value, dict):
@@ -73,6 +76,19 @@ def refuse_yes_no(annotation: Any, value: Any, where: str) -> None:
             args = [a for a in get_args(member) if a is not Ellipsis] or [Any]
             for i, item in enumerate(value):
                 refuse_yes_no(args[min(i, len(args) - 1)], item, f"{where}.{i}")
+
+
+def holds_numbers(annotation: Any) -> bool:
+    """Whether a field of this type can hold a number, directly or in a mapping, list or tuple
+    (the fields :func:`refuse_yes_no` needs to look at)."""
+    for member in _alternatives(annotation):
+        if member in (int, float):
+            return True
+        if get_origin(member) in (dict, list, tuple) and any(
+            holds_numbers(arg) for arg in get_args(member) if arg is not Ellipsis
+        ):
+            return True
+    return False
 
 
 def _strip(annotation: Any) -> Any:

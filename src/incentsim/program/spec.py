@@ -11,6 +11,7 @@ The models only describe; :mod:`incentsim.program.compiled` turns them into arra
 
 from __future__ import annotations
 
+import functools
 from itertools import pairwise
 from typing import Annotated, Any, Literal
 
@@ -24,7 +25,7 @@ from pydantic import (
 )
 
 from incentsim._merge import deep_merge
-from incentsim.quantities import Finite, Money, Rate, refuse_yes_no
+from incentsim.quantities import Finite, Money, Rate, holds_numbers, refuse_yes_no
 
 #: Metrics a tier can require. Flow metrics are summed over the tier's look-back window;
 #: stock metrics (certified staff, customer satisfaction) use the latest period's value.
@@ -44,11 +45,20 @@ class Strict(BaseModel):
     @classmethod
     def _numbers_are_numbers(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            for name, value in data.items():
-                field = cls.model_fields.get(name) if isinstance(name, str) else None
-                if field is not None:
-                    refuse_yes_no(field.annotation, value, name)
+            for name, annotation in _numeric_fields(cls).items():
+                if name in data:
+                    refuse_yes_no(annotation, data[name], name)
         return data
+
+
+@functools.cache
+def _numeric_fields(model: type[Strict]) -> dict[str, Any]:
+    """The fields of ``model`` that can hold numbers, with their types (worked out once)."""
+    return {
+        name: field.annotation
+        for name, field in model.model_fields.items()
+        if holds_numbers(field.annotation)
+    }
 
 
 class Benefit(Strict):
