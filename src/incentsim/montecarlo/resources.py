@@ -1,21 +1,26 @@
 """What a run will ask of the machine, checked before anything starts or is written.
 
 A block holds its replications' partner state in arrays shaped (replications, partners), so its
-memory grows with both. :func:`block_memory` estimates it from figures measured on the bundled
-baseline (peak resident memory of one 25-replication block less the interpreter's, CPU-bound
-runs on this project's 2-core machines):
+memory grows with both. :func:`block_memory` estimates it from figures measured on one
+25-replication block (peak resident memory less the interpreter's 116 MB, divided by partners x
+replications; ``benchmarks``-style runs on this project's 2-core machines):
 
-=========  =======  ==========================
-partners   periods  per partner x replication
-=========  =======  ==========================
-2,000      8        2.58 KB
-8,000      8        2.28 KB
-2,000      24       2.96 KB
-=========  =======  ==========================
+==========  ========  =======  =====  =============================
+scenario    partners  periods  panel  KB per partner x replication
+==========  ========  =======  =====  =============================
+baseline    2,000     8        no     2.58
+baseline    8,000     8        no     2.28
+baseline    20,000    8        no     2.21
+baseline    8,000     24       no     2.39
+baseline    1,000     80       no     5.84 (fixed costs weigh more)
+constructs  8,000     8        no     2.95
+baseline    2,000     8        yes    5.47
+==========  ========  =======  =====  =============================
 
-so about 2.4 KB plus 0.025 KB per period, per partner (recruits included) and replication, and
-about 3 times that with ``panel`` rows kept. :func:`check_block_memory` refuses a run whose
-concurrent blocks would need more than the memory available, saying how much they would need.
+so about 2.6 KB plus 0.02 KB per period, per partner (recruits included) and replication, and
+0.36 KB more per period with ``panel`` rows kept. :func:`check_block_memory` refuses a run whose
+concurrent blocks would need more than 80% of the memory available, saying how much they would
+need.
 """
 
 from __future__ import annotations
@@ -26,10 +31,10 @@ from incentsim.errors import IncentsimError
 from incentsim.scenario.model import Scenario
 
 #: Bytes per partner and replication in a block, and the extra per period of the horizon.
-BYTES_PER_PARTNER_REP = 2_400
-BYTES_PER_PARTNER_REP_PERIOD = 25
-#: How much more a block takes when it keeps panel rows.
-PANEL_FACTOR = 3.0
+BYTES_PER_PARTNER_REP = 2_600
+BYTES_PER_PARTNER_REP_PERIOD = 20
+#: The extra bytes per partner, replication and period when a block keeps panel rows.
+PANEL_BYTES_PER_PARTNER_REP_PERIOD = 360
 #: Share of the available memory a run may plan to use.
 USABLE_SHARE = 0.8
 
@@ -42,8 +47,8 @@ def block_memory(scenario: Scenario, reps: int, panel: bool = False) -> int:
     """Estimated peak bytes one block of ``reps`` replications of ``scenario`` needs."""
     population, horizon = scenario.population, scenario.calendar.horizon_periods
     partners = population.partners + population.recruitment.per_period * horizon
-    per = BYTES_PER_PARTNER_REP + BYTES_PER_PARTNER_REP_PERIOD * horizon
-    return int(partners * reps * per * (PANEL_FACTOR if panel else 1.0))
+    per_period = BYTES_PER_PARTNER_REP_PERIOD + (PANEL_BYTES_PER_PARTNER_REP_PERIOD if panel else 0)
+    return int(partners * reps * (BYTES_PER_PARTNER_REP + per_period * horizon))
 
 
 def available_memory() -> int | None:
