@@ -19,7 +19,9 @@ class Calendar(Strict):
     weeks_per_period: Annotated[int, Field(ge=1, le=52)] = 13
     periods_per_year: Annotated[int, Field(ge=1, le=52)] = 4
     horizon_periods: Annotated[int, Field(ge=1, le=80)] = 8
-    start_date: dt.date = dt.date(2027, 1, 4)
+    start_date: Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(2200, 12, 31))] = (
+        dt.date(2027, 1, 4)
+    )
 
     @property
     def horizon_weeks(self) -> int:
