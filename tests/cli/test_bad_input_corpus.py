@@ -86,6 +86,8 @@ CASES: list[tuple[str, list[str], str]] = [
      "budget: Input should be a finite number"),
     ("opt-alias-bomb", ["optimize", bad("opt_alias_bomb.yaml")],
      "values once its aliases are expanded"),
+    ("opt-too-many-simulations", ["optimize", bad("opt_too_many_simulations.yaml")],
+     "simulations, more than 10,000,000"),
     # Experiment and factor files.
     ("exp-alias-bomb", ["experiment", bad("exp_alias_bomb_set.yaml")],
      "values once its aliases are expanded"),

@@ -40,6 +40,9 @@ from incentsim.scenario.model import Scenario
 
 __all__ = ["OptimizationResult", "optimize", "prepare"]
 
+#: The most replications an optimisation may simulate (candidates of every segment together).
+MAX_SIMULATIONS = 10_000_000
+
 #: Fresh-seed stream used for validation (the main run's streams are never reused).
 VALIDATION_STREAM = 1
 
@@ -214,7 +217,16 @@ def prepare(
         raise TypeError("overrides apply to an optimisation file; pass a path, not a spec")
     base = load_scenario(spec.scenario_path, spec.overrides)
     settings = resolve_settings(spec, base, budget, alpha, risk)
-    return spec, base, settings, generate_candidates(spec, base)
+    space = generate_candidates(spec, base)
+    simulations = space.n_candidates * spec.replications
+    if simulations > MAX_SIMULATIONS:
+        raise spec.error(
+            "replications",
+            f"{space.n_candidates:,} candidate designs x {spec.replications:,} replications is "
+            f"{simulations:,} simulations, more than {MAX_SIMULATIONS:,}: use fewer levers, "
+            "values, max_candidates or replications",
+        )
+    return spec, base, settings, space
 
 
 def _open_cache(folder: Path) -> None:
