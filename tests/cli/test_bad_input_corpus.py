@@ -50,6 +50,12 @@ CASES: list[tuple[str, list[str], str]] = [
     ("set-alias-bomb", ["run", SMALL, "--set", f"sources={_bomb_value()}"],
      "values once its aliases are expanded"),
     ("set-bad-tag", ["run", SMALL, "--set", "seed=!!int abc"], "'abc' is not a valid int"),
+    ("partner-csv-refused-before-the-run",
+     ["run", SMALL, "--set", f"population.source={bad('partners_revenue_beyond_bound.csv')}"],
+     "partners_revenue_beyond_bound.csv:2: revenue_p1 1e13 must be at most 1e+12"),
+    ("validate-reads-the-partner-csv",
+     ["validate", SMALL, "--set", f"population.source={bad('partners_revenue_beyond_bound.csv')}"],
+     "revenue_p1 1e13 must be at most 1e+12"),
     # Resource limits.
     ("reps-too-many", ["run", SMALL, "--reps", "100000000"], "at most 1,000,000 replications"),
     ("workers-absurd", ["run", SMALL, "--workers", "100000"], "workers"),

@@ -88,7 +88,12 @@ def _validated(file: str, overrides: list[str]) -> str:
 
         plan = plan_experiment(file, Path("unused"))
         return f"experiment {plan.experiment.name}: {len(plan.runs)} runs"
-    return summary(load_document(file, overrides))
+    document = load_document(file, overrides)
+    if isinstance(document, Scenario) and document.population.source is not None:
+        from incentsim.population.sample import load_partners_csv
+
+        load_partners_csv(document.population.source, document.population)  # as run reads it
+    return summary(document)
 
 
 def _top_level_keys(file: str) -> set[str]:

@@ -47,6 +47,7 @@ from incentsim.montecarlo.seeding import (
     describe_seed,
 )
 from incentsim.montecarlo.summary import Summary, summarise
+from incentsim.population.sample import load_partners_csv
 from incentsim.scenario.loader import scenario_hash
 from incentsim.scenario.model import Scenario
 
@@ -263,6 +264,8 @@ def run_montecarlo(
     n_reps = scenario.replications if reps is None else int(reps)
     root = scenario.seed if seed is None else seed
     blocks = block_seeds(root, n_reps, block_size)
+    if scenario.population.source is not None:  # its rows are checked before anything starts
+        load_partners_csv(scenario.population.source, scenario.population)
     check_block_memory(
         scenario,
         min(block_size, n_reps),
