@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from incentsim.program.spec import Strict
-from incentsim.quantities import Finite
 
 #: The shocks a scenario can declare. Each acts on one part of the model:
 #: ``recession`` scales demand down, ``competitor`` raises partners' outside option (poaching),
@@ -31,9 +30,9 @@ class Shock(Strict):
     ]
     start_week: Annotated[int, Field(ge=0, le=10**4)]
     duration_weeks: Annotated[int, Field(ge=1, le=10**4)]
-    magnitude: Annotated[Finite, Field(ge=0.0, le=52.0)]
+    magnitude: Annotated[float, Field(ge=0.0, le=52.0)]
     ramp_weeks: Annotated[int, Field(ge=0, le=10**4)] = 0
-    probability: Annotated[Finite, Field(ge=0.0, le=1.0)] = 1.0
+    probability: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
     segments: list[str] | None = None
     regions: list[str] | None = None
 
@@ -60,13 +59,13 @@ class Market(Strict):
     normalisation); ``demand_noise`` is the weekly log-scale volatility of a common demand factor.
     """
 
-    trend_per_year: Annotated[Finite, Field(ge=-0.9, le=3.0)] = 0.05
-    seasonality: list[Annotated[Finite, Field(gt=0.0, le=100.0)]] = Field(
+    trend_per_year: Annotated[float, Field(ge=-0.9, le=3.0)] = 0.05
+    seasonality: list[Annotated[float, Field(gt=0.0, le=100.0)]] = Field(
         default_factory=lambda: [1.0]
     )
-    demand_noise: Annotated[Finite, Field(ge=0.0, le=1.0)] = 0.05
-    gross_margin: Annotated[Finite, Field(ge=0.0, le=1.0)] = 0.35
-    discount_rate_per_year: Annotated[Finite, Field(ge=0.0, le=1.0)] = 0.08
-    partnership_value_periods: Annotated[Finite, Field(ge=0.0, le=40.0)] = 4.0
-    competitor_offer: Annotated[Finite, Field(ge=0.0, le=1.0)] = 0.02
+    demand_noise: Annotated[float, Field(ge=0.0, le=1.0)] = 0.05
+    gross_margin: Annotated[float, Field(ge=0.0, le=1.0)] = 0.35
+    discount_rate_per_year: Annotated[float, Field(ge=0.0, le=1.0)] = 0.08
+    partnership_value_periods: Annotated[float, Field(ge=0.0, le=40.0)] = 4.0
+    competitor_offer: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
     shocks: list[Shock] = Field(default_factory=list)

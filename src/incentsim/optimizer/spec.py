@@ -45,7 +45,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from incentsim.errors import ScenarioError
 from incentsim.program.spec import Strict
-from incentsim.quantities import MAX_TOTAL, Finite, Money
+from incentsim.quantities import MAX_TOTAL, Money
 
 __all__ = [
     "Floors",
@@ -67,7 +67,7 @@ CANDIDATE_KEYS = ("name", "segments")
 #: Prefix of ``--set`` keys that change the base scenario rather than the optimisation file.
 BASE_PREFIX = "base."
 
-Floor = Finite | dict[str, Finite]
+Floor = float | dict[str, float]
 
 
 class OptimizationSpecError(ScenarioError):
@@ -88,7 +88,7 @@ class Lever(Strict):
 
     path: str
     values: list[Any] | None = None
-    range: tuple[Finite, Finite] | None = None
+    range: tuple[float, float] | None = None
     steps: Annotated[int, Field(ge=2, le=1000)] | None = None
     segments: list[str] | None = None
 
@@ -132,7 +132,7 @@ class ReserveSpec(Strict):
     program's reserve maximum (0 when it has none)."""
 
     max: Money | None = None
-    carrying_cost: Annotated[Finite, Field(ge=0.0, le=10.0)] = 0.0
+    carrying_cost: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
 
 
 class Floors(Strict):
@@ -145,7 +145,7 @@ class Floors(Strict):
 
     retention: Floor | None = None
     loyalty: Floor | None = None
-    small_partner_share: Annotated[Finite, Field(ge=0.0, le=1.0)] | None = None
+    small_partner_share: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
 
     @field_validator("retention", "loyalty")
     @classmethod
@@ -188,16 +188,16 @@ class OptimizationSpec(Strict):
     candidates: list[dict[str, Any]] = Field(default_factory=list)
     objective: Literal["net_contribution", "npv"] = "net_contribution"
     loyalty_value: Money = 0.0
-    budget: Annotated[Finite, Field(gt=0.0, le=MAX_TOTAL)] | None = None
-    alpha: Annotated[Finite, Field(gt=0.0, lt=1.0)] = 0.1
+    budget: Annotated[float, Field(gt=0.0, le=MAX_TOTAL)] | None = None
+    alpha: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.1
     risk: Literal["cvar", "chance", "none"] = "cvar"
     reserve: ReserveSpec = Field(default_factory=ReserveSpec)
     floors: Floors = Field(default_factory=Floors)
     replications: Annotated[int, Field(ge=1, le=100_000)] = 100
     validation_replications: Annotated[int, Field(ge=0, le=100_000)] = 200
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
-    time_limit: Annotated[Finite, Field(gt=0.0, le=86_400.0)] = 60.0
-    mip_gap: Annotated[Finite, Field(ge=0.0, lt=1.0)] = 1e-6
+    time_limit: Annotated[float, Field(gt=0.0, le=86_400.0)] = 60.0
+    mip_gap: Annotated[float, Field(ge=0.0, lt=1.0)] = 1e-6
 
     #: The optimisation file (base scenario paths are relative to its folder); not a key.
     file: Path | None = Field(default=None, exclude=True)

@@ -11,7 +11,6 @@ from typing import Annotated
 from pydantic import Field
 
 from incentsim.program.spec import Strict
-from incentsim.quantities import Finite
 
 
 class Behaviour(Strict):
@@ -97,35 +96,35 @@ class Behaviour(Strict):
         Revenue generated per unit of MDF spent, over the next period.
     """
 
-    partner_margin: Annotated[Finite, Field(ge=0.0, le=1.0)] = 0.15
-    reference_rate: Annotated[Finite, Field(gt=0.0, le=1.0)] = 0.03
-    effort_elasticity: Annotated[Finite, Field(ge=0.0, le=10.0)] = 1.5
-    effort_min: Annotated[Finite, Field(ge=0.0, le=1.0)] = 0.3
-    effort_max: Annotated[Finite, Field(ge=1.0, le=5.0)] = 1.6
-    effort_adjustment: Annotated[Finite, Field(gt=0.0, le=1.0)] = 0.5
-    forecast_noise: Annotated[Finite, Field(ge=0.0, le=2.0)] = 0.25
-    present_bias_weeks: Annotated[Finite, Field(gt=0.0, le=104.0)] = 13.0
+    partner_margin: Annotated[float, Field(ge=0.0, le=1.0)] = 0.15
+    reference_rate: Annotated[float, Field(gt=0.0, le=1.0)] = 0.03
+    effort_elasticity: Annotated[float, Field(ge=0.0, le=10.0)] = 1.5
+    effort_min: Annotated[float, Field(ge=0.0, le=1.0)] = 0.3
+    effort_max: Annotated[float, Field(ge=1.0, le=5.0)] = 1.6
+    effort_adjustment: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    forecast_noise: Annotated[float, Field(ge=0.0, le=2.0)] = 0.25
+    present_bias_weeks: Annotated[float, Field(gt=0.0, le=104.0)] = 13.0
     timing_weeks: Annotated[int, Field(ge=0, le=13)] = 2
-    pull_forward_share: Annotated[Finite, Field(ge=0.0, le=1.0)] = 0.4
-    pull_forward_discount: Annotated[Finite, Field(ge=0.0, le=0.5)] = 0.07
-    discount_share_partner: Annotated[Finite, Field(ge=0.0, le=1.0)] = 0.5
-    deferral_share: Annotated[Finite, Field(ge=0.0, le=1.0)] = 0.8
-    timing_friction: Annotated[Finite, Field(ge=0.0, le=1.0)] = 0.02
-    stuffing_capacity_weeks: Annotated[Finite, Field(ge=0.0, le=13.0)] = 2.0
-    stuffing_return_rate: Annotated[Finite, Field(ge=0.0, le=1.0)] = 0.7
-    duplicate_rate: Annotated[Finite, Field(ge=0.0, le=1.0)] = 0.15
-    audit_deterrence: Annotated[Finite, Field(ge=0.0, le=60.0)] = 9.0
-    tunnel_vision: Annotated[Finite, Field(ge=0.0, le=5.0)] = 0.6
-    loyalty_speed: Annotated[Finite, Field(gt=0.0, le=1.0)] = 0.3
-    value_weight: Annotated[Finite, Field(ge=0.0, le=100.0)] = 8.0
-    fairness_weight: Annotated[Finite, Field(ge=0.0, le=100.0)] = 4.0
-    cut_sensitivity: Annotated[Finite, Field(ge=0.0, le=5.0)] = 0.5
-    delay_sensitivity: Annotated[Finite, Field(ge=0.0, le=0.2)] = 0.008
-    payout_delay_norm_weeks: Annotated[Finite, Field(ge=0.0, le=52.0)] = 4.0
-    lateness_sensitivity: Annotated[Finite, Field(ge=0.0, le=0.5)] = 0.03
-    churn_base: Annotated[Finite, Field(ge=0.0, le=1.0)] = 0.02
-    churn_slope: Annotated[Finite, Field(ge=0.0, le=20.0)] = 5.0
-    share_of_wallet_min: Annotated[Finite, Field(ge=0.0, le=1.0)] = 0.15
-    mdf_claim_rate: Annotated[Finite, Field(ge=0.0, le=1.0)] = 0.7
-    mdf_lag_weeks: Annotated[Finite, Field(gt=0.0, le=52.0)] = 6.0
-    mdf_pipeline_return: Annotated[Finite, Field(ge=0.0, le=50.0)] = 3.0
+    pull_forward_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.4
+    pull_forward_discount: Annotated[float, Field(ge=0.0, le=0.5)] = 0.07
+    discount_share_partner: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    deferral_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.8
+    timing_friction: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
+    stuffing_capacity_weeks: Annotated[float, Field(ge=0.0, le=13.0)] = 2.0
+    stuffing_return_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.7
+    duplicate_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.15
+    audit_deterrence: Annotated[float, Field(ge=0.0, le=60.0)] = 9.0
+    tunnel_vision: Annotated[float, Field(ge=0.0, le=5.0)] = 0.6
+    loyalty_speed: Annotated[float, Field(gt=0.0, le=1.0)] = 0.3
+    value_weight: Annotated[float, Field(ge=0.0, le=100.0)] = 8.0
+    fairness_weight: Annotated[float, Field(ge=0.0, le=100.0)] = 4.0
+    cut_sensitivity: Annotated[float, Field(ge=0.0, le=5.0)] = 0.5
+    delay_sensitivity: Annotated[float, Field(ge=0.0, le=0.2)] = 0.008
+    payout_delay_norm_weeks: Annotated[float, Field(ge=0.0, le=52.0)] = 4.0
+    lateness_sensitivity: Annotated[float, Field(ge=0.0, le=0.5)] = 0.03
+    churn_base: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
+    churn_slope: Annotated[float, Field(ge=0.0, le=20.0)] = 5.0
+    share_of_wallet_min: Annotated[float, Field(ge=0.0, le=1.0)] = 0.15
+    mdf_claim_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.7
+    mdf_lag_weeks: Annotated[float, Field(gt=0.0, le=52.0)] = 6.0
+    mdf_pipeline_return: Annotated[float, Field(ge=0.0, le=50.0)] = 3.0

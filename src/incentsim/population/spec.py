@@ -12,22 +12,22 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from incentsim.program.spec import Strict
-from incentsim.quantities import MAX_AMOUNT, Finite
+from incentsim.quantities import MAX_AMOUNT
 
 
 class Fixed(Strict):
     """Every partner gets ``value``."""
 
     dist: Literal["fixed"]
-    value: Finite
+    value: float
 
 
 class Uniform(Strict):
     """Uniform between ``low`` and ``high``."""
 
     dist: Literal["uniform"]
-    low: Finite
-    high: Finite
+    low: float
+    high: float
 
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
@@ -40,34 +40,34 @@ class Normal(Strict):
     """Normal with ``mean`` and ``sd``, clipped to [``low``, ``high``] when given."""
 
     dist: Literal["normal"]
-    mean: Finite
-    sd: Annotated[Finite, Field(ge=0.0, le=MAX_AMOUNT)]
-    low: Finite | None = None
-    high: Finite | None = None
+    mean: float
+    sd: Annotated[float, Field(ge=0.0, le=MAX_AMOUNT)]
+    low: float | None = None
+    high: float | None = None
 
 
 class LogNormal(Strict):
     """Lognormal given its ``median`` and log-scale ``sigma`` (heavy-tailed sizes)."""
 
     dist: Literal["lognormal"]
-    median: Annotated[Finite, Field(gt=0.0, le=MAX_AMOUNT)]
-    sigma: Annotated[Finite, Field(ge=0.0, le=4.0)]
+    median: Annotated[float, Field(gt=0.0, le=MAX_AMOUNT)]
+    sigma: Annotated[float, Field(ge=0.0, le=4.0)]
 
 
 class Beta(Strict):
     """Beta on [0, 1] given its ``mean`` and ``concentration`` (alpha + beta)."""
 
     dist: Literal["beta"]
-    mean: Annotated[Finite, Field(gt=0.0, lt=1.0)]
-    concentration: Annotated[Finite, Field(gt=0.0, le=1e6)]
+    mean: Annotated[float, Field(gt=0.0, lt=1.0)]
+    concentration: Annotated[float, Field(gt=0.0, le=1e6)]
 
 
 class Pareto(Strict):
     """Pareto (type I) with minimum ``scale`` and tail index ``shape``."""
 
     dist: Literal["pareto"]
-    scale: Annotated[Finite, Field(gt=0.0, le=MAX_AMOUNT)]
-    shape: Annotated[Finite, Field(gt=0.0, le=1e3)]
+    scale: Annotated[float, Field(gt=0.0, le=MAX_AMOUNT)]
+    shape: Annotated[float, Field(gt=0.0, le=1e3)]
 
 
 Distribution = Annotated[
@@ -92,7 +92,7 @@ class Segment(Strict):
     offer (``market.competitor_offer``), as a share of revenue.
     """
 
-    share: Annotated[Finite, Field(gt=0.0, le=1.0)]
+    share: Annotated[float, Field(gt=0.0, le=1.0)]
     capacity: Distribution = Field(
         default_factory=lambda: LogNormal(dist="lognormal", median=8000.0, sigma=1.1)
     )
@@ -117,7 +117,7 @@ class Segment(Strict):
     )
     new_logo_share: Distribution = Field(default_factory=lambda: _beta(0.25, 10.0))
     co_sell_share: Distribution = Field(default_factory=lambda: _beta(0.1, 10.0))
-    product_mix: dict[str, Annotated[Finite, Field(ge=0.0, le=1e6)]] = Field(
+    product_mix: dict[str, Annotated[float, Field(ge=0.0, le=1e6)]] = Field(
         default_factory=lambda: {"core": 1.0}
     )
 
@@ -125,7 +125,7 @@ class Segment(Strict):
 class Recruitment(Strict):
     """New partners joining during the horizon; they ramp up over ``ramp_periods``."""
 
-    per_period: Annotated[Finite, Field(ge=0.0, le=1_000_000)] = 0.0
+    per_period: Annotated[float, Field(ge=0.0, le=1_000_000)] = 0.0
     ramp_periods: Annotated[int, Field(ge=0, le=12)] = 2
 
 
@@ -140,7 +140,7 @@ class Population(Strict):
     partners: Annotated[int, Field(ge=1, le=1_000_000)] = 1000
     source: str | None = None
     segments: dict[str, Segment] = Field(min_length=1)
-    regions: dict[str, Annotated[Finite, Field(gt=0.0, le=1.0)]] = Field(
+    regions: dict[str, Annotated[float, Field(gt=0.0, le=1.0)]] = Field(
         default_factory=lambda: {"global": 1.0}
     )
     recruitment: Recruitment = Field(default_factory=Recruitment)

@@ -15,17 +15,10 @@ import functools
 from itertools import pairwise
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from incentsim._merge import deep_merge
-from incentsim.quantities import Finite, Money, Rate, holds_numbers, refuse_yes_no
+from incentsim.quantities import Money, Rate, holds_numbers, refuse_yes_no
 
 #: Metrics a tier can require. Flow metrics are summed over the tier's look-back window;
 #: stock metrics (certified staff, customer satisfaction) use the latest period's value.
@@ -68,19 +61,19 @@ class Benefit(Strict):
     ramp-up of new partners, extra loyalty from being valued.
     """
 
-    win_rate_uplift: Annotated[Finite, Field(ge=0.0, le=1.0)] = 0.0
-    deal_size_uplift: Annotated[Finite, Field(ge=0.0, le=2.0)] = 0.0
-    ramp_speedup: Annotated[Finite, Field(ge=0.0, le=5.0)] = 0.0
-    loyalty_uplift: Annotated[Finite, Field(ge=0.0, le=1.0)] = 0.0
+    win_rate_uplift: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    deal_size_uplift: Annotated[float, Field(ge=0.0, le=2.0)] = 0.0
+    ramp_speedup: Annotated[float, Field(ge=0.0, le=5.0)] = 0.0
+    loyalty_uplift: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
 
 
 class Requirements(Strict):
     """What a partner must reach to hold a tier (every stated metric must be met)."""
 
     revenue: Money = 0.0
-    new_logos: Annotated[Finite, Field(ge=0.0, le=1e6)] = 0.0
-    certified_staff: Annotated[Finite, Field(ge=0.0, le=1e6)] = 0.0
-    csat: Annotated[Finite, Field(ge=0.0, le=5.0)] = 0.0
+    new_logos: Annotated[float, Field(ge=0.0, le=1e6)] = 0.0
+    certified_staff: Annotated[float, Field(ge=0.0, le=1e6)] = 0.0
+    csat: Annotated[float, Field(ge=0.0, le=5.0)] = 0.0
 
 
 class Tier(Strict):
@@ -98,7 +91,7 @@ class TierEvaluation(Strict):
     cadence_periods: Annotated[int, Field(ge=1, le=12)] = 1
     lookback_periods: Annotated[int, Field(ge=1, le=12)] = 1
     grace_periods: Annotated[int, Field(ge=0, le=12)] = 1
-    maintain_fraction: Annotated[Finite, Field(gt=0.0, le=1.0)] = 1.0
+    maintain_fraction: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
 
 
 class Rebate(Strict):
@@ -123,7 +116,7 @@ class Quota(Strict):
 
     basis: Literal["fixed", "prior"] = "fixed"
     amount: Money = 0.0
-    growth: Annotated[Finite, Field(ge=-0.5, le=2.0)] = 0.0
+    growth: Annotated[float, Field(ge=-0.5, le=2.0)] = 0.0
     floor: Money = 0.0
 
 
@@ -138,8 +131,8 @@ class Accelerator(Strict):
 
     kind: Literal["accelerator", "decelerator"] = "accelerator"
     threshold: Money | None = None
-    quota_fraction: Annotated[Finite, Field(gt=0.0, le=5.0)] | None = None
-    multiplier: Annotated[Finite, Field(ge=0.0, le=10.0)]
+    quota_fraction: Annotated[float, Field(gt=0.0, le=5.0)] | None = None
+    multiplier: Annotated[float, Field(ge=0.0, le=10.0)]
     cap: Money | None = None
 
     @model_validator(mode="after")
@@ -221,13 +214,13 @@ class Audit(Strict):
 
     rate: Rate = 0.0
     detection_probability: Rate = 0.8
-    penalty_multiplier: Annotated[Finite, Field(ge=0.0, le=5.0)] = 0.0
+    penalty_multiplier: Annotated[float, Field(ge=0.0, le=5.0)] = 0.0
 
 
 class CsatGate(Strict):
     """A customer-satisfaction gate: below ``min_score`` the gated components are scaled."""
 
-    min_score: Annotated[Finite, Field(ge=0.0, le=5.0)]
+    min_score: Annotated[float, Field(ge=0.0, le=5.0)]
     applies_to: list[Literal["rebate", "accelerators", "spiffs", "co_sell", "milestones"]] = Field(
         default_factory=lambda: ["accelerators", "spiffs"]
     )
@@ -299,8 +292,8 @@ class Remediation(Strict):
     enabled: bool = False
     trigger_periods: Annotated[int, Field(ge=1, le=12)] = 2
     duration_periods: Annotated[int, Field(ge=1, le=12)] = 2
-    capacity_uplift: Annotated[Finite, Field(ge=0.0, le=2.0)] = 0.1
-    win_rate_uplift: Annotated[Finite, Field(ge=0.0, le=1.0)] = 0.02
+    capacity_uplift: Annotated[float, Field(ge=0.0, le=2.0)] = 0.1
+    win_rate_uplift: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
 
 
 class Program(Strict):
