@@ -48,6 +48,20 @@ def test_milp_choice_equals_exhaustive_search(risk: str, seed: int) -> None:
     assert solution.choice == best
 
 
+@pytest.mark.parametrize("risk", ["cvar", "none"])
+def test_the_bound_of_a_maximisation_has_the_objective_s_sign(risk: str) -> None:
+    # PuLP gives HiGHS the maximisation as a minimisation of minus the objective; the bound
+    # reported (optimization.json) must be on the problem's own scale, at or above the objective.
+    problem = _problem(1, risk, budget=360.0)
+    solution = solve(problem)
+    assert solution.status == "optimal"
+    assert solution.objective is not None
+    assert solution.objective > 0
+    assert solution.bound is not None
+    assert solution.bound >= solution.objective - 1e-6 * abs(solution.objective)
+    assert solution.bound == pytest.approx(solution.objective, rel=1e-5)
+
+
 def test_the_tail_constraint_changes_the_choice_and_holds_in_sample() -> None:
     free = _problem(4, "none", budget=330.0, reserve_max=0.0)
     free_choice = solve(free).choice

@@ -434,6 +434,8 @@ def problems_of(tmp_path: Path, text: str) -> list[tuple[int | None, str]]:
         ("partner_id,segment,region,revenue_p1\nA,si,emea,-5\n", 2, "must be non-negative"),
         ("partner_id,segment,region,csat\nA,si,emea,7\n", 2, "must be between 0 and 5"),
         ("partner_id,segment,region,capacity\nA,si,emea,-1\n", 2, "must be non-negative"),
+        ("partner_id,segment,region,revenue_p1\nA,si,emea,1e13\n", 2, "must be at most 1e+12"),
+        ("partner_id,segment,region,capacity\nA,si,emea,1e300\n", 2, "must be at most 1e+09"),
         ("partner_id,segment,region\n", None, "no partners"),
         ("", None, "empty"),
     ],

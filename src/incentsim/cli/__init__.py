@@ -63,14 +63,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        The verb's exit code; 2 for a usage error or an :class:`IncentsimError` (printed as
-        ``error: <message>`` on stderr, without a traceback); 130 when interrupted.
+        The verb's exit code; 2 for a usage error, an :class:`IncentsimError` or a file that
+        cannot be read or written (printed as ``error: <message>`` on stderr, without a
+        traceback); 130 when interrupted.
     """
     try:
         args = build_parser().parse_args(argv)
         return int(args.func(args))
     except IncentsimError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        # A file or folder the user named that cannot be read or written (a name too long, no
+        # permission, a file where a folder is needed): their environment, not a bug.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except Exception as exc:
         # A Monte Carlo block that failed on bad input (a BlockError with ``user_error``) is

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -96,6 +97,35 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+#: Most replications a command may ask for (as many as a scenario's ``replications`` may be).
+MAX_REPS = 1_000_000
+#: Most worker processes: more than a few per CPU only queue, and each holds a block in memory.
+MAX_WORKERS = max(8, 4 * (os.cpu_count() or 1))
+#: Largest root seed (seeds are stored as int64).
+MAX_SEED = 2**63 - 1
+
+
+def replications(text: str) -> int:
+    """An argparse type: a number of replications, 1 to :data:`MAX_REPS`."""
+    return _within(positive_int(text), MAX_REPS, "replications")
+
+
+def worker_count(text: str) -> int:
+    """An argparse type: a number of worker processes, 1 to :data:`MAX_WORKERS`."""
+    return _within(positive_int(text), MAX_WORKERS, f"workers ({os.cpu_count() or 1} CPUs here)")
+
+
+def seed_value(text: str) -> int:
+    """An argparse type: a root seed, 0 to :data:`MAX_SEED`."""
+    return _within(non_negative_int(text), MAX_SEED, "a seed")
+
+
+def _within(value: int, high: int, what: str) -> int:
+    if value > high:
+        raise argparse.ArgumentTypeError(f"at most {high:,} {what}, not {value:,}")
+    return value
+
+
 def _integer(text: str) -> int:
     try:
         return int(text)
@@ -108,18 +138,18 @@ def add_montecarlo_options(parser: argparse.ArgumentParser, what: str) -> None:
     ``--no-progress``, spelled as ``incentsim run`` spells them."""
     parser.add_argument(
         "--reps",
-        type=positive_int,
+        type=replications,
         metavar="N",
         help=f"replications for {what} (default: the first scenario's)",
     )
     parser.add_argument(
         "--seed",
-        type=non_negative_int,
+        type=seed_value,
         metavar="S",
         help="root seed (default: the first scenario's)",
     )
     parser.add_argument(
-        "--workers", type=positive_int, default=1, metavar="W", help="worker processes (default 1)"
+        "--workers", type=worker_count, default=1, metavar="W", help="worker processes (default 1)"
     )
     parser.add_argument(
         "--executor",

@@ -12,7 +12,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from incentsim.cli._common import RUNS_FOLDER, executor_kind, folder_name, positive_int
+from incentsim.cli._common import (
+    RUNS_FOLDER,
+    executor_kind,
+    folder_name,
+    worker_count,
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="continue an interrupted experiment in --out, keeping its finished runs",
     )
     parser.add_argument(
-        "--workers", type=positive_int, default=1, metavar="W", help="worker processes (default 1)"
+        "--workers", type=worker_count, default=1, metavar="W", help="worker processes (default 1)"
     )
     parser.set_defaults(func=run)
 

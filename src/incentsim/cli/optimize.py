@@ -26,7 +26,7 @@ from incentsim.cli._common import (
     add_set_option,
     default_out_dir,
     executor_kind,
-    positive_int,
+    worker_count,
 )
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--no-cache", action="store_true", help="simulate everything afresh")
     parser.add_argument(
-        "--workers", type=positive_int, default=1, metavar="W", help="worker processes (default 1)"
+        "--workers", type=worker_count, default=1, metavar="W", help="worker processes (default 1)"
     )
     parser.add_argument("--solver", choices=("highs", "cbc"), default="highs", help="MILP solver")
     add_set_option(parser)

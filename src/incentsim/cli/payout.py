@@ -63,6 +63,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Compute and write the statements; print a summary."""
+    from pydantic import ValidationError
+
     from incentsim.payout import compute_statements, read_transactions, write_statements
     from incentsim.scenario.loader import load_document
     from incentsim.scenario.model import Calendar, Scenario
@@ -74,18 +76,23 @@ def run(args: argparse.Namespace) -> int:
         regions = list(document.population.regions)
     else:
         program, calendar, segments, regions = document, Calendar(), None, None
-    changes = {
-        "start_date": args.start_date,
-        "horizon_periods": args.periods,
-        "weeks_per_period": args.weeks_per_period,
-        "periods_per_year": args.periods_per_year,
+    options = {
+        "start_date": ("--start-date", args.start_date),
+        "horizon_periods": ("--periods", args.periods),
+        "weeks_per_period": ("--weeks-per-period", args.weeks_per_period),
+        "periods_per_year": ("--periods-per-year", args.periods_per_year),
     }
-    changes = {k: v for k, v in changes.items() if v is not None}
+    changes = {field: value for field, (_, value) in options.items() if value is not None}
     if changes:
         try:
             calendar = Calendar.model_validate({**calendar.model_dump(), **changes})
-        except ValueError as exc:
-            raise IncentsimError(f"invalid calendar option: {exc}") from None
+        except ValidationError as exc:
+            problems = []
+            for error in exc.errors():
+                field = str(error["loc"][0]) if error["loc"] else ""
+                option = options[field][0] if field in options else "calendar"
+                problems.append(f"{option}: {str(error['msg']).removeprefix('Value error, ')}")
+            raise IncentsimError("invalid calendar option: " + "; ".join(problems)) from None
 
     transactions = read_transactions(
         args.transactions, calendar=calendar, segments=segments, regions=regions

@@ -22,8 +22,9 @@ from incentsim.cli._common import (
     add_set_option,
     default_out_dir,
     executor_kind,
-    non_negative_int,
-    positive_int,
+    replications,
+    seed_value,
+    worker_count,
     write_report,
 )
 from incentsim.errors import IncentsimError
@@ -42,13 +43,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
     parser.add_argument(
-        "--reps", type=positive_int, metavar="N", help="replications (default: the scenario's)"
+        "--reps", type=replications, metavar="N", help="replications (default: the scenario's)"
     )
     parser.add_argument(
-        "--seed", type=non_negative_int, metavar="S", help="root seed (default: the scenario's)"
+        "--seed", type=seed_value, metavar="S", help="root seed (default: the scenario's)"
     )
     parser.add_argument(
-        "--workers", type=positive_int, default=1, metavar="W", help="worker processes (default 1)"
+        "--workers", type=worker_count, default=1, metavar="W", help="worker processes (default 1)"
     )
     parser.add_argument(
         "--executor",

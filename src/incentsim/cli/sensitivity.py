@@ -17,8 +17,9 @@ from incentsim.cli._common import (
     add_set_option,
     default_out_dir,
     executor_kind,
-    non_negative_int,
     positive_int,
+    seed_value,
+    worker_count,
 )
 from incentsim.errors import IncentsimError
 
@@ -70,10 +71,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="outcomes to analyse, comma-separated (default %(default)s)",
     )
     parser.add_argument(
-        "--seed", type=non_negative_int, metavar="S", help="root seed (default: scenario's)"
+        "--seed", type=seed_value, metavar="S", help="root seed (default: scenario's)"
     )
     parser.add_argument(
-        "--workers", type=positive_int, default=1, metavar="W", help="worker processes (default 1)"
+        "--workers", type=worker_count, default=1, metavar="W", help="worker processes (default 1)"
     )
     parser.add_argument(
         "--out",

@@ -29,6 +29,14 @@ from incentsim.cli._common import (
 from incentsim.errors import IncentsimError
 
 
+def bisection_steps(text: str) -> int:
+    """An argparse type: bisection steps, 1 to 30 (30 halvings narrow a range a billionfold)."""
+    value = positive_int(text)
+    if value > 30:
+        raise argparse.ArgumentTypeError(f"at most 30 steps (1/2**30 of the range), not {value}")
+    return value
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``stress`` verb."""
     parser = subparsers.add_parser(
@@ -63,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--steps",
-        type=positive_int,
+        type=bisection_steps,
         default=6,
         metavar="K",
         help="bisection steps per reverse stress search (default 6: 1/64 of the range)",

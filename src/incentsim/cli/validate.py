@@ -20,13 +20,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from incentsim.cli._common import add_set_option
 from incentsim.errors import IncentsimError
 from incentsim.program.spec import Program
-from incentsim.scenario.loader import load_document, load_scenario
+from incentsim.scenario.loader import load_document
 from incentsim.scenario.model import Scenario
+from incentsim.scenario.reader import read_yaml_file
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -75,11 +74,9 @@ def _validated(file: str, overrides: list[str]) -> str:
     """Validate a file of any kind; a one-line description of it."""
     keys = _top_level_keys(file)
     if "scenario" in keys and keys & {"levers", "candidates", "budget", "floors", "risk"}:
-        from incentsim.optimizer.space import generate_candidates
-        from incentsim.optimizer.spec import load_spec
+        from incentsim.optimizer.api import prepare
 
-        spec = load_spec(file, overrides)
-        space = generate_candidates(spec, load_scenario(spec.scenario_path, spec.overrides))
+        spec, _, _, space = prepare(file, overrides=overrides)
         return (
             f"optimisation of {spec.scenario}: {len(spec.levers)} levers, "
             f"{space.n_candidates} candidate designs, risk {spec.risk}"
@@ -91,15 +88,20 @@ def _validated(file: str, overrides: list[str]) -> str:
 
         plan = plan_experiment(file, Path("unused"))
         return f"experiment {plan.experiment.name}: {len(plan.runs)} runs"
-    return summary(load_document(file, overrides))
+    document = load_document(file, overrides)
+    if isinstance(document, Scenario) and document.population.source is not None:
+        from incentsim.population.sample import load_partners_csv
+
+        load_partners_csv(document.population.source, document.population)  # as run reads it
+    return summary(document)
 
 
 def _top_level_keys(file: str) -> set[str]:
     """The top-level keys of a YAML mapping; empty when the file is unreadable or not a mapping
     (the scenario loader then reports what is wrong)."""
     try:
-        data: Any = yaml.safe_load(Path(file).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data: Any = read_yaml_file(Path(file))
+    except IncentsimError:
         return set()
     return set(data) if isinstance(data, dict) else set()
 

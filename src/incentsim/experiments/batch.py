@@ -116,9 +116,9 @@ class SensitivitySpec(Strict):
 
     variant: str | None = None
     method: Literal["morris", "sobol"] = "morris"
-    trajectories: Annotated[int, Field(ge=2)] | None = None
-    samples: Annotated[int, Field(ge=2)] | None = None
-    reps: Annotated[int, Field(ge=2)] = 8
+    trajectories: Annotated[int, Field(ge=2, le=1_000)] | None = None
+    samples: Annotated[int, Field(ge=2, le=2**16)] | None = None
+    reps: Annotated[int, Field(ge=2, le=10_000)] = 8
     outcomes: list[str] = Field(
         default_factory=lambda: ["incentive_cost", "loyalty_mean", "retention", "revenue_net"]
     )
@@ -133,8 +133,10 @@ class Experiment(Strict):
     base: str
     set: Overrides = Field(default_factory=list)
     variants: dict[str, VariantSpec] = Field(default_factory=lambda: {"base": VariantSpec()})
-    shocks: list[str | list[str]] = Field(default_factory=list)
-    seeds: list[Annotated[int, Field(ge=0)]] | None = None
+    shocks: list[str | list[str]] = Field(default_factory=list, max_length=1_000)
+    seeds: (
+        Annotated[list[Annotated[int, Field(ge=0, le=2**63 - 1)]], Field(max_length=1_000)] | None
+    ) = None
     replications: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     analyses: list[Literal["simulate", "compare", "stress", "sensitivity"]] = Field(
         default_factory=lambda: ["simulate"]
@@ -543,9 +545,15 @@ def run_experiment(
         A non-empty folder without ``resume``; a folder holding another experiment with it.
     """
     from incentsim.experiments.compare import open_executor
+    from incentsim.montecarlo.resources import check_block_memory
+    from incentsim.montecarlo.seeding import BLOCK_SIZE
 
     out = Path(out_dir)
     plan = plan_experiment(path, out)
+    local = 1 if executor == "serial" else workers or os.cpu_count() or 1
+    for run in plan.runs:  # runs are simulated side by side, one block each at a time
+        block = min(BLOCK_SIZE, plan.replications)
+        check_block_memory(run.scenario, block, min(local, len(plan.runs)))
     _prepare(plan, out, resume)
     stream = sys.stderr if log is None else log
     todo = [r for r in plan.runs if not (resume and _run_done(r, plan.replications))]

@@ -89,6 +89,13 @@ __all__ = [
 
 Method = Literal["morris", "sobol"]
 METHODS: tuple[str, ...] = ("morris", "sobol")
+#: Limits on a design's size, so that a typo cannot start a run of years: Morris trajectories,
+#: Sobol base samples, replications a point, factors, and simulated replications in all.
+MAX_TRAJECTORIES = 1_000
+MAX_SAMPLES = 2**16
+MAX_POINT_REPS = 10_000
+MAX_FACTORS = 200
+MAX_SIMULATIONS = 10_000_000
 
 DEFAULT_OUTCOMES: tuple[str, ...] = ("incentive_cost", "loyalty_mean", "retention", "revenue_net")
 
@@ -219,8 +226,10 @@ def parse_factors(text: str | os.PathLike[str]) -> list[Factor]:
     ScenarioError
         A file that cannot be read or whose factors are malformed (names the file and field).
     """
+    from incentsim.scenario.reader import is_file
+
     path = Path(text)
-    looks_like_file = str(text).endswith((".yaml", ".yml")) or path.is_file()
+    looks_like_file = str(text).endswith((".yaml", ".yml")) or is_file(path)
     if looks_like_file:
         from incentsim.scenario.loader import read_document
 
@@ -294,7 +303,7 @@ def factors_from_mapping(data: Any, *, file: str | None, where: str) -> list[Fac
                 )
             )
         except (TypeError, ValueError):
-            problems.append((field, "low and high must be numbers"))
+            problems.append((field, "low and high must be finite numbers"))
         except SensitivityError:
             problems.append((field, f"low must be below high (got {spec['low']}, {spec['high']})"))
     if problems:
@@ -305,6 +314,8 @@ def factors_from_mapping(data: Any, *, file: str | None, where: str) -> list[Fac
 def _number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(value)
+    if not math.isfinite(value):
+        raise ValueError(value)
     return float(value)
 
 
@@ -1096,6 +1107,8 @@ def sensitivity(
         Unknown method or outcome, a bad sample size, or factors that do not fit the scenario.
     """
     from incentsim.montecarlo import run_montecarlo
+    from incentsim.montecarlo.resources import check_block_memory
+    from incentsim.montecarlo.seeding import BLOCK_SIZE
     from incentsim.scenario.loader import scenario_hash
 
     if method not in METHODS:
@@ -1106,18 +1119,31 @@ def sensitivity(
         else (parse_factors(factors) if isinstance(factors, str) else list(factors))
     )
     n = size if size is not None else (10 if method == "morris" else 64)
-    if method == "morris" and n < 2:
-        raise SensitivityError(f"Morris needs at least 2 trajectories, not {n}")
-    if method == "sobol" and (n < 2 or n & (n - 1)):
-        raise SensitivityError(f"Sobol samples must be a power of two (e.g. 64), not {n}")
-    if reps < 2:
+    if method == "morris" and not 2 <= n <= MAX_TRAJECTORIES:
+        raise SensitivityError(f"Morris needs 2 to {MAX_TRAJECTORIES:,} trajectories, not {n:,}")
+    if method == "sobol" and (not 2 <= n <= MAX_SAMPLES or n & (n - 1)):
         raise SensitivityError(
-            f"at least 2 replications a point are needed to measure noise, not {reps}"
+            f"Sobol samples must be a power of two from 2 to {MAX_SAMPLES:,} (e.g. 64), not {n:,}"
+        )
+    if not 2 <= reps <= MAX_POINT_REPS:
+        raise SensitivityError(
+            f"at least 2 replications a point are needed to measure noise, and at most "
+            f"{MAX_POINT_REPS:,}; not {reps:,}"
+        )
+    if len(chosen) > MAX_FACTORS:
+        raise SensitivityError(f"at most {MAX_FACTORS} factors, not {len(chosen)}")
+    points = n * (len(chosen) + (1 if method == "morris" else 2))
+    if points * reps > MAX_SIMULATIONS:
+        raise SensitivityError(
+            f"{points:,} points x {reps:,} replications is {points * reps:,} simulations, more "
+            f"than {MAX_SIMULATIONS:,}: use fewer trajectories, samples, factors or replications"
         )
     outcomes = list(dict.fromkeys(outcomes))
     if not outcomes:
         raise SensitivityError("no outcomes given")
     check_factors(scenario, chosen)
+    local = 1 if executor == "serial" else workers or os.cpu_count() or 1
+    check_block_memory(scenario, min(BLOCK_SIZE, reps), min(local, points))
     root = scenario.seed if seed is None else int(seed)
     reference = run_montecarlo(
         scenario, reps=2, seed=root, executor="serial", progress=False, block_fn=block_fn

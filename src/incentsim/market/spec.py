@@ -28,10 +28,10 @@ class Shock(Strict):
     kind: Literal[
         "recession", "competitor", "supply_shortage", "price_war", "payout_outage", "surge"
     ]
-    start_week: Annotated[int, Field(ge=0)]
-    duration_weeks: Annotated[int, Field(ge=1)]
+    start_week: Annotated[int, Field(ge=0, le=10**4)]
+    duration_weeks: Annotated[int, Field(ge=1, le=10**4)]
     magnitude: Annotated[float, Field(ge=0.0, le=52.0)]
-    ramp_weeks: Annotated[int, Field(ge=0)] = 0
+    ramp_weeks: Annotated[int, Field(ge=0, le=10**4)] = 0
     probability: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
     segments: list[str] | None = None
     regions: list[str] | None = None
@@ -60,7 +60,9 @@ class Market(Strict):
     """
 
     trend_per_year: Annotated[float, Field(ge=-0.9, le=3.0)] = 0.05
-    seasonality: list[Annotated[float, Field(gt=0.0)]] = Field(default_factory=lambda: [1.0])
+    seasonality: list[Annotated[float, Field(gt=0.0, le=100.0)]] = Field(
+        default_factory=lambda: [1.0]
+    )
     demand_noise: Annotated[float, Field(ge=0.0, le=1.0)] = 0.05
     gross_margin: Annotated[float, Field(ge=0.0, le=1.0)] = 0.35
     discount_rate_per_year: Annotated[float, Field(ge=0.0, le=1.0)] = 0.08

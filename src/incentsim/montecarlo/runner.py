@@ -37,6 +37,7 @@ import incentsim
 from incentsim.errors import IncentsimError
 from incentsim.montecarlo import store
 from incentsim.montecarlo.executors import Executor, ExecutorKind, make_executor
+from incentsim.montecarlo.resources import check_block_memory
 from incentsim.montecarlo.results import MonteCarloResult
 from incentsim.montecarlo.seeding import (
     BLOCK_SIZE,
@@ -46,6 +47,7 @@ from incentsim.montecarlo.seeding import (
     describe_seed,
 )
 from incentsim.montecarlo.summary import Summary, summarise
+from incentsim.population.sample import load_partners_csv
 from incentsim.scenario.loader import scenario_hash
 from incentsim.scenario.model import Scenario
 
@@ -262,6 +264,14 @@ def run_montecarlo(
     n_reps = scenario.replications if reps is None else int(reps)
     root = scenario.seed if seed is None else seed
     blocks = block_seeds(root, n_reps, block_size)
+    if scenario.population.source is not None:  # its rows are checked before anything starts
+        load_partners_csv(scenario.population.source, scenario.population)
+    check_block_memory(
+        scenario,
+        min(block_size, n_reps),
+        _blocks_at_once(executor, workers, address, len(blocks)),
+        panel,
+    )
     task = functools.partial(
         run_block,
         scenario=scenario,
@@ -516,3 +526,18 @@ class _NoBar:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _blocks_at_once(
+    executor: ExecutorKind | str | Executor, workers: int | None, address: str | None, n: int
+) -> int:
+    """How many blocks this machine holds in memory at once: one per local worker process
+    (one for an executor given ready-made, or a remote Dask scheduler, whose workers have their
+    own memory)."""
+    if isinstance(executor, str):
+        if executor == "serial" or (executor == "dask" and address is not None):
+            return 1
+        local = workers if workers is not None else os.cpu_count() or 1
+    else:
+        local = executor.workers if executor.kind == "processes" else 1
+    return max(1, min(local, n))

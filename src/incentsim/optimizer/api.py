@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from incentsim.montecarlo.seeding import fresh_seed
+from incentsim.errors import IncentsimError
+from incentsim.montecarlo.resources import check_block_memory
+from incentsim.montecarlo.seeding import BLOCK_SIZE, fresh_seed
 from incentsim.optimizer.coefficients import ProblemSettings, design_problem, resolve_settings
 from incentsim.optimizer.evaluate import SimulatedCandidates, simulate_candidates
 from incentsim.optimizer.milp import DesignProblem, Risk, Solution, assess, solve
@@ -36,7 +38,10 @@ from incentsim.optimizer.validate import (
 from incentsim.scenario.loader import load_scenario
 from incentsim.scenario.model import Scenario
 
-__all__ = ["OptimizationResult", "optimize"]
+__all__ = ["OptimizationResult", "optimize", "prepare"]
+
+#: The most replications an optimisation may simulate (candidates of every segment together).
+MAX_SIMULATIONS = 10_000_000
 
 #: Fresh-seed stream used for validation (the main run's streams are never reused).
 VALIDATION_STREAM = 1
@@ -138,14 +143,14 @@ def optimize(
     OptimizationSpecError, ScenarioError
         The file, its base scenario or an override is invalid.
     """
-    if not isinstance(spec, OptimizationSpec):
-        spec = load_spec(spec, overrides)
-    elif overrides:
-        raise TypeError("overrides apply to an optimisation file; pass a path, not a spec")
-    base = load_scenario(spec.scenario_path, spec.overrides)
-    settings = resolve_settings(spec, base, budget, alpha, risk)
+    spec, base, settings, space = prepare(
+        spec, budget=budget, alpha=alpha, risk=risk, overrides=overrides
+    )
     seed = base.seed if spec.seed is None else spec.seed
-    space = generate_candidates(spec, base)
+    local = 1 if executor == "serial" else workers or os.cpu_count() or 1
+    check_block_memory(base, min(BLOCK_SIZE, spec.replications), local)
+    if cache_dir is not None:
+        _open_cache(Path(cache_dir))
     sim = simulate_candidates(
         base,
         space,
@@ -188,6 +193,51 @@ def optimize(
 
         result.files = write_outputs(result, Path(out_dir))
     return result
+
+
+def prepare(
+    spec: OptimizationSpec | str | os.PathLike[str],
+    *,
+    budget: float | None = None,
+    alpha: float | None = None,
+    risk: Risk | None = None,
+    overrides: Sequence[str] = (),
+) -> tuple[OptimizationSpec, Scenario, ProblemSettings, DesignSpace]:
+    """Every check :func:`optimize` makes before it simulates, and what they give: the spec, its
+    base scenario, the settings and the candidates. ``incentsim validate`` runs exactly this.
+
+    Raises
+    ------
+    OptimizationSpecError, ScenarioError
+        The file, its base scenario or an override is invalid.
+    """
+    if not isinstance(spec, OptimizationSpec):
+        spec = load_spec(spec, overrides)
+    elif overrides:
+        raise TypeError("overrides apply to an optimisation file; pass a path, not a spec")
+    base = load_scenario(spec.scenario_path, spec.overrides)
+    settings = resolve_settings(spec, base, budget, alpha, risk)
+    space = generate_candidates(spec, base)
+    simulations = space.n_candidates * spec.replications
+    if simulations > MAX_SIMULATIONS:
+        raise spec.error(
+            "replications",
+            f"{space.n_candidates:,} candidate designs x {spec.replications:,} replications is "
+            f"{simulations:,} simulations, more than {MAX_SIMULATIONS:,}: use fewer levers, "
+            "values, max_candidates or replications",
+        )
+    return spec, base, settings, space
+
+
+def _open_cache(folder: Path) -> None:
+    """Create the cache folder, or say why it cannot be one (a file of that name, no right)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise IncentsimError(f"cache {folder}: a file of that name exists; give a folder") from None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise IncentsimError(f"cache {folder}: cannot create the folder: {reason}") from None
 
 
 def _describe(chosen: dict[str, Candidate]) -> str:

@@ -617,6 +617,8 @@ def _read_highs(model: _Model, seconds: float) -> Solution:
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
     gap = float(info.mip_gap) if has_solution and math.isfinite(info.mip_gap) else None
     bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else None
+    if bound is not None and _negated(model, h):
+        bound = -bound
     kinds = highspy.HighsModelStatus
     if status == kinds.kOptimal:
         state: Status = "optimal"
@@ -633,6 +635,16 @@ def _read_highs(model: _Model, seconds: float) -> Solution:
     elif state == "time_limit":
         solution.detail = "no feasible design found within the time limit"
     return solution
+
+
+def _negated(model: _Model, highs: Any) -> bool:
+    """Whether HiGHS holds the negated objective: PuLP hands it a maximisation as the
+    minimisation of minus the objective, so its bound has the wrong sign for the problem."""
+    import highspy
+    import pulp
+
+    _, sense = highs.getObjectiveSense()
+    return model.prob.sense == pulp.LpMaximize and sense == highspy.ObjSense.kMinimize
 
 
 def _read_cbc(model: _Model, seconds: float) -> Solution:

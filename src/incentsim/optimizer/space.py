@@ -194,6 +194,7 @@ def generate_candidates(spec: OptimizationSpec, base: Scenario) -> DesignSpace:
     base_values: dict[str, Any] = {}
     for i, lever in enumerate(spec.levers):
         base_values[lever.path] = _value_at(spec, program_dump, lever.path, f"levers.{i}.path")
+        _check_lever_values(spec, program_dump, lever, f"levers.{i}")
         for g in lever.segments or []:
             if g not in segments:
                 raise spec.error(f"levers.{i}.segments", f"'{g}' is not a segment of the scenario")
@@ -202,6 +203,7 @@ def generate_candidates(spec: OptimizationSpec, base: Scenario) -> DesignSpace:
         settings = {k: v for k, v in item.items() if k not in CANDIDATE_KEYS}
         for path in settings:
             _value_at(spec, program_dump, path, f"candidates.{i}")
+        _refuse_invalid(spec, program_dump, settings, f"candidates.{i}")
         only = item.get("segments")
         if only is not None:
             if isinstance(only, str):
@@ -282,6 +284,40 @@ def _check(
         seen.add(fingerprint)
         valid.append(candidate)
     return valid, dropped, duplicates
+
+
+def _check_lever_values(
+    spec: OptimizationSpec, program: Mapping[str, Any], lever: Lever, where: str
+) -> None:
+    """Refuse a lever value the program cannot hold whatever the other levers are (``lots`` or
+    NaN for a rate, a rate of 5); values that only clash with others are dropped later."""
+    if lever.values is not None:
+        for j, value in enumerate(lever.values):
+            _refuse_invalid(spec, program, {lever.path: value}, f"{where}.values.{j}")
+    else:
+        assert lever.range is not None
+        for end, value in zip(("low", "high"), lever.range, strict=True):
+            _refuse_invalid(spec, program, {lever.path: value}, f"{where}.range ({end} end)")
+
+
+def _refuse_invalid(
+    spec: OptimizationSpec, program: Mapping[str, Any], settings: Mapping[str, Any], where: str
+) -> None:
+    """Refuse ``settings`` when the base program with them fails at one of their own fields."""
+    try:
+        Program.model_validate(deep_merge(dict(program), override_from_settings(settings)))
+    except ValidationError as exc:
+        own = {tuple(path.removeprefix("program.").split(".")) for path in settings}
+        for error in exc.errors():
+            loc = tuple(str(p) for p in error["loc"])
+            message = str(error["msg"]).removeprefix("Value error, ")
+            field, sep, rest = message.partition(": ")
+            if sep and re.fullmatch(r"[A-Za-z_][\w.-]*", field):  # a path named in the message
+                loc, message = (*loc, *field.split(".")), rest
+            if any(loc[: len(path)] == path for path in own):
+                shown = error.get("input")
+                got = f" (got {shown!r})" if isinstance(shown, str | int | float) else ""
+                raise spec.error(where, f"program.{'.'.join(loc)}: {message}{got}") from None
 
 
 def _common_candidates(space: DesignSpace) -> None:

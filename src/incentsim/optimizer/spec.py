@@ -41,11 +41,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from incentsim.errors import ScenarioError
 from incentsim.program.spec import Strict
+from incentsim.quantities import MAX_TOTAL, Money
 
 __all__ = [
     "Floors",
@@ -131,7 +131,7 @@ class ReserveSpec(Strict):
     held over the horizon (0.05: holding 1,000 costs 50). ``max`` defaults to the base
     program's reserve maximum (0 when it has none)."""
 
-    max: Annotated[float, Field(ge=0.0)] | None = None
+    max: Money | None = None
     carrying_cost: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
 
 
@@ -187,15 +187,15 @@ class OptimizationSpec(Strict):
     include_base: bool = True
     candidates: list[dict[str, Any]] = Field(default_factory=list)
     objective: Literal["net_contribution", "npv"] = "net_contribution"
-    loyalty_value: Annotated[float, Field(ge=0.0)] = 0.0
-    budget: Annotated[float, Field(gt=0.0)] | None = None
+    loyalty_value: Money = 0.0
+    budget: Annotated[float, Field(gt=0.0, le=MAX_TOTAL)] | None = None
     alpha: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.1
     risk: Literal["cvar", "chance", "none"] = "cvar"
     reserve: ReserveSpec = Field(default_factory=ReserveSpec)
     floors: Floors = Field(default_factory=Floors)
     replications: Annotated[int, Field(ge=1, le=100_000)] = 100
     validation_replications: Annotated[int, Field(ge=0, le=100_000)] = 200
-    seed: Annotated[int, Field(ge=0)] | None = None
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
     time_limit: Annotated[float, Field(gt=0.0, le=86_400.0)] = 60.0
     mip_gap: Annotated[float, Field(ge=0.0, lt=1.0)] = 1e-6
 
@@ -284,19 +284,10 @@ def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> OptimizationSp
     OptimizationSpecError
         The file cannot be read or does not validate.
     """
+    from incentsim.scenario.reader import read_yaml_file
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise OptimizationSpecError(path, [("", f"cannot read the file: {reason}")]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = "" if mark is None else f" at line {mark.line + 1}, column {mark.column + 1}"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise OptimizationSpecError(path, [("", f"invalid YAML{where}: {problem}")]) from None
+    data = read_yaml_file(path, OptimizationSpecError)
     if not isinstance(data, dict):
         raise OptimizationSpecError(
             path, [("", "the top level must be a mapping of keys (scenario, levers, budget, ...)")]

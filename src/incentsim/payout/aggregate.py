@@ -42,10 +42,12 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from incentsim.errors import DataError
 from incentsim.payout.transactions import validate_transactions
 from incentsim.program.compiled import DEAL_TYPES, CompiledProgram, compile_program
 from incentsim.program.rules import PeriodMetrics
 from incentsim.program.spec import Program
+from incentsim.quantities import MAX_AMOUNT
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -244,8 +246,12 @@ def aggregate(
         keep = np.ones(len(df), dtype=np.bool_) if mask is None else mask
         return _add(flat, values, keep, shape)
 
+    returned = df["returned_amount"].to_numpy(dtype=np.float64)
     revenue = per_period(amount)
-    returns = per_period(df["returned_amount"].to_numpy(dtype=np.float64))
+    returns = per_period(returned)
+    everything = np.ones(len(df), dtype=np.bool_)
+    for name, values, sums in (("amount", amount, revenue), ("returned_amount", returned, returns)):
+        _refuse_beyond_bound(source, name, sums, flat, values, everything, df)
     logo_rows = df["new_logo"].to_numpy(dtype=np.bool_) & first_of_deal
     new_logos = per_period(np.ones(len(df)), logo_rows)
 
@@ -296,6 +302,9 @@ def aggregate(
     claim = df["mdf_claim"].to_numpy(dtype=np.float64)
     approved_in = claims & (approval_period < n_periods)
     mdf_claims = _add(approval_period * n + row_partner, claim, approved_in, shape)
+    _refuse_beyond_bound(
+        source, "mdf_claim", mdf_claims, approval_period * n + row_partner, claim, approved_in, df
+    )
     for pos in np.flatnonzero(claims & (approval_period >= n_periods)):
         approved = calendar.start_date + dt.timedelta(days=int(approval_day[pos]))
         findings.append(
@@ -396,6 +405,44 @@ def _first_rows(
             seen.add((pid[pos], reg[pos]))
             first[pos] = True
     return first
+
+
+def _refuse_beyond_bound(
+    source: str,
+    name: str,
+    sums: FloatArray,
+    flat: IntArray,
+    values: FloatArray,
+    mask: NDArray[np.bool_],
+    df: pd.DataFrame,
+) -> None:
+    """Refuse a partner's period total of a money column beyond
+    :data:`~incentsim.quantities.MAX_AMOUNT` (it could wrap the rules engine's int64 cents),
+    naming the row where the running total passes it.
+
+    Raises
+    ------
+    DataError
+        One problem per partner and period over the bound, at the row that takes it over.
+    """
+    over = np.flatnonzero(sums.ravel() > MAX_AMOUNT)
+    if not over.size:
+        return
+    n = sums.shape[1]
+    line = df["line"].to_numpy(dtype=np.int64)
+    pid = df["partner_id"].to_numpy(dtype=object)
+    problems: list[tuple[int | None, str]] = []
+    for cell in over:
+        rows = np.flatnonzero(mask & (flat == cell))
+        at = rows[int(np.argmax(np.cumsum(values[rows]) > MAX_AMOUNT))]
+        problems.append(
+            (
+                int(line[at]),
+                f"partner '{pid[at]}' total {name} in period {cell // n + 1} passes "
+                f"{MAX_AMOUNT:g} at this row, beyond the largest amount a program can pay",
+            )
+        )
+    raise DataError(source, sorted(problems, key=lambda p: p[0] or 0))
 
 
 def _add(

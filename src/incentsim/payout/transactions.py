@@ -56,6 +56,7 @@ import numpy as np
 import pandas as pd
 
 from incentsim.errors import DataError
+from incentsim.quantities import MAX_AMOUNT, MAX_TOTAL
 
 REQUIRED = ("partner_id", "date", "amount")
 OPTIONAL = (
@@ -91,12 +92,16 @@ _NUMERIC: dict[str, tuple[float, float, float]] = {
     "certified_staff": (0.0, np.inf, np.nan),
     "csat": (0.0, 5.0, np.nan),
 }
-#: ISO date, optionally followed by a time of day (ignored) and a UTC offset.
+#: ISO date, optionally followed by a valid time of day (ignored) and a UTC offset.
 _DATE = (
     r"^(\d{4})-(\d{1,2})-(\d{1,2})"
-    r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+    r"(?:[T ](?:[01]?\d|2[0-3]):[0-5]\d(?::(?:[0-5]\d|60)(?:\.\d+)?)?"
+    r"(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?)?$"
 )
-_MAX_MONEY = 1e13  # a single amount above this is surely a typo (and would overflow cents)
+#: Money columns, each bounded per row by MAX_AMOUNT and over the file by MAX_TOTAL.
+MONEY_COLUMNS = ("amount", "returned_amount", "mdf_claim")
+#: Control characters (NUL, line breaks, escapes...) refused in text columns.
+_CONTROL = r"[\x00-\x1f\x7f]"
 
 Problems = list[tuple[int | None, str]]
 
@@ -372,6 +377,13 @@ def _validate(
     for name in _TEXT:
         out[name] = text[name].to_numpy(dtype=object)
     flag(out["partner_id"] == "", "missing partner_id")
+    for name in _TEXT:
+        flag(
+            text[name].str.contains(_CONTROL, regex=True).to_numpy(),
+            lambda p, c=text[name], nm=name: (
+                f"{nm} {c.iloc[p]!r} holds a control character (such as NUL or a line break)"
+            ),
+        )
     deal_type = out["deal_type"].copy()
     lowered = np.array([v.lower() for v in deal_type], dtype=object)
     bad_type = (lowered != "") & ~np.isin(lowered, DEAL_TYPES)
@@ -420,10 +432,19 @@ def _validate(
                 ok & (values > high),
                 lambda p, v=values, nm=name, h=high: f"{nm} {v[p]:g} is above {h:g}",
             )
-        if blank_value == 0.0:  # money
+        if name in MONEY_COLUMNS:
             flag(
-                ok & (values > _MAX_MONEY),
-                lambda p, v=values, nm=name: f"{nm} {v[p]:g} is implausibly large",
+                ok & (values > MAX_AMOUNT),
+                lambda p, v=values, nm=name: (
+                    f"{nm} {v[p]:g} is beyond the largest amount a program can pay ({MAX_AMOUNT:g})"
+                ),
+            )
+            flag(
+                _passes(np.where(ok, values, 0.0), MAX_TOTAL),
+                lambda p, nm=name: (
+                    f"the file's total {nm} passes {MAX_TOTAL:g} at this row, beyond what a "
+                    "program can pay"
+                ),
             )
         out[name] = np.where(ok, values, blank_value)
 
@@ -586,6 +607,15 @@ def _calendar_problems(frame: pd.DataFrame, calendar: Any) -> list[tuple[int, in
             )
         )
     return problems
+
+
+def _passes(values: np.ndarray, bound: float) -> np.ndarray:
+    """True on the row where the running sum of ``values`` (file order) first exceeds ``bound``."""
+    over = np.cumsum(values) > bound
+    first = np.zeros(len(values), dtype=np.bool_)
+    if over.any():
+        first[int(np.argmax(over))] = True
+    return first
 
 
 def _not_a_number(name: str, value: str) -> str:

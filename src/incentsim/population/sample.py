@@ -33,6 +33,7 @@ import pandas as pd
 
 from incentsim.errors import DataError, ScenarioError
 from incentsim.population.spec import Beta, Fixed, LogNormal, Normal, Pareto, Population, Uniform
+from incentsim.quantities import MAX_AMOUNT
 
 if TYPE_CHECKING:
     from incentsim.scenario.model import Scenario
@@ -50,17 +51,17 @@ RECRUIT_SLOT_QUANTILE: float = 0.9999
 
 #: Valid range of each per-partner parameter (units in :class:`Partners`); draws are clipped to it.
 PARAMETER_BOUNDS: dict[str, tuple[float, float]] = {
-    "capacity": (0.0, math.inf),
+    "capacity": (0.0, 1e9),
     "win_rate": (0.0, 1.0),
-    "deal_size": (0.0, math.inf),
-    "deal_cycle_weeks": (1.0, math.inf),
+    "deal_size": (0.0, 1e9),
+    "deal_cycle_weeks": (1.0, 520.0),
     "responsiveness": (0.0, 1.0),
     "myopia": (0.0, 1.0),
     "gaming_propensity": (0.0, 1.0),
     "fairness_sensitivity": (0.0, 1.0),
     "initial_loyalty": (0.0, 1.0),
     "outside_option": (0.0, 1.0),
-    "certified_staff": (0.0, math.inf),
+    "certified_staff": (0.0, 1e6),
     "csat": (0.0, 5.0),
     "new_logo_share": (0.0, 1.0),
     "co_sell_share": (0.0, 1.0),
@@ -522,10 +523,12 @@ def _numeric_problems(
     problems = [
         (i + 2, f"{column} '{text.iat[i]}' is not a number") for i in np.flatnonzero(bad_number)
     ]
-    bound = "between 0 and 5" if math.isfinite(high) else "non-negative"
-    problems += [
-        (i + 2, f"{column} {text.iat[i]} must be {bound}") for i in np.flatnonzero(out_of_range)
-    ]
+    for i in np.flatnonzero(out_of_range):
+        if high <= 5.0:  # a score
+            bound = f"between 0 and {high:g}"
+        else:
+            bound = "non-negative" if values.iat[i] < 0 else f"at most {high:g}"
+        problems.append((i + 2, f"{column} {text.iat[i]} must be {bound}"))
     return values.where(~(bad_number | out_of_range)), problems
 
 
@@ -605,7 +608,8 @@ def load_partners_csv(path: str | Path, population: Population) -> pd.DataFrame:
             for i in np.flatnonzero(unknown)
         ]
     for column in [c for _, c in revenue] + [c for c in OBSERVED_COLUMNS if c in frame]:
-        values, bad = _numeric_problems(frame, column, 5.0 if column == "csat" else math.inf)
+        high = PARAMETER_BOUNDS[column][1] if column in PARAMETER_BOUNDS else MAX_AMOUNT
+        values, bad = _numeric_problems(frame, column, high)
         frame[column] = values
         problems += bad
     if problems:

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from incentsim.program.spec import Strict
+from incentsim.quantities import MAX_AMOUNT
 
 
 class Fixed(Strict):
@@ -40,7 +41,7 @@ class Normal(Strict):
 
     dist: Literal["normal"]
     mean: float
-    sd: Annotated[float, Field(ge=0.0)]
+    sd: Annotated[float, Field(ge=0.0, le=MAX_AMOUNT)]
     low: float | None = None
     high: float | None = None
 
@@ -49,7 +50,7 @@ class LogNormal(Strict):
     """Lognormal given its ``median`` and log-scale ``sigma`` (heavy-tailed sizes)."""
 
     dist: Literal["lognormal"]
-    median: Annotated[float, Field(gt=0.0)]
+    median: Annotated[float, Field(gt=0.0, le=MAX_AMOUNT)]
     sigma: Annotated[float, Field(ge=0.0, le=4.0)]
 
 
@@ -58,15 +59,15 @@ class Beta(Strict):
 
     dist: Literal["beta"]
     mean: Annotated[float, Field(gt=0.0, lt=1.0)]
-    concentration: Annotated[float, Field(gt=0.0)]
+    concentration: Annotated[float, Field(gt=0.0, le=1e6)]
 
 
 class Pareto(Strict):
     """Pareto (type I) with minimum ``scale`` and tail index ``shape``."""
 
     dist: Literal["pareto"]
-    scale: Annotated[float, Field(gt=0.0)]
-    shape: Annotated[float, Field(gt=0.0)]
+    scale: Annotated[float, Field(gt=0.0, le=MAX_AMOUNT)]
+    shape: Annotated[float, Field(gt=0.0, le=1e3)]
 
 
 Distribution = Annotated[
@@ -116,7 +117,7 @@ class Segment(Strict):
     )
     new_logo_share: Distribution = Field(default_factory=lambda: _beta(0.25, 10.0))
     co_sell_share: Distribution = Field(default_factory=lambda: _beta(0.1, 10.0))
-    product_mix: dict[str, Annotated[float, Field(ge=0.0)]] = Field(
+    product_mix: dict[str, Annotated[float, Field(ge=0.0, le=1e6)]] = Field(
         default_factory=lambda: {"core": 1.0}
     )
 
@@ -124,7 +125,7 @@ class Segment(Strict):
 class Recruitment(Strict):
     """New partners joining during the horizon; they ramp up over ``ramp_periods``."""
 
-    per_period: Annotated[float, Field(ge=0.0)] = 0.0
+    per_period: Annotated[float, Field(ge=0.0, le=1_000_000)] = 0.0
     ramp_periods: Annotated[int, Field(ge=0, le=12)] = 2
 
 

@@ -11,15 +11,14 @@ The models only describe; :mod:`incentsim.program.compiled` turns them into arra
 
 from __future__ import annotations
 
+import functools
 from itertools import pairwise
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from incentsim._merge import deep_merge
-
-Rate = Annotated[float, Field(ge=0.0, le=1.0)]
-Money = Annotated[float, Field(ge=0.0)]
+from incentsim.quantities import Money, Rate, holds_numbers, refuse_yes_no
 
 #: Metrics a tier can require. Flow metrics are summed over the tier's look-back window;
 #: stock metrics (certified staff, customer satisfaction) use the latest period's value.
@@ -28,9 +27,31 @@ FLOW_METRICS = ("revenue", "new_logos")
 
 
 class Strict(BaseModel):
-    """Base model: unknown keys are errors, so a misspelt key never passes silently."""
+    """Base model: unknown keys are errors, so a misspelt key never passes silently; numbers are
+    finite and never yes/no values (see :mod:`incentsim.quantities`)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, annotation in _numeric_fields(cls).items():
+                if name in data:
+                    refuse_yes_no(annotation, data[name], name)
+        return data
+
+
+@functools.cache
+def _numeric_fields(model: type[Strict]) -> dict[str, Any]:
+    """The fields of ``model`` that can hold numbers, with their types (worked out once)."""
+    return {
+        name: field.annotation
+        for name, field in model.model_fields.items()
+        if holds_numbers(field.annotation)
+    }
 
 
 class Benefit(Strict):
@@ -54,8 +75,8 @@ class Requirements(Strict):
     """What a partner must reach to hold a tier (every stated metric must be met)."""
 
     revenue: Money = 0.0
-    new_logos: Annotated[float, Field(ge=0.0)] = 0.0
-    certified_staff: Annotated[float, Field(ge=0.0)] = 0.0
+    new_logos: Annotated[float, Field(ge=0.0, le=1e6)] = 0.0
+    certified_staff: Annotated[float, Field(ge=0.0, le=1e6)] = 0.0
     csat: Annotated[float, Field(ge=0.0, le=5.0)] = 0.0
 
 
@@ -137,8 +158,8 @@ class Spiff(Strict):
     deal_type: Literal["any", "new_logo", "renewal"] = "any"
     amount_per_deal: Money = 0.0
     uplift_rate: Rate = 0.0
-    start_week: Annotated[int, Field(ge=0)] = 0
-    end_week: Annotated[int, Field(ge=1)] = 10**6
+    start_week: Annotated[int, Field(ge=0, le=10**6)] = 0
+    end_week: Annotated[int, Field(ge=1, le=10**6)] = 10**6
     cap: Money | None = None
     requires_registration: bool = True
 

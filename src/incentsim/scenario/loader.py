@@ -29,13 +29,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn, TypeVar, Union, get_args, get_origin
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from incentsim._merge import deep_merge
 from incentsim.errors import ScenarioError
 from incentsim.program.spec import Program
 from incentsim.scenario.model import Scenario
+from incentsim.scenario.reader import (
+    YamlProblem,
+    is_file,
+    parse_yaml,
+    read_yaml_file,
+    shown_path,
+)
 
 EXTENDS = "extends"
 
@@ -175,8 +181,8 @@ def _read_tree(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     """One file merged over everything it extends; ``chain`` holds the files extending it."""
     resolved = path.resolve()
     if resolved in chain:
-        names = " -> ".join(_shown(p) for p in (*chain, resolved))
-        raise ScenarioError(_shown(chain[-1]), [(EXTENDS, f"cycle: {names}")])
+        names = " -> ".join(shown_path(p) for p in (*chain, resolved))
+        raise ScenarioError(shown_path(chain[-1]), [(EXTENDS, f"cycle: {names}")])
     return _resolve_extends(_read_yaml(path), resolved, (*chain, resolved))
 
 
@@ -187,9 +193,9 @@ def _resolve_extends(
     targets = _extends_targets(data.pop(EXTENDS, []), origin)
     merged: dict[str, Any] = {}
     for written, target in targets:
-        if not target.is_file():
-            problem = f"cannot find '{written}' (looked for {_shown(target)})"
-            raise ScenarioError(origin and _shown(origin), [(EXTENDS, problem)])
+        if not is_file(target):
+            problem = f"cannot find '{written}' (looked for {shown_path(target)})"
+            raise ScenarioError(origin and shown_path(origin), [(EXTENDS, problem)])
         merged = deep_merge(merged, _read_tree(target, chain))
     return deep_merge(merged, data)
 
@@ -199,70 +205,23 @@ def _extends_targets(value: Any, origin: Path | None) -> list[tuple[str, Path]]:
     written = [value] if isinstance(value, str) else value
     if not isinstance(written, list) or not all(isinstance(w, str) and w for w in written):
         problem = "must be a file name or a list of file names"
-        raise ScenarioError(origin and _shown(origin), [(EXTENDS, problem)])
+        raise ScenarioError(origin and shown_path(origin), [(EXTENDS, problem)])
     folder = Path.cwd() if origin is None else origin.parent
     return [(w, folder / w) for w in written]
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     """A YAML file's top-level mapping."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ScenarioError(_shown(path), [("", f"cannot read the file: {reason}")]) from None
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(_shown(path), [("", _yaml_problem(exc))]) from None
+    data = read_yaml_file(path)
     if data is None:
-        raise ScenarioError(_shown(path), [("", "the file is empty; expected a mapping of keys")])
+        raise ScenarioError(
+            shown_path(path), [("", "the file is empty; expected a mapping of keys")]
+        )
     if not isinstance(data, dict):
         found = type(data).__name__
         problem = f"the top level must be a mapping of keys, not a {found}"
-        raise ScenarioError(_shown(path), [("", problem)])
+        raise ScenarioError(shown_path(path), [("", problem)])
     return data
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that rejects a key written twice in one mapping.
-
-    Plain ``safe_load`` keeps the last value silently, which hides a pasted-twice block.
-    """
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[tuple[str, str]] = set()
-        for key_node, _ in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
-                continue
-            key = (key_node.tag, key_node.value)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    "while reading a mapping",
-                    node.start_mark,
-                    f"found key '{key_node.value}' twice",
-                    key_node.start_mark,
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    """A YAML error as one line naming the line and column where it was found."""
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    context = getattr(exc, "context", None)
-    where = "" if mark is None else f" at line {mark.line + 1}, column {mark.column + 1}"
-    detail = f" ({context})" if context else ""
-    return f"invalid YAML{where}: {problem}{detail}"
-
-
-def _shown(path: Path) -> str:
-    """A path as short as it can be shown: relative to the working directory when inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 # --- command-line overrides ----------------------------------------------------------------------
@@ -283,9 +242,9 @@ def apply_override(data: dict[str, Any], override: str, file: str | Path | None 
     if not sep or not all(parts):
         _bad_override(file, override, "expected KEY.PATH=VALUE with a non-empty dotted path")
     try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        _bad_override(file, override, _yaml_problem(exc))
+        value = parse_yaml(text)
+    except YamlProblem as exc:
+        _bad_override(file, override, str(exc))
     node: Any = data
     for depth, part in enumerate(parts):
         last = depth == len(parts) - 1

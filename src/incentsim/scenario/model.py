@@ -19,7 +19,9 @@ class Calendar(Strict):
     weeks_per_period: Annotated[int, Field(ge=1, le=52)] = 13
     periods_per_year: Annotated[int, Field(ge=1, le=52)] = 4
     horizon_periods: Annotated[int, Field(ge=1, le=80)] = 8
-    start_date: dt.date = dt.date(2027, 1, 4)
+    start_date: Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(2200, 12, 31))] = (
+        dt.date(2027, 1, 4)
+    )
 
     @property
     def horizon_weeks(self) -> int:
@@ -36,7 +38,7 @@ class Scenario(Strict):
     name: str
     description: str = ""
     sources: dict[str, str] = Field(default_factory=dict)
-    seed: Annotated[int, Field(ge=0)] = 20261123
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 20261123
     replications: Annotated[int, Field(ge=1, le=1_000_000)] = 200
     calendar: Calendar = Field(default_factory=Calendar)
     population: Population
