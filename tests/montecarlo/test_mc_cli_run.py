@@ -120,7 +120,7 @@ def test_an_unusable_out_folder_exits_2(
     blocker.write_text("x")
     assert main(["run", str(scenario_file), "--out", str(blocker / "run"), "--reps", "2"]) == 2
     err = capsys.readouterr().err
-    assert f"error: cannot use {blocker / 'run'} as the run folder" in err
+    assert f"error: cannot use {blocker / 'run'} as an output folder" in err
     assert "Traceback" not in err
 
 

@@ -540,12 +540,29 @@ def run_experiment(
     ScenarioError
         A bad experiment file or scenario.
     OutDirError
-        A non-empty folder without ``resume``; a folder holding another experiment with it.
+        A non-empty folder without ``resume``; a folder holding another experiment with it;
+        another process writing the folder.
     """
-    from incentsim.experiments.compare import open_executor
+    from incentsim._output import folder_lock
 
     out = Path(out_dir)
     plan = plan_experiment(path, out)
+    with folder_lock(out):
+        return _run(plan, out, resume, executor, workers, block_fn, log)
+
+
+def _run(
+    plan: Plan,
+    out: Path,
+    resume: bool,
+    executor: str | Executor,
+    workers: int | None,
+    block_fn: BlockFn | None,
+    log: Any,
+) -> ExperimentResult:
+    """Run the plan into ``out`` (holding its lock): the manifest says ``complete`` last."""
+    from incentsim.experiments.compare import open_executor
+
     _prepare(plan, out, resume)
     stream = sys.stderr if log is None else log
     todo = [r for r in plan.runs if not (resume and _run_done(r, plan.replications))]
