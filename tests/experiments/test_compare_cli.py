@@ -47,3 +47,16 @@ def test_compare_errors_exit_with_2(tmp_path: Path, capsys: pytest.CaptureFixtur
     err = capsys.readouterr().err
     assert f"error: cannot write the report {blocker / 'report.html'}" in err
     assert "Traceback" not in err
+
+
+def test_compare_refuses_a_folder_of_another_kind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "optimised"
+    out.mkdir()
+    (out / "optimization.json").write_text("{}")
+    argv = ["compare", str(SMALL), str(richer_rebates(tmp_path)), "--reps", "2", "--out", str(out)]
+    assert main([*argv, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {out} holds an optimisation, not a result of this command;" in err
+    assert [p.name for p in out.iterdir()] == ["optimization.json"]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import re
+import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +171,28 @@ def run_arguments(args: argparse.Namespace) -> dict[str, Any]:
         "progress": not args.no_progress,
         "overrides": args.overrides,
     }
+
+
+@contextlib.contextmanager
+def locked_out(args: argparse.Namespace) -> Iterator[None]:
+    """Hold the lock of ``--out`` while a verb writes its runs and report there.
+
+    A second writer is refused, and so is a folder holding another kind of result (an
+    experiment, an optimisation...), which ``--overwrite`` removes first. Each run in the
+    folder has its own manifest, written last, saying whether it is complete.
+    """
+    if args.out is None:
+        yield
+        return
+    from incentsim._output import check_kind, folder_lock
+
+    with folder_lock(args.out):
+        if check_kind(args.out, None, args.overwrite):
+            try:
+                shutil.rmtree(args.out)
+            except OSError as exc:
+                raise IncentsimError(f"cannot remove {args.out} to overwrite it: {exc}") from None
+        yield
 
 
 def report_path(args: argparse.Namespace) -> Path | None:

@@ -8,6 +8,8 @@ and a scheduler that does not answer within :data:`CONNECT_TIMEOUT` seconds both
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures as cf
 import socket
 from typing import Any
 
@@ -51,14 +53,26 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Any:
     try:
         if host is not None:  # fail fast (and quietly) when no one listens there
             socket.create_connection((host, port), timeout=timeout).close()
+        # distributed waits for the scheduler's handshake without a time limit: shake hands
+        # under ours first (in a thread of its own, so it works inside a notebook's loop too).
+        with cf.ThreadPoolExecutor(1) as thread:
+            thread.submit(asyncio.run, _handshake(address, timeout)).result()
         return Client(address, timeout=timeout)
     except (OSError, TimeoutError) as exc:
         raise SchedulerError(
-            f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({exc}); is it "
-            "running, and is the address right?"
+            f"cannot reach the Dask scheduler at {address} within {timeout:g} s "
+            f"({exc or 'no answer'}); is it running, and is the address right?"
         ) from None
     except Exception as exc:  # something answers there, but not as a Dask scheduler does
         raise SchedulerError(
             f"no Dask scheduler answered at {address} ({type(exc).__name__}: {exc}); is the "
             "address right?"
         ) from None
+
+
+async def _handshake(address: str, timeout: float) -> None:
+    """Connect to ``address`` and exchange distributed's handshake within ``timeout`` s."""
+    from distributed.comm import connect as open_comm
+
+    comm = await asyncio.wait_for(open_comm(address, timeout=timeout), timeout)
+    await comm.close()
