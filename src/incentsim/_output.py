@@ -25,6 +25,7 @@ import contextlib
 import ctypes
 import datetime as dt
 import fcntl
+import glob
 import os
 import shutil
 import socket
@@ -270,13 +271,13 @@ def _exchange(a: Path, b: Path) -> bool:
 
 def _clear_leftovers(target: Path) -> None:
     """Remove what killed writers of ``target`` left beside it (called holding its lock)."""
-    parent = target.parent
-    for parked in sorted(parent.glob(f".{target.name}.old-*")):
+    parent, stem = target.parent, glob.escape(f".{target.name}")
+    for parked in sorted(parent.glob(f"{stem}.old-*")):
         previous = parked / "previous"
         if previous.is_dir() and not target.exists():
             os.rename(previous, target)  # killed between the two renames of _swap
         shutil.rmtree(parked, ignore_errors=True)
-    for staging in parent.glob(f".{target.name}.partial-*"):
+    for staging in parent.glob(f"{stem}.partial-*"):
         shutil.rmtree(staging, ignore_errors=True)
 
 
