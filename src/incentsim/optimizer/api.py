@@ -15,6 +15,7 @@ reserve (:mod:`~incentsim.optimizer.milp`), re-simulate the chosen design jointl
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -161,18 +162,18 @@ def optimize(
         spec = load_spec(spec, overrides)
     elif overrides:
         raise TypeError("overrides apply to an optimisation file; pass a path, not a spec")
-    run = dict(
-        budget=budget, alpha=alpha, risk=risk, cache_dir=cache_dir, executor=executor,
-        workers=workers, solver=solver, progress=progress,
+    run = functools.partial(
+        _optimize, spec, budget=budget, alpha=alpha, risk=risk, cache_dir=cache_dir,
+        executor=executor, workers=workers, solver=solver, progress=progress,
     )  # fmt: skip
     if out_dir is None:
-        return _optimize(spec, **run)
+        return run()
     from incentsim.optimizer.report import write_outputs
 
     folder = Path(out_dir)
     other = _other_optimisation(spec)
     with _output.new_folder(folder, KIND, overwrite=overwrite, other_run=other) as staging:
-        result = _optimize(spec, **run)
+        result = run()
         files = write_outputs(result, staging)
         for write in also_write:
             files.update(write(result, staging))
