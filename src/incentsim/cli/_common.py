@@ -178,20 +178,24 @@ def locked_out(args: argparse.Namespace) -> Iterator[None]:
     """Hold the lock of ``--out`` while a verb writes its runs and report there.
 
     A second writer is refused, and so is a folder holding another kind of result (an
-    experiment, an optimisation...), which ``--overwrite`` removes first. Each run in the
-    folder has its own manifest, written last, saying whether it is complete.
+    experiment, an optimisation...), which ``--overwrite`` removes first. A previous report
+    there is removed before the runs start, so a report never sits beside runs it does not
+    describe; each run has its own manifest, written last, saying whether it is complete.
     """
     if args.out is None:
         yield
         return
     from incentsim._output import check_kind, folder_lock
 
-    with folder_lock(args.out):
-        if check_kind(args.out, None, args.overwrite):
-            try:
-                shutil.rmtree(args.out)
-            except OSError as exc:
-                raise IncentsimError(f"cannot remove {args.out} to overwrite it: {exc}") from None
+    out = Path(args.out)
+    with folder_lock(out):
+        try:
+            if check_kind(out, None, args.overwrite):
+                shutil.rmtree(out)
+            (out / REPORT_NAME).unlink(missing_ok=True)
+            shutil.rmtree(out / f"{Path(REPORT_NAME).stem}_tables", ignore_errors=True)
+        except OSError as exc:
+            raise IncentsimError(f"cannot clear {out} for this command: {exc}") from None
         yield
 
 
