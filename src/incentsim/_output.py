@@ -228,7 +228,13 @@ def new_folder(
                     f"{target} holds {other}; choose another folder or replace it "
                     "(--overwrite, or overwrite=True)"
                 )
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+        except OSError as exc:
+            raise OutDirError(
+                f"cannot write beside {target} ({exc}): the folder is replaced whole, so the "
+                "folder it is in must be writable"
+            ) from None
         try:
             yield staging
             os.chmod(staging, 0o777 & ~_umask())
@@ -285,7 +291,8 @@ def _clear_leftovers(target: Path) -> None:
 
 
 def lock_path(folder: Path) -> Path:
-    """The lock file of ``folder``: ``.<name>.lock`` beside it."""
+    """The lock file of ``folder``: ``.<name>.lock`` beside it (so the folder in which the
+    output folder is must be writable)."""
     folder = Path(os.path.abspath(folder))
     return folder.with_name(f".{folder.name}.lock")
 
@@ -294,7 +301,7 @@ def lock_path(folder: Path) -> Path:
 def folder_lock(folder: str | os.PathLike[str]) -> Iterator[None]:
     """Hold the writer's lock of ``folder`` for the duration of the block.
 
-    The lock is an exclusive ``flock`` on ``.<name>.lock`` beside the folder, which records
+    The lock is an exclusive ``flock`` on :func:`lock_path` (beside the folder), which records
     who holds it. The system releases it when the process ends however it ends, so a lock file
     left by a killed process is stale and taken over. A process may nest the lock of a folder
     it already holds. Taking the lock also removes what killed writers left beside the folder.
