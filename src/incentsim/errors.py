@@ -54,3 +54,8 @@ class DataError(IncentsimError):
         if len(self.problems) > 50:
             shown.append(f"{self.file}: ... and {len(self.problems) - 50} more problems")
         super().__init__("\n".join(shown))
+
+
+class OutDirError(IncentsimError):
+    """An output folder that cannot be written: it holds another result this command must not
+    overwrite, another process is writing it, or it cannot be created."""

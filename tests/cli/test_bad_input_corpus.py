@@ -191,7 +191,7 @@ def test_optimize_cache_that_is_a_file(
         ["optimize", demo, "--cache", str(cache)], tmp_path, monkeypatch, capsys
     )
     assert code == 2
-    assert f"cache {cache}: a file of that name exists" in output
+    assert f"the candidate cache {cache} exists and is not a folder" in output
     assert "Traceback" not in output
     assert not out.exists()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -123,3 +124,26 @@ def test_dates_outside_a_shorter_calendar(
     )
     err = capsys.readouterr().err
     assert "is after the program calendar ends (2027-07-04, 2 periods of 13 weeks)" in err
+
+
+def test_an_existing_folder_of_statements_needs_overwrite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "statements"
+    argv = ["payout", str(SCENARIO), str(SAMPLE), "--out", str(out)]
+    previous = os.umask(0o022)
+    try:
+        assert main(argv) == 0
+        before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+        capsys.readouterr()
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert f"error: {out} holds a set of payout statements;" in err
+        assert "--overwrite" in err
+        assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+        assert main([*argv, "--overwrite"]) == 0
+    finally:
+        os.umask(previous)
+    assert sorted(p.name for p in out.iterdir()) == OUTPUTS
+    assert {(out / name).stat().st_mode & 0o777 for name in OUTPUTS} == {0o644}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["statements"]

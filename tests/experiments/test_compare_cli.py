@@ -32,6 +32,13 @@ def test_compare_prints_verdicts_and_writes_runs_report_and_tables(
     row = differences.query("variant == 'richer' and outcome == 'incentive_cost'").iloc[0]
     assert row["ci_low"] > 0
     assert (out / "report_tables" / "means.csv").is_file()
+    (out / "report_tables" / "stale.csv").write_text("from an earlier report")
+    assert (
+        main([*argv, "--out", str(out), "--no-progress", "--html", str(tmp_path / "r.html")]) == 0
+    )
+    assert not (out / "report.html").exists()  # the earlier report no longer sits beside the runs
+    assert not (out / "report_tables").exists()
+    assert (tmp_path / "r.html").is_file()
 
 
 def test_compare_errors_exit_with_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -47,3 +54,16 @@ def test_compare_errors_exit_with_2(tmp_path: Path, capsys: pytest.CaptureFixtur
     err = capsys.readouterr().err
     assert f"error: cannot write the report {blocker / 'report.html'}" in err
     assert "Traceback" not in err
+
+
+def test_compare_refuses_a_folder_of_another_kind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "optimised"
+    out.mkdir()
+    (out / "optimization.json").write_text("{}")
+    argv = ["compare", str(SMALL), str(richer_rebates(tmp_path)), "--reps", "2", "--out", str(out)]
+    assert main([*argv, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {out} holds an optimisation, not a result of this command;" in err
+    assert [p.name for p in out.iterdir()] == ["optimization.json"]

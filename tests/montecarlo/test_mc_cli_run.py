@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,35 @@ def test_refuses_a_folder_holding_another_run(
     assert f"error: {out} holds a different run (scenario 'fake', replications 5, not 6)" in err
     assert "--overwrite" in err
     assert main(["run", str(scenario_file), "--out", out, "--reps", "6", "--overwrite"]) == 0
+
+
+def test_refuses_a_folder_holding_another_kind_of_result(
+    scenario_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "experiment"
+    (out / "results").mkdir(parents=True)
+    (out / "experiment.json").write_text("{}")
+    argv = ["run", str(scenario_file), "--out", str(out), "--reps", "2"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"error: {out} holds an experiment, not a Monte Carlo run;" in err
+    assert "--overwrite" in err
+    assert sorted(p.name for p in out.iterdir()) == ["experiment.json", "results"]
+    assert main([*argv, "--overwrite"]) == 0
+    assert not (out / "experiment.json").exists()
+    assert (out / "manifest.json").is_file()
+
+
+def test_run_files_get_the_umasks_permissions(scenario_file: Path, tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        assert main(["run", str(scenario_file), "--out", str(tmp_path / "out"), "--reps", "2"]) == 0
+    finally:
+        os.umask(previous)
+    files = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert files
+    assert {p.stat().st_mode & 0o777 for p in files} == {0o644}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fake.yaml", "out"]  # lock removed
 
 
 def test_resume_continues_a_stopped_run(
@@ -120,7 +150,7 @@ def test_an_unusable_out_folder_exits_2(
     blocker.write_text("x")
     assert main(["run", str(scenario_file), "--out", str(blocker / "run"), "--reps", "2"]) == 2
     err = capsys.readouterr().err
-    assert f"error: cannot use {blocker / 'run'} as the run folder" in err
+    assert f"error: cannot use {blocker / 'run'} as an output folder" in err
     assert "Traceback" not in err
 
 

@@ -259,7 +259,7 @@ def test_unusable_out_dirs_are_refused_as_user_errors(tmp_path: Path) -> None:
     assert len(run(out_dir=tmp_path, overwrite=True).outcomes) == 23
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    with pytest.raises(OutDirError, match=r"cannot use .*a-file/run as the run folder"):
+    with pytest.raises(OutDirError, match=r"cannot use .*a-file/run as an output folder"):
         run(out_dir=blocker / "run")
     with pytest.raises(OutDirError, match="exists and is not a folder"):
         run(out_dir=blocker)

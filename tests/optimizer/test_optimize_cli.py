@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,58 @@ def test_a_bad_budget_option_exits_2(
     err = capsys.readouterr().err
     assert "--budget" in err
     assert "Traceback" not in err
+
+
+def _optimize(spec: Path, out: Path, cache: Path, *more: str) -> int:
+    argv = ["optimize", str(spec), "--out", str(out), "--no-progress", "--cache", str(cache)]
+    return main([*argv, *more])
+
+
+def test_an_infeasible_rerun_leaves_no_previous_design(
+    spec_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    previous = os.umask(0o022)
+    try:
+        assert _optimize(spec_file, out, cache) == 0
+    finally:
+        os.umask(previous)
+    assert {p.stat().st_mode & 0o777 for p in out.rglob("*") if p.is_file()} == {0o644}
+    assert (out / "design.yaml").is_file()
+    assert _optimize(spec_file, out, cache, "--budget", "1000") == 1
+    assert not (out / "design.yaml").exists()
+    assert not (out / "validation.csv").exists()
+    assert json.loads((out / "optimization.json").read_text())["settings"]["budget"] == 1000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "out", "tiny.yaml"]
+
+
+def test_a_folder_of_another_file_or_kind_needs_overwrite(
+    spec_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    other = tmp_path / "other.yaml"
+    other.write_text(spec_file.read_text())
+    assert _optimize(spec_file, out, cache) == 0
+    capsys.readouterr()
+    assert _optimize(other, out, cache) == 2
+    err = capsys.readouterr().err
+    assert f"error: {out} holds an optimisation of {spec_file};" in err
+    assert "--overwrite" in err
+    assert _optimize(other, out, cache, "--overwrite") == 0
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "manifest.json").write_text("{}")
+    capsys.readouterr()
+    assert _optimize(spec_file, run, cache) == 2
+    assert "holds a Monte Carlo run, not an optimisation" in capsys.readouterr().err
+
+
+def test_a_cache_that_is_a_file_exits_2(
+    spec_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cache = tmp_path / "cache"
+    cache.write_text("not a folder")
+    assert _optimize(spec_file, tmp_path / "out", cache) == 2
+    err = capsys.readouterr().err
+    assert f"error: the candidate cache {cache} exists and is not a folder" in err
+    assert not (tmp_path / "out").exists()

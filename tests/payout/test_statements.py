@@ -19,7 +19,8 @@ import pandas as pd
 import pytest
 
 from incentsim._merge import deep_merge
-from incentsim.errors import DataError
+from incentsim._output import file_mode
+from incentsim.errors import DataError, OutDirError
 from incentsim.payout import (
     Statements,
     compute_statements,
@@ -809,22 +810,34 @@ def test_write_statements_is_complete_and_readable(sample: Statements, tmp_path:
 def test_a_failed_write_leaves_nothing_behind(
     sample: Statements, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import incentsim.payout.statements as st
+    import incentsim._output as output
 
     out = tmp_path / "out"
     calls = {"n": 0}
-    real = st.os.replace
+    real = output.os.replace
 
     def failing(src: Any, dst: Any) -> None:
         calls["n"] += 1
-        if calls["n"] == 1:
+        if calls["n"] == 2:
             raise OSError("disk full")
         real(src, dst)
 
-    monkeypatch.setattr(st.os, "replace", failing)
+    monkeypatch.setattr(output.os, "replace", failing)
     with pytest.raises(OSError, match="disk full"):
         write_statements(sample, out)
-    assert list(out.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []  # no folder, no staging folder, no lock file
+
+
+def test_statements_are_not_overwritten_silently(sample: Statements, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_statements(sample, out)
+    before = (out / "statements.csv").stat().st_mtime_ns
+    with pytest.raises(OutDirError, match=r"holds a set of payout statements.*--overwrite"):
+        write_statements(sample, out)
+    assert (out / "statements.csv").stat().st_mtime_ns == before
+    write_statements(sample, out, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert (out / "statements.csv").stat().st_mode & 0o777 == file_mode()
 
 
 def test_no_transactions_is_an_error(tmp_path: Path) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import re
+import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -199,6 +201,32 @@ def run_arguments(args: argparse.Namespace) -> dict[str, Any]:
         "progress": not args.no_progress,
         "overrides": args.overrides,
     }
+
+
+@contextlib.contextmanager
+def locked_out(args: argparse.Namespace) -> Iterator[None]:
+    """Hold the lock of ``--out`` while a verb writes its runs and report there.
+
+    A second writer is refused, and so is a folder holding another kind of result (an
+    experiment, an optimisation...), which ``--overwrite`` removes first. A previous report
+    there is removed before the runs start, so a report never sits beside runs it does not
+    describe; each run has its own manifest, written last, saying whether it is complete.
+    """
+    if args.out is None:
+        yield
+        return
+    from incentsim._output import check_kind, folder_lock
+
+    out = Path(args.out)
+    with folder_lock(out):
+        try:
+            if check_kind(out, None, args.overwrite):
+                shutil.rmtree(out)
+            (out / REPORT_NAME).unlink(missing_ok=True)
+            shutil.rmtree(out / f"{Path(REPORT_NAME).stem}_tables", ignore_errors=True)
+        except OSError as exc:
+            raise IncentsimError(f"cannot clear {out} for this command: {exc}") from None
+        yield
 
 
 def report_path(args: argparse.Namespace) -> Path | None:

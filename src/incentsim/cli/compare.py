@@ -15,6 +15,7 @@ import argparse
 from incentsim.cli._common import (
     add_montecarlo_options,
     add_output_options,
+    locked_out,
     report_path,
     run_arguments,
     write_report,
@@ -49,9 +50,10 @@ def run(args: argparse.Namespace) -> int:
     from incentsim.experiments import compare
     from incentsim.report import comparison_report
 
-    comparison = compare(args.scenarios, **run_arguments(args))
-    print(comparison.table(all_outcomes=args.all))
-    page = report_path(args)
-    if page is not None:
-        write_report(comparison_report, comparison, page)
+    with locked_out(args):
+        comparison = compare(args.scenarios, **run_arguments(args))
+        print(comparison.table(all_outcomes=args.all))
+        page = report_path(args)
+        if page is not None:
+            write_report(comparison_report, comparison, page)
     return 0

@@ -6,7 +6,9 @@ so a rerun with a wider design space simulates only what is new), a MILP chooses
 segment and the reserve, and the chosen design is re-simulated as a whole program on fresh
 seeds. The output folder receives ``design.yaml`` (run it with ``incentsim run``),
 ``report.txt``, ``report.html`` (with its tables as CSV and Parquet), ``optimization.json``,
-``candidates.csv`` and ``validation.csv``.
+``candidates.csv`` and ``validation.csv``. The folder is replaced whole once all of them are
+written, so it holds either the previous complete result or the new one, never a mix; another
+file's optimisation (or another kind of result) there is refused unless ``--overwrite``.
 
 Exit codes: 0 with a design proven optimal, 1 when the problem is infeasible or the solver
 stopped without a proof (time limit: the design is still written, marked as not proven), 2 on
@@ -61,7 +63,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--out",
         type=Path,
         metavar="DIR",
-        help=f"output folder (default: {RUNS_FOLDER}/<name>-<timestamp>)",
+        help=f"output folder (default: {RUNS_FOLDER}/<name>-<timestamp>); replaced whole when "
+        "the new result is complete",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a --out folder holding another optimisation file's result or another "
+        "kind of result",
     )
     parser.add_argument(
         "--cache",
@@ -95,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
         alpha=args.alpha,
         risk=args.risk,
         out_dir=out_dir,
+        overwrite=args.overwrite,
+        also_write=[lambda result, folder: {"html": html_report(result, folder / "report.html")}],
         cache_dir=None if args.no_cache else args.cache,
         executor=executor_kind(None, args.workers, None),
         workers=args.workers,
@@ -102,7 +113,6 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     print(result.report())
-    result.files["html"] = html_report(result, out_dir / "report.html")
     for name, path in result.files.items():
         print(f"{name}: {path}", file=sys.stderr)
     return 0 if result.solution.status == "optimal" else 1

@@ -2,7 +2,9 @@
 
 Runs an incentive program over a file of real transactions with the same rules a simulation
 uses, and writes partner statements (``statements.csv``, ``statements.txt``), the program
-ledger (``program_ledger.csv``) and the findings (``findings.csv``) to ``--out``.
+ledger (``program_ledger.csv``) and the findings (``findings.csv``) to ``--out``, a folder
+replaced whole once every file is written; one that already holds statements needs
+``--overwrite``.
 
 ``PROGRAM.yaml`` is a scenario file (its program and calendar are used, and the transactions'
 segments and regions must be the population's) or a program file (the calendar defaults to
@@ -43,6 +45,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="DIR",
         default="statements",
         help="folder for the output files (created if needed; default: ./statements)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a --out folder that already holds statements (or another result)",
     )
     parser.add_argument(
         "--start-date",
@@ -100,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     result = compute_statements(program, calendar, transactions)
     out = Path(args.out)
     try:
-        written = write_statements(result, out)
+        written = write_statements(result, out, overwrite=args.overwrite)
     except OSError as exc:
         raise IncentsimError(f"cannot write the statements to {out}: {exc}") from None
 

@@ -21,6 +21,7 @@ import argparse
 from incentsim.cli._common import (
     add_montecarlo_options,
     add_output_options,
+    locked_out,
     positive_int,
     report_path,
     run_arguments,
@@ -102,19 +103,20 @@ def run(args: argparse.Namespace) -> int:
     from incentsim.report import stress_report
 
     shocks = None if args.shocks is None else ",".join(args.shocks)
-    test = stress(
-        args.scenario,
-        shocks,
-        combine=args.combine,
-        limits=args.limits,
-        tail=args.tail,
-        steps=args.steps,
-        **run_arguments(args),
-    )
-    print(test.table())
-    page = report_path(args)
-    if page is not None:
-        write_report(stress_report, test, page)
+    with locked_out(args):
+        test = stress(
+            args.scenario,
+            shocks,
+            combine=args.combine,
+            limits=args.limits,
+            tail=args.tail,
+            steps=args.steps,
+            **run_arguments(args),
+        )
+        print(test.table())
+        page = report_path(args)
+        if page is not None:
+            write_report(stress_report, test, page)
     return 0
 
 

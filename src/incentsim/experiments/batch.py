@@ -542,9 +542,10 @@ def run_experiment(
     ScenarioError
         A bad experiment file or scenario.
     OutDirError
-        A non-empty folder without ``resume``; a folder holding another experiment with it.
+        A non-empty folder without ``resume``; a folder holding another experiment with it;
+        another process writing the folder.
     """
-    from incentsim.experiments.compare import open_executor
+    from incentsim._output import folder_lock
     from incentsim.montecarlo.resources import check_block_memory
     from incentsim.montecarlo.seeding import BLOCK_SIZE
 
@@ -554,6 +555,22 @@ def run_experiment(
     for run in plan.runs:  # runs are simulated side by side, one block each at a time
         block = min(BLOCK_SIZE, plan.replications)
         check_block_memory(run.scenario, block, min(local, len(plan.runs)))
+    with folder_lock(out):
+        return _run(plan, out, resume, executor, workers, block_fn, log)
+
+
+def _run(
+    plan: Plan,
+    out: Path,
+    resume: bool,
+    executor: str | Executor,
+    workers: int | None,
+    block_fn: BlockFn | None,
+    log: Any,
+) -> ExperimentResult:
+    """Run the plan into ``out`` (holding its lock): the manifest says ``complete`` last."""
+    from incentsim.experiments.compare import open_executor
+
     _prepare(plan, out, resume)
     stream = sys.stderr if log is None else log
     todo = [r for r in plan.runs if not (resume and _run_done(r, plan.replications))]

@@ -776,13 +776,16 @@ def run_variants(
     """Run every scenario with the same replications, root seed and blocks (common random
     numbers), on one executor; ``label -> MonteCarloResult``.
 
-    With ``out_dir`` each run streams into ``out_dir/<slug of label>``.
+    With ``out_dir`` each run streams into ``out_dir/<slug of label>``, holding the lock of
+    ``out_dir`` (:func:`incentsim._output.folder_lock`) so that a second writer is refused.
     """
+    from incentsim._output import folder_lock
     from incentsim.montecarlo import run_montecarlo
 
     folders = variant_folders(scenarios, out_dir)
     results: dict[str, MonteCarloResult] = {}
-    with open_executor(executor, workers, address) as running:
+    writing = nullcontext() if out_dir is None else folder_lock(out_dir)
+    with writing, open_executor(executor, workers, address) as running:
         for label, scenario in scenarios.items():
             results[label] = run_montecarlo(
                 scenario,

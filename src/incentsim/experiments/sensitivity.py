@@ -47,6 +47,7 @@ continues where it stopped when run again into the same folder.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import hashlib
@@ -958,6 +959,7 @@ class SensitivityResult:
         """Write the ranked indices, the noise table and the points (CSV and Parquet each), one
         PNG per outcome, ``result.json`` and the HTML report ``sensitivity.html``; returns the
         files written."""
+        from incentsim._output import atomic_file
         from incentsim.montecarlo import store
         from incentsim.report.document import write_table
 
@@ -971,9 +973,8 @@ class SensitivityResult:
         figures = {outcome: self.plot(outcome) for outcome in self.outcomes}
         for outcome, figure in figures.items():
             path = folder / f"{self.method}_{outcome}.png"
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
-            figure.savefig(tmp, dpi=110)
-            os.replace(tmp, path)
+            with atomic_file(path) as tmp:
+                figure.savefig(tmp, dpi=110)
             written.append(path)
         result = {
             **self.identity(),
@@ -1106,6 +1107,7 @@ def sensitivity(
     SensitivityError
         Unknown method or outcome, a bad sample size, or factors that do not fit the scenario.
     """
+    from incentsim._output import folder_lock
     from incentsim.montecarlo import run_montecarlo
     from incentsim.montecarlo.resources import check_block_memory
     from incentsim.montecarlo.seeding import BLOCK_SIZE
@@ -1156,36 +1158,40 @@ def sensitivity(
         )
     sample = _sample(method, chosen, n, root)
     digest = scenario_hash(scenario)
-    values = evaluate_points(
-        scenario,
-        chosen,
-        sample,
-        outcomes,
-        reps,
-        root,
-        executor=executor,
-        workers=workers,
-        out_dir=None if out_dir is None else Path(out_dir),
-        identity=_identity(scenario.name, digest, method, chosen, outcomes, n, reps, root),
-        block_fn=block_fn,
-    )
-    result = SensitivityResult(
-        method=method,
-        factors=chosen,
-        outcomes=outcomes,
-        sample=sample,
-        values=values,
-        reps=reps,
-        seed=root,
-        size=n,
-        scenario_name=scenario.name,
-        scenario_hash=digest,
-    )
-    if out_dir is not None:
-        from incentsim.montecarlo import store
-
-        result.write(out_dir)
-        store.write_json(
-            Path(out_dir) / MANIFEST, {"identity": result.identity(), "status": "complete"}
+    # The folder is written in place (finished chunks are reused by a run that continues it):
+    # its manifest says "complete" only once every file is written.
+    writing = contextlib.nullcontext() if out_dir is None else folder_lock(out_dir)
+    with writing:
+        values = evaluate_points(
+            scenario,
+            chosen,
+            sample,
+            outcomes,
+            reps,
+            root,
+            executor=executor,
+            workers=workers,
+            out_dir=None if out_dir is None else Path(out_dir),
+            identity=_identity(scenario.name, digest, method, chosen, outcomes, n, reps, root),
+            block_fn=block_fn,
         )
+        result = SensitivityResult(
+            method=method,
+            factors=chosen,
+            outcomes=outcomes,
+            sample=sample,
+            values=values,
+            reps=reps,
+            seed=root,
+            size=n,
+            scenario_name=scenario.name,
+            scenario_hash=digest,
+        )
+        if out_dir is not None:
+            from incentsim.montecarlo import store
+
+            result.write(out_dir)
+            store.write_json(
+                Path(out_dir) / MANIFEST, {"identity": result.identity(), "status": "complete"}
+            )
     return result

@@ -217,7 +217,9 @@ class DaskExecutor(Executor):
             )
             self._client = Client(self._cluster)
         else:
-            self._client = Client(self.address)
+            from incentsim.montecarlo.scheduler import connect
+
+            self._client = connect(self.address)
         return self
 
     def close(self) -> None:

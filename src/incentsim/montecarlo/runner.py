@@ -16,6 +16,7 @@ are kept in memory, which suits small runs in a notebook.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import os
@@ -25,7 +26,7 @@ import time
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -34,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 import incentsim
+from incentsim import _output
 from incentsim.errors import IncentsimError
 from incentsim.montecarlo import store
 from incentsim.montecarlo.executors import Executor, ExecutorKind, make_executor
@@ -254,8 +256,8 @@ def run_montecarlo(
     BlockError
         A block failed; its message names the block and the error raised in the worker.
     OutDirError
-        ``out_dir`` holds a different run and ``overwrite`` is not set, or a run that cannot
-        be resumed.
+        ``out_dir`` holds a different run (or another kind of result) and ``overwrite`` is not
+        set, a run that cannot be resumed, or another process is writing it.
     ValueError
         ``resume`` without an ``out_dir``.
     """
@@ -297,26 +299,47 @@ def run_montecarlo(
         "workers": None,
         "started": _now(),
     }
-    sink: _Sink
-    finished: list[int] = []
-    if out_dir is None:
-        sink = _MemorySink(manifest)
-    else:
-        path = Path(out_dir)
-        finished = store.prepare_out_dir(path, manifest, overwrite=overwrite, resume=resume)
-        sink = _DiskSink(path, manifest)
-        for index in finished:
-            sink.keep(index)
-        manifest["resumed_blocks"] = len(finished)
-        store.write_json(path / store.SCENARIO, scenario.model_dump(mode="json"))
-        sink.write_manifest()
-    todo = [block for block in blocks if block.index not in finished]
+    with contextlib.ExitStack() as stack:
+        path = None if out_dir is None else Path(out_dir)
+        if path is not None:
+            stack.enter_context(_output.folder_lock(path))
+        # Started before the folder is touched: an unreachable scheduler leaves nothing behind.
+        running = (
+            stack.enter_context(make_executor(executor, workers, address))
+            if isinstance(executor, str)
+            else executor
+        )
+        sink: _Sink
+        finished: list[int] = []
+        if path is None:
+            sink = _MemorySink(manifest)
+        else:
+            finished = store.prepare_out_dir(path, manifest, overwrite=overwrite, resume=resume)
+            sink = _DiskSink(path, manifest)
+            for index in finished:
+                sink.keep(index)
+            manifest["resumed_blocks"] = len(finished)
+            store.write_json(path / store.SCENARIO, scenario.model_dump(mode="json"))
+            sink.write_manifest()
+        todo = [block for block in blocks if block.index not in finished]
+        return _simulate(scenario, task, todo, running, sink, progress)
 
-    running = make_executor(executor, workers, address) if isinstance(executor, str) else executor
-    owned: AbstractContextManager[Any] = running if isinstance(executor, str) else nullcontext()
+
+def _simulate(
+    scenario: Scenario,
+    task: Callable[[Block], BlockOutput],
+    todo: list[Block],
+    running: Executor,
+    sink: _Sink,
+    progress: bool | Literal["always"],
+) -> MonteCarloResult:
+    """Run the blocks ``todo`` on ``running`` into ``sink`` and summarise every block; the
+    manifest says ``complete`` only once the summary is written (``failed`` or ``interrupted``
+    if anything stops the run)."""
+    manifest = sink.manifest
     began = time.perf_counter()
     try:
-        with owned, _progress_bar(len(todo), scenario.name, progress) as bar:
+        with _progress_bar(len(todo), scenario.name, progress) as bar:
             for output in running.map_unordered(task, todo):
                 sink.add(output)
                 bar.update(1)
@@ -328,7 +351,7 @@ def run_montecarlo(
             sink.trajectory_pairs(),
             scenario=scenario.name,
             seed=manifest["seed"],
-            block_size=block_size,
+            block_size=manifest["block_size"],
             currency=scenario.program.currency,
         )
     except BaseException as exc:

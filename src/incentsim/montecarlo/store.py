@@ -30,7 +30,7 @@ the others are simulated, with the same results as a run never stopped.
 from __future__ import annotations
 
 import json
-import os
+import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from incentsim.errors import IncentsimError
+from incentsim import _output
+from incentsim.errors import OutDirError
 
 MANIFEST = "manifest.json"
 SUMMARY = "summary.json"
@@ -60,10 +61,6 @@ RESUME_KEYS = ("panel", "incentsim_version")
 FORMAT_VERSION = 1
 
 
-class OutDirError(IncentsimError):
-    """An output folder that already holds something this run must not overwrite."""
-
-
 def block_file(out_dir: Path, folder: str, index: int) -> Path:
     """Where block ``index`` of ``folder`` (``replications``, ``trajectories``...) is stored."""
     suffix = ".jsonl" if folder == EVENTS else ".parquet"
@@ -80,7 +77,10 @@ def prepare_out_dir(
 
     A folder may be reused when it is empty, holds nothing of a run, holds the same run
     (same :data:`IDENTITY_KEYS` in its manifest, so the same results), or ``overwrite`` is set.
-    Only files of a run are removed; other files in the folder are left alone. With ``resume``,
+    Only files of a run are removed; other files in the folder are left alone, except that a
+    folder holding another kind of result (an experiment, an optimisation...) is refused, and
+    removed whole with ``overwrite``. Call it holding the folder's lock
+    (:func:`incentsim._output.folder_lock`). With ``resume``,
     the finished blocks of the same run (every file of the block written) are kept, and the run
     must also have been made with the same ``panel`` setting and incentsim version.
 
@@ -92,12 +92,15 @@ def prepare_out_dir(
     Raises
     ------
     OutDirError
-        The folder holds a different run (or a run's files without a readable manifest) and
-        ``overwrite`` is not set, a run that cannot be resumed, or it cannot be created or
-        cleared.
+        The folder holds a different run (or a run's files without a readable manifest) or
+        another kind of result and ``overwrite`` is not set, a run that cannot be resumed, or
+        it cannot be created or cleared.
     """
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutDirError(f"{out_dir} exists and is not a folder")
+    if _output.check_kind(out_dir, _output.KINDS[MANIFEST], overwrite):
+        try:
+            shutil.rmtree(out_dir)
+        except OSError as exc:
+            raise OutDirError(f"cannot remove {out_dir} to overwrite it: {exc}") from None
     kept: list[int] = []
     if out_dir.is_dir() and _holds_run(out_dir) and not overwrite:
         previous = _previous_manifest(out_dir)
@@ -177,32 +180,22 @@ def _holds_run(out_dir: Path) -> bool:
 # --- writing ---------------------------------------------------------------------------------
 
 
-def _temporary(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
 def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (temporary file, then rename)."""
-    tmp = _temporary(path)
-    tmp.write_text(json.dumps(data, indent=2, default=_json_default) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    """Write JSON atomically (unique temporary file, then rename)."""
+    _output.write_text(path, json.dumps(data, indent=2, default=_json_default) + "\n")
 
 
 def write_parquet(path: Path, table: pa.Table) -> None:
-    """Write a Parquet file atomically (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary(path)
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    """Write a Parquet file atomically (unique temporary file, then rename)."""
+    with _output.atomic_file(path) as tmp:
+        pq.write_table(table, tmp)
 
 
 def write_jsonl(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
     """Write JSON lines atomically."""
-    tmp = _temporary(path)
-    with tmp.open("w", encoding="utf-8") as handle:
+    with _output.atomic_file(path) as tmp, tmp.open("w", encoding="utf-8") as handle:
         for record in records:
             handle.write(json.dumps(record, default=_json_default) + "\n")
-    os.replace(tmp, path)
 
 
 def outcomes_table(start: int, outcomes: Mapping[str, np.ndarray]) -> pa.Table:

@@ -15,13 +15,15 @@ reserve (:mod:`~incentsim.optimizer.milp`), re-simulate the chosen design jointl
 
 from __future__ import annotations
 
+import functools
+import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from incentsim.errors import IncentsimError
+from incentsim import _output
 from incentsim.montecarlo.resources import check_block_memory
 from incentsim.montecarlo.seeding import BLOCK_SIZE, fresh_seed
 from incentsim.optimizer.coefficients import ProblemSettings, design_problem, resolve_settings
@@ -42,6 +44,9 @@ __all__ = ["OptimizationResult", "optimize", "prepare"]
 
 #: The most replications an optimisation may simulate (candidates of every segment together).
 MAX_SIMULATIONS = 10_000_000
+
+#: What an optimisation's folder is (its marker is ``optimization.json``).
+KIND = _output.KINDS["optimization.json"]
 
 #: Fresh-seed stream used for validation (the main run's streams are never reused).
 VALIDATION_STREAM = 1
@@ -109,6 +114,8 @@ def optimize(
     risk: Risk | None = None,
     overrides: Sequence[str] = (),
     out_dir: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    also_write: Sequence[Callable[[OptimizationResult, Path], dict[str, Path]]] = (),
     cache_dir: str | os.PathLike[str] | None = None,
     executor: str = "serial",
     workers: int | None = None,
@@ -128,7 +135,16 @@ def optimize(
         ``KEY.PATH=VALUE`` changes to the file (``base.`` prefix: to the base scenario).
     out_dir
         Where to write ``design.yaml``, ``report.txt``, ``optimization.json`` and the CSVs
-        (nothing is written when ``None``).
+        (nothing is written when ``None``). The folder is locked from the start and replaced
+        whole when everything is written, so it always holds one complete result: the
+        previous one until the new one is complete (a failure or a kill leaves it as it was),
+        and never a previous ``design.yaml`` beside an infeasible run's report.
+    overwrite
+        Replace an ``out_dir`` holding another kind of result, or an optimisation of another
+        file (the same file optimised again is replaced without it).
+    also_write
+        More files to write with the outputs: each ``write(result, folder)`` writes into
+        ``folder`` and returns ``name -> path`` (``incentsim optimize`` adds its HTML report).
     cache_dir
         Cache of simulated candidates; a rerun simulates only what is new.
     executor, workers
@@ -142,15 +158,49 @@ def optimize(
     ------
     OptimizationSpecError, ScenarioError
         The file, its base scenario or an override is invalid.
+    OutDirError
+        ``out_dir`` is being written by another process, or holds another result and
+        ``overwrite`` is not set.
     """
     spec, base, settings, space = prepare(
         spec, budget=budget, alpha=alpha, risk=risk, overrides=overrides
     )
-    seed = base.seed if spec.seed is None else spec.seed
     local = 1 if executor == "serial" else workers or os.cpu_count() or 1
     check_block_memory(base, min(BLOCK_SIZE, spec.replications), local)
-    if cache_dir is not None:
-        _open_cache(Path(cache_dir))
+    run = functools.partial(
+        _optimize, spec, base, settings, space, cache_dir=cache_dir, executor=executor,
+        workers=workers, solver=solver, progress=progress,
+    )  # fmt: skip
+    if out_dir is None:
+        return run()
+    from incentsim.optimizer.report import write_outputs
+
+    folder = Path(out_dir)
+    other = _other_optimisation(spec)
+    with _output.new_folder(folder, KIND, overwrite=overwrite, other_run=other) as staging:
+        result = run()
+        files = write_outputs(result, staging)
+        for write in also_write:
+            files.update(write(result, staging))
+    result.files = {name: folder / path.relative_to(staging) for name, path in files.items()}
+    return result
+
+
+def _optimize(
+    spec: OptimizationSpec,
+    base: Scenario,
+    settings: ProblemSettings,
+    space: DesignSpace,
+    *,
+    cache_dir: str | os.PathLike[str] | None,
+    executor: str,
+    workers: int | None,
+    solver: Literal["highs", "cbc"],
+    progress: bool | Literal["always"],
+) -> OptimizationResult:
+    """The optimisation itself (see :func:`optimize`) once its inputs are checked, writing
+    nothing."""
+    seed = base.seed if spec.seed is None else spec.seed
     sim = simulate_candidates(
         base,
         space,
@@ -184,15 +234,27 @@ def optimize(
                 workers=workers,
                 progress=progress,
             )
-    result = OptimizationResult(
+    return OptimizationResult(
         spec, base, settings, space, sim, problem, solution, chosen, assessment, design,
         validation, {},
     )  # fmt: skip
-    if out_dir is not None:
-        from incentsim.optimizer.report import write_outputs
 
-        result.files = write_outputs(result, Path(out_dir))
-    return result
+
+def _other_optimisation(spec: OptimizationSpec) -> Callable[[Path], str | None]:
+    """How a folder's optimisation differs from one of ``spec`` (``None``: the same file)."""
+
+    def other(folder: Path) -> str | None:
+        try:
+            found = json.loads((folder / "optimization.json").read_text(encoding="utf-8"))
+            previous = found.get("optimisation_file")
+        except (OSError, ValueError, AttributeError):
+            return "an optimisation whose optimization.json cannot be read"
+        mine = None if spec.file is None else os.path.abspath(spec.file)
+        if (previous and os.path.abspath(previous)) == mine:
+            return None
+        return f"an optimisation of {previous or 'a specification built in Python'}"
+
+    return other
 
 
 def prepare(
@@ -227,17 +289,6 @@ def prepare(
             "values, max_candidates or replications",
         )
     return spec, base, settings, space
-
-
-def _open_cache(folder: Path) -> None:
-    """Create the cache folder, or say why it cannot be one (a file of that name, no right)."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise IncentsimError(f"cache {folder}: a file of that name exists; give a folder") from None
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise IncentsimError(f"cache {folder}: cannot create the folder: {reason}") from None
 
 
 def _describe(chosen: dict[str, Candidate]) -> str:

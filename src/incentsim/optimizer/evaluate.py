@@ -33,6 +33,8 @@ import numpy as np
 
 import incentsim
 from incentsim._merge import deep_merge
+from incentsim._output import atomic_file
+from incentsim.errors import OutDirError
 from incentsim.montecarlo.executors import Executor, make_executor
 from incentsim.montecarlo.seeding import BLOCK_SIZE, SeedLike, block_seeds, describe_seed
 from incentsim.optimizer.space import Candidate, DesignSpace, short_hash
@@ -259,13 +261,21 @@ def simulate_candidates(
         Where tasks run: ``"serial"``, ``"processes"``, ``"dask"`` or an
         :class:`~incentsim.montecarlo.executors.Executor` you manage.
     cache_dir
-        Folder of cached task results (``None``: no cache).
+        Folder of cached task results (``None``: no cache). Each file is written atomically
+        under a unique temporary name, so optimisations may share a cache.
     progress
         A progress bar over tasks on a terminal; ``"always"`` anyway, ``False`` never.
+
+    Raises
+    ------
+    OutDirError
+        ``cache_dir`` is a file, or cannot be written.
     """
     began = time.perf_counter()
     blocks = block_seeds(seed, replications, BLOCK_SIZE)
     cache = None if cache_dir is None else Path(cache_dir)
+    if cache is not None and cache.exists() and not cache.is_dir():
+        raise OutDirError(f"the candidate cache {cache} exists and is not a folder")
     tasks: list[SegmentTask] = []
     layout: dict[str, tuple[str, int, int, int]] = {}  # key -> segment, row, start, reps
     for g in space.segments:
@@ -346,11 +356,11 @@ def _read_cache(cache: Path, key: str) -> TaskOutput | None:
 
 
 def _write_cache(cache: Path, output: TaskOutput) -> None:
-    path = _cache_file(cache, output.key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-    np.savez(partial, **output.outcomes)
-    os.replace(partial, path)
+    try:
+        with atomic_file(_cache_file(cache, output.key)) as partial:
+            np.savez(partial, **output.outcomes)
+    except OSError as exc:
+        raise OutDirError(f"cannot write the candidate cache in {cache}: {exc}") from None
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from incentsim._output import write_text
 from incentsim.scenario.loader import load_scenario
 
 if TYPE_CHECKING:
@@ -167,7 +169,9 @@ def text_report(result: OptimizationResult) -> str:
 
 
 def write_outputs(result: OptimizationResult, out_dir: Path) -> dict[str, Path]:
-    """Write the design and the report files; the design is checked to load as a scenario."""
+    """Write the design and the report files into ``out_dir``; the design is checked to load
+    as a scenario. Each file is written atomically; :func:`~incentsim.optimizer.optimize`
+    writes them into a staging folder that replaces the output folder whole."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
     if result.design is not None:
@@ -184,13 +188,13 @@ def write_outputs(result: OptimizationResult, out_dir: Path) -> dict[str, Path]:
         body = yaml.safe_dump(
             result.design.model_dump(mode="json"), sort_keys=False, allow_unicode=True
         )
-        path.write_text(header + body, encoding="utf-8")
+        write_text(path, header + body)
         load_scenario(path)  # what incentsim run will read must load
         files["design"] = path
     files["report"] = out_dir / "report.txt"
-    files["report"].write_text(result.report() + "\n", encoding="utf-8")
+    write_text(files["report"], result.report() + "\n")
     files["json"] = out_dir / "optimization.json"
-    files["json"].write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+    write_text(files["json"], json.dumps(result.to_dict(), indent=2) + "\n")
     files["candidates"] = out_dir / "candidates.csv"
     _write_csv(files["candidates"], candidate_rows(result))
     if result.validation is not None:
@@ -200,12 +204,12 @@ def write_outputs(result: OptimizationResult, out_dir: Path) -> dict[str, Path]:
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        if not rows:
-            return
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+    text = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(text, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+    write_text(path, text.getvalue())
 
 
 def _shown(mean: float, low: float, high: float) -> str:

@@ -24,8 +24,6 @@ next run.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -35,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from incentsim import _output
 from incentsim.errors import DataError
 from incentsim.payout.aggregate import FINDING_COLUMNS, aggregate, period_bounds
 from incentsim.payout.transactions import validate_transactions
@@ -717,40 +716,37 @@ class _TierExplainer:
 # Writing
 
 
-def write_statements(result: Statements, out_dir: str | Path) -> list[Path]:
+def write_statements(
+    result: Statements, out_dir: str | Path, *, overwrite: bool = False
+) -> list[Path]:
     """Write ``statements.csv``, ``program_ledger.csv``, ``findings.csv`` and ``statements.txt``.
 
-    Every file is first written to a temporary file in ``out_dir`` and renamed into place only
-    when all four are complete, so a failure never leaves a half-written file.
+    The files are written into a staging folder that replaces ``out_dir`` whole once all four
+    are complete, so a failure never leaves a half-written or mixed folder
+    (:func:`incentsim._output.new_folder`).
 
     Returns
     -------
     list of Path
         The files written.
+
+    Raises
+    ------
+    OutDirError
+        ``out_dir`` already holds statements (or another result) and ``overwrite`` is not set,
+        holds other files, or another process is writing it.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     contents = {
         "statements.csv": _csv(result.partners, PARTNER_MONEY),
         "program_ledger.csv": _csv(result.runs, RUN_MONEY),
         "findings.csv": _csv(result.findings, ()),
         "statements.txt": render_text(result),
     }
-    temps: list[tuple[str, Path]] = []
-    try:
+    with _output.new_folder(out, _output.KINDS["program_ledger.csv"], overwrite=overwrite) as tmp:
         for name, text in contents.items():
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
-            temps.append((name, Path(tmp)))
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
-        written = []
-        for name, tmp in temps:
-            os.replace(tmp, out / name)
-            written.append(out / name)
-        return written
-    finally:
-        for _, tmp in temps:
-            tmp.unlink(missing_ok=True)
+            _output.write_text(tmp / name, text)
+    return [out / name for name in contents]
 
 
 def _csv(frame: pd.DataFrame, money: Sequence[str]) -> str:

@@ -201,9 +201,9 @@ def write_table(frame: pd.DataFrame, stem: str | os.PathLike[str]) -> list[Path]
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    from incentsim._output import write_text
+
+    write_text(path, text)
 
 
 def _number_formatter(pattern: str) -> Any:
