@@ -11,9 +11,10 @@ For each outcome and each variant against the first one (the reference):
 
 - the mean paired difference (variant minus reference), its standard deviation and a Student-t
   confidence interval (95% by default);
-- a verdict: ``higher`` or ``lower`` when the interval excludes zero, else ``not
-  distinguishable`` at this replication count; with, from :data:`DIRECTIONS`, whether that is
-  better or worse for the designer (lower cost is better, higher revenue is better...);
+- a verdict: ``higher`` or ``lower`` when the interval excludes zero, ``identical`` when every
+  replication gave the same value, else ``not distinguishable`` at this replication count;
+  with, from the outcome catalogue's directions, whether that is better or worse for the
+  designer (lower cost is better, higher revenue is better...);
 - the replications that would be needed to tell the variants apart with 80% power at the 5%
   level, ``n = ((z_0.975 + z_0.8) * sd / |mean|)^2`` (``None``, "not estimable", when the mean
   difference is zero).
@@ -42,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from incentsim.engine.outcomes import KEY_OUTCOMES, describe
 from incentsim.errors import IncentsimError
 
 if TYPE_CHECKING:
@@ -58,78 +60,12 @@ POWER = 0.8
 #: Beyond this many replications a difference is reported as not estimable.
 MAX_REPS_NEEDED = 10**12
 
-Verdict = Literal["higher", "lower", "not distinguishable"]
+Verdict = Literal["higher", "lower", "not distinguishable", "identical"]
 Assessment = Literal["better", "worse", "neutral"]
-
-#: For the designer: +1 higher is better, -1 lower is better, 0 neither (a trade-off or a
-#: quantity with no good side). Outcomes not listed: ``cost_*`` lower is better, others 0.
-DIRECTIONS: dict[str, int] = {
-    # money coming in, value created
-    "revenue_gross": +1,
-    "revenue_net": +1,
-    "net_contribution": +1,
-    "npv": +1,
-    # partners
-    "retention": +1,
-    "loyalty_mean": +1,
-    "share_of_wallet": +1,
-    "recruited": +1,
-    "csat_mean": +1,
-    "share_earning": +1,
-    "payout_share_smallest_half": +1,
-    "churned": -1,
-    # cost and budget
-    "returns": -1,
-    "incentive_cost": -1,
-    "incentive_paid": -1,
-    "incentive_cut": -1,
-    "incentive_owed_end": -1,
-    "cost_to_revenue": -1,
-    "budget_exceeded": -1,
-    "budget_overrun": -1,
-    "reserve_end": +1,
-    "reserve_min": +1,
-    "reserve_depleted": -1,
-    "discount_cost": -1,
-    "mdf_expired": -1,
-    # gaming and leakage
-    "pulled_forward": -1,
-    "deferred": -1,
-    "stuffed": -1,
-    "duplicates_submitted": -1,
-    "duplicates_missed": -1,
-    "duplicates_caught_registration": +1,
-    "duplicates_caught_audit": +1,
-    # trade-offs: no side is better on its own
-    "capped": 0,
-    "clawbacks": 0,
-    "budget_total": 0,
-    "mdf_accrued": 0,
-    "gini_payouts": 0,
-}
-
-#: Outcomes shown first (and, in the terminal, alone unless all are asked for).
-KEY_OUTCOMES: tuple[str, ...] = (
-    "incentive_cost",
-    "cost_to_revenue",
-    "budget_exceeded",
-    "budget_overrun",
-    "reserve_min",
-    "reserve_depleted",
-    "revenue_net",
-    "net_contribution",
-    "npv",
-    "retention",
-    "loyalty_mean",
-    "churned",
-    "csat_mean",
-    "gini_payouts",
-)
 
 _Z = statistics.NormalDist()
 
 __all__ = [
-    "DIRECTIONS",
     "KEY_OUTCOMES",
     "Comparison",
     "Difference",
@@ -154,12 +90,9 @@ class ExperimentError(IncentsimError):
 
 
 def outcome_direction(name: str) -> int:
-    """+1 if a higher value is better for the designer, -1 if lower is better, 0 if neither."""
-    if name in DIRECTIONS:
-        return DIRECTIONS[name]
-    if name.startswith("cost_"):
-        return -1
-    return 0
+    """+1 if a higher value is better for the designer, -1 if lower is better, 0 if neither
+    (from the outcome catalogue, :mod:`incentsim.engine.outcomes`)."""
+    return describe(name).direction
 
 
 def replications_needed(
@@ -210,7 +143,7 @@ class Difference:
 
     @property
     def distinguishable(self) -> bool:
-        return self.verdict != "not distinguishable"
+        return self.verdict in ("higher", "lower")
 
     @property
     def relative(self) -> float:
@@ -224,8 +157,10 @@ class Difference:
         return "not estimable" if self.reps_needed is None else f"{self.reps_needed:,}"
 
     def describe(self) -> str:
-        """``higher (worse)``, ``lower (better)``, ``higher`` or ``not distinguishable at N
-        replications``."""
+        """``higher (worse)``, ``lower (better)``, ``higher``, ``identical`` or ``not
+        distinguishable at N replications``."""
+        if self.verdict == "identical":
+            return "identical in every replication"
         if not self.distinguishable:
             return f"not distinguishable at {self.n:,} replications"
         if self.assessment == "neutral":
@@ -271,13 +206,15 @@ def paired_difference(
     else:
         low = high = nan
     verdict: Verdict = "not distinguishable"
-    if low > 0:
+    if n and not np.any(diff):
+        verdict = "identical"
+    elif low > 0:
         verdict = "higher"
     elif high < 0:
         verdict = "lower"
     direction = outcome_direction(outcome)
     assessment: Assessment = "neutral"
-    if verdict != "not distinguishable" and direction:
+    if verdict in ("higher", "lower") and direction:
         up = verdict == "higher"
         assessment = "better" if up == (direction > 0) else "worse"
     return Difference(
@@ -851,8 +788,10 @@ def format_value(value: float, unit: str, signed: bool = False) -> str:
     largest = abs(value)
     if unit == "money":
         return f"{value:{sign},.0f}" if largest >= 100 else f"{value:{sign},.2f}"
-    if unit == "number" and largest >= 1000:
+    if unit in ("number", "count") and largest >= 1000:
         return f"{value:{sign},.0f}"
+    if unit == "score":
+        return f"{value:{sign}.2f}"
     return f"{value:{sign}.3f}"
 
 
