@@ -79,6 +79,7 @@ __all__ = [
     "paired_difference",
     "replications_needed",
     "run_variants",
+    "setting_differences",
     "text_columns",
     "variant_folders",
     "variant_labels",
@@ -254,6 +255,9 @@ class Comparison:
     notes
         Things a reader should know (variants whose own seed or replication count was replaced
         by the common ones).
+    warning
+        Set when the variants simulate different populations or calendars (allowed with
+        ``allow_different_populations``): the table's and the report's first line.
     """
 
     def __init__(
@@ -264,6 +268,7 @@ class Comparison:
         power: float = POWER,
         notes: Sequence[str] = (),
         out_dir: Path | None = None,
+        warning: str | None = None,
     ) -> None:
         if len(results) < 2:
             raise ExperimentError("a comparison needs at least two variants")
@@ -277,6 +282,7 @@ class Comparison:
         self.power = power
         self.notes = list(notes)
         self.out_dir = out_dir
+        self.warning = warning
         for label, result in self.results.items():
             if result.manifest.get("seed") != self.seed:
                 raise ExperimentError(
@@ -373,7 +379,8 @@ class Comparison:
 
         names = self._shown(outcomes, all_outcomes)
         level = f"{self.confidence:.0%}"
-        lines = [
+        lines = [] if self.warning is None else [self.warning, ""]
+        lines += [
             f"Comparison of {len(self.labels)} variants over common random numbers: "
             f"{self.replications:,} replications, seed {seed_label(self.seed)}; "
             f"reference '{self.reference}'.",
@@ -567,6 +574,7 @@ def compare(
     overrides: Sequence[str] = (),
     confidence: float = CONFIDENCE,
     power: float = POWER,
+    allow_different_populations: bool = False,
 ) -> Comparison:
     """Simulate every variant over the same random numbers and compare each with the first.
 
@@ -596,11 +604,16 @@ def compare(
         ``KEY.PATH=VALUE`` overrides applied to every variant read from a file.
     confidence, power
         Interval level, and power for the replications-needed estimate.
+    allow_different_populations
+        Compare variants whose partner populations or calendars differ (their differences
+        then mix the design with who the partners are and how long the run is); the
+        comparison's first line says so.
 
     Raises
     ------
     ExperimentError
-        Fewer than two variants, or labels that do not fit.
+        Fewer than two variants, labels that do not fit, or variants with different
+        populations or calendars (without ``allow_different_populations``).
     ScenarioError
         A scenario file cannot be read or does not validate.
     """
@@ -609,6 +622,17 @@ def compare(
         raise ExperimentError("compare needs at least two scenarios (the first is the reference)")
     labels = variant_labels(loaded, names)
     reference = loaded[0][0]
+    mismatches = [
+        f"'{label}' differs from '{labels[0]}' in {', '.join(found)}"
+        for (scenario, _), label in zip(loaded[1:], labels[1:], strict=True)
+        if (found := setting_differences(reference, scenario))
+    ]
+    if mismatches and not allow_different_populations:
+        raise ExperimentError(
+            "variants must share the partner population and calendar for a paired comparison: "
+            + "; ".join(mismatches)
+            + " (--allow-different-populations compares them anyway)"
+        )
     n_reps = reference.replications if reps is None else int(reps)
     root = reference.seed if seed is None else seed
     notes = _common_number_notes(loaded, labels, reps, seed)
@@ -630,7 +654,44 @@ def compare(
         power=power,
         notes=notes,
         out_dir=None if out_dir is None else Path(out_dir),
+        warning=(
+            "Warning: the variants simulate different partner populations or calendars ("
+            + "; ".join(mismatches)
+            + "): their differences are not the effect of the design alone."
+        )
+        if mismatches
+        else None,
     )
+
+
+def setting_differences(reference: Scenario, variant: Scenario, shown: int = 3) -> list[str]:
+    """Where ``variant``'s population or calendar differs from ``reference``'s, as
+    ``population.partners 150 vs 1000`` (at most ``shown``, then a count of the rest)."""
+    found: list[str] = []
+    for part in ("calendar", "population"):
+        found += _dump_differences(
+            getattr(reference, part).model_dump(mode="json"),
+            getattr(variant, part).model_dump(mode="json"),
+            part,
+        )
+    if len(found) > shown:
+        return [*found[:shown], f"{len(found) - shown} more settings"]
+    return found
+
+
+def _dump_differences(a: Any, b: Any, path: str) -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [
+            difference
+            for key in dict.fromkeys([*a, *b])
+            for difference in _dump_differences(a.get(key), b.get(key), f"{path}.{key}")
+        ]
+    return [] if a == b else [f"{path} {_short(b)} vs {_short(a)}"]
+
+
+def _short(value: Any) -> str:
+    text = f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def load_variants(

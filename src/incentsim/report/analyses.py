@@ -130,6 +130,8 @@ def comparison_report(comparison: Comparison, path: str | os.PathLike[str]) -> P
         incentsim=comparison.identity()["incentsim_version"],
     )
     report = Report(f"Comparison: {', '.join(comparison.labels)}", identity=identity)
+    if comparison.warning:
+        report.add_warning(comparison.warning)
     level = f"{comparison.confidence:.0%}"
     report.add_text(
         f"Every variant ran the same {comparison.replications:,} replications with the same "
