@@ -35,7 +35,7 @@ def test_the_report_renders_its_images_in_headless_chromium(tmp_path: Path) -> N
     result = run_montecarlo(load_scenario(SMALL), reps=2, seed=4, progress=False)
     page = run_report(result, tmp_path / "run.html").read_text()
     expected = page.count("<img ")
-    assert expected == 5
+    assert expected == 6
     probe = tmp_path / "probe.html"
     probe.write_text(page.replace("</body>", f"{PROBE}</body>"))
     command = [

@@ -47,6 +47,7 @@ from incentsim.engine.outcomes import KEY_OUTCOMES, describe
 from incentsim.errors import IncentsimError
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from incentsim.montecarlo import Executor, MonteCarloResult
@@ -452,22 +453,37 @@ class Comparison:
 
     # --- plots -----------------------------------------------------------------------------------
 
-    def plot_distributions(self, outcome: str = "incentive_cost", bins: int = 40) -> Figure:
+    def plot_distributions(
+        self, outcome: str = "incentive_cost", bins: int = 40, ax: Axes | None = None
+    ) -> Figure:
         """Histograms of an outcome for every variant, overlaid, with the reference's budget and
-        budget + reserve marked."""
-        from incentsim.montecarlo.results import _pyplot
+        budget + reserve marked; a variant identical to an earlier one is drawn dashed on top
+        of it and says so in the legend."""
+        from incentsim.montecarlo import charts
 
-        plt, ticker = _pyplot()
-        fig, ax = plt.subplots(figsize=(8, 4.5))
+        fig, ax, made = charts.axes(ax)
         values = {
             label: r.outcomes[outcome].dropna().to_numpy() for label, r in self.results.items()
         }
         present = [v for v in values.values() if len(v)]
         if present:
             edges = np.histogram_bin_edges(np.concatenate(present), bins=bins)
+            drawn: dict[str, np.ndarray] = {}
             for (label, v), colour in zip(values.items(), _colours(len(values)), strict=True):
-                ax.hist(v, bins=edges, histtype="step", linewidth=1.8, color=colour, label=label)
+                twin = next((k for k, w in drawn.items() if np.array_equal(v, w)), None)
+                name = label if twin is None else f"{label} (identical to {twin})"
+                style = "-" if twin is None else (0, (4, 3))
+                ax.hist(
+                    v,
+                    bins=edges,
+                    histtype="step",
+                    linewidth=2.4 if twin is None else 1.6,
+                    linestyle=style,
+                    color=colour,
+                    label=name,
+                )
                 ax.axvline(float(np.mean(v)), color=colour, linestyle="--", linewidth=1)
+                drawn[label] = v
         scenario = self.results[self.reference].scenario
         budget, reserve = scenario.horizon_budget, scenario.program.budget.reserve.initial
         if outcome == "incentive_cost" and budget is not None:
@@ -479,77 +495,110 @@ class Comparison:
                     linestyle=":",
                     label=f"budget + reserve {budget + reserve:,.0f}",
                 )
-        ax.set_title(f"{outcome}: {self.replications:,} replications per variant (dashed: means)")
-        ax.set_xlabel(outcome)
+        currency = scenario.program.currency
+        ax.set_title(
+            f"{describe(outcome).label}: {self.replications:,} replications per variant "
+            "(dashed vertical lines: means)"
+        )
+        ax.set_xlabel(charts.outcome_title(outcome, currency))
         ax.set_ylabel("replications")
-        if _unit(outcome) == "money":
-            ax.xaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
+        charts.format_axis(ax.xaxis, _unit(outcome))
         ax.legend(frameon=False, fontsize="small")
-        fig.tight_layout()
-        plt.close(fig)
-        return fig
+        return charts.finish(fig, made)
+
+    def plot_difference(self, outcome: str, ax: Axes | None = None) -> Figure:
+        """One outcome's mean paired difference per variant with its interval, in the
+        outcome's own unit; green better, red worse, grey neutral or not distinguishable."""
+        from incentsim.montecarlo import charts
+
+        fig, ax, made = charts.axes(ax, figsize=(4, 1.2 + 0.4 * len(self.variants)))
+        colours = {"better": "#27ae60", "worse": "#c0392b", "neutral": "#7f8c8d"}
+        for y, variant in enumerate(self.variants):
+            d = self.difference(variant, outcome)
+            if not math.isfinite(d.mean):
+                continue
+            low = d.ci_low if math.isfinite(d.ci_low) else d.mean
+            high = d.ci_high if math.isfinite(d.ci_high) else d.mean
+            err = [[max(d.mean - low, 0.0)], [max(high - d.mean, 0.0)]]
+            marker = "D" if d.verdict == "identical" else "o"
+            ax.errorbar(d.mean, y, xerr=err, fmt=marker, color=colours[d.assessment], capsize=3)
+        ax.axvline(0.0, color="#333333", linewidth=1)
+        ax.set_yticks(range(len(self.variants)), self.variants)
+        ax.set_ylim(len(self.variants) - 0.5, -0.5)
+        currency = self.results[self.reference].scenario.program.currency
+        ax.set_title(charts.outcome_title(outcome, currency), fontsize="medium")
+        charts.format_axis(ax.xaxis, _unit(outcome), signed=True, bins=4)
+        ax.tick_params(axis="x", labelsize="small")
+        return charts.finish(fig, made)
 
     def plot_differences(
-        self, outcomes: Sequence[str] | None = None, all_outcomes: bool = False
+        self,
+        outcomes: Sequence[str] | None = None,
+        all_outcomes: bool = False,
+        columns: int = 3,
     ) -> Figure:
-        """Mean paired differences with their intervals, as a share of the reference mean;
-        green better, red worse, grey not distinguishable or neutral."""
-        from incentsim.montecarlo.results import _pyplot
+        """Small multiples: one panel per outcome (:meth:`plot_difference`), each in its own
+        unit, so a large relative change in one outcome does not flatten the others."""
+        from incentsim.montecarlo import charts
 
         names = self._shown(outcomes, all_outcomes)
-        plt, ticker = _pyplot()
-        height = 1.2 + 0.32 * len(names) * len(self.variants)
-        fig, ax = plt.subplots(figsize=(8, max(3.0, height)))
-        colours = {"better": "#27ae60", "worse": "#c0392b", "neutral": "#7f8c8d"}
-        labels, y = [], 0
-        for variant in self.variants:
-            for name in names:
-                d = self.difference(variant, name)
-                scale = abs(d.reference_mean) if d.reference_mean else math.nan
-                centre = d.mean / scale if scale else math.nan
-                low = d.ci_low / scale if scale else math.nan
-                high = d.ci_high / scale if scale else math.nan
-                if math.isfinite(centre):
-                    err = [[max(centre - low, 0.0)], [max(high - centre, 0.0)]]
-                    ax.errorbar(
-                        centre, y, xerr=err, fmt="o", color=colours[d.assessment], capsize=3
-                    )
-                labels.append(f"{name} ({variant})" if len(self.variants) > 1 else name)
-                y += 1
-        ax.axvline(0.0, color="#333333", linewidth=1)
-        ax.set_yticks(range(len(labels)), labels)
-        ax.invert_yaxis()
-        ax.xaxis.set_major_formatter(ticker.PercentFormatter(xmax=1.0))
-        ax.set_xlabel(
-            f"difference vs {self.reference} (share of its mean), {self.confidence:.0%} CI"
+        plt, _ = charts.pyplot()
+        rows = math.ceil(len(names) / columns)
+        height = 0.9 + 0.35 * len(self.variants)
+        fig, grid = plt.subplots(
+            rows, columns, figsize=(4.2 * columns, height * rows + 0.6), squeeze=False
         )
-        ax.set_title("Paired differences (green better, red worse, grey not distinguishable)")
+        for ax, name in zip(grid.flat, names, strict=False):
+            self.plot_difference(name, ax)
+        for ax in list(grid.flat)[len(names) :]:
+            ax.set_visible(False)
+        fig.suptitle(
+            f"Difference vs {self.reference}, mean and {self.confidence:.0%} interval, in each "
+            "outcome's unit (green better, red worse, grey neutral or not distinguishable)",
+            fontsize="medium",
+        )
         fig.tight_layout()
         plt.close(fig)
         return fig
 
-    def plot_trajectory(self, name: str = "reserve") -> Figure:
-        """Mean of a trajectory per period for every variant, with the P5-P95 band."""
-        from incentsim.montecarlo.results import _pyplot
+    def plot_trajectory(self, name: str = "reserve", ax: Axes | None = None) -> Figure:
+        """Mean of a trajectory per period for every variant, with the P5-P95 band; periods
+        labelled from the reference's calendar, its shock windows shaded; a variant identical to
+        an earlier one is drawn dashed on top of it and says so in the legend."""
+        from incentsim.montecarlo import charts
 
-        plt, _ = _pyplot()
-        fig, ax = plt.subplots(figsize=(8, 4.5))
+        fig, ax, made = charts.axes(ax)
+        scenario = self.results[self.reference].scenario
+        periods = 0
+        drawn: dict[str, np.ndarray] = {}
         for (label, r), colour in zip(
             self.results.items(), _colours(len(self.results)), strict=True
         ):
             band = r.summary.trajectories.get(name)
             if band is None:
                 continue
-            periods = np.arange(band.n_periods)
-            ax.fill_between(periods, band.p5, band.p95, color=colour, alpha=0.15)
-            ax.plot(periods, band.mean, color=colour, label=label)
-        ax.set_title(f"{name}: mean and P5-P95 by variant")
-        ax.set_xlabel("period")
-        ax.set_ylabel(name)
+            periods = max(periods, band.n_periods)
+            steps = np.arange(band.n_periods)
+            twin = next((k for k, m in drawn.items() if np.array_equal(band.mean, m)), None)
+            if twin is None:
+                ax.fill_between(steps, band.p5, band.p95, color=colour, alpha=0.15)
+                ax.plot(steps, band.mean, color=colour, linewidth=2.2, label=label)
+            else:  # on top of its twin, dashed, so both stay visible
+                ax.plot(
+                    steps,
+                    band.mean,
+                    color=colour,
+                    linestyle=(0, (4, 3)),
+                    label=f"{label} (identical to {twin})",
+                )
+            drawn[label] = band.mean
+        ax.set_title(f"{describe(name).label}: mean and P5-P95 by variant")
+        charts.period_axis(ax, scenario.calendar, periods)
+        charts.mark_shocks(ax, scenario)
+        ax.set_ylabel(charts.outcome_title(name, scenario.program.currency))
+        charts.format_axis(ax.yaxis, _unit(name))
         ax.legend(frameon=False, fontsize="small")
-        fig.tight_layout()
-        plt.close(fig)
-        return fig
+        return charts.finish(fig, made)
 
     # --- tables ----------------------------------------------------------------------------------
 
@@ -848,9 +897,15 @@ def format_value(value: float, unit: str, signed: bool = False) -> str:
         return f"{100 * value:{sign}.1f}%" if not signed else f"{100 * value:+.2f} pp"
     largest = abs(value)
     if unit == "money":
-        return f"{value:{sign},.0f}" if largest >= 100 else f"{value:{sign},.2f}"
-    if unit in ("number", "count") and largest >= 1000:
+        return f"{value:{sign},.0f}" if largest >= 100 or value == 0 else f"{value:{sign},.2f}"
+    if unit == "count":
+        return f"{value:{sign},.0f}" if largest >= 1000 or value == 0 else f"{value:{sign},.1f}"
+    if unit == "number" and largest >= 1000:
         return f"{value:{sign},.0f}"
+    if 0 < largest < 0.01 and unit in ("score", "index", "number"):
+        # a small change shown with two significant digits (at most 6 decimals), not "-0.00"
+        decimals = min(6, 1 - math.floor(math.log10(largest)))
+        return f"{value:{sign}.{decimals}f}"
     if unit == "score":
         return f"{value:{sign}.2f}"
     return f"{value:{sign}.3f}"

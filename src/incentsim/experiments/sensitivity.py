@@ -856,7 +856,7 @@ class SensitivityResult:
     def plot(self, outcome: str) -> Figure:
         """Morris: mu* bars (tornado) with both intervals, and the mu*-sigma plane. Sobol: S1 and
         ST bars with their intervals."""
-        from incentsim.montecarlo.results import _pyplot
+        from incentsim.montecarlo.charts import pyplot as _pyplot
 
         plt, ticker = _pyplot()
         rows = self._table[self._table["outcome"] == outcome].sort_values("rank")

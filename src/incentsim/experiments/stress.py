@@ -407,7 +407,11 @@ class StressTest:
                 for label in matrix.index
             ]
             values = [format_value(v, _unit(name)) for v in matrix[name]]
-            shown[name] = [v + m for v, m in zip(values, marks, strict=True)]
+            cases = [_worst_case_of(verdicts.get(label, "")) for label in matrix.index]
+            shown[name] = [
+                v + m + (f" ({case})" if case and v != "-" else "")
+                for v, m, case in zip(values, marks, cases, strict=True)
+            ]
         return shown
 
     def table(self, outcomes: Sequence[str] | None = None) -> str:
@@ -448,11 +452,17 @@ class StressTest:
 
     # --- plots -----------------------------------------------------------------------------------
 
+    def plot_changes(self, outcomes: Sequence[str] | None = None) -> Figure:
+        """Small multiples: per outcome, each case's paired change against the baseline with
+        its interval, in the outcome's own unit (see
+        :meth:`~incentsim.experiments.compare.Comparison.plot_differences`)."""
+        return self.comparison().plot_differences(self._shown(outcomes))
+
     def plot_heatmap(self, outcomes: Sequence[str] | None = None) -> Figure:
         """The resilience table as a heatmap: change against the baseline per case and outcome,
         green better and red worse for the designer (relative change; percentage points for
         probabilities), annotated."""
-        from incentsim.montecarlo.results import _pyplot
+        from incentsim.montecarlo.charts import pyplot as _pyplot
 
         names = self._shown(outcomes)
         labels = self.labels[1:]
@@ -486,6 +496,14 @@ class StressTest:
         fig.tight_layout()
         plt.close(fig)
         return fig
+
+
+def _worst_case_of(verdict: str) -> str:
+    """The case a ``worst case: X`` or ``worst CVaR: X`` row comes from ('' for other rows)."""
+    for prefix in ("worst case: ", "worst CVaR: "):
+        if verdict.startswith(prefix):
+            return verdict.removeprefix(prefix)
+    return ""
 
 
 def _shocked_scenarios(base: Scenario, cases: Sequence[StressCase]) -> dict[str, Scenario]:

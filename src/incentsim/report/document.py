@@ -111,6 +111,7 @@ class Report:
         caption: str | None = None,
         index: bool = True,
         formatters: Mapping[str, Any] | None = None,
+        headings: Mapping[str, str] | None = None,
     ) -> None:
         """A table; with ``name`` it is also written as ``<name>.csv`` and ``.parquet``.
 
@@ -127,15 +128,22 @@ class Report:
             Shown above the table.
         index
             Show (and write) the index.
+        headings
+            Column headings to show instead of some column names (``column -> heading``); the
+            written table keeps the names.
         """
         if name is not None:
             self.attach_table(name, frame)
         shown = frame.copy()
+        if index and any(name is not None for name in shown.index.names):
+            shown = shown.reset_index()  # the index's name heads its column: one header row
+            index = False
         for column in shown.columns:
             fmt = (formatters or {}).get(column, format_cell)
             shown[column] = shown[column].map(fmt).astype(object)
         if index:
             shown.index = shown.index.map(format_cell)
+        shown.columns = [(headings or {}).get(c, format_cell(c)) for c in shown.columns]
         table = shown.to_html(index=index, border=0, na_rep="-", escape=True)
         if caption:
             table = table.replace(">", f"><caption>{html.escape(caption)}</caption>", 1)
