@@ -62,7 +62,8 @@ def test_plots_draw_into_a_given_ax(result: MonteCarloResult) -> None:
     left, right = fig.subplots(1, 2)
     assert result.plot_trajectory("reserve", ax=left) is fig
     assert result.plot_cost_distribution(ax=right) is fig
-    assert left.get_lines() and right.patches
+    assert left.get_lines()
+    assert right.patches
 
 
 def test_tier_migration_stacks_mean_tier_shares(result: MonteCarloResult) -> None:
