@@ -898,14 +898,15 @@ def format_value(value: float, unit: str, signed: bool = False) -> str:
     largest = abs(value)
     if unit == "money":
         return f"{value:{sign},.0f}" if largest >= 100 or value == 0 else f"{value:{sign},.2f}"
+    small = 0.05 if unit == "count" else 0.01  # below what the usual decimals show
+    if 0 < largest < small and unit in ("score", "index", "number", "count"):
+        # a small change shown with two significant digits (at most 6 decimals), not "-0.00"
+        decimals = min(6, 1 - math.floor(math.log10(largest)))
+        return f"{value:{sign}.{decimals}f}"
     if unit == "count":
         return f"{value:{sign},.0f}" if largest >= 1000 or value == 0 else f"{value:{sign},.1f}"
     if unit == "number" and largest >= 1000:
         return f"{value:{sign},.0f}"
-    if 0 < largest < 0.01 and unit in ("score", "index", "number"):
-        # a small change shown with two significant digits (at most 6 decimals), not "-0.00"
-        decimals = min(6, 1 - math.floor(math.log10(largest)))
-        return f"{value:{sign}.{decimals}f}"
     if unit == "score":
         return f"{value:{sign}.2f}"
     return f"{value:{sign}.3f}"

@@ -265,4 +265,4 @@ def _text(value: Any) -> str:
         return ", ".join(f"{k}: {_text(v)}" for k, v in value.items())
     if isinstance(value, list | tuple):
         return ", ".join(_text(v) for v in value)
-    return str(value)
+    return format_cell(value)
