@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from incentsim.engine.outcomes import describe
 from incentsim.experiments.compare import (
     CONFIDENCE,
     Comparison,
@@ -376,19 +377,20 @@ class StressTest:
         shown = pd.DataFrame(index=risks.index)
         for name in _RISKS:
             if f"p_{name}" in risks:
-                words = name.replace("_", " ")
+                words, unit = describe(name).label.lower(), _unit(name)
                 shown[f"P({words})"] = risks[f"p_{name}"].map(
-                    lambda v: format_value(v, "probability")
+                    functools.partial(format_value, unit=unit)
                 )
                 shown[f"{level} CI ({words})"] = [
-                    f"[{format_value(low, 'probability')}, {format_value(high, 'probability')}]"
+                    f"[{format_value(low, unit)}, {format_value(high, unit)}]"
                     for low, high in zip(
                         risks[f"p_{name}_low"], risks[f"p_{name}_high"], strict=True
                     )
                 ]
         for column in (c for c in risks if c.endswith("_mean")):
-            shown[column.replace("_mean", " (mean)")] = risks[column].map(
-                lambda v: format_value(v, "money")
+            name = column.removesuffix("_mean")
+            shown[f"{describe(name).label} (mean)"] = risks[column].map(
+                functools.partial(format_value, unit=_unit(name))
             )
         return shown
 
