@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from incentsim.engine.outcomes import KEY_OUTCOMES, describe
+from incentsim.engine.outcomes import KEY_OUTCOMES, constructs_in_use, describe, shown_outcomes
 from incentsim.errors import IncentsimError
 
 if TYPE_CHECKING:
@@ -375,7 +375,8 @@ class Comparison:
 
     def table(self, outcomes: Sequence[str] | None = None, all_outcomes: bool = False) -> str:
         """The terminal table: per variant, each outcome's means, difference, interval, verdict
-        and replications needed. By default the :data:`KEY_OUTCOMES` the run has."""
+        and replications needed. By default the :data:`KEY_OUTCOMES` the run has, without those
+        of constructs no variant uses."""
         from incentsim.montecarlo.seeding import seed_label
 
         names = self._shown(outcomes, all_outcomes)
@@ -439,7 +440,9 @@ class Comparison:
             return list(outcomes)
         if all_outcomes:
             return known
-        key = [n for n in KEY_OUTCOMES if n in known]
+        # the key outcomes, without those of constructs no variant uses
+        used = set().union(*(constructs_in_use(s.program) for s in self.scenarios.values()))
+        key = shown_outcomes([n for n in KEY_OUTCOMES if n in known], used)
         return key or known
 
     def __str__(self) -> str:

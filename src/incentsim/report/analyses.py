@@ -169,18 +169,16 @@ def summary_display(summary: Summary, constructs: Iterable[str] | None = None) -
     for name in shown_outcomes(summary.outcomes, constructs):
         stats = summary.outcomes[name]
         fields = ("mean",) if stats.probability else ("mean", "sd", "p5", "p50", "p95")
-        cells = [_short(getattr(stats, f), name, currency) for f in fields]
+        cells = [_short(getattr(stats, f), name) for f in fields]
         cells += [""] * (5 - len(cells))
-        interval = (
-            f"{_short(stats.ci_low, name, currency)} to {_short(stats.ci_high, name, currency)}"
-        )
+        interval = f"{_short(stats.ci_low, name)} to {_short(stats.ci_high, name)}"
         rows[describe(name).label] = [_unit_name(name, currency), *cells, interval]
     columns = ["unit", "mean", "sd", "P5", "P50", "P95", f"{level} CI of the mean"]
     return pd.DataFrame.from_dict(rows, orient="index", columns=columns).rename_axis("outcome")
 
 
-def _short(number: float, outcome: str, currency: str) -> str:
-    """A table cell in the outcome's unit; money with separators and without ``currency``
+def _short(number: float, outcome: str) -> str:
+    """A table cell in the outcome's unit; money with separators and without the currency
     (the unit column or the caption says it)."""
     from incentsim.experiments.compare import format_value
     from incentsim.montecarlo.summary import outcome_unit
@@ -214,10 +212,10 @@ def _add_cost_components(report: Report, result: MonteCarloResult) -> None:
     total = float(means[names].sum() - means["clawbacks"])
     frame = pd.DataFrame(
         {
-            "expected": [_short(means[n], n, currency) for n in names]
+            "expected": [_short(means[n], n) for n in names]
             + [
-                _short(-means["clawbacks"], "clawbacks", currency),
-                _short(total, "incentive_cost", currency),
+                _short(-means["clawbacks"], "clawbacks"),
+                _short(total, "incentive_cost"),
             ],
             "share of cost": [f"{means[n] / total:.1%}" if total else "-" for n in names]
             + [f"{-means['clawbacks'] / total:.1%}" if total else "-", "100.0%"],
@@ -266,8 +264,8 @@ def _add_groups(report: Report, result: MonteCarloResult) -> None:
             active = end["active"].mean() if len(end) else float("nan")
             rows[str(key)] = [
                 f"{partners:,.0f}",
-                _short(revenue, "revenue_net", currency),
-                _short(cost, "incentive_cost", currency),
+                _short(revenue, "revenue_net"),
+                _short(cost, "incentive_cost"),
                 f"{cost / revenue:.1%}" if revenue else "-",
                 f"{active:.1%}",
             ]
