@@ -531,6 +531,9 @@ class Comparison:
         currency = self.results[self.reference].scenario.program.currency
         ax.set_title(charts.outcome_title(outcome, currency), fontsize="medium")
         charts.format_axis(ax.xaxis, _unit(outcome), signed=True, bins=4)
+        if all(self.difference(v, outcome).verdict == "identical" for v in self.variants):
+            ax.set_xticks([0.0])  # no scale to show: every variant gave the same values
+            ax.set_xlabel("identical in every replication", fontsize="small")
         ax.tick_params(axis="x", labelsize="small")
         return charts.finish(fig, made)
 

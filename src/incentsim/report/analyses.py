@@ -273,7 +273,7 @@ def _add_groups(report: Report, result: MonteCarloResult) -> None:
             rows,
             orient="index",
             columns=[
-                "partners",
+                "partners (ever joined)",
                 f"revenue ({currency})",
                 f"cost ({currency})",
                 "cost to revenue",
