@@ -50,6 +50,11 @@ def test_identical_values_are_identical_not_indistinguishable() -> None:
     assert noisy.describe() == "not distinguishable at 4 replications"
 
 
+def test_an_interval_stays_within_the_outcome_range() -> None:
+    d = paired_difference("retention", np.array([1.0, 0.0]), np.array([0.0, 0.0]))
+    assert (d.ci_low, d.ci_high) == (-1.0, 1.0)  # Student t on 2 values: about -5.9 to +6.9
+
+
 def test_a_clear_shift_is_higher_and_worse_for_a_cost() -> None:
     rng = np.random.default_rng(1)
     base = rng.normal(100.0, 10.0, 30)

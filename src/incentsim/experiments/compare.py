@@ -184,6 +184,7 @@ def paired_difference(
 
     Replications where either value is missing (NaN) are left out. Differences, and a mean
     difference, smaller than ``1e-12`` times the values' scale count as zero (rounding noise).
+    The interval stays within the outcome's range (a share's within -100 to +100 points).
     """
     a = np.asarray(variant_values, dtype=np.float64)
     b = np.asarray(reference_values, dtype=np.float64)
@@ -207,6 +208,9 @@ def paired_difference(
         low, high = mean - half, mean + half
     else:
         low = high = nan
+    span = describe(outcome).high - describe(outcome).low
+    if math.isfinite(span):  # a difference cannot exceed the outcome's range (100 pp a share)
+        low, high = max(low, -span), min(high, span)
     verdict: Verdict = "not distinguishable"
     if n and not np.any(diff):
         verdict = "identical"
