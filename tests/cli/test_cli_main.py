@@ -128,3 +128,28 @@ def test_python_m_incentsim_runs_the_cli() -> None:
         check=False,
     )
     assert (done.returncode, done.stdout.strip()) == (0, f"incentsim {incentsim.__version__}")
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """``incentsim run ... | head``: the reader is gone before the summary is written."""
+    small = ROOT / "scenarios" / "small.yaml"
+    argv = ["run", str(small), "--reps", "2", "--no-progress", "--out", str(tmp_path / "run")]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "incentsim", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+    )
+    assert process.stdout is not None
+    process.stdout.close()  # like head, long before the summary is printed
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 141
+    assert b"Traceback" not in err
+    assert b"BrokenPipeError" not in err
+
+
+@pytest.mark.parametrize("verb", VERBS)
+def test_every_verb_accepts_no_progress(verb: str) -> None:
+    parser = build_parser()
+    help_text = parser._subparsers._group_actions[0].choices[verb].format_help()
+    assert "--no-progress" in help_text

@@ -37,13 +37,22 @@ def comparison(tmp_path_factory: pytest.TempPathFactory) -> Comparison:
 # --- the statistics -----------------------------------------------------------------------------
 
 
-def test_identical_values_are_not_distinguishable() -> None:
+def test_identical_values_are_identical_not_indistinguishable() -> None:
     values = np.array([3.0, 5.0, 4.0, 8.0])
     d = paired_difference("incentive_cost", values, values.copy())
     assert (d.mean, d.sd, d.ci_low, d.ci_high) == (0.0, 0.0, 0.0, 0.0)
-    assert d.verdict == "not distinguishable"
+    assert d.verdict == "identical"
+    assert not d.distinguishable
+    assert d.assessment == "neutral"
     assert d.reps_needed is None
-    assert d.describe() == "not distinguishable at 4 replications"
+    assert d.describe() == "identical in every replication"
+    noisy = paired_difference("incentive_cost", values + np.array([1.0, -1.0, 0.5, -0.5]), values)
+    assert noisy.describe() == "not distinguishable at 4 replications"
+
+
+def test_an_interval_stays_within_the_outcome_range() -> None:
+    d = paired_difference("retention", np.array([1.0, 0.0]), np.array([0.0, 0.0]))
+    assert (d.ci_low, d.ci_high) == (-1.0, 1.0)  # Student t on 2 values: about -5.9 to +6.9
 
 
 def test_a_clear_shift_is_higher_and_worse_for_a_cost() -> None:
@@ -105,11 +114,11 @@ def test_labels_are_made_unique() -> None:
 # --- whole comparisons ---------------------------------------------------------------------------
 
 
-def test_a_variant_compared_with_itself_is_never_distinguishable(comparison: Comparison) -> None:
+def test_a_variant_compared_with_itself_is_identical(comparison: Comparison) -> None:
     same = [d for d in comparison.differences if d.variant == "small#2"]
     assert len(same) == len(comparison.outcome_names) > 40
     for d in same:
-        assert d.verdict == "not distinguishable", d
+        assert d.verdict == "identical" or (d.n == 0 and d.verdict == "not distinguishable"), d
         assert d.mean == 0.0 or np.isnan(d.mean)
         assert d.reps_needed is None
 

@@ -67,3 +67,32 @@ def test_compare_refuses_a_folder_of_another_kind(
     err = capsys.readouterr().err
     assert f"error: {out} holds an optimisation, not a result of this command;" in err
     assert [p.name for p in out.iterdir()] == ["optimization.json"]
+
+
+def test_variants_with_other_populations_or_calendars_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    richer = Path(__file__).parents[2] / "scenarios" / "variant_richer_rebates.yaml"
+    assert main(["compare", str(SMALL), str(richer), "--reps", "2", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "must share the partner population and calendar" in err
+    assert "calendar.horizon_periods 8 vs 4" in err
+    assert "population.partners 1,000 vs 150" in err
+    assert "--allow-different-populations" in err
+    assert "Traceback" not in err
+
+
+def test_allowed_different_populations_are_flagged_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bigger = tmp_path / "bigger.yaml"
+    bigger.write_text(f"extends: {SMALL}\nname: bigger\npopulation:\n  partners: 160\n")
+    out = tmp_path / "out"
+    argv = ["compare", str(SMALL), str(bigger), "--reps", "2", "--no-progress", "--out", str(out)]
+    assert main([*argv, "--allow-different-populations"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("Warning: the variants simulate different partner populations")
+    assert "population.partners 160 vs 150" in first
+    page = (out / "report.html").read_text()
+    body = page[page.index("<body>") :]
+    assert body.index("Warning: the variants simulate") < body.index("<h2")

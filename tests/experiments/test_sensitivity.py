@@ -188,3 +188,22 @@ def test_results_do_not_depend_on_the_workers(tiny: Scenario) -> None:
     parallel = sensitivity(tiny, FACTORS, executor="processes", workers=2, **args)
     np.testing.assert_array_equal(serial.values, parallel.values)
     assert serial.to_frame().equals(parallel.to_frame())
+
+
+def test_sensitivity_shows_a_progress_bar_over_points(
+    tiny: Scenario, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sensitivity(
+        tiny,
+        FACTORS,
+        method="sobol",
+        size=2,
+        reps=2,
+        outcomes=["incentive_cost"],
+        progress="always",
+    )
+    err = capsys.readouterr().err
+    assert "small sensitivity" in err
+    assert "point" in err
+    sensitivity(tiny, FACTORS, method="sobol", size=2, reps=2, outcomes=["incentive_cost"])
+    assert "sensitivity" not in capsys.readouterr().err  # not a terminal: no bar

@@ -59,8 +59,8 @@ def test_a_surge_raises_cost_and_the_overrun_risk(test: StressTest) -> None:
 
 def test_the_terminal_table_puts_budget_and_reserve_first(test: StressTest) -> None:
     text = test.table()
-    assert text.index("P(budget exceeded)") < text.index("Resilience")
-    assert "P(reserve depleted)" in text
+    assert text.index("P(over budget)") < text.index("Resilience")
+    assert "P(reserve ran out)" in text
     assert "worst CVaR" in text
     matrix = test.matrix()
     assert list(matrix.index) == [*test.labels, "worst case", "worst CVaR"]

@@ -22,7 +22,7 @@ def test_stress_with_a_limit_prints_and_writes_the_report(
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0].startswith("Stress test of 'small': 3 cases over common random numbers, 4 ")
-    assert out.index("P(budget exceeded)") < out.index("Resilience")
+    assert out.index("P(over budget)") < out.index("Resilience")
     assert "Reverse stress test" in out
     assert "competitor breaks 'retention<0.86' at magnitude about" in out
     page = html.read_text()

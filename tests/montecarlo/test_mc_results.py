@@ -35,7 +35,7 @@ def test_cost_distribution_marks_budget_reserve_and_percentiles(result: MonteCar
         "budget + reserve 1,050,000",
     ]
     share = np.mean(result.outcomes["incentive_cost"] > 1_000_000)
-    assert f"P(> budget) = {share:.1%}" in ax.get_title()
+    assert f"P(over budget) = {share:.1%}" in ax.get_title()
     assert sum(p.get_height() for p in ax.patches) == 40
     custom = result.plot_cost_distribution(budget=900_000.0, reserve=0.0)
     assert [line.get_label() for line in custom.axes[0].get_lines()][2:] == ["budget 900,000"]
@@ -49,9 +49,21 @@ def test_trajectory_plot_shows_median_band_and_mean(result: MonteCarloResult) ->
     np.testing.assert_allclose(median.get_ydata(), band.p50)
     np.testing.assert_allclose(mean.get_ydata(), band.mean)
     assert len(ax.collections) == 1  # the P5-P95 band
-    assert ax.get_xlabel() == "period"
+    assert ax.get_xlabel() == "period (value at its close)"
+    assert [t.get_text() for t in ax.get_xticklabels()][:2] == ["Q1 2027", "Q2 2027"]
     with pytest.raises(KeyError, match="no trajectory 'nope'"):
         result.plot_trajectory("nope")
+
+
+def test_plots_draw_into_a_given_ax(result: MonteCarloResult) -> None:
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    left, right = fig.subplots(1, 2)
+    assert result.plot_trajectory("reserve", ax=left) is fig
+    assert result.plot_cost_distribution(ax=right) is fig
+    assert left.get_lines()
+    assert right.patches
 
 
 def test_tier_migration_stacks_mean_tier_shares(result: MonteCarloResult) -> None:

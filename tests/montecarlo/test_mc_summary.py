@@ -144,7 +144,8 @@ def test_nan_statistics_survive_json() -> None:
         ("reserve_depleted", "probability"),
         ("gini_payouts", "index"),
         ("loyalty_mean", "index"),
-        ("churned", "number"),
+        ("churned", "count"),
+        ("csat_mean", "score"),
     ],
 )
 def test_units(name: str, unit: str) -> None:

@@ -91,11 +91,17 @@ def test_run_html_writes_the_run_report(tmp_path: Path, capsys: pytest.CaptureFi
     assert f"report: {html}" in capsys.readouterr().err
     page = html.read_text()
     images = assert_self_contained(page)
-    # cost distribution, tier migration, loyalty, retention (active share) and reserve bands
-    assert len(images) == 5
+    # cost by component, cost distribution, tier migration, loyalty, retention (active share)
+    # and reserve bands
+    assert len(images) == 6
     assert all(i.startswith(PNG) for i in images)
     assert json.loads((out / "manifest.json").read_text())["scenario_hash"] in page
     assert "<dt>seed</dt><dd>9</dd>" in page
     assert "3 (blocks of 25)" in page
     summary = pd.read_csv(tmp_path / "run_tables" / "summary.csv").set_index("outcome")
     assert summary.loc["incentive_cost", "n"] == 3
+    body = page[page.index("<body>") :]
+    assert body.index("Executive summary") < body.index('<dl class="identity">')
+    assert "P(over budget)" in body
+    assert "Cost by component" in body
+    assert "4 periods (Q1 2027 to Q4 2027)" in body

@@ -18,7 +18,9 @@ inside ``run``: ``incentsim validate`` must stay quick.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -49,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(title="verbs", dest="verb", metavar="VERB", required=True)
     for verb in VERBS:
         importlib.import_module(f"{__name__}.{verb}").register(subparsers)
+    for verb_parser in subparsers.choices.values():
+        # every verb accepts --no-progress, so scripts can pass it to any; those that show bars
+        # declare it themselves
+        with contextlib.suppress(argparse.ArgumentError):
+            verb_parser.add_argument(
+                "--no-progress", action="store_true", help="accepted; this verb shows no bars"
+            )
     return parser
 
 
@@ -65,11 +74,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         The verb's exit code; 2 for a usage error, an :class:`IncentsimError` or a file that
         cannot be read or written (printed as ``error: <message>`` on stderr, without a
-        traceback); 130 when interrupted.
+        traceback); 130 when interrupted; 141 (as for SIGPIPE) when the reader of the output
+        went away (``incentsim run ... | head``).
     """
     try:
         args = build_parser().parse_args(argv)
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # nobody reads the rest: silence the flush at exit, no traceback
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except IncentsimError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -3,9 +3,10 @@
 Every variant runs the same replications with the same seed; each is compared with the first
 (the reference) outcome by outcome: paired difference, interval, a verdict (higher or lower,
 better or worse, or not distinguishable at this replication count) and the replications that
-would tell them apart. With ``--out DIR`` each variant's run streams into ``DIR/<variant>`` and
-the HTML report goes to ``DIR/report.html`` (tables in ``DIR/report_tables/``); ``--html FILE``
-writes the report elsewhere.
+would tell them apart. Variants with different partner populations or calendars are refused
+unless ``--allow-different-populations`` is given. With ``--out DIR`` each variant's run
+streams into ``DIR/<variant>`` and the HTML report goes to ``DIR/report.html`` (tables in
+``DIR/report_tables/``); ``--html FILE`` writes the report elsewhere.
 """
 
 from __future__ import annotations
@@ -42,6 +43,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_montecarlo_options(parser, what="every variant")
     add_output_options(parser, runs="DIR/<variant>")
     parser.add_argument("--all", action="store_true", help="show every outcome, not the key ones")
+    parser.add_argument(
+        "--allow-different-populations",
+        action="store_true",
+        help="compare variants whose partner populations or calendars differ (refused "
+        "otherwise: their differences would not be the design's alone); the report says so "
+        "in its first line",
+    )
     parser.set_defaults(func=run)
 
 
@@ -51,7 +59,11 @@ def run(args: argparse.Namespace) -> int:
     from incentsim.report import comparison_report
 
     with locked_out(args):
-        comparison = compare(args.scenarios, **run_arguments(args))
+        comparison = compare(
+            args.scenarios,
+            allow_different_populations=args.allow_different_populations,
+            **run_arguments(args),
+        )
         print(comparison.table(all_outcomes=args.all))
         page = report_path(args)
         if page is not None:

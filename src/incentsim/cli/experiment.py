@@ -47,6 +47,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--workers", type=worker_count, default=1, metavar="W", help="worker processes (default 1)"
     )
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no line per finished run, no progress bar"
+    )
     parser.set_defaults(func=run)
 
 
@@ -62,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         executor=executor_kind(None, args.workers, None),
         workers=args.workers,
+        log=False if args.no_progress else None,
     )
     print(result)
     print(f"tables in {out_dir / 'results'}, report {out_dir / 'report.html'}", file=sys.stderr)

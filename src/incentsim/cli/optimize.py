@@ -119,47 +119,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def html_report(result: OptimizationResult, path: Path) -> Path:
-    """The optimisation as a self-contained HTML page (:class:`incentsim.report.Report`)."""
-    import pandas as pd
+    """The optimisation as a self-contained HTML page
+    (:func:`incentsim.report.optimization_report`)."""
+    from incentsim.report import optimization_report
 
-    from incentsim.optimizer.report import candidate_rows, result_dict
-    from incentsim.report import Report
-
-    data = result_dict(result)
-    solver = data["solver"]
-    report = Report(
-        f"Optimisation: {result.base.name}",
-        identity={
-            "optimisation file": data["optimisation_file"],
-            "seed": data["simulation"]["seed"],
-            "replications per candidate": data["simulation"]["replications"],
-            "solver": result.solution.describe(),
-            **data["settings"],
-        },
-    )
-    report.add_heading("Chosen design")
-    if not result.chosen:
-        diagnosis = result.solution.diagnosis
-        report.add_text(f"No design: {solver['status']}. {diagnosis.message if diagnosis else ''}")
-    else:
-        if solver["status"] != "optimal":
-            report.add_text("Not proven optimal: the solver stopped at its time limit.")
-        choice = pd.DataFrame(
-            [
-                {"segment": g, "candidate": c.id, "design": c.label()}
-                for g, c in result.chosen.items()
-            ]
-        ).set_index("segment")
-        report.add_table(choice, caption=f"Reserve: {result.solution.reserve:,.0f}")
-    if result.validation is not None:
-        report.add_heading("Promised against realised on fresh simulations")
-        frame = pd.DataFrame(data["validation"]["comparisons"]).set_index("name")
-        report.add_table(frame, name="validation", caption="95% intervals on both sides")
-        for warning in result.validation.warnings:
-            report.add_text(f"Warning: {warning}")
-    report.add_heading("Candidates (expected outcomes on the optimiser's scenarios)")
-    report.add_table(pd.DataFrame(candidate_rows(result)), name="candidates", index=False)
-    return report.write(path)
+    return optimization_report(result, path)
 
 
 def _money(text: str) -> float:

@@ -95,6 +95,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Run the Monte Carlo and print the summary; 0 on success."""
+    from incentsim.engine.outcomes import constructs_in_use
     from incentsim.montecarlo import run_montecarlo
     from incentsim.montecarlo.summary import format_table
     from incentsim.scenario.loader import load_scenario
@@ -124,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
             f"resumed: {resumed} of {result.manifest['blocks']} blocks were already in {out_dir}",
             file=sys.stderr,
         )
-    print(format_table(result.summary))
+    print(format_table(result.summary, constructs=constructs_in_use(scenario.program)))
     seconds = result.manifest.get("wall_seconds")
     print(f"results in {out_dir} ({seconds:.1f} s)", file=sys.stderr)
     if args.html is not None:

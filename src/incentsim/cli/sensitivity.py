@@ -84,6 +84,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "run again into the same folder to continue an interrupted analysis",
     )
     add_set_option(parser)
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
 
@@ -110,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         executor=executor_kind(None, args.workers, None),
         workers=args.workers,
         out_dir=out_dir,
+        progress=not args.no_progress,
     )
     print(result)
     print(f"tables and plots in {out_dir}", file=sys.stderr)

@@ -624,18 +624,6 @@ _OVERVIEW = (
     "loyalty_mean",
 )
 
-_DIFFERENCE_COLUMNS = [
-    "variant",
-    "outcome",
-    "reference_mean",
-    "variant_mean",
-    "mean",
-    "ci_low",
-    "ci_high",
-    "verdict_text",
-    "reps_needed",
-]
-
 # --- results -----------------------------------------------------------------------------------
 
 
@@ -702,6 +690,25 @@ class ExperimentResult:
         if self.sensitivity is not None:
             lines += ["", str(self.sensitivity)]
         return "\n".join(lines)
+
+    def overview(self) -> pd.DataFrame:
+        """Per variant and case, the mean of the overview outcomes over every seed's
+        replications, as text in each outcome's unit, columns headed by their labels."""
+        from incentsim.engine.outcomes import describe
+        from incentsim.experiments.compare import format_value
+        from incentsim.montecarlo.summary import outcome_unit
+
+        outcomes = self.outcomes()
+        shown = [n for n in _OVERVIEW if n in outcomes.columns]
+        means = outcomes.groupby(["variant", "case"], sort=False)[shown].mean()
+        frame = pd.DataFrame(
+            {
+                describe(n).label: means[n].map(lambda v, n=n: format_value(v, outcome_unit(n)))
+                for n in shown
+            },
+            index=means.index,
+        )
+        return frame
 
     def outcomes(self) -> pd.DataFrame:
         """Every replication of every run: variant, case, seed, replication, then outcomes."""
@@ -787,7 +794,7 @@ class ExperimentResult:
 
     def write_report(self, path: str | os.PathLike[str]) -> Path:
         """A self-contained HTML report of the experiment's analyses."""
-        from incentsim.experiments.compare import KEY_OUTCOMES
+        from incentsim.engine.outcomes import KEY_OUTCOMES, describe
         from incentsim.experiments.sensitivity import RANK_BY
         from incentsim.report.document import Report
 
@@ -805,14 +812,13 @@ class ExperimentResult:
         )
         if plan.experiment.description:
             report.add_text(plan.experiment.description)
-        summary = self.summary()
-        shown = summary[summary["outcome"].isin(KEY_OUTCOMES)]
-        report.add_heading("Outcomes per run")
-        report.add_table(
-            shown[["variant", "case", "seed", "outcome", "mean", "ci_low", "ci_high", "p5", "p95"]],
-            index=False,
-        )
         first = plan.seeds[0]
+        report.add_heading("Outcomes per variant and case")
+        report.add_table(
+            self.overview(),
+            caption="Mean over every seed's replications, in each outcome's unit (every "
+            f"outcome, per run and seed, with intervals: {RESULTS}/summary.csv)",
+        )
         if len(plan.seeds) > 1:
             report.add_text(
                 f"Plots are drawn for seed {first}; the tables in {RESULTS}/ cover every seed.",
@@ -822,18 +828,23 @@ class ExperimentResult:
             report.add_heading("Variants compared (paired, common random numbers)")
             for (case, seed), comparison in self.comparisons().items():
                 report.add_heading(f"{case}, seed {seed}", level=3)
-                frame = comparison.to_frame()
-                frame = frame[frame["outcome"].isin(KEY_OUTCOMES)]
-                report.add_table(frame[_DIFFERENCE_COLUMNS], index=False)
+                names = [n for n in KEY_OUTCOMES if n in comparison.outcome_names]
+                for variant in comparison.variants:
+                    frame = comparison.display_frame(variant, names)
+                    frame.index = [describe(n).label for n in frame.index]
+                    report.add_table(
+                        frame.rename_axis("outcome"),
+                        caption=f"{variant} vs {comparison.reference}",
+                    )
                 if seed == first:
                     report.add_figure(comparison.plot_differences(), caption=f"{case}, seed {seed}")
         if "stress" in self.analyses:
             report.add_heading("Stress: budget, reserve and resilience")
             for (variant, seed), test in self.stress_tests().items():
                 report.add_heading(f"{variant}, seed {seed}", level=3)
-                report.add_table(test.risks())
+                report.add_table(test.display_risks())
                 if seed == first:
-                    report.add_figure(test.plot_heatmap(), caption=f"{variant}, seed {seed}")
+                    report.add_figure(test.plot_changes(), caption=f"{variant}, seed {seed}")
         if self.sensitivity is not None:
             report.add_heading("Sensitivity")
             report.add_text(

@@ -11,9 +11,10 @@ For each outcome and each variant against the first one (the reference):
 
 - the mean paired difference (variant minus reference), its standard deviation and a Student-t
   confidence interval (95% by default);
-- a verdict: ``higher`` or ``lower`` when the interval excludes zero, else ``not
-  distinguishable`` at this replication count; with, from :data:`DIRECTIONS`, whether that is
-  better or worse for the designer (lower cost is better, higher revenue is better...);
+- a verdict: ``higher`` or ``lower`` when the interval excludes zero, ``identical`` when every
+  replication gave the same value, else ``not distinguishable`` at this replication count;
+  with, from the outcome catalogue's directions, whether that is better or worse for the
+  designer (lower cost is better, higher revenue is better...);
 - the replications that would be needed to tell the variants apart with 80% power at the 5%
   level, ``n = ((z_0.975 + z_0.8) * sd / |mean|)^2`` (``None``, "not estimable", when the mean
   difference is zero).
@@ -42,9 +43,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from incentsim.engine.outcomes import KEY_OUTCOMES, constructs_in_use, describe, shown_outcomes
 from incentsim.errors import IncentsimError
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from incentsim.montecarlo import Executor, MonteCarloResult
@@ -58,78 +61,12 @@ POWER = 0.8
 #: Beyond this many replications a difference is reported as not estimable.
 MAX_REPS_NEEDED = 10**12
 
-Verdict = Literal["higher", "lower", "not distinguishable"]
+Verdict = Literal["higher", "lower", "not distinguishable", "identical"]
 Assessment = Literal["better", "worse", "neutral"]
-
-#: For the designer: +1 higher is better, -1 lower is better, 0 neither (a trade-off or a
-#: quantity with no good side). Outcomes not listed: ``cost_*`` lower is better, others 0.
-DIRECTIONS: dict[str, int] = {
-    # money coming in, value created
-    "revenue_gross": +1,
-    "revenue_net": +1,
-    "net_contribution": +1,
-    "npv": +1,
-    # partners
-    "retention": +1,
-    "loyalty_mean": +1,
-    "share_of_wallet": +1,
-    "recruited": +1,
-    "csat_mean": +1,
-    "share_earning": +1,
-    "payout_share_smallest_half": +1,
-    "churned": -1,
-    # cost and budget
-    "returns": -1,
-    "incentive_cost": -1,
-    "incentive_paid": -1,
-    "incentive_cut": -1,
-    "incentive_owed_end": -1,
-    "cost_to_revenue": -1,
-    "budget_exceeded": -1,
-    "budget_overrun": -1,
-    "reserve_end": +1,
-    "reserve_min": +1,
-    "reserve_depleted": -1,
-    "discount_cost": -1,
-    "mdf_expired": -1,
-    # gaming and leakage
-    "pulled_forward": -1,
-    "deferred": -1,
-    "stuffed": -1,
-    "duplicates_submitted": -1,
-    "duplicates_missed": -1,
-    "duplicates_caught_registration": +1,
-    "duplicates_caught_audit": +1,
-    # trade-offs: no side is better on its own
-    "capped": 0,
-    "clawbacks": 0,
-    "budget_total": 0,
-    "mdf_accrued": 0,
-    "gini_payouts": 0,
-}
-
-#: Outcomes shown first (and, in the terminal, alone unless all are asked for).
-KEY_OUTCOMES: tuple[str, ...] = (
-    "incentive_cost",
-    "cost_to_revenue",
-    "budget_exceeded",
-    "budget_overrun",
-    "reserve_min",
-    "reserve_depleted",
-    "revenue_net",
-    "net_contribution",
-    "npv",
-    "retention",
-    "loyalty_mean",
-    "churned",
-    "csat_mean",
-    "gini_payouts",
-)
 
 _Z = statistics.NormalDist()
 
 __all__ = [
-    "DIRECTIONS",
     "KEY_OUTCOMES",
     "Comparison",
     "Difference",
@@ -143,6 +80,7 @@ __all__ = [
     "paired_difference",
     "replications_needed",
     "run_variants",
+    "setting_differences",
     "text_columns",
     "variant_folders",
     "variant_labels",
@@ -154,12 +92,9 @@ class ExperimentError(IncentsimError):
 
 
 def outcome_direction(name: str) -> int:
-    """+1 if a higher value is better for the designer, -1 if lower is better, 0 if neither."""
-    if name in DIRECTIONS:
-        return DIRECTIONS[name]
-    if name.startswith("cost_"):
-        return -1
-    return 0
+    """+1 if a higher value is better for the designer, -1 if lower is better, 0 if neither
+    (from the outcome catalogue, :mod:`incentsim.engine.outcomes`)."""
+    return describe(name).direction
 
 
 def replications_needed(
@@ -210,7 +145,7 @@ class Difference:
 
     @property
     def distinguishable(self) -> bool:
-        return self.verdict != "not distinguishable"
+        return self.verdict in ("higher", "lower")
 
     @property
     def relative(self) -> float:
@@ -224,8 +159,10 @@ class Difference:
         return "not estimable" if self.reps_needed is None else f"{self.reps_needed:,}"
 
     def describe(self) -> str:
-        """``higher (worse)``, ``lower (better)``, ``higher`` or ``not distinguishable at N
-        replications``."""
+        """``higher (worse)``, ``lower (better)``, ``higher``, ``identical`` or ``not
+        distinguishable at N replications``."""
+        if self.verdict == "identical":
+            return "identical in every replication"
         if not self.distinguishable:
             return f"not distinguishable at {self.n:,} replications"
         if self.assessment == "neutral":
@@ -247,6 +184,7 @@ def paired_difference(
 
     Replications where either value is missing (NaN) are left out. Differences, and a mean
     difference, smaller than ``1e-12`` times the values' scale count as zero (rounding noise).
+    The interval stays within the outcome's range (a share's within -100 to +100 points).
     """
     a = np.asarray(variant_values, dtype=np.float64)
     b = np.asarray(reference_values, dtype=np.float64)
@@ -270,14 +208,19 @@ def paired_difference(
         low, high = mean - half, mean + half
     else:
         low = high = nan
+    span = describe(outcome).high - describe(outcome).low
+    if math.isfinite(span):  # a difference cannot exceed the outcome's range (100 pp a share)
+        low, high = max(low, -span), min(high, span)
     verdict: Verdict = "not distinguishable"
-    if low > 0:
+    if n and not np.any(diff):
+        verdict = "identical"
+    elif low > 0:
         verdict = "higher"
     elif high < 0:
         verdict = "lower"
     direction = outcome_direction(outcome)
     assessment: Assessment = "neutral"
-    if verdict != "not distinguishable" and direction:
+    if verdict in ("higher", "lower") and direction:
         up = verdict == "higher"
         assessment = "better" if up == (direction > 0) else "worse"
     return Difference(
@@ -317,6 +260,9 @@ class Comparison:
     notes
         Things a reader should know (variants whose own seed or replication count was replaced
         by the common ones).
+    warning
+        Set when the variants simulate different populations or calendars (allowed with
+        ``allow_different_populations``): the table's and the report's first line.
     """
 
     def __init__(
@@ -327,6 +273,7 @@ class Comparison:
         power: float = POWER,
         notes: Sequence[str] = (),
         out_dir: Path | None = None,
+        warning: str | None = None,
     ) -> None:
         if len(results) < 2:
             raise ExperimentError("a comparison needs at least two variants")
@@ -340,6 +287,7 @@ class Comparison:
         self.power = power
         self.notes = list(notes)
         self.out_dir = out_dir
+        self.warning = warning
         for label, result in self.results.items():
             if result.manifest.get("seed") != self.seed:
                 raise ExperimentError(
@@ -431,12 +379,14 @@ class Comparison:
 
     def table(self, outcomes: Sequence[str] | None = None, all_outcomes: bool = False) -> str:
         """The terminal table: per variant, each outcome's means, difference, interval, verdict
-        and replications needed. By default the :data:`KEY_OUTCOMES` the run has."""
+        and replications needed. By default the :data:`KEY_OUTCOMES` the run has, without those
+        of constructs no variant uses."""
         from incentsim.montecarlo.seeding import seed_label
 
         names = self._shown(outcomes, all_outcomes)
         level = f"{self.confidence:.0%}"
-        lines = [
+        lines = [] if self.warning is None else [self.warning, ""]
+        lines += [
             f"Comparison of {len(self.labels)} variants over common random numbers: "
             f"{self.replications:,} replications, seed {seed_label(self.seed)}; "
             f"reference '{self.reference}'.",
@@ -494,7 +444,9 @@ class Comparison:
             return list(outcomes)
         if all_outcomes:
             return known
-        key = [n for n in KEY_OUTCOMES if n in known]
+        # the key outcomes, without those of constructs no variant uses
+        used = set().union(*(constructs_in_use(s.program) for s in self.scenarios.values()))
+        key = shown_outcomes([n for n in KEY_OUTCOMES if n in known], used)
         return key or known
 
     def __str__(self) -> str:
@@ -508,22 +460,37 @@ class Comparison:
 
     # --- plots -----------------------------------------------------------------------------------
 
-    def plot_distributions(self, outcome: str = "incentive_cost", bins: int = 40) -> Figure:
+    def plot_distributions(
+        self, outcome: str = "incentive_cost", bins: int = 40, ax: Axes | None = None
+    ) -> Figure:
         """Histograms of an outcome for every variant, overlaid, with the reference's budget and
-        budget + reserve marked."""
-        from incentsim.montecarlo.results import _pyplot
+        budget + reserve marked; a variant identical to an earlier one is drawn dashed on top
+        of it and says so in the legend."""
+        from incentsim.montecarlo import charts
 
-        plt, ticker = _pyplot()
-        fig, ax = plt.subplots(figsize=(8, 4.5))
+        fig, ax, made = charts.axes(ax)
         values = {
             label: r.outcomes[outcome].dropna().to_numpy() for label, r in self.results.items()
         }
         present = [v for v in values.values() if len(v)]
         if present:
             edges = np.histogram_bin_edges(np.concatenate(present), bins=bins)
+            drawn: dict[str, np.ndarray] = {}
             for (label, v), colour in zip(values.items(), _colours(len(values)), strict=True):
-                ax.hist(v, bins=edges, histtype="step", linewidth=1.8, color=colour, label=label)
+                twin = next((k for k, w in drawn.items() if np.array_equal(v, w)), None)
+                name = label if twin is None else f"{label} (identical to {twin})"
+                style = "-" if twin is None else (0, (4, 3))
+                ax.hist(
+                    v,
+                    bins=edges,
+                    histtype="step",
+                    linewidth=2.4 if twin is None else 1.6,
+                    linestyle=style,
+                    color=colour,
+                    label=name,
+                )
                 ax.axvline(float(np.mean(v)), color=colour, linestyle="--", linewidth=1)
+                drawn[label] = v
         scenario = self.results[self.reference].scenario
         budget, reserve = scenario.horizon_budget, scenario.program.budget.reserve.initial
         if outcome == "incentive_cost" and budget is not None:
@@ -535,77 +502,113 @@ class Comparison:
                     linestyle=":",
                     label=f"budget + reserve {budget + reserve:,.0f}",
                 )
-        ax.set_title(f"{outcome}: {self.replications:,} replications per variant (dashed: means)")
-        ax.set_xlabel(outcome)
+        currency = scenario.program.currency
+        ax.set_title(
+            f"{describe(outcome).label}: {self.replications:,} replications per variant "
+            "(dashed vertical lines: means)"
+        )
+        ax.set_xlabel(charts.outcome_title(outcome, currency))
         ax.set_ylabel("replications")
-        if _unit(outcome) == "money":
-            ax.xaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
+        charts.format_axis(ax.xaxis, _unit(outcome))
         ax.legend(frameon=False, fontsize="small")
-        fig.tight_layout()
-        plt.close(fig)
-        return fig
+        return charts.finish(fig, made)
+
+    def plot_difference(self, outcome: str, ax: Axes | None = None) -> Figure:
+        """One outcome's mean paired difference per variant with its interval, in the
+        outcome's own unit; green better, red worse, grey neutral or not distinguishable."""
+        from incentsim.montecarlo import charts
+
+        fig, ax, made = charts.axes(ax, figsize=(4, 1.2 + 0.4 * len(self.variants)))
+        colours = {"better": "#27ae60", "worse": "#c0392b", "neutral": "#7f8c8d"}
+        for y, variant in enumerate(self.variants):
+            d = self.difference(variant, outcome)
+            if not math.isfinite(d.mean):
+                continue
+            low = d.ci_low if math.isfinite(d.ci_low) else d.mean
+            high = d.ci_high if math.isfinite(d.ci_high) else d.mean
+            err = [[max(d.mean - low, 0.0)], [max(high - d.mean, 0.0)]]
+            marker = "D" if d.verdict == "identical" else "o"
+            ax.errorbar(d.mean, y, xerr=err, fmt=marker, color=colours[d.assessment], capsize=3)
+        ax.axvline(0.0, color="#333333", linewidth=1)
+        ax.set_yticks(range(len(self.variants)), self.variants)
+        ax.set_ylim(len(self.variants) - 0.5, -0.5)
+        currency = self.results[self.reference].scenario.program.currency
+        ax.set_title(charts.outcome_title(outcome, currency), fontsize="medium")
+        charts.format_axis(ax.xaxis, _unit(outcome), signed=True, bins=4)
+        if all(self.difference(v, outcome).verdict == "identical" for v in self.variants):
+            ax.set_xticks([0.0])  # no scale to show: every variant gave the same values
+            ax.set_xlabel("identical in every replication", fontsize="small")
+        ax.tick_params(axis="x", labelsize="small")
+        return charts.finish(fig, made)
 
     def plot_differences(
-        self, outcomes: Sequence[str] | None = None, all_outcomes: bool = False
+        self,
+        outcomes: Sequence[str] | None = None,
+        all_outcomes: bool = False,
+        columns: int = 3,
     ) -> Figure:
-        """Mean paired differences with their intervals, as a share of the reference mean;
-        green better, red worse, grey not distinguishable or neutral."""
-        from incentsim.montecarlo.results import _pyplot
+        """Small multiples: one panel per outcome (:meth:`plot_difference`), each in its own
+        unit, so a large relative change in one outcome does not flatten the others."""
+        from incentsim.montecarlo import charts
 
         names = self._shown(outcomes, all_outcomes)
-        plt, ticker = _pyplot()
-        height = 1.2 + 0.32 * len(names) * len(self.variants)
-        fig, ax = plt.subplots(figsize=(8, max(3.0, height)))
-        colours = {"better": "#27ae60", "worse": "#c0392b", "neutral": "#7f8c8d"}
-        labels, y = [], 0
-        for variant in self.variants:
-            for name in names:
-                d = self.difference(variant, name)
-                scale = abs(d.reference_mean) if d.reference_mean else math.nan
-                centre = d.mean / scale if scale else math.nan
-                low = d.ci_low / scale if scale else math.nan
-                high = d.ci_high / scale if scale else math.nan
-                if math.isfinite(centre):
-                    err = [[max(centre - low, 0.0)], [max(high - centre, 0.0)]]
-                    ax.errorbar(
-                        centre, y, xerr=err, fmt="o", color=colours[d.assessment], capsize=3
-                    )
-                labels.append(f"{name} ({variant})" if len(self.variants) > 1 else name)
-                y += 1
-        ax.axvline(0.0, color="#333333", linewidth=1)
-        ax.set_yticks(range(len(labels)), labels)
-        ax.invert_yaxis()
-        ax.xaxis.set_major_formatter(ticker.PercentFormatter(xmax=1.0))
-        ax.set_xlabel(
-            f"difference vs {self.reference} (share of its mean), {self.confidence:.0%} CI"
+        plt, _ = charts.pyplot()
+        rows = math.ceil(len(names) / columns)
+        height = 0.9 + 0.35 * len(self.variants)
+        fig, grid = plt.subplots(
+            rows, columns, figsize=(4.2 * columns, height * rows + 0.6), squeeze=False
         )
-        ax.set_title("Paired differences (green better, red worse, grey not distinguishable)")
+        for ax, name in zip(grid.flat, names, strict=False):
+            self.plot_difference(name, ax)
+        for ax in list(grid.flat)[len(names) :]:
+            ax.set_visible(False)
+        fig.suptitle(
+            f"Difference vs {self.reference}, mean and {self.confidence:.0%} interval, in each "
+            "outcome's unit (green better, red worse, grey neutral or not distinguishable)",
+            fontsize="medium",
+        )
         fig.tight_layout()
         plt.close(fig)
         return fig
 
-    def plot_trajectory(self, name: str = "reserve") -> Figure:
-        """Mean of a trajectory per period for every variant, with the P5-P95 band."""
-        from incentsim.montecarlo.results import _pyplot
+    def plot_trajectory(self, name: str = "reserve", ax: Axes | None = None) -> Figure:
+        """Mean of a trajectory per period for every variant, with the P5-P95 band; periods
+        labelled from the reference's calendar, its shock windows shaded; a variant identical to
+        an earlier one is drawn dashed on top of it and says so in the legend."""
+        from incentsim.montecarlo import charts
 
-        plt, _ = _pyplot()
-        fig, ax = plt.subplots(figsize=(8, 4.5))
+        fig, ax, made = charts.axes(ax)
+        scenario = self.results[self.reference].scenario
+        periods = 0
+        drawn: dict[str, np.ndarray] = {}
         for (label, r), colour in zip(
             self.results.items(), _colours(len(self.results)), strict=True
         ):
             band = r.summary.trajectories.get(name)
             if band is None:
                 continue
-            periods = np.arange(band.n_periods)
-            ax.fill_between(periods, band.p5, band.p95, color=colour, alpha=0.15)
-            ax.plot(periods, band.mean, color=colour, label=label)
-        ax.set_title(f"{name}: mean and P5-P95 by variant")
-        ax.set_xlabel("period")
-        ax.set_ylabel(name)
+            periods = max(periods, band.n_periods)
+            steps = np.arange(band.n_periods)
+            twin = next((k for k, m in drawn.items() if np.array_equal(band.mean, m)), None)
+            if twin is None:
+                ax.fill_between(steps, band.p5, band.p95, color=colour, alpha=0.15)
+                ax.plot(steps, band.mean, color=colour, linewidth=2.2, label=label)
+            else:  # on top of its twin, dashed, so both stay visible
+                ax.plot(
+                    steps,
+                    band.mean,
+                    color=colour,
+                    linestyle=(0, (4, 3)),
+                    label=f"{label} (identical to {twin})",
+                )
+            drawn[label] = band.mean
+        ax.set_title(f"{describe(name).label}: mean and P5-P95 by variant")
+        charts.period_axis(ax, scenario.calendar, periods)
+        charts.mark_shocks(ax, scenario)
+        ax.set_ylabel(charts.outcome_title(name, scenario.program.currency))
+        charts.format_axis(ax.yaxis, _unit(name))
         ax.legend(frameon=False, fontsize="small")
-        fig.tight_layout()
-        plt.close(fig)
-        return fig
+        return charts.finish(fig, made)
 
     # --- tables ----------------------------------------------------------------------------------
 
@@ -630,6 +633,7 @@ def compare(
     overrides: Sequence[str] = (),
     confidence: float = CONFIDENCE,
     power: float = POWER,
+    allow_different_populations: bool = False,
 ) -> Comparison:
     """Simulate every variant over the same random numbers and compare each with the first.
 
@@ -659,11 +663,16 @@ def compare(
         ``KEY.PATH=VALUE`` overrides applied to every variant read from a file.
     confidence, power
         Interval level, and power for the replications-needed estimate.
+    allow_different_populations
+        Compare variants whose partner populations or calendars differ (their differences
+        then mix the design with who the partners are and how long the run is); the
+        comparison's first line says so.
 
     Raises
     ------
     ExperimentError
-        Fewer than two variants, or labels that do not fit.
+        Fewer than two variants, labels that do not fit, or variants with different
+        populations or calendars (without ``allow_different_populations``).
     ScenarioError
         A scenario file cannot be read or does not validate.
     """
@@ -672,6 +681,17 @@ def compare(
         raise ExperimentError("compare needs at least two scenarios (the first is the reference)")
     labels = variant_labels(loaded, names)
     reference = loaded[0][0]
+    mismatches = [
+        f"'{label}' differs from '{labels[0]}' in {', '.join(found)}"
+        for (scenario, _), label in zip(loaded[1:], labels[1:], strict=True)
+        if (found := setting_differences(reference, scenario))
+    ]
+    if mismatches and not allow_different_populations:
+        raise ExperimentError(
+            "variants must share the partner population and calendar for a paired comparison: "
+            + "; ".join(mismatches)
+            + " (--allow-different-populations compares them anyway)"
+        )
     n_reps = reference.replications if reps is None else int(reps)
     root = reference.seed if seed is None else seed
     notes = _common_number_notes(loaded, labels, reps, seed)
@@ -693,7 +713,44 @@ def compare(
         power=power,
         notes=notes,
         out_dir=None if out_dir is None else Path(out_dir),
+        warning=(
+            "Warning: the variants simulate different partner populations or calendars ("
+            + "; ".join(mismatches)
+            + "): their differences are not the effect of the design alone."
+        )
+        if mismatches
+        else None,
     )
+
+
+def setting_differences(reference: Scenario, variant: Scenario, shown: int = 3) -> list[str]:
+    """Where ``variant``'s population or calendar differs from ``reference``'s, as
+    ``population.partners 150 vs 1000`` (at most ``shown``, then a count of the rest)."""
+    found: list[str] = []
+    for part in ("calendar", "population"):
+        found += _dump_differences(
+            getattr(reference, part).model_dump(mode="json"),
+            getattr(variant, part).model_dump(mode="json"),
+            part,
+        )
+    if len(found) > shown:
+        return [*found[:shown], f"{len(found) - shown} more settings"]
+    return found
+
+
+def _dump_differences(a: Any, b: Any, path: str) -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [
+            difference
+            for key in dict.fromkeys([*a, *b])
+            for difference in _dump_differences(a.get(key), b.get(key), f"{path}.{key}")
+        ]
+    return [] if a == b else [f"{path} {_short(b)} vs {_short(a)}"]
+
+
+def _short(value: Any) -> str:
+    text = f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def load_variants(
@@ -853,9 +910,18 @@ def format_value(value: float, unit: str, signed: bool = False) -> str:
         return f"{100 * value:{sign}.1f}%" if not signed else f"{100 * value:+.2f} pp"
     largest = abs(value)
     if unit == "money":
-        return f"{value:{sign},.0f}" if largest >= 100 else f"{value:{sign},.2f}"
+        return f"{value:{sign},.0f}" if largest >= 100 or value == 0 else f"{value:{sign},.2f}"
+    small = 0.05 if unit == "count" else 0.01  # below what the usual decimals show
+    if 0 < largest < small and unit in ("score", "index", "number", "count"):
+        # a small change shown with two significant digits (at most 6 decimals), not "-0.00"
+        decimals = min(6, 1 - math.floor(math.log10(largest)))
+        return f"{value:{sign}.{decimals}f}"
+    if unit == "count":
+        return f"{value:{sign},.0f}" if largest >= 1000 or value == 0 else f"{value:{sign},.1f}"
     if unit == "number" and largest >= 1000:
         return f"{value:{sign},.0f}"
+    if unit == "score":
+        return f"{value:{sign}.2f}"
     return f"{value:{sign}.3f}"
 
 

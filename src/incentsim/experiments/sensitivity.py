@@ -509,8 +509,10 @@ def evaluate_points(
     out_dir: Path | None = None,
     identity: dict[str, Any] | None = None,
     block_fn: BlockFn | None = None,
+    progress: bool | str = False,
 ) -> np.ndarray:
-    """Simulate every sample point with ``reps`` replications from the same ``seed``.
+    """Simulate every sample point with ``reps`` replications from the same ``seed``, with a
+    progress bar over points if asked.
 
     Returns
     -------
@@ -519,6 +521,7 @@ def evaluate_points(
         instead of simulated, and new ones are written as they finish.
     """
     from incentsim.experiments.compare import open_executor
+    from incentsim.montecarlo.runner import progress_bar
 
     chunks = [
         _Chunk(i, start, sample[start : start + CHUNK_POINTS])
@@ -543,9 +546,12 @@ def evaluate_points(
         seed=seed,
         block_fn=block_fn,
     )
-    with open_executor(executor, workers, None) as running:
+    total = sum(len(c.values) for c in todo)
+    bar = progress_bar(total, f"{scenario.name} sensitivity", progress, unit="point")
+    with open_executor(executor, workers, None) as running, bar as points:
         for index, chunk_values in running.map_unordered(task, todo):
             chunk = chunks[index]
+            points.update(len(chunk.values))
             values[chunk.start : chunk.start + len(chunk.values)] = chunk_values
             if out_dir is not None:
                 _write_chunk(out_dir, chunk, chunk_values, outcomes)
@@ -865,7 +871,7 @@ class SensitivityResult:
     def plot(self, outcome: str) -> Figure:
         """Morris: mu* bars (tornado) with both intervals, and the mu*-sigma plane. Sobol: S1 and
         ST bars with their intervals."""
-        from incentsim.montecarlo.results import _pyplot
+        from incentsim.montecarlo.charts import pyplot as _pyplot
 
         plt, ticker = _pyplot()
         rows = self._table[self._table["outcome"] == outcome].sort_values("rank")
@@ -1075,6 +1081,7 @@ def sensitivity(
     workers: int | None = None,
     out_dir: str | os.PathLike[str] | None = None,
     block_fn: BlockFn | None = None,
+    progress: bool | str = True,
 ) -> SensitivityResult:
     """Rank uncertain assumptions by how much they move the outcomes.
 
@@ -1101,6 +1108,9 @@ def sensitivity(
         analysis interrupted there continues when run again with the same arguments.
     block_fn
         The block function (default the engine's).
+    progress
+        A progress bar over sample points (on a terminal or in a notebook; ``"always"``
+        anywhere).
 
     Raises
     ------
@@ -1174,6 +1184,7 @@ def sensitivity(
             out_dir=None if out_dir is None else Path(out_dir),
             identity=_identity(scenario.name, digest, method, chosen, outcomes, n, reps, root),
             block_fn=block_fn,
+            progress=progress,
         )
         result = SensitivityResult(
             method=method,

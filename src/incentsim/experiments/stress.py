@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from incentsim.engine.outcomes import describe
 from incentsim.experiments.compare import (
     CONFIDENCE,
     Comparison,
@@ -376,19 +377,20 @@ class StressTest:
         shown = pd.DataFrame(index=risks.index)
         for name in _RISKS:
             if f"p_{name}" in risks:
-                words = name.replace("_", " ")
+                words, unit = describe(name).label.lower(), _unit(name)
                 shown[f"P({words})"] = risks[f"p_{name}"].map(
-                    lambda v: format_value(v, "probability")
+                    functools.partial(format_value, unit=unit)
                 )
                 shown[f"{level} CI ({words})"] = [
-                    f"[{format_value(low, 'probability')}, {format_value(high, 'probability')}]"
+                    f"[{format_value(low, unit)}, {format_value(high, unit)}]"
                     for low, high in zip(
                         risks[f"p_{name}_low"], risks[f"p_{name}_high"], strict=True
                     )
                 ]
         for column in (c for c in risks if c.endswith("_mean")):
-            shown[column.replace("_mean", " (mean)")] = risks[column].map(
-                lambda v: format_value(v, "money")
+            name = column.removesuffix("_mean")
+            shown[f"{describe(name).label} (mean)"] = risks[column].map(
+                functools.partial(format_value, unit=_unit(name))
             )
         return shown
 
@@ -407,7 +409,11 @@ class StressTest:
                 for label in matrix.index
             ]
             values = [format_value(v, _unit(name)) for v in matrix[name]]
-            shown[name] = [v + m for v, m in zip(values, marks, strict=True)]
+            cases = [_worst_case_of(verdicts.get(label, "")) for label in matrix.index]
+            shown[name] = [
+                v + m + (f" ({case})" if case and v != "-" else "")
+                for v, m, case in zip(values, marks, cases, strict=True)
+            ]
         return shown
 
     def table(self, outcomes: Sequence[str] | None = None) -> str:
@@ -448,11 +454,17 @@ class StressTest:
 
     # --- plots -----------------------------------------------------------------------------------
 
+    def plot_changes(self, outcomes: Sequence[str] | None = None) -> Figure:
+        """Small multiples: per outcome, each case's paired change against the baseline with
+        its interval, in the outcome's own unit (see
+        :meth:`~incentsim.experiments.compare.Comparison.plot_differences`)."""
+        return self.comparison().plot_differences(self._shown(outcomes))
+
     def plot_heatmap(self, outcomes: Sequence[str] | None = None) -> Figure:
         """The resilience table as a heatmap: change against the baseline per case and outcome,
         green better and red worse for the designer (relative change; percentage points for
         probabilities), annotated."""
-        from incentsim.montecarlo.results import _pyplot
+        from incentsim.montecarlo.charts import pyplot as _pyplot
 
         names = self._shown(outcomes)
         labels = self.labels[1:]
@@ -486,6 +498,14 @@ class StressTest:
         fig.tight_layout()
         plt.close(fig)
         return fig
+
+
+def _worst_case_of(verdict: str) -> str:
+    """The case a ``worst case: X`` or ``worst CVaR: X`` row comes from ('' for other rows)."""
+    for prefix in ("worst case: ", "worst CVaR: "):
+        if verdict.startswith(prefix):
+            return verdict.removeprefix(prefix)
+    return ""
 
 
 def _shocked_scenarios(base: Scenario, cases: Sequence[StressCase]) -> dict[str, Scenario]:

@@ -8,14 +8,14 @@ A finished run folder can be opened again later::
     result.trajectories("reserve")          # replications x periods
     result.plot_cost_distribution()
 
-Plots return a matplotlib ``Figure`` (save it with ``fig.savefig(path)``); matplotlib is imported
-only when a plot is drawn, with the Agg backend where there is no display.
+Plots return a matplotlib ``Figure`` (save it with ``fig.savefig(path)``) and draw into an
+``ax`` when given one; matplotlib is imported only when a plot is drawn, with the Agg backend
+where there is no display.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,15 +23,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from incentsim.montecarlo import store
+from incentsim.engine.outcomes import TIER_SHARE_PREFIX, describe
+from incentsim.montecarlo import charts, store
 from incentsim.montecarlo.summary import Summary, outcome_unit
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from incentsim.scenario.model import Scenario
-
-TIER_SHARE_PREFIX = "tier_share/"
 
 
 class MonteCarloResult:
@@ -181,6 +181,7 @@ class MonteCarloResult:
         reserve: float | None = None,
         outcome: str = "incentive_cost",
         bins: int = 40,
+        ax: Axes | None = None,
     ) -> Figure:
         """Histogram of an outcome (incentive cost over the horizon) with P50 and P90 marked.
 
@@ -192,22 +193,24 @@ class MonteCarloResult:
         reserve
             Reserve on top of the budget; default the scenario's initial reserve. Marked at
             budget + reserve.
+        ax
+            Draw into these axes (default: a new figure).
         """
         if outcome not in self.outcomes.columns:
             raise KeyError(f"no outcome '{outcome}'")
         values = self.outcomes[outcome].dropna().to_numpy()
         budget, reserve = self._budget_lines(budget, reserve)
-        plt, ticker = _pyplot()
-        fig, ax = plt.subplots(figsize=(8, 4.5))
+        fig, ax, made = charts.axes(ax)
+        currency = self.summary.currency
         ax.hist(values, bins=bins, color="#7a9cc6", edgecolor="white")
         p50, p90 = np.percentile(values, [50, 90]) if len(values) else (np.nan, np.nan)
         ax.axvline(p50, color="#333333", linestyle="-", label=f"P50 {_money(p50)}")
         ax.axvline(p90, color="#333333", linestyle="--", label=f"P90 {_money(p90)}")
-        title = f"{self.summary.scenario}: {outcome}, {len(values):,} replications"
+        title = f"{describe(outcome).label}, {len(values):,} replications"
         if budget is not None:
             share = float(np.mean(values > budget)) if len(values) else np.nan
             ax.axvline(budget, color="#c0392b", label=f"budget {_money(budget)}")
-            title += f"; P(> budget) = {share:.1%}"
+            title += f"; P(over budget) = {share:.1%}"
             if reserve:
                 ax.axvline(
                     budget + reserve,
@@ -216,59 +219,60 @@ class MonteCarloResult:
                     label=f"budget + reserve {_money(budget + reserve)}",
                 )
         ax.set_title(title)
-        ax.set_xlabel(f"{outcome} ({self.summary.currency})")
+        ax.set_xlabel(charts.outcome_title(outcome, currency))
         ax.set_ylabel("replications")
-        ax.xaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
-        ax.legend(frameon=False)
-        fig.tight_layout()
-        plt.close(fig)
-        return fig
+        charts.format_axis(ax.xaxis, outcome_unit(outcome))
+        ax.legend(frameon=False, fontsize="small")
+        return charts.finish(fig, made)
 
-    def plot_trajectory(self, name: str) -> Figure:
-        """Median of a trajectory per period, with the P5-P95 band and the mean."""
+    def plot_trajectory(self, name: str, ax: Axes | None = None) -> Figure:
+        """Median of a trajectory per period, with the P5-P95 band and the mean; periods are
+        labelled from the calendar and shock windows shaded."""
         if name not in self.summary.trajectories:
             raise KeyError(f"no trajectory '{name}' (known: {', '.join(self.trajectory_names)})")
         band = self.summary.trajectories[name]
         periods = np.arange(band.n_periods)
-        plt, ticker = _pyplot()
-        fig, ax = plt.subplots(figsize=(8, 4.5))
+        fig, ax, made = charts.axes(ax)
+        scenario = self._scenario_or_none()
+        weekly = _axis(name) == "week"
         ax.fill_between(periods, band.p5, band.p95, color="#7a9cc6", alpha=0.35, label="P5-P95")
         ax.plot(periods, band.p50, color="#1f4e79", label="median")
         ax.plot(periods, band.mean, color="#1f4e79", linestyle="--", linewidth=1, label="mean")
-        ax.set_title(f"{self.summary.scenario}: {name}")
-        ax.set_xlabel(_axis(name))
-        ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
-        ax.set_ylabel(name)
-        unit = outcome_unit(name)
-        if unit in ("share", "probability"):
-            ax.yaxis.set_major_formatter(ticker.PercentFormatter(xmax=1.0))
-        elif unit == "money":
-            ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
-        ax.legend(frameon=False)
-        fig.tight_layout()
-        plt.close(fig)
-        return fig
+        ax.set_title(f"{self.summary.scenario}: {describe(name).label}")
+        if weekly:
+            ax.set_xlabel("week")
+        else:
+            charts.period_axis(ax, scenario.calendar if scenario else None, band.n_periods)
+        charts.mark_shocks(ax, scenario, weekly=weekly)
+        ax.set_ylabel(charts.outcome_title(name, self.summary.currency))
+        charts.format_axis(ax.yaxis, outcome_unit(name))
+        ax.legend(frameon=False, fontsize="small")
+        return charts.finish(fig, made)
 
-    def plot_tier_migration(self) -> Figure:
+    def plot_tier_migration(self, ax: Axes | None = None) -> Figure:
         """Stacked area of the mean share of partners in each tier, per period."""
         names = [n for n in self.summary.trajectories if n.startswith(TIER_SHARE_PREFIX)]
         if not names:
             raise ValueError(f"the run recorded no '{TIER_SHARE_PREFIX}<tier>' trajectories")
         bands = [self.summary.trajectories[n] for n in names]
         periods = np.arange(bands[0].n_periods)
-        plt, ticker = _pyplot()
-        fig, ax = plt.subplots(figsize=(8, 4.5))
+        fig, ax, made = charts.axes(ax)
+        scenario = self._scenario_or_none()
         labels = [n.removeprefix(TIER_SHARE_PREFIX) for n in names]
         ax.stackplot(periods, *(b.mean for b in bands), labels=labels, alpha=0.85)
         ax.set_title(f"{self.summary.scenario}: mean share of partners by tier")
-        ax.set_xlabel("period")
-        ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+        charts.period_axis(ax, scenario.calendar if scenario else None, len(periods))
+        charts.mark_shocks(ax, scenario)
         ax.set_ylabel("share of partners")
-        ax.yaxis.set_major_formatter(ticker.PercentFormatter(xmax=1.0))
+        charts.format_axis(ax.yaxis, "share")
         ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, reverse=True)
-        fig.tight_layout()
-        plt.close(fig)
-        return fig
+        return charts.finish(fig, made)
+
+    def _scenario_or_none(self) -> Scenario | None:
+        try:
+            return self.scenario
+        except (ValueError, FileNotFoundError):
+            return None
 
     def _budget_lines(
         self, budget: float | None, reserve: float | None
@@ -293,20 +297,3 @@ def _axis(trajectory: str) -> str:
 
 def _money(value: float) -> str:
     return "n/a" if not np.isfinite(value) else f"{value:,.0f}"
-
-
-def _pyplot() -> tuple[Any, Any]:
-    """pyplot and ticker, with the Agg backend when nothing can show a window."""
-    import matplotlib
-
-    headless = (
-        sys.platform.startswith("linux")
-        and not os.environ.get("DISPLAY")
-        and not os.environ.get("WAYLAND_DISPLAY")
-    )
-    if headless and "matplotlib.pyplot" not in sys.modules and "ipykernel" not in sys.modules:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib import ticker
-
-    return plt, ticker

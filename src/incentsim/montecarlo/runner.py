@@ -339,7 +339,7 @@ def _simulate(
     manifest = sink.manifest
     began = time.perf_counter()
     try:
-        with _progress_bar(len(todo), scenario.name, progress) as bar:
+        with progress_bar(len(todo), scenario.name, progress) as bar:
             for output in running.map_unordered(task, todo):
                 sink.add(output)
                 bar.update(1)
@@ -529,8 +529,9 @@ class _DiskSink(_Sink):
 
 
 @contextmanager
-def _progress_bar(total: int, name: str, progress: bool | str) -> Iterator[Any]:
-    """A tqdm bar over blocks, shown on a terminal or in a notebook (or always, if asked)."""
+def progress_bar(total: int, name: str, progress: bool | str, unit: str = "block") -> Iterator[Any]:
+    """A tqdm bar over ``total`` units (blocks by default), shown on a terminal or in a notebook
+    (or always, if ``progress`` is ``"always"``); its ``update(n)`` advances it."""
     interactive = sys.stderr.isatty() or "ipykernel" in sys.modules
     show = progress == "always" or (bool(progress) and interactive)
     if not show:
@@ -538,7 +539,7 @@ def _progress_bar(total: int, name: str, progress: bool | str) -> Iterator[Any]:
         return
     from tqdm import tqdm
 
-    with tqdm(total=total, desc=name, unit="block", file=sys.stderr, dynamic_ncols=True) as bar:
+    with tqdm(total=total, desc=name, unit=unit, file=sys.stderr, dynamic_ncols=True) as bar:
         yield bar
 
 

@@ -22,113 +22,29 @@ import statistics
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from incentsim.engine.outcomes import Unit, describe, shown_outcomes
 from incentsim.montecarlo.seeding import seed_label
 
 CONFIDENCE = 0.95
 
-#: Outcomes that are 0/1 per replication and are summarised as a probability.
-PROBABILITY_OUTCOMES = frozenset({"budget_exceeded", "reserve_depleted"})
-
-Unit = Literal["money", "share", "probability", "index", "number"]
-
-#: Units of outcomes and trajectories whose name does not say; others follow
-#: :func:`outcome_unit`'s rules.
-UNITS: dict[str, Unit] = {
-    "npv": "money",
-    "capped": "money",
-    "pulled_forward": "money",
-    "deferred": "money",
-    "stuffed": "money",
-    "retention": "share",
-    "gini_payouts": "index",
-    "loyalty_mean": "index",
-}
-
-#: Outcomes that cannot be negative by how they are defined (amounts cut, overruns, volumes,
-#: counts): their interval on the mean stops at 0. Mostly-zero outcomes such as
-#: ``budget_overrun`` are skewed enough at moderate replication counts for the Student-t
-#: interval to reach below 0; cutting it there keeps its coverage, since the mean is >= 0.
-NON_NEGATIVE = frozenset(
-    {
-        "revenue_gross",
-        "returns",
-        "revenue_net",
-        "clawbacks",
-        "capped",
-        "incentive_paid",
-        "incentive_cut",
-        "incentive_owed_end",
-        "incentive_receivable_end",
-        "budget_overrun",
-        "budget_returned",
-        "budget_overrun_funded",
-        "reserve_end",
-        "reserve_min",
-        "churned",
-        "recruited",
-        "pulled_forward",
-        "deferred",
-        "discount_cost",
-        "stuffed",
-        "deals",
-        "duplicates_submitted",
-        "duplicates_caught_registration",
-        "duplicates_caught_audit",
-        "duplicates_missed",
-        "mdf_accrued",
-        "mdf_expired",
-    }
-)
-
-_MONEY_WORDS = (
-    "revenue",
-    "returns",
-    "cost",
-    "paid",
-    "payout",
-    "incentive",
-    "contribution",
-    "reserve",
-    "budget",
-    "margin",
-    "rebate",
-    "clawback",
-    "mdf",
-)
-
 
 def is_probability_outcome(name: str) -> bool:
-    """Whether an outcome is a 0/1 event summarised as a probability."""
-    return name in PROBABILITY_OUTCOMES or name.endswith(("_exceeded", "_depleted"))
+    """Whether an outcome is a 0/1 event summarised as a probability (its catalogue unit)."""
+    return describe(name).unit == "probability"
 
 
 def outcome_unit(name: str) -> Unit:
-    """The unit an outcome or trajectory is shown in.
-
-    :data:`UNITS` first; then 0/1 events are probabilities; names with ``share``, ``_rate``,
-    ``_ratio`` or ``_to_`` are shares; ``gini...`` and ``loyalty...`` are indices; names with a
-    money word (revenue, cost, paid, reserve, budget...) are money; the rest plain numbers.
+    """The unit an outcome or trajectory is shown in, from the outcome catalogue.
 
     >>> [outcome_unit(n) for n in ("incentive_cost", "cost_to_revenue", "tier_share/gold")]
     ['money', 'share', 'share']
     """
-    if name in UNITS:
-        return UNITS[name]
-    if is_probability_outcome(name):
-        return "probability"
-    words = name.replace("/", "_").split("_")
-    if "share" in words or name.endswith(("_rate", "_ratio")) or "_to_" in name:
-        return "share"
-    if name.startswith(("gini", "loyalty")):
-        return "index"
-    if any(word in name for word in _MONEY_WORDS):
-        return "money"
-    return "number"
+    return describe(name).unit
 
 
 @dataclass(frozen=True)
@@ -292,9 +208,8 @@ def describe_outcome(name: str, values: np.ndarray, confidence: float = CONFIDEN
     if probability:
         low, high = wilson_interval(int(np.sum(present)), n, confidence)
     else:
-        low, high = mean_interval(present, confidence)
-        if name in NON_NEGATIVE:
-            low = max(low, 0.0)
+        entry = describe(name)
+        low, high = (entry.clip(x) for x in mean_interval(present, confidence))
     return OutcomeStats(
         name, n, len(values) - n, mean, sd, p5, p50, p95, low, high, probability=probability
     )
@@ -350,17 +265,25 @@ def summarise(
 # --- the terminal table ----------------------------------------------------------------------
 
 
-def format_table(summary: Summary, units: Mapping[str, Unit] | None = None) -> str:
+def format_table(
+    summary: Summary,
+    units: Mapping[str, Unit] | None = None,
+    constructs: Iterable[str] | None = None,
+) -> str:
     """A fixed-width table of the outcomes for the terminal.
 
     Money has thousands separators, shares and probabilities are shown as percentages.
-    ``units`` overrides :func:`outcome_unit` for some outcomes.
+    ``units`` overrides the catalogue's unit for some outcomes. With ``constructs`` (the
+    program constructs in use, :func:`~incentsim.engine.outcomes.constructs_in_use`), outcomes
+    of constructs the program does not use are left out and counted in a note.
     """
     units = dict(units or {})
     level = f"{summary.confidence:.0%}"
     header = ["outcome", "mean", "sd", "P5", "P50", "P95", f"{level} CI of mean"]
     rows = [header]
-    for name, s in summary.outcomes.items():
+    shown = shown_outcomes(summary.outcomes, constructs)
+    for name in shown:
+        s = summary.outcomes[name]
         unit = units.get(name) or ("probability" if s.probability else outcome_unit(name))
         suffix = _unit_label(unit, summary.currency)
         label = f"{name} ({suffix})" if suffix else name
@@ -389,22 +312,34 @@ def format_table(summary: Summary, units: Mapping[str, Unit] | None = None) -> s
         lines.append(f"Replications without a value, left out: {shown}.")
     lines.append(
         f"Intervals are {level} confidence intervals on the mean (Wilson, on the probability, for "
-        "0/1 outcomes), not the spread of outcomes: P5-P95 shows the spread. Those of outcomes "
-        "that cannot be negative stop at 0."
+        "0/1 outcomes), not the spread of outcomes: P5-P95 shows the spread. They stay within "
+        "each outcome's bounds (shares within 0-100%, amounts that cannot be negative at 0)."
     )
+    left_out = len(summary.outcomes) - len(shown)
+    if left_out:
+        lines.insert(
+            -1,
+            f"{left_out} outcomes of constructs the program does not use are left out "
+            "(all are in summary.json).",
+        )
     return "\n".join(lines)
 
 
 def _unit_label(unit: Unit, currency: str) -> str:
-    return {"money": currency, "share": "%", "probability": "prob.", "index": "index"}.get(unit, "")
+    labels = {"money": currency, "share": "%", "probability": "prob.", "index": "index"}
+    return labels.get(unit, "score 0-5" if unit == "score" else "")
 
 
 def _decimals(unit: Unit, values: Iterable[float]) -> int:
     largest = max((abs(v) for v in values if not math.isnan(v)), default=0.0)
     if unit == "money":
         return 0 if largest >= 100 or largest == 0 else 2
+    if unit == "count":
+        return 0 if largest >= 1000 or largest == 0 else 1
     if unit == "number":
         return 0 if largest >= 1000 else 3
+    if unit == "score":
+        return 2
     return 3
 
 

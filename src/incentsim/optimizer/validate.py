@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from incentsim._merge import deep_merge
+from incentsim.engine.outcomes import describe
 from incentsim.montecarlo.seeding import SeedLike, describe_seed, seed_label
 from incentsim.montecarlo.summary import mean_interval, wilson_interval
 from incentsim.optimizer.coefficients import ProblemSettings, segment_values
@@ -185,8 +186,9 @@ def compare(name: str, promised: np.ndarray, realised: np.ndarray) -> Comparison
         pooled = (promised.sum() + realised.sum()) / (len(promised) + len(realised))
         se = math.sqrt(pooled * (1 - pooled) * (1 / len(promised) + 1 / len(realised)))
     else:
-        p_low, p_high = mean_interval(promised)
-        r_low, r_high = mean_interval(realised)
+        entry = describe(name)  # intervals stay within the outcome's bounds (retention <= 1)
+        p_low, p_high = (entry.clip(x) for x in mean_interval(promised))
+        r_low, r_high = (entry.clip(x) for x in mean_interval(realised))
         se = math.sqrt(_var_of_mean(promised) + _var_of_mean(realised))
     difference = abs(p_mean - r_mean)
     agree = difference <= _Z * se if se > 0 else difference <= 1e-9 * max(1.0, abs(p_mean))

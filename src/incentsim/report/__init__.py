@@ -1,8 +1,9 @@
 """Self-contained HTML reports with their tables as CSV and Parquet.
 
 :class:`Report` is the general building block (headings, text, tables, figures embedded as
-PNG images); :func:`run_report`, :func:`comparison_report` and :func:`stress_report` build the
-reports of a Monte Carlo run, a comparison of variants and a stress test.
+PNG images); :func:`run_report`, :func:`comparison_report`, :func:`stress_report` and
+:func:`optimization_report` build the reports of a Monte Carlo run, a comparison of variants, a
+stress test and an optimisation.
 
 ::
 
@@ -14,5 +15,13 @@ reports of a Monte Carlo run, a comparison of variants and a stress test.
 
 from incentsim.report.analyses import comparison_report, run_report, stress_report
 from incentsim.report.document import Report, write_table
+from incentsim.report.optimization import optimization_report
 
-__all__ = ["Report", "comparison_report", "run_report", "stress_report", "write_table"]
+__all__ = [
+    "Report",
+    "comparison_report",
+    "optimization_report",
+    "run_report",
+    "stress_report",
+    "write_table",
+]

@@ -9,19 +9,21 @@ page's path. The plots are the result objects' own (``plot_cost_distribution``,
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from incentsim.report.document import Report
+from incentsim.report import words
+from incentsim.report.document import ExecutiveSummary, KeyFigure, Report
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from incentsim.experiments import Comparison, StressTest
     from incentsim.montecarlo import MonteCarloResult, Summary
+    from incentsim.scenario.model import Scenario
 
 __all__ = ["comparison_report", "run_report", "stress_report"]
 
@@ -46,39 +48,245 @@ def run_identity(result: MonteCarloResult) -> dict[str, Any]:
 
 
 def run_report(result: MonteCarloResult, path: str | os.PathLike[str]) -> Path:
-    """A Monte Carlo run: summary table, cost distribution against budget and reserve, tier
-    migration, loyalty, retention and reserve bands."""
-    report = Report(f"Monte Carlo: {result.summary.scenario}", identity=run_identity(result))
+    """A Monte Carlo run: an executive summary (cost, P(over budget), revenue, retention with
+    intervals), the outcomes in their units (those of constructs the program does not use left
+    out), cost by component, per-segment and per-region tables (a run with a panel), the cost
+    distribution against budget and reserve, tier migration and trajectory bands with the
+    calendar's quarters and shock windows."""
+    from incentsim.engine.outcomes import constructs_in_use
+
+    summary = result.summary
+    report = Report(f"Monte Carlo: {summary.scenario}", identity=run_identity(result))
+    scenario = result.scenario
+    report.set_summary(run_summary(summary, scenario))
     report.add_heading("Outcomes")
     report.add_text(
         "Mean, spread (P5-P95) across replications and the confidence interval of the mean "
-        "(Wilson interval for probabilities).",
+        "(Wilson interval for probabilities); intervals stay within each outcome's bounds.",
         note=True,
     )
-    report.attach_table("summary", result.summary.to_frame())
-    report.add_table(summary_display(result.summary), caption="Summary per outcome")
+    report.attach_table("summary", summary.to_frame())
+    shown = summary_display(summary, constructs_in_use(scenario.program))
+    report.add_table(shown, caption="Summary per outcome")
+    left_out = len(summary.outcomes) - len(shown)
+    if left_out:
+        report.add_text(
+            f"{left_out} outcomes of constructs this program does not use are left out (they "
+            "are in the 'summary' table).",
+            note=True,
+        )
+    _add_cost_components(report, result)
+    _add_groups(report, result)
     _add_run_plots(report, result)
     return report.write(path)
 
 
-def summary_display(summary: Summary) -> pd.DataFrame:
-    """A run's summary as text in each outcome's unit: mean, spread and interval of the mean."""
+def run_summary(summary: Summary, scenario: Scenario) -> ExecutiveSummary:
+    """The executive summary of a run: cost, P(over budget), net revenue and retention, in
+    words and as key figures with intervals."""
+    from incentsim.montecarlo.charts import period_labels
+
+    currency, level = summary.currency, f"{summary.confidence:.0%}"
+    out = summary.outcomes
+    periods = period_labels(scenario.calendar, scenario.calendar.horizon_periods)
+    horizon = f"{len(periods)} periods ({periods[0]} to {periods[-1]})"
+    paragraphs, figures = [], []
+    cost = out.get("incentive_cost")
+    if cost is not None:
+        share = out.get("cost_to_revenue")
+        revenue = out.get("revenue_net")
+        text = (
+            f"Over {horizon}, {summary.replications:,} simulated replications put the expected "
+            f"incentive cost at {words.amount(cost.mean, currency)} ({level} interval of the "
+            f"mean {words.interval(cost.ci_low, cost.ci_high, 'incentive_cost', currency)}; "
+            f"from {words.interval(cost.p5, cost.p95, 'incentive_cost', currency)} across "
+            "replications, P5 to P95)"
+        )
+        if share is not None and revenue is not None:
+            text += (
+                f", {words.value(share.mean, 'cost_to_revenue', currency)} of the expected net "
+                f"revenue of {words.amount(revenue.mean, currency)}"
+            )
+        paragraphs.append(text + ".")
+        figures.append(
+            KeyFigure(
+                "Incentive cost (expected)",
+                words.amount(cost.mean, currency),
+                f"{level} CI "
+                + words.interval(cost.ci_low, cost.ci_high, "incentive_cost", currency),
+            )
+        )
+    exceeded = out.get("budget_exceeded")
+    budget = scenario.horizon_budget
+    if exceeded is not None and budget is not None and exceeded.n:
+        hits = round(exceeded.mean * exceeded.n)
+        probability = words.value(exceeded.mean, "budget_exceeded", currency)
+        bounds = words.interval(exceeded.ci_low, exceeded.ci_high, "budget_exceeded", currency)
+        paragraphs.append(
+            f"The cost exceeded the budget of {words.amount(budget, currency)} in {hits:,} of "
+            f"{exceeded.n:,} replications: a probability of {probability} ({level} interval "
+            f"{bounds})."
+        )
+        figures.append(KeyFigure("P(over budget)", probability, f"{level} CI {bounds}"))
+    elif budget is None:
+        paragraphs.append("The program sets no budget, so it cannot run over one.")
+    revenue = out.get("revenue_net")
+    if revenue is not None:
+        figures.append(
+            KeyFigure(
+                "Net revenue (expected)",
+                words.amount(revenue.mean, currency),
+                f"{level} CI "
+                + words.interval(revenue.ci_low, revenue.ci_high, "revenue_net", currency),
+            )
+        )
+    retention = out.get("retention")
+    if retention is not None:
+        bounds = words.interval(retention.ci_low, retention.ci_high, "retention", currency)
+        paragraphs.append(
+            f"{words.value(retention.mean, 'retention', currency)} of the partners active at the "
+            f"start are still active at the end ({level} interval {bounds})."
+        )
+        figures.append(
+            KeyFigure(
+                "Retention",
+                words.value(retention.mean, "retention", currency),
+                f"{level} CI {bounds}",
+            )
+        )
+    return ExecutiveSummary(paragraphs, figures)
+
+
+def summary_display(summary: Summary, constructs: Iterable[str] | None = None) -> pd.DataFrame:
+    """A run's summary as text in each outcome's unit, labelled from the outcome catalogue:
+    mean, spread and interval of the mean; with ``constructs`` (those in use), outcomes of
+    others left out."""
+    from incentsim.engine.outcomes import describe, shown_outcomes
+
+    level = f"{summary.confidence:.0%}"
+    currency = summary.currency
+    rows = {}
+    for name in shown_outcomes(summary.outcomes, constructs):
+        stats = summary.outcomes[name]
+        fields = ("mean",) if stats.probability else ("mean", "sd", "p5", "p50", "p95")
+        cells = [_short(getattr(stats, f), name) for f in fields]
+        cells += [""] * (5 - len(cells))
+        interval = f"{_short(stats.ci_low, name)} to {_short(stats.ci_high, name)}"
+        rows[describe(name).label] = [_unit_name(name, currency), *cells, interval]
+    columns = ["unit", "mean", "sd", "P5", "P50", "P95", f"{level} CI of the mean"]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns).rename_axis("outcome")
+
+
+def _short(number: float, outcome: str) -> str:
+    """A table cell in the outcome's unit; money with separators and without the currency
+    (the unit column or the caption says it)."""
     from incentsim.experiments.compare import format_value
     from incentsim.montecarlo.summary import outcome_unit
 
-    level = f"{summary.confidence:.0%}"
-    rows = {}
-    for name, stats in summary.outcomes.items():
-        unit = outcome_unit(name)
-        cells = [format_value(getattr(stats, f), unit) for f in ("mean", "sd", "p5", "p50", "p95")]
-        interval = f"[{format_value(stats.ci_low, unit)}, {format_value(stats.ci_high, unit)}]"
-        rows[name] = [f"{stats.n:,}", *cells, interval]
-    columns = ["n", "mean", "sd", "P5", "P50", "P95", f"{level} CI of the mean"]
-    return pd.DataFrame.from_dict(rows, orient="index", columns=columns).rename_axis("outcome")
+    return format_value(number, outcome_unit(outcome))
+
+
+def _unit_name(outcome: str, currency: str) -> str:
+    from incentsim.engine.outcomes import describe
+    from incentsim.montecarlo.charts import unit_label
+
+    unit = describe(outcome).unit
+    return unit_label(unit, currency) or ("probability" if unit == "probability" else unit)
+
+
+def _add_cost_components(report: Report, result: MonteCarloResult) -> None:
+    """Expected cost by component (those the program uses), with each one's share, as a table
+    and a bar chart."""
+    from incentsim.engine.outcomes import OUTCOMES, constructs_in_use, shown_outcomes
+    from incentsim.montecarlo.charts import axes, finish, format_axis
+
+    currency = result.summary.currency
+    names = shown_outcomes(
+        [n for n in OUTCOMES if n.startswith("cost_") and n != "cost_to_revenue"],
+        constructs_in_use(result.scenario.program),
+    )
+    names = [n for n in names if n in result.outcomes.columns]
+    if not names:
+        return
+    means = result.outcomes[[*names, "clawbacks"]].mean()
+    total = float(means[names].sum() - means["clawbacks"])
+    frame = pd.DataFrame(
+        {
+            "expected": [_short(means[n], n) for n in names]
+            + [
+                _short(-means["clawbacks"], "clawbacks"),
+                _short(total, "incentive_cost"),
+            ],
+            "share of cost": [f"{means[n] / total:.1%}" if total else "-" for n in names]
+            + [f"{-means['clawbacks'] / total:.1%}" if total else "-", "100.0%"],
+        },
+        index=[OUTCOMES[n].label.removeprefix("Cost: ") for n in names]
+        + ["less clawbacks", "incentive cost"],
+    ).rename_axis("component")
+    report.add_heading("Cost by component")
+    report.add_table(frame, caption=f"Expected cost over the horizon ({currency})")
+    fig, ax, made = axes(None, figsize=(8, 0.6 + 0.45 * len(names)))
+    ax.barh(
+        [OUTCOMES[n].label.removeprefix("Cost: ") for n in names], means[names], color="#1f4e79"
+    )
+    ax.invert_yaxis()
+    format_axis(ax.xaxis, "money")
+    ax.set_xlabel(f"expected cost ({currency})")
+    ax.set_title("Expected incentive cost by component")
+    report.add_figure(finish(fig, made), caption="Expected cost by component")
+
+
+def _add_groups(report: Report, result: MonteCarloResult) -> None:
+    """Per-segment and per-region tables from the run's panel (a note without one)."""
+    try:
+        panel = result.panel(
+            columns=["segment", "region", "partner_id", "period", "active", "revenue", "accrued"]
+        )
+    except ValueError:
+        report.add_heading("Segments and regions")
+        report.add_text(
+            "Per-segment and per-region tables need the partner panel: run with --panel "
+            "(panel=True).",
+            note=True,
+        )
+        return
+    currency = result.summary.currency
+    reps = result.replications
+    last = panel["period"].max()
+    report.add_heading("Segments and regions")
+    for group in ("segment", "region"):
+        rows = {}
+        for key, part in panel.groupby(group, sort=True):
+            revenue = part["revenue"].sum() / reps
+            cost = part["accrued"].sum() / reps
+            partners = part.groupby("replication")["partner_id"].nunique().mean()
+            end = part[part["period"] == last]
+            active = end["active"].mean() if len(end) else float("nan")
+            rows[str(key)] = [
+                f"{partners:,.0f}",
+                _short(revenue, "revenue_net"),
+                _short(cost, "incentive_cost"),
+                f"{cost / revenue:.1%}" if revenue else "-",
+                f"{active:.1%}",
+            ]
+        frame = pd.DataFrame.from_dict(
+            rows,
+            orient="index",
+            columns=[
+                "partners (ever joined)",
+                f"revenue ({currency})",
+                f"cost ({currency})",
+                "cost to revenue",
+                "active at the end",
+            ],
+        ).rename_axis(group)
+        report.add_table(frame, caption=f"Expected per {group}, over the horizon")
 
 
 def _add_run_plots(report: Report, result: MonteCarloResult, label: str = "") -> None:
     """Cost distribution, tier migration and the :data:`BANDS` of one run."""
+    from incentsim.engine.outcomes import describe
+
     suffix = f" ({label})" if label else ""
     report.add_heading(f"Cost against budget and reserve{suffix}")
     report.add_figure(result.plot_cost_distribution(), caption="Incentive cost over the horizon")
@@ -87,7 +295,10 @@ def _add_run_plots(report: Report, result: MonteCarloResult, label: str = "") ->
     report.add_heading(f"Loyalty, retention and reserve{suffix}")
     for name in BANDS:
         if name in result.trajectory_names:
-            report.add_figure(result.plot_trajectory(name), caption=f"{name}: median and P5-P95")
+            report.add_figure(
+                result.plot_trajectory(name),
+                caption=f"{describe(name).label}: median and P5-P95 (shaded: shock windows)",
+            )
 
 
 def _try_figure(report: Report, plot: Callable[[], Figure], caption: str) -> None:
@@ -113,8 +324,9 @@ def _unit_formatters(outcome: str) -> dict[str, Callable[[float], str]]:
 
 
 def comparison_report(comparison: Comparison, path: str | os.PathLike[str]) -> Path:
-    """A comparison of variants: paired differences with verdicts (table and chart), cost
-    distributions with budget and reserve, reserve and loyalty by variant, tier migration."""
+    """A comparison of variants: a summary of what each variant changes, paired differences
+    with verdicts (one chart per outcome in its own unit, and tables), cost distributions with
+    budget and reserve, reserve and loyalty by variant, tier migration."""
     from incentsim.montecarlo.seeding import seed_label
 
     identity: dict[str, Any] = {
@@ -130,6 +342,9 @@ def comparison_report(comparison: Comparison, path: str | os.PathLike[str]) -> P
         incentsim=comparison.identity()["incentsim_version"],
     )
     report = Report(f"Comparison: {', '.join(comparison.labels)}", identity=identity)
+    if comparison.warning:
+        report.add_warning(comparison.warning)
+    report.set_summary(comparison_summary(comparison))
     level = f"{comparison.confidence:.0%}"
     report.add_text(
         f"Every variant ran the same {comparison.replications:,} replications with the same "
@@ -140,10 +355,12 @@ def comparison_report(comparison: Comparison, path: str | os.PathLike[str]) -> P
     for note in comparison.notes:
         report.add_text(f"Note: {note}", note=True)
     report.add_heading("Paired differences")
-    report.add_figure(comparison.plot_differences(), caption="Mean paired difference and interval")
+    report.add_figure(
+        comparison.plot_differences(), caption="Mean paired difference and interval, per outcome"
+    )
     for variant in comparison.variants:
         report.add_table(
-            comparison.display_frame(variant),
+            _labelled(comparison.display_frame(variant)),
             caption=f"{variant} vs {comparison.reference}",
         )
     for name, frame in comparison.tables().items():
@@ -155,16 +372,69 @@ def comparison_report(comparison: Comparison, path: str | os.PathLike[str]) -> P
     report.add_figure(comparison.plot_distributions("incentive_cost"), caption="Incentive cost")
     report.add_heading("Reserve, loyalty and retention")
     for name in BANDS:
-        report.add_figure(comparison.plot_trajectory(name), caption=f"{name} by variant")
+        report.add_figure(comparison.plot_trajectory(name), caption=f"{_label(name)} by variant")
     report.add_heading("Tier migration")
     for label, result in comparison.results.items():
         _try_figure(report, result.plot_tier_migration, f"Tier shares: {label}")
     return report.write(path)
 
 
+#: The outcomes a comparison's or stress test's summary speaks of, in this order.
+HEADLINE: tuple[str, ...] = ("incentive_cost", "budget_exceeded", "revenue_net", "retention")
+
+
+def comparison_summary(comparison: Comparison) -> ExecutiveSummary:
+    """What each variant changes in cost, P(over budget), net revenue and retention, in words
+    (distinguishable or not) and as key figures with intervals."""
+    currency = comparison.results[comparison.reference].scenario.program.currency
+    level = f"{comparison.confidence:.0%}"
+    paragraphs, figures = [], []
+    for variant in comparison.variants:
+        phrases = []
+        for name in HEADLINE:
+            if name not in comparison.outcome_names:
+                continue
+            d = comparison.difference(variant, name)
+            change = words.value(d.mean, name, currency, signed=True)
+            bounds = words.interval(d.ci_low, d.ci_high, name, currency, signed=True)
+            label = _label(name).lower()
+            if d.verdict == "identical":
+                phrases.append(f"{label}: identical in every replication")
+            elif d.distinguishable:
+                phrases.append(f"{label}: {change} ({level} interval {bounds}, {d.assessment})")
+            else:
+                phrases.append(
+                    f"{label}: not distinguishable at {d.n:,} replications ({change}, "
+                    f"interval {bounds})"
+                )
+            if len(comparison.variants) == 1:
+                figures.append(
+                    KeyFigure(
+                        f"{_label(name)}: change", change, f"{level} CI {bounds}; {d.describe()}"
+                    )
+                )
+        paragraphs.append(
+            f"'{variant}' against '{comparison.reference}': " + "; ".join(phrases) + "."
+        )
+    return ExecutiveSummary(paragraphs, figures)
+
+
+def _label(name: str) -> str:
+    from incentsim.engine.outcomes import describe
+
+    return describe(name).label
+
+
+def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame indexed by outcome names, indexed by their catalogue labels instead."""
+    return frame.set_axis([_label(n) for n in frame.index]).rename_axis(frame.index.name)
+
+
 def stress_report(test: StressTest, path: str | os.PathLike[str]) -> Path:
-    """A stress test: budget and reserve risks, the resilience heatmap and tables per outcome,
-    breaking points of the reverse stress test, cost distributions by case."""
+    """A stress test: a summary of the worst cases, budget and reserve risks, each case's
+    change against the baseline (one chart per outcome in its own unit), the resilience table
+    (worst cases named), breaking points of the reverse stress test, tables per outcome, cost
+    distributions by case."""
     from incentsim.montecarlo.seeding import seed_label
 
     base = test.results["baseline"]
@@ -177,6 +447,8 @@ def stress_report(test: StressTest, path: str | os.PathLike[str]) -> Path:
     )
     identity.pop("run folder")
     report = Report(f"Stress test: {test.scenario_name}", identity=identity)
+    comparison = test.comparison()
+    report.set_summary(comparison_summary(comparison))
     level = f"{test.confidence:.0%}"
     report.add_heading("Budget and reserve")
     report.add_table(
@@ -185,26 +457,40 @@ def stress_report(test: StressTest, path: str | os.PathLike[str]) -> Path:
         "Wilson intervals)",
     )
     report.add_heading("Resilience")
-    report.add_figure(test.plot_heatmap(), caption="Change against the baseline per case")
+    report.add_figure(
+        test.plot_changes(), caption="Change against the baseline per case, in each outcome's unit"
+    )
     matrix = test.display_matrix()
     report.add_table(
-        matrix,
+        matrix.set_axis([_label(n) for n in matrix.columns], axis=1),
         caption=f"Mean per case ('*': changed from the baseline, distinguishable at {level}); "
-        f"worst CVaR: mean of the worst {test.tail:.0%} of replications",
+        "worst case: the worst case's mean for each outcome, that case in brackets; worst "
+        f"CVaR: mean of the worst {test.tail:.0%} of replications, in the case where it is worst",
     )
     if test.breaking_points:
         report.add_heading("Reverse stress test")
         for point in test.breaking_points:
             report.add_text(point.describe())
     report.add_heading("Resilience per outcome")
+    headings = {
+        "ci_low": f"{level} CI low",
+        "ci_high": f"{level} CI high",
+        "change_low": "change: CI low",
+        "change_high": "change: CI high",
+        "cvar": f"CVaR (worst {test.tail:.0%})",
+    }
     for name in matrix.columns:
-        report.add_table(test.resilience(name), caption=name, formatters=_unit_formatters(name))
+        report.add_table(
+            test.resilience(name),
+            caption=_label(name),
+            formatters=_unit_formatters(name),
+            headings=headings,
+        )
     for name, frame in test.tables().items():
         report.attach_table(name, frame)
     report.add_heading("Cost against budget and reserve")
-    comparison = test.comparison()
     report.add_figure(comparison.plot_distributions("incentive_cost"), caption="Incentive cost")
     report.add_heading("Reserve and loyalty by case")
     for name in BANDS:
-        report.add_figure(comparison.plot_trajectory(name), caption=f"{name} by case")
+        report.add_figure(comparison.plot_trajectory(name), caption=f"{_label(name)} by case")
     return report.write(path)

@@ -1,5 +1,7 @@
 """A self-contained HTML report: headings, text, tables and figures in one file.
 
+The page is rendered from a Jinja2 template (``templates/page.html.j2``): warnings first, the
+title, an executive summary, what produced the results, then the sections in the order added.
 Figures are embedded as base64 PNG images and the style sheet is inline, so the page has no
 external ``src`` or ``href``: it opens anywhere, can be mailed to finance and archived. Tables
 added with a ``name`` are also written as CSV and Parquet next to the page, for a spreadsheet
@@ -25,6 +27,7 @@ import base64
 import datetime as dt
 import html
 import io
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -32,32 +35,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import markupsafe
+import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["Report", "write_table"]
+__all__ = ["ExecutiveSummary", "KeyFigure", "Report", "format_cell", "format_number", "write_table"]
 
-_STYLE = """
-body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #222;
-       max-width: 1100px; margin: 2em auto; padding: 0 1em; line-height: 1.45; }
-h1 { border-bottom: 3px solid #1f4e79; padding-bottom: .2em; }
-h2 { color: #1f4e79; margin-top: 1.8em; }
-table { border-collapse: collapse; margin: .8em 0; font-size: 0.88em; }
-th, td { border: 1px solid #d0d7de; padding: .25em .6em; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
-thead th { background: #eef3f8; }
-caption { caption-side: top; text-align: left; font-weight: 600; padding: .3em 0; }
-figure { margin: 1em 0; }
-figure img { max-width: 100%; height: auto; border: 1px solid #e5e5e5; }
-figcaption { font-size: 0.9em; color: #555; }
-dl.identity { display: grid; grid-template-columns: max-content auto; gap: .15em 1em;
-              background: #f6f8fa; padding: .8em 1em; font-size: 0.9em; }
-dl.identity dt { font-weight: 600; }
-dl.identity dd { margin: 0; font-family: monospace; }
-p.note { color: #555; font-size: 0.9em; }
-"""
+_TEMPLATE = "page.html.j2"
+
+
+@dataclass(frozen=True)
+class KeyFigure:
+    """One figure of an executive summary: what it is, the number, and its interval or context."""
+
+    label: str
+    value: str
+    detail: str = ""
+
+
+@dataclass
+class ExecutiveSummary:
+    """What a reader needs first: a few sentences and the key figures."""
+
+    paragraphs: list[str] = field(default_factory=list)
+    figures: list[KeyFigure] = field(default_factory=list)
 
 
 @dataclass
@@ -77,6 +81,16 @@ class Report:
     identity: Mapping[str, Any] = field(default_factory=dict)
     _parts: list[str] = field(default_factory=list, init=False, repr=False)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict, init=False, repr=False)
+    warnings: list[str] = field(default_factory=list, init=False, repr=False)
+    summary: ExecutiveSummary | None = field(default=None, init=False, repr=False)
+
+    def add_warning(self, text: str) -> None:
+        """A warning shown first on the page, above the title."""
+        self.warnings.append(text)
+
+    def set_summary(self, summary: ExecutiveSummary) -> None:
+        """The executive summary, shown right under the title."""
+        self.summary = summary
 
     def add_heading(self, text: str, level: int = 2) -> None:
         """A section heading (``level`` 2 to 4; the title is level 1)."""
@@ -97,35 +111,43 @@ class Report:
         caption: str | None = None,
         index: bool = True,
         formatters: Mapping[str, Any] | None = None,
-        float_format: str = "{:,.4g}",
+        headings: Mapping[str, str] | None = None,
     ) -> None:
         """A table; with ``name`` it is also written as ``<name>.csv`` and ``.parquet``.
 
         Parameters
         ----------
         frame
-            The table; numbers are shown with ``float_format`` unless a column has its own
-            entry in ``formatters`` (``column -> callable``).
+            The table; numbers are shown by :func:`format_number` (thousands separators, never
+            scientific notation, rounding noise shown as 0), missing values as ``-`` and
+            booleans as ``yes``/``no``, unless a column has its own entry in ``formatters``
+            (``column -> callable``).
         name
             File name for the underlying table (letters, digits, ``_`` and ``-``).
         caption
             Shown above the table.
         index
             Show (and write) the index.
+        headings
+            Column headings to show instead of some column names (``column -> heading``); the
+            written table keeps the names.
         """
         if name is not None:
             self.attach_table(name, frame)
         shown = frame.copy()
+        if index and any(name is not None for name in shown.index.names):
+            shown = shown.reset_index()  # the index's name heads its column: one header row
+            index = False
         for column in shown.columns:
-            fmt = (formatters or {}).get(column)
-            if fmt is None and pd.api.types.is_float_dtype(shown[column]):
-                fmt = _number_formatter(float_format)
-            if fmt is not None:
-                shown[column] = shown[column].map(fmt)
+            fmt = (formatters or {}).get(column, format_cell)
+            shown[column] = shown[column].map(fmt).astype(object)
+        if index:
+            shown.index = shown.index.map(format_cell)
+        shown.columns = [(headings or {}).get(c, format_cell(c)) for c in shown.columns]
         table = shown.to_html(index=index, border=0, na_rep="-", escape=True)
         if caption:
             table = table.replace(">", f"><caption>{html.escape(caption)}</caption>", 1)
-        self._parts.append(table)
+        self._parts.append(f'<div class="table-wrap">{table}</div>')
 
     def attach_table(self, name: str, frame: pd.DataFrame) -> None:
         """Write ``frame`` as ``<name>.csv`` and ``.parquet`` with the page, without showing it."""
@@ -146,19 +168,22 @@ class Report:
 
     def to_html(self) -> str:
         """The whole page."""
+        import jinja2
+
         created = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         facts = {**self.identity, "report created": created}
-        rows = "".join(
-            f"<dt>{html.escape(str(k))}</dt><dd>{html.escape(_text(v))}</dd>"
-            for k, v in facts.items()
+        environment = jinja2.Environment(
+            loader=jinja2.PackageLoader("incentsim.report", "templates"),
+            autoescape=True,
+            keep_trailing_newline=True,
         )
-        title = html.escape(self.title)
-        return (
-            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f"<title>{title}</title><style>{_STYLE}</style></head>\n<body>\n"
-            f'<h1>{title}</h1>\n<dl class="identity">{rows}</dl>\n'
-            + "\n".join(self._parts)
-            + "\n</body></html>\n"
+        return environment.get_template(_TEMPLATE).render(
+            title=self.title,
+            warnings=self.warnings,
+            summary=self.summary,
+            summary_title="Executive summary",
+            identity=[(str(k), _text(v)) for k, v in facts.items()],
+            parts=[markupsafe.Markup(part) for part in self._parts],
         )
 
     def write(
@@ -206,13 +231,33 @@ def _atomic_text(path: Path, text: str) -> None:
     write_text(path, text)
 
 
-def _number_formatter(pattern: str) -> Any:
-    def fmt(value: Any) -> str:
-        if value is None or pd.isna(value):
-            return "-"
-        return pattern.format(value)
+def format_number(value: float) -> str:
+    """A number for a table: thousands separators, at most 4 significant decimals, never
+    scientific notation; anything within ``1e-9`` of 0 (rounding noise) is ``0``.
 
-    return fmt
+    >>> [format_number(v) for v in (1.888e7, 6.939e-18, 0.04567, 12.5, -3.0)]
+    ['18,880,000', '0', '0.04567', '12.5', '-3']
+    """
+    if not math.isfinite(value):
+        return "-"
+    if abs(value) < 1e-9:
+        return "0"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    decimals = max(0, 3 - math.floor(math.log10(abs(value))))
+    return f"{value:,.{decimals}f}".rstrip("0").rstrip(".")
+
+
+def format_cell(value: Any) -> str:
+    """Any table cell as text: floats by :func:`format_number`, booleans as yes/no, missing
+    values (None, NaN, ``pd.NA``) as ``-``, whole numbers as they are (seeds, years)."""
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if value is None or (not isinstance(value, str | list | tuple | dict) and pd.isna(value)):
+        return "-"
+    if isinstance(value, float | np.floating):
+        return format_number(float(value))
+    return str(value)
 
 
 def _text(value: Any) -> str:
@@ -220,4 +265,4 @@ def _text(value: Any) -> str:
         return ", ".join(f"{k}: {_text(v)}" for k, v in value.items())
     if isinstance(value, list | tuple):
         return ", ".join(_text(v) for v in value)
-    return str(value)
+    return format_cell(value)

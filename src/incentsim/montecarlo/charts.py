@@ -1,0 +1,186 @@
+"""Chart helpers shared by every plot: axes in an outcome's unit, periods as quarters or dates
+from the calendar, shock windows marked.
+
+Every plot in incentsim takes an optional matplotlib ``ax`` (drawing into it, for small
+multiples or a designer's own figure) and makes its own figure without one.
+
+>>> compact_money(40_250_000), compact_money(45_000), compact_money(-1_600_000_000)
+('40.25M', '45k', '-1.6bn')
+>>> import datetime as dt
+>>> from incentsim.scenario.model import Calendar
+>>> period_labels(Calendar(start_date=dt.date(2027, 1, 4)), 5)
+['Q1 2027', 'Q2 2027', 'Q3 2027', 'Q4 2027', 'Q1 2028']
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+from incentsim.engine.outcomes import Unit, describe
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from incentsim.scenario.model import Calendar, Scenario
+
+__all__ = [
+    "axes",
+    "compact_money",
+    "finish",
+    "format_axis",
+    "mark_shocks",
+    "outcome_title",
+    "period_axis",
+    "period_labels",
+    "pyplot",
+    "unit_label",
+]
+
+
+def pyplot() -> tuple[Any, Any]:
+    """pyplot and ticker, with the Agg backend when nothing can show a window."""
+    import matplotlib
+
+    headless = (
+        sys.platform.startswith("linux")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+    )
+    if headless and "matplotlib.pyplot" not in sys.modules and "ipykernel" not in sys.modules:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib import ticker
+
+    return plt, ticker
+
+
+def axes(ax: Axes | None, figsize: tuple[float, float] = (8, 4.5)) -> tuple[Figure, Axes, bool]:
+    """``(figure, ax, made)``: the given ``ax`` and its figure, or a new figure and axes
+    (``made`` True: the caller lays it out and closes it)."""
+    if ax is not None:
+        return ax.figure, ax, False
+    plt, _ = pyplot()
+    fig, new = plt.subplots(figsize=figsize)
+    return fig, new, True
+
+
+def finish(fig: Figure, made: bool) -> Figure:
+    """Lay out and close (for pyplot) a figure :func:`axes` made; leave a caller's alone."""
+    if made:
+        plt, _ = pyplot()
+        fig.tight_layout()
+        plt.close(fig)
+    return fig
+
+
+def compact_money(value: float) -> str:
+    """An amount for an axis tick: ``40.2M``, ``45k``, ``1.6bn``, ``950``."""
+    if not math.isfinite(value):
+        return ""
+    size = abs(value)
+    for scale, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
+        if size >= scale:
+            text = f"{value / scale:.2f}".rstrip("0").rstrip(".")
+            return f"{text}{suffix}"
+    return f"{value:,.0f}" if size >= 1 or size == 0 else f"{value:.2f}"
+
+
+def unit_label(unit: Unit, currency: str) -> str:
+    """What an axis in ``unit`` is measured in: the currency, %, a 0-5 score..."""
+    return {
+        "money": currency,
+        "share": "%",
+        "probability": "%",
+        "score": "score 0-5",
+        "index": "index 0-1",
+    }.get(unit, "")
+
+
+def format_axis(axis: Any, unit: Unit, signed: bool = False, bins: int = 5) -> None:
+    """Ticks of a matplotlib axis (``ax.xaxis`` or ``ax.yaxis``) in ``unit``: compact money,
+    percentages (percentage points when ``signed``: a change), counts with separators; at most
+    ``bins`` intervals so labels do not run together."""
+    _, ticker = pyplot()
+    axis.set_major_locator(ticker.MaxNLocator(nbins=bins))
+    sign = "+" if signed else ""
+
+    def tick(value: float, _position: float) -> str:
+        if unit in ("share", "probability"):
+            text = f"{100 * value:{sign}.3g}"
+            return f"{text} pp" if signed else f"{text}%"
+        if unit == "money":
+            text = compact_money(value)
+            return f"+{text}" if signed and value > 0 else text
+        if abs(value) >= 1000:
+            return f"{value:{sign},.0f}"
+        return f"{value:{sign}.3g}"
+
+    axis.set_major_formatter(ticker.FuncFormatter(tick))
+
+
+def period_labels(calendar: Calendar, periods: int) -> list[str]:
+    """A label per period: ``Q1 2027`` for quarters of 13 weeks (``FY`` years when the year does
+    not start in January), else the period's first day (``2027-02-01``)."""
+    start = calendar.start_date
+    if calendar.periods_per_year == 4 and calendar.weeks_per_period == 13:
+        first_quarter = (start.month - 1) // 3
+        labels = []
+        for p in range(periods):
+            quarter = first_quarter + p
+            year = start.year + quarter // 4
+            labels.append(f"Q{quarter % 4 + 1} {year}")
+        return labels
+    return [
+        (start + dt.timedelta(weeks=p * calendar.weeks_per_period)).isoformat()
+        for p in range(periods)
+    ]
+
+
+def period_axis(ax: Axes, calendar: Calendar | None, periods: int) -> None:
+    """Label an axis of period indices with :func:`period_labels` (every other one, or fewer,
+    when there are many), or ``period`` numbers without a calendar."""
+    _, ticker = pyplot()
+    if calendar is None:
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+        ax.set_xlabel("period")
+        return
+    labels = period_labels(calendar, periods)
+    step = max(1, math.ceil(periods / 8))
+    ticks = list(range(0, periods, step))
+    ax.set_xticks(ticks, [labels[t] for t in ticks], rotation=30 if periods > 4 else 0)
+    ax.set_xlabel("period (value at its close)")
+
+
+def mark_shocks(ax: Axes, scenario: Scenario | None, weekly: bool = False) -> None:
+    """Shade each of the scenario's shock windows (in periods, or weeks when ``weekly``) and
+    name it; nothing without a scenario or shocks."""
+    if scenario is None:
+        return
+    per = 1 if weekly else scenario.calendar.weeks_per_period
+    for i, shock in enumerate(scenario.market.shocks):
+        # period p's value is at its close: a window of weeks [s, e) spans periods s/per .. e/per
+        start = shock.start_week / per - (0 if weekly else 0.5)
+        end = (shock.start_week + shock.duration_weeks) / per - (0 if weekly else 0.5)
+        ax.axvspan(start, end, color="#e74c3c", alpha=0.08, linewidth=0)
+        ax.annotate(
+            shock.kind.replace("_", " "),
+            xy=(start, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(2, -2 - 9 * i),  # one line each, so overlapping windows stay legible
+            textcoords="offset points",
+            va="top",
+            fontsize=7,
+            color="#a93226",
+        )
+
+
+def outcome_title(name: str, currency: str) -> str:
+    """An outcome's label with its unit, for a chart title: ``Incentive cost (USD)``."""
+    entry = describe(name)
+    unit = unit_label(entry.unit, currency)
+    return f"{entry.label} ({unit})" if unit else entry.label

@@ -1,0 +1,310 @@
+"""The optimisation report: the chosen design against the base, the candidates, the validation.
+
+::
+
+    from incentsim.optimizer import optimize
+    from incentsim.report import optimization_report
+    result = optimize("scenarios/optimize_demo.yaml", out_dir="runs/opt")
+    optimization_report(result, "runs/opt/report.html")
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from incentsim.report import words
+from incentsim.report.document import ExecutiveSummary, KeyFigure, Report
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from incentsim.experiments import Comparison
+    from incentsim.optimizer.api import OptimizationResult
+    from incentsim.optimizer.validate import Validation
+
+__all__ = ["optimization_report"]
+
+#: The base against the chosen design: these outcomes, in this order.
+BASE_OUTCOMES: tuple[str, ...] = (
+    "incentive_cost",
+    "budget_exceeded",
+    "net_contribution",
+    "revenue_net",
+    "retention",
+    "loyalty_mean",
+)
+
+#: Validation figures: what each is, in the outcome catalogue's terms (unit and label).
+_FIGURES: dict[str, tuple[str, str]] = {
+    "objective": ("net_contribution", "Objective (net contribution and partnership value)"),
+    "incentive_cost": ("incentive_cost", "Incentive cost"),
+    "overrun_probability": ("budget_exceeded", "P(cost over budget + reserve)"),
+    "retention": ("retention", "Retention"),
+}
+
+
+def optimization_report(
+    result: OptimizationResult, path: str | os.PathLike[str], compare_base: bool = True
+) -> Path:
+    """Write the optimisation report; the page's path.
+
+    Parameters
+    ----------
+    result
+        What :func:`~incentsim.optimizer.optimize` returned.
+    path
+        The HTML page (tables in ``<stem>_tables/``).
+    compare_base
+        Simulate the base scenario and the chosen design over the same replications (common
+        random numbers, the validation's replication count) and show what the design changes.
+    """
+    from incentsim.optimizer.report import candidate_rows, result_dict
+
+    data = result_dict(result)
+    currency = result.base.program.currency
+    report = Report(
+        f"Optimisation: {result.base.name}",
+        identity={
+            "optimisation file": data["optimisation_file"],
+            "seed": data["simulation"]["seed"],
+            "replications per candidate": data["simulation"]["replications"],
+            "solver": result.solution.describe(),
+            **data["settings"],
+        },
+    )
+    comparison = _base_comparison(result) if compare_base and result.design else None
+    report.set_summary(_summary(result, comparison, currency))
+    report.add_heading("Chosen design")
+    if not result.chosen:
+        diagnosis = result.solution.diagnosis
+        report.add_text(
+            f"No design: {data['solver']['status']}. {diagnosis.message if diagnosis else ''}"
+        )
+    else:
+        if data["solver"]["status"] != "optimal":
+            report.add_text("Not proven optimal: the solver stopped at its time limit.")
+        choice = pd.DataFrame(
+            [
+                {"segment": g, "candidate": c.id, "design": c.label()}
+                for g, c in result.chosen.items()
+            ]
+        ).set_index("segment")
+        report.add_table(
+            choice,
+            caption=f"Per segment; reserve {words.amount(result.solution.reserve, currency)}",
+        )
+    if comparison is not None:
+        report.add_heading("The base against the chosen design")
+        report.add_text(
+            f"Both simulated over the same {comparison.replications:,} replications (common "
+            "random numbers); differences are the design minus the base.",
+            note=True,
+        )
+        names = [n for n in BASE_OUTCOMES if n in comparison.outcome_names]
+        report.add_figure(comparison.plot_differences(names), caption="Design minus base")
+        from incentsim.report.analyses import _labelled
+
+        report.add_table(
+            _labelled(comparison.display_frame(comparison.variants[0], names)),
+            caption="Base and chosen design",
+        )
+    if result.validation is not None:
+        report.add_heading("Promised against realised on fresh simulations")
+        report.add_text(
+            "The optimiser's promises come from the scenarios it chose on; the design was then "
+            f"simulated as one program on {result.validation.replications:,} fresh replications.",
+            note=True,
+        )
+        report.add_figure(_plot_validation(result.validation, currency), caption="Validation")
+        report.attach_table("validation", pd.DataFrame(data["validation"]["comparisons"]))
+        report.add_table(_validation_frame(result.validation, currency), caption="95% intervals")
+        for warning in result.validation.warnings:
+            report.add_text(f"Warning: {warning}")
+    rows = pd.DataFrame(candidate_rows(result))
+    report.attach_table("candidates", rows)
+    report.add_heading("Candidates (expected outcomes on the optimiser's scenarios)")
+    if len(rows):
+        report.add_figure(_plot_candidates(rows, currency), caption="Candidates per segment")
+        report.add_table(_candidate_frame(rows, currency), index=False)
+    return report.write(path)
+
+
+def _base_comparison(result: OptimizationResult) -> Comparison:
+    from incentsim.experiments import compare
+
+    reps = result.validation.replications if result.validation else result.spec.replications
+    return compare(
+        [result.base, result.design],
+        reps=reps,
+        seed=result.spec.seed,
+        names=["base", "chosen design"],
+        progress=False,
+    )
+
+
+def _summary(
+    result: OptimizationResult, comparison: Comparison | None, currency: str
+) -> ExecutiveSummary:
+    paragraphs, figures = [], []
+    if not result.chosen:
+        paragraphs.append(f"No design was found: {result.solution.status}.")
+        return ExecutiveSummary(paragraphs, figures)
+    designs = "; ".join(f"{g}: {c.label()}" for g, c in result.chosen.items())
+    paragraphs.append(
+        f"The optimiser chose, per segment, {designs}, with a reserve of "
+        f"{words.amount(result.solution.reserve, currency)} (solver: {result.solution.status})."
+    )
+    if comparison is not None:
+        variant = comparison.variants[0]
+        phrases = []
+        for name in ("incentive_cost", "net_contribution", "retention"):
+            d = comparison.difference(variant, name)
+            change = words.value(d.mean, name, currency, signed=True)
+            phrases.append(f"{_label(name).lower()} {change}, {d.describe()}")
+            figures.append(
+                KeyFigure(
+                    f"{_label(name)}: design vs base",
+                    change,
+                    "95% CI " + words.interval(d.ci_low, d.ci_high, name, currency, signed=True),
+                )
+            )
+        paragraphs.append(
+            "Against the base program, the design changes " + "; ".join(phrases) + "."
+        )
+    if result.validation is not None:
+        agree = not result.validation.warnings
+        paragraphs.append(
+            "On fresh simulations the promises "
+            + ("held within sampling noise." if agree else "did not all hold: see the warnings.")
+        )
+    return ExecutiveSummary(paragraphs, figures)
+
+
+def _label(name: str) -> str:
+    from incentsim.engine.outcomes import describe
+
+    return describe(name).label
+
+
+def _validation_frame(validation: Validation, currency: str) -> pd.DataFrame:
+    rows = {}
+    for c in validation.comparisons:
+        outcome, label = _FIGURES.get(c.name, (c.name, c.name))
+        rows[label] = [
+            words.value(c.promised, outcome, currency),
+            words.interval(c.promised_low, c.promised_high, outcome, currency),
+            words.value(c.realised, outcome, currency),
+            words.interval(c.realised_low, c.realised_high, outcome, currency),
+            "yes" if c.agree else "no: beyond sampling noise",
+        ]
+    columns = ["promised", "promised 95% CI", "realised", "realised 95% CI", "agree"]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns).rename_axis("figure")
+
+
+def _plot_validation(validation: Validation, currency: str) -> Figure:
+    """One panel per figure: promised and realised with their intervals, in the figure's unit."""
+    from incentsim.montecarlo.charts import format_axis, outcome_title, pyplot
+
+    plt, _ = pyplot()
+    n = len(validation.comparisons)
+    fig, grid = plt.subplots(1, n, figsize=(3.2 * n, 2.2), squeeze=False)
+    for ax, c in zip(grid.flat, validation.comparisons, strict=True):
+        outcome, label = _FIGURES.get(c.name, (c.name, c.name))
+        for y, (centre, low, high, colour) in enumerate(
+            [
+                (c.promised, c.promised_low, c.promised_high, "#7f8c8d"),
+                (c.realised, c.realised_low, c.realised_high, "#1f4e79"),
+            ]
+        ):
+            if math.isfinite(centre):
+                err = [[max(centre - low, 0.0)], [max(high - centre, 0.0)]]
+                ax.errorbar(centre, y, xerr=err, fmt="o", color=colour, capsize=3)
+        ax.set_yticks([0, 1], ["promised", "realised"])
+        ax.set_ylim(1.6, -0.6)
+        title = outcome_title(outcome, currency) if c.name != "objective" else f"{label}"
+        ax.set_title(title, fontsize="small", wrap=True)
+        format_axis(ax.xaxis, "probability" if c.probability else _unit(outcome), bins=3)
+        ax.tick_params(axis="x", labelsize="small")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def _plot_candidates(rows: pd.DataFrame, currency: str) -> Figure:
+    """Per segment, each candidate's expected cost against its value; the base design a black
+    square, the chosen one ringed."""
+    from incentsim.montecarlo.charts import format_axis, pyplot
+
+    plt, _ = pyplot()
+    segments = list(dict.fromkeys(rows["segment"]))
+    fig, grid = plt.subplots(1, len(segments), figsize=(4.2 * len(segments), 3.4), squeeze=False)
+    for ax, segment in zip(grid.flat, segments, strict=True):
+        part = rows[rows["segment"] == segment]
+        ax.scatter(part["incentive_cost"], part["value"], color="#7a9cc6", label="candidate")
+        base = part[part["candidate"] == "base"]
+        ax.scatter(
+            base["incentive_cost"], base["value"], marker="s", color="#333333", label="base design"
+        )
+        chosen = part[part["chosen"]]
+        ax.scatter(
+            chosen["incentive_cost"],
+            chosen["value"],
+            s=140,
+            facecolors="none",
+            edgecolors="#c0392b",
+            linewidths=2,
+            label="chosen",
+        )
+        for _, row in chosen.iterrows():
+            ax.annotate(
+                row["candidate"],
+                (row["incentive_cost"], row["value"]),
+                fontsize=8,
+                xytext=(6, 4),
+                textcoords="offset points",
+            )
+        ax.set_title(segment, fontsize="medium")
+        ax.set_xlabel(f"expected incentive cost ({currency})")
+        ax.set_ylabel(f"expected value ({currency})")
+        format_axis(ax.xaxis, "money", bins=4)
+        format_axis(ax.yaxis, "money", bins=4)
+        ax.legend(frameon=False, fontsize="small")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def _candidate_frame(rows: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """The candidates as text: the chosen one marked, money and shares in their units."""
+    from incentsim.experiments.compare import format_value
+
+    def money(v: Any) -> str:
+        return format_value(v, "money")
+
+    def share(v: Any) -> str:
+        return format_value(v, "share")
+
+    return pd.DataFrame(
+        {
+            "segment": rows["segment"],
+            "candidate": rows["candidate"] + rows["chosen"].map({True: " (chosen)", False: ""}),
+            "design": rows["design"],
+            f"value ({currency})": rows["value"].map(money),
+            f"incentive cost ({currency})": rows["incentive_cost"].map(money),
+            "retention": rows["retention"].map(share),
+            "loyalty": rows["loyalty"].map(lambda v: format_value(v, "index")),
+            f"paid to smaller partners ({currency})": rows["small_partner_paid"].map(money),
+            f"paid ({currency})": rows["paid"].map(money),
+        }
+    )
+
+
+def _unit(outcome: str) -> Any:
+    from incentsim.engine.outcomes import describe
+
+    return describe(outcome).unit
