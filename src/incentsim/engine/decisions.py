@@ -9,10 +9,12 @@ thresholds, notches or caps except through the payouts those rules produce.
   reachable threshold raises it and a cap removes it), discounted for payout delay by present
   bias, and split between this period and the next by how much of this week's pipeline can
   still close before the period ends.
-* **Timing**: in the last weeks of a period a partner may pull deals forward (at a discount) or
-  defer this week's closings, whichever raises what it expects to be paid, net of what the moved
-  revenue would have earned next period, the discount it bears and a friction that falls with
-  its gaming propensity.
+* **Timing**: in the last weeks of a period a partner may pull deals forward or defer this
+  week's closings, whichever raises what it expects to be paid, net of what the moved revenue
+  would earn next period (averaged over next period's outcomes, so partners past a cap or out
+  of a floor's reach defer), the discount it bears and a friction that falls with its gaming
+  propensity. It controls the closing dates of deals due within a share of its deal cycle,
+  and a pulled deal's discount grows with the weeks it is moved.
 * **Stuffing**: at the period end a partner may load extra inventory that comes back as returns
   or displaces next period's orders.
 * **Milestones**: a loyalty reward for consecutive periods at a tier is worth more the nearer
