@@ -13,8 +13,9 @@ written per partner, the straightforward way (no NumPy in the partners' loop):
 * **effort** from the smoothed marginal reward this period (three prices around the expected
   revenue) and next period, weighted for payout delay by present bias, as in the engine;
 * **timing games** in the last weeks of a period (defer all or half of the deferrable share,
-  pull in half or all of the pullable pipeline) and **stuffing** in the last week, each option
-  priced with the two-point smoothing;
+  or pull in the pipeline due within a quarter, half or all of the partner's reach, at a
+  discount per week moved) and **stuffing** in the last week, each option priced with the
+  two-point smoothing, against next period's centred rate on moved revenue (three-point);
 * **pipeline and closings** (gamma noise around the mean), deferred deals released at the next
   period start, stuffed inventory displacing later orders and coming back as returns, MDF
   campaigns adding pipeline, customer satisfaction worn by effort;
@@ -64,6 +65,9 @@ from incentsim.scenario.model import Scenario
 
 #: Two-point Gauss-Hermite smoothing, as in :mod:`incentsim.engine.decisions`.
 NODES = (-1.0, 1.0)
+#: The three-point rule for next period's rate on moved revenue, as in the engine.
+FINE_NODES = (-math.sqrt(3.0), 0.0, math.sqrt(3.0))
+FINE_WEIGHTS = (1.0 / 6.0, 4.0 / 6.0, 1.0 / 6.0)
 
 
 @dataclass
@@ -340,6 +344,34 @@ class ProcessPerPartner:
             for node in NODES
         )
 
+    def moved_revenue_rate(self, i: int, expected: float, spread: float, outlook: tuple) -> float:
+        """What a unit of revenue moved into a period expected at ``expected`` give or take
+        ``spread`` earns there: the centred slope of the three-point expected payout."""
+
+        def priced(revenue: float) -> float:
+            return sum(
+                w * self.anticipated_payout(i, max(revenue + node * spread, 0.0), *outlook)
+                for node, w in zip(FINE_NODES, FINE_WEIGHTS, strict=True)
+            )
+
+        half = 0.5 * spread
+        return (priced(expected + half) - priced(expected - half)) / max(spread, 1e-9)
+
+    def pull_options(self, pipeline: float, cycle: float, weeks_left: int) -> list[tuple]:
+        """(pipeline pulled, discount) for each share of the partner's reach."""
+        b = self.b
+        due_after = math.exp(-weeks_left / cycle)
+        options = []
+        for share in (0.25, 0.5, 1.0):
+            reach = share * b.pull_forward_reach * cycle
+            amount = pipeline * (due_after - math.exp(-(weeks_left + reach) / cycle))
+            weeks_moved = weeks_left + cycle - reach / math.expm1(reach / cycle)
+            discount = min(
+                b.pull_forward_discount_per_week * weeks_moved, b.pull_forward_discount_max
+            )
+            options.append((amount, discount))
+        return options
+
     def payout_outlook(
         self, i: int, expected: float, spread: float, outlook: tuple
     ) -> tuple[float, float]:
@@ -360,31 +392,30 @@ class ProcessPerPartner:
         return min(max(effort, b.effort_min), b.effort_max)
 
     def timing_choice(
-        self, i: int, expected: float, spread: float, closing_rate: float, pullable: float,
-        m_next: float, weight: float, next_weight: float, outlook: tuple, base: float,
-    ) -> tuple[float, float, float]:  # fmt: skip
-        """Pipeline pulled in, share of the week's closings deferred, payout expected after."""
+        self, i: int, expected: float, spread: float, closing_rate: float, pulls: list[tuple],
+        m_moved: float, weight: float, next_weight: float, outlook: tuple, base: float,
+    ) -> tuple[float, float, float, float]:  # fmt: skip
+        """Pipeline pulled in, its discount, share of the week's closings deferred, payout
+        expected after."""
         b = self.b
-        best_gain, best_option, best_payout = 0.0, 0.0, base
+        best_gain, best, best_payout = 0.0, (0.0, 0.0, 0.0), base
         friction = b.timing_friction * (1.0 - self.gaming[i])
-        discount = b.pull_forward_discount
-        for option in (-1.0, -0.5, 0.5, 1.0):
-            move = option * (pullable if option > 0 else b.deferral_share * closing_rate)
-            booked = move * (1.0 - discount) if option > 0 else move
-            payout = self.expected_payout(i, expected + booked, spread, outlook)
+        options = [
+            (-share * b.deferral_share * closing_rate, 0.0, (0.0, 0.0, share * b.deferral_share))
+            for share in (1.0, 0.5)
+        ]
+        options += [(amount, discount, (amount, discount, 0.0)) for amount, discount in pulls]
+        for move, discount, choice in options:
+            payout = self.expected_payout(i, expected + move * (1.0 - discount), spread, outlook)
             gain = (
                 weight * (payout - base)
-                - next_weight * m_next * move
-                - b.partner_margin * b.discount_share_partner * discount * max(move, 0.0)
+                - next_weight * m_moved * move
                 - friction * abs(move)
+                - b.partner_margin * b.discount_share_partner * discount * max(move, 0.0)
             )
             if gain > best_gain:
-                best_gain, best_option, best_payout = gain, option, payout
-        return (
-            max(best_option, 0.0) * pullable,
-            max(-best_option, 0.0) * b.deferral_share,
-            best_payout,
-        )
+                best_gain, best, best_payout = gain, choice, payout
+        return (*best, best_payout)
 
     def stuffing_choice(
         self, i: int, expected: float, spread: float, capacity: float, m_next: float,
@@ -436,7 +467,7 @@ class ProcessPerPartner:
         weight = 1.0 / (1.0 + self.myopia[i] * self.delay / b.present_bias_weeks)
         next_weight = 1.0 / (1.0 + self.myopia[i] * (self.delay + wpp) / b.present_bias_weeks)
         ramp_periods = self.scenario.population.recruitment.ramp_periods
-        m_next = 0.0
+        m_next = m_moved = 0.0
         for week in range(int(env.now), self.weeks):
             if not self.active[i]:
                 return
@@ -471,25 +502,23 @@ class ProcessPerPartner:
                 expected_next = closing_rate * wpp + self.held[i]
                 spread_next = max(b.forecast_noise * max(expected_next, typical), 0.01 * typical)
                 m_next = self.payout_outlook(i, expected_next, spread_next, outlook)[0]
+                if window:
+                    m_moved = self.moved_revenue_rate(i, expected_next, spread_next, outlook)
             share_this = 1.0 - math.exp(-weeks_left / cycle)
             reward = share_this * weight * m_this + (1.0 - share_this) * next_weight * m_next
             self.effort[i] += b.effort_adjustment * (self.target_effort(i, reward) - self.effort[i])
 
-            pulled = deferred_share = stuff = 0.0
+            pulled = discount = deferred_share = stuff = 0.0
             if window:
-                pullable = b.pull_forward_share * self.pipeline[i] / b.timing_weeks
-                pulled, deferred_share, payout_after = self.timing_choice(
-                    i, expected, spread, closing_rate, pullable, m_next, weight, next_weight,
+                pulls = self.pull_options(self.pipeline[i], cycle, weeks_left)
+                pulled, discount, deferred_share, payout_after = self.timing_choice(
+                    i, expected, spread, closing_rate, pulls, m_moved, weight, next_weight,
                     outlook, payout_now,
                 )  # fmt: skip
                 if weeks_left == 1 and b.stuffing_capacity_weeks > 0:
-                    after = (
-                        expected
-                        + pulled * (1.0 - b.pull_forward_discount)
-                        - deferred_share * closing_rate
-                    )
+                    after = expected + pulled * (1.0 - discount) - deferred_share * closing_rate
                     stuff = self.stuffing_choice(
-                        i, after, spread, b.stuffing_capacity_weeks * potential, m_next, weight,
+                        i, after, spread, b.stuffing_capacity_weeks * potential, m_moved, weight,
                         next_weight, outlook, payout_after,
                     )  # fmt: skip
 
@@ -516,7 +545,7 @@ class ProcessPerPartner:
                 deferred = deferred_share * closings
                 self.pipeline[i] -= pulled
                 self.held[i] += deferred
-                booked = closings - deferred + pulled * (1.0 - b.pull_forward_discount) + stuff
+                booked = closings - deferred + pulled * (1.0 - discount) + stuff
                 self.totals["pulled_forward"] += pulled
                 self.totals["deferred"] += deferred
                 if weeks_left == 1 and b.stuffing_capacity_weeks > 0:

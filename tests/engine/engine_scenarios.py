@@ -99,6 +99,29 @@ FLOOR: dict[str, Any] = {
     "program": {"tiers": {"top": {"requirements": {"revenue": THRESHOLD}, "rebate_rate": 0.04}}}
 }
 
+#: A strongly accelerating quarterly plan: 1% on everything, ten times that above 60,000.
+STEEP_ACCELERATOR: dict[str, Any] = {
+    "program": {
+        "tiers": {"base": {"rebate_rate": 0.01}},
+        "accelerators": {"steep": {"threshold": 60_000, "multiplier": 10.0}},
+    }
+}
+
+#: Healy's (1985) bonus: 4% of revenue above a floor (the threshold), nothing below it, at
+#: most 1,400 a quarter (reached at 75,000 of revenue).
+HEALY_FLOOR: dict[str, Any] = {
+    "program": {
+        "tiers": {"base": {"rebate_rate": 0.04}},
+        "accelerators": {
+            "floor": {"kind": "decelerator", "threshold": THRESHOLD, "multiplier": 0.0}
+        },
+    }
+}
+HEALY_CAP: dict[str, Any] = {"program": {"partner_cap": 1_400}}
+
+#: Revenue at which :data:`HEALY_CAP` binds under :data:`HEALY_FLOOR`.
+HEALY_CAP_REVENUE = 75_000.0
+
 #: Returns of stuffed inventory are not clawed back.
 NO_CLAWBACK: dict[str, Any] = {"program": {"guardrails": {"clawback_on_returns": False}}}
 

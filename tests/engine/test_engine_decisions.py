@@ -112,3 +112,30 @@ def test_the_churn_hazard_per_week_does_not_depend_on_the_period_length() -> Non
         assert np.all(per_period < quarterly)
         survive = (1.0 - per_period) ** (13 / weeks)
         np.testing.assert_allclose(1.0 - survive, quarterly, rtol=1e-12)
+
+
+def test_pulls_reach_further_with_longer_cycles_and_cost_more_the_further() -> None:
+    """A partner pulls deals due within half its deal cycle after the period end; each costs
+    1% a week moved, at most 30% (the documented defaults)."""
+    b = Behaviour()
+    cycles = np.array([2.0, 13.0, 78.0])
+    weekly = 1_000.0  # the same closings a week for each: pipeline = weekly closings x cycle
+    pulls = decisions.pull_options(b, weekly * cycles, cycles, weeks_left=1)
+    amounts = np.array([pull.amount for pull in pulls])  # (reach share, cycle)
+    discounts = np.array([pull.discount for pull in pulls])
+    # Longer cycles: more weeks of deals within reach (about the reach itself for long cycles).
+    assert (np.diff(amounts, axis=1) > 0).all()
+    reach = b.pull_forward_reach * 78.0  # 39 weeks
+    assert 0.6 * reach * weekly < amounts[-1, 2] < reach * weekly
+    assert amounts[-1, 0] < 0.03 * amounts[-1, 2]
+    # Further pulls cost more per deal: 19% for deals due within 39 weeks of a 78-week cycle.
+    assert (np.diff(discounts, axis=0) > 0).all()
+    assert discounts[-1, 2] == pytest.approx(0.01 * (1.0 + 78.0 - 39.0 / np.expm1(0.5)))
+    # At most the cap, however far.
+    steep = b.model_copy(update={"pull_forward_discount_per_week": 0.02})
+    capped = decisions.pull_options(steep, weekly * cycles, cycles, weeks_left=1)
+    assert capped[-1].discount[2] == pytest.approx(b.pull_forward_discount_max)
+    assert (capped[-1].discount <= b.pull_forward_discount_max).all()
+    # A deal due the week after a one-week cycle's period end is moved about 1.5 weeks.
+    short = decisions.pull_options(b, np.array([weekly]), np.array([1.0]), weeks_left=1)
+    assert short[0].discount[0] == pytest.approx(0.01 * (1.0 + 1.0 - 0.125 / np.expm1(0.125)))

@@ -9,10 +9,12 @@ thresholds, notches or caps except through the payouts those rules produce.
   reachable threshold raises it and a cap removes it), discounted for payout delay by present
   bias, and split between this period and the next by how much of this week's pipeline can
   still close before the period ends.
-* **Timing**: in the last weeks of a period a partner may pull deals forward (at a discount) or
-  defer this week's closings, whichever raises what it expects to be paid, net of what the moved
-  revenue would have earned next period, the discount it bears and a friction that falls with
-  its gaming propensity.
+* **Timing**: in the last weeks of a period a partner may pull deals forward or defer this
+  week's closings, whichever raises what it expects to be paid, net of what the moved revenue
+  would earn next period (averaged over next period's outcomes, so partners past a cap or out
+  of a floor's reach defer), the discount it bears and a friction that falls with its gaming
+  propensity. It controls the closing dates of deals due within a share of its deal cycle,
+  and a pulled deal's discount grows with the weeks it is moved.
 * **Stuffing**: at the period end a partner may load extra inventory that comes back as returns
   or displaces next period's orders.
 * **Milestones**: a loyalty reward for consecutive periods at a tier is worth more the nearer
@@ -178,6 +180,42 @@ def marginal_rate(
     return payout_outlook(cp, pstate, group, expected_revenue, spread, outlook)[0]
 
 
+#: A three-point Gauss-Hermite rule (exact up to degree 5), for what is priced once a period.
+_NODES_FINE = np.array([-np.sqrt(3.0), 0.0, np.sqrt(3.0)])
+_WEIGHTS_FINE = np.array([1.0, 4.0, 1.0]) / 6.0
+
+
+def moved_revenue_rate(
+    cp: CompiledProgram,
+    pstate: ProgramState,
+    group: IntArray,
+    expected_revenue: FloatArray,
+    spread: FloatArray,
+    outlook: Outlook,
+) -> FloatArray:
+    """What a unit of revenue moved into a period is worth there, per unit, when the period is
+    expected to end at ``expected_revenue`` give or take ``spread`` (sd).
+
+    The slope of the expected payout (three-point rule) between half a spread below and half a
+    spread above the expectation: centred, so it weighs every outcome the partner deems likely
+    alike. A partner expected near a cap gets its rate from the chance of ending below it, and
+    one expected far below a floor from the chance of ending above it (where
+    :func:`marginal_rate`, the value of ending up to two spreads higher that more effort buys,
+    would see only the cap, or mostly the floor).
+    """
+
+    def expected(revenue: FloatArray) -> FloatArray:
+        total = np.zeros_like(revenue)
+        for node, w in zip(_NODES_FINE, _WEIGHTS_FINE, strict=True):
+            x = np.maximum(revenue + node * spread, 0.0)
+            total += w * priced_payout(cp, pstate, group, x, outlook)
+        return total
+
+    half = 0.5 * spread
+    step = np.maximum(spread, 1e-9)
+    return (expected(expected_revenue + half) - expected(expected_revenue - half)) / step
+
+
 def milestone_values(
     behaviour: Behaviour,
     cp: CompiledProgram,
@@ -249,6 +287,50 @@ def ratchet_cost(
     return (next_payout(expected_revenue) - next_payout(expected_revenue + step)) / step
 
 
+@dataclass(frozen=True)
+class PullOption:
+    """Deals a partner could pull into the period this week: ``amount`` of pipeline (currency)
+    and the price ``discount`` (a share of their value) needed to close them now."""
+
+    amount: FloatArray
+    discount: FloatArray
+
+
+#: Shares of its reach a partner may pull its pipeline in by: the nearer half, or all of it.
+PULL_REACHES = (0.25, 0.5, 1.0)
+
+
+def pull_options(
+    behaviour: Behaviour, pipeline: FloatArray, cycle: FloatArray, weeks_left: int
+) -> tuple[PullOption, ...]:
+    """What a partner could pull into the period with ``weeks_left`` weeks to go (this one
+    included), one option per share of its reach in :data:`PULL_REACHES`.
+
+    A partner controls the closing dates of deals due within ``pull_forward_reach`` of its deal
+    cycle (``cycle`` weeks), so control grows with the cycle. Closings come from the pipeline
+    at a rate of one ``cycle``-th a week, so the pipeline due in ``(weeks_left, weeks_left +
+    D]`` weeks from now is ``pipeline * (exp(-weeks_left / cycle) - exp(-(weeks_left + D) /
+    cycle))``: about ``D`` weeks of closings for long cycles, much less for short ones. Pulling
+    those deals in moves each forward by the weeks it was due in; their discount is
+    ``pull_forward_discount_per_week`` times their mean weeks moved, at most
+    ``pull_forward_discount_max``.
+    """
+    due_after = np.exp(-weeks_left / cycle)
+    options = []
+    for share in PULL_REACHES:
+        reach = share * behaviour.pull_forward_reach * cycle
+        amount = pipeline * (due_after - np.exp(-(weeks_left + reach) / cycle))
+        # Mean weeks away of a deal due in (weeks_left, weeks_left + reach]: an exponential
+        # closing time truncated to that window.
+        weeks_moved = weeks_left + cycle - reach / np.expm1(reach / cycle)
+        discount = np.minimum(
+            behaviour.pull_forward_discount_per_week * weeks_moved,
+            behaviour.pull_forward_discount_max,
+        )
+        options.append(PullOption(amount, discount))
+    return tuple(options)
+
+
 def timing_choice(
     behaviour: Behaviour,
     cp: CompiledProgram,
@@ -257,21 +339,23 @@ def timing_choice(
     expected_revenue: FloatArray,
     spread: FloatArray,
     closings: FloatArray,
-    pullable: FloatArray,
+    pulls: tuple[PullOption, ...],
     next_rate: FloatArray,
     weight: FloatArray,
     next_weight: FloatArray,
     gaming: FloatArray,
     outlook: Outlook,
     base: FloatArray | None = None,
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Pipeline pulled into this period and the share of this week's closings deferred.
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Pipeline pulled into this period, its discount, and the share of this week's closings
+    deferred.
 
     The choice is made at the start of the week, before the week's closings are known: the
-    partner weighs deferring a share of what it expects to close (``closings``) and pulling in
-    part of its pipeline (``pullable``), and keeps whichever option raises what it expects to be
-    paid, net of what the moved revenue would earn next period (``next_rate``), the discount it
-    bears on pulled deals and a friction that falls with its gaming propensity.
+    partner weighs deferring a share of what it expects to close (``closings``) and each of
+    its ``pulls`` (:func:`pull_options`), and keeps whichever option raises what it expects to
+    be paid, net of what the moved revenue would earn next period (``next_rate``), its share of
+    the discount on pulled deals (its margin on the value given away) and a friction that falls
+    with its gaming propensity.
 
     Parameters
     ----------
@@ -279,8 +363,8 @@ def timing_choice(
         Period revenue the partner expects without moving anything.
     closings
         This week's expected natural closings (what could be deferred).
-    pullable
-        Pipeline that could be pulled into the period this week.
+    pulls
+        The pipeline that could be pulled into the period this week, and at what discount.
     next_rate
         Incentive the moved revenue would earn next period, per unit.
     weight, next_weight
@@ -293,40 +377,51 @@ def timing_choice(
 
     Returns
     -------
-    (pulled, deferred_share, payout)
-        Pipeline pulled forward (currency), the share of the week's closings deferred, and the
-        payout the partner expects after its choice.
+    (pulled, discount, deferred_share, payout)
+        Pipeline pulled forward (currency), the discount on it (a share of its value), the share
+        of the week's closings deferred, and the payout the partner expects after its choice.
     """
     if base is None:
         base = expected_payout(cp, pstate, group, expected_revenue, spread, outlook)
-    # The best option so far, updated in place.
-    best_gain = np.zeros(np.shape(expected_revenue))
-    best_option = np.zeros(np.shape(expected_revenue))
+    shape = np.shape(expected_revenue)
+    # The best option so far, updated in place (doing nothing gains 0 and is kept unless an
+    # option gains more).
+    best_gain = np.zeros(shape)
+    pulled = np.zeros(shape)
+    discount = np.zeros(shape)
+    deferred_share = np.zeros(shape)
     best_payout = np.array(base, dtype=np.float64)
     friction = behaviour.timing_friction * (1.0 - gaming)
-    discount = behaviour.pull_forward_discount
-    # Defer all or half of the deferrable share, or pull in half or all of the pullable pipeline
-    # (doing nothing gains 0 and is kept unless an option gains more).
-    for option in (-1.0, -0.5, 0.5, 1.0):
-        move = option * (pullable if option > 0 else behaviour.deferral_share * closings)
-        booked = move * (1.0 - discount) if option > 0 else move
+    partner_discount = behaviour.partner_margin * behaviour.discount_share_partner
+
+    def consider(move: FloatArray, booked: FloatArray, cost: FloatArray | float) -> BoolArray:
+        """Keep moving ``move`` (``booked`` of it this period, at a further ``cost``) where it
+        gains more than the best option so far; where it does."""
         payout = expected_payout(cp, pstate, group, expected_revenue + booked, spread, outlook)
         gain = (
             weight * (payout - base)
             - next_weight * next_rate * move
-            - behaviour.partner_margin
-            * behaviour.discount_share_partner
-            * discount
-            * np.maximum(move, 0.0)
             - friction * np.abs(move)
+            - cost
         )
         better = gain > best_gain
         put_where(best_gain, better, gain)
-        put_where(best_option, better, option)
         put_where(best_payout, better, payout)
-    pulled = np.maximum(best_option, 0.0) * pullable
-    deferred_share = np.maximum(-best_option, 0.0) * behaviour.deferral_share
-    return pulled, deferred_share, best_payout
+        return better
+
+    # Defer all or half of the deferrable share of the week's closings...
+    for share in (1.0, 0.5):
+        deferred = -share * behaviour.deferral_share * closings
+        better = consider(deferred, deferred, 0.0)
+        put_where(deferred_share, better, share * behaviour.deferral_share)
+    # ... or take one of the pulls.
+    for pull in pulls:
+        cost = partner_discount * pull.discount * pull.amount
+        better = consider(pull.amount, pull.amount * (1.0 - pull.discount), cost)
+        put_where(deferred_share, better, 0.0)
+        put_where(pulled, better, pull.amount)
+        put_where(discount, better, pull.discount)
+    return pulled, discount, deferred_share, best_payout
 
 
 def stuffing_choice(

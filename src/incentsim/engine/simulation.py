@@ -221,6 +221,7 @@ class Simulation:
         self._period = 0
         self._week_in_period = 0
         self._m_next = np.zeros(shape)
+        self._m_moved = np.zeros(shape)
         self._ratchet: FloatArray | None = None
         self._milestones = self._milestone_values()
         self._in_remediation = np.zeros(shape, dtype=np.bool_)
@@ -399,10 +400,10 @@ class Simulation:
         )
         gaming_window = weeks_left <= b.timing_weeks
         if self._week_in_period == 0 or (gaming_window and weeks_left == b.timing_weeks):
-            self._m_next, self._ratchet = self._next_period_rates(
-                expected, spread, closing_rate, typical, outlook
+            self._m_next, self._m_moved, self._ratchet = self._next_period_rates(
+                expected, spread, closing_rate, typical, outlook, gaming_window
             )
-        m_next = self._m_next
+        m_next, m_moved = self._m_next, self._m_moved
         # Next period's payout comes a period later: present bias weighs it less.
         weight, next_weight = self.weight, self.next_weight
         share_this = self._share_this_period(weeks_left)
@@ -410,18 +411,19 @@ class Simulation:
         if self._ratchet is not None:
             # Revenue booked this period raises next period's quota: a cost paid next period.
             reward = reward - share_this * next_weight * self._ratchet
-            m_next = m_next + self._ratchet  # what moving a unit into this period costs
+            m_moved = m_moved + self._ratchet  # what moving a unit into this period costs
         target = decisions.target_effort(b, p.responsiveness, reward)
         self.effort = self.effort + b.effort_adjustment * (target - self.effort)
 
         # Timing games in the last weeks of the period, chosen before the week's closings are
         # known: pull part of the pipeline in, or defer a share of whatever closes this week.
         pulled = np.zeros_like(expected)
+        discount = np.zeros_like(expected)
         deferred_share = np.zeros_like(expected)
         stuff = np.zeros_like(expected)
         if gaming_window:
-            pullable = b.pull_forward_share * self.pipeline / b.timing_weeks
-            pulled, deferred_share, payout_after = decisions.timing_choice(
+            pulls = decisions.pull_options(b, self.pipeline, cycle, weeks_left)
+            pulled, discount, deferred_share, payout_after = decisions.timing_choice(
                 b,
                 self.cp,
                 self.pstate,
@@ -429,8 +431,8 @@ class Simulation:
                 expected,
                 spread,
                 closing_rate,
-                pullable,
-                m_next,
+                pulls,
+                m_moved,
                 weight,
                 next_weight,
                 p.gaming_propensity,
@@ -443,11 +445,7 @@ class Simulation:
                 clawed = np.where(
                     self.cp.clawback_on_returns[self.group], self.pstate.last_rate, 0.0
                 )
-                after = (
-                    expected
-                    + pulled * (1.0 - b.pull_forward_discount)
-                    - deferred_share * closing_rate
-                )
+                after = expected + pulled * (1.0 - discount) - deferred_share * closing_rate
                 stuff = (
                     decisions.stuffing_choice(
                         b,
@@ -457,7 +455,7 @@ class Simulation:
                         after,
                         spread,
                         b.stuffing_capacity_weeks * potential,
-                        m_next,
+                        m_moved,
                         clawed,
                         weight,
                         next_weight,
@@ -492,8 +490,8 @@ class Simulation:
             deferred = deferred_share * closings
             self.pipeline -= pulled
             self.held += deferred
-            booked = closings - deferred + pulled * (1.0 - b.pull_forward_discount) + stuff
-            self.recorder.timing(pulled, deferred, pulled * b.pull_forward_discount)
+            booked = closings - deferred + pulled * (1.0 - discount) + stuff
+            self.recorder.timing(pulled, deferred, pulled * discount)
             if weeks_left == 1 and b.stuffing_capacity_weeks > 0:
                 self.returns_next += b.stuffing_return_rate * stuff
                 self.overhang += (1.0 - b.stuffing_return_rate) * stuff
@@ -519,14 +517,18 @@ class Simulation:
         closing_rate: FloatArray,
         typical: FloatArray,
         outlook: decisions.Outlook,
-    ) -> tuple[FloatArray, FloatArray | None]:
-        """Incentive per unit of revenue booked next period, and the quota ratchet's cost per
-        unit booked this period (``None`` without a ratchet), priced by the rules engine.
+        moving: bool,
+    ) -> tuple[FloatArray, FloatArray, FloatArray | None]:
+        """Incentive per unit of revenue next period: for effort (:func:`decisions.marginal_rate`)
+        and, when ``moving`` deals across the period end is open, for revenue moved into it
+        (:func:`decisions.moved_revenue_rate`, else the effort rate); and the quota ratchet's cost
+        per unit booked this period (``None`` without a ratchet), priced by the rules engine.
 
         Next period's revenue is expected at the partner's current pace (this week's closing
         rate over a whole period) plus any deals already deferred into it; the program's state
-        stands in for next period's. A partner at a cap this period but not expected to be at it
-        next period sees a positive rate here and a zero one this period: deferral emerges.
+        stands in for next period's. A partner at a cap this period, or hopelessly below a
+        floor, sees a zero rate this period and, by the chance of ending next period between
+        the two, a positive one on revenue moved into next period: deferral emerges at both ends.
         """
         b = self.behaviour
         wpp = self.calendar.weeks_per_period
@@ -537,10 +539,17 @@ class Simulation:
         rate = decisions.marginal_rate(
             self.cp, self.pstate, self.group, expected_next, spread_next, outlook
         )
+        moved = (
+            decisions.moved_revenue_rate(
+                self.cp, self.pstate, self.group, expected_next, spread_next, outlook
+            )
+            if moving
+            else rate
+        )
         ratchet = decisions.ratchet_cost(
             self.cp, self.pstate, self.group, expected, spread, expected_next, spread_next, outlook
         )
-        return rate, ratchet
+        return rate, moved, ratchet
 
     def _duplicates(
         self,

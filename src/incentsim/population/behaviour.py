@@ -38,13 +38,29 @@ class Behaviour(Strict):
         (range 4-26; Kaur, Kremer & Mullainathan 2015 find shorter lags raise effort).
     timing_weeks
         Final weeks of a period in which partners can move deals across the period end.
-    pull_forward_share
-        Share of a partner's open pipeline that can be pulled into the current period.
-    pull_forward_discount
-        Price discount needed to close a pulled deal early (Larkin 2014: mispricing costs
-        about 6-8% of revenue).
+    pull_forward_reach
+        How far ahead, as a share of its deal cycle, a partner can pull a deal's closing date
+        (range 0.25-1; default 0.5): deals due within that reach after the period end can be
+        closed now, so control over closing dates grows with the cycle (Oyer 1998; Larkin
+        2014, where 12-24-month cycles let salespeople move deals by a quarter or more). No
+        study gives the share itself.
+    pull_forward_discount_per_week
+        Price discount per week a deal is pulled forward, as a share of its price (range
+        0.005-0.02; default 0.01): a deal due 8 weeks later closes now at 8% off, all of it off
+        the vendor's revenue. Not measured directly: with ``pull_forward_discount_max``,
+        ``pull_forward_reach`` and ``discount_share_partner`` it is set so that a strongly
+        accelerating quarterly plan with 12-24-month cycles costs the vendor about 6-8% of its
+        revenue in these discounts, the mispricing Larkin (2014, Journal of Labor Economics)
+        finds in enterprise software, and an equal-cost linear plan next to nothing
+        (``tests/engine/test_engine_phenomena.py``).
+    pull_forward_discount_max
+        Most discount a pulled deal gets, as a share of its price, however far it is pulled
+        (range 0.2-0.4; default 0.3; set with the above).
     discount_share_partner
-        Share of that discount the partner bears.
+        Share of a pulled deal's discount that comes out of the partner's own margin (range
+        0-0.5; default 0.2: end-of-period concessions are mostly funded by the vendor's special
+        pricing; no study gives a figure): the partner loses ``partner_margin`` times this share
+        of the value given away.
     deferral_share
         Share of a week's closings a partner can push into the next period.
     timing_friction
@@ -128,9 +144,10 @@ class Behaviour(Strict):
     forecast_noise: Annotated[float, Field(ge=0.0, le=2.0)] = 0.25
     present_bias_weeks: Annotated[float, Field(gt=0.0, le=104.0)] = 13.0
     timing_weeks: Annotated[int, Field(ge=0, le=13)] = 2
-    pull_forward_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.4
-    pull_forward_discount: Annotated[float, Field(ge=0.0, le=0.5)] = 0.07
-    discount_share_partner: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    pull_forward_reach: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    pull_forward_discount_per_week: Annotated[float, Field(ge=0.0, le=0.1)] = 0.01
+    pull_forward_discount_max: Annotated[float, Field(ge=0.0, le=0.5)] = 0.3
+    discount_share_partner: Annotated[float, Field(ge=0.0, le=1.0)] = 0.2
     deferral_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.8
     timing_friction: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
     stuffing_capacity_weeks: Annotated[float, Field(ge=0.0, le=13.0)] = 2.0
