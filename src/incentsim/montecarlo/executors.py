@@ -9,7 +9,8 @@ wall time does.
 - :class:`ProcessExecutor`: a pool of worker processes started with ``spawn`` (or
   ``forkserver``), never ``fork``, so it does not hang in notebooks or in programs with threads.
 - :class:`DaskExecutor`: a Dask cluster, local (started and stopped with the executor) or an
-  existing scheduler. Needs ``incentsim[dask]``.
+  existing scheduler. Needs ``incentsim[dask]``. It sets its workers' memory allocator as the
+  process pool's workers have it (:mod:`incentsim.montecarlo.dask_workers`).
 
 At most a few tasks per worker are in flight at a time, so finished results do not pile up in
 memory and an interrupt has little queued work to cancel.
@@ -175,6 +176,10 @@ class ProcessExecutor(Executor):
 class DaskExecutor(Executor):
     """Runs tasks on a Dask cluster.
 
+    The workers' glibc allocator is set as a process pool's workers have it, by a worker plugin
+    applied in each worker, present and future (:mod:`incentsim.montecarlo.dask_workers`); on an
+    existing scheduler it stays registered after the executor closes.
+
     Parameters
     ----------
     address
@@ -204,6 +209,8 @@ class DaskExecutor(Executor):
             return self
         try:
             from distributed import Client, LocalCluster
+
+            from incentsim.montecarlo.dask_workers import AllocatorPlugin
         except ImportError as exc:  # pragma: no cover - depends on the installation
             raise ImportError(
                 "the Dask executor needs dask[distributed]: pip install 'incentsim[dask]'"
@@ -218,6 +225,7 @@ class DaskExecutor(Executor):
             self._client = Client(self._cluster)
         else:
             self._client = Client(self.address)
+        self._client.register_plugin(AllocatorPlugin())
         return self
 
     def close(self) -> None:
