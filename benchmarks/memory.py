@@ -18,7 +18,8 @@ Run::
     .venv/bin/python benchmarks/memory.py --quick    # 100 and 1,000 on 2 workers (~1 min)
     .venv/bin/python benchmarks/memory.py --reps 25 250 --workers 1 --set population.partners=10000
 
-The full run simulates 22,200 replications of the baseline: about 10 minutes of CPU.
+The full run simulates 22,200 replications of the baseline: about 15 minutes of CPU (over half an
+hour of wall time on a busy 2-core machine).
 """
 
 from __future__ import annotations
