@@ -8,6 +8,7 @@ reused: filling fifty in turn page-faults a few times, not fifty times 256.
 
 from __future__ import annotations
 
+import os
 import platform
 import resource
 
@@ -46,6 +47,19 @@ def test_the_workers_of_an_existing_scheduler_reuse_freed_memory() -> None:
     with cluster, DaskExecutor(address=cluster.scheduler_address) as ex:
         faults = ex._client.run(page_faults_filling_arrays)
     assert [count < 1000 for count in faults.values()] == [True]
+
+
+def test_a_local_cluster_leaves_this_process_environment_as_it_found_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Dask's nanny writes MALLOC_TRIM_THRESHOLD_=65536 into the environment of the process it
+    # runs in; process pools started afterwards would inherit it and run 2x slower.
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    with DaskExecutor(workers=1) as ex:
+        assert ex.workers == 1
+        assert "MALLOC_TRIM_THRESHOLD_" not in os.environ
+    assert os.environ["OMP_NUM_THREADS"] == "3"
 
 
 @glibc

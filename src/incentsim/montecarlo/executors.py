@@ -178,7 +178,9 @@ class DaskExecutor(Executor):
 
     The workers' glibc allocator is set as a process pool's workers have it, by a worker plugin
     applied in each worker, present and future (:mod:`incentsim.montecarlo.dask_workers`); on an
-    existing scheduler it stays registered after the executor closes.
+    existing scheduler it stays registered after the executor closes. A local cluster's nanny
+    leaves this process's environment as it found it, so process pools started later do not
+    inherit Dask's allocator setting.
 
     Parameters
     ----------
@@ -210,18 +212,19 @@ class DaskExecutor(Executor):
         try:
             from distributed import Client, LocalCluster
 
-            from incentsim.montecarlo.dask_workers import AllocatorPlugin
+            from incentsim.montecarlo.dask_workers import AllocatorPlugin, environment_kept
         except ImportError as exc:  # pragma: no cover - depends on the installation
             raise ImportError(
                 "the Dask executor needs dask[distributed]: pip install 'incentsim[dask]'"
             ) from exc
         if self.address is None:
-            self._cluster = LocalCluster(
-                n_workers=self._requested or os.cpu_count() or 1,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-            )
+            with environment_kept():
+                self._cluster = LocalCluster(
+                    n_workers=self._requested or os.cpu_count() or 1,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                )
             self._client = Client(self._cluster)
         else:
             self._client = Client(self.address)
