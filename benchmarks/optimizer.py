@@ -17,13 +17,20 @@ sample (overrun probability above alpha beyond noise, retention below the floor,
 above the budget) and the wall time. The fresh replications are common to the three designs,
 so each is also compared with the MILP's design replication by replication (paired).
 
-Part 2: build and solve times of the CVaR MILP for 8 segments x 64 candidates x 1,000
+Part 2: candidate simulation time on the bundled optimisation, serial, by CPU time:
+``simulate_candidates`` (a task stacks several seed blocks of a candidate, paying the engine's
+fixed cost per block once) against the same (segment, candidate, block) simulations run one
+block at a time with ``simulate_block`` (as before issue 17), interleaved; the two must agree
+bit for bit before anything is timed. Target (issue 17): halved.
+
+Part 3: build and solve times of the CVaR MILP for 8 segments x 64 candidates x 1,000
 scenarios with synthetic coefficients (the generator of the optimiser's tests); target under
 20 s to proven optimality.
 
 Run::
 
-    .venv/bin/python benchmarks/optimizer.py                  # both parts
+    .venv/bin/python benchmarks/optimizer.py                  # all three parts
+    .venv/bin/python benchmarks/optimizer.py --part candidates --repeat 5
     .venv/bin/python benchmarks/optimizer.py --part size --repeat 3
 """
 
@@ -37,13 +44,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from _common import ROOT, SCENARIOS, header
+from _common import ROOT, SCENARIOS, header, interleaved, median
 
+from incentsim.engine.simulation import simulate_block
 from incentsim.montecarlo.runner import run_montecarlo
-from incentsim.montecarlo.seeding import fresh_seed
+from incentsim.montecarlo.seeding import BLOCK_SIZE, block_seeds, fresh_seed
 from incentsim.montecarlo.summary import mean_interval, wilson_interval
 from incentsim.optimizer.coefficients import ProblemSettings, design_problem, resolve_settings
-from incentsim.optimizer.evaluate import segment_counts, simulate_candidates
+from incentsim.optimizer.evaluate import (
+    OUTCOMES,
+    segment_counts,
+    segment_scenario,
+    simulate_candidates,
+)
 from incentsim.optimizer.milp import DesignProblem, cvar, solve
 from incentsim.optimizer.space import generate_candidates
 from incentsim.optimizer.spec import OptimizationSpec, load_spec
@@ -242,6 +255,66 @@ def part_methods(spec_path: str, validation_reps: int) -> None:
         )
 
 
+def candidates_block_by_block(
+    base: Scenario, space: Any, replications: int, seed: int
+) -> dict[str, dict[str, np.ndarray]]:
+    """Every (segment, candidate, block) simulated alone with ``simulate_block``: the outcomes
+    ``(n_candidates, replications)`` per segment, as ``simulate_candidates`` arranges them."""
+    blocks = block_seeds(seed, replications, BLOCK_SIZE)
+    data = {}
+    for g in space.segments:
+        data[g] = {name: np.empty((len(space.candidates[g]), replications)) for name in OUTCOMES}
+        for row, candidate in enumerate(space.candidates[g]):
+            scenario = segment_scenario(base, g, candidate.override)
+            for block in blocks:
+                seed_copy = np.random.SeedSequence(
+                    block.seed.entropy, spawn_key=block.seed.spawn_key
+                )
+                outcomes = simulate_block(scenario, seed_copy, block.reps).outcomes
+                start = block.index * BLOCK_SIZE
+                for name in OUTCOMES:
+                    data[g][name][row, start : start + block.reps] = outcomes[name]
+    return data
+
+
+def part_candidates(spec_path: str, repeat: int) -> None:
+    header(f"Candidate simulation on {spec_path}: stacked blocks vs block by block (serial)")
+    spec = load_spec(spec_path)
+    base = load_scenario(spec.scenario_path, spec.overrides)
+    space = generate_candidates(spec, base)
+    seed = spec.seed or 0
+    reps = spec.replications
+    blocks = len(block_seeds(seed, reps, BLOCK_SIZE))
+    print(
+        f"  {space.n_candidates} candidates x {reps} replications ({blocks} blocks each), "
+        f"segments of {segment_counts(base)} partners"
+    )
+    alone = candidates_block_by_block(base, space, reps, seed)
+    stacked = simulate_candidates(base, space, reps, seed, progress=False).data
+    mismatches = sum(
+        alone[g][name].tobytes() != stacked[g][name].tobytes()
+        for g in space.segments
+        for name in OUTCOMES
+    )
+    print(f"check: stacked vs block by block, {mismatches} outcome arrays differ (bit for bit)")
+    if mismatches:
+        raise SystemExit("stacked candidate blocks do not reproduce the block-by-block numbers")
+    times = interleaved(
+        [
+            ("block by block", lambda: candidates_block_by_block(base, space, reps, seed)),
+            ("stacked", lambda: simulate_candidates(base, space, reps, seed, progress=False)),
+        ],
+        repeat,
+    )
+    before, after = median(times.cpu["block by block"]), median(times.cpu["stacked"])
+    verdict = "met" if before / after >= 2 else "NOT met"
+    print(
+        f"\n  median CPU s: block by block {before:.2f}, stacked {after:.2f}: "
+        f"{before / after:.2f}x faster (target >= 2: {verdict}); "
+        f"wall {median(times['block by block']):.2f} s vs {median(times['stacked']):.2f} s"
+    )
+
+
 def part_size(repeat: int) -> None:
     header("CVaR MILP: 8 segments x 64 candidates x 1,000 scenarios (synthetic coefficients)")
     builds, solves = [], []
@@ -276,13 +349,15 @@ def part_size(repeat: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--part", choices=("methods", "size", "all"), default="all")
+    parser.add_argument("--part", choices=("methods", "candidates", "size", "all"), default="all")
     parser.add_argument("--spec", default=str(SCENARIOS / "optimize_demo.yaml"))
     parser.add_argument("--validation-reps", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
     if args.part in ("methods", "all"):
         part_methods(args.spec, args.validation_reps)
+    if args.part in ("candidates", "all"):
+        part_candidates(args.spec, args.repeat)
     if args.part in ("size", "all"):
         part_size(args.repeat)
     return 0

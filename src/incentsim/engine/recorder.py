@@ -17,6 +17,7 @@ The money outcomes obey the ledger's identities summed over the run (checked by 
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -67,10 +68,15 @@ def smallest_half_share(
 
 
 class Recorder:
-    """Accumulates a block's history as the calendar runs."""
+    """Accumulates a block's history as the calendar runs.
+
+    The recorder holds its simulation through a weak proxy: the simulation owns the recorder,
+    and a strong reference back would make a cycle that keeps every finished block's arrays
+    alive until Python's cyclic collector happens to run (memory growing with replications).
+    """
 
     def __init__(self, sim: Simulation, panel: bool) -> None:
-        self.sim = sim
+        self.sim = weakref.proxy(sim)
         reps, n = sim.group.shape
         periods = sim.calendar.horizon_periods
         self.keep_panel = panel

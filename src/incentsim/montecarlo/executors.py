@@ -9,7 +9,8 @@ wall time does.
 - :class:`ProcessExecutor`: a pool of worker processes started with ``spawn`` (or
   ``forkserver``), never ``fork``, so it does not hang in notebooks or in programs with threads.
 - :class:`DaskExecutor`: a Dask cluster, local (started and stopped with the executor) or an
-  existing scheduler. Needs ``incentsim[dask]``.
+  existing scheduler. Needs ``incentsim[dask]``. It sets its workers' memory allocator as the
+  process pool's workers have it (:mod:`incentsim.montecarlo.dask_workers`).
 
 At most a few tasks per worker are in flight at a time, so finished results do not pile up in
 memory and an interrupt has little queued work to cancel.
@@ -175,6 +176,12 @@ class ProcessExecutor(Executor):
 class DaskExecutor(Executor):
     """Runs tasks on a Dask cluster.
 
+    The workers' glibc allocator is set as a process pool's workers have it, by a worker plugin
+    applied in each worker, present and future (:mod:`incentsim.montecarlo.dask_workers`); on an
+    existing scheduler it stays registered after the executor closes. A local cluster's nanny
+    leaves this process's environment as it found it, so process pools started later do not
+    inherit Dask's allocator setting.
+
     Parameters
     ----------
     address
@@ -204,22 +211,26 @@ class DaskExecutor(Executor):
             return self
         try:
             from distributed import Client, LocalCluster
+
+            from incentsim.montecarlo.dask_workers import AllocatorPlugin, environment_kept
         except ImportError as exc:  # pragma: no cover - depends on the installation
             raise ImportError(
                 "the Dask executor needs dask[distributed]: pip install 'incentsim[dask]'"
             ) from exc
         if self.address is None:
-            self._cluster = LocalCluster(
-                n_workers=self._requested or os.cpu_count() or 1,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-            )
+            with environment_kept():
+                self._cluster = LocalCluster(
+                    n_workers=self._requested or os.cpu_count() or 1,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                )
             self._client = Client(self._cluster)
         else:
             from incentsim.montecarlo.scheduler import connect
 
             self._client = connect(self.address)
+        self._client.register_plugin(AllocatorPlugin())
         return self
 
     def close(self) -> None:

@@ -13,9 +13,14 @@ Every candidate of every segment runs on the same seed blocks (common random num
 scenario's probabilities) for all candidates and segments. Summing a replication's costs over
 segments therefore gives the cost of the joint program in one coherent scenario.
 
-Each task (segment, candidate, block) is cached on disk by a hash of its content (the segment
+Each (segment, candidate, block) is cached on disk by a hash of its content (the segment
 scenario with the candidate applied, the block's seed and size), so rerunning with a wider
 design space, more replications or another budget simulates only what is new.
+
+A task simulates several blocks of one candidate at once, stacked along the replication axis
+(:func:`~incentsim.engine.stacked.simulate_stacked`: the same numbers as block by block), so the
+engine's fixed cost per block, which dominates for a segment of a few dozen partners, is paid
+once per task: up to :data:`STACK_PARTNER_REPLICATIONS` partner-replications per task.
 """
 
 from __future__ import annotations
@@ -44,8 +49,10 @@ from incentsim.scenario.model import Scenario
 __all__ = [
     "METRICS",
     "OUTCOMES",
+    "STACK_PARTNER_REPLICATIONS",
     "SegmentTask",
     "SimulatedCandidates",
+    "TaskBlock",
     "TaskOutput",
     "segment_counts",
     "segment_scenario",
@@ -72,24 +79,36 @@ METRICS = (*OUTCOMES, "margin", "small_paid")
 #: Bump when what a cached file holds changes.
 CACHE_FORMAT = 1
 
+#: Most partner-replications (initial partners x replications) a task stacks: the size of one
+#: block of the bundled 1,000-partner baseline, so a task never holds more memory than that
+#: (and a segment that large is simulated block by block).
+STACK_PARTNER_REPLICATIONS = 25_000
+
 
 @dataclass(frozen=True)
-class SegmentTask:
-    """One block of one candidate of one segment."""
+class TaskBlock:
+    """One seed block of a task, and its cache key."""
 
-    segment: str
-    candidate: str
     block: int
     reps: int
     entropy: Any
     spawn_key: tuple[int, ...]
-    scenario: Scenario
     key: str
+
+
+@dataclass(frozen=True)
+class SegmentTask:
+    """Seed blocks of one candidate of one segment, simulated together."""
+
+    segment: str
+    candidate: str
+    scenario: Scenario
+    blocks: tuple[TaskBlock, ...]
 
 
 @dataclass
 class TaskOutput:
-    """What a task returns: the outcome arrays of its block (each ``(reps,)``)."""
+    """The outcome arrays of one block of a task (each ``(reps,)``)."""
 
     key: str
     outcomes: dict[str, np.ndarray]
@@ -114,7 +133,7 @@ class SimulatedCandidates:
     replications, seed
         Scenarios per candidate and the root seed they came from.
     simulated, cached, seconds
-        Tasks simulated now, tasks read from the cache, wall time.
+        Blocks (of one candidate) simulated now, blocks read from the cache, wall time.
     """
 
     segments: list[str]
@@ -197,24 +216,29 @@ def segment_scenario(
     return scenario_from_dict(data)
 
 
-def simulate_task(task: SegmentTask) -> TaskOutput:
-    """Simulate one task's block (runs in a worker)."""
-    from incentsim.engine.simulation import simulate_block
+def simulate_task(task: SegmentTask) -> list[TaskOutput]:
+    """Simulate a task's blocks, stacked (runs in a worker); one output per block."""
+    from incentsim.engine.stacked import simulate_stacked
 
     began = time.perf_counter()
-    seed = np.random.SeedSequence(task.entropy, spawn_key=task.spawn_key)
+    seeds = [np.random.SeedSequence(b.entropy, spawn_key=b.spawn_key) for b in task.blocks]
     try:
-        result = simulate_block(task.scenario, seed, task.reps)
+        results = simulate_stacked(task.scenario, seeds, [b.reps for b in task.blocks])
     except Exception as exc:
         exc.add_note(
             f"while simulating candidate '{task.candidate}' of segment '{task.segment}', "
-            f"block {task.block}"
+            f"blocks {', '.join(str(b.block) for b in task.blocks)}"
         )
         raise
-    outcomes = {name: np.asarray(result.outcomes[name], dtype=np.float64) for name in OUTCOMES}
-    outcomes["margin"] = task.scenario.market.gross_margin * outcomes["revenue_net"]
-    outcomes["small_paid"] = outcomes["payout_share_smallest_half"] * outcomes["incentive_paid"]
-    return TaskOutput(task.key, outcomes, time.perf_counter() - began)
+    seconds = (time.perf_counter() - began) / len(task.blocks)
+    margin = task.scenario.market.gross_margin
+    outputs = []
+    for block, result in zip(task.blocks, results, strict=True):
+        outcomes = {name: np.asarray(result[name], dtype=np.float64) for name in OUTCOMES}
+        outcomes["margin"] = margin * outcomes["revenue_net"]
+        outcomes["small_paid"] = outcomes["payout_share_smallest_half"] * outcomes["incentive_paid"]
+        outputs.append(TaskOutput(block.key, outcomes, seconds))
+    return outputs
 
 
 def task_key(scenario: Scenario, seed: np.random.SeedSequence, reps: int) -> str:
@@ -261,10 +285,10 @@ def simulate_candidates(
         Where tasks run: ``"serial"``, ``"processes"``, ``"dask"`` or an
         :class:`~incentsim.montecarlo.executors.Executor` you manage.
     cache_dir
-        Folder of cached task results (``None``: no cache). Each file is written atomically
+        Folder of cached block results (``None``: no cache). Each file is written atomically
         under a unique temporary name, so optimisations may share a cache.
     progress
-        A progress bar over tasks on a terminal; ``"always"`` anyway, ``False`` never.
+        A progress bar over blocks on a terminal; ``"always"`` anyway, ``False`` never.
 
     Raises
     ------
@@ -276,64 +300,71 @@ def simulate_candidates(
     cache = None if cache_dir is None else Path(cache_dir)
     if cache is not None and cache.exists() and not cache.is_dir():
         raise OutDirError(f"the candidate cache {cache} exists and is not a folder")
-    tasks: list[SegmentTask] = []
-    layout: dict[str, tuple[str, int, int, int]] = {}  # key -> segment, row, start, reps
-    for g in space.segments:
-        for row, candidate in enumerate(space.candidates[g]):
-            scenario = segment_scenario(base, g, candidate.override)
-            for block in blocks:
-                key = task_key(scenario, block.seed, block.reps)
-                layout[key] = (g, row, block.index * BLOCK_SIZE, block.reps)
-                tasks.append(
-                    SegmentTask(
-                        g,
-                        candidate.id,
-                        block.index,
-                        block.reps,
-                        block.seed.entropy,
-                        tuple(block.seed.spawn_key),
-                        scenario,
-                        key,
-                    )
-                )
+    counts = segment_counts(base)
     data = {
         g: {m: np.full((len(space.candidates[g]), replications), np.nan) for m in METRICS}
         for g in space.segments
     }
+    layout: dict[str, tuple[str, int, int, int]] = {}  # key -> segment, row, start, reps
 
     def store(output: TaskOutput) -> None:
         g, row, start, reps = layout[output.key]
         for metric in METRICS:
             data[g][metric][row, start : start + reps] = output.outcomes[metric]
 
-    todo: list[SegmentTask] = []
+    pending: list[tuple[str, str, Scenario, list[TaskBlock]]] = []
     cached = 0
-    for task in tasks:
-        found = None if cache is None else _read_cache(cache, task.key)
-        if found is None:
-            todo.append(task)
-        else:
-            store(found)
-            cached += 1
+    for g in space.segments:
+        for row, candidate in enumerate(space.candidates[g]):
+            scenario = segment_scenario(base, g, candidate.override)
+            todo: list[TaskBlock] = []
+            for block in blocks:
+                key = task_key(scenario, block.seed, block.reps)
+                layout[key] = (g, row, block.index * BLOCK_SIZE, block.reps)
+                found = None if cache is None else _read_cache(cache, key)
+                if found is None:
+                    todo.append(
+                        TaskBlock(
+                            block.index,
+                            block.reps,
+                            block.seed.entropy,
+                            tuple(block.seed.spawn_key),
+                            key,
+                        )
+                    )
+                else:
+                    store(found)
+                    cached += 1
+            if todo:
+                pending.append((g, candidate.id, scenario, todo))
     running = make_executor(executor, workers, address) if isinstance(executor, str) else executor
     owned: contextlib.AbstractContextManager[Any] = (
         running if isinstance(executor, str) else contextlib.nullcontext()
     )
-    if todo:
-        with owned, _progress(len(tasks), cached, progress) as bar:
-            for output in running.map_unordered(simulate_task, todo):
-                store(output)
-                if cache is not None:
-                    _write_cache(cache, output)
-                bar.update(1)
+    simulated = sum(len(todo) for *_, todo in pending)
+    # Stacked up to the memory bound, leaving at least two tasks per worker.
+    per_worker = max(1, simulated // (2 * running.workers))
+    tasks = []
+    for g, candidate_id, scenario, todo in pending:
+        stack = min(per_worker, max(1, STACK_PARTNER_REPLICATIONS // (counts[g] * BLOCK_SIZE)))
+        for first in range(0, len(todo), stack):
+            tasks.append(SegmentTask(g, candidate_id, scenario, tuple(todo[first : first + stack])))
+    if tasks:
+        with owned, _progress(cached + simulated, cached, progress) as bar:
+            for outputs in running.map_unordered(simulate_task, tasks):
+                for output in outputs:
+                    store(output)
+                    if cache is not None:
+                        _write_cache(cache, output)
+                bar.update(len(outputs))
     return SimulatedCandidates(
         segments=list(space.segments),
         candidates={g: list(space.candidates[g]) for g in space.segments},
         data=data,
-        partners={g: segment_counts(base)[g] for g in space.segments},
+        partners={g: counts[g] for g in space.segments},
         replications=replications,
         seed=describe_seed(seed),
-        simulated=len(todo),
+        simulated=simulated,
         cached=cached,
         seconds=time.perf_counter() - began,
     )
@@ -375,7 +406,7 @@ def _progress(total: int, done: int, progress: bool | str) -> Iterator[Any]:
         total=total,
         initial=done,
         desc="candidates",
-        unit="task",
+        unit="block",
         file=sys.stderr,
         dynamic_ncols=True,
     ) as bar:
