@@ -145,6 +145,8 @@ class ProcessPerPartner:
         self.scenario, self.cp, self.b = scenario, cp, scenario.behaviour
         closings_seed, churn_seed = (int(s.generate_state(1)[0]) for s in partner_seed.spawn(2))
         self.closings_rng, self.churn_rng = random.Random(closings_seed), random.Random(churn_seed)
+        self.recruit_rng = random.Random(int(partner_seed.spawn(1)[0].generate_state(1)[0]))
+        self.acceptance = scenario.population.recruitment.acceptance
         self.wpp = scenario.calendar.weeks_per_period
         self.periods = scenario.calendar.horizon_periods
         self.weeks = scenario.calendar.horizon_weeks
@@ -282,6 +284,21 @@ class ProcessPerPartner:
 
     # ----------------------------------------------------------------------------------------
     # partner decision rules, one partner at a time
+
+    def joins(self, i: int) -> bool:
+        """Whether recruiting candidate ``i`` joins: the rate the program would pay it at its
+        expected revenue against the normal rate (odds scaled as the engine's)."""
+        b = self.b
+        draw = self.recruit_rng.random()
+        if self.acceptance >= 1.0:
+            return True
+        revenue = self.capacity[i] * self.wallet(self.initial_loyalty[i]) * self.wpp
+        logos = revenue / max(self.deal_size[i], 1.0) * self.new_logo_share[i]
+        pay = self.anticipated_payout(i, revenue, logos, self.staff[i], self.csat0[i])
+        rate = pay / revenue if revenue > 0 else 0.0
+        odds = self.acceptance / (1.0 - self.acceptance)
+        odds *= math.exp(b.recruit_sensitivity * (rate - b.reference_rate))
+        return draw < odds / (1.0 + odds)
 
     def wallet(self, loyalty: float) -> float:
         """Share of its capacity a partner gives the vendor."""
@@ -618,7 +635,7 @@ class ProcessPerPartner:
             self.returns[i], self.returns_next[i] = self.returns_next[i], 0.0
         self.period = period + 1
         for i in range(n):
-            if self.active_from[i] == period + 1:
+            if self.active_from[i] == period + 1 and self.joins(i):
                 self.joined[i] = self.active[i] = True
                 self.join_period[i] = period + 1
                 self.loyalty[i] = self.initial_loyalty[i]

@@ -53,6 +53,7 @@ def test_blocks_with_more_recruitment_slots_are_stacked_apart() -> None:
         overrides=[
             "population.partners=4",
             "population.recruitment.per_period=1",
+            "population.recruitment.capacity_per_period=1",
             "calendar.horizon_periods=2",
         ],
     )

@@ -312,7 +312,8 @@ def test_no_recruitment_no_slots() -> None:
 
 def test_recruitment_slots_inactive_until_their_period() -> None:
     reps, horizon, rate = 400, 8, 6.0
-    s = scenario({"recruitment": {"per_period": rate}}, horizon_periods=horizon)
+    # Slots are recruiting candidates: by default twice the recruits per period.
+    s = scenario({"recruitment": {"per_period": rate / 2}}, horizon_periods=horizon)
     p = build_partners(s, rng(), reps)
     initial, slots = p.active_from_period[:, :500], p.active_from_period[:, 500:]
     assert np.all(initial == 0)

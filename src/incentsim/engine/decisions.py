@@ -567,6 +567,21 @@ def churn_probability(
     return 1.0 - (1.0 - quarterly) ** (weeks_per_period / CHURN_WEEKS)
 
 
+def join_probability(behaviour: Behaviour, acceptance: float, rate: FloatArray) -> FloatArray:
+    """Probability that a recruiting candidate joins: ``acceptance`` at the normal rate
+    (``behaviour.reference_rate``), its odds scaled by ``exp(recruit_sensitivity * (rate -
+    reference_rate))`` for the ``rate`` the program would pay it."""
+    if acceptance <= 0.0:
+        return np.zeros_like(rate)
+    if acceptance >= 1.0:
+        return np.ones_like(rate)
+    odds = (acceptance / (1.0 - acceptance)) * np.exp(
+        behaviour.recruit_sensitivity * (rate - behaviour.reference_rate)
+    )
+    probability: FloatArray = odds / (1.0 + odds)
+    return probability
+
+
 def natural_co_delivery(
     behaviour: Behaviour, rng: np.random.Generator, shape: tuple[int, ...]
 ) -> FloatArray:

@@ -39,6 +39,7 @@ from incentsim.program.ledger import (
 )
 from incentsim.program.rules import (
     PeriodMetrics,
+    anticipated_payout,
     assess_period,
     initial_state,
     put_where,
@@ -133,6 +134,7 @@ class Simulation:
         self.partners = partners
         self.market = market
         self.closings_rng, self.audit_rng, self.churn_rng = rng.spawn(3)
+        co_delivery_rng, self.recruit_rng = rng.spawn(2)
         self.cp = compile_program(scenario.program, partners.segment_names, partners.region_names)
         self.schedule = PayoutSchedule.of(self.cp, self.calendar.horizon_periods)
         self.group = np.asarray(partners.group, dtype=np.int64)
@@ -159,7 +161,7 @@ class Simulation:
         # the program's requirement makes doing more worth its cost (drawn from a stream of its
         # own, and only when some group requires co-delivery).
         self.natural_co_delivery = (
-            decisions.natural_co_delivery(self.behaviour, rng.spawn(1)[0], shape)
+            decisions.natural_co_delivery(self.behaviour, co_delivery_rng, shape)
             if (self.cp.co_delivery_share > 0).any()
             else None
         )
@@ -631,6 +633,28 @@ class Simulation:
             np.where(self.pstate.tier >= t.co_sell_min_tier, t.co_sell_rate, 0.0) * self.weight,
         )
 
+    def _recruits(self, period: int) -> NDArray[np.bool_]:
+        """The candidates for ``period`` who join: each weighs the rate the program would pay
+        it at its expected revenue, a new partner's first period, against the normal rate
+        (:func:`decisions.join_probability`)."""
+        candidates: NDArray[np.bool_] = self.partners.active_from_period == period
+        draws = self.recruit_rng.random(self.group.shape)
+        if not candidates.any():
+            return candidates
+        b, p = self.behaviour, self.partners
+        wpp = self.calendar.weeks_per_period
+        revenue = p.capacity * decisions.share_of_wallet(b, p.initial_loyalty) * wpp
+        logos = revenue / np.maximum(p.deal_size, 1.0) * p.new_logo_share
+        pay, _ = anticipated_payout(
+            self.cp, self.pstate, self.group, revenue, logos, p.certified_staff, p.csat
+        )
+        rate = np.divide(pay, revenue, out=np.zeros_like(revenue), where=revenue > 0)
+        accept = self.scenario.population.recruitment.acceptance
+        joins: NDArray[np.bool_] = candidates & (
+            draws < decisions.join_probability(b, accept, rate)
+        )
+        return joins
+
     def _benefit_cost(self) -> FloatArray:
         """What the benefits of the tier each active partner held this period cost the vendor."""
         return np.where(self.active, self._tier_value(self.terms.benefit_cost), 0.0)
@@ -703,7 +727,7 @@ class Simulation:
         self.held = np.where(churn, 0.0, self.held)
         self.recorder.churn(churn)
 
-        recruits = self.partners.active_from_period == period + 1
+        recruits = self._recruits(period + 1)
         self.joined |= recruits
         self.active |= recruits
         self.join_period = np.where(recruits, period + 1, self.join_period)

@@ -158,7 +158,7 @@ def validate_design(
     }
     comparisons = [compare(name, promised[name], realised[name]) for name in realised]
     warnings = [
-        f"{c.name}: promised {c.promised:,.4g} but realised {c.realised:,.4g} "
+        f"{c.name}: promised {_amount(c.promised)} but realised {_amount(c.realised)} "
         "(differs beyond sampling noise)"
         for c in comparisons
         if not c.agree
@@ -197,3 +197,9 @@ def compare(name: str, promised: np.ndarray, realised: np.ndarray) -> Comparison
 
 def _var_of_mean(values: np.ndarray) -> float:
     return float(np.var(values, ddof=1)) / len(values) if len(values) > 1 else 0.0
+
+
+def _amount(value: float) -> str:
+    """A validation figure for a warning: money with separators, shares and probabilities with
+    three decimals (never scientific notation)."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3f}"

@@ -121,6 +121,14 @@ class Behaviour(Strict):
         Approval lag (weeks) that halves MDF claiming.
     mdf_pipeline_return
         Revenue generated per unit of MDF spent, over the next period.
+    recruit_sensitivity
+        How strongly a candidate's decision to join follows the rate the program would pay it:
+        its odds of joining are ``exp(recruit_sensitivity * (rate - reference_rate))`` times
+        the odds at the normal rate (capped by the recruiting capacity). A rate 1 point above
+        normal raises them by ``exp(0.01 * 25) - 1 = 28%`` at the default. Selection into
+        incentive pay is documented (Lazear 2000: about half of Safelite's +44% output per
+        worker came from who joined and stayed; Dohmen & Falk 2011) but no figure ties it to a
+        channel program's rate: an uncertain constant, range 0-60.
     co_delivery_natural
         Mean share of the delivery on deals co-sold with the vendor that a partner does itself
         when nothing rewards it (each partner's share is drawn from a Beta distribution with
@@ -170,6 +178,7 @@ class Behaviour(Strict):
     mdf_claim_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.7
     mdf_lag_weeks: Annotated[float, Field(gt=0.0, le=52.0)] = 6.0
     mdf_pipeline_return: Annotated[float, Field(ge=0.0, le=50.0)] = 3.0
+    recruit_sensitivity: Annotated[float, Field(ge=0.0, le=200.0)] = 25.0
     co_delivery_natural: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
     co_delivery_concentration: Annotated[float, Field(gt=0.0, le=100.0)] = 6.0
     co_delivery_cost: Annotated[float, Field(ge=0.0, le=1.0)] = 0.08

@@ -342,7 +342,7 @@ def _recruit_slots(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Segment, region and joining period of the recruitment slots, each shaped (R, S)."""
     population, horizon = scenario.population, scenario.calendar.horizon_periods
-    rate = population.recruitment.per_period
+    rate = population.recruitment.candidates_per_period
     if rate == 0.0 or horizon < 2:
         empty = np.zeros((reps, 0), dtype=np.int64)
         return empty, empty, empty

@@ -123,10 +123,41 @@ class Segment(Strict):
 
 
 class Recruitment(Strict):
-    """New partners joining during the horizon; they ramp up over ``ramp_periods``."""
+    """New partners joining during the horizon; they ramp up over ``ramp_periods``.
+
+    ``per_period`` is how many join per period when the program pays what partners take as
+    normal (``behaviour.reference_rate``); ``capacity_per_period`` is the most candidates the
+    vendor's recruiting can sign in a period (default: twice ``per_period``). Each candidate
+    joins with a probability that rises with the rate the program would pay it
+    (``behaviour.recruit_sensitivity``), so a richer or more proportional program recruits more
+    and better partners, bounded by the capacity.
+    """
 
     per_period: Annotated[float, Field(ge=0.0, le=1_000_000)] = 0.0
+    capacity_per_period: Annotated[float, Field(ge=0.0, le=1_000_000)] | None = None
     ramp_periods: Annotated[int, Field(ge=0, le=12)] = 2
+
+    @model_validator(mode="after")
+    def _capacity_covers_the_rate(self) -> Recruitment:
+        if self.capacity_per_period is not None and self.capacity_per_period < self.per_period:
+            raise ValueError(
+                f"capacity_per_period {self.capacity_per_period:g} is below per_period "
+                f"{self.per_period:g}: recruiting cannot sign fewer candidates than join"
+            )
+        return self
+
+    @property
+    def candidates_per_period(self) -> float:
+        """Candidates per period: the recruiting capacity."""
+        if self.capacity_per_period is not None:
+            return self.capacity_per_period
+        return 2.0 * self.per_period
+
+    @property
+    def acceptance(self) -> float:
+        """Share of candidates who join when the program pays the normal rate."""
+        candidates = self.candidates_per_period
+        return self.per_period / candidates if candidates > 0 else 0.0
 
 
 class Population(Strict):
