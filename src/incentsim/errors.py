@@ -56,6 +56,11 @@ class DataError(IncentsimError):
         super().__init__("\n".join(shown))
 
 
+class MoneyOverflowError(IncentsimError):
+    """A total of money too large to count to the cent (int64 cents hold at most 9.22e16
+    currency units): the amounts a scenario or file pays are beyond any real program's."""
+
+
 class OutDirError(IncentsimError):
     """An output folder that cannot be written: it holds another result this command must not
     overwrite, another process is writing it, or it cannot be created."""

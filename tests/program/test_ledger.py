@@ -310,3 +310,16 @@ def test_payout_run_is_a_dataclass_with_shortfall():
     _, run = pay(b, open_ledger(terms(b), (2,)), [100, 300])
     assert isinstance(run, PayoutRun)
     assert int(run.shortfall) == 300
+
+
+def test_a_run_too_large_to_count_in_cents_is_refused() -> None:
+    from incentsim.errors import MoneyOverflowError
+
+    b = budget()
+    ledger = open_ledger(terms(b), (3,))
+    huge = [2**61, 2**61, 2**61]  # each fits int64 cents; their sum would not be exact
+    with pytest.raises(MoneyOverflowError, match="counted to the cent"):
+        pay(b, ledger, huge)
+    # Amounts a real program pays are summed as always.
+    _, run = pay(b, ledger, [10**14, 10**14, 10**14])
+    assert run.paid.sum() == 3 * 10**14

@@ -182,7 +182,7 @@ class Recorder:
         pp = self.per_period
         pp["revenue"][:, period] = metrics.revenue.sum(axis=1)
         pp["returns"][:, period] = metrics.returns.sum(axis=1)
-        pp["cost"][:, period] = accrued.sum(axis=1) / 100.0
+        pp["cost"][:, period] = accrued.sum(axis=1, dtype=np.float64) / 100.0
         pp["loyalty_mean"][:, period] = np.where(active, sim.loyalty, 0).sum(axis=1) / n_active
         pp["active_share"][:, period] = active.sum(axis=1) / np.maximum(self.initial, 1)
         weeks = sim.calendar.weeks_per_period

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from incentsim.errors import MoneyOverflowError
 from incentsim.program.compiled import BudgetTerms, CompiledProgram
 
 IntArray = NDArray[np.int64]
@@ -72,6 +73,26 @@ class PayoutRun:
         """What partners were due but not paid in this run (cut or deferred)."""
         unpaid: IntArray = (self.cut + self.deferred).sum(axis=-1)
         return unpaid
+
+
+#: The largest total a payout run adds up in int64 cents (a quarter of the type's range, so
+#: that the run's own sums of totals cannot wrap either).
+_LARGEST_TOTAL = 2**61
+
+
+def total(cents: IntArray) -> IntArray:
+    """``cents.sum(axis=-1)``, refused with :class:`MoneyOverflowError` when the sum could
+    leave the range int64 cents count exactly."""
+    if cents.size:
+        largest = int(np.abs(cents).max())
+        if largest and largest > _LARGEST_TOTAL // cents.shape[-1]:
+            raise MoneyOverflowError(
+                f"a payout run adds up {cents.shape[-1]:,} amounts of up to "
+                f"{largest / 100:,.0f}: more money than can be counted to the cent (at most "
+                f"{_LARGEST_TOTAL / 100:,.0f}); the program pays amounts no real program pays"
+            )
+    summed: IntArray = cents.sum(axis=-1)
+    return summed
 
 
 def open_ledger(budget: BudgetTerms, shape: tuple[int, ...]) -> Ledger:
@@ -167,7 +188,7 @@ def run_payout(
     due = np.maximum(balance, 0)
     if settle is not None:
         due = np.where(settle, due, 0)
-    due_total = due.sum(axis=-1) + front_end.sum(axis=-1)
+    due_total = total(due) + total(front_end)
     if budget.per_period is None:
         run_budget = due_total
     else:
@@ -178,7 +199,7 @@ def run_payout(
         reserve_before, round(budget.reserve_fixed_per_period * 100) * periods
     )
     cash = run_budget + contribution + reserve_before
-    front_total = front_end.sum(axis=-1)
+    front_total = total(front_end)
     overrun = np.maximum(front_total - cash, 0)
     for_back_end = cash + overrun - front_total
     back_paid = pro_rata(due, for_back_end)
@@ -189,7 +210,7 @@ def run_payout(
         deferred = np.where(defer, shortfall, 0)
     cut = shortfall - deferred
     paid = back_paid + front_end
-    paid_total = paid.sum(axis=-1)
+    paid_total = total(paid)
     # Whatever of budget + contribution is unspent is carried for accruals not yet due, then
     # may go to the reserve; the rest is returned.
     spent_from_budget = np.minimum(paid_total - overrun, run_budget + contribution)
@@ -358,7 +379,7 @@ def close_accounts(
         )
         settlement = Settlement(run, settled, paid_front, pending_revenue, periods)
         return ledger, Accruals.empty(group.shape), settlement
-    committed = np.where(settled, 0, np.maximum(back_end, 0)).sum(axis=-1)
+    committed = total(np.where(settled, 0, np.maximum(back_end, 0)))
     ledger, run = run_payout(
         budget,
         ledger,
