@@ -418,3 +418,36 @@ def test_a_linear_rebate_raises_output_and_a_prompt_one_more(design: Design) -> 
     assert effect(effort.mean(axis=1)).low > 0.02
     revenue = prompt.outcomes["revenue_gross"] / late.outcomes["revenue_gross"] - 1.0
     assert effect(revenue).low > 0.05
+
+
+def benefits_tier(benefits: dict[str, Any]) -> dict[str, Any]:
+    """Two tiers paying the same rate: the upper one only unlocks ``benefits``."""
+    return {
+        "program": {
+            "tiers": {
+                "base": {"rebate_rate": 0.02},
+                "elite": {
+                    "requirements": {"revenue": THRESHOLD},
+                    "rebate_rate": 0.02,
+                    "benefits": benefits,
+                },
+            }
+        }
+    }
+
+
+def test_a_tier_that_only_unlocks_valuable_benefits_is_worth_reaching(design: Design) -> None:
+    """Status is a goal when it is worth something: a tier paying nothing more but unlocking
+    sales training (win-rate points) and early access (deal size) produces bunching just above
+    its threshold, as a money notch does; the same tier with benefits of no use to sales does
+    not (Kivetz, Urminsky & Zheng 2006 on goals; domain notes section 1 on benefits)."""
+    valuable = {"training": {"win_rate_uplift": 0.05, "deal_size_uplift": 0.05}}
+    worthless = {"party": {"loyalty_uplift": 0.0}}
+    with_value = window_counts(
+        run(benefits_tier(valuable), seed=design.seed, reps=design.reps(), panel=True)
+    )
+    without = window_counts(
+        run(benefits_tier(worthless), seed=design.seed, reps=design.reps(), panel=True)
+    )
+    assert effect(with_value[1] / with_value[0]).low > 1.8
+    assert 0.8 < effect(without[1] / without[0]).low < effect(without[1] / without[0]).high < 1.25

@@ -40,7 +40,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from incentsim.population.behaviour import Behaviour
-from incentsim.program.compiled import CompiledProgram
+from incentsim.program.compiled import CompiledProgram, PartnerTerms
 from incentsim.program.rules import (
     ProgramState,
     anticipated_payout,
@@ -62,16 +62,16 @@ _WEIGHTS = np.array([0.5, 0.5])
 
 @dataclass(frozen=True)
 class Outlook:
-    """What a partner knows mid-period about the metrics that set its tier, what the
-    program's milestones are worth at each tier it may end the period at
-    (:func:`milestone_values`; ``None`` without milestones), and what a unit of front-end rebate,
-    paid at the close, is worth against a unit of the delayed payout (``None`` when no group
-    pays on invoice)."""
+    """What a partner knows mid-period about the metrics that set its tier, what ending the
+    period at each tier is worth beyond the period's payout, ``(..., N, T + 1)`` (index 0: no
+    tier; its milestones, :func:`milestone_values`, and its benefits, :func:`benefit_values`;
+    ``None`` without either), and what a unit of front-end rebate, paid at the close, is worth
+    against a unit of the delayed payout (``None`` when no group pays on invoice)."""
 
     new_logos: FloatArray
     certified_staff: FloatArray
     csat: FloatArray
-    milestones: FloatArray | None = None
+    tier_values: FloatArray | None = None
     front_worth: FloatArray | None = None
 
 
@@ -84,8 +84,8 @@ def priced_payout(
 ) -> FloatArray:
     """What ending the period with ``revenue`` is worth to a partner: the rebate and accelerators
     the rules would pay (a front-end rebate, paid without the payout delay, weighted by
-    ``outlook.front_worth``), plus the milestones' worth at the tier that revenue earns, in
-    money of the delayed payout."""
+    ``outlook.front_worth``), plus what the tier that revenue earns is worth beyond it
+    (milestones, benefits), in money of the delayed payout."""
     if outlook.front_worth is None:
         pay, tier = anticipated_payout(
             cp, pstate, group, revenue, outlook.new_logos, outlook.certified_staff, outlook.csat
@@ -95,9 +95,9 @@ def priced_payout(
             cp, pstate, group, revenue, outlook.new_logos, outlook.certified_staff, outlook.csat
         )
         pay = pay + (outlook.front_worth - 1.0) * front
-    if outlook.milestones is None:
+    if outlook.tier_values is None:
         return pay
-    return pay + np.take_along_axis(outlook.milestones, (tier + 1)[..., None], axis=-1)[..., 0]
+    return pay + np.take_along_axis(outlook.tier_values, (tier + 1)[..., None], axis=-1)[..., 0]
 
 
 def expected_payout(
@@ -254,6 +254,32 @@ def milestone_values(
     values = np.where(at_level, worth(streak_at)[..., None], worth(streak_below)[..., None])
     by_tier: FloatArray = values.sum(axis=-2)
     return by_tier
+
+
+def benefit_values(
+    behaviour: Behaviour,
+    terms: PartnerTerms,
+    win_rate: FloatArray,
+    revenue_next: FloatArray,
+    weight: FloatArray,
+    next_weight: FloatArray,
+) -> FloatArray:
+    """What holding each tier next period is worth to a partner through the benefits it
+    unlocks, ``(..., N, T + 1)`` (index 0: no tier), in money of this period's payout.
+
+    A tier's win-rate points and deal-size uplift raise next period's sales
+    (``revenue_next`` at the partner's current pace); the partner values the extra sales at its
+    own margin, paid over the next period (present bias: ``next_weight / weight`` against this
+    period's payout). A benefits-only tier is then worth reaching (Kivetz, Urminsky & Zheng
+    2006 on goals; domain notes section 1: benefits' effect on win rate and deal size).
+    """
+    win = 1.0 + terms.benefit_win_rate_uplift / np.maximum(win_rate, 0.05)[..., None]
+    lift = win * (1.0 + terms.benefit_deal_size_uplift) - 1.0  # (..., N, T)
+    worth = behaviour.partner_margin * revenue_next[..., None] * lift
+    worth = worth * (next_weight / weight)[..., None]
+    none = np.zeros((*worth.shape[:-1], 1))
+    values: FloatArray = np.concatenate([none, worth], axis=-1)
+    return values
 
 
 def ratchet_cost(

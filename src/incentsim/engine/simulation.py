@@ -225,7 +225,11 @@ class Simulation:
         self._m_next = np.zeros(shape)
         self._m_moved = np.zeros(shape)
         self._ratchet: FloatArray | None = None
-        self._milestones = self._milestone_values()
+        # Benefits that raise sales are worth reaching a tier for.
+        self.valued_benefits = bool(
+            self.cp.benefit_win_rate_uplift.any() or self.cp.benefit_deal_size_uplift.any()
+        )
+        self._tier_values = self._tier_values_now()
         self._in_remediation = np.zeros(shape, dtype=np.bool_)
         self._uplifts = self._period_uplifts()
         self.recorder = Recorder(self, panel=panel)
@@ -330,25 +334,29 @@ class Simulation:
             new_logos=self.new_logos * wpp / weeks_done,
             certified_staff=self.partners.certified_staff,
             csat=self._csat(),
-            milestones=self._milestones,
+            tier_values=self._tier_values,
             front_worth=self.front_worth,
         )
         outlook.new_logos.setflags(write=False)
         outlook.csat.setflags(write=False)
         return outlook
 
-    def _milestone_values(self) -> FloatArray | None:
-        """The milestones' worth by tier for the period starting (see
-        :func:`decisions.milestone_values`)."""
-        return decisions.milestone_values(
-            self.behaviour,
-            self.cp,
-            self.pstate,
-            self.group,
-            self.partners.myopia,
-            self.delay,
-            self.calendar.weeks_per_period,
+    def _tier_values_now(self) -> FloatArray | None:
+        """What ending the period starting at each tier is worth beyond its payout: the
+        milestones' worth (:func:`decisions.milestone_values`) and the benefits' (what they
+        would add to next period's margin, :func:`decisions.benefit_values`); ``None`` when
+        the program has neither."""
+        b, p, wpp = self.behaviour, self.partners, self.calendar.weeks_per_period
+        milestones = decisions.milestone_values(
+            b, self.cp, self.pstate, self.group, p.myopia, self.delay, wpp
         )
+        if not self.valued_benefits:
+            return milestones
+        revenue_next = p.capacity * decisions.share_of_wallet(b, self.loyalty) * wpp
+        benefits = decisions.benefit_values(
+            b, self.terms, p.win_rate, revenue_next, self.weight, self.next_weight
+        )
+        return benefits if milestones is None else milestones + benefits
 
     def _csat(self, weeks_done: int | None = None) -> FloatArray:
         """Customer satisfaction: effort above normal starves support unless it is rewarded.
@@ -692,7 +700,7 @@ class Simulation:
         self.pstate, assessment = assess_period(
             self.cp, self.pstate, self.group, metrics, cal.periods_per_year
         )
-        self._milestones = self._milestone_values()
+        self._tier_values = self._tier_values_now()
         self._in_remediation = assessment.in_remediation & self.active
         # Partners who have left earn nothing more, but still owe clawbacks on what they return
         # (churn is drawn after the close: a partner leaving now still earns this period).
