@@ -19,6 +19,7 @@ from incentsim.montecarlo.executors import (
     SerialExecutor,
     make_executor,
 )
+from incentsim.montecarlo.history import simulate_history, write_history
 from incentsim.montecarlo.results import MonteCarloResult
 from incentsim.montecarlo.runner import BlockError, run_montecarlo
 from incentsim.montecarlo.seeding import BLOCK_SIZE, Block, block_seeds, fresh_seed
@@ -49,5 +50,7 @@ __all__ = [
     "fresh_seed",
     "make_executor",
     "run_montecarlo",
+    "simulate_history",
     "wilson_interval",
+    "write_history",
 ]
