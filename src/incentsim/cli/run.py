@@ -156,7 +156,7 @@ def _write_history(scenario: object, args: argparse.Namespace) -> int:
         raise IncentsimError(
             f"--transactions {args.transactions}: no folder {args.transactions.parent}"
         )
-    history = simulate_history(scenario, seed=args.seed)  # type: ignore[arg-type]
+    history = simulate_history(scenario, seed=args.seed).transactions  # type: ignore[arg-type]
     write_history(history, args.transactions)
     partners = history["partner_id"].nunique()
     print(

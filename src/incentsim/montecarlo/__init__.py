@@ -19,7 +19,12 @@ from incentsim.montecarlo.executors import (
     SerialExecutor,
     make_executor,
 )
-from incentsim.montecarlo.history import simulate_history, write_history
+from incentsim.montecarlo.history import (
+    SimulatedHistory,
+    partner_table,
+    simulate_history,
+    write_history,
+)
 from incentsim.montecarlo.results import MonteCarloResult
 from incentsim.montecarlo.runner import BlockError, run_montecarlo
 from incentsim.montecarlo.seeding import BLOCK_SIZE, Block, block_seeds, fresh_seed
@@ -43,12 +48,14 @@ __all__ = [
     "OutcomeStats",
     "ProcessExecutor",
     "SerialExecutor",
+    "SimulatedHistory",
     "Summary",
     "TrajectoryBand",
     "block_seeds",
     "format_table",
     "fresh_seed",
     "make_executor",
+    "partner_table",
     "run_montecarlo",
     "simulate_history",
     "wilson_interval",

@@ -25,20 +25,20 @@ and new logos match in expectation (whole deals are flagged), and so do SPIFF pr
 
 from __future__ import annotations
 
-import os
-import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from incentsim._output import atomic_file
 from incentsim.montecarlo.seeding import BLOCK_SIZE, SeedLike, block_seeds
 
 if TYPE_CHECKING:
     from incentsim.engine.recorder import Recorder
     from incentsim.population.sample import Partners
-    from incentsim.scenario.model import Scenario
+    from incentsim.scenario.model import Calendar, Scenario
 
 #: Columns of a written history, in the order of the transactions format.
 HISTORY_COLUMNS = (
@@ -60,9 +60,29 @@ HISTORY_COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class SimulatedHistory:
+    """A simulated history and the simulation's own figures it was written from.
+
+    Attributes
+    ----------
+    transactions
+        Columns :data:`HISTORY_COLUMNS`, one row per deal, return, claim or snapshot, sorted by
+        partner and date; ``date`` as ``datetime.date``, amounts rounded to cents.
+    revenue, returns, mdf_claims
+        The simulation's figures per partner (index ``partner_id``, every partner that was
+        ever active) and period (columns ``1 .. horizon_periods``), unrounded.
+    """
+
+    transactions: pd.DataFrame
+    revenue: pd.DataFrame
+    returns: pd.DataFrame
+    mdf_claims: pd.DataFrame
+
+
 def simulate_history(
     scenario: Scenario, *, seed: SeedLike | None = None, replication: int = 0
-) -> pd.DataFrame:
+) -> SimulatedHistory:
     """Simulate one replication of ``scenario`` and return its partners' transactions.
 
     Parameters
@@ -78,20 +98,16 @@ def simulate_history(
 
     Returns
     -------
-    pandas.DataFrame
-        Columns :data:`HISTORY_COLUMNS`, one row per deal, return, claim or snapshot, sorted by
-        partner and date; ``date`` as ``datetime.date``, amounts in currency rounded to cents.
-        ``attrs["simulated"]`` holds the simulation's own per-partner, per-period ``revenue``,
-        ``returns`` and ``mdf_claims`` (DataFrames indexed by partner id, one column per period).
+    SimulatedHistory
     """
     recorder, partners, row = _simulated(scenario, seed, replication)
     rng = np.random.default_rng(np.random.SeedSequence([int(scenario.seed), replication, 13]))
-    frame = _history_frame(scenario, recorder, partners, row, rng)
-    return frame
+    return _history(scenario, recorder, partners, row, rng)
 
 
 def write_history(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a history (from :func:`simulate_history`) as CSV, or Parquet for ``.parquet``/``.pq``.
+    """Write transactions (:attr:`SimulatedHistory.transactions`) as CSV, or as Parquet for
+    ``.parquet``/``.pq``.
 
     The file appears whole: it is written beside ``path`` and renamed into place.
     """
@@ -99,32 +115,52 @@ def write_history(frame: pd.DataFrame, path: str | Path) -> Path:
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".parquet", ".pq"):
         raise ValueError(f"{path}: unknown file type '{suffix}'; use .csv or .parquet")
-    out = frame.loc[:, list(HISTORY_COLUMNS)].copy()
-    out.attrs = {}  # the simulated totals are not part of the file
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-    os.close(handle)
-    try:
+    out = frame.loc[:, list(HISTORY_COLUMNS)]
+    with atomic_file(path) as temporary:
         if suffix == ".csv":
-            out.to_csv(temporary, index=False, float_format="%.10g")
+            out.to_csv(temporary, index=False)
         else:
             out.to_parquet(temporary, index=False)
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return path
+
+
+def partner_table(history: pd.DataFrame, calendar: Calendar) -> pd.DataFrame:
+    """A history's partners as a partner file (``population.source``): ``partner_id, segment,
+    region, revenue_p1 .. revenue_pK`` (revenue booked per period of ``calendar``, blank before
+    a partner's first row), and its latest ``certified_staff`` and ``csat`` snapshots.
+
+    Parameters
+    ----------
+    history
+        Rows in the transactions format (from :func:`simulate_history` or
+        :func:`~incentsim.payout.transactions.read_transactions`).
+    calendar
+        The calendar the history's dates follow.
+    """
+    dates = pd.to_datetime(history["date"])
+    days = (dates - pd.Timestamp(calendar.start_date)).dt.days.to_numpy()
+    period = days // (7 * calendar.weeks_per_period)
+    columns = pd.RangeIndex(calendar.horizon_periods)
+    rows = history.assign(period=period)
+    revenue = rows.pivot_table(
+        index="partner_id", columns="period", values="amount", aggfunc="sum", fill_value=0.0
+    ).reindex(columns=columns, fill_value=0.0)
+    first = rows.groupby("partner_id")["period"].min().reindex(revenue.index)
+    revenue = revenue.where(columns.to_numpy()[None, :] >= first.to_numpy()[:, None])
+    revenue.columns = [f"revenue_p{k + 1}" for k in columns]
+    order = rows.sort_values("date", kind="stable").groupby("partner_id")
+    table = order[["segment", "region"]].first().reindex(revenue.index)
+    for name in ("certified_staff", "csat"):
+        table[name] = order[name].last().reindex(revenue.index)
+    table = pd.concat(
+        [table[["segment", "region"]], revenue, table[["certified_staff", "csat"]]], axis=1
+    )
+    return table.reset_index()
 
 
 def _cents(values: np.ndarray) -> np.ndarray:
     """Money rounded to the cent."""
     return np.rint(np.asarray(values) * 100.0) / 100.0
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _simulated(
@@ -150,13 +186,13 @@ def _simulated(
     return simulation.recorder, partners, replication % BLOCK_SIZE
 
 
-def _history_frame(
+def _history(
     scenario: Scenario,
     recorder: Recorder,
     partners: Partners,
     r: int,
     rng: np.random.Generator,
-) -> pd.DataFrame:
+) -> SimulatedHistory:
     """The rows of replication ``r`` of a block run with the partner history kept."""
     from incentsim.program.compiled import compile_program
 
@@ -219,7 +255,7 @@ def _history_frame(
         rows[name] = rows[name].astype("boolean").fillna(False).astype(bool)
     out = rows.loc[:, list(HISTORY_COLUMNS)]
     ever = np.flatnonzero(np.any([p["joined"] for p in periods], axis=0))
-    out.attrs["simulated"] = {
+    simulated = {
         name: pd.DataFrame(
             np.stack([p[name][ever] for p in periods], axis=1),
             index=pd.Index(ids[ever], name="partner_id"),
@@ -227,7 +263,7 @@ def _history_frame(
         )
         for name in ("revenue", "returns", "mdf_claims")
     }
-    return out
+    return SimulatedHistory(out, **simulated)
 
 
 def _sales(
