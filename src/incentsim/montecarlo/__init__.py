@@ -12,6 +12,7 @@ Results do not depend on the executor or the number of workers: see
 :mod:`incentsim.montecarlo.store`.
 """
 
+from incentsim.montecarlo.capacity import calibrate_capacity
 from incentsim.montecarlo.executors import (
     DaskExecutor,
     Executor,
@@ -52,6 +53,7 @@ __all__ = [
     "Summary",
     "TrajectoryBand",
     "block_seeds",
+    "calibrate_capacity",
     "format_table",
     "fresh_seed",
     "make_executor",

@@ -100,8 +100,7 @@ def simulate_history(
     -------
     SimulatedHistory
     """
-    recorder, partners, row = _simulated(scenario, seed, replication)
-    rng = np.random.default_rng(np.random.SeedSequence([int(scenario.seed), replication, 13]))
+    recorder, partners, row, rng = _simulated(scenario, seed, replication)
     return _history(scenario, recorder, partners, row, rng)
 
 
@@ -165,8 +164,9 @@ def _cents(values: np.ndarray) -> np.ndarray:
 
 def _simulated(
     scenario: Scenario, seed: SeedLike | None, replication: int
-) -> tuple[Recorder, Partners, int]:
-    """Run the block holding ``replication`` with the partner history kept."""
+) -> tuple[Recorder, Partners, int, np.random.Generator]:
+    """Run the block holding ``replication`` with the partner history kept; also the stream
+    that splits and dates its deals (the block seed's fourth child: the engine uses three)."""
     from incentsim.engine.simulation import Simulation
     from incentsim.market.demand import market_path
     from incentsim.population.sample import build_partners
@@ -177,13 +177,14 @@ def _simulated(
     # A full block: the numbers of any run whose blocks up to this one are full.
     block = block_seeds(root, (replication // BLOCK_SIZE + 1) * BLOCK_SIZE)[-1]
     reps = BLOCK_SIZE
-    population_seed, market_seed, partner_seed = block.seed.spawn(3)
+    population_seed, market_seed, partner_seed, history_seed = block.seed.spawn(4)
     partners = build_partners(scenario, np.random.default_rng(population_seed), reps)
     market = market_path(scenario, np.random.default_rng(market_seed), reps)
     simulation = Simulation(scenario, partners, market, np.random.default_rng(partner_seed))
     simulation.recorder.keep_partner_history()
     simulation.run()
-    return simulation.recorder, partners, replication % BLOCK_SIZE
+    rng = np.random.default_rng(history_seed)
+    return simulation.recorder, partners, replication % BLOCK_SIZE, rng
 
 
 def _history(
