@@ -30,6 +30,7 @@ _LAZY = {
     "compare": "incentsim.experiments.compare",
     "stress": "incentsim.experiments.stress",
     "optimize": "incentsim.optimizer.api",
+    "simulate_history": "incentsim.montecarlo.history",
 }
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "load_scenario",
     "optimize",
     "simulate",
+    "simulate_history",
     "stress",
 ]
 

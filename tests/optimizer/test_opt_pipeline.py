@@ -199,3 +199,26 @@ def test_a_priced_benefit_is_chosen_only_when_worth_its_cost(tmp_path: Path, cac
     assert "training" in _chosen(0.0, tmp_path / "free", cache)
     # At 50,000 per partner and quarter it costs far more than it brings: nobody does.
     assert _chosen(50_000.0, tmp_path / "priced", cache) == {"none"}
+
+
+def test_optimises_over_real_partners(tmp_path: Path) -> None:
+    """A partner file: each segment is simulated on its own rows of the file."""
+    from incentsim.montecarlo.history import partner_table, simulate_history
+    from incentsim.optimizer.evaluate import segment_counts, segment_scenario
+
+    drawn = load_scenario(SCENARIOS / "optimize_base.yaml", [*TINY["overrides"]])
+    table = partner_table(simulate_history(drawn).transactions, drawn.calendar)
+    table = table[~table["partner_id"].str.startswith("recruit-")]
+    table.to_csv(tmp_path / "partners.csv", index=False)
+    overrides = [*TINY["overrides"], f"population.source={tmp_path / 'partners.csv'}"]
+    overrides[0] = f"population.partners={len(table)}"
+    spec = _tiny(overrides=overrides, replications=5, validation_replications=5)
+    base = load_scenario(spec.scenario_path, spec.overrides)
+    counts = segment_counts(base)
+    assert counts == table["segment"].value_counts().to_dict()
+    alone = segment_scenario(base, "reseller", None, tmp_path / "cut")
+    assert alone.population.partners == counts["reseller"]
+    assert Path(alone.population.source).parent == tmp_path / "cut"
+    result = optimize(spec, out_dir=tmp_path / "opt", cache_dir=tmp_path / "cache", progress=False)
+    assert result.feasible
+    assert list((tmp_path / "cache" / "partners").glob("partners-*.csv"))

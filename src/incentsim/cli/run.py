@@ -88,6 +88,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="FILE",
         help="also write a self-contained HTML report (tables in <FILE stem>_tables/)",
     )
+    parser.add_argument(
+        "--transactions",
+        type=Path,
+        metavar="FILE",
+        help="instead of the Monte Carlo, write replication 0's partner history (of --seed) as "
+        "transactions in the payout format (.csv or .parquet): synthetic truth for calibration",
+    )
     add_set_option(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -103,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and args.out is None:
         raise IncentsimError("--resume needs --out, the folder of the run to continue")
     scenario = load_scenario(args.scenario, args.overrides)
+    if args.transactions is not None:
+        return _write_history(scenario, args)
     executor = executor_kind(args.executor, args.workers, args.scheduler)
     out_dir = args.out if args.out is not None else default_out_dir(scenario.name)
     print(f"run folder: {out_dir}", file=sys.stderr)
@@ -132,4 +141,27 @@ def run(args: argparse.Namespace) -> int:
         from incentsim.report import run_report
 
         write_report(run_report, result, args.html)
+    return 0
+
+
+def _write_history(scenario: object, args: argparse.Namespace) -> int:
+    """Write the simulated history of replication 0 (``--transactions``); 0 on success."""
+    from incentsim.montecarlo.history import simulate_history, write_history
+
+    if args.transactions.suffix.lower() not in (".csv", ".parquet", ".pq"):
+        raise IncentsimError(
+            f"--transactions {args.transactions}: use a .csv or .parquet file name"
+        )
+    if not args.transactions.parent.is_dir():
+        raise IncentsimError(
+            f"--transactions {args.transactions}: no folder {args.transactions.parent}"
+        )
+    history = simulate_history(scenario, seed=args.seed).transactions  # type: ignore[arg-type]
+    write_history(history, args.transactions)
+    partners = history["partner_id"].nunique()
+    print(
+        f"history of replication 0: {len(history)} rows for {partners} partners in "
+        f"{args.transactions}",
+        file=sys.stderr,
+    )
     return 0

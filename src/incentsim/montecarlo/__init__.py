@@ -12,12 +12,19 @@ Results do not depend on the executor or the number of workers: see
 :mod:`incentsim.montecarlo.store`.
 """
 
+from incentsim.montecarlo.capacity import calibrate_capacity
 from incentsim.montecarlo.executors import (
     DaskExecutor,
     Executor,
     ProcessExecutor,
     SerialExecutor,
     make_executor,
+)
+from incentsim.montecarlo.history import (
+    SimulatedHistory,
+    partner_table,
+    simulate_history,
+    write_history,
 )
 from incentsim.montecarlo.results import MonteCarloResult
 from incentsim.montecarlo.runner import BlockError, run_montecarlo
@@ -42,12 +49,17 @@ __all__ = [
     "OutcomeStats",
     "ProcessExecutor",
     "SerialExecutor",
+    "SimulatedHistory",
     "Summary",
     "TrajectoryBand",
     "block_seeds",
+    "calibrate_capacity",
     "format_table",
     "fresh_seed",
     "make_executor",
+    "partner_table",
     "run_montecarlo",
+    "simulate_history",
     "wilson_interval",
+    "write_history",
 ]

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from incentsim.errors import OutDirError
 from incentsim.montecarlo.executors import Executor, make_executor
 from incentsim.montecarlo.seeding import BLOCK_SIZE, SeedLike, block_seeds, describe_seed
 from incentsim.optimizer.space import Candidate, DesignSpace, short_hash
+from incentsim.population.sample import load_partners_csv
 from incentsim.scenario.loader import scenario_from_dict, scenario_hash
 from incentsim.scenario.model import Scenario
 
@@ -148,9 +150,13 @@ class SimulatedCandidates:
 
 
 def segment_counts(scenario: Scenario) -> dict[str, int]:
-    """Initial partners per segment in the full population (largest remainder on the shares,
-    as the population sampler does)."""
+    """Initial partners per segment in the full population: the partner file's rows per
+    segment, else the largest remainder on the shares (as the population sampler does)."""
     names = list(scenario.population.segments)
+    if scenario.population.source is not None:
+        real = load_partners_csv(scenario.population.source, scenario.population)
+        listed = real["segment"].value_counts()
+        return {name: int(listed.get(name, 0)) for name in names}
     shares = np.array([s.share for s in scenario.population.segments.values()])
     total = scenario.population.partners
     exact = total * shares / shares.sum()
@@ -161,24 +167,32 @@ def segment_counts(scenario: Scenario) -> dict[str, int]:
 
 
 def segment_scenario(
-    base: Scenario, segment: str, override: Mapping[str, Any] | None = None
+    base: Scenario,
+    segment: str,
+    override: Mapping[str, Any] | None = None,
+    partner_folder: Path | None = None,
 ) -> Scenario:
     """``base`` cut down to one segment, with ``override`` added to that segment's program and
     the budget lifted (see the module notes).
+
+    With real partners (``population.source``), the segment's rows of the partner file are
+    written to ``partner_folder`` (under a name made of their content's hash, so a cache keyed
+    by the scenario sees an edited file) and the segment scenario reads them.
 
     Raises
     ------
     ScenarioError
         The override makes an invalid program, or the segment has no partners.
+    ValueError
+        Real partners without a ``partner_folder``.
     """
     from incentsim.errors import ScenarioError
 
-    if base.population.source is not None:
-        raise ScenarioError(
-            None,
-            [("population.source", "optimising over a real-partner CSV is not supported yet")],
-        )
     data = base.model_dump(mode="json")
+    if base.population.source is not None:
+        if partner_folder is None:
+            raise ValueError("a scenario with real partners needs a partner_folder")
+        data["population"]["source"] = str(_segment_partners(base, segment, partner_folder))
     population = data["population"]
     share = population["segments"][segment]["share"]
     count = segment_counts(base)[segment]
@@ -214,6 +228,19 @@ def segment_scenario(
     }
     data["name"] = f"{base.name}/{segment}"
     return scenario_from_dict(data)
+
+
+def _segment_partners(base: Scenario, segment: str, folder: Path) -> Path:
+    """The rows of ``segment`` in the base's partner file, written (once) into ``folder``."""
+    assert base.population.source is not None
+    real = load_partners_csv(base.population.source, base.population)
+    text = real[real["segment"] == segment].to_csv(index=False, na_rep="")
+    path = folder / f"partners-{short_hash({'rows': text}, length=20)}.csv"
+    if not path.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_file(path) as temporary:
+            temporary.write_text(text, encoding="utf-8")
+    return path
 
 
 def simulate_task(task: SegmentTask) -> list[TaskOutput]:
@@ -301,6 +328,10 @@ def simulate_candidates(
     if cache is not None and cache.exists() and not cache.is_dir():
         raise OutDirError(f"the candidate cache {cache} exists and is not a folder")
     counts = segment_counts(base)
+    # Real partners: each segment's rows of the partner file, beside the cache (else for the
+    # call's length).
+    own_folder = tempfile.TemporaryDirectory(prefix="incentsim-partners-")
+    partner_folder = Path(own_folder.name) if cache is None else cache / "partners"
     data = {
         g: {m: np.full((len(space.candidates[g]), replications), np.nan) for m in METRICS}
         for g in space.segments
@@ -316,7 +347,7 @@ def simulate_candidates(
     cached = 0
     for g in space.segments:
         for row, candidate in enumerate(space.candidates[g]):
-            scenario = segment_scenario(base, g, candidate.override)
+            scenario = segment_scenario(base, g, candidate.override, partner_folder)
             todo: list[TaskBlock] = []
             for block in blocks:
                 key = task_key(scenario, block.seed, block.reps)
@@ -357,6 +388,7 @@ def simulate_candidates(
                     if cache is not None:
                         _write_cache(cache, output)
                 bar.update(len(outputs))
+    own_folder.cleanup()
     return SimulatedCandidates(
         segments=list(space.segments),
         candidates={g: list(space.candidates[g]) for g in space.segments},

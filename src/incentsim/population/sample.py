@@ -413,8 +413,8 @@ def build_partners(
 
     Without a partner file, ``population.partners`` partners are drawn: segment and region counts
     follow the declared shares exactly (largest remainder) and are the same in every replication.
-    With one (``source_path``, or ``population.source`` read relative to the working directory
-    when ``source_path`` is not given), its rows are the initial partners: observed ``capacity``,
+    With one (``source_path``, or else ``population.source``, which the scenario loader makes
+    relative to the file that names it), its rows are the initial partners: observed ``capacity``,
     ``certified_staff`` and ``csat`` cells are kept, blank or absent ones are drawn from the
     segment priors, and a revenue history calibrates capacity (see
     :data:`CAPACITY_SHARE_ASSUMED`) unless capacity is observed. Recruitment slots follow in both
@@ -429,8 +429,7 @@ def build_partners(
     reps
         Replications in the block (``R``).
     source_path
-        Resolved path of the partner CSV (the scenario loader resolves ``population.source``
-        relative to the scenario file).
+        The partner CSV, instead of ``population.source``.
 
     Returns
     -------
@@ -560,10 +559,16 @@ def load_partners_csv(path: str | Path, population: Population) -> pd.DataFrame:
         Missing or unknown columns, blank or duplicate ids, unknown segment or region names,
         non-numeric, negative or out-of-range numbers, an empty or unreadable file.
     """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, [(None, "not a file" if path.exists() else "file not found")])
+    if path.suffix.lower() != ".csv":
+        problem = f"unknown file type '{path.suffix}'; a partner file is a .csv"
+        raise DataError(path, [(None, problem)])
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except FileNotFoundError:
-        raise DataError(path, [(None, "file not found")]) from None
+    except OSError as exc:
+        raise DataError(path, [(None, f"cannot read the file: {exc.strerror or exc}")]) from None
     except pd.errors.EmptyDataError:
         raise DataError(path, [(None, "the file is empty")]) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:

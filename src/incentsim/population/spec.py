@@ -165,7 +165,9 @@ class Population(Strict):
 
     ``source`` optionally names a CSV of real partners (``partner_id, segment, region`` and
     optionally ``revenue_p1, revenue_p2, ...`` per period); unobserved parameters are drawn from
-    the segment priors.
+    the segment priors. A relative path is read from the folder of the scenario file that names
+    it (from the working directory when given with ``--set``). With a partner file, ``partners``
+    is the number of partners it lists: leave it out, or write that number.
     """
 
     partners: Annotated[int, Field(ge=1, le=1_000_000)] = 1000

@@ -85,7 +85,7 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     ScenarioError
         The file cannot be read, is not valid YAML, or does not validate.
     """
-    return _validate(Scenario, read_document(path, overrides), path)
+    return _with_partner_file(_validate(Scenario, read_document(path, overrides), path), path)
 
 
 def load_program(path: str | Path, overrides: Sequence[str] = ()) -> Program:
@@ -115,7 +115,7 @@ def load_document(path: str | Path, overrides: Sequence[str] = ()) -> Scenario |
     """
     data = read_document(path, overrides)
     if document_kind(data) == "scenario":
-        return _validate(Scenario, data, path)
+        return _with_partner_file(_validate(Scenario, data, path), path)
     if set(data) == {"program"}:
         return _validate(Program, data["program"], path, prefix=("program",))
     return _validate(Program, data, path)
@@ -149,7 +149,8 @@ def scenario_from_dict(data: Mapping[str, Any], file: str | Path | None = None) 
     """
     origin = None if file is None else Path(file).resolve()
     chain = () if origin is None else (origin,)
-    return _validate(Scenario, _resolve_extends(dict(data), origin, chain), file)
+    scenario = _validate(Scenario, _resolve_extends(dict(data), origin, chain), file)
+    return _with_partner_file(scenario, file)
 
 
 def scenario_hash(scenario: BaseModel) -> str:
@@ -189,8 +190,14 @@ def _read_tree(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
 def _resolve_extends(
     data: dict[str, Any], origin: Path | None, chain: tuple[Path, ...]
 ) -> dict[str, Any]:
-    """``data`` merged over the files its ``extends`` key names (the key is removed)."""
+    """``data`` merged over the files its ``extends`` key names (the key is removed), with a
+    relative ``population.source`` made relative to the folder of the file that names it."""
     targets = _extends_targets(data.pop(EXTENDS, []), origin)
+    population = data.get("population")
+    if origin is not None and isinstance(population, dict):
+        source = population.get("source")
+        if isinstance(source, str) and source and not Path(source).is_absolute():
+            data = {**data, "population": {**population, "source": str(origin.parent / source)}}
     merged: dict[str, Any] = {}
     for written, target in targets:
         if not is_file(target):
@@ -280,6 +287,35 @@ def _bad_override(file: str | Path | None, override: str, reason: str) -> NoRetu
 
 
 # --- validation and readable errors --------------------------------------------------------------
+
+
+def _with_partner_file(scenario: Scenario, file: str | Path | None) -> Scenario:
+    """``scenario`` with ``population.partners`` taken from its partner file (when it names
+    one), after checking the file (see :func:`~incentsim.population.sample.load_partners_csv`).
+
+    Raises
+    ------
+    DataError
+        The partner file is missing, unreadable or invalid.
+    ScenarioError
+        ``population.partners`` is written and differs from the number of partners listed.
+    """
+    from incentsim.population.sample import load_partners_csv
+
+    population = scenario.population
+    if population.source is None:
+        return scenario
+    listed = len(load_partners_csv(population.source, population))
+    if population.partners == listed:
+        return scenario
+    if "partners" in population.model_fields_set:
+        problem = (
+            f"is {population.partners} but the partner file {shown_path(Path(population.source))}"
+            f" lists {listed} partners; set population.partners to {listed} or leave it out"
+        )
+        raise ScenarioError(file, [("population.partners", problem)])
+    counted = population.model_copy(update={"partners": listed})
+    return scenario.model_copy(update={"population": counted})
 
 
 def _validate(
