@@ -680,11 +680,12 @@ def test_cadence_pending_periods_front_end_and_payment_dates(tmp_path: Path) -> 
     assert column(result, "A", "paid") == [100.0, 200.0, 100.0]
     assert column(result, "A", "owed_after") == [50.0, 0.0, 50.0]
     assert column(result, "A", "status") == ["settled", "settled", "pending"]
-    # run 1 closes with period 2 (ends 2027-07-04) and pays two weeks later
+    # run 1 closes with period 2 (ends Sunday 2027-07-04) and pays two weeks later, a Sunday
+    # rolled to the next business day
     assert column(result, "A", "payment_date") == [
-        dt.date(2027, 7, 18),
-        dt.date(2027, 7, 18),
-        dt.date(2028, 1, 16),
+        dt.date(2027, 7, 19),
+        dt.date(2027, 7, 19),
+        dt.date(2028, 1, 17),
     ]
     assert result.pending_periods == (3,)
     # Front-end rebates are paid at every close (a run of their own when nothing else is due,

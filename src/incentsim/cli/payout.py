@@ -124,18 +124,19 @@ def run(args: argparse.Namespace) -> int:
         ("accrued", s["accrued"]),
         ("paid", s["paid"]),
         ("cut", s["cut"]),
-        ("owed", s["owed"]),
+        ("owed to partners", s["owed_to_partners"]),
+        ("owed to vendor", s["owed_to_vendor"]),
         ("reserve at end", s["reserve_end"]),
     ]
     width = max(len(f"{v:,.2f}") for _, v in rows)
     for label, value in rows:
-        print(f"  {label:<15}{value:>{width},.2f}")
+        print(f"  {label:<18}{value:>{width},.2f}")
     if s["pending_periods"]:
         print(f"  {s['pending_periods']} period(s) accrued and pending the next payout run")
     if s["findings"]:
         kinds = result.findings["kind"].value_counts()
         listed = ", ".join(f"{k} {n}" for k, n in kinds.items())
-        print(f"  findings       {s['findings']} ({listed})")
+        print(f"  {'findings':<18}{s['findings']} ({listed})")
     print(f"Wrote {', '.join(str(p) for p in written)}")
     return 0
 

@@ -35,7 +35,15 @@ import pandas as pd
 
 from incentsim import _output
 from incentsim.errors import DataError
-from incentsim.payout.aggregate import FINDING_COLUMNS, aggregate, period_bounds
+from incentsim.payout.aggregate import FINDING_COLUMNS, aggregate, pay_day, period_bounds
+from incentsim.payout.lines import (
+    LINE_COLUMNS,
+    CapSteps,
+    PeriodLedger,
+    format_cents,
+    period_lines,
+    relaxed_programs,
+)
 from incentsim.payout.transactions import validate_transactions
 from incentsim.program.compiled import GATEABLE, CompiledProgram
 from incentsim.program.ledger import (
@@ -116,6 +124,11 @@ class Statements:
     findings
         ``kind, partner_id, period, line, message``: duplicate registrations, claims outside the
         statements, missing satisfaction data, partly reimbursed MDF claims, receivables.
+    lines
+        The reconcilable statement (:mod:`incentsim.payout.lines`): per partner and period,
+        ``line, kind, item, amount, reason`` from what was brought forward, each component
+        earned before caps, each cap, gate, clawback and cut, to what is carried forward; a
+        period's amounts add up to its ``paid`` to the cent.
     """
 
     terms: CompiledProgram
@@ -123,6 +136,7 @@ class Statements:
     partners: pd.DataFrame
     runs: pd.DataFrame
     findings: pd.DataFrame
+    lines: pd.DataFrame
     source: str = ""
     pending_periods: tuple[int, ...] = field(default=())
 
@@ -150,7 +164,11 @@ class Statements:
         return totals.reset_index()
 
     def summary(self) -> dict[str, Any]:
-        """Headline numbers; money as :class:`~decimal.Decimal` with two places."""
+        """Headline numbers; money as :class:`~decimal.Decimal` with two places.
+
+        ``owed`` is the net balance at the end (negative when partners owe the vendor more than
+        they are owed); ``owed_to_partners`` and ``owed_to_vendor`` are its two sides.
+        """
         owed = self.partner_totals()["owed"].to_numpy()
         reserve = (
             self.cents("reserve_after", "runs")[-1]
@@ -167,6 +185,8 @@ class Statements:
             "paid": _dec(int(self.cents("paid").sum())),
             "cut": _dec(int(self.cents("cut").sum())),
             "owed": _dec(int(to_cents(owed).sum())),
+            "owed_to_partners": _dec(int(np.maximum(to_cents(owed), 0).sum())),
+            "owed_to_vendor": _dec(int(np.maximum(-to_cents(owed), 0).sum())),
             "reserve_end": _dec(int(reserve)),
             "findings": len(self.findings),
         }
@@ -216,17 +236,21 @@ def compute_statements(
     balance = ledger.owed.copy()  # owed, including accruals since the last run
     findings: list[dict[str, Any]] = []
     explainer = _TierExplainer(cp, group)
+    relaxed = relaxed_programs(cp)
+    line_rows: list[dict[str, Any]] = []
     pending = np.zeros((len(agg.metrics), n), dtype=np.bool_)
 
     for k, metrics in enumerate(agg.metrics):
         before = state
         state, a = assess_period(cp, state, group, metrics, calendar.periods_per_year)
         reasons = explainer.explain(k, before, state, a, metrics)
+        steps = CapSteps.of(relaxed, before, group, metrics, calendar.periods_per_year, a)
         accrued = a.accrued
         owed_before = balance.copy()
         settles_in = schedule.settlement_period(k)
         payment_by_group = [
-            period_bounds(int(settles_in[g]), calendar)[1] + delays[g] for g in range(cp.n_groups)
+            pay_day(period_bounds(int(settles_in[g]), calendar)[1] + delays[g])
+            for g in range(cp.n_groups)
         ]
         payment_date = np.array(payment_by_group, dtype=object)[group]
         ledger, accruals, settlement = close_accounts(
@@ -254,6 +278,20 @@ def compute_statements(
         balance = ledger.owed + accruals.back_end
         pending[k] = ~settled
         assert np.array_equal(owed_before + accrued, paid + cut + balance)
+        period_ledger = PeriodLedger(
+            owed_before=owed_before,
+            paid=paid,
+            cut=cut,
+            deferred=deferred,
+            owed_after=balance,
+            settled=settled,
+            payment_date=payment_date,
+            run=settlement.run,
+            front_end=a.front_end,
+        )
+        line_rows += period_lines(
+            k, partners.ids, cp, group, metrics, a, steps, period_ledger, before
+        )
         rows.append(
             _partner_rows(
                 k,
@@ -301,6 +339,7 @@ def compute_statements(
         partners=frame,
         runs=run_frame,
         findings=all_findings,
+        lines=pd.DataFrame(line_rows, columns=list(LINE_COLUMNS)),
         source=source,
         pending_periods=tuple(int(k) + 1 for k in np.flatnonzero(pending.any(axis=1))),
     )
@@ -335,7 +374,7 @@ def _run_row(
     close's last day (front-end rebates) or after the shortest delay of the groups it settles."""
     close = period_bounds(k, calendar)[1]
     delays = cp.payout_delay_weeks[group[settled]]
-    first_paid = (
+    first_paid = pay_day(
         close if front.any() or not len(delays) else close + dt.timedelta(weeks=int(delays.min()))
     )
     row: dict[str, Any] = {
@@ -500,11 +539,7 @@ def _dec(cents: int) -> Decimal:
     return (Decimal(cents) / 100).quantize(Decimal("0.01"))
 
 
-def _money(cents: int) -> str:
-    """Cents as ``1,234.56`` (``-1,234.56`` when negative)."""
-    sign = "-" if cents < 0 else ""
-    whole, frac = divmod(abs(int(cents)), 100)
-    return f"{sign}{whole:,}.{frac:02d}"
+_money = format_cents
 
 
 def _num(value: float) -> str:
@@ -779,7 +814,8 @@ def render_text(result: Statements) -> str:
             else ""
         ),
         f"accrued {_money(_c(s['accrued']))} = paid {_money(_c(s['paid']))} + cut "
-        f"{_money(_c(s['cut']))} + owed {_money(_c(s['owed']))}; reserve at the end "
+        f"{_money(_c(s['cut']))} + owed to partners {_money(_c(s['owed_to_partners']))} - owed "
+        f"to the vendor {_money(_c(s['owed_to_vendor']))}; reserve at the end "
         f"{_money(_c(s['reserve_end']))}",
         "",
         "Payout runs",
@@ -801,6 +837,9 @@ def render_text(result: Statements) -> str:
             lines.append(f"  [{f.kind}] {f.partner_id}{where}: {f.message}")
     totals = {t["partner_id"]: t for t in result.partner_totals().to_dict("records")}
     records = result.partners.to_dict("records")
+    by_period: dict[tuple[Any, int], list[dict[str, Any]]] = {}
+    for line in result.lines.to_dict("records"):
+        by_period.setdefault((line["partner_id"], line["period"]), []).append(line)
     for k, row in enumerate(records):
         pid = row["partner_id"]
         if k == 0 or records[k - 1]["partner_id"] != pid:
@@ -810,11 +849,10 @@ def render_text(result: Statements) -> str:
                 "",
                 "=" * 100,
                 f"Partner {pid}  (segment {row['segment']}, region {row['region']})",
-                f"  accrued {_m(t['accrued'])} = paid {_m(t['paid'])} + cut {_m(t['cut'])} + owed "
-                f"{_m(t['owed'])}"
-                + (f" (payable {last['payment_date']})" if _c(t["owed"]) > 0 else ""),
+                f"  accrued {_m(t['accrued'])} = paid {_m(t['paid'])} + cut {_m(t['cut'])} + "
+                + _owed_words(_c(t["owed"]), last["payment_date"]),
             ]
-        lines += _period_lines(row)
+        lines += _period_lines(row, by_period.get((pid, row["period"]), []))
     return "\n".join(lines) + "\n"
 
 
@@ -826,46 +864,41 @@ def _last_of(records: list[dict[str, Any]], k: int) -> dict[str, Any]:
     return records[end]
 
 
-def _period_lines(row: dict[str, Any]) -> list[str]:
-    """One period of a partner's statement."""
+def _owed_words(owed: int, payment_date: Any) -> str:
+    """The balance at the end of the statements, in words a partner reads the right way."""
+    if owed < 0:
+        return f"owed to the vendor {_money(-owed)} (recovered from later payouts)"
+    if owed > 0:
+        return f"owed to the partner {_money(owed)} (payable {payment_date})"
+    return "nothing owed"
+
+
+def _period_lines(row: dict[str, Any], statement: list[dict[str, Any]]) -> list[str]:
+    """One period of a partner's statement: tier, then the lines adding up to the payment."""
     lines = [
         f"  Period {row['period']}  {row['period_start']} .. {row['period_end']}: revenue "
         f"{_m(row['revenue'])}, returns {_m(row['returns'])}",
         f"    tier {row['tier']} (was {row['tier_before']}). {row['tier_reason']}",
     ]
-    parts = [f"{c} {_m(row[c])}" for c in COMPONENTS if row[c] != 0]
-    lines.append("    earned: " + (", ".join(parts) if parts else "nothing"))
-    adjustments = [
-        f"{label} {_m(row[c])}"
-        for c, label in (
-            ("capped", "capped"),
-            ("gated", "gated"),
-            ("clawback_returns", "clawback on returns"),
-            ("clawback_audit", "clawback on audit"),
-        )
-        if row[c] != 0
-    ]
-    if adjustments:
-        lines.append("    " + ", ".join(adjustments))
-    if row["notes"]:
-        lines.append(f"    notes: {row['notes']}")
+    for line in statement:
+        label = f"{line['kind']}: {line['item']}"
+        lines.append(f"    {label:<44}{_m(line['amount']):>14}  {line['reason']}")
+    if row["status"] == "settled" and _c(row["paid"]):
+        when = f"paid {row['payment_date']}"
+        on_invoice = row["paid_on_invoice"]
+        if on_invoice:
+            when += f", of which {_m(on_invoice)} on invoice at the period's close"
+    elif _c(row["paid"]):
+        when = f"paid on invoice at the period's close; the rest payable {row['payment_date']}"
+    else:
+        when = "nothing paid for this period"
+    lines.append(f"    {'= paid':<44}{_m(row['paid']):>14}  {when}")
     if any(row[c] != 0 for c in ("mdf_accrued", "mdf_claims", "mdf_expired", "mdf_balance")):
         lines.append(
-            f"    MDF: accrued {_m(row['mdf_accrued'])}, claims approved "
+            f"    MDF fund (not cash): accrued {_m(row['mdf_accrued'])}, claims approved "
             f"{_m(row['mdf_claims'])}, reimbursed {_m(row['mdf'])}, expired "
             f"{_m(row['mdf_expired'])}, balance {_m(row['mdf_balance'])}"
         )
-    when = (
-        f"settled in the run of {row['payment_date']}"
-        if row["status"] == "settled"
-        else f"pending, payable {row['payment_date']}"
-    )
-    on_invoice = row["paid_on_invoice"]
-    lines.append(
-        f"    accrued {_m(row['accrued'])}: paid {_m(row['paid'])}"
-        + (f" (on invoice {_m(on_invoice)})" if on_invoice else "")
-        + f", cut {_m(row['cut'])}, owed after {_m(row['owed_after'])} ({when})"
-    )
     return lines
 
 
