@@ -790,6 +790,7 @@ def test_write_statements_is_complete_and_readable(sample: Statements, tmp_path:
     assert sorted(p.name for p in written) == [
         "findings.csv",
         "program_ledger.csv",
+        "statement_lines.csv",
         "statements.csv",
         "statements.txt",
     ]

@@ -1,7 +1,8 @@
 """``incentsim payout PROGRAM.yaml TRANSACTIONS.csv [--out DIR] [--set KEY.PATH=VALUE ...]``.
 
 Runs an incentive program over a file of real transactions with the same rules a simulation
-uses, and writes partner statements (``statements.csv``, ``statements.txt``), the program
+uses, and writes partner statements (``statements.csv``, ``statements.txt``, the reconcilable
+lines in ``statement_lines.csv`` and one ``statement_<partner>.html`` per partner), the program
 ledger (``program_ledger.csv``) and the findings (``findings.csv``) to ``--out``, a folder
 replaced whole once every file is written; one that already holds statements needs
 ``--overwrite``.
@@ -73,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from incentsim.payout import compute_statements, read_transactions, write_statements
+    from incentsim.report.statements import statement_pages
     from incentsim.scenario.loader import load_document
     from incentsim.scenario.model import Calendar, Scenario
 
@@ -107,7 +109,9 @@ def run(args: argparse.Namespace) -> int:
     result = compute_statements(program, calendar, transactions)
     out = Path(args.out)
     try:
-        written = write_statements(result, out, overwrite=args.overwrite)
+        written = write_statements(
+            result, out, overwrite=args.overwrite, pages=statement_pages(result)
+        )
     except OSError as exc:
         raise IncentsimError(f"cannot write the statements to {out}: {exc}") from None
 
@@ -137,7 +141,9 @@ def run(args: argparse.Namespace) -> int:
         kinds = result.findings["kind"].value_counts()
         listed = ", ".join(f"{k} {n}" for k, n in kinds.items())
         print(f"  {'findings':<18}{s['findings']} ({listed})")
-    print(f"Wrote {', '.join(str(p) for p in written)}")
+    pages = [p for p in written if p.suffix == ".html"]
+    files = [str(p) for p in written if p.suffix != ".html"]
+    print(f"Wrote {', '.join(files)} and {len(pages)} partner statements ({out}/statement_*.html)")
     return 0
 
 

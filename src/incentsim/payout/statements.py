@@ -24,7 +24,7 @@ next run.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -752,12 +752,18 @@ class _TierExplainer:
 
 
 def write_statements(
-    result: Statements, out_dir: str | Path, *, overwrite: bool = False
+    result: Statements,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    pages: Mapping[str, str] | None = None,
 ) -> list[Path]:
-    """Write ``statements.csv``, ``program_ledger.csv``, ``findings.csv`` and ``statements.txt``.
+    """Write ``statements.csv``, ``statement_lines.csv``, ``program_ledger.csv``,
+    ``findings.csv``, ``statements.txt`` and any ``pages`` (file name -> text, e.g. the
+    per-partner HTML statements of :func:`incentsim.report.statement_pages`).
 
-    The files are written into a staging folder that replaces ``out_dir`` whole once all four
-    are complete, so a failure never leaves a half-written or mixed folder
+    The files are written into a staging folder that replaces ``out_dir`` whole once all of
+    them are complete, so a failure never leaves a half-written or mixed folder
     (:func:`incentsim._output.new_folder`).
 
     Returns
@@ -774,9 +780,11 @@ def write_statements(
     out = Path(out_dir)
     contents = {
         "statements.csv": _csv(result.partners, PARTNER_MONEY),
+        "statement_lines.csv": _csv(result.lines, ("amount",)),
         "program_ledger.csv": _csv(result.runs, RUN_MONEY),
         "findings.csv": _csv(result.findings, ()),
         "statements.txt": render_text(result),
+        **(pages or {}),
     }
     with _output.new_folder(out, _output.KINDS["program_ledger.csv"], overwrite=overwrite) as tmp:
         for name, text in contents.items():
@@ -850,7 +858,7 @@ def render_text(result: Statements) -> str:
                 "=" * 100,
                 f"Partner {pid}  (segment {row['segment']}, region {row['region']})",
                 f"  accrued {_m(t['accrued'])} = paid {_m(t['paid'])} + cut {_m(t['cut'])} + "
-                + _owed_words(_c(t["owed"]), last["payment_date"]),
+                + balance_words(_c(t["owed"]), last["payment_date"]),
             ]
         lines += _period_lines(row, by_period.get((pid, row["period"]), []))
     return "\n".join(lines) + "\n"
@@ -864,13 +872,38 @@ def _last_of(records: list[dict[str, Any]], k: int) -> dict[str, Any]:
     return records[end]
 
 
-def _owed_words(owed: int, payment_date: Any) -> str:
-    """The balance at the end of the statements, in words a partner reads the right way."""
+def balance_words(owed: int, payment_date: Any) -> str:
+    """A partner's balance at the end of the statements (cents), in words it reads the right
+    way: owed to the partner (and when), owed to the vendor, or nothing owed."""
     if owed < 0:
         return f"owed to the vendor {_money(-owed)} (recovered from later payouts)"
     if owed > 0:
         return f"owed to the partner {_money(owed)} (payable {payment_date})"
     return "nothing owed"
+
+
+def paid_words(row: Mapping[str, Any]) -> str:
+    """When a statement row's ``paid`` reaches the partner."""
+    if not _c(row["paid"]):
+        return "nothing paid for this period"
+    if row["status"] != "settled":
+        return f"paid on invoice at the period's close; the rest payable {row['payment_date']}"
+    on_invoice = row["paid_on_invoice"]
+    when = f"paid {row['payment_date']}"
+    if on_invoice:
+        when += f", of which {_m(on_invoice)} on invoice at the period's close"
+    return when
+
+
+def mdf_words(row: Mapping[str, Any]) -> str:
+    """The MDF fund's movements in a statement row ("" when it has none)."""
+    if all(row[c] == 0 for c in ("mdf_accrued", "mdf_claims", "mdf_expired", "mdf_balance")):
+        return ""
+    return (
+        f"MDF fund (not cash): accrued {_m(row['mdf_accrued'])}, claims approved "
+        f"{_m(row['mdf_claims'])}, reimbursed {_m(row['mdf'])}, expired "
+        f"{_m(row['mdf_expired'])}, balance {_m(row['mdf_balance'])}"
+    )
 
 
 def _period_lines(row: dict[str, Any], statement: list[dict[str, Any]]) -> list[str]:
@@ -883,22 +916,9 @@ def _period_lines(row: dict[str, Any], statement: list[dict[str, Any]]) -> list[
     for line in statement:
         label = f"{line['kind']}: {line['item']}"
         lines.append(f"    {label:<44}{_m(line['amount']):>14}  {line['reason']}")
-    if row["status"] == "settled" and _c(row["paid"]):
-        when = f"paid {row['payment_date']}"
-        on_invoice = row["paid_on_invoice"]
-        if on_invoice:
-            when += f", of which {_m(on_invoice)} on invoice at the period's close"
-    elif _c(row["paid"]):
-        when = f"paid on invoice at the period's close; the rest payable {row['payment_date']}"
-    else:
-        when = "nothing paid for this period"
-    lines.append(f"    {'= paid':<44}{_m(row['paid']):>14}  {when}")
-    if any(row[c] != 0 for c in ("mdf_accrued", "mdf_claims", "mdf_expired", "mdf_balance")):
-        lines.append(
-            f"    MDF fund (not cash): accrued {_m(row['mdf_accrued'])}, claims approved "
-            f"{_m(row['mdf_claims'])}, reimbursed {_m(row['mdf'])}, expired "
-            f"{_m(row['mdf_expired'])}, balance {_m(row['mdf_balance'])}"
-        )
+    lines.append(f"    {'= paid':<44}{_m(row['paid']):>14}  {paid_words(row)}")
+    if mdf := mdf_words(row):
+        lines.append(f"    {mdf}")
     return lines
 
 
