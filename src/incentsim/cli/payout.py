@@ -32,14 +32,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "payout",
         help="compute partner statements from real transactions",
         description=(
-            "Run a program over real transactions (CSV or Parquet) with the same rules the "
+            "Run a program over real transactions (CSV, Parquet or Excel) with the same rules the "
             "simulation uses, and write partner statements, the program ledger and findings. "
             "PROGRAM is a scenario file (its program and calendar) or a program file."
         ),
     )
     parser.add_argument("program", metavar="PROGRAM.yaml", help="scenario or program file")
     parser.add_argument(
-        "transactions", metavar="TRANSACTIONS", help="transactions file (.csv or .parquet)"
+        "transactions", metavar="TRANSACTIONS", help="transactions file (.csv, .parquet or .xlsx)"
+    )
+    parser.add_argument(
+        "--columns",
+        metavar="MAPPING.yaml",
+        help="column mapping for an export with other column names, extra columns, currency "
+        "strings, other date formats or a ';' separator (see incentsim.payout.intake)",
+    )
+    parser.add_argument(
+        "--excel", metavar="FILE.xlsx", help="also write the statements as an Excel workbook"
     )
     parser.add_argument(
         "--out",
@@ -73,7 +82,13 @@ def run(args: argparse.Namespace) -> int:
     """Compute and write the statements; print a summary."""
     from pydantic import ValidationError
 
-    from incentsim.payout import compute_statements, read_transactions, write_statements
+    from incentsim.payout import (
+        ColumnMapping,
+        compute_statements,
+        read_transactions,
+        write_excel,
+        write_statements,
+    )
     from incentsim.report.statements import statement_pages
     from incentsim.scenario.loader import load_document
     from incentsim.scenario.model import Calendar, Scenario
@@ -103,8 +118,9 @@ def run(args: argparse.Namespace) -> int:
                 problems.append(f"{option}: {str(error['msg']).removeprefix('Value error, ')}")
             raise IncentsimError("invalid calendar option: " + "; ".join(problems)) from None
 
+    mapping = ColumnMapping.load(args.columns) if args.columns else None
     transactions = read_transactions(
-        args.transactions, calendar=calendar, segments=segments, regions=regions
+        args.transactions, calendar=calendar, segments=segments, regions=regions, mapping=mapping
     )
     result = compute_statements(program, calendar, transactions)
     out = Path(args.out)
@@ -112,13 +128,17 @@ def run(args: argparse.Namespace) -> int:
         written = write_statements(
             result, out, overwrite=args.overwrite, pages=statement_pages(result)
         )
+        if args.excel:
+            written.append(write_excel(result, args.excel))
     except OSError as exc:
-        raise IncentsimError(f"cannot write the statements to {out}: {exc}") from None
+        raise IncentsimError(f"cannot write the statements: {exc}") from None
 
     s = result.summary()
     first = calendar.start_date
     last = first + dt.timedelta(weeks=calendar.weeks_per_period * s["periods"]) - dt.timedelta(1)
     cur = program.currency
+    for note in transactions.attrs.get("notes", []):
+        print(f"Note: {note}")
     print(
         f"Payout statements: {s['partners']} partners, {s['periods']} periods "
         f"({first} .. {last}), {s['runs']} payout runs, {cur}"

@@ -792,6 +792,38 @@ def write_statements(
     return [out / name for name in contents]
 
 
+def write_excel(result: Statements, path: str | Path) -> Path:
+    """Write the statements as one Excel workbook (``.xlsx``, atomically; needs openpyxl).
+
+    Sheets: ``summary`` (the headline numbers), ``statements`` (one row per partner and period),
+    ``statement lines`` (the lines adding up to each payment), ``payout runs`` and ``findings``.
+    Money is stored as numbers with two decimals, shown with thousands separators.
+    """
+    path = Path(path)
+    summary = pd.DataFrame(
+        [(k, float(v) if isinstance(v, Decimal) else v) for k, v in result.summary().items()],
+        columns=["item", "value"],
+    )
+    sheets = {
+        "summary": (summary, ("value",)),
+        "statements": (result.partners, PARTNER_MONEY),
+        "statement lines": (result.lines, ("amount",)),
+        "payout runs": (result.runs, RUN_MONEY),
+        "findings": (result.findings, ()),
+    }
+    with _output.atomic_file(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+        for name, (frame, money) in sheets.items():
+            frame.to_excel(writer, sheet_name=name, index=False)
+            sheet = writer.sheets[name]
+            for j, column in enumerate(frame.columns, start=1):
+                width = max([len(str(column)), *(len(str(v)) for v in frame[column].head(200))])
+                sheet.column_dimensions[sheet.cell(1, j).column_letter].width = min(width + 2, 60)
+                if column in money:
+                    for row in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
+                        row[0].number_format = "#,##0.00"
+    return path
+
+
 def _csv(frame: pd.DataFrame, money: Sequence[str]) -> str:
     frame = frame.copy()
     for name in money:
