@@ -5,7 +5,10 @@ the partner's certified staff or customer-satisfaction score, a marketing (MDF) 
 audit finding. Several kinds may share a row.
 
 Columns (names are case-insensitive; any other column is an error, so a misspelt optional
-column never passes silently):
+column never passes silently; an export with other names, extra columns, currency strings or
+other date formats is read through a column mapping, :mod:`incentsim.payout.intake`). Fields
+are separated by ``,`` (or ``;`` when the header line has no ``,``); an ``.xlsx`` workbook is
+read from its first sheet, header on the first row:
 
 =======================  ========  ================================================================
 column                   required  meaning
