@@ -34,31 +34,41 @@ def statement_pages(result: Statements) -> dict[str, str]:
     """Every partner's HTML statement, keyed by file name (:func:`statement_file_name`; a
     partner whose safe name collides with an earlier one gets ``-2``, ``-3``...)."""
     template = templates().get_template(_TEMPLATE)
-    pages: dict[str, str] = {}
-    lines = result.lines.assign(cents=to_cents(result.lines["amount"].to_numpy(np.float64)))
-    by_partner = dict(tuple(lines.groupby("partner_id", sort=False)))
+    cents = to_cents(result.lines["amount"].to_numpy(np.float64))
+    lines: dict[tuple[Any, int], list[dict[str, Any]]] = {}
+    for line, amount in zip(result.lines.to_dict("records"), cents.tolist(), strict=True):
+        lines.setdefault((line["partner_id"], line["period"]), []).append({**line, "cents": amount})
+    rows: dict[Any, list[dict[str, Any]]] = {}
+    for row in result.partners.to_dict("records"):
+        rows.setdefault(row["partner_id"], []).append(row)
     totals = result.partner_totals().set_index("partner_id")
-    for pid, rows in result.partners.groupby("partner_id", sort=False):
+    owed = dict(zip(totals.index, to_cents(totals["owed"].to_numpy()).tolist(), strict=True))
+    pages: dict[str, str] = {}
+    for pid, records in rows.items():
         name = statement_file_name(pid)
         n = 2
         while name in pages:
             name = statement_file_name(pid).removesuffix(".html") + f"-{n}.html"
             n += 1
-        pages[name] = template.render(**_page(result, pid, rows, by_partner.get(pid), totals))
+        periods = [(row, lines.get((pid, row["period"]), [])) for row in records]
+        pages[name] = template.render(**_page(result, pid, periods, int(owed[pid])))
     return pages
 
 
-def _page(result: Statements, pid: Any, rows: Any, lines: Any, totals: Any) -> dict[str, Any]:
-    records = rows.to_dict("records")
-    first, last = records[0], records[-1]
-    if lines is None:  # a partner with nothing on its statement lines
-        lines = result.lines.iloc[:0].assign(cents=np.zeros(0, dtype=np.int64))
+def _page(
+    result: Statements,
+    pid: Any,
+    periods: list[tuple[dict[str, Any], list[dict[str, Any]]]],
+    owed: int,
+) -> dict[str, Any]:
+    """The template's context for one partner: its periods as (row, lines), its balance."""
+    first, last = periods[0][0], periods[-1][0]
+    everything = [line for _, lines in periods for line in lines]
 
     def total(*kinds: str) -> int:
-        return int(lines.loc[lines["kind"].isin(kinds), "cents"].sum())
+        return sum(line["cents"] for line in everything if line["kind"] in kinds)
 
-    owed = round(float(totals.loc[pid, "owed"]) * 100)
-    paid = round(float(totals.loc[pid, "paid"]) * 100)
+    paid = sum(round(float(row["paid"]) * 100) for row, _ in periods)
     earned = total("earned")
     figures = [
         ("earned before caps", format_cents(earned)),
@@ -70,30 +80,28 @@ def _page(result: Statements, pid: Any, rows: Any, lines: Any, totals: Any) -> d
         if owed < 0
         else ("owed to the partner", format_cents(owed)),
     ]
-    periods = []
-    for row in records:
-        mine = lines[lines["period"] == row["period"]]
-        periods.append(
-            {
-                "heading": f"Period {row['period']}: {row['period_start']} to "
-                f"{row['period_end']}, revenue {_m(row['revenue'])}"
-                + (f", returns {_m(row['returns'])}" if row["returns"] else ""),
-                "tier": f"Tier {row['tier']} (was {row['tier_before']}). {row['tier_reason']}",
-                "lines": [
-                    {
-                        "kind": line["kind"],
-                        "item": line["item"],
-                        "reason": line["reason"],
-                        "amount": format_cents(int(line["cents"])),
-                        "negative": int(line["cents"]) < 0,
-                    }
-                    for line in mine.to_dict("records")
-                ],
-                "paid": _m(row["paid"]),
-                "when": paid_words(row),
-                "mdf": mdf_words(row),
-            }
-        )
+    shown = [
+        {
+            "heading": f"Period {row['period']}: {row['period_start']} to "
+            f"{row['period_end']}, revenue {_m(row['revenue'])}"
+            + (f", returns {_m(row['returns'])}" if row["returns"] else ""),
+            "tier": f"Tier {row['tier']} (was {row['tier_before']}). {row['tier_reason']}",
+            "lines": [
+                {
+                    "kind": line["kind"],
+                    "item": line["item"],
+                    "reason": line["reason"],
+                    "amount": format_cents(line["cents"]),
+                    "negative": line["cents"] < 0,
+                }
+                for line in lines
+            ],
+            "paid": _m(row["paid"]),
+            "when": paid_words(row),
+            "mdf": mdf_words(row),
+        }
+        for row, lines in periods
+    ]
     currency = result.currency
     return {
         "title": f"Statement for partner {pid}",
@@ -115,7 +123,7 @@ def _page(result: Statements, pid: Any, rows: Any, lines: Any, totals: Any) -> d
             "it paid."
         ),
         "currency": currency,
-        "periods": periods,
+        "periods": shown,
         "footer": "Pay dates falling on a Saturday or Sunday are moved to the next Monday. "
         "Amounts are computed in cents by the program's rules engine, the one a simulation uses.",
     }
