@@ -16,7 +16,16 @@ from incentsim.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "scenarios" / "payout_demo.yaml"
 SAMPLE = ROOT / "scenarios" / "sample_transactions.csv"
-OUTPUTS = ["findings.csv", "program_ledger.csv", "statements.csv", "statements.txt"]
+OUTPUTS = sorted(
+    [
+        "findings.csv",
+        "program_ledger.csv",
+        "statement_lines.csv",
+        "statements.csv",
+        "statements.txt",
+        *(f"statement_P0{i}.html" for i in range(1, 9)),
+    ]
+)
 
 
 def incentsim(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

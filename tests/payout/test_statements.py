@@ -653,8 +653,20 @@ def test_reserve_absorbs_part_of_the_shortfall(tmp_path: Path) -> None:
     assert_reconciles(result)
 
 
+def lines_of(result: Statements, partner: str, period: int) -> list[tuple[str, str, float]]:
+    df = result.lines
+    rows = df[(df["partner_id"] == partner) & (df["period"] == period)]
+    return list(zip(rows["kind"], rows["item"], rows["amount"], strict=True))
+
+
 def test_budget_shortfall_deferred_to_the_next_run(tmp_path: Path) -> None:
     result = statements(tmp_path, budget_program("defer"), BUDGET_ROWS)
+    # the statement carries the deferred part forward and brings it back in the next run
+    assert lines_of(result, "A", 1)[-1] == ("carried forward", "deferred", -750.0)
+    assert lines_of(result, "A", 2) == [("brought forward", "owed from earlier periods", 750.0)]
+    carried = result.lines[(result.lines["item"] == "deferred") & (result.lines["period"] == 1)]
+    assert carried["partner_id"].tolist() == ["A", "B"]
+    assert all("deferred to the next payout run" in r for r in carried["reason"])
     assert column(result, "A", "paid") == [750.0, 750.0]
     assert column(result, "A", "deferred") == [750.0, 0.0]
     assert column(result, "A", "cut") == [0.0, 0.0]
@@ -680,13 +692,18 @@ def test_cadence_pending_periods_front_end_and_payment_dates(tmp_path: Path) -> 
     assert column(result, "A", "paid") == [100.0, 200.0, 100.0]
     assert column(result, "A", "owed_after") == [50.0, 0.0, 50.0]
     assert column(result, "A", "status") == ["settled", "settled", "pending"]
-    # run 1 closes with period 2 (ends 2027-07-04) and pays two weeks later
+    # run 1 closes with period 2 (ends Sunday 2027-07-04) and pays two weeks later, a Sunday
+    # rolled to the next business day
     assert column(result, "A", "payment_date") == [
-        dt.date(2027, 7, 18),
-        dt.date(2027, 7, 18),
-        dt.date(2028, 1, 16),
+        dt.date(2027, 7, 19),
+        dt.date(2027, 7, 19),
+        dt.date(2028, 1, 17),
     ]
     assert result.pending_periods == (3,)
+    # period 1's SPIFF waits for the run at period 2's close; period 3's for the next run
+    assert lines_of(result, "A", 1)[-1] == ("carried forward", "pending", -50.0)
+    assert lines_of(result, "A", 2)[0] == ("brought forward", "owed from earlier periods", 50.0)
+    assert lines_of(result, "A", 3)[-1] == ("carried forward", "pending", -50.0)
     # Front-end rebates are paid at every close (a run of their own when nothing else is due,
     # charged to that period's budget); the SPIFFs wait for the cadence's run.
     assert len(result.runs) == 3
@@ -789,6 +806,7 @@ def test_write_statements_is_complete_and_readable(sample: Statements, tmp_path:
     assert sorted(p.name for p in written) == [
         "findings.csv",
         "program_ledger.csv",
+        "statement_lines.csv",
         "statements.csv",
         "statements.txt",
     ]

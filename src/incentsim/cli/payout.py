@@ -1,7 +1,8 @@
 """``incentsim payout PROGRAM.yaml TRANSACTIONS.csv [--out DIR] [--set KEY.PATH=VALUE ...]``.
 
 Runs an incentive program over a file of real transactions with the same rules a simulation
-uses, and writes partner statements (``statements.csv``, ``statements.txt``), the program
+uses, and writes partner statements (``statements.csv``, ``statements.txt``, the reconcilable
+lines in ``statement_lines.csv`` and one ``statement_<partner>.html`` per partner), the program
 ledger (``program_ledger.csv``) and the findings (``findings.csv``) to ``--out``, a folder
 replaced whole once every file is written; one that already holds statements needs
 ``--overwrite``.
@@ -31,14 +32,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "payout",
         help="compute partner statements from real transactions",
         description=(
-            "Run a program over real transactions (CSV or Parquet) with the same rules the "
+            "Run a program over real transactions (CSV, Parquet or Excel) with the same rules the "
             "simulation uses, and write partner statements, the program ledger and findings. "
             "PROGRAM is a scenario file (its program and calendar) or a program file."
         ),
     )
     parser.add_argument("program", metavar="PROGRAM.yaml", help="scenario or program file")
     parser.add_argument(
-        "transactions", metavar="TRANSACTIONS", help="transactions file (.csv or .parquet)"
+        "transactions", metavar="TRANSACTIONS", help="transactions file (.csv, .parquet or .xlsx)"
+    )
+    parser.add_argument(
+        "--columns",
+        metavar="MAPPING.yaml",
+        help="column mapping for an export with other column names, extra columns, currency "
+        "strings, other date formats or a ';' separator (see incentsim.payout.intake)",
+    )
+    parser.add_argument(
+        "--excel", metavar="FILE.xlsx", help="also write the statements as an Excel workbook"
     )
     parser.add_argument(
         "--out",
@@ -72,7 +82,14 @@ def run(args: argparse.Namespace) -> int:
     """Compute and write the statements; print a summary."""
     from pydantic import ValidationError
 
-    from incentsim.payout import compute_statements, read_transactions, write_statements
+    from incentsim.payout import (
+        ColumnMapping,
+        compute_statements,
+        read_transactions,
+        write_excel,
+        write_statements,
+    )
+    from incentsim.report.statements import statement_pages
     from incentsim.scenario.loader import load_document
     from incentsim.scenario.model import Calendar, Scenario
 
@@ -101,20 +118,27 @@ def run(args: argparse.Namespace) -> int:
                 problems.append(f"{option}: {str(error['msg']).removeprefix('Value error, ')}")
             raise IncentsimError("invalid calendar option: " + "; ".join(problems)) from None
 
+    mapping = ColumnMapping.load(args.columns) if args.columns else None
     transactions = read_transactions(
-        args.transactions, calendar=calendar, segments=segments, regions=regions
+        args.transactions, calendar=calendar, segments=segments, regions=regions, mapping=mapping
     )
     result = compute_statements(program, calendar, transactions)
     out = Path(args.out)
     try:
-        written = write_statements(result, out, overwrite=args.overwrite)
+        written = write_statements(
+            result, out, overwrite=args.overwrite, pages=statement_pages(result)
+        )
+        if args.excel:
+            written.append(write_excel(result, args.excel))
     except OSError as exc:
-        raise IncentsimError(f"cannot write the statements to {out}: {exc}") from None
+        raise IncentsimError(f"cannot write the statements: {exc}") from None
 
     s = result.summary()
     first = calendar.start_date
     last = first + dt.timedelta(weeks=calendar.weeks_per_period * s["periods"]) - dt.timedelta(1)
     cur = program.currency
+    for note in transactions.attrs.get("notes", []):
+        print(f"Note: {note}")
     print(
         f"Payout statements: {s['partners']} partners, {s['periods']} periods "
         f"({first} .. {last}), {s['runs']} payout runs, {cur}"
@@ -124,19 +148,22 @@ def run(args: argparse.Namespace) -> int:
         ("accrued", s["accrued"]),
         ("paid", s["paid"]),
         ("cut", s["cut"]),
-        ("owed", s["owed"]),
+        ("owed to partners", s["owed_to_partners"]),
+        ("owed to vendor", s["owed_to_vendor"]),
         ("reserve at end", s["reserve_end"]),
     ]
     width = max(len(f"{v:,.2f}") for _, v in rows)
     for label, value in rows:
-        print(f"  {label:<15}{value:>{width},.2f}")
+        print(f"  {label:<18}{value:>{width},.2f}")
     if s["pending_periods"]:
         print(f"  {s['pending_periods']} period(s) accrued and pending the next payout run")
     if s["findings"]:
         kinds = result.findings["kind"].value_counts()
         listed = ", ".join(f"{k} {n}" for k, n in kinds.items())
-        print(f"  findings       {s['findings']} ({listed})")
-    print(f"Wrote {', '.join(str(p) for p in written)}")
+        print(f"  {'findings':<18}{s['findings']} ({listed})")
+    pages = [p for p in written if p.suffix == ".html"]
+    files = [str(p) for p in written if p.suffix != ".html"]
+    print(f"Wrote {', '.join(files)} and {len(pages)} partner statements ({out}/statement_*.html)")
     return 0
 
 

@@ -5,10 +5,12 @@ rules a simulation uses to produce partner statements, the program ledger and fi
 """
 
 from incentsim.payout.aggregate import Aggregated, Partners, aggregate, period_metrics
+from incentsim.payout.intake import ColumnMapping
 from incentsim.payout.statements import (
     Statements,
     compute_statements,
     render_text,
+    write_excel,
     write_statements,
 )
 from incentsim.payout.transactions import COLUMNS, read_transactions, validate_transactions
@@ -16,6 +18,7 @@ from incentsim.payout.transactions import COLUMNS, read_transactions, validate_t
 __all__ = [
     "COLUMNS",
     "Aggregated",
+    "ColumnMapping",
     "Partners",
     "Statements",
     "aggregate",
@@ -24,5 +27,6 @@ __all__ = [
     "read_transactions",
     "render_text",
     "validate_transactions",
+    "write_excel",
     "write_statements",
 ]

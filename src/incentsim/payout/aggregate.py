@@ -126,6 +126,17 @@ def period_bounds(period: int, calendar: Any) -> tuple[dt.date, dt.date]:
     return first, first + dt.timedelta(days=length - 1)
 
 
+def pay_day(date: dt.date) -> dt.date:
+    """The business day a payment due on ``date`` is made: a Saturday or Sunday rolls to the
+    next Monday (public holidays are not known and are not skipped).
+
+    >>> pay_day(dt.date(2027, 5, 16))  # a Sunday
+    datetime.date(2027, 5, 17)
+    """
+    weekday = date.weekday()  # Monday 0 .. Sunday 6
+    return date + dt.timedelta(days=7 - weekday if weekday >= 5 else 0)
+
+
 def period_metrics(
     transactions: pd.DataFrame,
     program: Program,

@@ -24,7 +24,7 @@ next run.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -35,7 +35,15 @@ import pandas as pd
 
 from incentsim import _output
 from incentsim.errors import DataError
-from incentsim.payout.aggregate import FINDING_COLUMNS, aggregate, period_bounds
+from incentsim.payout.aggregate import FINDING_COLUMNS, aggregate, pay_day, period_bounds
+from incentsim.payout.lines import (
+    LINE_COLUMNS,
+    CapSteps,
+    PeriodLedger,
+    format_cents,
+    period_lines,
+    relaxed_programs,
+)
 from incentsim.payout.transactions import validate_transactions
 from incentsim.program.compiled import GATEABLE, CompiledProgram
 from incentsim.program.ledger import (
@@ -116,6 +124,11 @@ class Statements:
     findings
         ``kind, partner_id, period, line, message``: duplicate registrations, claims outside the
         statements, missing satisfaction data, partly reimbursed MDF claims, receivables.
+    lines
+        The reconcilable statement (:mod:`incentsim.payout.lines`): per partner and period,
+        ``line, kind, item, amount, reason`` from what was brought forward, each component
+        earned before caps, each cap, gate, clawback and cut, to what is carried forward; a
+        period's amounts add up to its ``paid`` to the cent.
     """
 
     terms: CompiledProgram
@@ -123,6 +136,7 @@ class Statements:
     partners: pd.DataFrame
     runs: pd.DataFrame
     findings: pd.DataFrame
+    lines: pd.DataFrame
     source: str = ""
     pending_periods: tuple[int, ...] = field(default=())
 
@@ -150,7 +164,11 @@ class Statements:
         return totals.reset_index()
 
     def summary(self) -> dict[str, Any]:
-        """Headline numbers; money as :class:`~decimal.Decimal` with two places."""
+        """Headline numbers; money as :class:`~decimal.Decimal` with two places.
+
+        ``owed`` is the net balance at the end (negative when partners owe the vendor more than
+        they are owed); ``owed_to_partners`` and ``owed_to_vendor`` are its two sides.
+        """
         owed = self.partner_totals()["owed"].to_numpy()
         reserve = (
             self.cents("reserve_after", "runs")[-1]
@@ -167,6 +185,8 @@ class Statements:
             "paid": _dec(int(self.cents("paid").sum())),
             "cut": _dec(int(self.cents("cut").sum())),
             "owed": _dec(int(to_cents(owed).sum())),
+            "owed_to_partners": _dec(int(np.maximum(to_cents(owed), 0).sum())),
+            "owed_to_vendor": _dec(int(np.maximum(-to_cents(owed), 0).sum())),
             "reserve_end": _dec(int(reserve)),
             "findings": len(self.findings),
         }
@@ -216,17 +236,21 @@ def compute_statements(
     balance = ledger.owed.copy()  # owed, including accruals since the last run
     findings: list[dict[str, Any]] = []
     explainer = _TierExplainer(cp, group)
+    relaxed = relaxed_programs(cp)
+    line_rows: list[dict[str, Any]] = []
     pending = np.zeros((len(agg.metrics), n), dtype=np.bool_)
 
     for k, metrics in enumerate(agg.metrics):
         before = state
         state, a = assess_period(cp, state, group, metrics, calendar.periods_per_year)
         reasons = explainer.explain(k, before, state, a, metrics)
+        steps = CapSteps.of(relaxed, before, group, metrics, calendar.periods_per_year, a)
         accrued = a.accrued
         owed_before = balance.copy()
         settles_in = schedule.settlement_period(k)
         payment_by_group = [
-            period_bounds(int(settles_in[g]), calendar)[1] + delays[g] for g in range(cp.n_groups)
+            pay_day(period_bounds(int(settles_in[g]), calendar)[1] + delays[g])
+            for g in range(cp.n_groups)
         ]
         payment_date = np.array(payment_by_group, dtype=object)[group]
         ledger, accruals, settlement = close_accounts(
@@ -254,6 +278,20 @@ def compute_statements(
         balance = ledger.owed + accruals.back_end
         pending[k] = ~settled
         assert np.array_equal(owed_before + accrued, paid + cut + balance)
+        period_ledger = PeriodLedger(
+            owed_before=owed_before,
+            paid=paid,
+            cut=cut,
+            deferred=deferred,
+            owed_after=balance,
+            settled=settled,
+            payment_date=payment_date,
+            run=settlement.run,
+            front_end=a.front_end,
+        )
+        line_rows += period_lines(
+            k, partners.ids, cp, group, metrics, a, steps, period_ledger, before
+        )
         rows.append(
             _partner_rows(
                 k,
@@ -301,6 +339,7 @@ def compute_statements(
         partners=frame,
         runs=run_frame,
         findings=all_findings,
+        lines=pd.DataFrame(line_rows, columns=list(LINE_COLUMNS)),
         source=source,
         pending_periods=tuple(int(k) + 1 for k in np.flatnonzero(pending.any(axis=1))),
     )
@@ -335,7 +374,7 @@ def _run_row(
     close's last day (front-end rebates) or after the shortest delay of the groups it settles."""
     close = period_bounds(k, calendar)[1]
     delays = cp.payout_delay_weeks[group[settled]]
-    first_paid = (
+    first_paid = pay_day(
         close if front.any() or not len(delays) else close + dt.timedelta(weeks=int(delays.min()))
     )
     row: dict[str, Any] = {
@@ -500,11 +539,7 @@ def _dec(cents: int) -> Decimal:
     return (Decimal(cents) / 100).quantize(Decimal("0.01"))
 
 
-def _money(cents: int) -> str:
-    """Cents as ``1,234.56`` (``-1,234.56`` when negative)."""
-    sign = "-" if cents < 0 else ""
-    whole, frac = divmod(abs(int(cents)), 100)
-    return f"{sign}{whole:,}.{frac:02d}"
+_money = format_cents
 
 
 def _num(value: float) -> str:
@@ -717,12 +752,18 @@ class _TierExplainer:
 
 
 def write_statements(
-    result: Statements, out_dir: str | Path, *, overwrite: bool = False
+    result: Statements,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    pages: Mapping[str, str] | None = None,
 ) -> list[Path]:
-    """Write ``statements.csv``, ``program_ledger.csv``, ``findings.csv`` and ``statements.txt``.
+    """Write ``statements.csv``, ``statement_lines.csv``, ``program_ledger.csv``,
+    ``findings.csv``, ``statements.txt`` and any ``pages`` (file name -> text, e.g. the
+    per-partner HTML statements of :func:`incentsim.report.statement_pages`).
 
-    The files are written into a staging folder that replaces ``out_dir`` whole once all four
-    are complete, so a failure never leaves a half-written or mixed folder
+    The files are written into a staging folder that replaces ``out_dir`` whole once all of
+    them are complete, so a failure never leaves a half-written or mixed folder
     (:func:`incentsim._output.new_folder`).
 
     Returns
@@ -739,14 +780,48 @@ def write_statements(
     out = Path(out_dir)
     contents = {
         "statements.csv": _csv(result.partners, PARTNER_MONEY),
+        "statement_lines.csv": _csv(result.lines, ("amount",)),
         "program_ledger.csv": _csv(result.runs, RUN_MONEY),
         "findings.csv": _csv(result.findings, ()),
         "statements.txt": render_text(result),
+        **(pages or {}),
     }
     with _output.new_folder(out, _output.KINDS["program_ledger.csv"], overwrite=overwrite) as tmp:
         for name, text in contents.items():
             _output.write_text(tmp / name, text)
     return [out / name for name in contents]
+
+
+def write_excel(result: Statements, path: str | Path) -> Path:
+    """Write the statements as one Excel workbook (``.xlsx``, atomically; needs openpyxl).
+
+    Sheets: ``summary`` (the headline numbers), ``statements`` (one row per partner and period),
+    ``statement lines`` (the lines adding up to each payment), ``payout runs`` and ``findings``.
+    Money is stored as numbers with two decimals, shown with thousands separators.
+    """
+    path = Path(path)
+    summary = pd.DataFrame(
+        [(k, float(v) if isinstance(v, Decimal) else v) for k, v in result.summary().items()],
+        columns=["item", "value"],
+    )
+    sheets = {
+        "summary": (summary, ("value",)),
+        "statements": (result.partners, PARTNER_MONEY),
+        "statement lines": (result.lines, ("amount",)),
+        "payout runs": (result.runs, RUN_MONEY),
+        "findings": (result.findings, ()),
+    }
+    with _output.atomic_file(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+        for name, (frame, money) in sheets.items():
+            frame.to_excel(writer, sheet_name=name, index=False)
+            sheet = writer.sheets[name]
+            for j, column in enumerate(frame.columns, start=1):
+                width = max([len(str(column)), *(len(str(v)) for v in frame[column].head(200))])
+                sheet.column_dimensions[sheet.cell(1, j).column_letter].width = min(width + 2, 60)
+                if column in money:
+                    for row in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
+                        row[0].number_format = "#,##0.00"
+    return path
 
 
 def _csv(frame: pd.DataFrame, money: Sequence[str]) -> str:
@@ -779,7 +854,8 @@ def render_text(result: Statements) -> str:
             else ""
         ),
         f"accrued {_money(_c(s['accrued']))} = paid {_money(_c(s['paid']))} + cut "
-        f"{_money(_c(s['cut']))} + owed {_money(_c(s['owed']))}; reserve at the end "
+        f"{_money(_c(s['cut']))} + owed to partners {_money(_c(s['owed_to_partners']))} - owed "
+        f"to the vendor {_money(_c(s['owed_to_vendor']))}; reserve at the end "
         f"{_money(_c(s['reserve_end']))}",
         "",
         "Payout runs",
@@ -801,6 +877,9 @@ def render_text(result: Statements) -> str:
             lines.append(f"  [{f.kind}] {f.partner_id}{where}: {f.message}")
     totals = {t["partner_id"]: t for t in result.partner_totals().to_dict("records")}
     records = result.partners.to_dict("records")
+    by_period: dict[tuple[Any, int], list[dict[str, Any]]] = {}
+    for line in result.lines.to_dict("records"):
+        by_period.setdefault((line["partner_id"], line["period"]), []).append(line)
     for k, row in enumerate(records):
         pid = row["partner_id"]
         if k == 0 or records[k - 1]["partner_id"] != pid:
@@ -810,11 +889,10 @@ def render_text(result: Statements) -> str:
                 "",
                 "=" * 100,
                 f"Partner {pid}  (segment {row['segment']}, region {row['region']})",
-                f"  accrued {_m(t['accrued'])} = paid {_m(t['paid'])} + cut {_m(t['cut'])} + owed "
-                f"{_m(t['owed'])}"
-                + (f" (payable {last['payment_date']})" if _c(t["owed"]) > 0 else ""),
+                f"  accrued {_m(t['accrued'])} = paid {_m(t['paid'])} + cut {_m(t['cut'])} + "
+                + balance_words(_c(t["owed"]), last["payment_date"]),
             ]
-        lines += _period_lines(row)
+        lines += _period_lines(row, by_period.get((pid, row["period"]), []))
     return "\n".join(lines) + "\n"
 
 
@@ -826,46 +904,53 @@ def _last_of(records: list[dict[str, Any]], k: int) -> dict[str, Any]:
     return records[end]
 
 
-def _period_lines(row: dict[str, Any]) -> list[str]:
-    """One period of a partner's statement."""
+def balance_words(owed: int, payment_date: Any) -> str:
+    """A partner's balance at the end of the statements (cents), in words it reads the right
+    way: owed to the partner (and when), owed to the vendor, or nothing owed."""
+    if owed < 0:
+        return f"owed to the vendor {_money(-owed)} (recovered from later payouts)"
+    if owed > 0:
+        return f"owed to the partner {_money(owed)} (payable {payment_date})"
+    return "nothing owed"
+
+
+def paid_words(row: Mapping[str, Any]) -> str:
+    """When a statement row's ``paid`` reaches the partner."""
+    if not _c(row["paid"]):
+        return "nothing paid for this period"
+    if row["status"] != "settled":
+        return f"paid on invoice at the period's close; the rest payable {row['payment_date']}"
+    on_invoice = row["paid_on_invoice"]
+    when = f"paid {row['payment_date']}"
+    if on_invoice:
+        when += f", of which {_m(on_invoice)} on invoice at the period's close"
+    return when
+
+
+def mdf_words(row: Mapping[str, Any]) -> str:
+    """The MDF fund's movements in a statement row ("" when it has none)."""
+    if all(row[c] == 0 for c in ("mdf_accrued", "mdf_claims", "mdf_expired", "mdf_balance")):
+        return ""
+    return (
+        f"MDF fund (not cash): accrued {_m(row['mdf_accrued'])}, claims approved "
+        f"{_m(row['mdf_claims'])}, reimbursed {_m(row['mdf'])}, expired "
+        f"{_m(row['mdf_expired'])}, balance {_m(row['mdf_balance'])}"
+    )
+
+
+def _period_lines(row: dict[str, Any], statement: list[dict[str, Any]]) -> list[str]:
+    """One period of a partner's statement: tier, then the lines adding up to the payment."""
     lines = [
         f"  Period {row['period']}  {row['period_start']} .. {row['period_end']}: revenue "
         f"{_m(row['revenue'])}, returns {_m(row['returns'])}",
         f"    tier {row['tier']} (was {row['tier_before']}). {row['tier_reason']}",
     ]
-    parts = [f"{c} {_m(row[c])}" for c in COMPONENTS if row[c] != 0]
-    lines.append("    earned: " + (", ".join(parts) if parts else "nothing"))
-    adjustments = [
-        f"{label} {_m(row[c])}"
-        for c, label in (
-            ("capped", "capped"),
-            ("gated", "gated"),
-            ("clawback_returns", "clawback on returns"),
-            ("clawback_audit", "clawback on audit"),
-        )
-        if row[c] != 0
-    ]
-    if adjustments:
-        lines.append("    " + ", ".join(adjustments))
-    if row["notes"]:
-        lines.append(f"    notes: {row['notes']}")
-    if any(row[c] != 0 for c in ("mdf_accrued", "mdf_claims", "mdf_expired", "mdf_balance")):
-        lines.append(
-            f"    MDF: accrued {_m(row['mdf_accrued'])}, claims approved "
-            f"{_m(row['mdf_claims'])}, reimbursed {_m(row['mdf'])}, expired "
-            f"{_m(row['mdf_expired'])}, balance {_m(row['mdf_balance'])}"
-        )
-    when = (
-        f"settled in the run of {row['payment_date']}"
-        if row["status"] == "settled"
-        else f"pending, payable {row['payment_date']}"
-    )
-    on_invoice = row["paid_on_invoice"]
-    lines.append(
-        f"    accrued {_m(row['accrued'])}: paid {_m(row['paid'])}"
-        + (f" (on invoice {_m(on_invoice)})" if on_invoice else "")
-        + f", cut {_m(row['cut'])}, owed after {_m(row['owed_after'])} ({when})"
-    )
+    for line in statement:
+        label = f"{line['kind']}: {line['item']}"
+        lines.append(f"    {label:<44}{_m(line['amount']):>14}  {line['reason']}")
+    lines.append(f"    {'= paid':<44}{_m(row['paid']):>14}  {paid_words(row)}")
+    if mdf := mdf_words(row):
+        lines.append(f"    {mdf}")
     return lines
 
 

@@ -1,11 +1,14 @@
-"""Read and validate a file of real partner transactions (CSV or Parquet).
+"""Read and validate a file of real partner transactions (CSV, Parquet or Excel ``.xlsx``).
 
 One row is one event on one date for one partner: a sale (``amount``), a return, a snapshot of
 the partner's certified staff or customer-satisfaction score, a marketing (MDF) claim or an
 audit finding. Several kinds may share a row.
 
 Columns (names are case-insensitive; any other column is an error, so a misspelt optional
-column never passes silently):
+column never passes silently; an export with other names, extra columns, currency strings or
+other date formats is read through a column mapping, :mod:`incentsim.payout.intake`). Fields
+are separated by ``,`` (or ``;`` when the header line has no ``,``); an ``.xlsx`` workbook is
+read from its first sheet, header on the first row:
 
 =======================  ========  ================================================================
 column                   required  meaning
@@ -56,6 +59,7 @@ import numpy as np
 import pandas as pd
 
 from incentsim.errors import DataError
+from incentsim.payout.intake import ColumnMapping
 from incentsim.quantities import MAX_AMOUNT, MAX_TOTAL
 
 REQUIRED = ("partner_id", "date", "amount")
@@ -112,8 +116,10 @@ def read_transactions(
     calendar: Any = None,
     segments: Sequence[str] | None = None,
     regions: Sequence[str] | None = None,
+    mapping: ColumnMapping | None = None,
 ) -> pd.DataFrame:
-    """Read a transactions file (``.csv`` or ``.parquet``/``.pq``) and validate every row.
+    """Read a transactions file (``.csv``, ``.parquet``/``.pq`` or ``.xlsx``) and validate
+    every row.
 
     Parameters
     ----------
@@ -123,12 +129,16 @@ def read_transactions(
         Optional :class:`~incentsim.scenario.model.Calendar`: dates must then fall inside it.
     segments, regions
         Optional known names (a scenario's population): values outside them are errors.
+    mapping
+        Optional :class:`~incentsim.payout.intake.ColumnMapping` for an export with other
+        column names, extra columns, currency strings, other date formats or separators.
 
     Returns
     -------
     pandas.DataFrame
         One row per input row, in file order, with a ``line`` column and typed columns (see
-        :func:`validate_transactions`).
+        :func:`validate_transactions`); ``attrs["notes"]`` lists what a mapping ignored or
+        converted.
 
     Raises
     ------
@@ -140,17 +150,42 @@ def read_transactions(
     if not path.is_file():
         raise DataError(path, [(None, "not a file" if path.exists() else "file not found")])
     early: Problems = []
-    if suffix == ".csv":
-        raw, lines, early = _read_csv(path)
+    if suffix in (".csv", ".txt"):
+        raw, lines, early = _read_csv(path, mapping.separator if mapping else None)
     elif suffix in (".parquet", ".pq"):
         try:
             frame = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises many types for a damaged file
             raise DataError(path, [(None, f"cannot read Parquet file: {exc}")]) from None
         raw, lines = _as_text(frame), None
+    elif suffix == ".xlsx":
+        raw, lines = _read_excel(path)
     else:
-        raise DataError(path, [(None, f"unknown file type '{suffix}'; use .csv or .parquet")])
-    return _validate(raw, path, lines, calendar, segments, regions, early)
+        raise DataError(
+            path, [(None, f"unknown file type '{suffix}'; use .csv, .parquet or .xlsx")]
+        )
+    notes: list[str] = []
+    if mapping is not None:
+        raw, notes = mapping.apply(raw, path)
+    frame = _validate(raw, path, lines, calendar, segments, regions, early)
+    frame.attrs["notes"] = notes
+    return frame
+
+
+def _read_excel(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """The first sheet of an ``.xlsx`` workbook (header on its first row) as text, and each
+    row's line (its row number in the sheet); blank rows hold no data, as blank CSV lines."""
+    try:
+        frame = pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl")
+    except ImportError:
+        raise DataError(
+            path, [(None, "reading .xlsx needs openpyxl (pip install openpyxl)")]
+        ) from None
+    except Exception as exc:  # openpyxl raises many types for a damaged workbook
+        raise DataError(path, [(None, f"cannot read the Excel workbook: {exc}")]) from None
+    lines = np.arange(2, len(frame) + 2, dtype=np.int64)
+    filled = frame.notna().any(axis=1).to_numpy()
+    return _as_text(frame[filled]), lines[filled]
 
 
 def validate_transactions(
@@ -213,14 +248,23 @@ def _names_and_dates(
 # Reading
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame, np.ndarray, Problems]:
-    """Rows as text with the line each record starts on, and the malformed rows' problems."""
+def _read_csv(
+    path: Path, separator: str | None = None
+) -> tuple[pd.DataFrame, np.ndarray, Problems]:
+    """Rows as text with the line each record starts on, and the malformed rows' problems.
+
+    ``separator`` ``None``: ``","``, or ``";"`` when the header line has ``;`` and no ``,``.
+    """
     problems: Problems = []
     records: list[list[str]] = []
     starts: list[int] = []
     try:
+        if separator is None:
+            with path.open(encoding="utf-8-sig") as handle:
+                first = handle.readline()
+            separator = ";" if ";" in first and "," not in first else ","
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
+            reader = csv.reader(handle, delimiter=separator)
             header: list[str] | None = None
             header_line = 1
             last = 0

@@ -3,7 +3,7 @@
 :class:`Report` is the general building block (headings, text, tables, figures embedded as
 PNG images); :func:`run_report`, :func:`comparison_report`, :func:`stress_report` and
 :func:`optimization_report` build the reports of a Monte Carlo run, a comparison of variants, a
-stress test and an optimisation.
+stress test and an optimisation; :func:`statement_pages` the per-partner payout statements.
 
 ::
 
@@ -16,12 +16,14 @@ stress test and an optimisation.
 from incentsim.report.analyses import comparison_report, run_report, stress_report
 from incentsim.report.document import Report, write_table
 from incentsim.report.optimization import optimization_report
+from incentsim.report.statements import statement_pages
 
 __all__ = [
     "Report",
     "comparison_report",
     "optimization_report",
     "run_report",
+    "statement_pages",
     "stress_report",
     "write_table",
 ]

@@ -168,22 +168,19 @@ class Report:
 
     def to_html(self) -> str:
         """The whole page."""
-        import jinja2
-
         created = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         facts = {**self.identity, "report created": created}
-        environment = jinja2.Environment(
-            loader=jinja2.PackageLoader("incentsim.report", "templates"),
-            autoescape=True,
-            keep_trailing_newline=True,
-        )
-        return environment.get_template(_TEMPLATE).render(
-            title=self.title,
-            warnings=self.warnings,
-            summary=self.summary,
-            summary_title="Executive summary",
-            identity=[(str(k), _text(v)) for k, v in facts.items()],
-            parts=[markupsafe.Markup(part) for part in self._parts],
+        return (
+            templates()
+            .get_template(_TEMPLATE)
+            .render(
+                title=self.title,
+                warnings=self.warnings,
+                summary=self.summary,
+                summary_title="Executive summary",
+                identity=[(str(k), _text(v)) for k, v in facts.items()],
+                parts=[markupsafe.Markup(part) for part in self._parts],
+            )
         )
 
     def write(
@@ -202,6 +199,17 @@ class Report:
             for name, frame in self.tables.items():
                 write_table(frame, folder / name)
         return page
+
+
+def templates() -> Any:
+    """The Jinja2 environment of the report templates (``templates/``), autoescaping HTML."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("incentsim.report", "templates"),
+        autoescape=True,
+        keep_trailing_newline=True,
+    )
 
 
 def write_table(frame: pd.DataFrame, stem: str | os.PathLike[str]) -> list[Path]:
