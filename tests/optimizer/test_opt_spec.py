@@ -137,3 +137,55 @@ def test_unreadable_file(tmp_path: Path) -> None:
     bad.write_text("scenario: [unclosed\n")
     with pytest.raises(OptimizationSpecError, match="invalid YAML at line"):
         load_spec(bad)
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("program.budget.per_period", "sizes the budget itself"),
+        ("program.budget.reserve.max", "sizes the reserve itself"),
+        ("program.budget.reserve.contribution.unspent_share", "contribution rule only acts"),
+        ("program.budget.shortfall_policy", "only acts when the budget binds"),
+        ("program.budget.currency_rate", "payout schedule"),
+        ("program.region_overrides.emea.partner_cap", "tied across the segments"),
+    ],
+)
+def test_budget_and_region_levers_that_cannot_be_chosen_say_why(path: str, reason: str) -> None:
+    message = _problems(levers=[{"path": path, "values": [1]}])
+    assert "cannot be a lever" in message
+    assert reason in message
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["program.budget.payout.cadence_periods", "program.budget.payout.delay_weeks"],
+)
+def test_payout_schedule_levers_are_accepted(path: str) -> None:
+    spec = _spec(levers=[{"path": path, "values": [1, 2]}])
+    assert [lever.path for lever in spec.levers] == [path]
+
+
+def test_a_payout_delay_lever_moves_only_its_segments_payout_schedule() -> None:
+    from incentsim.optimizer.space import segment_program
+    from incentsim.program.spec import Program
+
+    spec = _spec(
+        levers=[
+            {
+                "path": "program.budget.payout.delay_weeks",
+                "values": [2, 10],
+                "segments": ["reseller"],
+            }
+        ]
+    )
+    base = load_scenario(spec.scenario_path)
+    space = generate_candidates(spec, base)
+    delays = set()
+    for candidate in space.candidates["reseller"]:
+        program = Program.model_validate(
+            segment_program(base.program, "reseller", candidate.override)
+        )
+        delays.add(program.resolved("reseller").budget.payout.delay_weeks)
+        assert program.resolved("system_integrator").budget.payout == base.program.budget.payout
+    assert delays == {base.program.budget.payout.delay_weeks, 2, 10}
+    assert [c.id for c in space.candidates["system_integrator"]] == ["base"]

@@ -11,6 +11,8 @@ describing the design space and the problem::
       - path: program.partner_cap
         range: [40000, 90000]
         steps: 3
+      - path: program.budget.payout.delay_weeks   # payout schedule and true-up, per segment
+        values: [2, 6]
     per_segment: true               # a design per segment (false: one design for everyone)
     sampler: lhs                    # grid (every combination) or lhs (Latin hypercube)
     max_candidates: 12
@@ -57,9 +59,35 @@ __all__ = [
     "spec_from_dict",
 ]
 
-#: Program parts a lever cannot move: the optimiser sizes the budget and reserve itself, and
-#: overrides cannot nest.
-FORBIDDEN_LEVER_ROOTS = ("budget", "segment_overrides", "region_overrides", "currency")
+#: Program parts a lever cannot move (a candidate is itself an override; the currency is not a
+#: design).
+FORBIDDEN_LEVER_ROOTS = ("segment_overrides", "currency")
+
+#: Budget parts a lever may move: the payout schedule and the annual true-up, per segment (the
+#: simulation pays each segment on its own cadence and delay).
+BUDGET_LEVERS = ("budget.payout.", "budget.true_up.")
+
+#: Why each other budget part cannot be a lever (longest matching prefix wins).
+BUDGET_REFUSALS = {
+    "budget.per_period": (
+        "the optimiser sizes the budget itself: give `budget:` (over the whole horizon) in the "
+        "optimisation file or `--budget` on the command line"
+    ),
+    "budget.reserve": (
+        "the optimiser sizes the reserve itself: give `reserve: {max: ..., carrying_cost: ...}`"
+    ),
+    "budget.reserve.contribution": (
+        "the reserve's contribution rule only acts when payouts are cut against the budget, and "
+        "the optimiser simulates each segment alone with the budget lifted and holds the reserve "
+        "as one fund over the horizon, so every value would simulate and score the same; set it "
+        "in the base scenario (the joint validation run applies it)"
+    ),
+    "budget.shortfall_policy": (
+        "the shortfall policy only acts when the budget binds, and the optimiser simulates each "
+        "segment alone with the budget lifted, so every value would simulate and score the same; "
+        "set it in the base scenario (the joint validation run applies it)"
+    ),
+}
 
 #: Keys of a hand-listed candidate that are not lever paths.
 CANDIDATE_KEYS = ("name", "segments")
@@ -101,11 +129,32 @@ class Lever(Strict):
                 f"'{path}' is not a program path: levers move the program "
                 "(e.g. program.tiers.silver.rebate_rate)"
             )
+        if parts[1] == "region_overrides":
+            raise ValueError(
+                f"'{path}' cannot be a lever: a candidate is one segment's design and is simulated "
+                "with that segment alone, while a region's override applies to every segment's "
+                "partners in the region, so its value would have to be tied across the segments' "
+                "choices, which the optimiser does not do yet; move the value per segment instead "
+                "(a lever on program.<path> with `segments:`), or set the region's value in the "
+                "base scenario"
+            )
         if parts[1] in FORBIDDEN_LEVER_ROOTS:
             raise ValueError(
-                f"'{path}': program.{parts[1]} cannot be a lever (the optimiser sizes the budget "
-                "and the reserve itself; give `budget:` and `reserve:` in the optimisation file)"
+                f"'{path}': program.{parts[1]} cannot be a lever (a candidate is itself a segment "
+                "override; levers move values of the program)"
             )
+        key = ".".join(parts[1:])
+        if parts[1] == "budget" and not key.startswith(BUDGET_LEVERS):
+            reason = next(
+                (
+                    BUDGET_REFUSALS[prefix]
+                    for prefix in sorted(BUDGET_REFUSALS, key=len, reverse=True)
+                    if f"{key}.".startswith(f"{prefix}.")
+                ),
+                "levers on the budget move its payout schedule (budget.payout.cadence_periods, "
+                "budget.payout.delay_weeks) or its true-up (budget.true_up.enabled)",
+            )
+            raise ValueError(f"'{path}' cannot be a lever: {reason}")
         return path
 
     @model_validator(mode="after")
