@@ -31,6 +31,7 @@ from incentsim.optimizer.evaluate import SimulatedCandidates, simulate_candidate
 from incentsim.optimizer.milp import DesignProblem, Risk, Solution, assess, solve
 from incentsim.optimizer.space import Candidate, DesignSpace, generate_candidates
 from incentsim.optimizer.spec import OptimizationSpec, load_spec
+from incentsim.optimizer.stability import Stability, bootstrap_stability
 from incentsim.optimizer.validate import (
     Validation,
     design_scenario,
@@ -50,6 +51,9 @@ KIND = _output.KINDS["optimization.json"]
 
 #: Fresh-seed stream used for validation (the main run's streams are never reused).
 VALIDATION_STREAM = 1
+
+#: Fresh-seed stream the stability bootstrap draws its resamples from.
+STABILITY_STREAM = 2
 
 
 @dataclass
@@ -71,6 +75,9 @@ class OptimizationResult:
     validation
         Promised against realised on fresh seeds (``None`` with no design or no validation
         replications).
+    stability
+        How often each segment's choice comes back on bootstrap resamples of the scenarios
+        (``None`` with no design or ``stability_resamples: 0``).
     files
         What was written to ``out_dir`` (name -> path).
     """
@@ -87,6 +94,7 @@ class OptimizationResult:
     design: Scenario | None
     validation: Validation | None
     files: dict[str, Path]
+    stability: Stability | None = None
 
     @property
     def feasible(self) -> bool:
@@ -214,10 +222,25 @@ def _optimize(
     problem = design_problem(spec, sim, settings)
     solution = solve(problem, time_limit=spec.time_limit, mip_gap=spec.mip_gap, solver=solver)
     chosen: dict[str, Candidate] = {}
-    assessment = design = validation = None
+    assessment = design = validation = stability = None
     if solution.has_design:
         chosen = {g: space.candidates[g][c] for g, c in solution.choice.items()}
         assessment = assess(problem, solution.choice)
+        if spec.stability_resamples > 0:
+            stability = bootstrap_stability(
+                functools.partial(design_problem, spec, sim, settings),
+                problem.n_scenarios,
+                solution.choice,
+                spec.stability_resamples,
+                fresh_seed(seed, STABILITY_STREAM),
+                functools.partial(
+                    solve,
+                    time_limit=spec.time_limit,
+                    mip_gap=spec.mip_gap,
+                    solver=solver,
+                    diagnose_infeasible=False,
+                ),
+            )
         reserve = float(solution.reserve or 0.0)
         name = spec.name or f"{base.name}-optimised"
         design = design_scenario(base, chosen, settings, reserve, name, _describe(chosen))
@@ -236,7 +259,7 @@ def _optimize(
             )
     return OptimizationResult(
         spec, base, settings, space, sim, problem, solution, chosen, assessment, design,
-        validation, {},
+        validation, {}, stability,
     )  # fmt: skip
 
 

@@ -7,7 +7,8 @@
 - ``optimization.json``: settings, solver status and gap, the choice, the candidates' expected
   outcomes and the validation (:func:`result_dict`);
 - ``candidates.csv``: one row per segment and candidate with its expected outcomes;
-- ``validation.csv``: promised against realised, with intervals.
+- ``validation.csv``: promised against realised, with intervals;
+- ``stability.csv``: per segment, each candidate the bootstrap resamples picked and how often.
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ def result_dict(result: OptimizationResult) -> dict[str, Any]:
             "reserve": solution.reserve,
             "promised": result.assessment,
             "validation": None if result.validation is None else result.validation.to_dict(),
+            "stability": None if result.stability is None else result.stability.to_dict(),
             "candidates": candidate_rows(result),
         }
     )
@@ -148,6 +150,7 @@ def text_report(result: OptimizationResult) -> str:
         f"{assessment.get('expected_cost', math.nan):,.0f}, P(cost > budget + reserve) "
         f"{assessment.get('overrun_probability', math.nan):.3f}"
     )
+    lines += _stability_lines(result)
     validation = result.validation
     if validation is not None:
         lines += [
@@ -166,6 +169,28 @@ def text_report(result: OptimizationResult) -> str:
         if not validation.warnings:
             lines.append("  promised and realised agree within sampling noise")
     return "\n".join(lines)
+
+
+def _stability_lines(result: OptimizationResult) -> list[str]:
+    """The stability bootstrap in a few lines (none when it did not run)."""
+    stability = result.stability
+    if stability is None:
+        return []
+    lines = [
+        "",
+        f"Stability: the MILP re-solved on {stability.resamples} bootstrap resamples of the "
+        f"{result.simulations.replications} scenarios",
+    ]
+    for g, chosen in stability.chosen.items():
+        others = ", ".join(f"{c} {n}" for c, n in stability.picks[g].items() if c != chosen)
+        lines.append(
+            f"  {g}: {chosen} kept in {stability.share(g):.0%}"
+            + (f" (also picked: {others})" if others else "")
+        )
+    lines.append(f"  the whole design kept in {stability.same_design_share:.0%}")
+    if stability.no_design:
+        lines.append(f"  {stability.no_design} resamples found no design")
+    return lines
 
 
 def write_outputs(result: OptimizationResult, out_dir: Path) -> dict[str, Path]:
@@ -200,6 +225,9 @@ def write_outputs(result: OptimizationResult, out_dir: Path) -> dict[str, Path]:
     if result.validation is not None:
         files["validation"] = out_dir / "validation.csv"
         _write_csv(files["validation"], result.validation.to_dict()["comparisons"])
+    if result.stability is not None:
+        files["stability"] = out_dir / "stability.csv"
+        _write_csv(files["stability"], result.stability.rows())
     return files
 
 

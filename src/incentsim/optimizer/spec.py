@@ -29,6 +29,7 @@ describing the design space and the problem::
       small_partner_share: 0.02
     replications: 100               # optimiser's scenarios (per candidate and segment)
     validation_replications: 200    # fresh scenarios to check the chosen design on
+    stability_resamples: 20         # bootstrap samples of the scenarios to re-solve (0: none)
     seed: 7
 
 Every key is checked: an unknown key, a lever that does not exist in the base program or a
@@ -244,6 +245,7 @@ class OptimizationSpec(Strict):
     floors: Floors = Field(default_factory=Floors)
     replications: Annotated[int, Field(ge=1, le=100_000)] = 100
     validation_replications: Annotated[int, Field(ge=0, le=100_000)] = 200
+    stability_resamples: Annotated[int, Field(ge=0, le=1_000)] = 20
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
     time_limit: Annotated[float, Field(gt=0.0, le=86_400.0)] = 60.0
     mip_gap: Annotated[float, Field(ge=0.0, lt=1.0)] = 1e-6

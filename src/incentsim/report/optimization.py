@@ -98,6 +98,8 @@ def optimization_report(
             choice,
             caption=f"Per segment; reserve {words.amount(result.solution.reserve, currency)}",
         )
+    if result.stability is not None:
+        _add_stability(report, result)
     if comparison is not None:
         report.add_heading("The base against the chosen design")
         report.add_text(
@@ -132,6 +134,44 @@ def optimization_report(
         report.add_figure(_plot_candidates(rows, currency), caption="Candidates per segment")
         report.add_table(_candidate_frame(rows, currency), index=False)
     return report.write(path)
+
+
+def _add_stability(report: Report, result: OptimizationResult) -> None:
+    """How often each segment's choice comes back on bootstrap resamples of the scenarios."""
+    stability = result.stability
+    assert stability is not None
+    report.add_heading("How stable the choice is")
+    report.add_text(
+        f"The choice re-made on {stability.resamples:,} bootstrap resamples of the optimiser's "
+        f"{result.simulations.replications:,} scenarios (drawn with replacement, the same for "
+        "every candidate). A segment whose choice seldom comes back is choosing between "
+        "designs its scenarios cannot tell apart.",
+        note=True,
+    )
+    rows = []
+    for g, chosen in stability.chosen.items():
+        others = [f"{c} ({n / stability.resamples:.0%})" for c, n in stability.picks[g].items()]
+        others = [o for o in others if not o.startswith(f"{chosen} (")]
+        rows.append(
+            {
+                "segment": g,
+                "chosen": chosen,
+                "kept in": f"{stability.share(g):.0%}",
+                "picked instead": ", ".join(others) or "none",
+            }
+        )
+    rows.append(
+        {
+            "segment": "whole design",
+            "chosen": ", ".join(stability.chosen.values()),
+            "kept in": f"{stability.same_design_share:.0%}",
+            "picked instead": (
+                f"no design in {stability.no_design} resamples" if stability.no_design else ""
+            ),
+        }
+    )
+    report.attach_table("stability", pd.DataFrame(stability.rows()))
+    report.add_table(pd.DataFrame(rows).set_index("segment"), caption="Share of resamples")
 
 
 def _base_comparison(result: OptimizationResult) -> Comparison:
@@ -175,6 +215,13 @@ def _summary(
             )
         paragraphs.append(
             "Against the base program, the design changes " + "; ".join(phrases) + "."
+        )
+    if result.stability is not None:
+        paragraphs.append(
+            f"On {result.stability.resamples:,} bootstrap resamples of the scenarios the whole "
+            f"design came back in {result.stability.same_design_share:.0%} of them; per segment: "
+            + ", ".join(f"{g} {result.stability.share(g):.0%}" for g in result.stability.chosen)
+            + "."
         )
     if result.validation is not None:
         agree = not result.validation.warnings
