@@ -189,3 +189,44 @@ def test_a_payout_delay_lever_moves_only_its_segments_payout_schedule() -> None:
         assert program.resolved("system_integrator").budget.payout == base.program.budget.payout
     assert delays == {base.program.budget.payout.delay_weeks, 2, 10}
     assert [c.id for c in space.candidates["system_integrator"]] == ["base"]
+
+
+def test_grid_skips_gold_below_silver_before_simulation_and_says_why() -> None:
+    spec = load_spec(SCENARIOS / "optimize_demo.yaml")
+    space = generate_candidates(spec, load_scenario(spec.scenario_path, spec.overrides))
+    assert space.n_dropped == 2  # silver 0.03 with gold 0.025, at both caps
+    reasons = space.skipped_reasons()
+    assert list(reasons.values()) == [2]
+    (reason,) = reasons
+    assert reason.startswith("tiers: tier 'gold' rebate_rate 0.025 is below tier 'silver'")
+    for g in space.segments:
+        for candidate in space.candidates[g]:
+            silver = candidate.settings.get("program.tiers.silver.rebate_rate", 0.0)
+            assert candidate.settings.get("program.tiers.gold.rebate_rate", 1.0) >= silver
+
+
+def test_latin_hypercube_puts_tier_rates_in_order_instead_of_losing_points() -> None:
+    levers = [
+        {"path": f"program.tiers.{tier}.rebate_rate", "range": [0.01, 0.04]}  # within its
+        for tier in ("silver", "gold")  # neighbours' base rates (registered 0.01, platinum 0.04)
+    ]
+    spec = _spec(sampler="lhs", max_candidates=16, include_base=False, levers=levers)
+    space = generate_candidates(spec, load_scenario(spec.scenario_path))
+    assert space.repaired > 0
+    assert space.n_dropped == 0
+    for candidates in space.candidates.values():
+        assert len(candidates) == 16
+        for c in candidates:
+            rates = c.settings
+            assert (
+                rates["program.tiers.silver.rebate_rate"] <= rates["program.tiers.gold.rebate_rate"]
+            )
+    # Ranges that sorting would leave: the point keeps its values and is skipped, with a reason.
+    apart = [
+        {"path": "program.tiers.silver.rebate_rate", "range": [0.03, 0.05]},
+        {"path": "program.tiers.gold.rebate_rate", "range": [0.01, 0.04]},
+    ]
+    spec = _spec(sampler="lhs", max_candidates=16, include_base=False, levers=apart)
+    space = generate_candidates(spec, load_scenario(spec.scenario_path))
+    assert space.n_dropped > 0
+    assert all("rates must not fall" in r for r in space.skipped_reasons())

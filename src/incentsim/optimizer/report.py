@@ -90,6 +90,12 @@ def result_dict(result: OptimizationResult) -> dict[str, Any]:
                 "solve_seconds": solution.solve_seconds,
                 "detail": solution.detail,
             },
+            "design_space": {
+                "skipped": result.space.n_dropped,
+                "skipped_reasons": result.space.skipped_reasons(),
+                "repaired": result.space.repaired,
+                "duplicates": dict(result.space.duplicates),
+            },
             "diagnosis": None
             if solution.diagnosis is None
             else {
@@ -123,14 +129,22 @@ def text_report(result: OptimizationResult) -> str:
         f"solve {solution.solve_seconds:.2f} s",
     ]
     space = result.space
+    if space.repaired:
+        lines.append(
+            f"  {space.repaired} sampled design{'' if space.repaired == 1 else 's'} put in tier "
+            "order (values of a field rising with the tiers)"
+        )
     if space.n_dropped or any(space.duplicates.values()):
-        reasons = sorted({reason for items in space.dropped.values() for _, reason in items})
-        shown = f": {'; '.join(reasons[:3])}" if reasons else ""
         plural = "" if space.n_dropped == 1 else "s"
         lines.append(
-            f"  {space.n_dropped} candidate design{plural} dropped (invalid program in some "
-            f"segment{shown}); per segment:"
+            f"  {space.n_dropped} candidate design{plural} skipped before simulation as invalid "
+            "programs in some segment" + (", because:" if space.n_dropped else "")
         )
+        reasons = space.skipped_reasons()
+        lines += [f"    {reason} ({n})" for reason, n in list(reasons.items())[:5]]
+        if len(reasons) > 5:
+            lines.append(f"    ... and {len(reasons) - 5} more reasons (optimization.json)")
+        lines.append("  per segment:")
         lines += [f"    {line}" for line in space.summary().splitlines()]
     if solution.status == "time_limit" and result.chosen:
         lines.append("  NOT PROVEN OPTIMAL: the solver stopped at its time limit with this design")
