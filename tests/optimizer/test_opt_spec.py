@@ -144,8 +144,7 @@ def test_unreadable_file(tmp_path: Path) -> None:
     [
         ("program.budget.per_period", "sizes the budget itself"),
         ("program.budget.reserve.max", "sizes the reserve itself"),
-        ("program.budget.reserve.contribution.unspent_share", "contribution rule only acts"),
-        ("program.budget.shortfall_policy", "only acts when the budget binds"),
+        ("program.budget.reserve.initial", "sizes the reserve itself"),
         ("program.budget.currency_rate", "payout schedule"),
         ("program.region_overrides.emea.partner_cap", "tied across the segments"),
     ],
@@ -230,3 +229,64 @@ def test_latin_hypercube_puts_tier_rates_in_order_instead_of_losing_points() -> 
     space = generate_candidates(spec, load_scenario(spec.scenario_path))
     assert space.n_dropped > 0
     assert all("rates must not fall" in r for r in space.skipped_reasons())
+
+
+def test_program_wide_levers_stay_out_of_segment_candidates() -> None:
+    from incentsim.optimizer.program_wide import program_wide_options
+
+    spec = _spec(
+        levers=[
+            {"path": "program.partner_cap", "values": [1e4, 2e4]},
+            {"path": "program.budget.shortfall_policy", "values": ["pro_rata", "defer"]},
+            {
+                "path": "program.budget.reserve.contribution.unspent_share",
+                "range": [0.5, 1.0],
+                "steps": 2,
+            },
+        ]
+    )
+    assert [lever.program_wide for lever in spec.levers] == [False, True, True]
+    base = load_scenario(spec.scenario_path)
+    space = generate_candidates(spec, base)
+    for candidates in space.candidates.values():
+        assert all(set(c.settings) <= {"program.partner_cap"} for c in candidates)
+    options = program_wide_options(spec, base)
+    assert len(options) == 4
+    assert {o["program.budget.shortfall_policy"] for o in options} == {"pro_rata", "defer"}
+
+
+@pytest.mark.parametrize(
+    ("keys", "problem"),
+    [
+        (
+            {
+                "levers": [
+                    {
+                        "path": "program.budget.shortfall_policy",
+                        "values": ["defer"],
+                        "segments": ["reseller"],
+                    }
+                ]
+            },
+            "cannot be limited to some segments",
+        ),
+        (
+            {
+                "levers": [
+                    {
+                        "path": "program.budget.reserve.contribution.unspent_share",
+                        "range": [0.5, 1.0],
+                    }
+                ],
+                "sampler": "lhs",
+            },
+            "give 'values', or 'steps' with the range",
+        ),
+        (
+            {"candidates": [{"name": "d", "program.budget.shortfall_policy": "defer"}]},
+            "one choice for the whole program",
+        ),
+    ],
+)
+def test_program_wide_levers_are_whole_program_choices(keys: dict, problem: str) -> None:
+    assert problem in _problems(**keys)

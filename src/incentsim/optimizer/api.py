@@ -29,6 +29,12 @@ from incentsim.montecarlo.seeding import BLOCK_SIZE, fresh_seed
 from incentsim.optimizer.coefficients import ProblemSettings, design_problem, resolve_settings
 from incentsim.optimizer.evaluate import SimulatedCandidates, simulate_candidates
 from incentsim.optimizer.milp import DesignProblem, Risk, Solution, assess, solve
+from incentsim.optimizer.program_wide import (
+    ProgramWideChoice,
+    choose_program_wide,
+    program_wide_options,
+    with_settings,
+)
 from incentsim.optimizer.space import Candidate, DesignSpace, generate_candidates
 from incentsim.optimizer.spec import OptimizationSpec, load_spec
 from incentsim.optimizer.stability import Stability, bootstrap_stability
@@ -78,6 +84,9 @@ class OptimizationResult:
     stability
         How often each segment's choice comes back on bootstrap resamples of the scenarios
         (``None`` with no design or ``stability_resamples: 0``).
+    program_wide
+        The program-wide levers' options simulated jointly with the chosen design, and the one
+        chosen (``None`` without such levers or with no design).
     files
         What was written to ``out_dir`` (name -> path).
     """
@@ -95,6 +104,7 @@ class OptimizationResult:
     validation: Validation | None
     files: dict[str, Path]
     stability: Stability | None = None
+    program_wide: ProgramWideChoice | None = None
 
     @property
     def feasible(self) -> bool:
@@ -222,7 +232,7 @@ def _optimize(
     problem = design_problem(spec, sim, settings)
     solution = solve(problem, time_limit=spec.time_limit, mip_gap=spec.mip_gap, solver=solver)
     chosen: dict[str, Candidate] = {}
-    assessment = design = validation = stability = None
+    assessment = design = validation = stability = program_wide = None
     if solution.has_design:
         chosen = {g: space.candidates[g][c] for g, c in solution.choice.items()}
         assessment = assess(problem, solution.choice)
@@ -244,6 +254,16 @@ def _optimize(
         reserve = float(solution.reserve or 0.0)
         name = spec.name or f"{base.name}-optimised"
         design = design_scenario(base, chosen, settings, reserve, name, _describe(chosen))
+        options = program_wide_options(spec, base)
+        if options:
+            program_wide = choose_program_wide(
+                spec, design, options, settings, reserve, seed,
+                executor=executor, workers=workers, progress=progress,
+            )  # fmt: skip
+            design = with_settings(design, program_wide.chosen)
+            design = design.model_copy(
+                update={"description": _describe(chosen, program_wide.chosen)}
+            )
         if spec.validation_replications > 0:
             promised = promised_outcomes(spec, sim, solution.choice, settings, reserve)
             validation = validate_design(
@@ -259,7 +279,7 @@ def _optimize(
             )
     return OptimizationResult(
         spec, base, settings, space, sim, problem, solution, chosen, assessment, design,
-        validation, {}, stability,
+        validation, {}, stability, program_wide,
     )  # fmt: skip
 
 
@@ -314,6 +334,7 @@ def prepare(
     return spec, base, settings, space
 
 
-def _describe(chosen: dict[str, Candidate]) -> str:
+def _describe(chosen: dict[str, Candidate], program_wide: dict[str, Any] | None = None) -> str:
     parts = [f"{g}: {c.id} ({c.label()})" for g, c in chosen.items()]
+    parts += [f"{path.removeprefix('program.')}={v}" for path, v in (program_wide or {}).items()]
     return "Design chosen by incentsim optimize. " + "; ".join(parts)

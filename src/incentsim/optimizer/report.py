@@ -8,7 +8,8 @@
   outcomes and the validation (:func:`result_dict`);
 - ``candidates.csv``: one row per segment and candidate with its expected outcomes;
 - ``validation.csv``: promised against realised, with intervals;
-- ``stability.csv``: per segment, each candidate the bootstrap resamples picked and how often.
+- ``stability.csv``: per segment, each candidate the bootstrap resamples picked and how often;
+- ``program_wide.csv``: each option of the program-wide levers, simulated jointly.
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ def result_dict(result: OptimizationResult) -> dict[str, Any]:
             "promised": result.assessment,
             "validation": None if result.validation is None else result.validation.to_dict(),
             "stability": None if result.stability is None else result.stability.to_dict(),
+            "program_wide": None if result.program_wide is None else result.program_wide.to_dict(),
             "candidates": candidate_rows(result),
         }
     )
@@ -158,12 +160,16 @@ def text_report(result: OptimizationResult) -> str:
     for g, candidate in result.chosen.items():
         lines.append(f"  {g}: {candidate.id}: {candidate.label()}")
     lines.append(f"  reserve: {solution.reserve:,.0f}")
+    if result.program_wide is not None:
+        for path, value in result.program_wide.chosen.items():
+            lines.append(f"  whole program: {path.removeprefix('program.')}={value}")
     lines.append(
         f"  promised on the optimiser's {sim.replications} scenarios: objective "
         f"{assessment.get('objective', math.nan):,.0f}, expected cost "
         f"{assessment.get('expected_cost', math.nan):,.0f}, P(cost > budget + reserve) "
         f"{assessment.get('overrun_probability', math.nan):.3f}"
     )
+    lines += _program_wide_lines(result)
     lines += _stability_lines(result)
     validation = result.validation
     if validation is not None:
@@ -183,6 +189,33 @@ def text_report(result: OptimizationResult) -> str:
         if not validation.warnings:
             lines.append("  promised and realised agree within sampling noise")
     return "\n".join(lines)
+
+
+def _program_wide_lines(result: OptimizationResult) -> list[str]:
+    """The program-wide options tried (none without program-wide levers)."""
+    choice = result.program_wide
+    if choice is None:
+        return []
+    lines = [
+        "",
+        f"Program-wide levers: each option simulated with the chosen design as one program "
+        f"(budget and reserve on) over the optimiser's {choice.replications} replications",
+    ]
+    labels = [
+        ", ".join(f"{p.removeprefix('program.')}={v}" for p, v in o["settings"].items())
+        for o in choice.options
+    ]
+    width = max(len(label) for label in labels) + 2
+    lines.append(
+        f"  {'option':<{width}}{'objective':>14}{'cost':>12}{'P(overrun)':>12}{'retention':>11}"
+    )
+    for label, o in zip(labels, choice.options, strict=True):
+        lines.append(
+            f"  {label:<{width}}{o['objective']:>14,.0f}{o['incentive_cost']:>12,.0f}"
+            f"{o['overrun_probability']:>12.3f}{o['retention']:>11.3f}"
+            + ("   <- chosen" if o["chosen"] else "")
+        )
+    return lines
 
 
 def _stability_lines(result: OptimizationResult) -> list[str]:
@@ -239,6 +272,9 @@ def write_outputs(result: OptimizationResult, out_dir: Path) -> dict[str, Path]:
     if result.validation is not None:
         files["validation"] = out_dir / "validation.csv"
         _write_csv(files["validation"], result.validation.to_dict()["comparisons"])
+    if result.program_wide is not None:
+        files["program_wide"] = out_dir / "program_wide.csv"
+        _write_csv(files["program_wide"], result.program_wide.rows())
     if result.stability is not None:
         files["stability"] = out_dir / "stability.csv"
         _write_csv(files["stability"], result.stability.rows())

@@ -8,7 +8,8 @@ any override the base scenario already gives the segment. Candidates come from
 * the designs listed by hand under ``candidates``;
 * the levers: every combination (``sampler: grid``) or a Latin hypercube sample of
   ``max_candidates`` points (``sampler: lhs``, seeded by the optimisation's seed, else the base
-  scenario's).
+  scenario's). Program-wide levers (the shortfall policy, the reserve's contribution rule) are
+  not part of a segment's design: :mod:`incentsim.optimizer.program_wide` chooses them.
 
 Levers on the same field of several tiers (``program.tiers.silver.rebate_rate`` and
 ``program.tiers.gold.rebate_rate``, or their ``requirements``) must rise with the tiers. The
@@ -252,7 +253,7 @@ def generate_candidates(spec: OptimizationSpec, base: Scenario) -> DesignSpace:
         active = tuple(
             i
             for i, lever in enumerate(spec.levers)
-            if lever.segments is None or g in lever.segments
+            if not lever.program_wide and (lever.segments is None or g in lever.segments)
         )
         if active not in samples:
             levers = [spec.levers[i] for i in active]

@@ -13,6 +13,8 @@ describing the design space and the problem::
         steps: 3
       - path: program.budget.payout.delay_weeks   # payout schedule and true-up, per segment
         values: [2, 6]
+      - path: program.budget.shortfall_policy     # shortfall policy and reserve contribution
+        values: [pro_rata, defer]                 # rule: one choice for the whole program
     per_segment: true               # a design per segment (false: one design for everyone)
     sampler: lhs                    # grid (every combination) or lhs (Latin hypercube)
     max_candidates: 12
@@ -68,6 +70,11 @@ FORBIDDEN_LEVER_ROOTS = ("segment_overrides", "currency")
 #: simulation pays each segment on its own cadence and delay).
 BUDGET_LEVERS = ("budget.payout.", "budget.true_up.")
 
+#: Budget parts a lever may move for the whole program: they only act when payouts are cut
+#: against the one program-wide budget, so they are chosen by simulating the chosen segment
+#: designs jointly under each value (:mod:`incentsim.optimizer.program_wide`).
+PROGRAM_WIDE_LEVERS = ("budget.shortfall_policy", "budget.reserve.contribution.")
+
 #: Why each other budget part cannot be a lever (longest matching prefix wins).
 BUDGET_REFUSALS = {
     "budget.per_period": (
@@ -76,17 +83,6 @@ BUDGET_REFUSALS = {
     ),
     "budget.reserve": (
         "the optimiser sizes the reserve itself: give `reserve: {max: ..., carrying_cost: ...}`"
-    ),
-    "budget.reserve.contribution": (
-        "the reserve's contribution rule only acts when payouts are cut against the budget, and "
-        "the optimiser simulates each segment alone with the budget lifted and holds the reserve "
-        "as one fund over the horizon, so every value would simulate and score the same; set it "
-        "in the base scenario (the joint validation run applies it)"
-    ),
-    "budget.shortfall_policy": (
-        "the shortfall policy only acts when the budget binds, and the optimiser simulates each "
-        "segment alone with the budget lifted, so every value would simulate and score the same; "
-        "set it in the base scenario (the joint validation run applies it)"
     ),
 }
 
@@ -145,15 +141,17 @@ class Lever(Strict):
                 "override; levers move values of the program)"
             )
         key = ".".join(parts[1:])
-        if parts[1] == "budget" and not key.startswith(BUDGET_LEVERS):
+        if parts[1] == "budget" and not key.startswith((*BUDGET_LEVERS, *PROGRAM_WIDE_LEVERS)):
             reason = next(
                 (
                     BUDGET_REFUSALS[prefix]
                     for prefix in sorted(BUDGET_REFUSALS, key=len, reverse=True)
                     if f"{key}.".startswith(f"{prefix}.")
                 ),
-                "levers on the budget move its payout schedule (budget.payout.cadence_periods, "
-                "budget.payout.delay_weeks) or its true-up (budget.true_up.enabled)",
+                "levers on the budget move, per segment, its payout schedule "
+                "(budget.payout.cadence_periods, budget.payout.delay_weeks) or true-up "
+                "(budget.true_up.enabled), or, for the whole program, its shortfall_policy or "
+                "the reserve's contribution rule (budget.reserve.contribution.*)",
             )
             raise ValueError(f"'{path}' cannot be a lever: {reason}")
         return path
@@ -174,6 +172,12 @@ class Lever(Strict):
     def key(self) -> str:
         """The path inside the program (without the leading ``program.``)."""
         return self.path.removeprefix("program.")
+
+    @property
+    def program_wide(self) -> bool:
+        """Whether the lever is one choice for the whole program (see
+        :data:`PROGRAM_WIDE_LEVERS`) rather than a value per segment."""
+        return self.key.startswith(PROGRAM_WIDE_LEVERS)
 
 
 class ReserveSpec(Strict):
@@ -273,6 +277,12 @@ class OptimizationSpec(Strict):
                         "'segments' are also allowed)"
                     )
                 Lever._program_path(key)
+                if key.removeprefix("program.").startswith(PROGRAM_WIDE_LEVERS):
+                    raise ValueError(
+                        f"{i}: '{key}' is one choice for the whole program, not part of a "
+                        "segment's design: give it as a lever (it is chosen after the segments' "
+                        "designs, by simulating them together under each value)"
+                    )
         return candidates
 
     @model_validator(mode="after")
@@ -294,6 +304,17 @@ class OptimizationSpec(Strict):
                         f"levers.{i}: the grid sampler needs 'steps' with a range "
                         "(or use sampler: lhs)"
                     )
+        for i, lever in enumerate(self.levers):
+            if lever.program_wide and lever.segments is not None:
+                raise ValueError(
+                    f"levers.{i}.segments: {lever.path} is one choice for the whole program "
+                    "(the budget is one pool), so it cannot be limited to some segments"
+                )
+            if lever.program_wide and lever.range is not None and lever.steps is None:
+                raise ValueError(
+                    f"levers.{i}: {lever.path} is one choice for the whole program, tried value "
+                    "by value: give 'values', or 'steps' with the range"
+                )
         paths = [lever.path for lever in self.levers]
         for path in paths:
             if paths.count(path) > 1 and not self.per_segment:

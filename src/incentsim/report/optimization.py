@@ -98,6 +98,8 @@ def optimization_report(
             choice,
             caption=f"Per segment; reserve {words.amount(result.solution.reserve, currency)}",
         )
+    if result.program_wide is not None:
+        _add_program_wide(report, result, currency)
     if result.stability is not None:
         _add_stability(report, result)
     if comparison is not None:
@@ -134,6 +136,38 @@ def optimization_report(
         report.add_figure(_plot_candidates(rows, currency), caption="Candidates per segment")
         report.add_table(_candidate_frame(rows, currency), index=False)
     return report.write(path)
+
+
+def _add_program_wide(report: Report, result: OptimizationResult, currency: str) -> None:
+    """The program-wide levers' options, each simulated jointly with the chosen design."""
+    from incentsim.experiments.compare import format_value
+
+    choice = result.program_wide
+    assert choice is not None
+    report.add_heading("Program-wide choices")
+    report.add_text(
+        "The shortfall policy and the reserve's contribution rule act only when the one budget "
+        "binds, so each option was simulated with the chosen segment designs as one program "
+        f"(budget and reserve on) over the optimiser's {choice.replications:,} replications. "
+        "The option chosen has the highest objective among those overrunning budget + reserve "
+        "in at most alpha of the replications.",
+        note=True,
+    )
+    rows = [
+        {
+            "option": ", ".join(
+                f"{p.removeprefix('program.')}={v}" for p, v in o["settings"].items()
+            )
+            + (" (chosen)" if o["chosen"] else ""),
+            f"objective ({currency})": format_value(o["objective"], "money"),
+            f"incentive cost ({currency})": format_value(o["incentive_cost"], "money"),
+            "P(cost over budget + reserve)": format_value(o["overrun_probability"], "share"),
+            "retention": format_value(o["retention"], "share"),
+        }
+        for o in choice.options
+    ]
+    report.attach_table("program_wide", pd.DataFrame(choice.rows()))
+    report.add_table(pd.DataFrame(rows).set_index("option"), caption="Means per option")
 
 
 def _add_stability(report: Report, result: OptimizationResult) -> None:
@@ -195,9 +229,15 @@ def _summary(
         paragraphs.append(f"No design was found: {result.solution.status}.")
         return ExecutiveSummary(paragraphs, figures)
     designs = "; ".join(f"{g}: {c.label()}" for g, c in result.chosen.items())
+    program_wide = ""
+    if result.program_wide is not None:
+        program_wide = " and, for the whole program, " + ", ".join(
+            f"{p.removeprefix('program.')}={v}" for p, v in result.program_wide.chosen.items()
+        )
     paragraphs.append(
         f"The optimiser chose, per segment, {designs}, with a reserve of "
-        f"{words.amount(result.solution.reserve, currency)} (solver: {result.solution.status})."
+        f"{words.amount(result.solution.reserve, currency)}{program_wide} "
+        f"(solver: {result.solution.status})."
     )
     if comparison is not None:
         variant = comparison.variants[0]
