@@ -28,6 +28,7 @@ from incentsim.montecarlo.resources import check_block_memory
 from incentsim.montecarlo.seeding import BLOCK_SIZE, fresh_seed
 from incentsim.optimizer.coefficients import ProblemSettings, design_problem, resolve_settings
 from incentsim.optimizer.evaluate import SimulatedCandidates, simulate_candidates
+from incentsim.optimizer.frontier import Frontier, trace_frontier
 from incentsim.optimizer.milp import DesignProblem, Risk, Solution, assess, solve
 from incentsim.optimizer.program_wide import (
     ProgramWideChoice,
@@ -87,6 +88,9 @@ class OptimizationResult:
     program_wide
         The program-wide levers' options simulated jointly with the chosen design, and the one
         chosen (``None`` without such levers or with no design).
+    frontier
+        The design problem re-solved at each of the file's ``frontier`` budgets (``None``
+        without ``frontier``).
     files
         What was written to ``out_dir`` (name -> path).
     """
@@ -105,6 +109,7 @@ class OptimizationResult:
     files: dict[str, Path]
     stability: Stability | None = None
     program_wide: ProgramWideChoice | None = None
+    frontier: Frontier | None = None
 
     @property
     def feasible(self) -> bool:
@@ -231,6 +236,16 @@ def _optimize(
     )
     problem = design_problem(spec, sim, settings)
     solution = solve(problem, time_limit=spec.time_limit, mip_gap=spec.mip_gap, solver=solver)
+    quiet_solve = functools.partial(
+        solve,
+        time_limit=spec.time_limit,
+        mip_gap=spec.mip_gap,
+        solver=solver,
+        diagnose_infeasible=False,
+    )
+    frontier = None
+    if spec.frontier is not None:
+        frontier = trace_frontier(problem, spec.frontier.values(), sim.partners, quiet_solve)
     chosen: dict[str, Candidate] = {}
     assessment = design = validation = stability = program_wide = None
     if solution.has_design:
@@ -243,13 +258,7 @@ def _optimize(
                 solution.choice,
                 spec.stability_resamples,
                 fresh_seed(seed, STABILITY_STREAM),
-                functools.partial(
-                    solve,
-                    time_limit=spec.time_limit,
-                    mip_gap=spec.mip_gap,
-                    solver=solver,
-                    diagnose_infeasible=False,
-                ),
+                quiet_solve,
             )
         reserve = float(solution.reserve or 0.0)
         name = spec.name or f"{base.name}-optimised"
@@ -279,7 +288,7 @@ def _optimize(
             )
     return OptimizationResult(
         spec, base, settings, space, sim, problem, solution, chosen, assessment, design,
-        validation, {}, stability, program_wide,
+        validation, {}, stability, program_wide, frontier,
     )  # fmt: skip
 
 

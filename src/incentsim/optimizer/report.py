@@ -9,7 +9,8 @@
 - ``candidates.csv``: one row per segment and candidate with its expected outcomes;
 - ``validation.csv``: promised against realised, with intervals;
 - ``stability.csv``: per segment, each candidate the bootstrap resamples picked and how often;
-- ``program_wide.csv``: each option of the program-wide levers, simulated jointly.
+- ``program_wide.csv``: each option of the program-wide levers, simulated jointly;
+- ``frontier.csv``: the design re-chosen at each of the ``frontier`` budgets.
 """
 
 from __future__ import annotations
@@ -112,6 +113,7 @@ def result_dict(result: OptimizationResult) -> dict[str, Any]:
             "validation": None if result.validation is None else result.validation.to_dict(),
             "stability": None if result.stability is None else result.stability.to_dict(),
             "program_wide": None if result.program_wide is None else result.program_wide.to_dict(),
+            "frontier": None if result.frontier is None else result.frontier.to_dict(),
             "candidates": candidate_rows(result),
         }
     )
@@ -154,7 +156,7 @@ def text_report(result: OptimizationResult) -> str:
         lines.append(f"  no design: {solution.status}")
         if solution.diagnosis is not None:
             lines.append(f"  diagnosis: {solution.diagnosis.message}")
-        return "\n".join(lines)
+        return "\n".join(lines + _frontier_lines(result))
     assessment = result.assessment or {}
     lines += ["", "Chosen design"]
     for g, candidate in result.chosen.items():
@@ -170,6 +172,7 @@ def text_report(result: OptimizationResult) -> str:
         f"{assessment.get('overrun_probability', math.nan):.3f}"
     )
     lines += _program_wide_lines(result)
+    lines += _frontier_lines(result)
     lines += _stability_lines(result)
     validation = result.validation
     if validation is not None:
@@ -189,6 +192,28 @@ def text_report(result: OptimizationResult) -> str:
         if not validation.warnings:
             lines.append("  promised and realised agree within sampling noise")
     return "\n".join(lines)
+
+
+def _frontier_lines(result: OptimizationResult) -> list[str]:
+    """The frontier as a table (none without ``frontier``)."""
+    if result.frontier is None:
+        return []
+    lines = [
+        "",
+        "Trade-off frontier: the design re-chosen at each budget, on the same simulations",
+        f"  {'budget':>12}{'status':>12}{'expected cost':>15}{'objective':>14}{'reserve':>11}"
+        f"{'P(overrun)':>12}{'retention':>11}  design",
+    ]
+    for p in result.frontier.points:
+        if p["design"]:
+            lines.append(
+                f"  {p['budget']:>12,.0f}{p['status']:>12}{p['expected_cost']:>15,.0f}"
+                f"{p['objective']:>14,.0f}{p['reserve']:>11,.0f}"
+                f"{p['overrun_probability']:>12.3f}{p['retention']:>11.3f}  {p['design']}"
+            )
+        else:
+            lines.append(f"  {p['budget']:>12,.0f}{p['status']:>12}  no design")
+    return lines
 
 
 def _program_wide_lines(result: OptimizationResult) -> list[str]:
@@ -272,6 +297,9 @@ def write_outputs(result: OptimizationResult, out_dir: Path) -> dict[str, Path]:
     if result.validation is not None:
         files["validation"] = out_dir / "validation.csv"
         _write_csv(files["validation"], result.validation.to_dict()["comparisons"])
+    if result.frontier is not None:
+        files["frontier"] = out_dir / "frontier.csv"
+        _write_csv(files["frontier"], result.frontier.points)
     if result.program_wide is not None:
         files["program_wide"] = out_dir / "program_wide.csv"
         _write_csv(files["program_wide"], result.program_wide.rows())

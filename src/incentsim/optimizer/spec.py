@@ -32,6 +32,7 @@ describing the design space and the problem::
     replications: 100               # optimiser's scenarios (per candidate and segment)
     validation_replications: 200    # fresh scenarios to check the chosen design on
     stability_resamples: 20         # bootstrap samples of the scenarios to re-solve (0: none)
+    frontier: {range: [3.0e6, 6.0e6], points: 7}   # re-solve at these budgets (or budgets: [...])
     seed: 7
 
 Every key is checked: an unknown key, a lever that does not exist in the base program or a
@@ -54,6 +55,7 @@ from incentsim.quantities import MAX_TOTAL, Money
 
 __all__ = [
     "Floors",
+    "FrontierSpec",
     "Lever",
     "OptimizationSpec",
     "OptimizationSpecError",
@@ -220,6 +222,33 @@ class Floors(Strict):
         return {g: float(value) for g in segments}
 
 
+class FrontierSpec(Strict):
+    """Budgets to re-solve the MILP at, reusing every simulation: ``budgets`` (a list), or
+    ``range: [low, high]`` with ``points`` evenly spaced budgets (ends included)."""
+
+    budgets: list[Annotated[float, Field(gt=0.0, le=MAX_TOTAL)]] | None = None
+    range: tuple[float, float] | None = None
+    points: Annotated[int, Field(ge=2, le=100)] = 5
+
+    @model_validator(mode="after")
+    def _one_way(self) -> FrontierSpec:
+        if (self.budgets is None) == (self.range is None):
+            raise ValueError("give exactly one of 'budgets' or 'range'")
+        if self.budgets is not None and not self.budgets:
+            raise ValueError("'budgets' is empty")
+        if self.range is not None and not 0.0 < self.range[0] < self.range[1] <= MAX_TOTAL:
+            raise ValueError("range: give 0 < low < high")
+        return self
+
+    def values(self) -> list[float]:
+        """The budgets, ascending."""
+        if self.budgets is not None:
+            return sorted(set(self.budgets))
+        assert self.range is not None
+        low, high = self.range
+        return [low + (high - low) * i / (self.points - 1) for i in range(self.points)]
+
+
 class OptimizationSpec(Strict):
     """A validated optimisation file (see the module notes for an example).
 
@@ -250,6 +279,7 @@ class OptimizationSpec(Strict):
     replications: Annotated[int, Field(ge=1, le=100_000)] = 100
     validation_replications: Annotated[int, Field(ge=0, le=100_000)] = 200
     stability_resamples: Annotated[int, Field(ge=0, le=1_000)] = 20
+    frontier: FrontierSpec | None = None
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
     time_limit: Annotated[float, Field(gt=0.0, le=86_400.0)] = 60.0
     mip_gap: Annotated[float, Field(ge=0.0, lt=1.0)] = 1e-6

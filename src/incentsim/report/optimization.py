@@ -100,6 +100,8 @@ def optimization_report(
         )
     if result.program_wide is not None:
         _add_program_wide(report, result, currency)
+    if result.frontier is not None:
+        _add_frontier(report, result, currency)
     if result.stability is not None:
         _add_stability(report, result)
     if comparison is not None:
@@ -136,6 +138,94 @@ def optimization_report(
         report.add_figure(_plot_candidates(rows, currency), caption="Candidates per segment")
         report.add_table(_candidate_frame(rows, currency), index=False)
     return report.write(path)
+
+
+def _add_frontier(report: Report, result: OptimizationResult, currency: str) -> None:
+    """The design re-chosen at each budget: a cost-objective plot and a table."""
+    from incentsim.experiments.compare import format_value
+
+    frontier = result.frontier
+    assert frontier is not None
+    report.add_heading("Trade-off frontier")
+    report.add_text(
+        "The design re-chosen at each budget on the same simulations (nothing re-simulated): "
+        "what more budget buys in objective and retention, and where it stops buying anything.",
+        note=True,
+    )
+    report.add_figure(_plot_frontier(result, currency), caption="Expected cost against objective")
+    rows = [
+        {
+            f"budget ({currency})": format_value(p["budget"], "money"),
+            "status": p["status"],
+            f"expected cost ({currency})": format_value(p["expected_cost"], "money"),
+            f"objective ({currency})": format_value(p["objective"], "money"),
+            f"reserve ({currency})": format_value(p["reserve"], "money"),
+            "P(cost over budget + reserve)": format_value(p["overrun_probability"], "share"),
+            "retention": format_value(p["retention"], "share"),
+            "design": p["design"] or "none",
+        }
+        for p in frontier.points
+    ]
+    report.attach_table("frontier", pd.DataFrame(frontier.points))
+    report.add_table(pd.DataFrame(rows), index=False)
+
+
+def _plot_frontier(result: OptimizationResult, currency: str) -> Figure:
+    """Expected cost against objective per budget; the base design a black square, the design
+    chosen at the file's budget ringed."""
+    from incentsim.montecarlo.charts import format_axis, pyplot
+    from incentsim.optimizer.milp import assess
+
+    plt, _ = pyplot()
+    assert result.frontier is not None
+    points = [p for p in result.frontier.points if p["design"]]
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    ax.plot(
+        [p["expected_cost"] for p in points],
+        [p["objective"] for p in points],
+        marker="o",
+        color="#7a9cc6",
+        label="design chosen at each budget",
+    )
+    labels: dict[float, list[str]] = {}  # budgets choosing the same cost share one label
+    for p in points:
+        labels.setdefault(round(p["expected_cost"], 6), []).append(_short_money(p["budget"]))
+    for p in {round(p["expected_cost"], 6): p for p in reversed(points)}.values():
+        ax.annotate(
+            "budget " + ", ".join(labels[round(p["expected_cost"], 6)]),
+            (p["expected_cost"], p["objective"]),
+            fontsize=7,
+            xytext=(5, -10),
+            textcoords="offset points",
+        )
+    segments = result.problem.segments
+    if all("base" in coef.candidates for coef in segments.values()):
+        base = assess(result.problem, {g: c.candidates.index("base") for g, c in segments.items()})
+        ax.scatter(
+            [base["expected_cost"]], [base["objective"]], marker="s", color="#333333",
+            label="base design", zorder=3,
+        )  # fmt: skip
+    if result.assessment is not None:
+        ax.scatter(
+            [result.assessment["expected_cost"]], [result.assessment["objective"]], s=160,
+            facecolors="none", edgecolors="#c0392b", linewidths=2,
+            label=f"chosen (budget {_short_money(result.settings.budget)})", zorder=4,
+        )  # fmt: skip
+    ax.set_xlabel(f"expected incentive cost ({currency})")
+    ax.set_ylabel(f"objective ({currency})")
+    format_axis(ax.xaxis, "money", bins=5)
+    format_axis(ax.yaxis, "money", bins=5)
+    ax.legend(frameon=False, fontsize="small")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def _short_money(value: float) -> str:
+    """A budget in a few characters (1.2M, 850k)."""
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:.3g}M"
+    return f"{value / 1e3:.3g}k"
 
 
 def _add_program_wide(report: Report, result: OptimizationResult, currency: str) -> None:
