@@ -9,8 +9,12 @@
 
 Steps: generate candidates per segment (:mod:`~incentsim.optimizer.space`), simulate them over
 common random numbers (:mod:`~incentsim.optimizer.evaluate`), choose one per segment and the
-reserve (:mod:`~incentsim.optimizer.milp`), re-simulate the chosen design jointly on fresh seeds
-(:mod:`~incentsim.optimizer.validate`) and write it (:mod:`~incentsim.optimizer.report`).
+reserve (:mod:`~incentsim.optimizer.milp`), optionally re-solve over a range of budgets
+(:mod:`~incentsim.optimizer.frontier`), re-solve on bootstrap resamples of the scenarios
+(:mod:`~incentsim.optimizer.stability`), choose the program-wide levers on joint runs of the
+chosen design (:mod:`~incentsim.optimizer.program_wide`), re-simulate the chosen design jointly
+on fresh seeds (:mod:`~incentsim.optimizer.validate`) and write it
+(:mod:`~incentsim.optimizer.report`).
 """
 
 from __future__ import annotations
