@@ -131,7 +131,7 @@ def test_infeasible_optimisation_names_the_budget(cache: Path, tmp_path: Path) -
     assert diagnosis.minimum_budget is not None
     assert diagnosis.minimum_budget > 1000
     assert "smallest budget" in result.report()
-    assert "1 candidate design dropped (invalid program in some segment" in result.report()
+    assert "1 candidate design skipped before simulation as invalid programs" in result.report()
     fixed = optimize(
         _tiny(budget=diagnosis.minimum_budget * 1.01, validation_replications=0),
         cache_dir=cache,

@@ -137,3 +137,156 @@ def test_unreadable_file(tmp_path: Path) -> None:
     bad.write_text("scenario: [unclosed\n")
     with pytest.raises(OptimizationSpecError, match="invalid YAML at line"):
         load_spec(bad)
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("program.budget.per_period", "sizes the budget itself"),
+        ("program.budget.reserve.max", "sizes the reserve itself"),
+        ("program.budget.reserve.initial", "sizes the reserve itself"),
+        ("program.budget.currency_rate", "payout schedule"),
+        ("program.region_overrides.emea.partner_cap", "tied across the segments"),
+    ],
+)
+def test_budget_and_region_levers_that_cannot_be_chosen_say_why(path: str, reason: str) -> None:
+    message = _problems(levers=[{"path": path, "values": [1]}])
+    assert "cannot be a lever" in message
+    assert reason in message
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["program.budget.payout.cadence_periods", "program.budget.payout.delay_weeks"],
+)
+def test_payout_schedule_levers_are_accepted(path: str) -> None:
+    spec = _spec(levers=[{"path": path, "values": [1, 2]}])
+    assert [lever.path for lever in spec.levers] == [path]
+
+
+def test_a_payout_delay_lever_moves_only_its_segments_payout_schedule() -> None:
+    from incentsim.optimizer.space import segment_program
+    from incentsim.program.spec import Program
+
+    spec = _spec(
+        levers=[
+            {
+                "path": "program.budget.payout.delay_weeks",
+                "values": [2, 10],
+                "segments": ["reseller"],
+            }
+        ]
+    )
+    base = load_scenario(spec.scenario_path)
+    space = generate_candidates(spec, base)
+    delays = set()
+    for candidate in space.candidates["reseller"]:
+        program = Program.model_validate(
+            segment_program(base.program, "reseller", candidate.override)
+        )
+        delays.add(program.resolved("reseller").budget.payout.delay_weeks)
+        assert program.resolved("system_integrator").budget.payout == base.program.budget.payout
+    assert delays == {base.program.budget.payout.delay_weeks, 2, 10}
+    assert [c.id for c in space.candidates["system_integrator"]] == ["base"]
+
+
+def test_grid_skips_gold_below_silver_before_simulation_and_says_why() -> None:
+    spec = load_spec(SCENARIOS / "optimize_demo.yaml")
+    space = generate_candidates(spec, load_scenario(spec.scenario_path, spec.overrides))
+    assert space.n_dropped == 2  # silver 0.03 with gold 0.025, at both caps
+    reasons = space.skipped_reasons()
+    assert list(reasons.values()) == [2]
+    (reason,) = reasons
+    assert reason.startswith("tiers: tier 'gold' rebate_rate 0.025 is below tier 'silver'")
+    for g in space.segments:
+        for candidate in space.candidates[g]:
+            silver = candidate.settings.get("program.tiers.silver.rebate_rate", 0.0)
+            assert candidate.settings.get("program.tiers.gold.rebate_rate", 1.0) >= silver
+
+
+def test_latin_hypercube_puts_tier_rates_in_order_instead_of_losing_points() -> None:
+    levers = [
+        {"path": f"program.tiers.{tier}.rebate_rate", "range": [0.01, 0.04]}  # within its
+        for tier in ("silver", "gold")  # neighbours' base rates (registered 0.01, platinum 0.04)
+    ]
+    spec = _spec(sampler="lhs", max_candidates=16, include_base=False, levers=levers)
+    space = generate_candidates(spec, load_scenario(spec.scenario_path))
+    assert space.repaired > 0
+    assert space.n_dropped == 0
+    for candidates in space.candidates.values():
+        assert len(candidates) == 16
+        for c in candidates:
+            rates = c.settings
+            assert (
+                rates["program.tiers.silver.rebate_rate"] <= rates["program.tiers.gold.rebate_rate"]
+            )
+    # Ranges that sorting would leave: the point keeps its values and is skipped, with a reason.
+    apart = [
+        {"path": "program.tiers.silver.rebate_rate", "range": [0.03, 0.05]},
+        {"path": "program.tiers.gold.rebate_rate", "range": [0.01, 0.04]},
+    ]
+    spec = _spec(sampler="lhs", max_candidates=16, include_base=False, levers=apart)
+    space = generate_candidates(spec, load_scenario(spec.scenario_path))
+    assert space.n_dropped > 0
+    assert all("rates must not fall" in r for r in space.skipped_reasons())
+
+
+def test_program_wide_levers_stay_out_of_segment_candidates() -> None:
+    from incentsim.optimizer.program_wide import program_wide_options
+
+    spec = _spec(
+        levers=[
+            {"path": "program.partner_cap", "values": [1e4, 2e4]},
+            {"path": "program.budget.shortfall_policy", "values": ["pro_rata", "defer"]},
+            {
+                "path": "program.budget.reserve.contribution.unspent_share",
+                "range": [0.5, 1.0],
+                "steps": 2,
+            },
+        ]
+    )
+    assert [lever.program_wide for lever in spec.levers] == [False, True, True]
+    base = load_scenario(spec.scenario_path)
+    space = generate_candidates(spec, base)
+    for candidates in space.candidates.values():
+        assert all(set(c.settings) <= {"program.partner_cap"} for c in candidates)
+    options = program_wide_options(spec, base)
+    assert len(options) == 4
+    assert {o["program.budget.shortfall_policy"] for o in options} == {"pro_rata", "defer"}
+
+
+@pytest.mark.parametrize(
+    ("keys", "problem"),
+    [
+        (
+            {
+                "levers": [
+                    {
+                        "path": "program.budget.shortfall_policy",
+                        "values": ["defer"],
+                        "segments": ["reseller"],
+                    }
+                ]
+            },
+            "cannot be limited to some segments",
+        ),
+        (
+            {
+                "levers": [
+                    {
+                        "path": "program.budget.reserve.contribution.unspent_share",
+                        "range": [0.5, 1.0],
+                    }
+                ],
+                "sampler": "lhs",
+            },
+            "give 'values', or 'steps' with the range",
+        ),
+        (
+            {"candidates": [{"name": "d", "program.budget.shortfall_policy": "defer"}]},
+            "one choice for the whole program",
+        ),
+    ],
+)
+def test_program_wide_levers_are_whole_program_choices(keys: dict, problem: str) -> None:
+    assert problem in _problems(**keys)

@@ -158,3 +158,23 @@ def test_a_cache_that_is_a_file_exits_2(
     err = capsys.readouterr().err
     assert f"error: the candidate cache {cache} exists and is not a folder" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_frontier_option_traces_the_budgets(spec_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code = _optimize(spec_file, out, tmp_path / "cache", "--frontier", "200000:600000:3")
+    assert code == 0
+    points = json.loads((out / "optimization.json").read_text())["frontier"]["points"]
+    assert [p["budget"] for p in points] == [200_000, 400_000, 600_000]
+    assert (out / "frontier.csv").is_file()
+    assert "Trade-off frontier" in (out / "report.html").read_text()
+
+
+@pytest.mark.parametrize("value", ["5", "9:3", "1:2:1", "1:2:x"])
+def test_a_bad_frontier_option_exits_2(
+    value: str, spec_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["optimize", str(spec_file), "--frontier", value, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--frontier" in err
+    assert "Traceback" not in err

@@ -57,6 +57,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--budget", type=_money, metavar="AMOUNT", help="budget over the whole horizon"
     )
+    parser.add_argument(
+        "--frontier",
+        type=_frontier,
+        metavar="LOW:HIGH[:POINTS]",
+        help="also re-solve at POINTS budgets from LOW to HIGH (default 5), reusing every "
+        "simulation: the trade-off of cost against objective and retention (frontier.csv)",
+    )
     parser.add_argument("--alpha", type=_share, metavar="A", help="tail-risk level, e.g. 0.05")
     parser.add_argument("--risk", choices=("cvar", "chance", "none"), help="tail-risk measure")
     parser.add_argument(
@@ -94,7 +101,10 @@ def run(args: argparse.Namespace) -> int:
     from incentsim.optimizer import optimize
     from incentsim.optimizer.spec import load_spec
 
-    spec = load_spec(args.spec, args.overrides)
+    overrides = list(args.overrides or [])
+    if args.frontier is not None:
+        overrides.append(args.frontier)
+    spec = load_spec(args.spec, overrides)
     out_dir = (
         args.out if args.out is not None else default_out_dir(spec.name or Path(args.spec).stem)
     )
@@ -144,3 +154,22 @@ def _share(text: str) -> float:
     if not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), not {text}")
     return value
+
+
+def _frontier(text: str) -> str:
+    """``LOW:HIGH[:POINTS]`` as the override of the file's ``frontier``."""
+    parts = text.split(":")
+    if len(parts) not in (2, 3):
+        raise argparse.ArgumentTypeError(f"expected LOW:HIGH or LOW:HIGH:POINTS, not '{text}'")
+    low, high = (_money(part) for part in parts[:2])
+    if not low < high:
+        raise argparse.ArgumentTypeError(f"LOW must be below HIGH, not '{text}'")
+    try:
+        points = int(parts[2]) if len(parts) == 3 else 5
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"POINTS must be a whole number, not '{parts[2]}'"
+        ) from None
+    if not 2 <= points <= 100:
+        raise argparse.ArgumentTypeError(f"POINTS must be between 2 and 100, not {points}")
+    return f"frontier={{range: [{low!r}, {high!r}], points: {points}}}"

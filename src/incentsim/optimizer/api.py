@@ -9,8 +9,12 @@
 
 Steps: generate candidates per segment (:mod:`~incentsim.optimizer.space`), simulate them over
 common random numbers (:mod:`~incentsim.optimizer.evaluate`), choose one per segment and the
-reserve (:mod:`~incentsim.optimizer.milp`), re-simulate the chosen design jointly on fresh seeds
-(:mod:`~incentsim.optimizer.validate`) and write it (:mod:`~incentsim.optimizer.report`).
+reserve (:mod:`~incentsim.optimizer.milp`), optionally re-solve over a range of budgets
+(:mod:`~incentsim.optimizer.frontier`), re-solve on bootstrap resamples of the scenarios
+(:mod:`~incentsim.optimizer.stability`), choose the program-wide levers on joint runs of the
+chosen design (:mod:`~incentsim.optimizer.program_wide`), re-simulate the chosen design jointly
+on fresh seeds (:mod:`~incentsim.optimizer.validate`) and write it
+(:mod:`~incentsim.optimizer.report`).
 """
 
 from __future__ import annotations
@@ -28,9 +32,17 @@ from incentsim.montecarlo.resources import check_block_memory
 from incentsim.montecarlo.seeding import BLOCK_SIZE, fresh_seed
 from incentsim.optimizer.coefficients import ProblemSettings, design_problem, resolve_settings
 from incentsim.optimizer.evaluate import SimulatedCandidates, simulate_candidates
+from incentsim.optimizer.frontier import Frontier, trace_frontier
 from incentsim.optimizer.milp import DesignProblem, Risk, Solution, assess, solve
+from incentsim.optimizer.program_wide import (
+    ProgramWideChoice,
+    choose_program_wide,
+    program_wide_options,
+    with_settings,
+)
 from incentsim.optimizer.space import Candidate, DesignSpace, generate_candidates
 from incentsim.optimizer.spec import OptimizationSpec, load_spec
+from incentsim.optimizer.stability import Stability, bootstrap_stability
 from incentsim.optimizer.validate import (
     Validation,
     design_scenario,
@@ -50,6 +62,9 @@ KIND = _output.KINDS["optimization.json"]
 
 #: Fresh-seed stream used for validation (the main run's streams are never reused).
 VALIDATION_STREAM = 1
+
+#: Fresh-seed stream the stability bootstrap draws its resamples from.
+STABILITY_STREAM = 2
 
 
 @dataclass
@@ -71,6 +86,15 @@ class OptimizationResult:
     validation
         Promised against realised on fresh seeds (``None`` with no design or no validation
         replications).
+    stability
+        How often each segment's choice comes back on bootstrap resamples of the scenarios
+        (``None`` with no design or ``stability_resamples: 0``).
+    program_wide
+        The program-wide levers' options simulated jointly with the chosen design, and the one
+        chosen (``None`` without such levers or with no design).
+    frontier
+        The design problem re-solved at each of the file's ``frontier`` budgets (``None``
+        without ``frontier``).
     files
         What was written to ``out_dir`` (name -> path).
     """
@@ -87,6 +111,9 @@ class OptimizationResult:
     design: Scenario | None
     validation: Validation | None
     files: dict[str, Path]
+    stability: Stability | None = None
+    program_wide: ProgramWideChoice | None = None
+    frontier: Frontier | None = None
 
     @property
     def feasible(self) -> bool:
@@ -213,14 +240,43 @@ def _optimize(
     )
     problem = design_problem(spec, sim, settings)
     solution = solve(problem, time_limit=spec.time_limit, mip_gap=spec.mip_gap, solver=solver)
+    quiet_solve = functools.partial(
+        solve,
+        time_limit=spec.time_limit,
+        mip_gap=spec.mip_gap,
+        solver=solver,
+        diagnose_infeasible=False,
+    )
+    frontier = None
+    if spec.frontier is not None:
+        frontier = trace_frontier(problem, spec.frontier.values(), sim.partners, quiet_solve)
     chosen: dict[str, Candidate] = {}
-    assessment = design = validation = None
+    assessment = design = validation = stability = program_wide = None
     if solution.has_design:
         chosen = {g: space.candidates[g][c] for g, c in solution.choice.items()}
         assessment = assess(problem, solution.choice)
+        if spec.stability_resamples > 0:
+            stability = bootstrap_stability(
+                functools.partial(design_problem, spec, sim, settings),
+                problem.n_scenarios,
+                solution.choice,
+                spec.stability_resamples,
+                fresh_seed(seed, STABILITY_STREAM),
+                quiet_solve,
+            )
         reserve = float(solution.reserve or 0.0)
         name = spec.name or f"{base.name}-optimised"
         design = design_scenario(base, chosen, settings, reserve, name, _describe(chosen))
+        options = program_wide_options(spec, base)
+        if options:
+            program_wide = choose_program_wide(
+                spec, design, options, settings, reserve, seed,
+                executor=executor, workers=workers, progress=progress,
+            )  # fmt: skip
+            design = with_settings(design, program_wide.chosen)
+            design = design.model_copy(
+                update={"description": _describe(chosen, program_wide.chosen)}
+            )
         if spec.validation_replications > 0:
             promised = promised_outcomes(spec, sim, solution.choice, settings, reserve)
             validation = validate_design(
@@ -236,7 +292,7 @@ def _optimize(
             )
     return OptimizationResult(
         spec, base, settings, space, sim, problem, solution, chosen, assessment, design,
-        validation, {},
+        validation, {}, stability, program_wide, frontier,
     )  # fmt: skip
 
 
@@ -291,6 +347,7 @@ def prepare(
     return spec, base, settings, space
 
 
-def _describe(chosen: dict[str, Candidate]) -> str:
+def _describe(chosen: dict[str, Candidate], program_wide: dict[str, Any] | None = None) -> str:
     parts = [f"{g}: {c.id} ({c.label()})" for g, c in chosen.items()]
+    parts += [f"{path.removeprefix('program.')}={v}" for path, v in (program_wide or {}).items()]
     return "Design chosen by incentsim optimize. " + "; ".join(parts)

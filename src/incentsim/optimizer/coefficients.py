@@ -81,15 +81,25 @@ def segment_values(spec: OptimizationSpec, sim: SimulatedCandidates, segment: st
 
 
 def design_problem(
-    spec: OptimizationSpec, sim: SimulatedCandidates, settings: ProblemSettings
+    spec: OptimizationSpec,
+    sim: SimulatedCandidates,
+    settings: ProblemSettings,
+    columns: np.ndarray | None = None,
 ) -> DesignProblem:
-    """The MILP's input from the simulated candidates and the file's floors."""
+    """The MILP's input from the simulated candidates and the file's floors.
+
+    ``columns`` picks the scenarios (an index array, repeats allowed: a bootstrap sample); all
+    of them by default.
+    """
     segments = {}
     for g in sim.segments:
-        data = sim.data[g]
+        data = (
+            sim.data[g] if columns is None else {k: v[:, columns] for k, v in sim.data[g].items()}
+        )
+        values = segment_values(spec, sim, g)
         segments[g] = SegmentCoefficients(
             candidates=[c.id for c in sim.candidates[g]],
-            value=segment_values(spec, sim, g),
+            value=values if columns is None else values[:, columns],
             cost=data["incentive_cost"],
             retention=data["retention"].mean(axis=1),
             loyalty=data["loyalty_mean"].mean(axis=1),

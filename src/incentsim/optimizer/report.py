@@ -7,7 +7,10 @@
 - ``optimization.json``: settings, solver status and gap, the choice, the candidates' expected
   outcomes and the validation (:func:`result_dict`);
 - ``candidates.csv``: one row per segment and candidate with its expected outcomes;
-- ``validation.csv``: promised against realised, with intervals.
+- ``validation.csv``: promised against realised, with intervals;
+- ``stability.csv``: per segment, each candidate the bootstrap resamples picked and how often;
+- ``program_wide.csv``: each option of the program-wide levers, simulated jointly;
+- ``frontier.csv``: the design re-chosen at each of the ``frontier`` budgets.
 """
 
 from __future__ import annotations
@@ -89,6 +92,12 @@ def result_dict(result: OptimizationResult) -> dict[str, Any]:
                 "solve_seconds": solution.solve_seconds,
                 "detail": solution.detail,
             },
+            "design_space": {
+                "skipped": result.space.n_dropped,
+                "skipped_reasons": result.space.skipped_reasons(),
+                "repaired": result.space.repaired,
+                "duplicates": dict(result.space.duplicates),
+            },
             "diagnosis": None
             if solution.diagnosis is None
             else {
@@ -102,6 +111,9 @@ def result_dict(result: OptimizationResult) -> dict[str, Any]:
             "reserve": solution.reserve,
             "promised": result.assessment,
             "validation": None if result.validation is None else result.validation.to_dict(),
+            "stability": None if result.stability is None else result.stability.to_dict(),
+            "program_wide": None if result.program_wide is None else result.program_wide.to_dict(),
+            "frontier": None if result.frontier is None else result.frontier.to_dict(),
             "candidates": candidate_rows(result),
         }
     )
@@ -121,14 +133,22 @@ def text_report(result: OptimizationResult) -> str:
         f"solve {solution.solve_seconds:.2f} s",
     ]
     space = result.space
+    if space.repaired:
+        lines.append(
+            f"  {space.repaired} sampled design{'' if space.repaired == 1 else 's'} put in tier "
+            "order (values of a field rising with the tiers)"
+        )
     if space.n_dropped or any(space.duplicates.values()):
-        reasons = sorted({reason for items in space.dropped.values() for _, reason in items})
-        shown = f": {'; '.join(reasons[:3])}" if reasons else ""
         plural = "" if space.n_dropped == 1 else "s"
         lines.append(
-            f"  {space.n_dropped} candidate design{plural} dropped (invalid program in some "
-            f"segment{shown}); per segment:"
+            f"  {space.n_dropped} candidate design{plural} skipped before simulation as invalid "
+            "programs in some segment" + (", because:" if space.n_dropped else "")
         )
+        reasons = space.skipped_reasons()
+        lines += [f"    {reason} ({n})" for reason, n in list(reasons.items())[:5]]
+        if len(reasons) > 5:
+            lines.append(f"    ... and {len(reasons) - 5} more reasons (optimization.json)")
+        lines.append("  per segment:")
         lines += [f"    {line}" for line in space.summary().splitlines()]
     if solution.status == "time_limit" and result.chosen:
         lines.append("  NOT PROVEN OPTIMAL: the solver stopped at its time limit with this design")
@@ -136,18 +156,24 @@ def text_report(result: OptimizationResult) -> str:
         lines.append(f"  no design: {solution.status}")
         if solution.diagnosis is not None:
             lines.append(f"  diagnosis: {solution.diagnosis.message}")
-        return "\n".join(lines)
+        return "\n".join(lines + _frontier_lines(result))
     assessment = result.assessment or {}
     lines += ["", "Chosen design"]
     for g, candidate in result.chosen.items():
         lines.append(f"  {g}: {candidate.id}: {candidate.label()}")
     lines.append(f"  reserve: {solution.reserve:,.0f}")
+    if result.program_wide is not None:
+        for path, value in result.program_wide.chosen.items():
+            lines.append(f"  whole program: {path.removeprefix('program.')}={value}")
     lines.append(
         f"  promised on the optimiser's {sim.replications} scenarios: objective "
         f"{assessment.get('objective', math.nan):,.0f}, expected cost "
         f"{assessment.get('expected_cost', math.nan):,.0f}, P(cost > budget + reserve) "
         f"{assessment.get('overrun_probability', math.nan):.3f}"
     )
+    lines += _program_wide_lines(result)
+    lines += _frontier_lines(result)
+    lines += _stability_lines(result)
     validation = result.validation
     if validation is not None:
         lines += [
@@ -166,6 +192,77 @@ def text_report(result: OptimizationResult) -> str:
         if not validation.warnings:
             lines.append("  promised and realised agree within sampling noise")
     return "\n".join(lines)
+
+
+def _frontier_lines(result: OptimizationResult) -> list[str]:
+    """The frontier as a table (none without ``frontier``)."""
+    if result.frontier is None:
+        return []
+    lines = [
+        "",
+        "Trade-off frontier: the design re-chosen at each budget, on the same simulations",
+        f"  {'budget':>12}{'status':>12}{'expected cost':>15}{'objective':>14}{'reserve':>11}"
+        f"{'P(overrun)':>12}{'retention':>11}  design",
+    ]
+    for p in result.frontier.points:
+        if p["design"]:
+            lines.append(
+                f"  {p['budget']:>12,.0f}{p['status']:>12}{p['expected_cost']:>15,.0f}"
+                f"{p['objective']:>14,.0f}{p['reserve']:>11,.0f}"
+                f"{p['overrun_probability']:>12.3f}{p['retention']:>11.3f}  {p['design']}"
+            )
+        else:
+            lines.append(f"  {p['budget']:>12,.0f}{p['status']:>12}  no design")
+    return lines
+
+
+def _program_wide_lines(result: OptimizationResult) -> list[str]:
+    """The program-wide options tried (none without program-wide levers)."""
+    choice = result.program_wide
+    if choice is None:
+        return []
+    lines = [
+        "",
+        f"Program-wide levers: each option simulated with the chosen design as one program "
+        f"(budget and reserve on) over the optimiser's {choice.replications} replications",
+    ]
+    labels = [
+        ", ".join(f"{p.removeprefix('program.')}={v}" for p, v in o["settings"].items())
+        for o in choice.options
+    ]
+    width = max(len(label) for label in labels) + 2
+    lines.append(
+        f"  {'option':<{width}}{'objective':>14}{'cost':>12}{'P(overrun)':>12}{'retention':>11}"
+    )
+    for label, o in zip(labels, choice.options, strict=True):
+        lines.append(
+            f"  {label:<{width}}{o['objective']:>14,.0f}{o['incentive_cost']:>12,.0f}"
+            f"{o['overrun_probability']:>12.3f}{o['retention']:>11.3f}"
+            + ("   <- chosen" if o["chosen"] else "")
+        )
+    return lines
+
+
+def _stability_lines(result: OptimizationResult) -> list[str]:
+    """The stability bootstrap in a few lines (none when it did not run)."""
+    stability = result.stability
+    if stability is None:
+        return []
+    lines = [
+        "",
+        f"Stability: the MILP re-solved on {stability.resamples} bootstrap resamples of the "
+        f"{result.simulations.replications} scenarios",
+    ]
+    for g, chosen in stability.chosen.items():
+        others = ", ".join(f"{c} {n}" for c, n in stability.picks[g].items() if c != chosen)
+        lines.append(
+            f"  {g}: {chosen} kept in {stability.share(g):.0%}"
+            + (f" (also picked: {others})" if others else "")
+        )
+    lines.append(f"  the whole design kept in {stability.same_design_share:.0%}")
+    if stability.no_design:
+        lines.append(f"  {stability.no_design} resamples found no design")
+    return lines
 
 
 def write_outputs(result: OptimizationResult, out_dir: Path) -> dict[str, Path]:
@@ -200,6 +297,15 @@ def write_outputs(result: OptimizationResult, out_dir: Path) -> dict[str, Path]:
     if result.validation is not None:
         files["validation"] = out_dir / "validation.csv"
         _write_csv(files["validation"], result.validation.to_dict()["comparisons"])
+    if result.frontier is not None:
+        files["frontier"] = out_dir / "frontier.csv"
+        _write_csv(files["frontier"], result.frontier.points)
+    if result.program_wide is not None:
+        files["program_wide"] = out_dir / "program_wide.csv"
+        _write_csv(files["program_wide"], result.program_wide.rows())
+    if result.stability is not None:
+        files["stability"] = out_dir / "stability.csv"
+        _write_csv(files["stability"], result.stability.rows())
     return files
 
 

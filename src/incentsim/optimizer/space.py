@@ -8,12 +8,18 @@ any override the base scenario already gives the segment. Candidates come from
 * the designs listed by hand under ``candidates``;
 * the levers: every combination (``sampler: grid``) or a Latin hypercube sample of
   ``max_candidates`` points (``sampler: lhs``, seeded by the optimisation's seed, else the base
-  scenario's).
+  scenario's). Program-wide levers (the shortfall policy, the reserve's contribution rule) are
+  not part of a segment's design: :mod:`incentsim.optimizer.program_wide` chooses them.
 
-Each candidate is checked by validating the program it makes for the segment: a design whose
-tier thresholds do not increase, whose rates fall as tiers rise, or that breaks any other rule
-of the program is dropped, and the count (with the first reasons) is reported. Candidates that
-make the same program for a segment are kept once.
+Levers on the same field of several tiers (``program.tiers.silver.rebate_rate`` and
+``program.tiers.gold.rebate_rate``, or their ``requirements``) must rise with the tiers. The
+Latin hypercube respects this when it samples: a point whose values of such a field fall as
+tiers rise gets them in ascending order (a *repair*), when each sorted value is still within its
+lever's range or values. Then, before anything is simulated, each candidate is checked by
+validating the program it makes for the segment: a design that still breaks a rule of the
+program (a grid combination with gold below silver, a threshold no higher than the tier below)
+is skipped, and how many were skipped and why is reported (:meth:`DesignSpace.skipped_reasons`).
+Candidates that make the same program for a segment are kept once.
 
 >>> from incentsim.optimizer.space import override_from_settings
 >>> override_from_settings({"program.tiers.silver.rebate_rate": 0.025, "program.partner_cap": 5e4})
@@ -109,12 +115,15 @@ class DesignSpace:
         Per segment, ``(candidate, reason)`` for each candidate whose program does not validate.
     duplicates
         Per segment, how many candidates made the same program as an earlier one.
+    repaired
+        Sampled designs whose tier values were put in ascending order (see the module notes).
     """
 
     segments: list[str]
     candidates: dict[str, list[Candidate]]
     dropped: dict[str, list[tuple[Candidate, str]]] = field(default_factory=dict)
     duplicates: dict[str, int] = field(default_factory=dict)
+    repaired: int = 0
 
     @property
     def n_candidates(self) -> int:
@@ -126,13 +135,25 @@ class DesignSpace:
         """Distinct designs dropped in at least one segment."""
         return len({c.key for items in self.dropped.values() for c, _ in items})
 
+    def skipped_reasons(self) -> dict[str, int]:
+        """Why designs were skipped before simulation: reason -> distinct designs, the reason
+        in the program's terms (without the segment it was found in), most frequent first."""
+        designs: dict[str, set[str]] = {}
+        for g, items in self.dropped.items():
+            prefix = f"segment_overrides.{g}."
+            for candidate, reason in items:
+                reason = reason.removeprefix(prefix).replace("Value error, ", "")
+                designs.setdefault(reason, set()).add(candidate.key)
+        counts = {reason: len(keys) for reason, keys in designs.items()}
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
     def summary(self) -> str:
         """One line per segment: how many candidates, dropped and duplicate."""
         lines = []
         for g in self.segments:
             lines.append(
                 f"{g}: {len(self.candidates[g])} candidates"
-                f" ({len(self.dropped.get(g, []))} dropped as invalid programs,"
+                f" ({len(self.dropped.get(g, []))} skipped as invalid programs,"
                 f" {self.duplicates.get(g, 0)} duplicates)"
             )
         return "\n".join(lines)
@@ -232,10 +253,16 @@ def generate_candidates(spec: OptimizationSpec, base: Scenario) -> DesignSpace:
         active = tuple(
             i
             for i, lever in enumerate(spec.levers)
-            if lever.segments is None or g in lever.segments
+            if not lever.program_wide and (lever.segments is None or g in lever.segments)
         )
         if active not in samples:
-            samples[active] = _sample(spec, [spec.levers[i] for i in active], base_values, seed)
+            levers = [spec.levers[i] for i in active]
+            samples[active] = _sample(spec, levers, base_values, seed)
+            if spec.sampler == "lhs":
+                samples[active], repaired = _in_tier_order(
+                    levers, samples[active], base_values, list(base.program.tiers)
+                )
+                space.repaired += repaired
         proposals: list[Candidate] = []
         if spec.include_base:
             proposals.append(Candidate(BASE_ID, {}, "base"))
@@ -382,6 +409,54 @@ def _latin_hypercube(
         designs.append(settings)
     unique = {canonical_json(d): d for d in designs}
     return list(unique.values())
+
+
+def _in_tier_order(
+    levers: Sequence[Lever],
+    designs: Sequence[dict[str, Any]],
+    base_values: Mapping[str, Any],
+    tiers: Sequence[str],
+) -> tuple[list[dict[str, Any]], int]:
+    """``designs`` with the values of each field levered in several tiers in ascending tier
+    order, where sorting keeps every value within its lever's domain; the designs (duplicates
+    removed) and how many were changed."""
+    families: dict[str, list[Lever]] = {}
+    for lever in levers:
+        parts = lever.path.split(".")
+        ordered_field = parts[3:4] == ["rebate_rate"] or parts[3:4] == ["requirements"]
+        if len(parts) > 3 and parts[1] == "tiers" and parts[2] in tiers and ordered_field:
+            families.setdefault(".".join(parts[3:]), []).append(lever)
+    families = {
+        f: sorted(members, key=lambda lever: tiers.index(lever.path.split(".")[2]))
+        for f, members in families.items()
+        if len(members) > 1
+    }
+    repaired = 0
+    out: list[dict[str, Any]] = []
+    for design in designs:
+        design = dict(design)
+        changed = False
+        for members in families.values():
+            values = [design[lever.path] for lever in members]
+            ordered = sorted(values)
+            if ordered != values and all(
+                _within(lever, v, base_values[lever.path])
+                for lever, v in zip(members, ordered, strict=True)
+            ):
+                design.update({lever.path: v for lever, v in zip(members, ordered, strict=True)})
+                changed = True
+        repaired += changed
+        out.append(design)
+    unique = {canonical_json(d): d for d in out}
+    return list(unique.values()), repaired
+
+
+def _within(lever: Lever, value: Any, base_value: Any) -> bool:
+    """Whether ``value`` is one the lever can take."""
+    if lever.values is not None or lever.steps is not None:
+        return value in lever_values(lever, base_value)
+    assert lever.range is not None
+    return lever.range[0] <= value <= lever.range[1]
 
 
 def _typed(value: float, base_value: Any, width: float) -> Any:

@@ -11,6 +11,10 @@ describing the design space and the problem::
       - path: program.partner_cap
         range: [40000, 90000]
         steps: 3
+      - path: program.budget.payout.delay_weeks   # payout schedule and true-up, per segment
+        values: [2, 6]
+      - path: program.budget.shortfall_policy     # shortfall policy and reserve contribution
+        values: [pro_rata, defer]                 # rule: one choice for the whole program
     per_segment: true               # a design per segment (false: one design for everyone)
     sampler: lhs                    # grid (every combination) or lhs (Latin hypercube)
     max_candidates: 12
@@ -27,6 +31,8 @@ describing the design space and the problem::
       small_partner_share: 0.02
     replications: 100               # optimiser's scenarios (per candidate and segment)
     validation_replications: 200    # fresh scenarios to check the chosen design on
+    stability_resamples: 20         # bootstrap samples of the scenarios to re-solve (0: none)
+    frontier: {range: [3.0e6, 6.0e6], points: 7}   # re-solve at these budgets (or budgets: [...])
     seed: 7
 
 Every key is checked: an unknown key, a lever that does not exist in the base program or a
@@ -49,6 +55,7 @@ from incentsim.quantities import MAX_TOTAL, Money
 
 __all__ = [
     "Floors",
+    "FrontierSpec",
     "Lever",
     "OptimizationSpec",
     "OptimizationSpecError",
@@ -57,9 +64,29 @@ __all__ = [
     "spec_from_dict",
 ]
 
-#: Program parts a lever cannot move: the optimiser sizes the budget and reserve itself, and
-#: overrides cannot nest.
-FORBIDDEN_LEVER_ROOTS = ("budget", "segment_overrides", "region_overrides", "currency")
+#: Program parts a lever cannot move (a candidate is itself an override; the currency is not a
+#: design).
+FORBIDDEN_LEVER_ROOTS = ("segment_overrides", "currency")
+
+#: Budget parts a lever may move: the payout schedule and the annual true-up, per segment (the
+#: simulation pays each segment on its own cadence and delay).
+BUDGET_LEVERS = ("budget.payout.", "budget.true_up.")
+
+#: Budget parts a lever may move for the whole program: they only act when payouts are cut
+#: against the one program-wide budget, so they are chosen by simulating the chosen segment
+#: designs jointly under each value (:mod:`incentsim.optimizer.program_wide`).
+PROGRAM_WIDE_LEVERS = ("budget.shortfall_policy", "budget.reserve.contribution.")
+
+#: Why each other budget part cannot be a lever (longest matching prefix wins).
+BUDGET_REFUSALS = {
+    "budget.per_period": (
+        "the optimiser sizes the budget itself: give `budget:` (over the whole horizon) in the "
+        "optimisation file or `--budget` on the command line"
+    ),
+    "budget.reserve": (
+        "the optimiser sizes the reserve itself: give `reserve: {max: ..., carrying_cost: ...}`"
+    ),
+}
 
 #: Keys of a hand-listed candidate that are not lever paths.
 CANDIDATE_KEYS = ("name", "segments")
@@ -101,11 +128,34 @@ class Lever(Strict):
                 f"'{path}' is not a program path: levers move the program "
                 "(e.g. program.tiers.silver.rebate_rate)"
             )
+        if parts[1] == "region_overrides":
+            raise ValueError(
+                f"'{path}' cannot be a lever: a candidate is one segment's design and is simulated "
+                "with that segment alone, while a region's override applies to every segment's "
+                "partners in the region, so its value would have to be tied across the segments' "
+                "choices, which the optimiser does not do yet; move the value per segment instead "
+                "(a lever on program.<path> with `segments:`), or set the region's value in the "
+                "base scenario"
+            )
         if parts[1] in FORBIDDEN_LEVER_ROOTS:
             raise ValueError(
-                f"'{path}': program.{parts[1]} cannot be a lever (the optimiser sizes the budget "
-                "and the reserve itself; give `budget:` and `reserve:` in the optimisation file)"
+                f"'{path}': program.{parts[1]} cannot be a lever (a candidate is itself a segment "
+                "override; levers move values of the program)"
             )
+        key = ".".join(parts[1:])
+        if parts[1] == "budget" and not key.startswith((*BUDGET_LEVERS, *PROGRAM_WIDE_LEVERS)):
+            reason = next(
+                (
+                    BUDGET_REFUSALS[prefix]
+                    for prefix in sorted(BUDGET_REFUSALS, key=len, reverse=True)
+                    if f"{key}.".startswith(f"{prefix}.")
+                ),
+                "levers on the budget move, per segment, its payout schedule "
+                "(budget.payout.cadence_periods, budget.payout.delay_weeks) or true-up "
+                "(budget.true_up.enabled), or, for the whole program, its shortfall_policy or "
+                "the reserve's contribution rule (budget.reserve.contribution.*)",
+            )
+            raise ValueError(f"'{path}' cannot be a lever: {reason}")
         return path
 
     @model_validator(mode="after")
@@ -124,6 +174,12 @@ class Lever(Strict):
     def key(self) -> str:
         """The path inside the program (without the leading ``program.``)."""
         return self.path.removeprefix("program.")
+
+    @property
+    def program_wide(self) -> bool:
+        """Whether the lever is one choice for the whole program (see
+        :data:`PROGRAM_WIDE_LEVERS`) rather than a value per segment."""
+        return self.key.startswith(PROGRAM_WIDE_LEVERS)
 
 
 class ReserveSpec(Strict):
@@ -166,6 +222,33 @@ class Floors(Strict):
         return {g: float(value) for g in segments}
 
 
+class FrontierSpec(Strict):
+    """Budgets to re-solve the MILP at, reusing every simulation: ``budgets`` (a list), or
+    ``range: [low, high]`` with ``points`` evenly spaced budgets (ends included)."""
+
+    budgets: list[Annotated[float, Field(gt=0.0, le=MAX_TOTAL)]] | None = None
+    range: tuple[float, float] | None = None
+    points: Annotated[int, Field(ge=2, le=100)] = 5
+
+    @model_validator(mode="after")
+    def _one_way(self) -> FrontierSpec:
+        if (self.budgets is None) == (self.range is None):
+            raise ValueError("give exactly one of 'budgets' or 'range'")
+        if self.budgets is not None and not self.budgets:
+            raise ValueError("'budgets' is empty")
+        if self.range is not None and not 0.0 < self.range[0] < self.range[1] <= MAX_TOTAL:
+            raise ValueError("range: give 0 < low < high")
+        return self
+
+    def values(self) -> list[float]:
+        """The budgets, ascending."""
+        if self.budgets is not None:
+            return sorted(set(self.budgets))
+        assert self.range is not None
+        low, high = self.range
+        return [low + (high - low) * i / (self.points - 1) for i in range(self.points)]
+
+
 class OptimizationSpec(Strict):
     """A validated optimisation file (see the module notes for an example).
 
@@ -195,6 +278,8 @@ class OptimizationSpec(Strict):
     floors: Floors = Field(default_factory=Floors)
     replications: Annotated[int, Field(ge=1, le=100_000)] = 100
     validation_replications: Annotated[int, Field(ge=0, le=100_000)] = 200
+    stability_resamples: Annotated[int, Field(ge=0, le=1_000)] = 20
+    frontier: FrontierSpec | None = None
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
     time_limit: Annotated[float, Field(gt=0.0, le=86_400.0)] = 60.0
     mip_gap: Annotated[float, Field(ge=0.0, lt=1.0)] = 1e-6
@@ -222,6 +307,12 @@ class OptimizationSpec(Strict):
                         "'segments' are also allowed)"
                     )
                 Lever._program_path(key)
+                if key.removeprefix("program.").startswith(PROGRAM_WIDE_LEVERS):
+                    raise ValueError(
+                        f"{i}: '{key}' is one choice for the whole program, not part of a "
+                        "segment's design: give it as a lever (it is chosen after the segments' "
+                        "designs, by simulating them together under each value)"
+                    )
         return candidates
 
     @model_validator(mode="after")
@@ -243,6 +334,17 @@ class OptimizationSpec(Strict):
                         f"levers.{i}: the grid sampler needs 'steps' with a range "
                         "(or use sampler: lhs)"
                     )
+        for i, lever in enumerate(self.levers):
+            if lever.program_wide and lever.segments is not None:
+                raise ValueError(
+                    f"levers.{i}.segments: {lever.path} is one choice for the whole program "
+                    "(the budget is one pool), so it cannot be limited to some segments"
+                )
+            if lever.program_wide and lever.range is not None and lever.steps is None:
+                raise ValueError(
+                    f"levers.{i}: {lever.path} is one choice for the whole program, tried value "
+                    "by value: give 'values', or 'steps' with the range"
+                )
         paths = [lever.path for lever in self.levers]
         for path in paths:
             if paths.count(path) > 1 and not self.per_segment:

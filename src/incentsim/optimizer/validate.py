@@ -28,7 +28,14 @@ from incentsim.optimizer.spec import OptimizationSpec
 from incentsim.scenario.loader import scenario_from_dict
 from incentsim.scenario.model import Scenario
 
-__all__ = ["Comparison", "Validation", "design_scenario", "promised_outcomes", "validate_design"]
+__all__ = [
+    "Comparison",
+    "Validation",
+    "design_scenario",
+    "joint_outcomes",
+    "promised_outcomes",
+    "validate_design",
+]
 
 #: Two-sided 95% normal quantile.
 _Z = 1.959963984540054
@@ -140,22 +147,10 @@ def validate_design(
     ``options`` go to :func:`~incentsim.montecarlo.run_montecarlo` (``executor``,
     ``workers``, ``progress``...).
     """
-    from incentsim.montecarlo.runner import run_montecarlo
-
-    reps = spec.validation_replications
-    result = run_montecarlo(design, reps=reps, seed=seed, **options)
-    outcomes = result.outcomes
-    partners = design.population.partners
-    cost = outcomes["incentive_cost"].to_numpy(dtype=float)
-    retention = outcomes["retention"].to_numpy(dtype=float)
-    realised = {
-        "objective": outcomes[spec.objective].to_numpy(dtype=float)
-        + spec.loyalty_value * partners * retention
-        - spec.reserve.carrying_cost * reserve,
-        "incentive_cost": cost,
-        "overrun_probability": (cost > settings.budget + reserve).astype(float),
-        "retention": retention,
-    }
+    realised = joint_outcomes(
+        spec, design, settings, reserve, seed, spec.validation_replications, **options
+    )
+    cost = realised["incentive_cost"]
     comparisons = [compare(name, promised[name], realised[name]) for name in realised]
     warnings = [
         f"{c.name}: promised {_amount(c.promised)} but realised {_amount(c.realised)} "
@@ -174,6 +169,37 @@ def validate_design(
     return Validation(
         len(cost), {"seed": describe_seed(seed), "label": label}, comparisons, warnings
     )
+
+
+def joint_outcomes(
+    spec: OptimizationSpec,
+    design: Scenario,
+    settings: ProblemSettings,
+    reserve: float,
+    seed: SeedLike,
+    reps: int,
+    **options: Any,
+) -> dict[str, np.ndarray]:
+    """Simulate ``design`` as one program (every segment, budget and reserve on) for ``reps``
+    replications from ``seed``; per replication the objective (as the optimiser counts it),
+    incentive cost, overrun of budget + reserve (0/1) and retention.
+
+    ``options`` go to :func:`~incentsim.montecarlo.run_montecarlo`.
+    """
+    from incentsim.montecarlo.runner import run_montecarlo
+
+    outcomes = run_montecarlo(design, reps=reps, seed=seed, **options).outcomes
+    partners = design.population.partners
+    cost = outcomes["incentive_cost"].to_numpy(dtype=float)
+    retention = outcomes["retention"].to_numpy(dtype=float)
+    return {
+        "objective": outcomes[spec.objective].to_numpy(dtype=float)
+        + spec.loyalty_value * partners * retention
+        - spec.reserve.carrying_cost * reserve,
+        "incentive_cost": cost,
+        "overrun_probability": (cost > settings.budget + reserve).astype(float),
+        "retention": retention,
+    }
 
 
 def compare(name: str, promised: np.ndarray, realised: np.ndarray) -> Comparison:

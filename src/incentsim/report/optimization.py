@@ -98,6 +98,12 @@ def optimization_report(
             choice,
             caption=f"Per segment; reserve {words.amount(result.solution.reserve, currency)}",
         )
+    if result.program_wide is not None:
+        _add_program_wide(report, result, currency)
+    if result.frontier is not None:
+        _add_frontier(report, result, currency)
+    if result.stability is not None:
+        _add_stability(report, result)
     if comparison is not None:
         report.add_heading("The base against the chosen design")
         report.add_text(
@@ -134,6 +140,164 @@ def optimization_report(
     return report.write(path)
 
 
+def _add_frontier(report: Report, result: OptimizationResult, currency: str) -> None:
+    """The design re-chosen at each budget: a cost-objective plot and a table."""
+    from incentsim.experiments.compare import format_value
+
+    frontier = result.frontier
+    assert frontier is not None
+    report.add_heading("Trade-off frontier")
+    report.add_text(
+        "The design re-chosen at each budget on the same simulations (nothing re-simulated): "
+        "what more budget buys in objective and retention, and where it stops buying anything.",
+        note=True,
+    )
+    report.add_figure(_plot_frontier(result, currency), caption="Expected cost against objective")
+    rows = [
+        {
+            f"budget ({currency})": format_value(p["budget"], "money"),
+            "status": p["status"],
+            f"expected cost ({currency})": format_value(p["expected_cost"], "money"),
+            f"objective ({currency})": format_value(p["objective"], "money"),
+            f"reserve ({currency})": format_value(p["reserve"], "money"),
+            "P(cost over budget + reserve)": format_value(p["overrun_probability"], "share"),
+            "retention": format_value(p["retention"], "share"),
+            "design": p["design"] or "none",
+        }
+        for p in frontier.points
+    ]
+    report.attach_table("frontier", pd.DataFrame(frontier.points))
+    report.add_table(pd.DataFrame(rows), index=False)
+
+
+def _plot_frontier(result: OptimizationResult, currency: str) -> Figure:
+    """Expected cost against objective per budget; the base design a black square, the design
+    chosen at the file's budget ringed."""
+    from incentsim.montecarlo.charts import format_axis, pyplot
+    from incentsim.optimizer.milp import assess
+
+    plt, _ = pyplot()
+    assert result.frontier is not None
+    points = [p for p in result.frontier.points if p["design"]]
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    ax.plot(
+        [p["expected_cost"] for p in points],
+        [p["objective"] for p in points],
+        marker="o",
+        color="#7a9cc6",
+        label="design chosen at each budget",
+    )
+    labels: dict[float, list[str]] = {}  # budgets choosing the same cost share one label
+    for p in points:
+        labels.setdefault(round(p["expected_cost"], 6), []).append(_short_money(p["budget"]))
+    for p in {round(p["expected_cost"], 6): p for p in reversed(points)}.values():
+        ax.annotate(
+            "budget " + ", ".join(labels[round(p["expected_cost"], 6)]),
+            (p["expected_cost"], p["objective"]),
+            fontsize=7,
+            xytext=(5, -10),
+            textcoords="offset points",
+        )
+    segments = result.problem.segments
+    if all("base" in coef.candidates for coef in segments.values()):
+        base = assess(result.problem, {g: c.candidates.index("base") for g, c in segments.items()})
+        ax.scatter(
+            [base["expected_cost"]], [base["objective"]], marker="s", color="#333333",
+            label="base design", zorder=3,
+        )  # fmt: skip
+    if result.assessment is not None:
+        ax.scatter(
+            [result.assessment["expected_cost"]], [result.assessment["objective"]], s=160,
+            facecolors="none", edgecolors="#c0392b", linewidths=2,
+            label=f"chosen (budget {_short_money(result.settings.budget)})", zorder=4,
+        )  # fmt: skip
+    ax.set_xlabel(f"expected incentive cost ({currency})")
+    ax.set_ylabel(f"objective ({currency})")
+    format_axis(ax.xaxis, "money", bins=5)
+    format_axis(ax.yaxis, "money", bins=5)
+    ax.legend(frameon=False, fontsize="small")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def _short_money(value: float) -> str:
+    """A budget in a few characters (1.2M, 850k)."""
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:.3g}M"
+    return f"{value / 1e3:.3g}k"
+
+
+def _add_program_wide(report: Report, result: OptimizationResult, currency: str) -> None:
+    """The program-wide levers' options, each simulated jointly with the chosen design."""
+    from incentsim.experiments.compare import format_value
+
+    choice = result.program_wide
+    assert choice is not None
+    report.add_heading("Program-wide choices")
+    report.add_text(
+        "The shortfall policy and the reserve's contribution rule act only when the one budget "
+        "binds, so each option was simulated with the chosen segment designs as one program "
+        f"(budget and reserve on) over the optimiser's {choice.replications:,} replications. "
+        "The option chosen has the highest objective among those overrunning budget + reserve "
+        "in at most alpha of the replications.",
+        note=True,
+    )
+    rows = [
+        {
+            "option": ", ".join(
+                f"{p.removeprefix('program.')}={v}" for p, v in o["settings"].items()
+            )
+            + (" (chosen)" if o["chosen"] else ""),
+            f"objective ({currency})": format_value(o["objective"], "money"),
+            f"incentive cost ({currency})": format_value(o["incentive_cost"], "money"),
+            "P(cost over budget + reserve)": format_value(o["overrun_probability"], "share"),
+            "retention": format_value(o["retention"], "share"),
+        }
+        for o in choice.options
+    ]
+    report.attach_table("program_wide", pd.DataFrame(choice.rows()))
+    report.add_table(pd.DataFrame(rows).set_index("option"), caption="Means per option")
+
+
+def _add_stability(report: Report, result: OptimizationResult) -> None:
+    """How often each segment's choice comes back on bootstrap resamples of the scenarios."""
+    stability = result.stability
+    assert stability is not None
+    report.add_heading("How stable the choice is")
+    report.add_text(
+        f"The choice re-made on {stability.resamples:,} bootstrap resamples of the optimiser's "
+        f"{result.simulations.replications:,} scenarios (drawn with replacement, the same for "
+        "every candidate). A segment whose choice seldom comes back is choosing between "
+        "designs its scenarios cannot tell apart.",
+        note=True,
+    )
+    rows = []
+    for g, chosen in stability.chosen.items():
+        others = [f"{c} ({n / stability.resamples:.0%})" for c, n in stability.picks[g].items()]
+        others = [o for o in others if not o.startswith(f"{chosen} (")]
+        rows.append(
+            {
+                "segment": g,
+                "chosen": chosen,
+                "kept in": f"{stability.share(g):.0%}",
+                "picked instead": ", ".join(others) or "none",
+            }
+        )
+    rows.append(
+        {
+            "segment": "whole design",
+            "chosen": ", ".join(stability.chosen.values()),
+            "kept in": f"{stability.same_design_share:.0%}",
+            "picked instead": (
+                f"no design in {stability.no_design} resamples" if stability.no_design else ""
+            ),
+        }
+    )
+    report.attach_table("stability", pd.DataFrame(stability.rows()))
+    report.add_table(pd.DataFrame(rows).set_index("segment"), caption="Share of resamples")
+
+
 def _base_comparison(result: OptimizationResult) -> Comparison:
     from incentsim.experiments import compare
 
@@ -155,9 +319,15 @@ def _summary(
         paragraphs.append(f"No design was found: {result.solution.status}.")
         return ExecutiveSummary(paragraphs, figures)
     designs = "; ".join(f"{g}: {c.label()}" for g, c in result.chosen.items())
+    program_wide = ""
+    if result.program_wide is not None:
+        program_wide = " and, for the whole program, " + ", ".join(
+            f"{p.removeprefix('program.')}={v}" for p, v in result.program_wide.chosen.items()
+        )
     paragraphs.append(
         f"The optimiser chose, per segment, {designs}, with a reserve of "
-        f"{words.amount(result.solution.reserve, currency)} (solver: {result.solution.status})."
+        f"{words.amount(result.solution.reserve, currency)}{program_wide} "
+        f"(solver: {result.solution.status})."
     )
     if comparison is not None:
         variant = comparison.variants[0]
@@ -175,6 +345,13 @@ def _summary(
             )
         paragraphs.append(
             "Against the base program, the design changes " + "; ".join(phrases) + "."
+        )
+    if result.stability is not None:
+        paragraphs.append(
+            f"On {result.stability.resamples:,} bootstrap resamples of the scenarios the whole "
+            f"design came back in {result.stability.same_design_share:.0%} of them; per segment: "
+            + ", ".join(f"{g} {result.stability.share(g):.0%}" for g in result.stability.chosen)
+            + "."
         )
     if result.validation is not None:
         agree = not result.validation.warnings
