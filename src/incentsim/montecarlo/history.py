@@ -34,30 +34,16 @@ import pandas as pd
 
 from incentsim._output import atomic_file
 from incentsim.montecarlo.seeding import BLOCK_SIZE, SeedLike, block_seeds
+from incentsim.payout.transactions import COLUMNS
 
 if TYPE_CHECKING:
     from incentsim.engine.recorder import Recorder
     from incentsim.population.sample import Partners
     from incentsim.scenario.model import Calendar, Scenario
 
-#: Columns of a written history, in the order of the transactions format.
-HISTORY_COLUMNS = (
-    "partner_id",
-    "date",
-    "amount",
-    "segment",
-    "region",
-    "product",
-    "deal_type",
-    "deal_registration_id",
-    "co_sell",
-    "co_delivery",
-    "returned_amount",
-    "new_logo",
-    "certified_staff",
-    "csat",
-    "mdf_claim",
-)
+#: Columns of a written history, in the order of the transactions format (a simulation
+#: audits partners, not deals: no audit flags).
+HISTORY_COLUMNS = tuple(c for c in COLUMNS if c != "audit_flag")
 
 
 @dataclass(frozen=True)
