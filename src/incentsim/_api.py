@@ -31,7 +31,7 @@ def as_scenario(
         if overrides:
             raise TypeError("overrides apply to a scenario file; pass a path, not a Scenario")
         return scenario
-    return load_scenario(scenario, overrides)
+    return load_scenario(os.fspath(scenario), overrides)
 
 
 def simulate(

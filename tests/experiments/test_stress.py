@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from incentsim.experiments import ExperimentError, Limit, StressTest, parse_limit, stress
 from incentsim.experiments.shocks import parse_shocks
-from incentsim.experiments.stress import BASELINE, cvar, reverse_stress, stress_cases
+from incentsim.experiments.stress import BASELINE, reverse_stress, stress_cases
 from incentsim.scenario.loader import load_scenario
 from incentsim.scenario.model import Scenario
 
@@ -74,14 +73,6 @@ def test_combinations() -> None:
     assert len(labels) == 1 + 3 + 3 + 1
     assert labels[-1] == "recession:severe + competitor:severe + surge:severe"
     assert len(stress_cases(shocks[:2], combine=True)) == 4  # the pair is all of them
-
-
-def test_cvar() -> None:
-    values = np.arange(1.0, 21.0)
-    assert cvar(values, -1, 0.1) == 19.5
-    assert cvar(values, +1, 0.1) == 1.5
-    assert cvar(values, +1, 0.01) == 1.0  # at least one replication
-    assert np.isnan(cvar(values, 0))
 
 
 def test_limits() -> None:

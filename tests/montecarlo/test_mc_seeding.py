@@ -34,8 +34,8 @@ def test_blocks_are_the_roots_spawned_children() -> None:
     blocks = block_seeds(20261123, 100)
     children = np.random.SeedSequence(20261123).spawn(4)
     assert [state(b.seed) for b in blocks] == [state(c) for c in children]
-    index, seed, reps = blocks[2]
-    assert (index, seed.spawn_key, reps) == (2, (2,), 25)
+    third = blocks[2]
+    assert (third.index, third.seed.spawn_key, third.reps) == (2, (2,), 25)
 
 
 def test_blocks_do_not_change_the_root_or_each_other() -> None:

@@ -12,11 +12,11 @@ from incentsim.optimizer.milp import (
     DesignProblem,
     assess,
     choices,
-    cvar,
     minimum_reserve,
     program_cost,
     solve,
 )
+from incentsim.risk import cvar
 
 
 def _problem(seed: int, risk: str, **kwargs) -> DesignProblem:

@@ -68,7 +68,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import pandas as pd
 from pydantic import Field, ValidationError, field_validator
 
-from incentsim.errors import IncentsimError, ScenarioError
+from incentsim.errors import IncentsimError, OutDirError, ScenarioError
 from incentsim.program.spec import Strict
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ class Experiment(Strict):
     ) = None
     replications: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     analyses: list[Literal["simulate", "compare", "stress", "sensitivity"]] = Field(
-        default_factory=lambda: ["simulate"]
+        default=["simulate"]
     )
     sensitivity: SensitivitySpec | None = None
 
@@ -409,31 +409,30 @@ def _simulate_run(run: ExperimentRun, *, reps: int, block_fn: BlockFn | None) ->
 
 def _prepare(plan: Plan, out: Path, resume: bool) -> None:
     """Check the output folder against the plan; write the manifest (status running)."""
-    from incentsim.montecarlo import store
 
     manifest = out / MANIFEST
     if out.exists() and not out.is_dir():
-        raise store.OutDirError(f"{out} exists and is not a folder")
+        raise OutDirError(f"{out} exists and is not a folder")
     if not resume and _holds_files(out):
-        raise store.OutDirError(
+        raise OutDirError(
             f"{out} is not empty: continue the experiment there with --resume, or choose "
             "another folder"
         )
     if resume and manifest.is_file():
         previous = _read_manifest(manifest)
         if previous is None:
-            raise store.OutDirError(
+            raise OutDirError(
                 f"cannot resume in {out}: its {MANIFEST} cannot be read; run the experiment into "
                 "a new folder"
             )
         if previous.get("content_hash") != plan.content_hash:
             changed = _changes(previous, plan)
-            raise store.OutDirError(
+            raise OutDirError(
                 f"cannot resume in {out}: the experiment changed since it started ({changed}); "
                 "run it into a new folder"
             )
     elif resume and _holds_files(out):
-        raise store.OutDirError(f"cannot resume in {out}: it holds no {MANIFEST}")
+        raise OutDirError(f"cannot resume in {out}: it holds no {MANIFEST}")
     out.mkdir(parents=True, exist_ok=True)
     for leftover in out.rglob(_TEMPORARY):  # written by a process killed mid-write
         leftover.unlink()

@@ -45,6 +45,7 @@ import pandas as pd
 
 from incentsim.engine.outcomes import KEY_OUTCOMES, constructs_in_use, describe, shown_outcomes
 from incentsim.errors import IncentsimError
+from incentsim.montecarlo.summary import outcome_unit
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -281,7 +282,7 @@ class Comparison:
         self.labels = list(self.results)
         self.reference = self.labels[0]
         first = self.results[self.reference]
-        self.seed = first.manifest.get("seed")
+        self.seed = first.manifest["seed"]
         self.replications = first.replications
         self.confidence = confidence
         self.power = power
@@ -414,7 +415,7 @@ class Comparison:
         rows = {}
         for name in names:
             d = self.difference(variant, name)
-            unit = _unit(name)
+            unit = outcome_unit(name)
             rows[name] = [
                 format_value(d.reference_mean, unit),
                 format_value(d.variant_mean, unit),
@@ -482,7 +483,7 @@ class Comparison:
                 style = "-" if twin is None else (0, (4, 3))
                 ax.hist(
                     v,
-                    bins=edges,
+                    bins=edges.tolist(),
                     histtype="step",
                     linewidth=2.4 if twin is None else 1.6,
                     linestyle=style,
@@ -509,7 +510,7 @@ class Comparison:
         )
         ax.set_xlabel(charts.outcome_title(outcome, currency))
         ax.set_ylabel("replications")
-        charts.format_axis(ax.xaxis, _unit(outcome))
+        charts.format_axis(ax.xaxis, outcome_unit(outcome))
         ax.legend(frameon=False, fontsize="small")
         return charts.finish(fig, made)
 
@@ -534,7 +535,7 @@ class Comparison:
         ax.set_ylim(len(self.variants) - 0.5, -0.5)
         currency = self.results[self.reference].scenario.program.currency
         ax.set_title(charts.outcome_title(outcome, currency), fontsize="medium")
-        charts.format_axis(ax.xaxis, _unit(outcome), signed=True, bins=4)
+        charts.format_axis(ax.xaxis, outcome_unit(outcome), signed=True, bins=4)
         if all(self.difference(v, outcome).verdict == "identical" for v in self.variants):
             ax.set_xticks([0.0])  # no scale to show: every variant gave the same values
             ax.set_xlabel("identical in every replication", fontsize="small")
@@ -606,7 +607,7 @@ class Comparison:
         charts.period_axis(ax, scenario.calendar, periods)
         charts.mark_shocks(ax, scenario)
         ax.set_ylabel(charts.outcome_title(name, scenario.program.currency))
-        charts.format_axis(ax.yaxis, _unit(name))
+        charts.format_axis(ax.yaxis, outcome_unit(name))
         ax.legend(frameon=False, fontsize="small")
         return charts.finish(fig, made)
 
@@ -767,7 +768,7 @@ def load_variants(
         if isinstance(item, Scenario):
             loaded.append((item, None))
         else:
-            loaded.append((load_scenario(item, overrides), Path(item)))
+            loaded.append((load_scenario(Path(item), overrides), Path(item)))
     return loaded
 
 
@@ -893,12 +894,6 @@ def _ordered_outcomes(names: Sequence[str]) -> list[str]:
 
 
 # --- formatting helpers (also used by the stress test) ---------------------------------------
-
-
-def _unit(name: str) -> str:
-    from incentsim.montecarlo.summary import outcome_unit
-
-    return outcome_unit(name)
 
 
 def format_value(value: float, unit: str, signed: bool = False) -> str:

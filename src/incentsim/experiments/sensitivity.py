@@ -63,7 +63,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from incentsim.errors import IncentsimError, ScenarioError
+from incentsim.errors import IncentsimError, OutDirError, ScenarioError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -479,19 +479,19 @@ def _prepare_folder(folder: Path, identity: dict[str, Any]) -> None:
 
     manifest = folder / MANIFEST
     if folder.exists() and not folder.is_dir():
-        raise store.OutDirError(f"{folder} exists and is not a folder")
+        raise OutDirError(f"{folder} exists and is not a folder")
     if manifest.is_file():
         try:
             previous = store.read_json(manifest)
         except ValueError:  # not UTF-8 or not JSON: not an analysis this one can continue
             previous = None
         if not isinstance(previous, dict) or previous.get("identity") != identity:
-            raise store.OutDirError(
+            raise OutDirError(
                 f"{folder} holds a different sensitivity analysis (other scenario, factors, "
                 "sample or replications); choose another folder"
             )
     elif folder.is_dir() and any(folder.iterdir()):
-        raise store.OutDirError(f"{folder} is not empty and holds no sensitivity analysis")
+        raise OutDirError(f"{folder} is not empty and holds no sensitivity analysis")
     (folder / POINTS_FOLDER).mkdir(parents=True, exist_ok=True)
     store.write_json(manifest, {"identity": identity, "status": "running"})
 

@@ -52,7 +52,6 @@ from incentsim.experiments.compare import (
     CONFIDENCE,
     Comparison,
     ExperimentError,
-    _unit,
     format_value,
     frame_columns,
     load_variants,
@@ -62,6 +61,8 @@ from incentsim.experiments.compare import (
     run_variants,
 )
 from incentsim.experiments.shocks import SHOCK_LIBRARY, ShockChoice, parse_shocks, with_shocks
+from incentsim.montecarlo.summary import outcome_unit
+from incentsim.risk import cvar
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -239,7 +240,7 @@ class StressTest:
         self.tail = tail
         self.confidence = confidence
         base = self.results[BASELINE]
-        self.seed = base.manifest.get("seed")
+        self.seed = base.manifest["seed"]
         self.replications = base.replications
         self.scenario_name = base.summary.scenario
         self._resilience: dict[str, pd.DataFrame] = {}
@@ -312,7 +313,9 @@ class StressTest:
                     "change_low": change.ci_low,
                     "change_high": change.ci_high,
                     "verdict": change.describe() if label != BASELINE else "",
-                    "cvar": cvar(values, direction, self.tail) if not stats.probability else np.nan,
+                    "cvar": np.nan
+                    if stats.probability or not direction
+                    else cvar(values, self.tail, worst="high" if direction < 0 else "low"),
                 }
             )
         frame = pd.DataFrame(rows).set_index("case")
@@ -377,7 +380,7 @@ class StressTest:
         shown = pd.DataFrame(index=risks.index)
         for name in _RISKS:
             if f"p_{name}" in risks:
-                words, unit = describe(name).label.lower(), _unit(name)
+                words, unit = describe(name).label.lower(), outcome_unit(name)
                 shown[f"P({words})"] = risks[f"p_{name}"].map(
                     functools.partial(format_value, unit=unit)
                 )
@@ -390,7 +393,7 @@ class StressTest:
         for column in (c for c in risks if c.endswith("_mean")):
             name = column.removesuffix("_mean")
             shown[f"{describe(name).label} (mean)"] = risks[column].map(
-                functools.partial(format_value, unit=_unit(name))
+                functools.partial(format_value, unit=outcome_unit(name))
             )
         return shown
 
@@ -408,7 +411,7 @@ class StressTest:
                 else ""
                 for label in matrix.index
             ]
-            values = [format_value(v, _unit(name)) for v in matrix[name]]
+            values = [format_value(v, outcome_unit(name)) for v in matrix[name]]
             cases = [_worst_case_of(verdicts.get(label, "")) for label in matrix.index]
             shown[name] = [
                 v + m + (f" ({case})" if case and v != "-" else "")
@@ -473,7 +476,7 @@ class StressTest:
         for j, name in enumerate(names):
             table = self.resilience(name)
             base = table.loc[BASELINE, "mean"]
-            probability = _unit(name) == "probability"
+            probability = outcome_unit(name) == "probability"
             for i, label in enumerate(labels):
                 change = table.loc[label, "change"]
                 relative = change if probability or not base else change / abs(base)
@@ -532,22 +535,6 @@ def _check_tail(tail: float) -> None:
 def _check_steps(steps: int) -> None:
     if steps < 1:
         raise ExperimentError(f"the reverse stress test needs at least one step, not {steps}")
-
-
-def cvar(values: np.ndarray, direction: int, tail: float = TAIL) -> float:
-    """Mean of the worst ``tail`` share of ``values`` (at least one value): the highest when
-    lower is better (``direction`` -1), the lowest when higher is better; NaN when neither.
-
-    >>> cvar(np.arange(10.0), -1, 0.2), cvar(np.arange(10.0), +1, 0.2)
-    (8.5, 0.5)
-    """
-    present = np.sort(np.asarray(values, dtype=np.float64))
-    present = present[~np.isnan(present)]
-    if not direction or not len(present):
-        return math.nan
-    k = max(1, math.ceil(tail * len(present) - 1e-9))
-    worst = present[-k:] if direction < 0 else present[:k]
-    return float(np.mean(worst))
 
 
 # --- reverse stress test -----------------------------------------------------------------------

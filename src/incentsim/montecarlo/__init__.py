@@ -12,6 +12,7 @@ Results do not depend on the executor or the number of workers: see
 :mod:`incentsim.montecarlo.store`.
 """
 
+from incentsim.errors import OutDirError
 from incentsim.montecarlo.capacity import calibrate_capacity
 from incentsim.montecarlo.executors import (
     DaskExecutor,
@@ -29,7 +30,6 @@ from incentsim.montecarlo.history import (
 from incentsim.montecarlo.results import MonteCarloResult
 from incentsim.montecarlo.runner import BlockError, run_montecarlo
 from incentsim.montecarlo.seeding import BLOCK_SIZE, Block, block_seeds, fresh_seed
-from incentsim.montecarlo.store import OutDirError
 from incentsim.montecarlo.summary import (
     OutcomeStats,
     Summary,

@@ -63,7 +63,9 @@ def axes(ax: Axes | None, figsize: tuple[float, float] = (8, 4.5)) -> tuple[Figu
     """``(figure, ax, made)``: the given ``ax`` and its figure, or a new figure and axes
     (``made`` True: the caller lays it out and closes it)."""
     if ax is not None:
-        return ax.figure, ax, False
+        figure = ax.get_figure(root=True)
+        assert figure is not None  # an axes always belongs to a figure
+        return figure, ax, False
     plt, _ = pyplot()
     fig, new = plt.subplots(figsize=figsize)
     return fig, new, True

@@ -25,7 +25,7 @@ import sys
 import time
 import traceback
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,10 +57,14 @@ from incentsim.scenario.model import Scenario
 class BlockResultLike(Protocol):
     """What a block function returns (``incentsim.engine.simulation.BlockResult``)."""
 
-    outcomes: dict[str, np.ndarray]
-    trajectories: dict[str, np.ndarray]
-    panel: pd.DataFrame | None
-    events: list[dict[str, Any]]
+    @property
+    def outcomes(self) -> Mapping[str, np.ndarray]: ...
+    @property
+    def trajectories(self) -> Mapping[str, np.ndarray]: ...
+    @property
+    def panel(self) -> pd.DataFrame | None: ...
+    @property
+    def events(self) -> Sequence[Mapping[str, Any]]: ...
 
 
 #: ``block_fn(scenario, seed, reps, panel=...)``: simulates ``reps`` replications from ``seed``.

@@ -36,7 +36,7 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Any:
         seconds.
     """
     from distributed import Client
-    from distributed.comm import parse_address, parse_host_port
+    from distributed.comm.addressing import parse_address, parse_host_port
     from distributed.comm.registry import get_backend
 
     try:
@@ -72,7 +72,7 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Any:
 
 async def _handshake(address: str, timeout: float) -> None:
     """Connect to ``address`` and exchange distributed's handshake within ``timeout`` s."""
-    from distributed.comm import connect as open_comm
+    from distributed.comm.core import connect as open_comm
 
     comm = await asyncio.wait_for(open_comm(address, timeout=timeout), timeout)
     await comm.close()

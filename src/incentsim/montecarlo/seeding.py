@@ -35,7 +35,8 @@ as ``seed`` to :func:`~incentsim.montecarlo.run_montecarlo`.
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +50,8 @@ FRESH_NAMESPACE = 2**31 - 1
 SeedLike = int | np.random.SeedSequence
 
 
-class Block(NamedTuple):
+@dataclass(frozen=True)
+class Block:
     """One block of replications: its index, its own seed and how many replications it holds."""
 
     index: int

@@ -301,15 +301,15 @@ def format_table(
         "",
     ]
     for i, row in enumerate(rows):
-        cells = [cell.rjust(width) for cell, width in zip(row, widths, strict=True)]
-        cells[0] = row[0].ljust(widths[0])
-        lines.append("  ".join(cells).rstrip())
+        padded = [cell.rjust(width) for cell, width in zip(row, widths, strict=True)]
+        padded[0] = row[0].ljust(widths[0])
+        lines.append("  ".join(padded).rstrip())
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
     missing = {name: s.missing for name, s in summary.outcomes.items() if s.missing}
     if missing:
-        shown = ", ".join(f"{name} ({count})" for name, count in missing.items())
-        lines.append(f"Replications without a value, left out: {shown}.")
+        listed = ", ".join(f"{name} ({count})" for name, count in missing.items())
+        lines.append(f"Replications without a value, left out: {listed}.")
     lines.append(
         f"Intervals are {level} confidence intervals on the mean (Wilson, on the probability, for "
         "0/1 outcomes), not the spread of outcomes: P5-P95 shows the spread. They stay within "

@@ -330,7 +330,7 @@ def prepare(
         The file, its base scenario or an override is invalid.
     """
     if not isinstance(spec, OptimizationSpec):
-        spec = load_spec(spec, overrides)
+        spec = load_spec(Path(spec), overrides)
     elif overrides:
         raise TypeError("overrides apply to an optimisation file; pass a path, not a spec")
     base = load_scenario(spec.scenario_path, spec.overrides)

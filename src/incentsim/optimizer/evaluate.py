@@ -421,7 +421,7 @@ def _read_cache(cache: Path, key: str) -> TaskOutput | None:
 def _write_cache(cache: Path, output: TaskOutput) -> None:
     try:
         with atomic_file(_cache_file(cache, output.key)) as partial:
-            np.savez(partial, **output.outcomes)
+            np.savez(partial, **output.outcomes)  # type: ignore[arg-type]  # numpy's stub
     except OSError as exc:
         raise OutDirError(f"cannot write the candidate cache in {cache}: {exc}") from None
 

@@ -63,6 +63,7 @@ def trace_frontier(
         solution = solve(at)
         point: dict[str, Any] = {"budget": float(budget), "status": solution.status}
         if solution.has_design:
+            assert solution.objective is not None  # a design has its objective
             figures = assess(at, solution.choice)
             point |= {
                 "objective": float(solution.objective),

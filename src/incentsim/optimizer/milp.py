@@ -57,6 +57,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from incentsim.risk import cvar
+
 __all__ = [
     "ConstraintGroup",
     "DesignProblem",
@@ -65,7 +67,6 @@ __all__ = [
     "Solution",
     "assess",
     "choices",
-    "cvar",
     "diagnose",
     "minimum_reserve",
     "program_cost",
@@ -240,23 +241,6 @@ class Solution:
 def program_cost(problem: DesignProblem, choice: Mapping[str, int]) -> np.ndarray:
     """The program's cost per scenario for a choice (one candidate index per segment)."""
     return np.sum([coef.cost[choice[g]] for g, coef in problem.segments.items()], axis=0)
-
-
-def cvar(cost: np.ndarray, alpha: float) -> float:
-    """Conditional value at risk of ``cost`` at level ``alpha``: the minimum over ``eta`` of
-    ``eta + mean((cost - eta)+) / alpha`` (the mean of the worst ``alpha`` share of scenarios).
-
-    >>> cvar(np.array([1.0, 2.0, 3.0, 10.0]), 0.25)
-    10.0
-    >>> cvar(np.array([1.0, 2.0, 3.0, 10.0]), 0.5)
-    6.5
-    """
-    ordered = np.sort(np.asarray(cost, dtype=np.float64))[::-1]
-    n = len(ordered)
-    above = np.concatenate([[0.0], np.cumsum(ordered)[:-1]])  # sum of costs above each one
-    count = np.arange(n)
-    values = ordered + (above - count * ordered) / (alpha * n)
-    return float(values.min())
 
 
 def minimum_reserve(problem: DesignProblem, cost: np.ndarray) -> float:
@@ -518,6 +502,7 @@ def solve(
         missing = _missing_tail(problem, solution, model, scenarios)
         if missing is None:
             break
+        assert scenarios is not None  # only a CVaR problem has tail rows to add
         scenarios = np.union1d(scenarios, missing)
         if solution.status == "time_limit":  # an incumbent of the relaxation: not a design
             solution.choice = {}
@@ -673,7 +658,10 @@ def _read_cbc(model: _Model, seconds: float) -> Solution:
 
 
 def diagnose(
-    problem: DesignProblem, *, solver: str = "highs", time_limit: float | None = 60.0
+    problem: DesignProblem,
+    *,
+    solver: Literal["highs", "cbc"] = "highs",
+    time_limit: float | None = 60.0,
 ) -> Diagnosis:
     """Which constraint groups make ``problem`` infeasible, and the smallest feasible budget.
 

@@ -109,7 +109,7 @@ def choose_program_wide(
 
     ``run_options`` go to :func:`~incentsim.montecarlo.run_montecarlo`.
     """
-    tried = []
+    tried: list[dict[str, Any]] = []
     for option in options:
         outcomes = joint_outcomes(
             spec, with_settings(design, option), settings, reserve, seed, spec.replications,

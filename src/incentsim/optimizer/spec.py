@@ -212,7 +212,9 @@ class Floors(Strict):
                 raise ValueError(f"a floor is a share between 0 and 1, not {v:g}")
         return value
 
-    def per_segment(self, name: Literal["retention", "loyalty"], segments: Sequence[str]) -> dict:
+    def per_segment(
+        self, name: Literal["retention", "loyalty"], segments: Sequence[str]
+    ) -> dict[str, float]:
         """The floor of each segment that has one."""
         value = getattr(self, name)
         if value is None:
@@ -454,7 +456,8 @@ def _fields_at(loc: Sequence[str]) -> list[str]:
     for part in loc:
         if part.isdigit():
             continue
-        field = model.model_fields.get(part) if isinstance(model, type) else None
+        is_model = isinstance(model, type) and issubclass(model, BaseModel)
+        field = model.model_fields.get(part) if is_model else None
         if field is None:
             return []
         annotation = field.annotation

@@ -214,7 +214,8 @@ def validate_transactions(
     if frame.attrs.get("validated") and "line" in frame.columns:
         problems = _names_and_dates(frame, calendar, segments, regions)
         if problems:
-            raise DataError(source, sorted(problems, key=lambda p: p[0]))
+            problems.sort(key=lambda p: p[0])
+            raise DataError(source, problems)
         return frame
     lines = None
     if "line" in frame.columns:
@@ -231,14 +232,14 @@ def _names_and_dates(
 ) -> list[tuple[int, str]]:
     """Problems of a validated frame against a calendar and known names (with line numbers)."""
     line = frame["line"].to_numpy()
-    problems = []
+    problems: list[tuple[int, str]] = []
     for pos, _, msg in _calendar_problems(frame, calendar):
         problems.append((int(line[pos]), msg))
     for name, known in (("segment", segments), ("region", regions)):
         if known is None:
             continue
         values = frame[name].to_numpy(dtype=object)
-        for pos in np.flatnonzero(~np.isin(values, [*known, DEFAULT_GROUP])):
+        for pos in np.flatnonzero(~np.isin(values, [*known, DEFAULT_GROUP])).tolist():
             msg = f"unknown {name} '{values[pos]}' (known: {', '.join(known)})"
             problems.append((int(line[pos]), msg))
     return problems
@@ -556,7 +557,7 @@ def _check_across_rows(
         given = (values != "") & (pid != "")
         if known is not None:
             unknown = given & ~np.isin(values, list(known))
-            for pos in np.flatnonzero(unknown):
+            for pos in np.flatnonzero(unknown).tolist():
                 msg = f"unknown {name} '{values[pos]}' (known: {', '.join(known)})"
                 problems.append((int(pos), late, msg))
             given &= ~unknown
@@ -584,10 +585,10 @@ def _check_across_rows(
     dates = frame["date"].to_numpy()
     amount = frame["amount"].to_numpy()
     deals: dict[tuple[str, str], list[int]] = {}
-    for pos in np.flatnonzero(~audit & (reg != "") & good):
-        deals.setdefault((pid[pos], reg[pos]), []).append(int(pos))
+    for pos in np.flatnonzero(~audit & (reg != "") & good).tolist():
+        deals.setdefault((pid[pos], reg[pos]), []).append(pos)
     audited: dict[tuple[str, str], int] = {}
-    for pos in np.flatnonzero(audit):
+    for pos in np.flatnonzero(audit).tolist():
         if not reg[pos]:
             problems.append((int(pos), late, "audit_flag needs the deal_registration_id it audits"))
             continue

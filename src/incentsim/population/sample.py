@@ -520,9 +520,10 @@ def _numeric_problems(
     bad_number = (text != "") & ~np.isfinite(values)
     out_of_range = np.isfinite(values) & ((values < 0.0) | (values > high))
     problems = [
-        (i + 2, f"{column} '{text.iat[i]}' is not a number") for i in np.flatnonzero(bad_number)
+        (i + 2, f"{column} '{text.iat[i]}' is not a number")
+        for i in np.flatnonzero(bad_number).tolist()
     ]
-    for i in np.flatnonzero(out_of_range):
+    for i in np.flatnonzero(out_of_range).tolist():
         if high <= 5.0:  # a score
             bound = f"between 0 and {high:g}"
         else:
@@ -596,12 +597,12 @@ def load_partners_csv(path: str | Path, population: Population) -> pd.DataFrame:
         raise DataError(path, [(None, "no partners listed")])
 
     ids = frame["partner_id"]
-    problems += [(i + 2, "partner_id is blank") for i in np.flatnonzero(ids == "")]
+    problems += [(i + 2, "partner_id is blank") for i in np.flatnonzero(ids == "").tolist()]
     first_line = (ids.groupby(ids).cumcount() == 0).to_numpy()
     first_of = dict(zip(ids[first_line], np.flatnonzero(first_line) + 2, strict=True))
     problems += [
         (i + 2, f"duplicate partner_id '{ids.iat[i]}' (first on line {first_of[ids.iat[i]]})")
-        for i in np.flatnonzero(~first_line & (ids != "").to_numpy())
+        for i in np.flatnonzero(~first_line & (ids != "").to_numpy()).tolist()
     ]
     for column, names in (("segment", population.segments), ("region", population.regions)):
         unknown = ~frame[column].isin(list(names))
@@ -610,7 +611,7 @@ def load_partners_csv(path: str | Path, population: Population) -> pd.DataFrame:
                 i + 2,
                 f"unknown {column} '{frame[column].iat[i]}' (expected one of: {', '.join(names)})",
             )
-            for i in np.flatnonzero(unknown)
+            for i in np.flatnonzero(unknown).tolist()
         ]
     for column in [c for _, c in revenue] + [c for c in OBSERVED_COLUMNS if c in frame]:
         high = PARAMETER_BOUNDS[column][1] if column in PARAMETER_BOUNDS else MAX_AMOUNT

@@ -40,7 +40,7 @@ def run_identity(result: MonteCarloResult) -> dict[str, Any]:
     return {
         "scenario": manifest.get("scenario"),
         "scenario hash": manifest.get("scenario_hash"),
-        "seed": seed_label(manifest.get("seed")),
+        "seed": seed_label(manifest["seed"]),
         "replications": f"{result.replications:,} (blocks of {manifest.get('block_size')})",
         "incentsim": manifest.get("incentsim_version"),
         "run folder": str(result.out_dir) if result.out_dir else "in memory",

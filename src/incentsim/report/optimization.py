@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from incentsim.montecarlo.summary import outcome_unit
 from incentsim.report import words
 from incentsim.report.document import ExecutiveSummary, KeyFigure, Report
 
@@ -96,7 +97,8 @@ def optimization_report(
         ).set_index("segment")
         report.add_table(
             choice,
-            caption=f"Per segment; reserve {words.amount(result.solution.reserve, currency)}",
+            caption="Per segment; reserve "
+            + words.amount(result.solution.reserve or 0.0, currency),
         )
     if result.program_wide is not None:
         _add_program_wide(report, result, currency)
@@ -301,6 +303,7 @@ def _add_stability(report: Report, result: OptimizationResult) -> None:
 def _base_comparison(result: OptimizationResult) -> Comparison:
     from incentsim.experiments import compare
 
+    assert result.design is not None  # compared only when a design was found
     reps = result.validation.replications if result.validation else result.spec.replications
     return compare(
         [result.base, result.design],
@@ -314,7 +317,8 @@ def _base_comparison(result: OptimizationResult) -> Comparison:
 def _summary(
     result: OptimizationResult, comparison: Comparison | None, currency: str
 ) -> ExecutiveSummary:
-    paragraphs, figures = [], []
+    paragraphs: list[str] = []
+    figures: list[KeyFigure] = []
     if not result.chosen:
         paragraphs.append(f"No design was found: {result.solution.status}.")
         return ExecutiveSummary(paragraphs, figures)
@@ -326,7 +330,7 @@ def _summary(
         )
     paragraphs.append(
         f"The optimiser chose, per segment, {designs}, with a reserve of "
-        f"{words.amount(result.solution.reserve, currency)}{program_wide} "
+        f"{words.amount(result.solution.reserve or 0.0, currency)}{program_wide} "
         f"(solver: {result.solution.status})."
     )
     if comparison is not None:
@@ -405,7 +409,7 @@ def _plot_validation(validation: Validation, currency: str) -> Figure:
         ax.set_ylim(1.6, -0.6)
         title = outcome_title(outcome, currency) if c.name != "objective" else f"{label}"
         ax.set_title(title, fontsize="small", wrap=True)
-        format_axis(ax.xaxis, "probability" if c.probability else _unit(outcome), bins=3)
+        format_axis(ax.xaxis, "probability" if c.probability else outcome_unit(outcome), bins=3)
         ax.tick_params(axis="x", labelsize="small")
     fig.tight_layout()
     plt.close(fig)
@@ -479,9 +483,3 @@ def _candidate_frame(rows: pd.DataFrame, currency: str) -> pd.DataFrame:
             f"paid ({currency})": rows["paid"].map(money),
         }
     )
-
-
-def _unit(outcome: str) -> Any:
-    from incentsim.engine.outcomes import describe
-
-    return describe(outcome).unit

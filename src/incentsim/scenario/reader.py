@@ -138,7 +138,7 @@ class _SafeLoader(yaml.SafeLoader):
         try:
             return super().construct_object(node, deep=deep)
         except _CONSTRUCTION_ERRORS as exc:
-            value = node.value if isinstance(node, yaml.ScalarNode) else node.id
+            value = node.value if isinstance(node, yaml.ScalarNode) else getattr(node, "id", "node")
             tag = node.tag.rsplit(":", 1)[-1]
             detail = f" ({exc})" if type(exc) is ValueError else ""
             raise yaml.constructor.ConstructorError(
