@@ -12,6 +12,7 @@ import pytest
 from incentsim.errors import ScenarioError
 from incentsim.experiments.batch import plan_experiment, run_experiment
 from incentsim.montecarlo import OutDirError
+from incentsim.report import experiment_report
 
 SCENARIOS = Path(__file__).parents[2] / "scenarios"
 
@@ -89,7 +90,8 @@ def test_a_run_writes_the_runs_tables_and_report(finished: tuple[Path, object]) 
     means = outcomes.groupby(["variant", "case"])["revenue_net"].mean().unstack()
     assert list(means.index) == ["current", "richer"]
     assert (means["recession:severe"] < 0.95 * means["baseline"]).all()
-    assert (out / "report.html").read_text().count("<img") >= 4
+    page = experiment_report(result, out / "report.html")
+    assert page.read_text().count("<img") >= 4
     assert "Experiment 'tiny': 2 variants x 2 shock cases x 2 seeds = 8 runs" in str(result)
 
 

@@ -31,6 +31,7 @@ def test_experiment_runs_refuses_a_used_folder_and_resumes(
     assert "run 2/2 complete: base | surge:moderate | seed 20261123" in captured.err
     assert json.loads((out / "experiment.json").read_text())["status"] == "complete"
     assert (out / "results" / "summary.csv").is_file()
+    assert "Experiment &#39;cli&#39;" in (out / "report.html").read_text()
     assert main(["experiment", str(experiment), "--out", str(out)]) == 2
     assert "is not empty: continue the experiment there with --resume" in capsys.readouterr().err
     assert main(["experiment", str(experiment), "--out", str(out), "--resume"]) == 0

@@ -18,6 +18,7 @@ from incentsim.experiments.sensitivity import (
     sensitivity,
 )
 from incentsim.montecarlo import OutDirError
+from incentsim.report import sensitivity_report
 from incentsim.scenario.loader import load_scenario
 from incentsim.scenario.model import Scenario
 
@@ -162,7 +163,6 @@ def test_an_interrupted_analysis_continues_from_its_folder(
         "noise.csv",
         "points.csv",
         "result.json",
-        "sensitivity.html",
         "morris_incentive_cost.png",
         "morris_loyalty_mean.png",
     ):
@@ -207,3 +207,12 @@ def test_sensitivity_shows_a_progress_bar_over_points(
     assert "point" in err
     sensitivity(tiny, FACTORS, method="sobol", size=2, reps=2, outcomes=["incentive_cost"])
     assert "sensitivity" not in capsys.readouterr().err  # not a terminal: no bar
+
+
+def test_the_report_shows_each_outcome_its_plot_and_the_noise(
+    morris: SensitivityResult, tmp_path: Path
+) -> None:
+    page = sensitivity_report(morris, tmp_path / "sensitivity.html").read_text()
+    assert page.count("<img") == len(morris.outcomes)
+    assert "Replication noise" in page
+    assert "Morris sensitivity of" in page

@@ -41,6 +41,7 @@ def test_morris_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixt
     assert top["mu_star"] > 0
     assert json.loads((out / "result.json").read_text())["reps"] == 2
     assert (out / "morris_incentive_cost.png").stat().st_size > 1000
+    assert "<img" in (out / "sensitivity.html").read_text()
 
 
 @pytest.mark.parametrize(

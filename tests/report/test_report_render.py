@@ -24,6 +24,7 @@ from incentsim.optimizer import optimize
 from incentsim.report import (
     Report,
     comparison_report,
+    experiment_report,
     optimization_report,
     run_report,
     stress_report,
@@ -140,10 +141,10 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     )
     experiment = folder / "render.yaml"
     experiment.write_text(EXPERIMENT)
-    run_experiment(experiment, folder / "experiment", log=False)
+    finished = run_experiment(experiment, folder / "experiment", log=False)
     return {
         "optimize": optimization_report(optimised, folder / "optimize.html").read_text(),
-        "experiment": (folder / "experiment" / "report.html").read_text(),
+        "experiment": experiment_report(finished, folder / "experiment.html").read_text(),
         "run": run_report(result, folder / "run.html").read_text(),
         "compare": comparison_report(comparison, folder / "compare.html").read_text(),
         "stress": stress_report(test, folder / "stress.html").read_text(),

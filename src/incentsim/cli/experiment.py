@@ -55,7 +55,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Run the experiment; 0 on success."""
-    from incentsim.experiments.batch import load_experiment, run_experiment
+    from incentsim.experiments.batch import (
+        REPORT,
+        RESULTS,
+        SENSITIVITY,
+        load_experiment,
+        run_experiment,
+    )
+    from incentsim.report import experiment_report, sensitivity_report
 
     out_dir = args.out or RUNS_FOLDER / folder_name(load_experiment(args.file).name)
     print(f"experiment folder: {out_dir}", file=sys.stderr)
@@ -67,6 +74,9 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         log=False if args.no_progress else None,
     )
+    experiment_report(result, out_dir / REPORT)
+    if result.sensitivity is not None:
+        sensitivity_report(result.sensitivity, out_dir / SENSITIVITY / "sensitivity.html")
     print(result)
-    print(f"tables in {out_dir / 'results'}, report {out_dir / 'report.html'}", file=sys.stderr)
+    print(f"tables in {out_dir / RESULTS}, report {out_dir / REPORT}", file=sys.stderr)
     return 0

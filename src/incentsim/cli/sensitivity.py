@@ -91,6 +91,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     """Run the analysis, print the ranked table; 0 on success."""
     from incentsim.experiments.sensitivity import sensitivity
+    from incentsim.report import sensitivity_report
     from incentsim.scenario.loader import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
@@ -113,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
         out_dir=out_dir,
         progress=not args.no_progress,
     )
+    page = sensitivity_report(result, Path(out_dir) / "sensitivity.html")
     print(result)
-    print(f"tables and plots in {out_dir}", file=sys.stderr)
+    print(f"tables and plots in {out_dir}, report {page}", file=sys.stderr)
     return 0

@@ -11,8 +11,9 @@
     run_experiment("experiments/rebate_variants.yaml", "runs/rebates")
 
 Comparisons, stress tests and experiment results carry their tables (``.tables()``) and plots,
-and :mod:`incentsim.report` turns the first two into self-contained HTML reports; a sensitivity
-result has ``to_frame()``, ``plot(outcome)`` and writes its own report (``write(folder)``).
+and :mod:`incentsim.report` turns each into a self-contained HTML report (``comparison_report``,
+``stress_report``, ``sensitivity_report``, ``experiment_report``); a sensitivity result has
+``to_frame()``, ``plot(outcome)`` and writes its tables and plots (``write(folder)``).
 """
 
 from incentsim.experiments.batch import (

@@ -38,8 +38,9 @@ The output folder::
     OUT/results/summary.*      per run and outcome: mean, sd, percentiles, 95% CI
     OUT/results/differences.*  (compare) each variant against the reference, paired, per case
     OUT/results/risks.*, resilience.*   (stress) per variant and seed
-    OUT/sensitivity/           (sensitivity) indices, noise, plots, its own report
-    OUT/report.html            a self-contained report of it all
+    OUT/sensitivity/           (sensitivity) indices, noise, plots; its report (sensitivity.html)
+    OUT/report.html            a self-contained report of it all (written by ``incentsim
+                               experiment``; from Python, ``incentsim.report.experiment_report``)
 
 **Resuming.** A run counts as done only when its folder's manifest says ``complete`` with the
 planned identity (scenario hash, seed, replications, block size); every file is written to a
@@ -782,75 +783,11 @@ class ExperimentResult:
         return tables
 
     def write(self) -> list[Path]:
-        """Write every table (CSV and Parquet) under ``results/`` and ``report.html``."""
-        from incentsim.report.document import write_table
+        """Write every table (CSV and Parquet) under ``results/``; the HTML report is
+        :func:`incentsim.report.experiment_report`."""
+        from incentsim.montecarlo.store import write_table
 
         written = []
         for name, frame in self.tables().items():
             written += write_table(frame, self.out_dir / RESULTS / name)
-        written.append(self.write_report(self.out_dir / REPORT))
         return written
-
-    def write_report(self, path: str | os.PathLike[str]) -> Path:
-        """A self-contained HTML report of the experiment's analyses."""
-        from incentsim.engine.outcomes import KEY_OUTCOMES, describe
-        from incentsim.experiments.sensitivity import RANK_BY
-        from incentsim.report.document import Report
-
-        plan = self.plan
-        report = Report(
-            f"Experiment '{plan.experiment.name}'",
-            identity={
-                "file": str(plan.file),
-                "content hash": plan.content_hash,
-                "variants": ", ".join(plan.variants),
-                "shock cases": ", ".join(c.label for c in plan.cases),
-                "seeds": ", ".join(map(str, plan.seeds)),
-                "replications per run": plan.replications,
-            },
-        )
-        if plan.experiment.description:
-            report.add_text(plan.experiment.description)
-        first = plan.seeds[0]
-        report.add_heading("Outcomes per variant and case")
-        report.add_table(
-            self.overview(),
-            caption="Mean over every seed's replications, in each outcome's unit (every "
-            f"outcome, per run and seed, with intervals: {RESULTS}/summary.csv)",
-        )
-        if len(plan.seeds) > 1:
-            report.add_text(
-                f"Plots are drawn for seed {first}; the tables in {RESULTS}/ cover every seed.",
-                note=True,
-            )
-        if "compare" in self.analyses:
-            report.add_heading("Variants compared (paired, common random numbers)")
-            for (case, seed), comparison in self.comparisons().items():
-                report.add_heading(f"{case}, seed {seed}", level=3)
-                names = [n for n in KEY_OUTCOMES if n in comparison.outcome_names]
-                for variant in comparison.variants:
-                    frame = comparison.display_frame(variant, names)
-                    frame.index = [describe(n).label for n in frame.index]
-                    report.add_table(
-                        frame.rename_axis("outcome"),
-                        caption=f"{variant} vs {comparison.reference}",
-                    )
-                if seed == first:
-                    report.add_figure(comparison.plot_differences(), caption=f"{case}, seed {seed}")
-        if "stress" in self.analyses:
-            report.add_heading("Stress: budget, reserve and resilience")
-            for (variant, seed), test in self.stress_tests().items():
-                report.add_heading(f"{variant}, seed {seed}", level=3)
-                report.add_table(test.display_risks())
-                if seed == first:
-                    report.add_figure(test.plot_changes(), caption=f"{variant}, seed {seed}")
-        if self.sensitivity is not None:
-            report.add_heading("Sensitivity")
-            report.add_text(
-                f"{self.sensitivity.method.capitalize()} analysis of "
-                f"'{self.sensitivity.scenario_name}' (ranked indices, plots and noise in "
-                f"{SENSITIVITY}/sensitivity.html)."
-            )
-            columns = ["outcome", "rank", "factor", "range", RANK_BY[self.sensitivity.method]]
-            report.add_table(self.sensitivity.to_frame()[columns], index=False)
-        return report.write(path)

@@ -963,24 +963,22 @@ class SensitivityResult:
 
     def write(self, folder: str | os.PathLike[str]) -> list[Path]:
         """Write the ranked indices, the noise table and the points (CSV and Parquet each), one
-        PNG per outcome, ``result.json`` and the HTML report ``sensitivity.html``; returns the
-        files written."""
+        PNG per outcome and ``result.json``; returns the files written. The HTML report is
+        :func:`incentsim.report.sensitivity_report`."""
         from incentsim._output import atomic_file
         from incentsim.montecarlo import store
-        from incentsim.report.document import write_table
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         written = [
-            *write_table(self.to_frame(), folder / "indices"),
-            *write_table(self.noise_frame(), folder / "noise"),
-            *write_table(self.points_frame(), folder / "points"),
+            *store.write_table(self.to_frame(), folder / "indices"),
+            *store.write_table(self.noise_frame(), folder / "noise"),
+            *store.write_table(self.points_frame(), folder / "points"),
         ]
-        figures = {outcome: self.plot(outcome) for outcome in self.outcomes}
-        for outcome, figure in figures.items():
+        for outcome in self.outcomes:
             path = folder / f"{self.method}_{outcome}.png"
             with atomic_file(path) as tmp:
-                figure.savefig(tmp, dpi=110)
+                self.plot(outcome).savefig(tmp, dpi=110)
             written.append(path)
         result = {
             **self.identity(),
@@ -988,50 +986,7 @@ class SensitivityResult:
             "factors": [asdict(f) for f in self.factors],
         }
         store.write_json(folder / "result.json", result)
-        page = self.write_report(folder / "sensitivity.html", figures)
-        return [*written, folder / "result.json", page]
-
-    def write_report(
-        self, path: str | os.PathLike[str], figures: Mapping[str, Figure] | None = None
-    ) -> Path:
-        """A self-contained HTML report: ranked tables, plots, noise, warnings, identity.
-
-        ``figures`` (outcome -> figure) saves drawing the plots again when they are at hand.
-        """
-        from incentsim.report.document import Report
-
-        report = Report(
-            f"{self.method.capitalize()} sensitivity of '{self.scenario_name}'",
-            identity=self.identity(),
-        )
-        report.add_text(
-            f"{len(self.sample):,} sample points, each simulated with {self.reps} replications "
-            f"over the same random numbers (seed {self.seed}); factors ranked by "
-            f"{RANK_BY[self.method]}. 'sample' intervals are SALib's bootstrap over the sample "
-            "points; 'replication' intervals resample the replications and show how much of an "
-            "index is simulation noise."
-        )
-        for warning in self.warnings():
-            report.add_text(f"Warning: {warning}", note=True)
-        report.add_heading("Factors")
-        factors = pd.DataFrame([asdict(f) for f in self.factors]).fillna("(dummy)")
-        report.add_table(factors, index=False)
-        columns = ["rank", "factor", "range", *_INDEX_COLUMNS[self.method]]
-        for outcome in self.outcomes:
-            report.add_heading(outcome)
-            rows = self._table[self._table["outcome"] == outcome]
-            report.add_table(rows[columns], index=False)
-            figure = figures[outcome] if figures else self.plot(outcome)
-            report.add_figure(figure, caption=f"{self.method}: {outcome}")
-        report.add_heading("Replication noise")
-        report.add_table(self.noise_frame(), index=False)
-        return report.write(path)
-
-
-_INDEX_COLUMNS = {
-    "morris": ("mu_star", "mu_star_conf", "mu_star_rep_low", "mu_star_rep_high", "sigma", "mu"),
-    "sobol": ("S1", "S1_conf", "ST", "ST_conf", "ST_rep_low", "ST_rep_high"),
-}
+        return [*written, folder / "result.json"]
 
 
 def _g(value: float) -> str:

@@ -30,6 +30,7 @@ the others are simulated, with the same results as a run never stopped.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -189,6 +190,23 @@ def write_parquet(path: Path, table: pa.Table) -> None:
     """Write a Parquet file atomically (unique temporary file, then rename)."""
     with _output.atomic_file(path) as tmp:
         pq.write_table(table, tmp)
+
+
+def write_table(frame: pd.DataFrame, stem: str | os.PathLike[str]) -> list[Path]:
+    """Write ``frame`` as ``<stem>.csv`` and ``<stem>.parquet`` (atomically); both paths.
+
+    A named index is written as columns; an index without a name is left out, whatever it holds.
+    """
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    keep_index = frame.index.name is not None or any(n is not None for n in frame.index.names)
+    flat = frame.reset_index() if keep_index else frame.reset_index(drop=True)
+    flat.columns = [str(c) for c in flat.columns]
+    csv = stem.with_suffix(".csv")
+    _output.write_text(csv, flat.to_csv(index=False))
+    parquet = stem.with_suffix(".parquet")
+    write_parquet(parquet, pa.Table.from_pandas(flat, preserve_index=False))
+    return [csv, parquet]
 
 
 def write_jsonl(path: Path, records: Sequence[Mapping[str, Any]]) -> None:

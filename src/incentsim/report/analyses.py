@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,7 @@ from incentsim.report.document import ExecutiveSummary, KeyFigure, Report
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from incentsim.experiments import Comparison, StressTest
+    from incentsim.experiments import Comparison, ExperimentResult, SensitivityResult, StressTest
     from incentsim.montecarlo import MonteCarloResult, Summary
     from incentsim.scenario.model import Scenario
 
@@ -493,4 +494,108 @@ def stress_report(test: StressTest, path: str | os.PathLike[str]) -> Path:
     report.add_heading("Reserve and loyalty by case")
     for name in BANDS:
         report.add_figure(comparison.plot_trajectory(name), caption=f"{_label(name)} by case")
+    return report.write(path)
+
+
+#: The index columns a sensitivity report shows per method, beside rank, factor and range.
+_INDEX_COLUMNS = {
+    "morris": ("mu_star", "mu_star_conf", "mu_star_rep_low", "mu_star_rep_high", "sigma", "mu"),
+    "sobol": ("S1", "S1_conf", "ST", "ST_conf", "ST_rep_low", "ST_rep_high"),
+}
+
+
+def sensitivity_report(result: SensitivityResult, path: str | os.PathLike[str]) -> Path:
+    """A self-contained HTML report of a sensitivity analysis: ranked tables, plots, noise,
+    warnings and identity."""
+    from incentsim.experiments.sensitivity import RANK_BY
+
+    report = Report(
+        f"{result.method.capitalize()} sensitivity of '{result.scenario_name}'",
+        identity=result.identity(),
+    )
+    report.add_text(
+        f"{len(result.sample):,} sample points, each simulated with {result.reps} replications "
+        f"over the same random numbers (seed {result.seed}); factors ranked by "
+        f"{RANK_BY[result.method]}. 'sample' intervals are SALib's bootstrap over the sample "
+        "points; 'replication' intervals resample the replications and show how much of an "
+        "index is simulation noise."
+    )
+    for warning in result.warnings():
+        report.add_text(f"Warning: {warning}", note=True)
+    report.add_heading("Factors")
+    factors = pd.DataFrame([asdict(f) for f in result.factors]).fillna("(dummy)")
+    report.add_table(factors, index=False)
+    columns = ["rank", "factor", "range", *_INDEX_COLUMNS[result.method]]
+    table = result.to_frame()
+    for outcome in result.outcomes:
+        report.add_heading(outcome)
+        report.add_table(table[table["outcome"] == outcome][columns], index=False)
+        report.add_figure(result.plot(outcome), caption=f"{result.method}: {outcome}")
+    report.add_heading("Replication noise")
+    report.add_table(result.noise_frame(), index=False)
+    return report.write(path)
+
+
+def experiment_report(result: ExperimentResult, path: str | os.PathLike[str]) -> Path:
+    """A self-contained HTML report of a batch experiment's analyses."""
+    from incentsim.engine.outcomes import KEY_OUTCOMES, describe
+    from incentsim.experiments.batch import RESULTS, SENSITIVITY
+    from incentsim.experiments.sensitivity import RANK_BY
+
+    plan = result.plan
+    report = Report(
+        f"Experiment '{plan.experiment.name}'",
+        identity={
+            "file": str(plan.file),
+            "content hash": plan.content_hash,
+            "variants": ", ".join(plan.variants),
+            "shock cases": ", ".join(c.label for c in plan.cases),
+            "seeds": ", ".join(map(str, plan.seeds)),
+            "replications per run": plan.replications,
+        },
+    )
+    if plan.experiment.description:
+        report.add_text(plan.experiment.description)
+    first = plan.seeds[0]
+    report.add_heading("Outcomes per variant and case")
+    report.add_table(
+        result.overview(),
+        caption="Mean over every seed's replications, in each outcome's unit (every "
+        f"outcome, per run and seed, with intervals: {RESULTS}/summary.csv)",
+    )
+    if len(plan.seeds) > 1:
+        report.add_text(
+            f"Plots are drawn for seed {first}; the tables in {RESULTS}/ cover every seed.",
+            note=True,
+        )
+    if "compare" in result.analyses:
+        report.add_heading("Variants compared (paired, common random numbers)")
+        for (case, seed), comparison in result.comparisons().items():
+            report.add_heading(f"{case}, seed {seed}", level=3)
+            names = [n for n in KEY_OUTCOMES if n in comparison.outcome_names]
+            for variant in comparison.variants:
+                frame = comparison.display_frame(variant, names)
+                frame.index = [describe(n).label for n in frame.index]
+                report.add_table(
+                    frame.rename_axis("outcome"),
+                    caption=f"{variant} vs {comparison.reference}",
+                )
+            if seed == first:
+                report.add_figure(comparison.plot_differences(), caption=f"{case}, seed {seed}")
+    if "stress" in result.analyses:
+        report.add_heading("Stress: budget, reserve and resilience")
+        for (variant, seed), test in result.stress_tests().items():
+            report.add_heading(f"{variant}, seed {seed}", level=3)
+            report.add_table(test.display_risks())
+            if seed == first:
+                report.add_figure(test.plot_changes(), caption=f"{variant}, seed {seed}")
+    if result.sensitivity is not None:
+        report.add_heading("Sensitivity")
+        report.add_text(
+            f"{result.sensitivity.method.capitalize()} analysis of "
+            f"'{result.sensitivity.scenario_name}' (ranked indices, plots and noise in "
+            f"{SENSITIVITY}/sensitivity.html)."
+        )
+        columns = ["outcome", "rank", "factor", "range", RANK_BY[result.sensitivity.method]]
+        report.add_table(result.sensitivity.to_frame()[columns], index=False)
     return report.write(path)

@@ -39,10 +39,12 @@ import markupsafe
 import numpy as np
 import pandas as pd
 
+from incentsim.montecarlo.store import write_table
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["ExecutiveSummary", "KeyFigure", "Report", "format_cell", "format_number", "write_table"]
+__all__ = ["ExecutiveSummary", "KeyFigure", "Report", "format_cell", "format_number"]
 
 _TEMPLATE = "page.html.j2"
 
@@ -210,27 +212,6 @@ def templates() -> Any:
         autoescape=True,
         keep_trailing_newline=True,
     )
-
-
-def write_table(frame: pd.DataFrame, stem: str | os.PathLike[str]) -> list[Path]:
-    """Write ``frame`` as ``<stem>.csv`` and ``<stem>.parquet`` (atomically); both paths.
-
-    A named index is written as columns; an index without a name is left out, whatever it holds.
-    """
-    import pyarrow as pa
-
-    from incentsim.montecarlo.store import write_parquet
-
-    stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    keep_index = frame.index.name is not None or any(n is not None for n in frame.index.names)
-    flat = frame.reset_index() if keep_index else frame.reset_index(drop=True)
-    flat.columns = [str(c) for c in flat.columns]
-    csv = stem.with_suffix(".csv")
-    _atomic_text(csv, flat.to_csv(index=False))
-    parquet = stem.with_suffix(".parquet")
-    write_parquet(parquet, pa.Table.from_pandas(flat, preserve_index=False))
-    return [csv, parquet]
 
 
 def _atomic_text(path: Path, text: str) -> None:
