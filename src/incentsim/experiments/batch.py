@@ -658,6 +658,23 @@ class ExperimentResult:
     def analyses(self) -> list[str]:
         return list(self.plan.experiment.analyses)
 
+    def to_frame(self) -> pd.DataFrame:
+        """Per run and outcome: mean, sd, percentiles and 95% interval (the ``summary``)."""
+        return self.summary()
+
+    def identity(self) -> dict[str, Any]:
+        """What ran: the file, its content hash (experiment and every scenario), variants,
+        shock cases, seeds and replications per run."""
+        plan = self.plan
+        return {
+            "file": str(plan.file),
+            "content_hash": plan.content_hash,
+            "variants": list(plan.variants),
+            "shock_cases": [c.label for c in plan.cases],
+            "seeds": list(plan.seeds),
+            "replications": plan.replications,
+        }
+
     def __str__(self) -> str:
         from incentsim.experiments.compare import format_value, text_columns
         from incentsim.montecarlo.summary import outcome_unit

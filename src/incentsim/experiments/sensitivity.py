@@ -961,6 +961,14 @@ class SensitivityResult:
         means = pd.DataFrame(self.values.mean(axis=1), columns=self.outcomes)
         return pd.concat([sample, means], axis=1).rename_axis("point")
 
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table: ranked ``indices``, replication ``noise`` and the sample ``points``."""
+        return {
+            "indices": self.to_frame(),
+            "noise": self.noise_frame(),
+            "points": self.points_frame(),
+        }
+
     def write(self, folder: str | os.PathLike[str]) -> list[Path]:
         """Write the ranked indices, the noise table and the points (CSV and Parquet each), one
         PNG per outcome and ``result.json``; returns the files written. The HTML report is
@@ -971,9 +979,9 @@ class SensitivityResult:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         written = [
-            *store.write_table(self.to_frame(), folder / "indices"),
-            *store.write_table(self.noise_frame(), folder / "noise"),
-            *store.write_table(self.points_frame(), folder / "points"),
+            path
+            for name, frame in self.tables().items()
+            for path in store.write_table(frame, folder / name)
         ]
         for outcome in self.outcomes:
             path = folder / f"{self.method}_{outcome}.png"

@@ -354,6 +354,23 @@ class StressTest:
         """One row per breaking point (see :meth:`BreakingPoint.summary`)."""
         return pd.DataFrame([b.summary() for b in self.breaking_points])
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per case x outcome: mean with its interval, paired change against the
+        baseline with its interval, verdict and CVaR (the ``resilience`` table)."""
+        return self.resilience_frame()
+
+    def identity(self) -> dict[str, Any]:
+        """What ran: scenario, cases, seed, replications, tail share and confidence."""
+        return {
+            "scenario": self.scenario_name,
+            "scenario_hash": self.results[BASELINE].manifest.get("scenario_hash"),
+            "cases": self.labels,
+            "seed": self.seed,
+            "replications": self.replications,
+            "tail": self.tail,
+            "confidence": self.confidence,
+        }
+
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables behind a report: ``risks``, ``resilience`` and, with limits,
         ``breaking_points`` and ``probes``."""
@@ -671,6 +688,19 @@ class BreakingPoint:
             for key in ("scale", "scale_low", "scale_high", "scale_mc_low", "scale_mc_high"):
                 row[key.replace("scale", "magnitude")] = row[key] * extreme
         return row
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The one table of a search: ``probes``."""
+        return {"probes": self.to_frame()}
+
+    def identity(self) -> dict[str, Any]:
+        """What was searched: the shocks, their extremes, the limit and the replications."""
+        return {
+            "shocks": list(self.shocks),
+            "extremes": dict(self.extremes),
+            "limit": self.limit.label,
+            "replications": self.replications,
+        }
 
     def to_frame(self) -> pd.DataFrame:
         """The probes, by scale."""

@@ -70,6 +70,20 @@ class MonteCarloResult:
         self._events = events
         self._scenario = scenario
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per replication, one column per outcome (a copy of ``outcomes``)."""
+        return self.outcomes.copy()
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table of the run: ``outcomes`` per replication, ``summary`` per outcome."""
+        return {"outcomes": self.to_frame(), "summary": self.summary.to_frame()}
+
+    def identity(self) -> dict[str, Any]:
+        """What ran: the scenario, its content hash, seed, replications and block size."""
+        return {"scenario": self.manifest.get("scenario")} | {
+            key: self.manifest.get(key) for key in store.IDENTITY_KEYS
+        }
+
     @classmethod
     def open(cls, out_dir: str | os.PathLike[str]) -> MonteCarloResult:
         """Re-open a finished run from its folder.

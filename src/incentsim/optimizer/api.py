@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import pandas as pd
+
 from incentsim import _output
 from incentsim.montecarlo.resources import check_block_memory
 from incentsim.montecarlo.seeding import BLOCK_SIZE, fresh_seed
@@ -49,7 +51,7 @@ from incentsim.optimizer.validate import (
     promised_outcomes,
     validate_design,
 )
-from incentsim.scenario.loader import load_scenario
+from incentsim.scenario.loader import load_scenario, scenario_hash
 from incentsim.scenario.model import Scenario
 
 __all__ = ["OptimizationResult", "optimize", "prepare"]
@@ -131,6 +133,43 @@ class OptimizationResult:
         from incentsim.optimizer.report import result_dict
 
         return result_dict(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per segment and candidate with its expected outcomes (``candidates.csv``)."""
+        from incentsim.optimizer.report import candidate_rows
+
+        return pd.DataFrame(candidate_rows(self))
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table: ``candidates``, and ``validation``, ``frontier``, ``program_wide`` and
+        ``stability`` when the optimisation produced them (the CSV files it writes)."""
+        tables = {"candidates": self.to_frame()}
+        if self.validation is not None:
+            tables["validation"] = pd.DataFrame(self.validation.to_dict()["comparisons"])
+        if self.frontier is not None:
+            tables["frontier"] = pd.DataFrame(self.frontier.points)
+        if self.program_wide is not None:
+            tables["program_wide"] = pd.DataFrame(self.program_wide.rows())
+        if self.stability is not None:
+            tables["stability"] = pd.DataFrame(self.stability.rows())
+        return tables
+
+    def identity(self) -> dict[str, Any]:
+        """What ran: the optimisation file, its base scenario and content hash, seed,
+        replications, budget, risk settings, and the solver's real status and gap."""
+        return {
+            "optimisation_file": None if self.spec.file is None else str(self.spec.file),
+            "scenario": self.base.name,
+            "scenario_hash": scenario_hash(self.base),
+            "seed": self.base.seed if self.spec.seed is None else self.spec.seed,
+            "replications": self.spec.replications,
+            "validation_replications": self.spec.validation_replications,
+            "budget": self.settings.budget,
+            "alpha": self.settings.alpha,
+            "risk": self.settings.risk,
+            "solver_status": self.solution.status,
+            "gap": self.solution.gap,
+        }
 
 
 def optimize(

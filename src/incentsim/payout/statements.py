@@ -163,6 +163,31 @@ class Statements:
             totals[c] = totals[c] / 100.0
         return totals.reset_index()
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per partner and period (a copy of ``partners``, ``statements.csv``)."""
+        return self.partners.copy()
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table, named as the files ``payout`` writes: ``statements``,
+        ``statement_lines``, ``program_ledger`` and ``findings``."""
+        return {
+            "statements": self.to_frame(),
+            "statement_lines": self.lines.copy(),
+            "program_ledger": self.runs.copy(),
+            "findings": self.findings.copy(),
+        }
+
+    def identity(self) -> dict[str, Any]:
+        """What was paid: the transactions' source, the currency, the partners and periods
+        covered and the periods whose payout run falls after the statements."""
+        return {
+            "source": self.source,
+            "currency": self.currency,
+            "partners": int(self.partners["partner_id"].nunique()),
+            "periods": int(self.partners["period"].max()) if len(self.partners) else 0,
+            "pending_periods": list(self.pending_periods),
+        }
+
     def summary(self) -> dict[str, Any]:
         """Headline numbers; money as :class:`~decimal.Decimal` with two places.
 

@@ -543,17 +543,11 @@ def experiment_report(result: ExperimentResult, path: str | os.PathLike[str]) ->
     from incentsim.experiments.sensitivity import RANK_BY
 
     plan = result.plan
-    report = Report(
-        f"Experiment '{plan.experiment.name}'",
-        identity={
-            "file": str(plan.file),
-            "content hash": plan.content_hash,
-            "variants": ", ".join(plan.variants),
-            "shock cases": ", ".join(c.label for c in plan.cases),
-            "seeds": ", ".join(map(str, plan.seeds)),
-            "replications per run": plan.replications,
-        },
-    )
+    identity = {
+        key.replace("_", " "): ", ".join(map(str, value)) if isinstance(value, list) else value
+        for key, value in result.identity().items()
+    }
+    report = Report(f"Experiment '{plan.experiment.name}'", identity=identity)
     if plan.experiment.description:
         report.add_text(plan.experiment.description)
     first = plan.seeds[0]
