@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -216,3 +219,38 @@ def test_the_report_shows_each_outcome_its_plot_and_the_noise(
     assert page.count("<img") == len(morris.outcomes)
     assert "Replication noise" in page
     assert "Morris sensitivity of" in page
+
+
+def test_a_salib_problem_is_a_factor_file(tmp_path: Path) -> None:
+    problem = {
+        "num_vars": 3,
+        "names": ["program.tiers.*.rebate_rate", "behaviour.churn_slope", "dummy"],
+        "bounds": [[0.01, 0.05], [2, 8], [0, 1]],
+        "dists": ["unif", "unif", "unif"],
+    }
+    file = tmp_path / "problem.json"
+    file.write_text(json.dumps(problem))
+    inline = "program.tiers.*.rebate_rate=0.01:0.05,behaviour.churn_slope=2:8,dummy"
+    assert parse_factors(file) == parse_factors(inline)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"groups": ["a", "b"]}, "groups: factor groups are not supported"),
+        ({"dists": ["norm", "unif"]}, "dists: only uniform ranges"),
+        ({"num_vars": 3}, "num_vars: is 3 but 2 names are given"),
+        ({"bounds": [[0.01, 0.05]]}, "bounds: must be a list of 2"),
+        ({"outputs": ["cost"]}, "outputs: give the outcomes with --outcomes"),
+        ({"bounds": [[0.01, 0.05], [8, 2]]}, "low must be below high"),
+    ],
+)
+def test_a_salib_problem_is_refused_with_the_key_at_fault(
+    tmp_path: Path, change: dict[str, Any], message: str
+) -> None:
+    problem = {"names": ["program.tiers.*.rebate_rate", "behaviour.churn_slope"]}
+    problem |= {"bounds": [[0.01, 0.05], [2, 8]]} | change
+    file = tmp_path / "problem.yaml"
+    file.write_text(json.dumps(problem))
+    with pytest.raises(ScenarioError, match=re.escape(message)):
+        parse_factors(file)

@@ -55,7 +55,7 @@ import itertools
 import json
 import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -64,6 +64,7 @@ import numpy as np
 import pandas as pd
 
 from incentsim.errors import IncentsimError, OutDirError, ScenarioError
+from incentsim.scenario.paths import PathError, locate
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -218,7 +219,9 @@ def parse_factors(text: str | os.PathLike[str]) -> list[Factor]:
 
     In a file, each factor is ``NAME: {path: ..., low: ..., high: ..., scale: false,
     description: ...}`` under ``factors:`` (``{dummy: true}`` for a dummy); an experiment file
-    holds the same mapping under ``sensitivity.factors``, and is read as a factor file too.
+    holds the same mapping under ``sensitivity.factors``, and is read as a factor file too. A
+    SALib problem (``num_vars``, ``names``, ``bounds``; YAML or JSON) is read as well, each
+    name a scenario path set across its bounds (:func:`factors_from_salib`).
 
     Raises
     ------
@@ -230,11 +233,13 @@ def parse_factors(text: str | os.PathLike[str]) -> list[Factor]:
     from incentsim.scenario.reader import is_file
 
     path = Path(text)
-    looks_like_file = str(text).endswith((".yaml", ".yml")) or is_file(path)
+    looks_like_file = str(text).endswith((".yaml", ".yml", ".json")) or is_file(path)
     if looks_like_file:
         from incentsim.scenario.loader import read_document
 
         data = read_document(path)
+        if "names" in data and "bounds" in data:
+            return factors_from_salib(data, file=str(path))
         nested = data.get("sensitivity")
         if "factors" not in data and isinstance(nested, Mapping) and "factors" in nested:
             where, found = "sensitivity.factors", nested["factors"]
@@ -312,6 +317,52 @@ def factors_from_mapping(data: Any, *, file: str | None, where: str) -> list[Fac
     return factors
 
 
+def factors_from_salib(data: Mapping[str, Any], *, file: str | None) -> list[Factor]:
+    """Factors from a SALib problem: ``{num_vars, names, bounds}``, as SALib's own examples
+    write it (``dists`` may say ``unif`` for every factor).
+
+    Each name is a dotted scenario path (``*`` matches every key) whose value is set across its
+    bounds, or ``dummy``. SALib's other keys change what SALib does in ways this analysis does
+    not follow, so they are refused rather than ignored: ``groups`` (factors moved together),
+    ``dists`` other than uniform, ``outputs`` (give the outcomes with ``--outcomes``).
+
+    Raises
+    ------
+    ScenarioError
+        A malformed problem, naming the file and the key.
+    """
+    problems: list[tuple[str, str]] = []
+    for key in sorted(set(data) - {"num_vars", "names", "bounds", "dists"}):
+        reason = {
+            "groups": "factor groups are not supported: list each factor on its own",
+            "outputs": "give the outcomes with --outcomes",
+        }.get(key, "unknown key of a SALib problem (num_vars, names, bounds, dists)")
+        problems.append((key, reason))
+    names, bounds = data["names"], data["bounds"]
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        problems.append(("names", "must be a non-empty list of scenario paths"))
+    elif not isinstance(bounds, list) or len(bounds) != len(names):
+        problems.append(("bounds", f"must be a list of {len(names)} [low, high] pairs"))
+    if "num_vars" in data and isinstance(names, list) and data["num_vars"] != len(names):
+        problems.append(("num_vars", f"is {data['num_vars']} but {len(names)} names are given"))
+    dists = data.get("dists")
+    if dists is not None and (not isinstance(dists, list) or set(dists) != {"unif"}):
+        problems.append(("dists", "only uniform ranges ('unif') are sampled"))
+    if problems:
+        raise ScenarioError(file, problems)
+    mapping: dict[str, Any] = {}
+    for i, (name, pair) in enumerate(zip(names, bounds, strict=True)):
+        if name in mapping:
+            raise ScenarioError(file, [(f"names.{i}", f"'{name}' is given twice")])
+        if name == "dummy":
+            mapping[name] = {"dummy": True}
+        elif not isinstance(pair, list) or len(pair) != 2:
+            raise ScenarioError(file, [(f"bounds.{i}", "must be a [low, high] pair")])
+        else:
+            mapping[name] = {"path": name, "low": pair[0], "high": pair[1]}
+    return factors_from_mapping(mapping, file=file, where="names")
+
+
 def _number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(value)
@@ -321,27 +372,6 @@ def _number(value: Any) -> float:
 
 
 # --- applying factors to a scenario ------------------------------------------------------------
-
-
-def _matches(data: Any, parts: Sequence[str], trail: str = "") -> Iterator[tuple[Any, Any, str]]:
-    """``(container, key, dotted path)`` of every value ``parts`` reaches (``*`` = every key)."""
-    head, rest = parts[0], parts[1:]
-    if isinstance(data, Mapping):
-        keys = list(data) if head == "*" else [head] if head in data else []
-    elif isinstance(data, list) and head.isdigit() and int(head) < len(data):
-        keys = [int(head)]
-    else:
-        keys = []
-    if not keys:
-        known = ", ".join(map(str, data)) if isinstance(data, Mapping) else ""
-        hint = f" (known: {known})" if known else ""
-        raise SensitivityError(f"'{trail + head}' is not in the scenario{hint}")
-    for key in keys:
-        here = f"{trail}{key}"
-        if rest:
-            yield from _matches(data[key], rest, here + ".")
-        else:
-            yield data, key, here
 
 
 def apply_factors(
@@ -361,8 +391,8 @@ def apply_factors(
         if factor.path is None:
             continue
         try:
-            found = list(_matches(out, factor.path.split(".")))
-        except SensitivityError as exc:
+            found = list(locate(out, factor.path))
+        except PathError as exc:
             raise SensitivityError(f"factor '{factor.name}': {exc}") from None
         for container, key, where in found:
             current = container[key]

@@ -44,6 +44,7 @@ from incentsim._merge import deep_merge
 from incentsim.optimizer.spec import CANDIDATE_KEYS, Lever, OptimizationSpec
 from incentsim.program.spec import Program
 from incentsim.scenario.model import Scenario
+from incentsim.scenario.paths import nest
 
 __all__ = [
     "BASE_ID",
@@ -171,14 +172,7 @@ def short_hash(value: Any, length: int = 16) -> str:
 
 def override_from_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     """``{"program.a.b": v}`` as the nested override ``{"a": {"b": v}}``."""
-    override: dict[str, Any] = {}
-    for path, value in settings.items():
-        parts = path.removeprefix("program.").split(".")
-        node = override
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
-    return override
+    return nest({path.removeprefix("program."): value for path, value in settings.items()})
 
 
 def segment_program(base: Program, segment: str, override: Mapping[str, Any]) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from incentsim._merge import deep_merge
 from incentsim.errors import ScenarioError
 from incentsim.program.spec import Program
 from incentsim.scenario.model import Scenario
+from incentsim.scenario.paths import PathError, set_path
 from incentsim.scenario.reader import (
     YamlProblem,
     is_file,
@@ -237,7 +238,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 def apply_override(data: dict[str, Any], override: str, file: str | Path | None = None) -> None:
     """Set one ``KEY.PATH=VALUE`` in ``data`` (in place).
 
-    Missing mappings along the path are created; numeric parts index lists and must be in range.
+    The path is in the one path language (:mod:`incentsim.scenario.paths`): missing mappings
+    along it are created, numeric parts index lists and must be in range, ``*`` sets every key
+    of a mapping (``program.tiers.*.rebate_rate=0.03``).
 
     Raises
     ------
@@ -245,41 +248,16 @@ def apply_override(data: dict[str, Any], override: str, file: str | Path | None 
         The override is malformed or its path does not fit ``data``; the message quotes it.
     """
     key, sep, text = override.partition("=")
-    parts = key.strip().split(".")
-    if not sep or not all(parts):
+    if not sep or not all(key.strip().split(".")):
         _bad_override(file, override, "expected KEY.PATH=VALUE with a non-empty dotted path")
     try:
         value = parse_yaml(text)
     except YamlProblem as exc:
         _bad_override(file, override, str(exc))
-    node: Any = data
-    for depth, part in enumerate(parts):
-        last = depth == len(parts) - 1
-        if isinstance(node, dict):
-            if last:
-                node[part] = value
-            elif node.get(part) is None:
-                node[part] = {}
-            node = node[part]
-        elif isinstance(node, list):
-            index = _index(node, part, ".".join(parts[: depth + 1]), file, override)
-            if last:
-                node[index] = value
-            node = node[index]
-        else:
-            where = ".".join(parts[:depth])
-            _bad_override(file, override, f"'{where}' is a single value, not a mapping or list")
-
-
-def _index(items: list[Any], part: str, where: str, file: str | Path | None, override: str) -> int:
-    """``part`` as an index into ``items``."""
-    if not part.isdigit():
-        _bad_override(file, override, f"'{where}': a list needs a numeric index, not '{part}'")
-    if int(part) >= len(items):
-        _bad_override(
-            file, override, f"'{where}': index {part} out of range (the list has {len(items)})"
-        )
-    return int(part)
+    try:
+        set_path(data, key, value)
+    except PathError as exc:
+        _bad_override(file, override, str(exc))
 
 
 def _bad_override(file: str | Path | None, override: str, reason: str) -> NoReturn:

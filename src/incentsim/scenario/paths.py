@@ -1,0 +1,123 @@
+"""Dotted paths into a scenario's (or program's) data: the one path language of incentsim.
+
+``--set KEY.PATH=VALUE``, sensitivity factors and the optimizer's levers all name a place in a
+document the same way: keys joined by dots, a number indexing a list, ``*`` matching every key
+of a mapping (``program.tiers.*.rebate_rate``: every tier's rate). :func:`locate` walks such a
+path; :func:`set_path` sets a value there (creating missing mappings, as ``--set`` does);
+:func:`nest` turns ``{"a.b": 1}`` into ``{"a": {"b": 1}}``, the form of a segment override.
+
+>>> data = {"tiers": {"gold": {"rate": 0.03}, "silver": {"rate": 0.02}}}
+>>> [where for _, _, where in locate(data, "tiers.*.rate")]
+['tiers.gold.rate', 'tiers.silver.rate']
+>>> set_path(data, "tiers.gold.cap", 5000)
+>>> data["tiers"]["gold"]
+{'rate': 0.03, 'cap': 5000}
+>>> nest({"rebate.cap": 1000, "rebate.basis": "marginal"})
+{'rebate': {'cap': 1000, 'basis': 'marginal'}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, MutableMapping
+from typing import Any
+
+__all__ = ["PathError", "locate", "nest", "set_path", "split_path"]
+
+#: Matches every key of a mapping.
+WILDCARD = "*"
+
+
+class PathError(ValueError):
+    """A path that does not fit the data; the message says where and why."""
+
+
+def split_path(path: str) -> list[str]:
+    """The parts of a dotted path.
+
+    Raises
+    ------
+    PathError
+        An empty path or an empty part (``a..b``).
+    """
+    parts = path.strip().split(".")
+    if not all(parts):
+        raise PathError(f"'{path}' is not a dotted path: every part must be non-empty")
+    return parts
+
+
+def locate(
+    data: Any, path: str, *, create: bool = False, document: str = "scenario"
+) -> Iterator[tuple[Any, Any, str]]:
+    """``(container, key, where)`` for every place ``path`` reaches in ``data``.
+
+    ``container[key]`` is the place; ``where`` its dotted path with wildcards resolved. With
+    ``create``, a missing (or empty) mapping along the way is created and a missing last key is
+    reported for the caller to set; without it, a missing key is an error.
+
+    Raises
+    ------
+    PathError
+        A key that is not in ``data`` (with the keys that are, named ``document`` in the
+        message), a list indexed by something other than an in-range number, or a path that
+        goes on past a single value.
+    """
+    parts = split_path(path)
+
+    def walk(node: Any, depth: int, trail: str) -> Iterator[tuple[Any, Any, str]]:
+        part, last = parts[depth], depth == len(parts) - 1
+        where = f"{trail}.{part}" if trail else part
+        if isinstance(node, Mapping):
+            if part == WILDCARD:
+                keys: list[Any] = list(node)
+                if not keys:
+                    raise PathError(f"'{where}' matches nothing: '{trail}' is empty")
+            elif part in node and (last or node[part] is not None or not create):
+                keys = [part]
+            elif create and isinstance(node, MutableMapping):
+                if not last:
+                    node[part] = {}
+                keys = [part]
+            else:
+                known = ", ".join(map(str, node))
+                raise PathError(
+                    f"'{where}' is not in the {document}" + (f" (known: {known})" if known else "")
+                )
+        elif isinstance(node, list):
+            if not part.isdigit():
+                raise PathError(f"'{where}': a list needs a numeric index, not '{part}'")
+            if int(part) >= len(node):
+                raise PathError(f"'{where}': index {part} out of range (the list has {len(node)})")
+            keys = [int(part)]
+        else:
+            raise PathError(f"'{trail}' is a single value, not a mapping or list")
+        for key in keys:
+            here = f"{trail}.{key}" if trail else str(key)
+            if last:
+                yield node, key, here
+            else:
+                yield from walk(node[key], depth + 1, here)
+
+    return walk(data, 0, "")
+
+
+def set_path(data: MutableMapping[str, Any], path: str, value: Any) -> None:
+    """Set ``value`` at every place ``path`` reaches in ``data`` (in place), creating missing
+    mappings along the way.
+
+    Raises
+    ------
+    PathError
+        As :func:`locate`.
+    """
+    for container, key, _ in list(locate(data, path, create=True)):
+        container[key] = value
+
+
+def nest(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"a.b": v}`` as the nested mapping ``{"a": {"b": v}}`` (paths without wildcards)."""
+    nested: dict[str, Any] = {}
+    for path, value in settings.items():
+        if WILDCARD in split_path(path):
+            raise PathError(f"'{path}': a wildcard names no single place to nest")
+        set_path(nested, path, value)
+    return nested

@@ -1,0 +1,65 @@
+"""The one path language: --set, sensitivity factors and optimizer levers walk paths alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from incentsim.scenario.loader import load_scenario
+from incentsim.scenario.paths import PathError, locate, nest, set_path
+
+SMALL = Path(__file__).parents[2] / "scenarios" / "small.yaml"
+KEYS = st.text(alphabet="abcxyz_", min_size=1, max_size=6)
+
+
+@given(st.lists(KEYS, min_size=1, max_size=5), st.integers())
+def test_a_value_set_at_a_path_is_found_there(parts: list[str], value: int) -> None:
+    data: dict[str, Any] = {}
+    path = ".".join(parts)
+    set_path(data, path, value)
+    assert [(container[key], where) for container, key, where in locate(data, path)] == [
+        (value, path)
+    ]
+
+
+def test_a_wildcard_reaches_every_key_and_set_moves_them_all() -> None:
+    data = {"tiers": {"gold": {"rate": 0.03}, "silver": {"rate": 0.02}}}
+    set_path(data, "tiers.*.rate", 0.05)
+    assert data == {"tiers": {"gold": {"rate": 0.05}, "silver": {"rate": 0.05}}}
+    with pytest.raises(PathError, match=r"'tiers.\*' matches nothing: 'tiers' is empty"):
+        set_path({"tiers": {}}, "tiers.*.rate", 1)
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("a.b.c", "'a.b' is a single value, not a mapping or list"),
+        ("list.x", "'list.x': a list needs a numeric index, not 'x'"),
+        ("list.4", "'list.4': index 4 out of range (the list has 2)"),
+        ("missing.y", "'missing' is not in the scenario (known: a, list)"),
+        ("a..b", "every part must be non-empty"),
+    ],
+)
+def test_a_path_that_does_not_fit_says_where(path: str, message: str) -> None:
+    data = {"a": {"b": 1}, "list": [1, 2]}
+    with pytest.raises(PathError) as caught:
+        list(locate(data, path))
+    assert message in str(caught.value)
+
+
+def test_nest_builds_an_override_and_refuses_wildcards() -> None:
+    assert nest({"rebate.cap": 1, "rebate.basis": "marginal", "quota.amount": 2}) == {
+        "rebate": {"cap": 1, "basis": "marginal"},
+        "quota": {"amount": 2},
+    }
+    with pytest.raises(PathError, match="wildcard"):
+        nest({"tiers.*.rate": 1})
+
+
+def test_set_on_the_command_line_takes_a_wildcard() -> None:
+    scenario = load_scenario(SMALL, ["program.tiers.*.rebate_rate=0.031"])
+    assert {t.rebate_rate for t in scenario.program.tiers.values()} == {0.031}
