@@ -569,7 +569,7 @@ def _run(
     log: Any,
 ) -> ExperimentResult:
     """Run the plan into ``out`` (holding its lock): the manifest says ``complete`` last."""
-    from incentsim.experiments.compare import open_executor
+    from incentsim.montecarlo.executors import open_executor
 
     _prepare(plan, out, resume)
     stream = sys.stderr if log is None else log

@@ -35,7 +35,7 @@ import os
 import re
 import statistics
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -45,6 +45,7 @@ import pandas as pd
 
 from incentsim.engine.outcomes import KEY_OUTCOMES, constructs_in_use, describe, shown_outcomes
 from incentsim.errors import IncentsimError
+from incentsim.montecarlo.executors import open_executor
 from incentsim.montecarlo.summary import outcome_unit
 
 if TYPE_CHECKING:
@@ -76,7 +77,6 @@ __all__ = [
     "format_value",
     "frame_columns",
     "load_variants",
-    "open_executor",
     "outcome_direction",
     "paired_difference",
     "replications_needed",
@@ -874,17 +874,6 @@ def variant_folders(
         used.add(candidate)
         folders[str(label)] = Path(out_dir) / candidate
     return folders
-
-
-def open_executor(
-    executor: str | Executor, workers: int | None, address: str | None
-) -> AbstractContextManager[Executor]:
-    """A started executor for all the runs: made (and closed) here when named, else as given."""
-    from incentsim.montecarlo import make_executor
-
-    if isinstance(executor, str):
-        return make_executor(executor, workers, address)
-    return nullcontext(executor)
 
 
 def _ordered_outcomes(names: Sequence[str]) -> list[str]:

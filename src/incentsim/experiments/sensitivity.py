@@ -550,7 +550,7 @@ def evaluate_points(
         ``points x reps x outcomes``. With ``out_dir``, chunks already there are read back
         instead of simulated, and new ones are written as they finish.
     """
-    from incentsim.experiments.compare import open_executor
+    from incentsim.montecarlo.executors import open_executor
     from incentsim.montecarlo.runner import progress_bar
 
     chunks = [

@@ -55,12 +55,12 @@ from incentsim.experiments.compare import (
     format_value,
     frame_columns,
     load_variants,
-    open_executor,
     outcome_direction,
     paired_difference,
     run_variants,
 )
 from incentsim.experiments.shocks import SHOCK_LIBRARY, ShockChoice, parse_shocks, with_shocks
+from incentsim.montecarlo.executors import open_executor
 from incentsim.montecarlo.summary import outcome_unit
 from incentsim.risk import cvar
 

@@ -270,6 +270,17 @@ def make_executor(
     raise ValueError(f"unknown executor {kind!r}; choose one of {', '.join(EXECUTOR_KINDS)}")
 
 
+def open_executor(
+    executor: ExecutorKind | str | Executor, workers: int | None = None, address: str | None = None
+) -> contextlib.AbstractContextManager[Executor]:
+    """The executor to run on, as a context: one named here is made, started and closed by the
+    context; one given is used as it is (whoever made it starts and closes it), so several
+    analyses can share one pool or cluster."""
+    if isinstance(executor, str):
+        return make_executor(executor, workers, address)
+    return contextlib.nullcontext(executor)
+
+
 def _windowed(
     submit: Callable[..., Any],
     fn: Callable[[T], R],

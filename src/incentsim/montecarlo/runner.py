@@ -38,7 +38,7 @@ import incentsim
 from incentsim import _output
 from incentsim.errors import IncentsimError
 from incentsim.montecarlo import store
-from incentsim.montecarlo.executors import Executor, ExecutorKind, make_executor
+from incentsim.montecarlo.executors import Executor, ExecutorKind, open_executor
 from incentsim.montecarlo.resources import check_block_memory
 from incentsim.montecarlo.results import MonteCarloResult
 from incentsim.montecarlo.seeding import (
@@ -308,11 +308,7 @@ def run_montecarlo(
         if path is not None:
             stack.enter_context(_output.folder_lock(path))
         # Started before the folder is touched: an unreachable scheduler leaves nothing behind.
-        running = (
-            stack.enter_context(make_executor(executor, workers, address))
-            if isinstance(executor, str)
-            else executor
-        )
+        running = stack.enter_context(open_executor(executor, workers, address))
         sink: _Sink
         finished: list[int] = []
         if path is None:
@@ -533,9 +529,12 @@ class _DiskSink(_Sink):
 
 
 @contextmanager
-def progress_bar(total: int, name: str, progress: bool | str, unit: str = "block") -> Iterator[Any]:
-    """A tqdm bar over ``total`` units (blocks by default), shown on a terminal or in a notebook
-    (or always, if ``progress`` is ``"always"``); its ``update(n)`` advances it."""
+def progress_bar(
+    total: int, name: str, progress: bool | str, unit: str = "block", initial: int = 0
+) -> Iterator[Any]:
+    """A tqdm bar over ``total`` units (blocks by default), ``initial`` of them already done,
+    shown on a terminal or in a notebook (or always, if ``progress`` is ``"always"``); its
+    ``update(n)`` advances it."""
     interactive = sys.stderr.isatty() or "ipykernel" in sys.modules
     show = progress == "always" or (bool(progress) and interactive)
     if not show:
@@ -543,7 +542,9 @@ def progress_bar(total: int, name: str, progress: bool | str, unit: str = "block
         return
     from tqdm import tqdm
 
-    with tqdm(total=total, desc=name, unit=unit, file=sys.stderr, dynamic_ncols=True) as bar:
+    with tqdm(
+        total=total, initial=initial, desc=name, unit=unit, file=sys.stderr, dynamic_ncols=True
+    ) as bar:
         yield bar
 
 

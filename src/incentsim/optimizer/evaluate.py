@@ -25,12 +25,10 @@ once per task: up to :data:`STACK_PARTNER_REPLICATIONS` partner-replications per
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +39,8 @@ import incentsim
 from incentsim._merge import deep_merge
 from incentsim._output import atomic_file
 from incentsim.errors import OutDirError
-from incentsim.montecarlo.executors import Executor, make_executor
+from incentsim.montecarlo.executors import Executor, open_executor
+from incentsim.montecarlo.runner import progress_bar
 from incentsim.montecarlo.seeding import BLOCK_SIZE, SeedLike, block_seeds, describe_seed
 from incentsim.optimizer.space import Candidate, DesignSpace, short_hash
 from incentsim.population.sample import load_partners_csv
@@ -368,26 +367,26 @@ def simulate_candidates(
                     cached += 1
             if todo:
                 pending.append((g, candidate.id, scenario, todo))
-    running = make_executor(executor, workers, address) if isinstance(executor, str) else executor
-    owned: contextlib.AbstractContextManager[Any] = (
-        running if isinstance(executor, str) else contextlib.nullcontext()
-    )
     simulated = sum(len(todo) for *_, todo in pending)
-    # Stacked up to the memory bound, leaving at least two tasks per worker.
-    per_worker = max(1, simulated // (2 * running.workers))
-    tasks = []
-    for g, candidate_id, scenario, todo in pending:
-        stack = min(per_worker, max(1, STACK_PARTNER_REPLICATIONS // (counts[g] * BLOCK_SIZE)))
-        for first in range(0, len(todo), stack):
-            tasks.append(SegmentTask(g, candidate_id, scenario, tuple(todo[first : first + stack])))
-    if tasks:
-        with owned, _progress(cached + simulated, cached, progress) as bar:
-            for outputs in running.map_unordered(simulate_task, tasks):
-                for output in outputs:
-                    store(output)
-                    if cache is not None:
-                        _write_cache(cache, output)
-                bar.update(len(outputs))
+    if pending:  # a full cache starts no workers
+        with open_executor(executor, workers, address) as running:
+            # Stacked up to the memory bound, leaving at least two tasks per worker.
+            per_worker = max(1, simulated // (2 * running.workers))
+            tasks = []
+            for g, candidate_id, scenario, todo in pending:
+                fits = STACK_PARTNER_REPLICATIONS // (counts[g] * BLOCK_SIZE)
+                stack = min(per_worker, max(1, fits))
+                for first in range(0, len(todo), stack):
+                    chunk = tuple(todo[first : first + stack])
+                    tasks.append(SegmentTask(g, candidate_id, scenario, chunk))
+            total = cached + simulated
+            with progress_bar(total, "candidates", progress, initial=cached) as bar:
+                for outputs in running.map_unordered(simulate_task, tasks):
+                    for output in outputs:
+                        store(output)
+                        if cache is not None:
+                            _write_cache(cache, output)
+                    bar.update(len(outputs))
     own_folder.cleanup()
     return SimulatedCandidates(
         segments=list(space.segments),
@@ -424,27 +423,3 @@ def _write_cache(cache: Path, output: TaskOutput) -> None:
             np.savez(partial, **output.outcomes)  # type: ignore[arg-type]  # numpy's stub
     except OSError as exc:
         raise OutDirError(f"cannot write the candidate cache in {cache}: {exc}") from None
-
-
-@contextlib.contextmanager
-def _progress(total: int, done: int, progress: bool | str) -> Iterator[Any]:
-    interactive = sys.stderr.isatty() or "ipykernel" in sys.modules
-    if not (progress == "always" or (bool(progress) and interactive)):
-        yield _NoBar()
-        return
-    from tqdm import tqdm
-
-    with tqdm(
-        total=total,
-        initial=done,
-        desc="candidates",
-        unit="block",
-        file=sys.stderr,
-        dynamic_ncols=True,
-    ) as bar:
-        yield bar
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
