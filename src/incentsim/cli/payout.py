@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
 
     s = result.summary()
     first = calendar.start_date
-    last = first + dt.timedelta(weeks=calendar.weeks_per_period * s["periods"]) - dt.timedelta(1)
+    last = calendar.period_bounds(s["periods"] - 1)[1]
     cur = program.currency
     for note in transactions.attrs.get("notes", []):
         print(f"Note: {note}")

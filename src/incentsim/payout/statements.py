@@ -113,7 +113,8 @@ class Statements:
     ----------
     partners
         One row per partner and period: ``partner_id, segment, region, period`` (1-based),
-        ``period_start, period_end``, activity, ``tier``, ``tier_before``, ``tier_reason``,
+        ``fiscal_period`` (its name: ``Q1 2027``, ``FY27 Q1``), ``period_start, period_end``,
+        activity, ``tier``, ``tier_before``, ``tier_reason``,
         flags, each component of :data:`~incentsim.program.rules.COMPONENTS`, caps, gates,
         clawbacks, ``accrued, paid, cut, deferred, owed_after, payment_date, status`` and MDF.
         ``status`` is ``settled`` when the payout run covering the period is inside the
@@ -450,6 +451,7 @@ def _partner_rows(
             "segment": partners.segment,
             "region": partners.region,
             "period": k + 1,
+            "fiscal_period": calendar.period_label(k),
             "period_start": first,
             "period_end": last,
             "new_logos": metrics.new_logos,
@@ -474,6 +476,7 @@ def _partner_rows(
         "segment",
         "region",
         "period",
+        "fiscal_period",
         "period_start",
         "period_end",
         "revenue",
@@ -941,7 +944,8 @@ def mdf_words(row: Mapping[str, Any]) -> str:
 def _period_lines(row: dict[str, Any], statement: list[dict[str, Any]]) -> list[str]:
     """One period of a partner's statement: tier, then the lines adding up to the payment."""
     lines = [
-        f"  Period {row['period']}  {row['period_start']} .. {row['period_end']}: revenue "
+        f"  Period {row['period']} ({row['fiscal_period']})  {row['period_start']} .. "
+        f"{row['period_end']}: revenue "
         f"{_m(row['revenue'])}, returns {_m(row['returns'])}",
         f"    tier {row['tier']} (was {row['tier_before']}). {row['tier_reason']}",
     ]
