@@ -292,6 +292,7 @@ def _add_run_plots(report: Report, result: MonteCarloResult, label: str = "") ->
     report.add_figure(result.plot_cost_distribution(), caption="Incentive cost over the horizon")
     report.add_heading(f"Tier migration{suffix}")
     _try_figure(report, result.plot_tier_migration, "Mean share of partners by tier")
+    _add_tier_flows(report, result)
     report.add_heading(f"Loyalty, retention and reserve{suffix}")
     for name in BANDS:
         if name in result.trajectory_names:
@@ -299,6 +300,44 @@ def _add_run_plots(report: Report, result: MonteCarloResult, label: str = "") ->
                 result.plot_trajectory(name),
                 caption=f"{describe(name).label}: median and P5-P95 (shaded: shock windows)",
             )
+
+
+def _add_tier_flows(report: Report, result: MonteCarloResult) -> None:
+    """The transition table between tiers (counts and shares), the moves per period and their
+    charts; a note when the run recorded no tier flows."""
+    try:
+        counts = result.tier_flows()
+        shares = result.tier_flows(row_shares=True)
+        moves = result.tier_moves()
+    except ValueError as exc:
+        report.add_text(f"Tier flows not available: {exc}", note=True)
+        return
+    report.attach_table("tier_flows", counts)
+    report.attach_table("tier_moves", moves)
+    shown = pd.DataFrame(
+        {
+            target: [
+                f"{shares.at[source, target]:.1%} ({counts.at[source, target]:,.1f})"
+                if counts.at[source, target] > 0
+                else "-"
+                for source in counts.index
+            ]
+            for target in counts.columns
+        },
+        index=counts.index,
+    ).rename_axis("from \\ to")
+    report.add_table(
+        shown,
+        caption="Where partners went from one close to the next, over the horizon: share of "
+        "the row's partners (mean partners per replication); 'out': not in the program",
+    )
+    _try_figure(report, result.plot_tier_flows, "Tier transitions, close to close")
+    report.add_table(
+        moves.map(lambda v: f"{v:,.1f}"),
+        caption="Partners per period (mean per replication): joined, promoted, kept their "
+        "tier, demoted, left",
+    )
+    _try_figure(report, result.plot_tier_moves, "Moves between tiers per period")
 
 
 def _try_figure(report: Report, plot: Callable[[], Figure], caption: str) -> None:
