@@ -2,9 +2,12 @@
 
 Results stream into a run folder (``--out``; by default ``runs/<scenario>-<timestamp>``) as
 blocks finish: replications, trajectories, panel (``--panel``), events, then ``summary.json``
-and ``manifest.json``. Re-open it in Python with
-``incentsim.montecarlo.MonteCarloResult.open(folder)``. A run stopped part-way (killed, out of
-time) continues with ``--resume --out FOLDER``: finished blocks are kept, the rest simulated.
+and ``manifest.json``; then the trajectories in long format (``trajectory_bands`` per period
+with quantiles, ``trajectories_long`` per replication and period, CSV and Parquet, with the
+calendar's fiscal period names and dates; see :mod:`incentsim.montecarlo.tidy`). Re-open it in
+Python with ``incentsim.montecarlo.MonteCarloResult.open(folder)``. A run stopped part-way
+(killed, out of time) continues with ``--resume --out FOLDER``: finished blocks are kept, the
+rest simulated.
 
 The replications do not depend on ``--workers`` or ``--executor``: the same scenario and seed
 give the same numbers on a laptop or a cluster.
@@ -105,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
     from incentsim.engine.outcomes import constructs_in_use
     from incentsim.montecarlo import run_montecarlo
     from incentsim.montecarlo.summary import format_table
+    from incentsim.montecarlo.tidy import write_tidy
     from incentsim.scenario.loader import load_scenario
 
     if args.resume and args.out is None:
@@ -135,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(format_table(result.summary, constructs=constructs_in_use(scenario.program)))
+    write_tidy(result, out_dir)
     seconds = result.manifest.get("wall_seconds")
     print(f"results in {out_dir} ({seconds:.1f} s)", file=sys.stderr)
     if args.html is not None:
