@@ -22,6 +22,7 @@ from pathlib import Path
 from incentsim.cli._common import (
     EXECUTORS,
     RUNS_FOLDER,
+    add_excel_option,
     add_set_option,
     default_out_dir,
     executor_kind,
@@ -29,6 +30,7 @@ from incentsim.cli._common import (
     seed_value,
     worker_count,
     write_report,
+    write_workbook_file,
 )
 from incentsim.errors import IncentsimError
 
@@ -91,6 +93,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="FILE",
         help="also write a self-contained HTML report (tables in <FILE stem>_tables/)",
     )
+    add_excel_option(parser, "the summary, cost by component, trajectories and tier flows")
     parser.add_argument(
         "--transactions",
         type=Path,
@@ -146,6 +149,10 @@ def run(args: argparse.Namespace) -> int:
         from incentsim.report import run_report
 
         write_report(run_report, result, args.html)
+    if args.excel is not None:
+        from incentsim.report.workbook import run_workbook
+
+        write_workbook_file(run_workbook, result, args.excel)
     return 0
 
 

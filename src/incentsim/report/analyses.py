@@ -194,41 +194,51 @@ def _unit_name(outcome: str, currency: str) -> str:
     return unit_label(unit, currency) or ("probability" if unit == "probability" else unit)
 
 
-def _add_cost_components(report: Report, result: MonteCarloResult) -> None:
-    """Expected cost by component (those the program uses), with each one's share, as a table
-    and a bar chart."""
+def cost_components(result: MonteCarloResult) -> pd.DataFrame:
+    """Expected cost over the horizon by component (those the program uses), then less
+    clawbacks and the incentive cost: columns ``expected`` (money) and ``share`` of the cost
+    (NaN when the cost is 0); empty without cost components."""
     from incentsim.engine.outcomes import OUTCOMES, constructs_in_use, shown_outcomes
-    from incentsim.montecarlo.charts import axes, finish, format_axis
 
-    currency = result.summary.currency
     names = shown_outcomes(
         [n for n in OUTCOMES if n.startswith("cost_") and n != "cost_to_revenue"],
         constructs_in_use(result.scenario.program),
     )
     names = [n for n in names if n in result.outcomes.columns]
     if not names:
-        return
+        return pd.DataFrame(columns=["expected", "share"]).rename_axis("component")
     means = result.outcomes[[*names, "clawbacks"]].mean()
-    total = float(means[names].sum() - means["clawbacks"])
-    frame = pd.DataFrame(
-        {
-            "expected": [_short(means[n], n) for n in names]
-            + [
-                _short(-means["clawbacks"], "clawbacks"),
-                _short(total, "incentive_cost"),
-            ],
-            "share of cost": [f"{means[n] / total:.1%}" if total else "-" for n in names]
-            + [f"{-means['clawbacks'] / total:.1%}" if total else "-", "100.0%"],
-        },
+    expected = [*(float(means[n]) for n in names), -float(means["clawbacks"])]
+    expected.append(sum(expected))
+    total = expected[-1]
+    return pd.DataFrame(
+        {"expected": expected, "share": [v / total if total else float("nan") for v in expected]},
         index=[OUTCOMES[n].label.removeprefix("Cost: ") for n in names]
         + ["less clawbacks", "incentive cost"],
     ).rename_axis("component")
+
+
+def _add_cost_components(report: Report, result: MonteCarloResult) -> None:
+    """Expected cost by component (those the program uses), with each one's share, as a table
+    and a bar chart."""
+    from incentsim.montecarlo.charts import axes, finish, format_axis
+
+    currency = result.summary.currency
+    components = cost_components(result)
+    if components.empty:
+        return
+    frame = pd.DataFrame(
+        {
+            "expected": [_short(v, "incentive_cost") for v in components["expected"]],
+            "share of cost": ["-" if pd.isna(v) else f"{v:.1%}" for v in components["share"]],
+        },
+        index=components.index,
+    )
+    parts = components.iloc[:-2]
     report.add_heading("Cost by component")
     report.add_table(frame, caption=f"Expected cost over the horizon ({currency})")
-    fig, ax, made = axes(None, figsize=(8, 0.6 + 0.45 * len(names)))
-    ax.barh(
-        [OUTCOMES[n].label.removeprefix("Cost: ") for n in names], means[names], color="#1f4e79"
-    )
+    fig, ax, made = axes(None, figsize=(8, 0.6 + 0.45 * len(parts)))
+    ax.barh(list(parts.index), parts["expected"], color="#1f4e79")
     ax.invert_yaxis()
     format_axis(ax.xaxis, "money")
     ax.set_xlabel(f"expected cost ({currency})")
