@@ -104,7 +104,7 @@ def test_run_html_writes_the_run_report(tmp_path: Path, capsys: pytest.CaptureFi
     assert body.index("Executive summary") < body.index('<dl class="identity">')
     assert "P(over budget)" in body
     assert "Cost by component" in body
-    assert "4 periods (Q1 2027 to Q4 2027)" in body
+    assert "4 periods (Q1 2027 to Q4 2027, 2027-01-04 to 2028-01-02)" in body
     assert "Where partners went from one close to the next" in body
     flows = pd.read_csv(tmp_path / "run_tables" / "tier_flows.csv").set_index("from")
     assert flows.loc["out", "out"] == 0

@@ -89,7 +89,11 @@ def run_summary(summary: Summary, scenario: Scenario) -> ExecutiveSummary:
     currency, level = summary.currency, f"{summary.confidence:.0%}"
     out = summary.outcomes
     periods = period_labels(scenario.calendar, scenario.calendar.horizon_periods)
-    horizon = f"{len(periods)} periods ({periods[0]} to {periods[-1]})"
+    calendar = scenario.calendar
+    horizon = (
+        f"{len(periods)} periods ({periods[0]} to {periods[-1]}, {calendar.start_date:%Y-%m-%d} "
+        f"to {calendar.end_date:%Y-%m-%d})"
+    )
     paragraphs, figures = [], []
     cost = out.get("incentive_cost")
     if cost is not None:
