@@ -51,8 +51,9 @@ def run_report(result: MonteCarloResult, path: str | os.PathLike[str]) -> Path:
     """A Monte Carlo run: an executive summary (cost, P(over budget), revenue, retention with
     intervals), the outcomes in their units (those of constructs the program does not use left
     out), cost by component, per-segment and per-region tables (a run with a panel), the cost
-    distribution against budget and reserve, tier migration and trajectory bands with the
-    calendar's quarters and shock windows."""
+    distribution against budget and reserve, tier migration, tier flows (the transition table
+    between tiers and the moves per period) and trajectory bands with the calendar's periods and
+    shock windows."""
     from incentsim.engine.outcomes import constructs_in_use
 
     summary = result.summary
@@ -379,7 +380,7 @@ def _unit_formatters(outcome: str) -> dict[str, Callable[[float], str]]:
 def comparison_report(comparison: Comparison, path: str | os.PathLike[str]) -> Path:
     """A comparison of variants: a summary of what each variant changes, paired differences
     with verdicts (one chart per outcome in its own unit, and tables), cost distributions with
-    budget and reserve, reserve and loyalty by variant, tier migration."""
+    budget and reserve, reserve and loyalty by variant, tier migration and tier transitions."""
     from incentsim.montecarlo.seeding import seed_label
 
     identity: dict[str, Any] = {
@@ -426,9 +427,10 @@ def comparison_report(comparison: Comparison, path: str | os.PathLike[str]) -> P
     report.add_heading("Reserve, loyalty and retention")
     for name in BANDS:
         report.add_figure(comparison.plot_trajectory(name), caption=f"{_label(name)} by variant")
-    report.add_heading("Tier migration")
+    report.add_heading("Tier migration and flows")
     for label, result in comparison.results.items():
         _try_figure(report, result.plot_tier_migration, f"Tier shares: {label}")
+        _try_figure(report, result.plot_tier_flows, f"Tier transitions, close to close: {label}")
     return report.write(path)
 
 
