@@ -156,3 +156,59 @@ def test_an_existing_folder_of_statements_needs_overwrite(
     assert sorted(p.name for p in out.iterdir()) == OUTPUTS
     assert {(out / name).stat().st_mode & 0o777 for name in OUTPUTS} == {0o644}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["statements"]
+
+
+def test_fiscal_calendar_assigns_transactions_to_fiscal_quarters(tmp_path: Path) -> None:
+    """A fiscal year from April in calendar months: statements name the fiscal quarters, date
+    them by month ends, and each quarter's revenue is that of the rows dated inside it."""
+    out = tmp_path / "statements"
+    done = incentsim(
+        "payout",
+        str(SCENARIO),
+        str(SAMPLE),
+        "--set",
+        "calendar.start_date=2027-01-01",
+        "--set",
+        "calendar.period_pattern=months",
+        "--set",
+        "calendar.fiscal_year_start=4",
+        "--out",
+        str(out),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "4 periods (2027-01-01 .. 2027-12-31)" in done.stdout
+    rows = pd.read_csv(out / "statements.csv", dtype={"revenue": str})
+    assert rows["fiscal_period"].unique().tolist() == ["FY27 Q4", "FY28 Q1", "FY28 Q2", "FY28 Q3"]
+    assert rows["period_end"].unique().tolist() == [
+        "2027-03-31",
+        "2027-06-30",
+        "2027-09-30",
+        "2027-12-31",
+    ]
+    sample = pd.read_csv(SAMPLE, parse_dates=["date"])
+    expected = sample.groupby(["partner_id", sample["date"].dt.quarter])["amount"].sum()
+    got = rows.set_index(["partner_id", "period"])["revenue"].map(Decimal)
+    for (pid, quarter), amount in expected.items():
+        assert got[(pid, quarter)] == Decimal(str(amount)), (pid, quarter)
+    text = (out / "statements.txt").read_text()
+    assert "Period 2 (FY28 Q1)  2027-04-01 .. 2027-06-30" in text
+    ledger = pd.read_csv(out / "program_ledger.csv", parse_dates=["payment_date"])
+    assert (ledger["payment_date"].dt.day_of_week < 5).all()
+
+
+def test_bad_fiscal_calendar_is_refused(tmp_path: Path) -> None:
+    done = incentsim(
+        "payout",
+        str(SCENARIO),
+        str(SAMPLE),
+        "--set",
+        "calendar.period_pattern=months",
+        "--out",
+        str(tmp_path / "s"),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2
+    assert "calendar.start_date 2027-01-04 does not open a fiscal period" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "s").exists()

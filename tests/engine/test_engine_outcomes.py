@@ -41,7 +41,7 @@ def blocks() -> dict[str, tuple[frozenset[str], BlockResult]]:
 def test_the_recorder_reports_exactly_the_catalogued_outcomes(blocks) -> None:
     for name, (_, block) in blocks.items():
         assert list(block.outcomes) == list(OUTCOMES), name
-        plain = {t for t in block.trajectories if not t.startswith("tier_share/")}
+        plain = {t for t in block.trajectories if not t.startswith(("tier_share/", "tier_flow/"))}
         assert plain == set(TRAJECTORIES), name
 
 
@@ -80,3 +80,27 @@ def test_every_entry_is_complete() -> None:
     assert describe("unknown_thing").unit == "number"
     assert OUTCOMES["retention"].clip(1.2) == 1.0
     assert math.isnan(OUTCOMES["retention"].clip(math.nan))
+
+
+def _flow(trajectories: dict[str, np.ndarray], source: str, target: str) -> np.ndarray:
+    """A flow's counts (zeros for ``out->out``, which is not recorded)."""
+    zeros = np.zeros_like(trajectories["active_share"])
+    return trajectories.get(f"tier_flow/{source}->{target}", zeros)
+
+
+def test_tier_flows_account_for_every_partner_in_each_tier(blocks) -> None:
+    """Flows into a state at a close add up to the partners in it (the tier shares), flows out
+    of a state to those in it at the previous close, and partners do change tiers."""
+    for name, (_, block) in blocks.items():
+        t = block.trajectories
+        tiers = [n.removeprefix("tier_share/") for n in t if n.startswith("tier_share/")]
+        states = ["out", *tiers]
+        into = {s: sum(_flow(t, a, s) for a in states) for s in tiers}
+        n_active = sum(into.values())
+        for s in tiers:
+            share = np.divide(into[s], n_active, out=np.zeros_like(n_active), where=n_active > 0)
+            assert np.allclose(share, t[f"tier_share/{s}"]), (name, s)
+            out_of = sum(_flow(t, s, b) for b in states)
+            assert np.array_equal(out_of[:, 1:], into[s][:, :-1]), (name, s)
+        moves = [_flow(t, a, b).sum() for a in tiers for b in tiers if a != b]
+        assert sum(moves) > 0, name

@@ -116,3 +116,24 @@ def test_real_engine_identical_serial_and_processes() -> None:
         pd.testing.assert_frame_equal(
             serial.trajectories(name), parallel.trajectories(name), check_exact=True
         )
+
+
+def test_real_engine_tier_flows_and_moves() -> None:
+    scenario = small_real_scenario()
+    result = run_montecarlo(scenario, reps=4, block_size=2, progress=False)
+    flows = result.tier_flows()
+    states = ["out", "unqualified", *scenario.program.tier_names]
+    assert list(flows.index) == states
+    assert list(flows.columns) == states
+    by_period = sum(result.tier_flows(period=p) for p in range(scenario.calendar.horizon_periods))
+    pd.testing.assert_frame_equal(by_period, flows)
+    shares = result.tier_flows(row_shares=True)
+    assert np.allclose(shares.sum(axis=1)[flows.sum(axis=1) > 0], 1.0)
+    moves = result.tier_moves()
+    assert list(moves.columns) == ["joined", "promoted", "kept", "demoted", "left"]
+    assert moves.index[0] == "Q1 2027"
+    assert moves.to_numpy().sum() == pytest.approx(flows.to_numpy().sum())
+    # everyone in the program at the start is counted in the first period's moves
+    assert moves.iloc[0].drop("joined").sum() == pytest.approx(scenario.population.partners)
+    assert result.plot_tier_flows().axes
+    assert result.plot_tier_moves().axes

@@ -91,9 +91,9 @@ def test_run_html_writes_the_run_report(tmp_path: Path, capsys: pytest.CaptureFi
     assert f"report: {html}" in capsys.readouterr().err
     page = html.read_text()
     images = assert_self_contained(page)
-    # cost by component, cost distribution, tier migration, loyalty, retention (active share)
-    # and reserve bands
-    assert len(images) == 6
+    # cost by component, cost distribution, tier migration, tier flows and moves, loyalty,
+    # retention (active share) and reserve bands
+    assert len(images) == 8
     assert all(i.startswith(PNG) for i in images)
     assert json.loads((out / "manifest.json").read_text())["scenario_hash"] in page
     assert "<dt>seed</dt><dd>9</dd>" in page
@@ -104,4 +104,9 @@ def test_run_html_writes_the_run_report(tmp_path: Path, capsys: pytest.CaptureFi
     assert body.index("Executive summary") < body.index('<dl class="identity">')
     assert "P(over budget)" in body
     assert "Cost by component" in body
-    assert "4 periods (Q1 2027 to Q4 2027)" in body
+    assert "4 periods (Q1 2027 to Q4 2027, 2027-01-04 to 2028-01-02)" in body
+    assert "Where partners went from one close to the next" in body
+    flows = pd.read_csv(tmp_path / "run_tables" / "tier_flows.csv").set_index("from")
+    assert flows.loc["out", "out"] == 0
+    moves = pd.read_csv(tmp_path / "run_tables" / "tier_moves.csv")
+    assert moves["period"].tolist() == ["Q1 2027", "Q2 2027", "Q3 2027", "Q4 2027"]

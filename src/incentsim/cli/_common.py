@@ -83,6 +83,37 @@ def write_report(build: Callable[[Any, Path], Path], result: Any, page: Path) ->
     print(f"report: {page}", file=sys.stderr)
 
 
+def excel_path(text: str) -> Path:
+    """An argparse type: a workbook to write, ``*.xlsx`` in a folder that exists (checked
+    before anything runs, so a typo costs no simulation)."""
+    path = Path(text)
+    if path.suffix.lower() != ".xlsx":
+        raise argparse.ArgumentTypeError(f"'{text}' is not an Excel workbook name: use FILE.xlsx")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"'{text}': there is no folder {path.parent}")
+    return path
+
+
+def add_excel_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--excel FILE.xlsx``: also write ``what`` as an Excel workbook."""
+    parser.add_argument(
+        "--excel",
+        type=excel_path,
+        metavar="FILE.xlsx",
+        help=f"also write {what} as an Excel workbook (formatted, one sheet per table)",
+    )
+
+
+def write_workbook_file(build: Callable[[Any, Path], Path], result: Any, path: Path) -> None:
+    """Write ``result``'s workbook with ``build(result, path)`` and say where on stderr; a
+    workbook that cannot be written is a user error (exit 2), not a traceback."""
+    try:
+        build(result, path)
+    except OSError as exc:
+        raise IncentsimError(f"cannot write the workbook {path}: {exc}") from None
+    print(f"workbook: {path}", file=sys.stderr)
+
+
 def positive_int(text: str) -> int:
     """An argparse type: a whole number of at least 1."""
     value = _integer(text)

@@ -14,12 +14,14 @@ from __future__ import annotations
 import argparse
 
 from incentsim.cli._common import (
+    add_excel_option,
     add_montecarlo_options,
     add_output_options,
     locked_out,
     report_path,
     run_arguments,
     write_report,
+    write_workbook_file,
 )
 
 
@@ -41,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="two or more scenario YAML files; the first is the reference",
     )
     add_montecarlo_options(parser, what="every variant")
+    add_excel_option(parser, "the differences and means")
     add_output_options(parser, runs="DIR/<variant>")
     parser.add_argument("--all", action="store_true", help="show every outcome, not the key ones")
     parser.add_argument(
@@ -68,4 +71,8 @@ def run(args: argparse.Namespace) -> int:
         page = report_path(args)
         if page is not None:
             write_report(comparison_report, comparison, page)
+        if args.excel is not None:
+            from incentsim.report.workbook import comparison_workbook
+
+            write_workbook_file(comparison_workbook, comparison, args.excel)
     return 0

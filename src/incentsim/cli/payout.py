@@ -22,7 +22,7 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-from incentsim.cli._common import add_set_option, positive_int
+from incentsim.cli._common import add_excel_option, add_set_option, positive_int
 from incentsim.errors import IncentsimError
 
 
@@ -47,9 +47,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="column mapping for an export with other column names, extra columns, currency "
         "strings, other date formats or a ';' separator (see incentsim.payout.intake)",
     )
-    parser.add_argument(
-        "--excel", metavar="FILE.xlsx", help="also write the statements as an Excel workbook"
-    )
+    add_excel_option(parser, "the statements")
     parser.add_argument(
         "--out",
         metavar="DIR",
@@ -135,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
 
     s = result.summary()
     first = calendar.start_date
-    last = first + dt.timedelta(weeks=calendar.weeks_per_period * s["periods"]) - dt.timedelta(1)
+    last = calendar.period_bounds(s["periods"] - 1)[1]
     cur = program.currency
     for note in transactions.attrs.get("notes", []):
         print(f"Note: {note}")

@@ -2,9 +2,12 @@
 
 Results stream into a run folder (``--out``; by default ``runs/<scenario>-<timestamp>``) as
 blocks finish: replications, trajectories, panel (``--panel``), events, then ``summary.json``
-and ``manifest.json``. Re-open it in Python with
-``incentsim.montecarlo.MonteCarloResult.open(folder)``. A run stopped part-way (killed, out of
-time) continues with ``--resume --out FOLDER``: finished blocks are kept, the rest simulated.
+and ``manifest.json``; then the trajectories in long format (``trajectory_bands`` per period
+with quantiles, ``trajectories_long`` per replication and period, CSV and Parquet, with the
+calendar's fiscal period names and dates; see :mod:`incentsim.montecarlo.tidy`). Re-open it in
+Python with ``incentsim.montecarlo.MonteCarloResult.open(folder)``. A run stopped part-way
+(killed, out of time) continues with ``--resume --out FOLDER``: finished blocks are kept, the
+rest simulated.
 
 The replications do not depend on ``--workers`` or ``--executor``: the same scenario and seed
 give the same numbers on a laptop or a cluster.
@@ -19,6 +22,7 @@ from pathlib import Path
 from incentsim.cli._common import (
     EXECUTORS,
     RUNS_FOLDER,
+    add_excel_option,
     add_set_option,
     default_out_dir,
     executor_kind,
@@ -26,6 +30,7 @@ from incentsim.cli._common import (
     seed_value,
     worker_count,
     write_report,
+    write_workbook_file,
 )
 from incentsim.errors import IncentsimError
 
@@ -88,6 +93,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="FILE",
         help="also write a self-contained HTML report (tables in <FILE stem>_tables/)",
     )
+    add_excel_option(parser, "the summary, cost by component, trajectories and tier flows")
     parser.add_argument(
         "--transactions",
         type=Path,
@@ -105,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
     from incentsim.engine.outcomes import constructs_in_use
     from incentsim.montecarlo import run_montecarlo
     from incentsim.montecarlo.summary import format_table
+    from incentsim.montecarlo.tidy import write_tidy
     from incentsim.scenario.loader import load_scenario
 
     if args.resume and args.out is None:
@@ -135,12 +142,17 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(format_table(result.summary, constructs=constructs_in_use(scenario.program)))
+    write_tidy(result, out_dir)
     seconds = result.manifest.get("wall_seconds")
     print(f"results in {out_dir} ({seconds:.1f} s)", file=sys.stderr)
     if args.html is not None:
         from incentsim.report import run_report
 
         write_report(run_report, result, args.html)
+    if args.excel is not None:
+        from incentsim.report.workbook import run_workbook
+
+        write_workbook_file(run_workbook, result, args.excel)
     return 0
 
 

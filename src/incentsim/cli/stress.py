@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 
 from incentsim.cli._common import (
+    add_excel_option,
     add_montecarlo_options,
     add_output_options,
     locked_out,
@@ -26,6 +27,7 @@ from incentsim.cli._common import (
     report_path,
     run_arguments,
     write_report,
+    write_workbook_file,
 )
 from incentsim.errors import IncentsimError
 
@@ -85,6 +87,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="share of worst replications in the CVaR (default 0.10)",
     )
     add_montecarlo_options(parser, what="every case")
+    add_excel_option(parser, "the risks and resilience tables")
     add_output_options(parser, runs="DIR/<case>")
     parser.add_argument(
         "--list-shocks", action="store_true", help="print the shock library and exit"
@@ -117,6 +120,10 @@ def run(args: argparse.Namespace) -> int:
         page = report_path(args)
         if page is not None:
             write_report(stress_report, test, page)
+        if args.excel is not None:
+            from incentsim.report.workbook import stress_workbook
+
+            write_workbook_file(stress_workbook, test, args.excel)
     return 0
 
 

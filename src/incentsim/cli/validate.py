@@ -116,6 +116,7 @@ def summary(document: Scenario | Program) -> str:
     return (
         f"{document.name}: {population.partners} partners in {len(population.segments)} "
         f"segments and {len(population.regions)} regions, {tiers}, "
-        f"{calendar.horizon_periods} periods of {calendar.weeks_per_period} weeks, "
+        f"{calendar.horizon_text} ({calendar.period_label(0)} to "
+        f"{calendar.period_label(calendar.horizon_periods - 1)}), "
         f"{len(document.market.shocks)} shocks, {document.replications} replications"
     )

@@ -22,6 +22,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from incentsim.engine.tier_flow import TIER_FLOW_PREFIX, flow_states
+
 if TYPE_CHECKING:
     from incentsim.program.spec import Program
 
@@ -29,6 +31,7 @@ __all__ = [
     "CONSTRUCTS",
     "KEY_OUTCOMES",
     "OUTCOMES",
+    "TIER_FLOW_PREFIX",
     "TIER_SHARE_PREFIX",
     "TRAJECTORIES",
     "Outcome",
@@ -456,7 +459,8 @@ KEY_OUTCOMES: tuple[str, ...] = (
 def describe(name: str) -> Outcome:
     """The catalogue's entry for an outcome or trajectory.
 
-    Outcomes first, then trajectories, then ``tier_share/<tier>``; a name the catalogue does not
+    Outcomes first, then trajectories, then ``tier_share/<tier>`` and
+    ``tier_flow/<from>-><to>``; a name the catalogue does not
     know gets a neutral, unbounded plain number labelled by its name.
     """
     if name in OUTCOMES:
@@ -466,6 +470,15 @@ def describe(name: str) -> Outcome:
     if name.startswith(TIER_SHARE_PREFIX):
         tier = name.removeprefix(TIER_SHARE_PREFIX)
         return _entry(name, f"Share of partners in {tier}", "share", 0, "Per period.")
+    if name.startswith(TIER_FLOW_PREFIX):
+        source, target = flow_states(name)
+        return _entry(
+            name,
+            f"Partners moving from {source} to {target}",
+            "count",
+            0,
+            "Partners in the first state at the previous close and in the second at this one.",
+        )
     return _entry(name, name.replace("_", " "), "number", 0, "Not in the catalogue.")
 
 

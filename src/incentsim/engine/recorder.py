@@ -25,6 +25,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from incentsim.engine.decisions import share_of_wallet
+from incentsim.engine.tier_flow import TierFlows
 from incentsim.program.ledger import PayoutRun
 from incentsim.program.rules import COMPONENTS, Assessment, PeriodMetrics
 
@@ -137,6 +138,7 @@ class Recorder:
         self.last_period_revenue = np.zeros((reps, n))
         self.churned = np.zeros(reps)
         self.initial = sim.joined.sum(axis=1).astype(np.float64)
+        self.tier_flows = TierFlows(sim.joined, sim.cp.n_tiers, periods)
         self.partner_weeks: dict[str, FloatArray] | None = None
         self.partner_periods: list[dict[str, FloatArray]] = []
 
@@ -204,6 +206,7 @@ class Recorder:
         tiers = np.where(active, assessment.tier + 1, -1)
         for t in range(sim.cp.n_tiers + 1):
             self.tier_share[:, period, t] = (tiers == t).sum(axis=1) / n_active
+        self.tier_flows.record(period, active, assessment.tier, assessment.previous_tier)
         for name in COMPONENTS:
             self.components[name] += np.where(active, assessment.components[name], 0).sum(1) / 100
         tot = self.totals
@@ -426,6 +429,7 @@ class Recorder:
         trajectories = dict(self.per_period)
         for t, name in enumerate(("unqualified", *sim.cp.tier_names)):
             trajectories[f"tier_share/{name}"] = self.tier_share[:, :, t]
+        trajectories.update(self.tier_flows.trajectories(sim.cp.tier_names))
         trajectories["weekly_revenue"] = self.weekly_revenue
         panel = pd.concat(self.panel_frames, ignore_index=True) if self.keep_panel else None
         return BlockResult(

@@ -14,7 +14,6 @@ multiples or a designer's own figure) and makes its own figure without one.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import os
 import sys
@@ -126,21 +125,10 @@ def format_axis(axis: Any, unit: Unit, signed: bool = False, bins: int = 5) -> N
 
 
 def period_labels(calendar: Calendar, periods: int) -> list[str]:
-    """A label per period: ``Q1 2027`` for quarters of 13 weeks (``FY`` years when the year does
-    not start in January), else the period's first day (``2027-02-01``)."""
-    start = calendar.start_date
-    if calendar.periods_per_year == 4 and calendar.weeks_per_period == 13:
-        first_quarter = (start.month - 1) // 3
-        labels = []
-        for p in range(periods):
-            quarter = first_quarter + p
-            year = start.year + quarter // 4
-            labels.append(f"Q{quarter % 4 + 1} {year}")
-        return labels
-    return [
-        (start + dt.timedelta(weeks=p * calendar.weeks_per_period)).isoformat()
-        for p in range(periods)
-    ]
+    """A label per period (:meth:`~incentsim.scenario.model.Calendar.period_label`): ``FY27 Q1``
+    in a fiscal calendar, ``Q1 2027`` for quarters of 13 weeks, else the period's first day
+    (``2027-02-01``)."""
+    return [calendar.period_label(p) for p in range(periods)]
 
 
 def period_axis(ax: Axes, calendar: Calendar | None, periods: int) -> None:

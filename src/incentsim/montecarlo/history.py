@@ -122,9 +122,7 @@ def partner_table(history: pd.DataFrame, calendar: Calendar) -> pd.DataFrame:
     calendar
         The calendar the history's dates follow.
     """
-    dates = pd.to_datetime(history["date"])
-    days = (dates - pd.Timestamp(calendar.start_date)).dt.days.to_numpy()
-    period = days // (7 * calendar.weeks_per_period)
+    period = calendar.period_of(pd.to_datetime(history["date"]).to_numpy(dtype="datetime64[D]"))
     columns = pd.RangeIndex(calendar.horizon_periods)
     rows = history.assign(period=period)
     revenue = rows.pivot_table(

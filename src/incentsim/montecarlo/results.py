@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from incentsim.engine.outcomes import TIER_SHARE_PREFIX, describe
-from incentsim.montecarlo import charts, store
+from incentsim.montecarlo import charts, store, tier_flows
 from incentsim.montecarlo.summary import Summary, outcome_unit
 
 if TYPE_CHECKING:
@@ -146,6 +146,18 @@ class MonteCarloResult:
         frame = pd.DataFrame(matrix, index=self.outcomes.index.copy())
         frame.columns.name = _axis(name)
         return frame
+
+    def tier_flows(self, period: int | None = None, row_shares: bool = False) -> pd.DataFrame:
+        """Mean partners per replication moving from each tier (rows) to each tier (columns)
+        from one close to the next, over the horizon or in 0-based ``period`` (states ``out``,
+        ``unqualified`` and the tiers); ``row_shares``: each row as shares of its total
+        (:func:`~incentsim.montecarlo.tier_flows.flow_matrix`)."""
+        return tier_flows.flow_matrix(self.summary, period, row_shares)
+
+    def tier_moves(self) -> pd.DataFrame:
+        """Per period: mean partners per replication who joined, were promoted, kept their
+        tier, were demoted or left (:func:`~incentsim.montecarlo.tier_flows.tier_moves`)."""
+        return tier_flows.tier_moves(self.summary, self._scenario_or_none())
 
     def panel(
         self, replications: Sequence[int] | None = None, columns: Sequence[str] | None = None
@@ -281,6 +293,14 @@ class MonteCarloResult:
         charts.format_axis(ax.yaxis, "share")
         ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, reverse=True)
         return charts.finish(fig, made)
+
+    def plot_tier_flows(self, ax: Axes | None = None) -> Figure:
+        """Heat map of where each tier's partners went at the next close, over the horizon."""
+        return tier_flows.plot_flow_matrix(self.summary, ax)
+
+    def plot_tier_moves(self, ax: Axes | None = None) -> Figure:
+        """Partners promoted, joining, demoted and leaving per period."""
+        return tier_flows.plot_tier_moves(self.summary, self._scenario_or_none(), ax)
 
     def _scenario_or_none(self) -> Scenario | None:
         try:

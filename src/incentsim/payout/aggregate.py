@@ -8,9 +8,11 @@ rules.
 
 Conventions (where real data needs a rule the program file does not state):
 
-* A row's period is ``(date - calendar.start_date).days // (7 * weeks_per_period)`` and its week
-  ``(date - start_date).days // 7``; a SPIFF's window is the half-open range of weeks
-  ``[start_week, end_week)`` counted from the program's start.
+* A row's period is the calendar's period containing its date (``calendar.period_of``: blocks
+  of ``weeks_per_period`` weeks from ``start_date``, or fiscal months grouped into periods, see
+  :mod:`incentsim.scenario.fiscal`) and its week ``(date - start_date).days // 7``; a
+  SPIFF's window is the half-open range of weeks ``[start_week, end_week)`` counted from the
+  program's start.
 * A *deal* is a registration: all rows of one partner with the same ``deal_registration_id``
   are one deal (counted once for a SPIFF's per-deal amount and for new logos, in the period of
   its first qualifying row). An unregistered row is a deal of its own.
@@ -120,10 +122,9 @@ def _days(dates: Any, calendar: Any) -> IntArray:
 
 
 def period_bounds(period: int, calendar: Any) -> tuple[dt.date, dt.date]:
-    """First and last day of a 0-based period."""
-    length = 7 * calendar.weeks_per_period
-    first = calendar.start_date + dt.timedelta(days=period * length)
-    return first, first + dt.timedelta(days=length - 1)
+    """First and last day of a 0-based period (of the calendar's fiscal pattern)."""
+    bounds: tuple[dt.date, dt.date] = calendar.period_bounds(period)
+    return bounds
 
 
 def pay_day(date: dt.date) -> dt.date:
@@ -185,14 +186,16 @@ def aggregate(
     g = partners.group[row_partner]
 
     days = _days(df["date"], calendar)
-    period = days // (7 * calendar.weeks_per_period)
+    period = calendar.period_of(df["date"].to_numpy(dtype="datetime64[D]"))
     if n_periods is not None and len(df) and int(period.max()) >= n_periods:
         raise ValueError(f"transactions run to period {int(period.max()) + 1}, past n_periods")
     week = days // 7
     horizon = calendar.horizon_periods
     lag_days = 7 * cp.mdf_approval_lag_weeks.astype(np.int64)[g]
     approval_day = days + lag_days
-    approval_period = approval_day // (7 * calendar.weeks_per_period)
+    approval_period = calendar.period_of(
+        np.datetime64(calendar.start_date, "D") + approval_day.astype("timedelta64[D]")
+    )
     claims = df["mdf_claim"].to_numpy() > 0
     if n_periods is None:
         last = int(period.max(initial=-1))

@@ -113,7 +113,8 @@ class Statements:
     ----------
     partners
         One row per partner and period: ``partner_id, segment, region, period`` (1-based),
-        ``period_start, period_end``, activity, ``tier``, ``tier_before``, ``tier_reason``,
+        ``fiscal_period`` (its name: ``Q1 2027``, ``FY27 Q1``), ``period_start, period_end``,
+        activity, ``tier``, ``tier_before``, ``tier_reason``,
         flags, each component of :data:`~incentsim.program.rules.COMPONENTS`, caps, gates,
         clawbacks, ``accrued, paid, cut, deferred, owed_after, payment_date, status`` and MDF.
         ``status`` is ``settled`` when the payout run covering the period is inside the
@@ -475,6 +476,7 @@ def _partner_rows(
             "segment": partners.segment,
             "region": partners.region,
             "period": k + 1,
+            "fiscal_period": calendar.period_label(k),
             "period_start": first,
             "period_end": last,
             "new_logos": metrics.new_logos,
@@ -499,6 +501,7 @@ def _partner_rows(
         "segment",
         "region",
         "period",
+        "fiscal_period",
         "period_start",
         "period_end",
         "revenue",
@@ -822,31 +825,34 @@ def write_excel(result: Statements, path: str | Path) -> Path:
 
     Sheets: ``summary`` (the headline numbers), ``statements`` (one row per partner and period),
     ``statement lines`` (the lines adding up to each payment), ``payout runs`` and ``findings``.
-    Money is stored as numbers with two decimals, shown with thousands separators.
+    Money is stored as numbers with two decimals, shown with thousands separators; dates as
+    dates (:func:`incentsim._workbook.write_workbook`).
     """
-    path = Path(path)
+    from incentsim._workbook import COUNT, MONEY_CENTS, Sheet, write_workbook
+
+    items = result.summary()
     summary = pd.DataFrame(
-        [(k, float(v) if isinstance(v, Decimal) else v) for k, v in result.summary().items()],
+        [(k, float(v) if isinstance(v, Decimal) else v) for k, v in items.items()],
         columns=["item", "value"],
     )
-    sheets = {
-        "summary": (summary, ("value",)),
-        "statements": (result.partners, PARTNER_MONEY),
-        "statement lines": (result.lines, ("amount",)),
-        "payout runs": (result.runs, RUN_MONEY),
-        "findings": (result.findings, ()),
+    money = [
+        MONEY_CENTS if isinstance(v, Decimal) else COUNT if isinstance(v, int) else "General"
+        for v in items.values()
+    ]
+    sheets: dict[str, tuple[pd.DataFrame, dict[str, Any]]] = {
+        "summary": (summary, {"value": money}),
+        "statements": (result.partners, dict.fromkeys(PARTNER_MONEY, MONEY_CENTS)),
+        "statement lines": (result.lines, {"amount": MONEY_CENTS}),
+        "payout runs": (result.runs, dict.fromkeys(RUN_MONEY, MONEY_CENTS)),
+        "findings": (result.findings, {}),
     }
-    with _output.atomic_file(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-        for name, (frame, money) in sheets.items():
-            frame.to_excel(writer, sheet_name=name, index=False)
-            sheet = writer.sheets[name]
-            for j, column in enumerate(frame.columns, start=1):
-                width = max([len(str(column)), *(len(str(v)) for v in frame[column].head(200))])
-                sheet.column_dimensions[sheet.cell(1, j).column_letter].width = min(width + 2, 60)
-                if column in money:
-                    for row in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
-                        row[0].number_format = "#,##0.00"
-    return path
+    return write_workbook(
+        path,
+        {
+            name: Sheet(frame, {c: f for c, f in formats.items() if c in frame.columns})
+            for name, (frame, formats) in sheets.items()
+        },
+    )
 
 
 def _csv(frame: pd.DataFrame, money: Sequence[str]) -> str:
@@ -966,7 +972,8 @@ def mdf_words(row: Mapping[str, Any]) -> str:
 def _period_lines(row: dict[str, Any], statement: list[dict[str, Any]]) -> list[str]:
     """One period of a partner's statement: tier, then the lines adding up to the payment."""
     lines = [
-        f"  Period {row['period']}  {row['period_start']} .. {row['period_end']}: revenue "
+        f"  Period {row['period']} ({row['fiscal_period']})  {row['period_start']} .. "
+        f"{row['period_end']}: revenue "
         f"{_m(row['revenue'])}, returns {_m(row['returns'])}",
         f"    tier {row['tier']} (was {row['tier_before']}). {row['tier_reason']}",
     ]

@@ -635,7 +635,7 @@ def _calendar_problems(frame: pd.DataFrame, calendar: Any) -> list[tuple[int, in
         return problems
     dates = frame["date"].to_numpy(dtype="datetime64[D]")
     start = np.datetime64(calendar.start_date, "D")
-    end = start + np.timedelta64(calendar.horizon_weeks * 7, "D")
+    end = np.datetime64(calendar.end_date, "D") + np.timedelta64(1, "D")
     valid = ~np.isnat(dates)
     last_day = (end - np.timedelta64(1, "D")).astype(dt.date)
     for pos in np.flatnonzero(valid & (dates < start)):
@@ -648,7 +648,7 @@ def _calendar_problems(frame: pd.DataFrame, calendar: Any) -> list[tuple[int, in
                 int(pos),
                 late,
                 f"date {dates[pos]} is after the program calendar ends ({last_day}, "
-                f"{calendar.horizon_periods} periods of {calendar.weeks_per_period} weeks)",
+                f"{calendar.horizon_text})",
             )
         )
     return problems

@@ -52,8 +52,9 @@ def run_report(result: MonteCarloResult, path: str | os.PathLike[str]) -> Path:
     """A Monte Carlo run: an executive summary (cost, P(over budget), revenue, retention with
     intervals), the outcomes in their units (those of constructs the program does not use left
     out), cost by component, per-segment and per-region tables (a run with a panel), the cost
-    distribution against budget and reserve, tier migration and trajectory bands with the
-    calendar's quarters and shock windows."""
+    distribution against budget and reserve, tier migration, tier flows (the transition table
+    between tiers and the moves per period) and trajectory bands with the calendar's periods and
+    shock windows."""
     from incentsim.engine.outcomes import constructs_in_use
 
     summary = result.summary
@@ -90,7 +91,11 @@ def run_summary(summary: Summary, scenario: Scenario) -> ExecutiveSummary:
     currency, level = summary.currency, f"{summary.confidence:.0%}"
     out = summary.outcomes
     periods = period_labels(scenario.calendar, scenario.calendar.horizon_periods)
-    horizon = f"{len(periods)} periods ({periods[0]} to {periods[-1]})"
+    calendar = scenario.calendar
+    horizon = (
+        f"{len(periods)} periods ({periods[0]} to {periods[-1]}, {calendar.start_date:%Y-%m-%d} "
+        f"to {calendar.end_date:%Y-%m-%d})"
+    )
     paragraphs, figures = [], []
     cost = out.get("incentive_cost")
     if cost is not None:
@@ -195,41 +200,51 @@ def _unit_name(outcome: str, currency: str) -> str:
     return unit_label(unit, currency) or ("probability" if unit == "probability" else unit)
 
 
-def _add_cost_components(report: Report, result: MonteCarloResult) -> None:
-    """Expected cost by component (those the program uses), with each one's share, as a table
-    and a bar chart."""
+def cost_components(result: MonteCarloResult) -> pd.DataFrame:
+    """Expected cost over the horizon by component (those the program uses), then less
+    clawbacks and the incentive cost: columns ``expected`` (money) and ``share`` of the cost
+    (NaN when the cost is 0); empty without cost components."""
     from incentsim.engine.outcomes import OUTCOMES, constructs_in_use, shown_outcomes
-    from incentsim.montecarlo.charts import axes, finish, format_axis
 
-    currency = result.summary.currency
     names = shown_outcomes(
         [n for n in OUTCOMES if n.startswith("cost_") and n != "cost_to_revenue"],
         constructs_in_use(result.scenario.program),
     )
     names = [n for n in names if n in result.outcomes.columns]
     if not names:
-        return
+        return pd.DataFrame(columns=["expected", "share"]).rename_axis("component")
     means = result.outcomes[[*names, "clawbacks"]].mean()
-    total = float(means[names].sum() - means["clawbacks"])
-    frame = pd.DataFrame(
-        {
-            "expected": [_short(means[n], n) for n in names]
-            + [
-                _short(-means["clawbacks"], "clawbacks"),
-                _short(total, "incentive_cost"),
-            ],
-            "share of cost": [f"{means[n] / total:.1%}" if total else "-" for n in names]
-            + [f"{-means['clawbacks'] / total:.1%}" if total else "-", "100.0%"],
-        },
+    expected = [*(float(means[n]) for n in names), -float(means["clawbacks"])]
+    expected.append(sum(expected))
+    total = expected[-1]
+    return pd.DataFrame(
+        {"expected": expected, "share": [v / total if total else float("nan") for v in expected]},
         index=[OUTCOMES[n].label.removeprefix("Cost: ") for n in names]
         + ["less clawbacks", "incentive cost"],
     ).rename_axis("component")
+
+
+def _add_cost_components(report: Report, result: MonteCarloResult) -> None:
+    """Expected cost by component (those the program uses), with each one's share, as a table
+    and a bar chart."""
+    from incentsim.montecarlo.charts import axes, finish, format_axis
+
+    currency = result.summary.currency
+    components = cost_components(result)
+    if components.empty:
+        return
+    frame = pd.DataFrame(
+        {
+            "expected": [_short(v, "incentive_cost") for v in components["expected"]],
+            "share of cost": ["-" if pd.isna(v) else f"{v:.1%}" for v in components["share"]],
+        },
+        index=components.index,
+    )
+    parts = components.iloc[:-2]
     report.add_heading("Cost by component")
     report.add_table(frame, caption=f"Expected cost over the horizon ({currency})")
-    fig, ax, made = axes(None, figsize=(8, 0.6 + 0.45 * len(names)))
-    ax.barh(
-        [OUTCOMES[n].label.removeprefix("Cost: ") for n in names], means[names], color="#1f4e79"
-    )
+    fig, ax, made = axes(None, figsize=(8, 0.6 + 0.45 * len(parts)))
+    ax.barh(list(parts.index), parts["expected"], color="#1f4e79")
     ax.invert_yaxis()
     format_axis(ax.xaxis, "money")
     ax.set_xlabel(f"expected cost ({currency})")
@@ -293,6 +308,7 @@ def _add_run_plots(report: Report, result: MonteCarloResult, label: str = "") ->
     report.add_figure(result.plot_cost_distribution(), caption="Incentive cost over the horizon")
     report.add_heading(f"Tier migration{suffix}")
     _try_figure(report, result.plot_tier_migration, "Mean share of partners by tier")
+    _add_tier_flows(report, result)
     report.add_heading(f"Loyalty, retention and reserve{suffix}")
     for name in BANDS:
         if name in result.trajectory_names:
@@ -300,6 +316,44 @@ def _add_run_plots(report: Report, result: MonteCarloResult, label: str = "") ->
                 result.plot_trajectory(name),
                 caption=f"{describe(name).label}: median and P5-P95 (shaded: shock windows)",
             )
+
+
+def _add_tier_flows(report: Report, result: MonteCarloResult) -> None:
+    """The transition table between tiers (counts and shares), the moves per period and their
+    charts; a note when the run recorded no tier flows."""
+    try:
+        counts = result.tier_flows()
+        shares = result.tier_flows(row_shares=True)
+        moves = result.tier_moves()
+    except ValueError as exc:
+        report.add_text(f"Tier flows not available: {exc}", note=True)
+        return
+    report.attach_table("tier_flows", counts)
+    report.attach_table("tier_moves", moves)
+    shown = pd.DataFrame(
+        {
+            target: [
+                f"{shares.at[source, target]:.1%} ({counts.at[source, target]:,.1f})"
+                if counts.at[source, target] > 0
+                else "-"
+                for source in counts.index
+            ]
+            for target in counts.columns
+        },
+        index=counts.index,
+    ).rename_axis("from \\ to")
+    report.add_table(
+        shown,
+        caption="Where partners went from one close to the next, over the horizon: share of "
+        "the row's partners (mean partners per replication); 'out': not in the program",
+    )
+    _try_figure(report, result.plot_tier_flows, "Tier transitions, close to close")
+    report.add_table(
+        moves.map(lambda v: f"{v:,.1f}"),
+        caption="Partners per period (mean per replication): joined, promoted, kept their "
+        "tier, demoted, left",
+    )
+    _try_figure(report, result.plot_tier_moves, "Moves between tiers per period")
 
 
 def _try_figure(report: Report, plot: Callable[[], Figure], caption: str) -> None:
@@ -327,7 +381,7 @@ def _unit_formatters(outcome: str) -> dict[str, Callable[[float], str]]:
 def comparison_report(comparison: Comparison, path: str | os.PathLike[str]) -> Path:
     """A comparison of variants: a summary of what each variant changes, paired differences
     with verdicts (one chart per outcome in its own unit, and tables), cost distributions with
-    budget and reserve, reserve and loyalty by variant, tier migration."""
+    budget and reserve, reserve and loyalty by variant, tier migration and tier transitions."""
     from incentsim.montecarlo.seeding import seed_label
 
     identity: dict[str, Any] = {
@@ -374,9 +428,10 @@ def comparison_report(comparison: Comparison, path: str | os.PathLike[str]) -> P
     report.add_heading("Reserve, loyalty and retention")
     for name in BANDS:
         report.add_figure(comparison.plot_trajectory(name), caption=f"{_label(name)} by variant")
-    report.add_heading("Tier migration")
+    report.add_heading("Tier migration and flows")
     for label, result in comparison.results.items():
         _try_figure(report, result.plot_tier_migration, f"Tier shares: {label}")
+        _try_figure(report, result.plot_tier_flows, f"Tier transitions, close to close: {label}")
     return report.write(path)
 
 

@@ -82,7 +82,7 @@ def _page(
     ]
     shown = [
         {
-            "heading": f"Period {row['period']}: {row['period_start']} to "
+            "heading": f"{row['fiscal_period']} (period {row['period']}): {row['period_start']} to "
             f"{row['period_end']}, revenue {_m(row['revenue'])}"
             + (f", returns {_m(row['returns'])}" if row["returns"] else ""),
             "tier": f"Tier {row['tier']} (was {row['tier_before']}). {row['tier_reason']}",
