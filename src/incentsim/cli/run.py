@@ -95,6 +95,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="instead of the Monte Carlo, write replication 0's partner history (of --seed) as "
         "transactions in the payout format (.csv or .parquet): synthetic truth for calibration",
     )
+    parser.add_argument(
+        "--draws",
+        type=Path,
+        metavar="FILE",
+        help="behaviour constants drawn from a calibration (draws.csv of incentsim calibrate): "
+        "each block of replications uses one row, picked from its seed",
+    )
     add_set_option(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -112,6 +119,13 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     if args.transactions is not None:
         return _write_history(scenario, args)
+    block_fn = None
+    if args.draws is not None:
+        from incentsim.calibration.draws import DrawnBehaviour, read_draws
+
+        if args.resume:
+            raise IncentsimError("--draws cannot --resume a run (its folder does not record them)")
+        block_fn = DrawnBehaviour(read_draws(args.draws))
     executor = executor_kind(args.executor, args.workers, args.scheduler)
     out_dir = args.out if args.out is not None else default_out_dir(scenario.name)
     print(f"run folder: {out_dir}", file=sys.stderr)
@@ -127,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         overwrite=args.overwrite,
         resume=args.resume,
+        block_fn=block_fn,
     )
     resumed = result.manifest.get("resumed_blocks")
     if resumed:

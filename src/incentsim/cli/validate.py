@@ -118,4 +118,5 @@ def summary(document: Scenario | Program) -> str:
         f"segments and {len(population.regions)} regions, {tiers}, "
         f"{calendar.horizon_periods} periods of {calendar.weeks_per_period} weeks, "
         f"{len(document.market.shocks)} shocks, {document.replications} replications"
+        + ("" if document.calibration is None else f"; {document.calibration.summary()}")
     )

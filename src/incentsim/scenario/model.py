@@ -11,6 +11,7 @@ from incentsim.market.spec import Market
 from incentsim.population.behaviour import Behaviour
 from incentsim.population.spec import Population
 from incentsim.program.spec import Program, Strict
+from incentsim.scenario.calibration import Calibration
 
 
 class Calendar(Strict):
@@ -32,7 +33,8 @@ class Calendar(Strict):
 class Scenario(Strict):
     """Everything one simulation needs, as written by a designer (after ``extends`` is resolved).
 
-    ``sources`` records where default figures come from, so a reader can judge them.
+    ``sources`` records where default figures come from, so a reader can judge them;
+    ``calibration``, where a calibrated scenario's constants came from (``incentsim calibrate``).
     """
 
     name: str
@@ -45,6 +47,7 @@ class Scenario(Strict):
     behaviour: Behaviour = Field(default_factory=Behaviour)
     market: Market = Field(default_factory=Market)
     program: Program
+    calibration: Calibration | None = None
 
     @property
     def horizon_budget(self) -> float | None:
