@@ -85,7 +85,8 @@ def test_bad_history_exits_2_and_writes_nothing(
     out = tmp_path / "out"
     assert main(["calibrate", str(SMALL), str(history), "--out", str(out), *QUICK]) == 2
     err = capsys.readouterr().err
-    assert "bad.csv" in err and message in err
+    assert "bad.csv" in err
+    assert message in err
     assert not out.exists()
 
 
