@@ -33,12 +33,13 @@ def test_block_is_accepted_and_summarised(tmp_path: Path) -> None:
     scenario = load_scenario(_write(tmp_path, BLOCK))
     assert scenario.calibration is not None
     summary = scenario.calibration.summary()
-    assert "hist.csv" in summary and "churn_base 0.03 [0.025, 0.035]" in summary
+    assert "hist.csv" in summary
+    assert "churn_base 0.03 [0.025, 0.035]" in summary
     assert scenario_hash(scenario) != scenario_hash(load_scenario(ROOT / "small.yaml"))
 
 
 def test_unknown_key_in_block_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ScenarioError, match="calibration.colour"):
+    with pytest.raises(ScenarioError, match=r"calibration\.colour"):
         load_scenario(_write(tmp_path, BLOCK + "  colour: red\n"))
 
 

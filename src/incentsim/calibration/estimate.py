@@ -270,7 +270,8 @@ def calibrate(
             return cache[key]
 
         def residuals(u: np.ndarray) -> np.ndarray:
-            return (simulated(u)[matched].fillna(0.0).to_numpy() - data[matched].to_numpy()) / scale
+            gap = simulated(u)[matched].fillna(0.0).to_numpy() - data[matched].to_numpy()
+            return np.asarray(gap / scale)
 
         def jacobian(u: np.ndarray) -> np.ndarray:
             r0 = residuals(u)
@@ -385,7 +386,7 @@ def _draws(
     deviations = (boot.fillna(data).to_numpy() - data.to_numpy()) / scale
     gain = np.linalg.pinv(jac, rcond=1e-6)
     moved = units[None, :] + math.sqrt(1.0 + 1.0 / reps) * deviations @ gain.T
-    return np.clip(moved, 0.0, 1.0)
+    return np.asarray(np.clip(moved, 0.0, 1.0))
 
 
 def _fits(draws: np.ndarray, units: np.ndarray, priors: np.ndarray) -> tuple[ConstantFit, ...]:

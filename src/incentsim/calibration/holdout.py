@@ -71,7 +71,7 @@ def holdout_check(
     actual = _held_out(observed.take(cohort), cut, scenario.behaviour.timing_weeks)
     rows = np.linspace(0, len(fitted.draws) - 1, DRAWS).astype(int)
     seeds = fresh_seed(scenario.seed, 5).spawn(DRAWS)
-    predicted = []
+    predicted: list[pd.Series] = []
     with tempfile.TemporaryDirectory(prefix="incentsim-holdout-") as folder:
         path = Path(folder) / "partners.csv"
         fitted.partners.to_csv(path, index=False, na_rep="")

@@ -52,13 +52,14 @@ class Observed:
     @property
     def periods(self) -> int:
         """Periods observed."""
-        return self.returns.shape[2]
+        return int(self.returns.shape[2])
 
     @property
     def revenue(self) -> np.ndarray:
         """Revenue per partner and period, shape ``(reps, partners, periods)``."""
         r, n, _ = self.weekly.shape
-        return self.weekly.reshape(r, n, self.periods, self.weeks_per_period).sum(axis=3)
+        weekly = self.weekly.reshape(r, n, self.periods, self.weeks_per_period)
+        return np.asarray(weekly.sum(axis=3))
 
     @property
     def active(self) -> np.ndarray:
