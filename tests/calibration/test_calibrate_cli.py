@@ -99,3 +99,19 @@ def test_history_without_first_period_partners(
     assert main(["calibrate", str(SMALL), str(history), "--out", str(out), *QUICK]) == 2
     assert "first period" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_compare_and_stress_take_the_draws(
+    calibrated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario, draws = str(calibrated / "calibrated.yaml"), str(calibrated / "draws.csv")
+    change = ["--set", "program.tiers.gold.rebate_rate=0.035"]
+    args = ["compare", scenario, scenario, "--reps", "25", "--draws", draws, "--no-progress"]
+    assert main([*args, *change]) == 0
+    args = ["stress", scenario, "--shocks", "recession:mild", "--reps", "25", "--draws", draws]
+    assert main([*args, "--no-progress"]) == 0
+    capsys.readouterr()
+    bad = calibrated.parent / "bad_draws.csv"
+    bad.write_text("draw,colour\n0,1\n")
+    assert main(["compare", scenario, scenario, "--reps", "25", "--draws", str(bad)]) == 2
+    assert "'colour' is not a behaviour constant" in capsys.readouterr().err

@@ -19,8 +19,10 @@ from pathlib import Path
 from incentsim.cli._common import (
     EXECUTORS,
     RUNS_FOLDER,
+    add_draws_option,
     add_set_option,
     default_out_dir,
+    draws_block_fn,
     executor_kind,
     replications,
     seed_value,
@@ -95,13 +97,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="instead of the Monte Carlo, write replication 0's partner history (of --seed) as "
         "transactions in the payout format (.csv or .parquet): synthetic truth for calibration",
     )
-    parser.add_argument(
-        "--draws",
-        type=Path,
-        metavar="FILE",
-        help="behaviour constants drawn from a calibration (draws.csv of incentsim calibrate): "
-        "each block of replications uses one row, picked from its seed",
-    )
+    add_draws_option(parser)
     add_set_option(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -119,13 +115,9 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     if args.transactions is not None:
         return _write_history(scenario, args)
-    block_fn = None
-    if args.draws is not None:
-        from incentsim.calibration.draws import DrawnBehaviour, read_draws
-
-        if args.resume:
-            raise IncentsimError("--draws cannot --resume a run (its folder does not record them)")
-        block_fn = DrawnBehaviour(read_draws(args.draws))
+    if args.draws is not None and args.resume:
+        raise IncentsimError("--draws cannot --resume a run (its folder does not record them)")
+    block_fn = draws_block_fn(args.draws)
     executor = executor_kind(args.executor, args.workers, args.scheduler)
     out_dir = args.out if args.out is not None else default_out_dir(scenario.name)
     print(f"run folder: {out_dir}", file=sys.stderr)
