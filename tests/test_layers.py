@@ -19,7 +19,7 @@ LAYERS = {
     **dict.fromkeys(["program", "population", "market", "scenario"], 1),
     **dict.fromkeys(["engine", "payout"], 2),
     "montecarlo": 3,
-    **dict.fromkeys(["optimizer", "experiments"], 4),
+    **dict.fromkeys(["optimizer", "experiments", "calibration"], 4),
     "report": 5,
     **dict.fromkeys(["cli", "_api", "__init__", "__main__"], 6),
 }

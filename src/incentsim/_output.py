@@ -54,6 +54,7 @@ KINDS: dict[str, str] = {
     "sensitivity.json": "sensitivity analysis",
     "optimization.json": "optimisation",
     "program_ledger.csv": "set of payout statements",
+    "calibrated.yaml": "calibration",
 }
 
 #: Locks this process holds (folder -> depth), so a writer may nest a lock it already holds.

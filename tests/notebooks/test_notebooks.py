@@ -41,12 +41,13 @@ def kernel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def test_the_four_notebooks_are_there() -> None:
+def test_the_five_notebooks_are_there() -> None:
     assert [path.stem for path in PATHS] == [
         "01_quickstart",
         "02_compare_variants",
         "03_optimize_design",
         "04_stress_test",
+        "05_calibrate",
     ]
 
 

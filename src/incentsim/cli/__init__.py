@@ -33,6 +33,7 @@ VERBS: tuple[str, ...] = (
     "schema",
     "run",
     "payout",
+    "calibrate",
     "compare",
     "stress",
     "sensitivity",

@@ -167,8 +167,8 @@ def _integer(text: str) -> int:
 
 
 def add_montecarlo_options(parser: argparse.ArgumentParser, what: str) -> None:
-    """``--reps``, ``--seed``, ``--workers``, ``--executor``, ``--scheduler``, ``--set`` and
-    ``--no-progress``, spelled as ``incentsim run`` spells them."""
+    """``--reps``, ``--seed``, ``--workers``, ``--executor``, ``--scheduler``, ``--draws``,
+    ``--set`` and ``--no-progress``, spelled as ``incentsim run`` spells them."""
     parser.add_argument(
         "--reps",
         type=replications,
@@ -192,8 +192,31 @@ def add_montecarlo_options(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "--scheduler", metavar="ADDRESS", help="a running Dask scheduler (implies --executor dask)"
     )
+    add_draws_option(parser)
     add_set_option(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def add_draws_option(parser: argparse.ArgumentParser) -> None:
+    """``--draws FILE``: behaviour constants drawn from a calibration (see
+    :mod:`incentsim.calibration.draws`)."""
+    parser.add_argument(
+        "--draws",
+        type=Path,
+        metavar="FILE",
+        help="behaviour constants drawn from a calibration (draws.csv of incentsim calibrate): "
+        "each block of replications uses one row, picked from its seed (the same row for every "
+        "variant)",
+    )
+
+
+def draws_block_fn(path: Path | None) -> Any:
+    """The block function that applies ``--draws`` (``None`` without it: the engine's own)."""
+    if path is None:
+        return None
+    from incentsim.calibration.draws import DrawnBehaviour, read_draws
+
+    return DrawnBehaviour(read_draws(path))
 
 
 def add_output_options(parser: argparse.ArgumentParser, runs: str) -> None:
@@ -231,6 +254,7 @@ def run_arguments(args: argparse.Namespace) -> dict[str, Any]:
         "overwrite": args.overwrite,
         "progress": not args.no_progress,
         "overrides": args.overrides,
+        "block_fn": draws_block_fn(args.draws),
     }
 
 

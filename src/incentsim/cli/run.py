@@ -22,9 +22,11 @@ from pathlib import Path
 from incentsim.cli._common import (
     EXECUTORS,
     RUNS_FOLDER,
+    add_draws_option,
     add_excel_option,
     add_set_option,
     default_out_dir,
+    draws_block_fn,
     executor_kind,
     replications,
     seed_value,
@@ -101,6 +103,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="instead of the Monte Carlo, write replication 0's partner history (of --seed) as "
         "transactions in the payout format (.csv or .parquet): synthetic truth for calibration",
     )
+    add_draws_option(parser)
     add_set_option(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -119,6 +122,9 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     if args.transactions is not None:
         return _write_history(scenario, args)
+    if args.draws is not None and args.resume:
+        raise IncentsimError("--draws cannot --resume a run (its folder does not record them)")
+    block_fn = draws_block_fn(args.draws)
     executor = executor_kind(args.executor, args.workers, args.scheduler)
     out_dir = args.out if args.out is not None else default_out_dir(scenario.name)
     print(f"run folder: {out_dir}", file=sys.stderr)
@@ -134,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         overwrite=args.overwrite,
         resume=args.resume,
+        block_fn=block_fn,
     )
     resumed = result.manifest.get("resumed_blocks")
     if resumed:

@@ -119,4 +119,5 @@ def summary(document: Scenario | Program) -> str:
         f"{calendar.horizon_text} ({calendar.period_label(0)} to "
         f"{calendar.period_label(calendar.horizon_periods - 1)}), "
         f"{len(document.market.shocks)} shocks, {document.replications} replications"
+        + ("" if document.calibration is None else f"; {document.calibration.summary()}")
     )

@@ -39,6 +39,7 @@ def calibrate_capacity(
     rounds: int = 3,
     reps: int = BLOCK_SIZE,
     seed: SeedLike | None = None,
+    refit: bool = False,
 ) -> pd.DataFrame:
     """The scenario's partner file with a ``capacity`` column fitted to its revenue history.
 
@@ -54,12 +55,15 @@ def calibrate_capacity(
     seed
         Root seed of the rounds (default: a fresh stream of the scenario's seed, so the fit is
         not judged on the seeds it was made on).
+    refit
+        Fit a ``capacity`` the file gives too, starting from it (a calibration that has changed
+        the behaviour constants refits the capacities it fitted before).
 
     Returns
     -------
     pandas.DataFrame
         The partner file's columns with ``capacity`` (weekly) set for every partner with an
-        observed revenue (a capacity the file already gave is kept).
+        observed revenue (a capacity the file already gave is kept unless ``refit``).
 
     Raises
     ------
@@ -91,7 +95,7 @@ def calibrate_capacity(
         observed_total, seen.sum(axis=1), out=np.zeros(len(real)), where=seen.any(axis=1)
     )
     capacity = np.where(np.isnan(given), mean / wpp / CAPACITY_SHARE_ASSUMED, given)
-    fit = np.isnan(given) & (observed_total > 0)
+    fit = (refit | np.isnan(given)) & (observed_total > 0)
     calendar = scenario.calendar.model_copy(update={"horizon_periods": len(columns)})
     root = fresh_seed(scenario.seed, 2) if seed is None else seed
     blocks = block_seeds(root, reps * rounds, block_size=reps)

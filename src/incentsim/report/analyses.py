@@ -34,10 +34,15 @@ BANDS: tuple[str, ...] = ("loyalty_mean", "active_share", "reserve")
 
 
 def run_identity(result: MonteCarloResult) -> dict[str, Any]:
-    """Scenario, content hash, seed, replications and versions of one Monte Carlo run."""
+    """Scenario, content hash, seed, replications and versions of one Monte Carlo run (and the
+    calibration its scenario records, if any)."""
     from incentsim.montecarlo.seeding import seed_label
 
     manifest = result.manifest
+    try:
+        calibration = result.scenario.calibration
+    except ValueError:  # a result that does not hold its scenario
+        calibration = None
     return {
         "scenario": manifest.get("scenario"),
         "scenario hash": manifest.get("scenario_hash"),
@@ -45,6 +50,7 @@ def run_identity(result: MonteCarloResult) -> dict[str, Any]:
         "replications": f"{result.replications:,} (blocks of {manifest.get('block_size')})",
         "incentsim": manifest.get("incentsim_version"),
         "run folder": str(result.out_dir) if result.out_dir else "in memory",
+        **({} if calibration is None else {"calibration": calibration.summary()}),
     }
 
 

@@ -160,11 +160,13 @@ def scenario_hash(scenario: BaseModel) -> str:
     Two files that validate to the same scenario (whatever their ``extends`` chain, comments,
     number spelling or the order of a model's fields) have the same hash. The order of
     designer-named entries (segments, regions, tiers, SPIFFs...) is kept, because it matters:
-    tiers rank lowest first, and segment order sets how partners are drawn.
+    tiers rank lowest first, and segment order sets how partners are drawn. A scenario without
+    a ``calibration`` block hashes as before the block existed.
     """
-    canonical = json.dumps(
-        scenario.model_dump(mode="json"), separators=(",", ":"), ensure_ascii=False
-    )
+    data = scenario.model_dump(mode="json")
+    if "calibration" in data and data["calibration"] is None:
+        del data["calibration"]
+    canonical = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 

@@ -13,6 +13,7 @@ from incentsim.population.behaviour import Behaviour
 from incentsim.population.spec import Population
 from incentsim.program.spec import Program, Strict
 from incentsim.scenario import fiscal
+from incentsim.scenario.calibration import Calibration
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -77,7 +78,8 @@ class Calendar(Strict):
 class Scenario(Strict):
     """Everything one simulation needs, as written by a designer (after ``extends`` is resolved).
 
-    ``sources`` records where default figures come from, so a reader can judge them.
+    ``sources`` records where default figures come from, so a reader can judge them;
+    ``calibration``, where a calibrated scenario's constants came from (``incentsim calibrate``).
     """
 
     name: str
@@ -90,6 +92,7 @@ class Scenario(Strict):
     behaviour: Behaviour = Field(default_factory=Behaviour)
     market: Market = Field(default_factory=Market)
     program: Program
+    calibration: Calibration | None = None
 
     @property
     def horizon_budget(self) -> float | None:

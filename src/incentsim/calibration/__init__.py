@@ -1,0 +1,28 @@
+"""Calibrate a scenario to a designer's own transactions history (``incentsim calibrate``).
+
+Above :mod:`incentsim.montecarlo` in the layers: it simulates the model with candidate
+behaviour constants and matches its moments to the history's.
+
+* :mod:`~incentsim.calibration.observed`: a history or a simulation as the same arrays;
+* :mod:`~incentsim.calibration.moments`: the moments computed from them;
+* :mod:`~incentsim.calibration.constants`: which constants are estimated, which are not, why;
+* :mod:`~incentsim.calibration.estimate`: :func:`calibrate` (simulated moments, bootstrap);
+* :mod:`~incentsim.calibration.holdout`: :func:`holdout_check`;
+* :mod:`~incentsim.calibration.output`: :func:`write_calibration`;
+* :mod:`~incentsim.calibration.draws`: parameter draws for ``incentsim run --draws``.
+"""
+
+from incentsim.calibration.draws import DrawnBehaviour, read_draws
+from incentsim.calibration.estimate import Calibration, ConstantFit, calibrate
+from incentsim.calibration.holdout import holdout_check
+from incentsim.calibration.output import write_calibration
+
+__all__ = [
+    "Calibration",
+    "ConstantFit",
+    "DrawnBehaviour",
+    "calibrate",
+    "holdout_check",
+    "read_draws",
+    "write_calibration",
+]

@@ -1,0 +1,117 @@
+"""``incentsim calibrate`` end to end: a simulated history in, a calibrated scenario out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from incentsim.cli import main
+from incentsim.scenario.loader import load_scenario
+
+SMALL = Path(__file__).resolve().parents[2] / "scenarios" / "small.yaml"
+SETS = ["--set", "population.partners=60", "--set", "population.recruitment.per_period=0"]
+QUICK = ["--reps", "5", "--bootstrap", "30", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("history") / "history.csv"
+    assert main(["run", str(SMALL), *SETS, "--transactions", str(path), "--no-progress"]) == 0
+    return path
+
+
+@pytest.fixture(scope="module")
+def calibrated(history: Path) -> Path:
+    out = history.parent / "calibration"
+    args = ["calibrate", str(SMALL), str(history), "--out", str(out), "--holdout", "1"]
+    assert main([*args, *SETS, *QUICK]) == 0
+    return out
+
+
+def test_writes_a_calibrated_scenario_that_validates(
+    calibrated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    names = {p.name for p in calibrated.iterdir()}
+    assert names == {
+        "calibrated.yaml",
+        "partners.csv",
+        "draws.csv",
+        "moments.csv",
+        "constants.csv",
+        "holdout.csv",
+    }
+    scenario = load_scenario(calibrated / "calibrated.yaml")
+    assert scenario.calibration is not None
+    assert scenario.calibration.data_hash.startswith("sha256:")
+    assert scenario.population.partners == len(pd.read_csv(calibrated / "partners.csv"))
+    assert set(scenario.calibration.constants) >= {"churn_base", "timing_friction"}
+    assert "effort_elasticity" in scenario.calibration.not_identified
+    assert set(scenario.calibration.holdout) >= {"period_end_share", "revenue:reseller"}
+    capsys.readouterr()
+    assert main(["validate", str(calibrated / "calibrated.yaml")]) == 0
+    assert "calibrated to" in capsys.readouterr().out
+
+
+def test_run_with_draws_is_reproducible_whatever_the_workers(
+    calibrated: Path, tmp_path: Path
+) -> None:
+    from incentsim.montecarlo import MonteCarloResult
+
+    outcomes = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"run{workers}"
+        args = ["run", str(calibrated / "calibrated.yaml"), "--reps", "50", "--out", str(out)]
+        assert main([*args, "--draws", str(calibrated / "draws.csv"), "--workers", workers]) == 0
+        outcomes.append(MonteCarloResult.open(out).outcomes)
+    pd.testing.assert_frame_equal(outcomes[0], outcomes[1])
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("partner_id,date,amount,segment,region\nP1,2027-01-05,abc,reseller,emea\n", "amount"),
+        ("x,y\n1,2\n", "missing required column 'partner_id'"),
+        (None, "file not found"),
+    ],
+)
+def test_bad_history_exits_2_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, message: str
+) -> None:
+    history = tmp_path / "bad.csv"
+    if content is not None:
+        history.write_text(content)
+    out = tmp_path / "out"
+    assert main(["calibrate", str(SMALL), str(history), "--out", str(out), *QUICK]) == 2
+    err = capsys.readouterr().err
+    assert "bad.csv" in err
+    assert message in err
+    assert not out.exists()
+
+
+def test_history_without_first_period_partners(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history = tmp_path / "late.csv"
+    history.write_text("partner_id,date,amount,segment,region\nP1,2027-06-01,100,reseller,emea\n")
+    out = tmp_path / "out"
+    assert main(["calibrate", str(SMALL), str(history), "--out", str(out), *QUICK]) == 2
+    assert "first period" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_compare_and_stress_take_the_draws(
+    calibrated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario, draws = str(calibrated / "calibrated.yaml"), str(calibrated / "draws.csv")
+    change = ["--set", "program.tiers.gold.rebate_rate=0.035"]
+    args = ["compare", scenario, scenario, "--reps", "25", "--draws", draws, "--no-progress"]
+    assert main([*args, *change]) == 0
+    args = ["stress", scenario, "--shocks", "recession:mild", "--reps", "25", "--draws", draws]
+    assert main([*args, "--no-progress"]) == 0
+    capsys.readouterr()
+    bad = calibrated.parent / "bad_draws.csv"
+    bad.write_text("draw,colour\n0,1\n")
+    assert main(["compare", scenario, scenario, "--reps", "25", "--draws", str(bad)]) == 2
+    assert "'colour' is not a behaviour constant" in capsys.readouterr().err
