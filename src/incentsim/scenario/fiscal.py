@@ -18,7 +18,10 @@ transaction falls in (``incentsim payout``, partner tables from a history):
     halves, years, or months): ``start_date`` is the first day of a month that opens a fiscal
     period, and a transaction's period is the fiscal period of its date. The simulation
     approximates each period by whole weeks, so ``weeks_per_period`` must be the period's
-    length rounded to weeks (13 for quarters, 4 for months).
+    length rounded to weeks (13 for quarters, 4 for months). A simulated history
+    (``run --transactions``) is still dated in those weeks from ``start_date``, so near a
+    period end a row can fall a day or two into the next fiscal period (the drift grows about
+    1.25 days a year for quarters).
 
 ``fiscal_year_start`` is the month (1-12) the fiscal year starts in; with it (or any pattern
 but ``weeks``) periods are labelled by fiscal year: ``FY27 Q1``, ``FY27 H2``, ``FY27 M05``,
