@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from incentsim.report import optimizer_steps as steps
 from incentsim.report import words
 from incentsim.report.document import ExecutiveSummary, KeyFigure, Report
 
@@ -98,6 +99,13 @@ def optimization_report(
             choice,
             caption=f"Per segment; reserve {words.amount(result.solution.reserve, currency)}",
         )
+        steps.add_base_note(report, result, currency)
+    if result.refinement is not None:
+        steps.add_refinement(report, result, currency)
+    if result.coupling is not None:
+        steps.add_coupling(report, result, currency)
+    if result.robustness is not None:
+        steps.add_robust(report, result, currency)
     if result.program_wide is not None:
         _add_program_wide(report, result, currency)
     if result.frontier is not None:
