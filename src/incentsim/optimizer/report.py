@@ -371,6 +371,14 @@ def _stability_lines(result: OptimizationResult) -> list[str]:
             + (f" (also picked: {others})" if others else "")
         )
     lines.append(f"  the whole design kept in {stability.same_design_share:.0%}")
+    if stability.losses:
+        loss = stability.loss_summary()
+        lines.append(
+            f"  the designs picked on resamples, assessed on all {result.simulations.replications} "
+            f"scenarios, give up a median {loss['median']:,.0f} ({loss['median_share']:.2%}) "
+            f"of the objective, 90th percentile {loss['p90']:,.0f} ({loss['p90_share']:.2%}); "
+            f"{stability.feasible_on_all} of {len(stability.losses)} meet every constraint there"
+        )
     if stability.no_design:
         lines.append(f"  {stability.no_design} resamples found no design")
     return lines

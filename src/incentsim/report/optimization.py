@@ -304,6 +304,16 @@ def _add_stability(report: Report, result: OptimizationResult) -> None:
     )
     report.attach_table("stability", pd.DataFrame(stability.rows()))
     report.add_table(pd.DataFrame(rows).set_index("segment"), caption="Share of resamples")
+    if stability.losses:
+        loss = stability.loss_summary()
+        report.add_text(
+            "What the flips cost: the designs picked on the resamples, assessed on all the "
+            f"optimiser's scenarios, give up a median {loss['median_share']:.2%} of the "
+            f"chosen design's objective (90th percentile {loss['p90_share']:.2%}); "
+            f"{stability.feasible_on_all} of {len(stability.losses)} meet every constraint "
+            "there (a negative loss is a design that does better by breaking one). Small "
+            "losses mean the choice is among near-equal designs, not a fragile one."
+        )
 
 
 def _base_comparison(result: OptimizationResult) -> Comparison:
@@ -359,7 +369,12 @@ def _summary(
             f"On {result.stability.resamples:,} bootstrap resamples of the scenarios the whole "
             f"design came back in {result.stability.same_design_share:.0%} of them; per segment: "
             + ", ".join(f"{g} {result.stability.share(g):.0%}" for g in result.stability.chosen)
-            + "."
+            + (
+                f"; the designs picked instead give up a median "
+                f"{result.stability.loss_summary()['median_share']:.2%} of the objective."
+                if result.stability.losses
+                else "."
+            )
         )
     if result.validation is not None:
         agree = not result.validation.warnings

@@ -82,17 +82,27 @@ def add_refinement(report: Report, result: OptimizationResult, currency: str) ->
 
 
 def _plot_rounds(rounds: list[dict[str, Any]], currency: str) -> Figure:
-    from incentsim.montecarlo.charts import format_axis, pyplot
+    """The objective per round as a gain over the first round's, in per cent (the gains are
+    small against the objective, so money ticks would all read the same)."""
+    from incentsim.montecarlo.charts import pyplot
 
     plt, _ = pyplot()
+    first = rounds[0]["objective"]
+    gains = [100.0 * (r["objective"] - first) / max(abs(first), 1.0) for r in rounds]
     fig, ax = plt.subplots(figsize=(5.6, 3.0))
-    ax.plot(
-        [r["round"] for r in rounds], [r["objective"] for r in rounds], marker="o", color="#1f4e79"
-    )
+    ax.plot([r["round"] for r in rounds], gains, marker="o", color="#1f4e79")
+    for r, gain in zip(rounds, gains, strict=True):
+        ax.annotate(
+            f"{currency} {_money(r['objective'])}",
+            (r["round"], gain),
+            fontsize=7,
+            xytext=(4, 6),
+            textcoords="offset points",
+        )
     ax.set_xticks([r["round"] for r in rounds])
     ax.set_xlabel("round (0: the first candidates)")
-    ax.set_ylabel(f"objective ({currency})")
-    format_axis(ax.yaxis, "money", bins=4)
+    ax.set_ylabel("objective vs round 0 (%)")
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:+.2f}%")
     fig.tight_layout()
     plt.close(fig)
     return fig
