@@ -223,12 +223,16 @@ def _base_lines(result: OptimizationResult) -> list[str]:
     base = base_assessment(result)
     if base is None or base["feasible"]:
         return []
-    needs = f"; it needs a reserve of {base['reserve']:,.0f}" if base["reserve"] > 0 else ""
+    needs = ""
+    if base["reserve"] > 0:
+        needs = (
+            f"; it needs a reserve of {base['reserve']:,.0f} against "
+            f"{result.settings.reserve_max:,.0f} allowed"
+        )
     return [
         f"  the base design breaks {', '.join(base['violations'])} on these scenarios "
         f"(objective {base['objective']:,.0f}, expected cost {base['expected_cost']:,.0f}"
-        f"{needs} against {result.settings.reserve_max:,.0f} allowed): what the chosen design "
-        "gives up against it is the price of the constraints"
+        f"{needs}): what the chosen design gives up against it is the price of the constraints"
     ]
 
 
