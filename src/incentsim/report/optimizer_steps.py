@@ -179,19 +179,27 @@ def add_robust(report: Report, result: OptimizationResult, currency: str) -> Non
 
 
 def _plot_draws(rows: list[dict[str, Any]], currency: str) -> Figure:
+    """Left, each design's expected objective per draw; right, the robust design's gain over
+    the nominal one per draw (small against the spread between draws)."""
     from incentsim.montecarlo.charts import format_axis, pyplot
 
     plt, _ = pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 3.2))
     order = sorted(rows, key=lambda r: r["nominal_objective"])
     x = list(range(len(order)))
-    ax.plot(x, [r["nominal_objective"] for r in order], marker="o", label="nominal design")
-    ax.plot(x, [r["robust_objective"] for r in order], marker="s", label="robust design")
-    ax.set_xlabel("assumption draw (ordered by the nominal design's objective)")
-    ax.set_ylabel(f"expected objective ({currency})")
-    ax.set_xticks(x, [str(r["draw"]) for r in order])
-    format_axis(ax.yaxis, "money", bins=4)
-    ax.legend(frameon=False, fontsize="small")
+    labels = [str(r["draw"]) for r in order]
+    left.plot(x, [r["nominal_objective"] for r in order], marker="o", label="nominal design")
+    left.plot(x, [r["robust_objective"] for r in order], marker="s", label="robust design")
+    left.set_ylabel(f"expected objective ({currency})")
+    left.legend(frameon=False, fontsize="small")
+    gains = [r["robust_objective"] - r["nominal_objective"] for r in order]
+    right.bar(x, gains, color=["#2e7d32" if g >= 0 else "#c0392b" for g in gains])
+    right.axhline(0.0, color="#333333", linewidth=0.8)
+    right.set_ylabel(f"robust minus nominal ({currency})")
+    for ax in (left, right):
+        ax.set_xlabel("assumption draw (by the nominal design's objective)")
+        ax.set_xticks(x, labels)
+        format_axis(ax.yaxis, "money", bins=4)
     fig.tight_layout()
     plt.close(fig)
     return fig
