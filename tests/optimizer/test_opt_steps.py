@@ -154,6 +154,26 @@ def test_the_robust_milp_maximises_the_measure_over_draws(measure: str, alpha: f
     assert solution.objective == pytest.approx(best, rel=1e-9)
 
 
+def test_minimax_regret_minimises_the_largest_shortfall_against_each_draws_best() -> None:
+    from incentsim.optimizer.robust import with_draw_best
+
+    draws = np.repeat(np.arange(3), 20)
+    segments = synthetic_segments(2, 4, 60, seed=11)
+    rng = np.random.default_rng(5)
+    for coef in segments.values():
+        coef.value = coef.value + rng.normal(0, 60, (coef.n_candidates, 3))[:, draws]
+    problem = DesignProblem(segments, budget=1e9, risk="none", draws=draws, draw_measure="regret")
+    problem = with_draw_best(problem, solve)
+    every = list(choices(problem))
+    per_draw = {tuple(c.values()): np.array(assess(problem, c)["draw_objectives"]) for c in every}
+    best = np.max(np.stack(list(per_draw.values())), axis=0)
+    np.testing.assert_allclose(problem.draw_best, best)
+    regret = {k: float(np.max(best - v)) for k, v in per_draw.items()}
+    solution = solve(problem)
+    assert regret[tuple(solution.choice.values())] == pytest.approx(min(regret.values()))
+    assert solution.objective == pytest.approx(-min(regret.values()))
+
+
 def test_draw_objective_measures() -> None:
     values = np.array([4.0, 1.0, 3.0, 2.0])
     assert draw_objective(values, "expected", 0.5) == 2.5
@@ -213,7 +233,7 @@ def test_assumptions_are_behaviour_constants_with_ranges() -> None:
         ("coupling", "coupling={iterations: 2}", "Budget coupling", "coupling.csv"),
         (
             "robustness",
-            "robust={draws: 3, assumptions: [churn_slope]}",
+            "robust={draws: 3, assumptions: [churn_slope], measure: regret}",
             "Robust design",
             "robust.csv",
         ),

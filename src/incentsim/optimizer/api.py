@@ -47,7 +47,13 @@ from incentsim.optimizer.program_wide import (
     with_settings,
 )
 from incentsim.optimizer.refine import Refinement, refine
-from incentsim.optimizer.robust import Robustness, assumption_draws, compare_designs, stack_draws
+from incentsim.optimizer.robust import (
+    Robustness,
+    assumption_draws,
+    compare_designs,
+    stack_draws,
+    with_draw_best,
+)
 from incentsim.optimizer.space import Candidate, DesignSpace, generate_candidates
 from incentsim.optimizer.spec import OptimizationSpec, load_spec
 from incentsim.optimizer.stability import Stability, bootstrap_stability
@@ -276,13 +282,18 @@ def _optimize(
 
     if spec.robust is not None:
         sim = simulate_space(space)
-    problem = design_problem(spec, sim, settings)
+
+    def problem_for(simulated: SimulatedCandidates, columns: Any = None) -> DesignProblem:
+        """The design problem (with each draw's best objective for minimax regret)."""
+        return with_draw_best(design_problem(spec, simulated, settings, columns), quiet_solve)
+
+    problem = problem_for(sim)
     solution = solve(problem, time_limit=spec.time_limit, mip_gap=spec.mip_gap, solver=solver)
     refinement = coupling = robustness = None
     if spec.refine is not None and solution.has_design:
         space, sim, problem, solution, refinement = refine(
             spec, base, space, sim, solution, simulate_space,
-            lambda s: design_problem(spec, s, settings), quiet_solve,
+            problem_for, quiet_solve,
         )  # fmt: skip
     name = spec.name or f"{base.name}-optimised"
     if spec.coupling is not None and solution.has_design:
@@ -309,7 +320,7 @@ def _optimize(
         chosen = {g: space.candidates[g][c] for g, c in solution.choice.items()}
         assessment = assess(problem, solution.choice)
         if spec.stability_resamples > 0:
-            resampled = functools.partial(design_problem, spec, sim, settings)
+            resampled = functools.partial(problem_for, sim)
             stability = bootstrap_stability(
                 resampled if coupling is None else lambda c: coupling.corrected(resampled(c)),
                 problem.n_scenarios,

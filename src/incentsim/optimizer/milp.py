@@ -123,8 +123,10 @@ class DesignProblem:
     #: assumptions), and the measure over the draws' expected objectives maximised instead of
     #: the mean (:func:`draw_objective`).
     draws: np.ndarray | None = None
-    draw_measure: Literal["expected", "worst_case", "cvar"] = "expected"
+    draw_measure: Literal["expected", "worst_case", "cvar", "regret"] = "expected"
     draw_alpha: float = 1.0
+    #: For ``regret``: the best objective reachable in each draw alone (one per draw label).
+    draw_best: np.ndarray | None = None
 
     @property
     def n_scenarios(self) -> int:
@@ -333,6 +335,13 @@ def _robust_figures(
         return {}
     value = np.sum([problem.segments[g].value[c] for g, c in choice.items()], axis=0)
     per_draw = draw_means(problem, value) - carrying
+    if problem.draw_measure == "regret":
+        best = np.zeros(len(per_draw)) if problem.draw_best is None else problem.draw_best
+        return {
+            "draw_objectives": per_draw.tolist(),
+            "draw_regrets": (best - per_draw).tolist(),
+            "robust_objective": float(np.min(per_draw - best)),
+        }
     measure = draw_objective(per_draw, problem.draw_measure, problem.draw_alpha)
     return {"draw_objectives": per_draw.tolist(), "robust_objective": measure}
 
@@ -467,18 +476,19 @@ def _add_draw_objective(
 ) -> None:
     """Maximise the lower CVaR (or the minimum) over draws of the draws' expected objective:
     ``eta - 1/(alpha*D) * sum v[d]`` with ``v[d] >= eta - V[d]``, ``v >= 0``; the worst case is
-    ``alpha = 1/D``."""
+    ``alpha = 1/D``, and minimax regret the worst case of ``V[d] - best[d]``."""
     import pulp
 
     names = list(problem.segments)
     per_draw = np.concatenate([draw_means(problem, problem.segments[g].value) for g in names])
     n_draws = per_draw.shape[1]
-    alpha = 1.0 / n_draws if problem.draw_measure == "worst_case" else problem.draw_alpha
+    alpha = problem.draw_alpha if problem.draw_measure == "cvar" else 1.0 / n_draws
+    best = np.zeros(n_draws) if problem.draw_best is None else problem.draw_best
     eta = prob.add_variable("draw_eta")
     shortfall = [prob.add_variable(f"draw_v_{d}", lowBound=0.0) for d in range(n_draws)]
     for d in range(n_draws):
         pairs = [*zip(flat, per_draw[:, d].tolist(), strict=True), (eta, -1.0), (shortfall[d], 1.0)]
-        add(pairs, pulp.LpConstraintGE, 0.0, f"draw_{d}")
+        add(pairs, pulp.LpConstraintGE, float(best[d]), f"draw_{d}")
     weight = 1.0 / (alpha * n_draws)
     prob.setObjective(
         pulp.LpAffineExpression(

@@ -288,7 +288,11 @@ def _robust_lines(result: OptimizationResult) -> list[str]:
     if robust is None:
         return []
     draws = len(robust.nominal["per_draw"])
-    measure = {"cvar": f"cvar (worst {robust.alpha:.0%} of draws)", "worst_case": "worst case"}
+    measure = {
+        "cvar": f"cvar (worst {robust.alpha:.0%} of draws)",
+        "worst_case": "worst case",
+        "regret": "minimax regret (largest shortfall against each draw's best design, negated)",
+    }
     lines = [
         "",
         f"Robust design: {draws} draws of {', '.join(robust.assumptions)} over their documented "
@@ -300,6 +304,11 @@ def _robust_lines(result: OptimizationResult) -> list[str]:
         lines.append(
             f"  {label:<10}{shown['expected']:>14,.0f}{shown['cvar']:>14,.0f}"
             f"{shown['worst_case']:>14,.0f}  {', '.join(shown['design'].values())}"
+        )
+    if "max_regret" in robust.robust:
+        lines.append(
+            f"  largest regret over the draws: nominal {robust.nominal['max_regret']:,.0f}, "
+            f"robust {robust.robust['max_regret']:,.0f}"
         )
     if robust.nominal["design"] == robust.robust["design"]:
         lines.append("  the nominal design is already the robust one")

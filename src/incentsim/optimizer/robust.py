@@ -21,6 +21,7 @@ The draws come from their own stream of the optimisation's seed
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +31,7 @@ import numpy as np
 from incentsim.experiments.sensitivity import DEFAULT_FACTORS, Factor, apply_factors
 from incentsim.montecarlo.seeding import SeedLike
 from incentsim.optimizer.evaluate import SimulatedCandidates
-from incentsim.optimizer.milp import DesignProblem, draw_means, draw_objective
+from incentsim.optimizer.milp import DesignProblem, Solution, draw_means, draw_objective
 from incentsim.optimizer.spec import OptimizationSpec
 from incentsim.scenario.loader import scenario_from_dict
 from incentsim.scenario.model import Scenario
@@ -42,6 +43,7 @@ __all__ = [
     "compare_designs",
     "draw_scenario",
     "stack_draws",
+    "with_draw_best",
 ]
 
 #: Uncertain behaviour constants a robust design can be drawn over, with their documented
@@ -149,6 +151,31 @@ def stack_draws(
     )
 
 
+def with_draw_best(
+    problem: DesignProblem, solve: Callable[[DesignProblem], Solution]
+) -> DesignProblem:
+    """For minimax regret: ``problem`` with the best objective of each draw alone (the problem
+    solved on that draw's scenarios, every constraint kept); other problems unchanged. A draw
+    with no feasible design counts its best as the lowest candidate objective, so it adds no
+    regret."""
+    if problem.draws is None or problem.draw_measure != "regret":
+        return problem
+    best = []
+    for label in np.unique(problem.draws):
+        columns = problem.draws == label
+        segments = {
+            g: dataclasses.replace(c, value=c.value[:, columns], cost=c.cost[:, columns])
+            for g, c in problem.segments.items()
+        }
+        alone = dataclasses.replace(
+            problem, segments=segments, draws=None, draw_measure="expected", draw_best=None
+        )
+        solution = solve(alone)
+        lowest = sum(float(c.value.mean(axis=1).min()) for c in segments.values())
+        best.append(float(solution.objective) if solution.has_design else lowest)
+    return dataclasses.replace(problem, draw_best=np.array(best))
+
+
 def compare_designs(
     problem: DesignProblem,
     nominal: Mapping[str, int],
@@ -165,13 +192,16 @@ def compare_designs(
     def figures(choice: Mapping[str, int]) -> dict[str, Any]:
         value = np.sum([problem.segments[g].value[c] for g, c in choice.items()], axis=0)
         per_draw = draw_means(problem, value)
-        return {
+        shown = {
             "design": {g: ids[g][c] for g, c in choice.items()},
             "per_draw": per_draw.tolist(),
             "expected": draw_objective(per_draw, "expected", alpha),
             "worst_case": draw_objective(per_draw, "worst_case", alpha),
             "cvar": draw_objective(per_draw, "cvar", alpha),
         }
+        if problem.draw_best is not None:
+            shown["max_regret"] = float(np.max(problem.draw_best - per_draw))
+        return shown
 
     shown_nominal, shown_robust = figures(nominal), figures(robust)
     gain = np.asarray(shown_robust["per_draw"]) - np.asarray(shown_nominal["per_draw"])

@@ -292,12 +292,13 @@ class RobustSpec(Strict):
     of :data:`~incentsim.optimizer.robust.ASSUMPTIONS`, each over its documented range; all of
     them by default), ``replications`` each (default: the optimiser's), and the design chosen
     maximises ``measure`` of the per-draw expected objective: ``expected`` (the mean over
-    draws), ``worst_case`` (the worst draw) or ``cvar`` (the mean of the worst ``alpha`` share
-    of draws)."""
+    draws), ``worst_case`` (the worst draw), ``cvar`` (the mean of the worst ``alpha`` share
+    of draws) or ``regret`` (minimax regret: the smallest largest shortfall against the best
+    design of each draw)."""
 
     draws: Annotated[int, Field(ge=2, le=200)] = 10
     assumptions: list[str] | None = None
-    measure: Literal["expected", "worst_case", "cvar"] = "cvar"
+    measure: Literal["expected", "worst_case", "cvar", "regret"] = "cvar"
     alpha: Annotated[float, Field(gt=0.0, le=1.0)] = 0.2
     replications: Annotated[int, Field(ge=1, le=100_000)] | None = None
 

@@ -152,6 +152,7 @@ def add_robust(report: Report, result: OptimizationResult, currency: str) -> Non
         + {
             "cvar": f"mean of the worst {robust.alpha:.0%} of draws",
             "worst_case": "worst draw",
+            "regret": "worst shortfall against each draw's best design (minimax regret)",
         }.get(robust.measure, "mean over draws")
         + " of the expected objective.",
         note=True,
@@ -165,6 +166,11 @@ def add_robust(report: Report, result: OptimizationResult, currency: str) -> Non
                 f"expected ({currency})": _money(shown["expected"]),
                 f"cvar ({currency})": _money(shown["cvar"]),
                 f"worst case ({currency})": _money(shown["worst_case"]),
+                **(
+                    {f"largest regret ({currency})": _money(shown["max_regret"])}
+                    if "max_regret" in shown
+                    else {}
+                ),
             }
             for label, shown in (("nominal", robust.nominal), ("robust", robust.robust))
         ]
