@@ -268,18 +268,23 @@ def _coupling_lines(result: OptimizationResult) -> list[str]:
         f"Coupling: the choice simulated as one program (budget and reserve on) over "
         f"{coupling.replications} replications, the coefficients corrected by what it shows",
         f"  {'run':>4}{'promised objective':>20}{'joint objective':>17}{'promised cost':>15}"
-        f"{'joint cost':>12}{'a':>9}{'b':>9}  design",
+        f"{'joint cost':>12}{'a':>9}{'b':>9}{'status (gap)':>22}  design",
     ]
     for i in coupling.iterations:
         mark = "" if i["objective_agrees"] and i["cost_agrees"] else " (differs)"
         lines.append(
             f"  {i['iteration']:>4}{i['promised_objective']:>20,.0f}{i['joint_objective']:>17,.0f}"
             f"{i['promised_cost']:>15,.0f}{i['joint_cost']:>12,.0f}{i['a']:>+9.3f}{i['b']:>+9.3f}"
-            f"  {', '.join(i['design'].values())}{mark}"
+            f"{_status(i['status'], i['gap']):>22}  {', '.join(i['design'].values())}{mark}"
         )
     state = "consistent" if coupling.consistent else "NOT consistent"
     lines.append(f"  {state}: stopped as {coupling.stopped}")
     return lines
+
+
+def _status(status: str, gap: float | None) -> str:
+    """A solver status with its gap, as the solver reported them."""
+    return status if gap is None else f"{status} ({gap:.1e})"
 
 
 def _robust_lines(result: OptimizationResult) -> list[str]:

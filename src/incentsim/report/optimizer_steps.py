@@ -43,12 +43,22 @@ def add_base_note(report: Report, result: OptimizationResult, currency: str) -> 
             f"{_money(result.settings.reserve_max)} allowed"
         )
     report.add_text(
-        f"The base design breaks {', '.join(base['violations'])} on the optimiser's scenarios "
+        f"The base design breaks {', '.join(_constraint(v) for v in base['violations'])} on "
+        "the optimiser's scenarios "
         f"(objective {currency} {_money(base['objective'])}, expected cost {currency} "
         f"{_money(base['expected_cost'])}{reserve}). It cannot be chosen, so what the chosen "
         "design gives up against it is the price of the constraints, not a failure of the "
         "search."
     )
+
+
+def _constraint(group: str) -> str:
+    """A constraint group as :func:`~incentsim.optimizer.milp.assess` names it, in words."""
+    if group.startswith("tail_risk"):
+        return "the tail-risk limit " + group.removeprefix("tail_risk ").replace("cvar", "CVaR")
+    if group == "budget":
+        return "the budget (expected cost above it)"
+    return group.replace("_", " ")
 
 
 def add_refinement(report: Report, result: OptimizationResult, currency: str) -> None:
@@ -91,18 +101,22 @@ def _plot_rounds(rounds: list[dict[str, Any]], currency: str) -> Figure:
     gains = [100.0 * (r["objective"] - first) / max(abs(first), 1.0) for r in rounds]
     fig, ax = plt.subplots(figsize=(5.6, 3.0))
     ax.plot([r["round"] for r in rounds], gains, marker="o", color="#1f4e79")
+    last = rounds[-1]["round"]
     for r, gain in zip(rounds, gains, strict=True):
+        right = r["round"] == last and last > 0  # keep the last label inside the axes
         ax.annotate(
             f"{currency} {_money(r['objective'])}",
             (r["round"], gain),
             fontsize=7,
-            xytext=(4, 6),
+            xytext=(-6, 6) if right else (4, 6),
             textcoords="offset points",
+            ha="right" if right else "left",
         )
     ax.set_xticks([r["round"] for r in rounds])
     ax.set_xlabel("round (0: the first candidates)")
     ax.set_ylabel("objective vs round 0 (%)")
-    ax.yaxis.set_major_formatter(lambda v, _: f"{v:+.2f}%")
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:+.3f}%")
+    ax.margins(x=0.15, y=0.2)
     fig.tight_layout()
     plt.close(fig)
     return fig
