@@ -277,6 +277,11 @@ def _coupling_lines(result: OptimizationResult) -> list[str]:
             f"{i['promised_cost']:>15,.0f}{i['joint_cost']:>12,.0f}{i['a']:>+9.3f}{i['b']:>+9.3f}"
             f"{_status(i['status'], i['gap']):>22}  {', '.join(i['design'].values())}{mark}"
         )
+    noise = max(i["noise"] for i in coupling.iterations)
+    lines.append(
+        f"  the joint and the segments' runs share no random numbers: differences in objective "
+        f"below about {noise:,.0f} (95%) cannot be told from noise"
+    )
     state = "consistent" if coupling.consistent else "NOT consistent"
     lines.append(f"  {state}: stopped as {coupling.stopped}")
     return lines

@@ -133,7 +133,10 @@ def add_coupling(report: Report, result: OptimizationResult, currency: str) -> N
         "simulated alone promised; where they differed beyond noise, every candidate's value "
         "and cost were corrected per unit of its cost (a, b) and the problem re-solved. "
         f"{'Consistent' if coupling.consistent else 'Not consistent'}: stopped as "
-        f"{coupling.stopped}.",
+        f"{coupling.stopped}. The joint and the segments' runs share no random numbers, so "
+        f"a difference in objective below about {currency} "
+        f"{_money(max(i['noise'] for i in coupling.iterations))} cannot be told from noise "
+        "(more coupling.replications narrow it).",
         note=True,
     )
     rows = [
