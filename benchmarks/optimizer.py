@@ -1,4 +1,5 @@
-"""The design optimiser: MILP against random search and differential evolution; MILP size.
+"""The design optimiser: MILP against random search and differential evolution; MILP size;
+the optimiser's optional steps.
 
 Part 1, on the bundled optimisation (``scenarios/optimize_demo.yaml``), at equal simulation
 budget counted in partner-replications (one partner simulated over the horizon once):
@@ -27,11 +28,24 @@ Part 3: build and solve times of the CVaR MILP for 8 segments x 64 candidates x 
 scenarios with synthetic coefficients (the generator of the optimiser's tests); target under
 20 s to proven optimality.
 
+Part 4 (issue 14), on the bundled optimisation: the optimiser's optional steps side by side:
+the base design (under the file's budget, with the largest reserve allowed), the one-shot MILP,
+with refinement rounds, with the coupling loop, with both, and a robust design over draws of
+the behaviour constants. Per variant: CPU time of the whole optimisation (serial, no cache,
+no validation or bootstrap; CPU time because the machine is shared), the last MILP's solve
+time, status and gap, the candidate simulations (candidates x scenarios, plus joint
+replications), and the validated objective: every design re-simulated as one program on the
+same fresh seed, with its paired difference against the base design (95% interval), its
+share of replications overrunning budget + reserve and its CVaR at ``alpha`` less that limit
+(positive: the CVaR limit is broken). A last variant solves with ``risk: chance`` to show
+what the CVaR limit costs.
+
 Run::
 
-    .venv/bin/python benchmarks/optimizer.py                  # all three parts
+    .venv/bin/python benchmarks/optimizer.py                  # all four parts
     .venv/bin/python benchmarks/optimizer.py --part candidates --repeat 5
     .venv/bin/python benchmarks/optimizer.py --part size --repeat 3
+    .venv/bin/python benchmarks/optimizer.py --part steps --validation-reps 400
 """
 
 from __future__ import annotations
@@ -347,9 +361,88 @@ def part_size(repeat: int) -> None:
     )
 
 
+#: Part 4's variants: a name and the optimisation file's keys it changes.
+STEP_VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("one-shot MILP", {}),
+    ("+ refine", {"refine": {"rounds": 3, "candidates": 6}}),
+    ("+ coupling", {"coupling": {"iterations": 3}}),
+    ("+ refine + coupling", {"refine": {"rounds": 3, "candidates": 6}, "coupling": {}}),
+    ("robust (6 draws x 50)", {"robust": {"draws": 6, "replications": 50}}),
+    ("one-shot, risk chance", {"risk": "chance"}),
+)
+
+
+def part_steps(spec_path: str, validation_reps: int) -> None:
+    from incentsim.optimizer import optimize
+    from incentsim.optimizer.spec import spec_from_dict
+
+    header(f"optimiser steps on {spec_path} (CPU time, serial, no cache)")
+    spec = load_spec(spec_path)
+    document = spec.model_dump(mode="json", exclude={"file"})
+    document.update(stability_resamples=0, validation_replications=0)
+    base = load_scenario(spec.scenario_path, spec.overrides)
+    settings = resolve_settings(spec, base)
+    rows: list[tuple[str, Any, dict[str, Any] | None]] = []
+    for name, changes in STEP_VARIANTS:
+        variant = spec_from_dict({**document, **changes}, spec.file)
+        began = time.process_time()
+        result = optimize(variant, progress=False)
+        cpu = time.process_time() - began
+        sims = sum(len(c) for c in result.simulations.candidates.values())
+        sims *= result.simulations.replications
+        if result.coupling is not None:
+            sims += result.coupling.replications * len(result.coupling.iterations)
+        rows.append((name, result, {"cpu": cpu, "simulations": sims}))
+    seed = fresh_seed(spec.seed or 0, 8)
+    base_design = design_scenario(base, {}, settings, settings.reserve_max, "base design")
+    reference, cost = _validated(spec, base_design, settings.reserve_max, seed, validation_reps)
+    limit = settings.budget + settings.reserve_max
+    print(
+        f"  {'variant':<24}{'CPU s':>7}{'solve s':>9}{'status (gap)':>20}{'simulations':>13}"
+        f"{'validated objective (95% CI)':>40}{'vs base, paired (95% CI)':>34}"
+        f"{'P(overrun)':>12}{'CVaR - limit':>14}  design"
+    )
+    low, high = mean_interval(reference)
+    print(
+        f"  {'base design':<24}{'':>7}{'':>9}{'':>20}{'':>13}"
+        f"{f'{reference.mean():,.0f} ({low:,.0f}-{high:,.0f})':>40}{'-':>34}"
+        f"{np.mean(cost > limit):>12.3f}{cvar(cost, settings.alpha) - limit:>+14,.0f}  base"
+    )
+    for name, result, figures in rows:
+        assert figures is not None
+        solution = result.solution
+        status = f"{solution.status} ({solution.gap or 0.0:.1e})"
+        reserve = float(solution.reserve or 0.0)
+        value, cost = _validated(spec, result.design, reserve, seed, validation_reps)
+        limit = settings.budget + reserve
+        low, high = mean_interval(value)
+        d_low, d_high = mean_interval(value - reference)
+        paired = f"{(value - reference).mean():+,.0f} ({d_low:+,.0f} to {d_high:+,.0f})"
+        design = ", ".join(c.id for c in result.chosen.values())
+        print(
+            f"  {name:<24}{figures['cpu']:>7.1f}{solution.solve_seconds:>9.2f}{status:>20}"
+            f"{figures['simulations']:>13,}{f'{value.mean():,.0f} ({low:,.0f}-{high:,.0f})':>40}"
+            f"{paired:>34}{np.mean(cost > limit):>12.3f}"
+            f"{cvar(cost, settings.alpha) - limit:>+14,.0f}  {design}",
+            flush=True,
+        )
+
+
+def _validated(
+    spec: OptimizationSpec, design: Scenario, reserve: float, seed: Any, reps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The optimiser's objective and the incentive cost per fresh replication of ``design`` as
+    one program."""
+    frame = run_montecarlo(design, reps=reps, seed=seed, progress=False).outcomes
+    outcomes = {name: frame[name].to_numpy(dtype=float) for name in frame.columns}
+    return objective_values(spec, design, outcomes, reserve), outcomes["incentive_cost"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--part", choices=("methods", "candidates", "size", "all"), default="all")
+    parser.add_argument(
+        "--part", choices=("methods", "candidates", "size", "steps", "all"), default="all"
+    )
     parser.add_argument("--spec", default=str(SCENARIOS / "optimize_demo.yaml"))
     parser.add_argument("--validation-reps", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
@@ -360,6 +453,8 @@ def main(argv: list[str] | None = None) -> int:
         part_candidates(args.spec, args.repeat)
     if args.part in ("size", "all"):
         part_size(args.repeat)
+    if args.part in ("steps", "all"):
+        part_steps(args.spec, args.validation_reps)
     return 0
 
 

@@ -47,6 +47,7 @@ def test_a_clear_winner_is_kept_in_every_resample() -> None:
     assert stability.picks == {"segment0": {"c2": 12}, "segment1": {"c2": 12}}
     assert stability.same_design_share == 1.0
     assert stability.no_design == 0
+    assert stability.losses == [0.0] * 12
 
 
 def test_indistinguishable_candidates_flip_and_counts_add_up() -> None:
@@ -65,6 +66,13 @@ def test_indistinguishable_candidates_flip_and_counts_add_up() -> None:
     rows = stability.rows()
     assert sum(r["picks"] for r in rows) == 30
     assert sum(r["chosen"] for r in rows) <= 1
+    # what the flips cost, on all scenarios: nothing is better than the chosen optimum there
+    assert len(stability.losses) == 30
+    assert min(stability.losses) >= -1e-9
+    assert stability.feasible_on_all == 30
+    assert max(stability.losses) > 0
+    summary = stability.loss_summary()
+    assert summary["median"] <= summary["p90"] <= max(stability.losses)
 
 
 def test_optimize_reports_stability(tmp_path: Path) -> None:

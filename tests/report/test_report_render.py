@@ -33,7 +33,7 @@ from incentsim.scenario.loader import load_scenario
 
 SCENARIOS = Path(__file__).parents[2] / "scenarios"
 SMALL = SCENARIOS / "small.yaml"
-REPORTS = ["run", "compare", "stress", "optimize", "experiment"]
+REPORTS = ["run", "compare", "stress", "optimize", "optimize_robust", "experiment"]
 EXPERIMENT = f"""\
 name: render
 base: {SMALL}
@@ -126,7 +126,8 @@ def render(page: str, folder: Path) -> dict:
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Every report: run, comparison, stress and experiment on the small scenario (3
-    replications), and the bundled optimisation (10 replications a candidate)."""
+    replications), and the bundled optimisation (10 replications a candidate), once with
+    refinement and coupling and once robust."""
     folder = tmp_path_factory.mktemp("reports")
     scenario = load_scenario(SMALL)
     result = run_montecarlo(scenario, reps=3, seed=4, progress=False, panel=True)
@@ -134,9 +135,12 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     richer.write_text(f"extends: {SMALL}\nname: richer\nprogram:\n  partner_cap: 20000\n")
     comparison = compare([SMALL, SMALL, richer], reps=3, seed=4, progress=False)
     test = stress(scenario, ["recession:severe", "competitor"], reps=3, seed=4, progress=False)
-    optimised = optimize(
+    small = ["replications=10", "validation_replications=10", "floors.retention=0.5"]
+    steps = ["refine={rounds: 1, candidates: 2}", "coupling={iterations: 1}"]
+    optimised = optimize(SCENARIOS / "optimize_demo.yaml", overrides=small + steps, progress=False)
+    robust = optimize(
         SCENARIOS / "optimize_demo.yaml",
-        overrides=["replications=10", "validation_replications=10", "floors.retention=0.5"],
+        overrides=[*small, "robust={draws: 3, assumptions: [churn_slope, value_weight]}"],
         progress=False,
     )
     experiment = folder / "render.yaml"
@@ -144,6 +148,7 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     finished = run_experiment(experiment, folder / "experiment", log=False)
     return {
         "optimize": optimization_report(optimised, folder / "optimize.html").read_text(),
+        "optimize_robust": optimization_report(robust, folder / "robust.html").read_text(),
         "experiment": experiment_report(finished, folder / "experiment.html").read_text(),
         "run": run_report(result, folder / "run.html").read_text(),
         "compare": comparison_report(comparison, folder / "compare.html").read_text(),

@@ -8,8 +8,11 @@
     result.design                      # the chosen program as a Scenario (also design.yaml)
 
 Steps: generate candidates per segment (:mod:`~incentsim.optimizer.space`), simulate them over
-common random numbers (:mod:`~incentsim.optimizer.evaluate`), choose one per segment and the
-reserve (:mod:`~incentsim.optimizer.milp`), optionally re-solve over a range of budgets
+common random numbers (:mod:`~incentsim.optimizer.evaluate`; under assumption draws for a
+robust design, :mod:`~incentsim.optimizer.robust`), choose one per segment and the reserve
+(:mod:`~incentsim.optimizer.milp`), optionally refine the candidates around the choice
+(:mod:`~incentsim.optimizer.refine`) and correct the coefficients by joint runs of the choice
+(:mod:`~incentsim.optimizer.coupling`), re-solve over a range of budgets
 (:mod:`~incentsim.optimizer.frontier`), re-solve on bootstrap resamples of the scenarios
 (:mod:`~incentsim.optimizer.stability`), choose the program-wide levers on joint runs of the
 chosen design (:mod:`~incentsim.optimizer.program_wide`), re-simulate the chosen design jointly
@@ -22,17 +25,20 @@ from __future__ import annotations
 import functools
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from incentsim import _output
+from incentsim.experiments.sensitivity import Factor
 from incentsim.montecarlo.resources import check_block_memory
 from incentsim.montecarlo.seeding import BLOCK_SIZE, fresh_seed
 from incentsim.optimizer.coefficients import ProblemSettings, design_problem, resolve_settings
+from incentsim.optimizer.coupling import Coupling, couple
 from incentsim.optimizer.evaluate import SimulatedCandidates, simulate_candidates
 from incentsim.optimizer.frontier import Frontier, trace_frontier
 from incentsim.optimizer.milp import DesignProblem, Risk, Solution, assess, solve
@@ -42,12 +48,21 @@ from incentsim.optimizer.program_wide import (
     program_wide_options,
     with_settings,
 )
+from incentsim.optimizer.refine import Refinement, refine
+from incentsim.optimizer.robust import (
+    Robustness,
+    assumption_draws,
+    compare_designs,
+    stack_draws,
+    with_draw_best,
+)
 from incentsim.optimizer.space import Candidate, DesignSpace, generate_candidates
 from incentsim.optimizer.spec import OptimizationSpec, load_spec
 from incentsim.optimizer.stability import Stability, bootstrap_stability
 from incentsim.optimizer.validate import (
     Validation,
     design_scenario,
+    joint_outcomes,
     promised_outcomes,
     validate_design,
 )
@@ -67,6 +82,9 @@ VALIDATION_STREAM = 1
 
 #: Fresh-seed stream the stability bootstrap draws its resamples from.
 STABILITY_STREAM = 2
+
+#: Fresh-seed stream the robust design's assumption draws come from.
+ROBUST_STREAM = 3
 
 
 @dataclass
@@ -97,6 +115,15 @@ class OptimizationResult:
     frontier
         The design problem re-solved at each of the file's ``frontier`` budgets (``None``
         without ``frontier``).
+    refinement
+        The refinement rounds (``None`` without ``refine``); ``space``, ``simulations``,
+        ``problem`` and ``solution`` are then the last round's.
+    coupling
+        The joint runs of the coupling loop (``None`` without ``coupling``); ``problem`` is
+        then the corrected problem the choice was made on.
+    robustness
+        The nominal and the robust design under every assumption draw (``None`` without
+        ``robust``); the ``simulations`` are then draws x replications.
     files
         What was written to ``out_dir`` (name -> path).
     """
@@ -116,6 +143,9 @@ class OptimizationResult:
     stability: Stability | None = None
     program_wide: ProgramWideChoice | None = None
     frontier: Frontier | None = None
+    refinement: Refinement | None = None
+    coupling: Coupling | None = None
+    robustness: Robustness | None = None
 
     @property
     def feasible(self) -> bool:
@@ -267,18 +297,14 @@ def _optimize(
     """The optimisation itself (see :func:`optimize`) once its inputs are checked, writing
     nothing."""
     seed = base.seed if spec.seed is None else spec.seed
-    sim = simulate_candidates(
-        base,
-        space,
-        spec.replications,
-        seed,
-        executor=executor,
-        workers=workers,
-        cache_dir=cache_dir,
-        progress=progress,
-    )
-    problem = design_problem(spec, sim, settings)
-    solution = solve(problem, time_limit=spec.time_limit, mip_gap=spec.mip_gap, solver=solver)
+    run_options: dict[str, Any] = {"executor": executor, "workers": workers, "progress": progress}
+
+    def simulate(scenario: Scenario, candidates: DesignSpace, reps: int) -> SimulatedCandidates:
+        return simulate_candidates(
+            scenario, candidates, reps, seed, cache_dir=cache_dir, **run_options
+        )
+
+    sim = simulate(base, space, spec.replications)
     quiet_solve = functools.partial(
         solve,
         time_limit=spec.time_limit,
@@ -286,6 +312,52 @@ def _optimize(
         solver=solver,
         diagnose_infeasible=False,
     )
+    factors: list[Factor] = []
+    draws: np.ndarray | None = None
+    nominal_choice: dict[str, int] = {}
+    if spec.robust is not None:
+        factors, draws = assumption_draws(spec, fresh_seed(seed, ROBUST_STREAM))
+        nominal_choice = quiet_solve(design_problem(spec, sim, settings)).choice
+
+    def simulate_space(new: DesignSpace) -> SimulatedCandidates:
+        """New candidates on the optimiser's scenarios (every assumption draw, if robust)."""
+        if spec.robust is None or draws is None:
+            return simulate(base, new, spec.replications)
+        reps = spec.robust.replications or spec.replications
+        return stack_draws(lambda s: simulate(s, new, reps), base, factors, draws)
+
+    if spec.robust is not None:
+        sim = simulate_space(space)
+
+    def problem_for(simulated: SimulatedCandidates, columns: Any = None) -> DesignProblem:
+        """The design problem (with each draw's best objective for minimax regret)."""
+        return with_draw_best(design_problem(spec, simulated, settings, columns), quiet_solve)
+
+    problem = problem_for(sim)
+    solution = solve(problem, time_limit=spec.time_limit, mip_gap=spec.mip_gap, solver=solver)
+    refinement = coupling = robustness = None
+    if spec.refine is not None and solution.has_design:
+        space, sim, problem, solution, refinement = refine(
+            spec, base, space, sim, solution, simulate_space,
+            problem_for, quiet_solve,
+        )  # fmt: skip
+    name = spec.name or f"{base.name}-optimised"
+    if spec.coupling is not None and solution.has_design:
+        joint_reps = spec.coupling.replications or spec.replications
+
+        def joint(choice: Mapping[str, int], reserve: float, at: Any) -> dict[str, np.ndarray]:
+            picked = {g: space.candidates[g][c] for g, c in choice.items()}
+            program = design_scenario(base, picked, settings, reserve, name)
+            return joint_outcomes(spec, program, settings, reserve, at, joint_reps, **run_options)
+
+        ids = {g: [c.id for c in space.candidates[g]] for g in space.segments}
+        problem, solution, coupling = couple(
+            problem, solution, joint, ids, spec.coupling.iterations, joint_reps, seed, quiet_solve
+        )
+    if spec.robust is not None and solution.has_design and nominal_choice:
+        assert draws is not None  # drawn above for a robust optimisation
+        ids = {g: [c.id for c in space.candidates[g]] for g in space.segments}
+        robustness = compare_designs(problem, nominal_choice, solution.choice, ids, factors, draws)
     frontier = None
     if spec.frontier is not None:
         frontier = trace_frontier(problem, spec.frontier.values(), sim.partners, quiet_solve)
@@ -295,8 +367,9 @@ def _optimize(
         chosen = {g: space.candidates[g][c] for g, c in solution.choice.items()}
         assessment = assess(problem, solution.choice)
         if spec.stability_resamples > 0:
+            resampled = functools.partial(problem_for, sim)
             stability = bootstrap_stability(
-                functools.partial(design_problem, spec, sim, settings),
+                resampled if coupling is None else lambda c: coupling.corrected(resampled(c)),
                 problem.n_scenarios,
                 solution.choice,
                 spec.stability_resamples,
@@ -304,7 +377,6 @@ def _optimize(
                 quiet_solve,
             )
         reserve = float(solution.reserve or 0.0)
-        name = spec.name or f"{base.name}-optimised"
         design = design_scenario(base, chosen, settings, reserve, name, _describe(chosen))
         options = program_wide_options(spec, base)
         if options:
@@ -317,7 +389,15 @@ def _optimize(
                 update={"description": _describe(chosen, program_wide.chosen)}
             )
         if spec.validation_replications > 0:
-            promised = promised_outcomes(spec, sim, solution.choice, settings, reserve)
+            if spec.robust is not None:  # the validation runs the base's assumptions
+                alone = DesignSpace(list(space.segments), {g: [c] for g, c in chosen.items()})
+                promised_sim = simulate(base, alone, spec.replications)
+                promised_choice = dict.fromkeys(chosen, 0)
+            else:
+                promised_sim, promised_choice = sim, solution.choice
+            promised = promised_outcomes(spec, promised_sim, promised_choice, settings, reserve)
+            if coupling is not None:
+                promised = coupling.corrected_promise(promised, settings.budget, reserve)
             validation = validate_design(
                 spec,
                 design,
@@ -331,7 +411,7 @@ def _optimize(
             )
     return OptimizationResult(
         spec, base, settings, space, sim, problem, solution, chosen, assessment, design,
-        validation, {}, stability, program_wide, frontier,
+        validation, {}, stability, program_wide, frontier, refinement, coupling, robustness,
     )  # fmt: skip
 
 

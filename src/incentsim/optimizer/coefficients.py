@@ -92,6 +92,9 @@ def design_problem(
     of them by default.
     """
     segments = {}
+    draws = sim.draws
+    if draws is not None and columns is not None:
+        draws = draws[columns]
     for g in sim.segments:
         data = (
             sim.data[g] if columns is None else {k: v[:, columns] for k, v in sim.data[g].items()}
@@ -117,4 +120,7 @@ def design_problem(
         loyalty_floor=spec.floors.per_segment("loyalty", sim.segments),
         small_partner_share=spec.floors.small_partner_share,
         same_design=not spec.per_segment,
+        draws=draws,
+        draw_measure=spec.robust.measure if spec.robust and draws is not None else "expected",
+        draw_alpha=spec.robust.alpha if spec.robust else 1.0,
     )

@@ -135,6 +135,9 @@ class SimulatedCandidates:
         Scenarios per candidate and the root seed they came from.
     simulated, cached, seconds
         Blocks (of one candidate) simulated now, blocks read from the cache, wall time.
+    draws
+        The assumption draw of each scenario (column), for a robust design
+        (:mod:`incentsim.optimizer.robust`); ``None`` with one set of assumptions.
     """
 
     segments: list[str]
@@ -146,6 +149,7 @@ class SimulatedCandidates:
     simulated: int = 0
     cached: int = 0
     seconds: float = 0.0
+    draws: np.ndarray | None = None
 
 
 def segment_counts(scenario: Scenario) -> dict[str, int]:

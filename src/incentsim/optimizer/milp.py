@@ -68,6 +68,8 @@ __all__ = [
     "assess",
     "choices",
     "diagnose",
+    "draw_means",
+    "draw_objective",
     "minimum_reserve",
     "program_cost",
     "solve",
@@ -118,6 +120,14 @@ class DesignProblem:
     loyalty_floor: dict[str, float] = field(default_factory=dict)
     small_partner_share: float | None = None
     same_design: bool = False
+    #: Robust objective: the assumption draw of each scenario (``None``: one set of
+    #: assumptions), and the measure over the draws' expected objectives maximised instead of
+    #: the mean (:func:`draw_objective`).
+    draws: np.ndarray | None = None
+    draw_measure: Literal["expected", "worst_case", "cvar", "regret"] = "expected"
+    draw_alpha: float = 1.0
+    #: For ``regret``: the best objective reachable in each draw alone (one per draw label).
+    draw_best: np.ndarray | None = None
 
     @property
     def n_scenarios(self) -> int:
@@ -262,7 +272,8 @@ def assess(problem: DesignProblem, choice: Mapping[str, int]) -> dict[str, Any]:
     Returns a mapping with ``objective`` (expected value less the carrying cost of the
     smallest sufficient reserve), ``expected_cost``, ``reserve``, ``overrun_probability``
     (share of scenarios with cost above budget + reserve), ``feasible`` and ``violations``
-    (the constraint groups it breaks).
+    (the constraint groups it breaks); with assumption draws also ``draw_objectives`` (the
+    objective per draw) and ``robust_objective`` (their measure, which the solver maximised).
     """
     segments = problem.segments
     cost = program_cost(problem, choice)
@@ -295,7 +306,28 @@ def assess(problem: DesignProblem, choice: Mapping[str, int]) -> dict[str, Any]:
         "overrun_probability": float(np.mean(cost > problem.budget + reserve + 1e-9)),
         "feasible": not violations,
         "violations": violations,
+        **_robust_figures(problem, choice, problem.carrying_cost * reserve),
     }
+
+
+def _robust_figures(
+    problem: DesignProblem, choice: Mapping[str, int], carrying: float
+) -> dict[str, Any]:
+    """With assumption draws: the choice's expected objective per draw and its robust
+    measure (both less the reserve's carrying cost); nothing without draws."""
+    if problem.draws is None:
+        return {}
+    value = np.sum([problem.segments[g].value[c] for g, c in choice.items()], axis=0)
+    per_draw = draw_means(problem, value) - carrying
+    if problem.draw_measure == "regret":
+        best = np.zeros(len(per_draw)) if problem.draw_best is None else problem.draw_best
+        return {
+            "draw_objectives": per_draw.tolist(),
+            "draw_regrets": (best - per_draw).tolist(),
+            "robust_objective": float(np.min(per_draw - best)),
+        }
+    measure = draw_objective(per_draw, problem.draw_measure, problem.draw_alpha)
+    return {"draw_objectives": per_draw.tolist(), "robust_objective": measure}
 
 
 # --- the model -----------------------------------------------------------------------------------
@@ -356,6 +388,8 @@ def build_model(
 
     if budget_variable:
         prob.setObjective(pulp.LpAffineExpression([(budget, 1.0)]))
+    elif problem.draws is not None and problem.draw_measure != "expected":
+        _add_draw_objective(problem, prob, add, flat, reserve)
     else:
         prob.setObjective(
             pulp.LpAffineExpression(
@@ -401,6 +435,50 @@ def build_model(
                     [(x[g][c], 1.0), (x[first][c], -1.0)], pulp.LpConstraintEQ, 0.0, f"same_{i}_{c}"
                 )
     return _Model(prob, x, reserve)
+
+
+def draw_means(problem: DesignProblem, value: np.ndarray) -> np.ndarray:
+    """Per assumption draw, the mean over its scenarios of ``value`` (``(..., scenarios)``)."""
+    assert problem.draws is not None
+    labels = np.unique(problem.draws)
+    return np.stack([value[..., problem.draws == d].mean(axis=-1) for d in labels], axis=-1)
+
+
+def draw_objective(values: np.ndarray, measure: str, alpha: float) -> float:
+    """The robust measure of per-draw expected objectives: their mean (``expected``), the
+    lowest (``worst_case``) or the mean of the lowest ``alpha`` share (``cvar``, the lower
+    tail's conditional value at risk, with the boundary draw weighted in part)."""
+    if measure == "expected":
+        return float(np.mean(values))
+    if measure == "worst_case":
+        return float(np.min(values))
+    return -cvar(-np.asarray(values, dtype=float), alpha)
+
+
+def _add_draw_objective(
+    problem: DesignProblem, prob: Any, add: Any, flat: list[Any], reserve: Any
+) -> None:
+    """Maximise the lower CVaR (or the minimum) over draws of the draws' expected objective:
+    ``eta - 1/(alpha*D) * sum v[d]`` with ``v[d] >= eta - V[d]``, ``v >= 0``; the worst case is
+    ``alpha = 1/D``, and minimax regret the worst case of ``V[d] - best[d]``."""
+    import pulp
+
+    names = list(problem.segments)
+    per_draw = np.concatenate([draw_means(problem, problem.segments[g].value) for g in names])
+    n_draws = per_draw.shape[1]
+    alpha = problem.draw_alpha if problem.draw_measure == "cvar" else 1.0 / n_draws
+    best = np.zeros(n_draws) if problem.draw_best is None else problem.draw_best
+    eta = prob.add_variable("draw_eta")
+    shortfall = [prob.add_variable(f"draw_v_{d}", lowBound=0.0) for d in range(n_draws)]
+    for d in range(n_draws):
+        pairs = [*zip(flat, per_draw[:, d].tolist(), strict=True), (eta, -1.0), (shortfall[d], 1.0)]
+        add(pairs, pulp.LpConstraintGE, float(best[d]), f"draw_{d}")
+    weight = 1.0 / (alpha * n_draws)
+    prob.setObjective(
+        pulp.LpAffineExpression(
+            [(eta, 1.0), *((v, -weight) for v in shortfall), (reserve, -problem.carrying_cost)]
+        )
+    )
 
 
 @dataclass
@@ -518,7 +596,8 @@ def solve(
     if solution.has_design:
         cost = program_cost(problem, solution.choice)
         solution.reserve = minimum_reserve(problem, cost)
-        solution.objective = assess(problem, solution.choice)["objective"]
+        figures = assess(problem, solution.choice)  # robust: the measure the solver maximised
+        solution.objective = figures.get("robust_objective", figures["objective"])
     if solution.status == "infeasible" and diagnose_infeasible:
         solution.diagnosis = diagnose(problem, solver=solver, time_limit=time_limit)
     return solution

@@ -10,7 +10,11 @@
 - ``validation.csv``: promised against realised, with intervals;
 - ``stability.csv``: per segment, each candidate the bootstrap resamples picked and how often;
 - ``program_wide.csv``: each option of the program-wide levers, simulated jointly;
-- ``frontier.csv``: the design re-chosen at each of the ``frontier`` budgets.
+- ``frontier.csv``: the design re-chosen at each of the ``frontier`` budgets;
+- ``refinement.csv``: the refinement rounds (objective, solver status and gap per round);
+- ``coupling.csv``: the coupling loop's joint runs, promised against joint;
+- ``robust.csv``: per assumption draw, the drawn values and the nominal and robust designs'
+  objectives.
 """
 
 from __future__ import annotations
@@ -30,7 +34,18 @@ from incentsim.scenario.loader import load_scenario
 if TYPE_CHECKING:
     from incentsim.optimizer.api import OptimizationResult
 
-__all__ = ["candidate_rows", "result_dict", "text_report", "write_outputs"]
+__all__ = ["base_assessment", "candidate_rows", "result_dict", "text_report", "write_outputs"]
+
+
+def base_assessment(result: OptimizationResult) -> dict[str, Any] | None:
+    """The base design (every segment's ``base`` candidate) on the optimiser's scenarios, as
+    :func:`~incentsim.optimizer.milp.assess` gives it (``None`` without the base candidate)."""
+    from incentsim.optimizer.milp import assess
+
+    segments = result.problem.segments
+    if not all("base" in coef.candidates for coef in segments.values()):
+        return None
+    return assess(result.problem, {g: c.candidates.index("base") for g, c in segments.items()})
 
 
 def candidate_rows(result: OptimizationResult) -> list[dict[str, Any]]:
@@ -114,6 +129,10 @@ def result_dict(result: OptimizationResult) -> dict[str, Any]:
             "stability": None if result.stability is None else result.stability.to_dict(),
             "program_wide": None if result.program_wide is None else result.program_wide.to_dict(),
             "frontier": None if result.frontier is None else result.frontier.to_dict(),
+            "refinement": None if result.refinement is None else result.refinement.to_dict(),
+            "coupling": None if result.coupling is None else result.coupling.to_dict(),
+            "robustness": None if result.robustness is None else result.robustness.to_dict(),
+            "base_design": base_assessment(result),
             "candidates": candidate_rows(result),
         }
     )
@@ -171,6 +190,10 @@ def text_report(result: OptimizationResult) -> str:
         f"{assessment.get('expected_cost', math.nan):,.0f}, P(cost > budget + reserve) "
         f"{assessment.get('overrun_probability', math.nan):.3f}"
     )
+    lines += _base_lines(result)
+    lines += _refinement_lines(result)
+    lines += _coupling_lines(result)
+    lines += _robust_lines(result)
     lines += _program_wide_lines(result)
     lines += _frontier_lines(result)
     lines += _stability_lines(result)
@@ -192,6 +215,117 @@ def text_report(result: OptimizationResult) -> str:
         if not validation.warnings:
             lines.append("  promised and realised agree within sampling noise")
     return "\n".join(lines)
+
+
+def _base_lines(result: OptimizationResult) -> list[str]:
+    """The base design on the optimiser's scenarios, when it breaks a constraint (why the
+    chosen design may give up objective against it)."""
+    base = base_assessment(result)
+    if base is None or base["feasible"]:
+        return []
+    needs = ""
+    if base["reserve"] > 0:
+        needs = (
+            f"; it needs a reserve of {base['reserve']:,.0f} against "
+            f"{result.settings.reserve_max:,.0f} allowed"
+        )
+    return [
+        f"  the base design breaks {', '.join(base['violations'])} on these scenarios "
+        f"(objective {base['objective']:,.0f}, expected cost {base['expected_cost']:,.0f}"
+        f"{needs}): what the chosen design gives up against it is the price of the constraints"
+    ]
+
+
+def _refinement_lines(result: OptimizationResult) -> list[str]:
+    """The refinement rounds (none without ``refine``)."""
+    if result.refinement is None:
+        return []
+    lines = [
+        "",
+        "Refinement: new candidates around the chosen design, on the same scenarios",
+        f"  {'round':>5}{'new':>6}{'candidates':>12}{'simulations':>13}{'objective':>14}"
+        f"{'gain':>9}{'status':>12}{'gap':>10}  design",
+    ]
+    for r in result.refinement.rounds:
+        gain = "" if r["improvement"] is None else f"{r['improvement']:+.3%}"
+        gap = "" if r["gap"] is None else f"{r['gap']:.2e}"
+        lines.append(
+            f"  {r['round']:>5}{r['new_candidates']:>6}{r['candidates']:>12}"
+            f"{r['simulations']:>13,}{r['objective']:>14,.0f}{gain:>9}{r['status']:>12}"
+            f"{gap:>10}  {', '.join(r['design'].values())}"
+        )
+    lines.append(f"  stopped {result.refinement.stopped}")
+    return lines
+
+
+def _coupling_lines(result: OptimizationResult) -> list[str]:
+    """The coupling loop's joint runs (none without ``coupling``)."""
+    coupling = result.coupling
+    if coupling is None:
+        return []
+    lines = [
+        "",
+        f"Coupling: the choice simulated as one program (budget and reserve on) over "
+        f"{coupling.replications} replications, the coefficients corrected by what it shows",
+        f"  {'run':>4}{'promised objective':>20}{'joint objective':>17}{'promised cost':>15}"
+        f"{'joint cost':>12}{'a':>9}{'b':>9}{'status (gap)':>22}  design",
+    ]
+    for i in coupling.iterations:
+        mark = "" if i["objective_agrees"] and i["cost_agrees"] else " (differs)"
+        lines.append(
+            f"  {i['iteration']:>4}{i['promised_objective']:>20,.0f}{i['joint_objective']:>17,.0f}"
+            f"{i['promised_cost']:>15,.0f}{i['joint_cost']:>12,.0f}{i['a']:>+9.3f}{i['b']:>+9.3f}"
+            f"{_status(i['status'], i['gap']):>22}  {', '.join(i['design'].values())}{mark}"
+        )
+    noise = max(i["noise"] for i in coupling.iterations)
+    lines.append(
+        f"  the joint and the segments' runs share no random numbers: differences in objective "
+        f"below about {noise:,.0f} (95%) cannot be told from noise"
+    )
+    state = "consistent" if coupling.consistent else "NOT consistent"
+    lines.append(f"  {state}: stopped as {coupling.stopped}")
+    return lines
+
+
+def _status(status: str, gap: float | None) -> str:
+    """A solver status with its gap, as the solver reported them."""
+    return status if gap is None else f"{status} ({gap:.1e})"
+
+
+def _robust_lines(result: OptimizationResult) -> list[str]:
+    """The nominal against the robust design under the draws (none without ``robust``)."""
+    robust = result.robustness
+    if robust is None:
+        return []
+    draws = len(robust.nominal["per_draw"])
+    measure = {
+        "cvar": f"cvar (worst {robust.alpha:.0%} of draws)",
+        "worst_case": "worst case",
+        "regret": "minimax regret (largest shortfall against each draw's best design, negated)",
+    }
+    lines = [
+        "",
+        f"Robust design: {draws} draws of {', '.join(robust.assumptions)} over their documented "
+        f"ranges; the choice maximises the {measure.get(robust.measure, robust.measure)} of the "
+        "per-draw expected objective",
+        f"  {'design':<10}{'expected':>14}{'cvar':>14}{'worst case':>14}  candidates",
+    ]
+    for label, shown in (("nominal", robust.nominal), ("robust", robust.robust)):
+        lines.append(
+            f"  {label:<10}{shown['expected']:>14,.0f}{shown['cvar']:>14,.0f}"
+            f"{shown['worst_case']:>14,.0f}  {', '.join(shown['design'].values())}"
+        )
+    if "max_regret" in robust.robust:
+        lines.append(
+            f"  largest regret over the draws: nominal {robust.nominal['max_regret']:,.0f}, "
+            f"robust {robust.robust['max_regret']:,.0f}"
+        )
+    if robust.nominal["design"] == robust.robust["design"]:
+        lines.append("  the nominal design is already the robust one")
+    else:
+        top = ", ".join(f"{n} {rho:+.2f}" for n, rho in list(robust.sensitivity.items())[:3])
+        lines.append(f"  the robust design's gain over the nominal follows: {top} (rank corr.)")
+    return lines
 
 
 def _frontier_lines(result: OptimizationResult) -> list[str]:
@@ -260,6 +394,14 @@ def _stability_lines(result: OptimizationResult) -> list[str]:
             + (f" (also picked: {others})" if others else "")
         )
     lines.append(f"  the whole design kept in {stability.same_design_share:.0%}")
+    if stability.losses:
+        loss = stability.loss_summary()
+        lines.append(
+            f"  the designs picked on resamples, assessed on all {result.simulations.replications} "
+            f"scenarios, give up a median {loss['median']:,.0f} ({loss['median_share']:.2%}) "
+            f"of the objective, 90th percentile {loss['p90']:,.0f} ({loss['p90_share']:.2%}); "
+            f"{stability.feasible_on_all} of {len(stability.losses)} meet every constraint there"
+        )
     if stability.no_design:
         lines.append(f"  {stability.no_design} resamples found no design")
     return lines
@@ -306,7 +448,27 @@ def write_outputs(result: OptimizationResult, out_dir: Path) -> dict[str, Path]:
     if result.stability is not None:
         files["stability"] = out_dir / "stability.csv"
         _write_csv(files["stability"], result.stability.rows())
+    if result.refinement is not None:
+        files["refinement"] = out_dir / "refinement.csv"
+        _write_csv(files["refinement"], _flat(result.refinement.rounds))
+    if result.coupling is not None:
+        files["coupling"] = out_dir / "coupling.csv"
+        _write_csv(files["coupling"], _flat(result.coupling.iterations))
+    if result.robustness is not None:
+        files["robust"] = out_dir / "robust.csv"
+        _write_csv(files["robust"], result.robustness.rows())
     return files
+
+
+def _flat(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with their ``design`` mapping as one ``segment=candidate`` text column."""
+    return [
+        {
+            **row,
+            "design": "; ".join(f"{g}={c}" for g, c in row["design"].items()),
+        }
+        for row in rows
+    ]
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:

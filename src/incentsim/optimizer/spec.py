@@ -33,6 +33,9 @@ describing the design space and the problem::
     validation_replications: 200    # fresh scenarios to check the chosen design on
     stability_resamples: 20         # bootstrap samples of the scenarios to re-solve (0: none)
     frontier: {range: [3.0e6, 6.0e6], points: 7}   # re-solve at these budgets (or budgets: [...])
+    refine: {rounds: 3, candidates: 8}   # new candidates around the chosen design, re-solved
+    coupling: {iterations: 3}       # the choice simulated jointly, coefficients corrected
+    robust: {draws: 10, measure: cvar, alpha: 0.2}   # over draws of the behaviour constants
     seed: 7
 
 Every key is checked: an unknown key, a lever that does not exist in the base program or a
@@ -181,6 +184,17 @@ class Lever(Strict):
         :data:`PROGRAM_WIDE_LEVERS`) rather than a value per segment."""
         return self.key.startswith(PROGRAM_WIDE_LEVERS)
 
+    @property
+    def numeric(self) -> bool:
+        """Whether the lever takes numbers in a segment's design (a range, or numbers as
+        values), so that refinement can sample between them."""
+        if self.program_wide:
+            return False
+        if self.range is not None:
+            return True
+        values = self.values or []
+        return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+
 
 class ReserveSpec(Strict):
     """The reserve fund the optimiser sizes: at most ``max``, costing ``carrying_cost`` per unit
@@ -251,6 +265,67 @@ class FrontierSpec(Strict):
         return [low + (high - low) * i / (self.points - 1) for i in range(self.points)]
 
 
+class RefineSpec(Strict):
+    """Adaptive refinement (:mod:`incentsim.optimizer.refine`): after the first solve, up to
+    ``rounds`` rounds of ``candidates`` new designs per segment, sampled by Latin hypercube in a
+    box around the chosen design's lever values (half-width ``shrink`` to the power of the
+    round, times half the lever's range), simulated on the same seeds and re-solved; it stops
+    once a round raises the objective by less than ``tolerance`` (relative)."""
+
+    rounds: Annotated[int, Field(ge=1, le=20)] = 3
+    candidates: Annotated[int, Field(ge=1, le=1_000)] = 8
+    shrink: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
+    tolerance: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.001
+
+
+class CouplingSpec(Strict):
+    """Budget coupling in the loop (:mod:`incentsim.optimizer.coupling`): the chosen design is
+    simulated as one program (budget and reserve on) over ``replications`` (default: the
+    optimiser's), each segment's coefficients are corrected by what the joint run shows and
+    the problem re-solved, at most ``iterations`` times, until the choice repeats."""
+
+    iterations: Annotated[int, Field(ge=1, le=20)] = 3
+    replications: Annotated[int, Field(ge=1, le=100_000)] | None = None
+
+
+class RobustSpec(Strict):
+    """Robust design (:mod:`incentsim.optimizer.robust`): every candidate is simulated under
+    ``draws`` Latin hypercube draws of the uncertain behaviour constants ``assumptions`` (names
+    of :data:`~incentsim.optimizer.robust.ASSUMPTIONS`, each over its documented range; all of
+    them by default), ``replications`` each (default: the optimiser's), and the design chosen
+    maximises ``measure`` of the per-draw expected objective: ``expected`` (the mean over
+    draws), ``worst_case`` (the worst draw), ``cvar`` (the mean of the worst ``alpha`` share
+    of draws) or ``regret`` (minimax regret: the smallest largest shortfall against the best
+    design of each draw)."""
+
+    draws: Annotated[int, Field(ge=2, le=200)] = 10
+    assumptions: list[str] | None = None
+    measure: Literal["expected", "worst_case", "cvar", "regret"] = "cvar"
+    alpha: Annotated[float, Field(gt=0.0, le=1.0)] = 0.2
+    replications: Annotated[int, Field(ge=1, le=100_000)] | None = None
+
+    @field_validator("assumptions")
+    @classmethod
+    def _known(cls, names: list[str] | None) -> list[str] | None:
+        from incentsim.optimizer.robust import ASSUMPTIONS
+
+        if names is None:
+            return None
+        if not names:
+            raise ValueError("'assumptions' is empty (leave it out to draw all of them)")
+        for name in names:
+            if name not in ASSUMPTIONS:
+                close = difflib.get_close_matches(name, list(ASSUMPTIONS), n=1, cutoff=0.6)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise ValueError(
+                    f"'{name}' is not an uncertain assumption{hint}; known: "
+                    + ", ".join(ASSUMPTIONS)
+                )
+        if len(set(names)) != len(names):
+            raise ValueError("an assumption is listed twice")
+        return names
+
+
 class OptimizationSpec(Strict):
     """A validated optimisation file (see the module notes for an example).
 
@@ -282,6 +357,9 @@ class OptimizationSpec(Strict):
     validation_replications: Annotated[int, Field(ge=0, le=100_000)] = 200
     stability_resamples: Annotated[int, Field(ge=0, le=1_000)] = 20
     frontier: FrontierSpec | None = None
+    refine: RefineSpec | None = None
+    coupling: CouplingSpec | None = None
+    robust: RobustSpec | None = None
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
     time_limit: Annotated[float, Field(gt=0.0, le=86_400.0)] = 60.0
     mip_gap: Annotated[float, Field(ge=0.0, lt=1.0)] = 1e-6
@@ -351,6 +429,16 @@ class OptimizationSpec(Strict):
         for path in paths:
             if paths.count(path) > 1 and not self.per_segment:
                 raise ValueError(f"levers: '{path}' is listed twice")
+        if self.refine is not None and not any(lever.numeric for lever in self.levers):
+            raise ValueError(
+                "refine: refinement samples new values of the numeric levers around the chosen "
+                "design, and no lever is numeric (a range, or numbers as values, per segment)"
+            )
+        if self.coupling is not None and self.robust is not None:
+            raise ValueError(
+                "coupling: the joint runs use the base scenario's assumptions, while robust "
+                "coefficients average over assumption draws; use one of coupling or robust"
+            )
         if not self.levers and not self.candidates and not self.include_base:
             raise ValueError("nothing to choose from: give levers, candidates or include_base")
         return self

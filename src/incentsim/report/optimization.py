@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from incentsim.montecarlo.summary import outcome_unit
+from incentsim.report import optimizer_steps as steps
 from incentsim.report import words
 from incentsim.report.document import ExecutiveSummary, KeyFigure, Report
 
@@ -100,6 +101,13 @@ def optimization_report(
             caption="Per segment; reserve "
             + words.amount(result.solution.reserve or 0.0, currency),
         )
+        steps.add_base_note(report, result, currency)
+    if result.refinement is not None:
+        steps.add_refinement(report, result, currency)
+    if result.coupling is not None:
+        steps.add_coupling(report, result, currency)
+    if result.robustness is not None:
+        steps.add_robust(report, result, currency)
     if result.program_wide is not None:
         _add_program_wide(report, result, currency)
     if result.frontier is not None:
@@ -298,6 +306,16 @@ def _add_stability(report: Report, result: OptimizationResult) -> None:
     )
     report.attach_table("stability", pd.DataFrame(stability.rows()))
     report.add_table(pd.DataFrame(rows).set_index("segment"), caption="Share of resamples")
+    if stability.losses:
+        loss = stability.loss_summary()
+        report.add_text(
+            "What the flips cost: the designs picked on the resamples, assessed on all the "
+            f"optimiser's scenarios, give up a median {loss['median_share']:.2%} of the "
+            f"chosen design's objective (90th percentile {loss['p90_share']:.2%}); "
+            f"{stability.feasible_on_all} of {len(stability.losses)} meet every constraint "
+            "there (a negative loss is a design that does better by breaking one). Small "
+            "losses mean the choice is among near-equal designs, not a fragile one."
+        )
 
 
 def _base_comparison(result: OptimizationResult) -> Comparison:
@@ -355,7 +373,12 @@ def _summary(
             f"On {result.stability.resamples:,} bootstrap resamples of the scenarios the whole "
             f"design came back in {result.stability.same_design_share:.0%} of them; per segment: "
             + ", ".join(f"{g} {result.stability.share(g):.0%}" for g in result.stability.chosen)
-            + "."
+            + (
+                f"; the designs picked instead give up a median "
+                f"{result.stability.loss_summary()['median_share']:.2%} of the objective."
+                if result.stability.losses
+                else "."
+            )
         )
     if result.validation is not None:
         agree = not result.validation.warnings
