@@ -90,3 +90,12 @@ def test_satisfaction_at_its_normal_level_keeps_every_partner_s_demand() -> None
     np.testing.assert_allclose(after, kept + step * (target - kept))
     # A half-year period closes as much of the gap as two quarters.
     assert 1.0 - demand_step(b, 26) == pytest.approx((1.0 - step) ** 2)
+
+
+def test_the_demand_kept_is_reported_per_period_and_is_whole_without_the_link() -> None:
+    linked = run(STEEP_ACCELERATOR, reps=3).trajectories["demand_kept_mean"]
+    unlinked = run(STEEP_ACCELERATOR, NO_DEMAND_LINK, reps=3).trajectories["demand_kept_mean"]
+    assert linked.shape == unlinked.shape == (3, 4)
+    assert ((linked > 0.95) & (linked < 1.0)).all()
+    assert np.diff(linked, axis=1).max() < 0  # satisfaction stays worn: the loss builds up
+    np.testing.assert_array_equal(unlinked, 1.0)
