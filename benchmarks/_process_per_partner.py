@@ -18,7 +18,8 @@ written per partner, the straightforward way (no NumPy in the partners' loop):
   two-point smoothing, against next period's centred rate on moved revenue (three-point);
 * **pipeline and closings** (gamma noise around the mean), deferred deals released at the next
   period start, stuffed inventory displacing later orders and coming back as returns, MDF
-  campaigns adding pipeline, customer satisfaction worn by effort;
+  campaigns adding pipeline, customer satisfaction worn by effort, and the share of its
+  repeat and renewal demand a partner keeps following its satisfaction with a lag;
 * **loyalty** after each payout run (paid rate against the competitor's offer, fairness against
   segment peers, cut payouts, payout delay), the **churn** hazard at each close, **recruits**
   joining as new processes and ramping up.
@@ -168,6 +169,10 @@ class ProcessPerPartner:
             lo if j else 0.0 for lo, j in zip(self.initial_loyalty, self.joined, strict=True)
         ]
         self.effort = [1.0] * n
+        # Share of its normal repeat and renewal demand each partner keeps (satisfaction's
+        # consequence, moved at each close).
+        self.demand_kept = [1.0] * n
+        self.demand_step = 1.0 - math.exp(-self.wpp / (13.0 * self.b.satisfaction_lag_quarters))
         self.pipeline = [
             c * self.wallet(lo) * cyc if j else 0.0
             for c, lo, cyc, j in zip(
@@ -496,6 +501,7 @@ class ProcessPerPartner:
                 ramp = min(max((tenure + 1) / (ramp_periods + 1), 0.0), 1.0)
             wallet = self.wallet(self.loyalty[i])
             potential = self.capacity[i] * wallet * ramp * self.demand[g][week]
+            potential *= self.demand_kept[i]
             price, supply = self.price[g][week], self.supply[g][week]
 
             # What the partner expects at the start of the week, and what more revenue is worth.
@@ -597,12 +603,13 @@ class ProcessPerPartner:
                 propensity = b.mdf_claim_rate * 0.5 ** (self.mdf_lag[g] / b.mdf_lag_weeks)
                 claims[i] = propensity * balance[i] / max(self.mdf_reimbursement[g], 1e-9)
         zeros = np.zeros((1, n))
+        csat = [self.csat(i, wpp) for i in range(n)]
         metrics = PeriodMetrics(
             revenue=np.array([self.revenue]),
             returns=np.array([self.returns]),
             new_logos=np.array([self.new_logos]),
             certified_staff=np.array([self.staff]),
-            csat=np.array([[self.csat(i, wpp) for i in range(n)]]),
+            csat=np.array([csat]),
             co_sell_revenue=np.array([self.co_sell_revenue]),
             co_delivery=np.ones((1, n)),
             spiff_revenue=np.zeros((1, n, 0)),
@@ -627,6 +634,8 @@ class ProcessPerPartner:
         self.update_loyalty(period, accrued[0].tolist(), front[0].tolist())
         for i in range(n):
             self.mdf_boost[i] = claims[i] * b.mdf_pipeline_return / wpp
+            target = max(1.0 - b.satisfaction_demand_effect * (self.csat0[i] - csat[i]), 0.0)
+            self.demand_kept[i] += self.demand_step * (target - self.demand_kept[i])
             if self.active[i] and self.churn_rng.random() < self.churn_probability(i):
                 self.active[i] = False
                 self.pipeline[i] = self.held[i] = 0.0
@@ -640,6 +649,7 @@ class ProcessPerPartner:
                 self.join_period[i] = period + 1
                 self.loyalty[i] = self.initial_loyalty[i]
                 self.trust[i] = 1.0
+                self.demand_kept[i] = 1.0
                 env.process(self.partner(env, i))
 
     def payout_run(

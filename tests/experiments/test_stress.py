@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from incentsim.experiments import ExperimentError, Limit, StressTest, parse_limit, stress
@@ -178,3 +181,100 @@ def test_a_stricter_limit_breaks_at_a_milder_shock(scenario: Scenario) -> None:
     ]
     assert magnitudes == sorted(magnitudes)
     assert magnitudes[0] < magnitudes[-1] - 0.05
+
+
+@dataclass(frozen=True)
+class _Retention:
+    """What :func:`shock_response` returns: outcomes and trajectories only."""
+
+    outcomes: dict[str, np.ndarray]
+    trajectories: dict[str, np.ndarray]
+    panel: None = None
+    events: None = None
+
+
+#: Retention lost per unit of each shock's magnitude in :func:`shock_response` (a surge gains it).
+RETENTION_PER_UNIT = {"competitor": -0.5, "recession": -0.05, "surge": 1 / 60}
+
+
+def shock_response(
+    scenario: Scenario, seed: np.random.SeedSequence, reps: int, panel: bool = False
+) -> _Retention:
+    """A stand-in for the engine: retention 0.9 plus each shock's magnitude times its
+    :data:`RETENTION_PER_UNIT`, the same in every replication."""
+    retention = 0.9 + sum(RETENTION_PER_UNIT[s.kind] * s.magnitude for s in scenario.market.shocks)
+    return _Retention({"retention": np.full(reps, retention)}, {"retention": np.ones((reps, 1))})
+
+
+def breaking_points(shocks: str, limit: str) -> dict[str, Any]:
+    """The reverse stress tests of ``limit`` for ``shocks``, alone and combined, by label."""
+    test = stress(
+        load_scenario(SMALL),
+        shocks,
+        combine=True,
+        limits=[limit],
+        reps=4,
+        seed=SEED,
+        steps=6,
+        progress=False,
+        block_fn=shock_response,
+    )
+    return {point.label: point for point in test.breaking_points}
+
+
+def test_the_combined_search_leaves_out_a_shock_that_softens_a_break() -> None:
+    # A competitor at 0.1 (two thirds of its extreme, 0.15) breaks retention<0.85 alone; a surge
+    # at its extreme (3.0) adds 0.05, so the two at their extremes give 0.875: scaled together,
+    # they never break it.
+    points = breaking_points("competitor,surge", "retention<0.85")
+    alone = points["competitor"]
+    assert alone.status == "broken"
+    assert alone.estimate == pytest.approx(2 / 3, abs=1 / 64)
+    assert points["surge"].status == "not broken"
+    combined = points["competitor + surge"]
+    assert combined.status == "broken"
+    assert combined.shocks == ("competitor",)
+    assert combined.left_out == ("surge",)
+    # No milder than either shock alone: at the extremes, its retention is the lowest.
+    extreme = {
+        label: next(p.value for p in b.probes if p.scale == 1.0) for label, b in points.items()
+    }
+    assert extreme["competitor + surge"] <= min(extreme["competitor"], extreme["surge"])
+    assert combined.estimate <= alone.estimate
+    assert "leaves out surge, which softens the others" in combined.describe()
+    assert combined.summary()["left_out"] == "surge"
+
+
+def test_the_combined_search_keeps_every_shock_that_adds_to_the_break() -> None:
+    # A recession (extreme 0.8: -0.04) adds to the competitor's loss: together they break the
+    # limit at a smaller share of their extremes than the competitor alone (0.05 / 0.115).
+    points = breaking_points("competitor,recession", "retention<0.85")
+    combined = points["competitor + recession"]
+    assert combined.shocks == ("competitor", "recession")
+    assert combined.left_out == ()
+    assert combined.estimate == pytest.approx(0.05 / 0.115, abs=1 / 64)
+    assert combined.estimate < points["competitor"].estimate
+
+
+@pytest.mark.slow
+def test_a_surge_does_not_hide_the_break_a_competitor_makes_in_the_engine() -> None:
+    # The baseline cut to 300 partners over 4 quarters (8 replications, seed 3): a competitor at
+    # its extreme alone takes retention to 0.825, both shocks at their extremes to 0.836 (the
+    # surge softens it), so 'retention<0.83' breaks alone and not along the common scale.
+    scenario = load_scenario(
+        SMALL.parent / "baseline.yaml", ["population.partners=300", "calendar.horizon_periods=4"]
+    )
+    test = stress(
+        scenario,
+        "competitor,surge",
+        combine=True,
+        limits=["retention<0.83"],
+        reps=8,
+        seed=SEED,
+        steps=3,
+        progress=False,
+    )
+    alone, _, combined = test.breaking_points
+    assert alone.status == combined.status == "broken"
+    assert combined.left_out == ("surge",)
+    assert combined.estimate <= alone.estimate

@@ -61,7 +61,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "NAME:MAGNITUDE (default: every library shock, severe); see --list-shocks",
     )
     parser.add_argument(
-        "--combine", action="store_true", help="also every pair of shocks and all together"
+        "--combine",
+        action="store_true",
+        help="also every pair of shocks and all together; with --limit, also search the "
+        "shocks' worst combination (shocks that soften the others are left out)",
     )
     parser.add_argument(
         "--limit",

@@ -427,6 +427,14 @@ _TRAJECTORY_LIST = (
         "effort_mean", "Effort", "index", +1, "Mean effort of active partners.", bounds=(0.0, _INF)
     ),
     _entry(
+        "demand_kept_mean",
+        "Repeat demand kept",
+        "share",
+        +1,
+        "Mean share of its normal repeat and renewal demand an active partner keeps after each "
+        "close (it follows customer satisfaction, with a lag).",
+    ),
+    _entry(
         "reserve", "Reserve", "money", +1, "The reserve fund after each payout run.", ("reserve",)
     ),
     _entry("paid", "Paid to partners", "money", -1, "Money reaching partners per payout run."),

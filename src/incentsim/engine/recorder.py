@@ -93,6 +93,7 @@ class Recorder:
                 "loyalty_mean",
                 "active_share",
                 "effort_mean",
+                "demand_kept_mean",
                 "reserve",
                 "paid",
                 "cut",
@@ -203,6 +204,8 @@ class Recorder:
         weeks = sim.calendar.weeks_per_period
         effort = sim.effort_sum / weeks
         pp["effort_mean"][:, period] = np.where(active, effort, 0).sum(axis=1) / n_active
+        kept = 1.0 if sim.demand_kept is None else sim.demand_kept
+        pp["demand_kept_mean"][:, period] = np.where(active, kept, 0).sum(axis=1) / n_active
         tiers = np.where(active, assessment.tier + 1, -1)
         for t in range(sim.cp.n_tiers + 1):
             self.tier_share[:, period, t] = (tiers == t).sum(axis=1) / n_active

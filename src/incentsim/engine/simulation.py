@@ -24,7 +24,7 @@ import pandas as pd
 import simpy
 from numpy.typing import NDArray
 
-from incentsim.engine import decisions
+from incentsim.engine import decisions, satisfaction
 from incentsim.engine.recorder import Recorder
 from incentsim.market.demand import MarketPath, market_path
 from incentsim.population.sample import Partners, build_partners
@@ -165,8 +165,14 @@ class Simulation:
             if (self.cp.co_delivery_share > 0).any()
             else None
         )
-        guarded = self.cp.csat_guarded[self.group]
-        self.csat_pressure = self.behaviour.tunnel_vision * np.where(guarded, 0.3, 1.0)
+        self.csat_pressure = satisfaction.satisfaction_pressure(
+            self.behaviour, self.cp.csat_guarded[self.group]
+        )
+        # Share of its normal repeat and renewal demand each partner keeps (satisfaction's
+        # consequence, moved at each close; None while the link is off).
+        self.demand_kept: FloatArray | None = (
+            np.ones(shape) if self.behaviour.satisfaction_demand_effect > 0 else None
+        )
         # Duplicate registrations pay only where a deal can earn a co-sell or SPIFF bonus.
         self.bonus_per_deal = any(
             bool((table > 0).any())
@@ -366,9 +372,7 @@ class Simulation:
         """
         weeks_done = self._week_in_period if weeks_done is None else weeks_done
         effort = self.effort_sum / weeks_done if weeks_done else self.effort
-        return np.clip(
-            self.partners.csat - self.csat_pressure * np.maximum(effort - 1.0, 0.0), 0.0, 5.0
-        )
+        return satisfaction.worn_satisfaction(self.partners.csat, self.csat_pressure, effort)
 
     def _week(self, week: int) -> None:
         b, p, cal = self.behaviour, self.partners, self.calendar
@@ -389,6 +393,8 @@ class Simulation:
             * self._weekly(self.market.demand, week)
             * active
         )
+        if self.demand_kept is not None:
+            potential = potential * self.demand_kept
         price = self._weekly(self.market.price, week)
         supply = self._weekly(self.market.supply, week)
         cycle = p.deal_cycle_weeks
@@ -709,6 +715,14 @@ class Simulation:
         )
         front = np.where(self.active, assessment.front_end, 0)
         self.mdf_boost = claims * b.mdf_pipeline_return / cal.weeks_per_period
+        if self.demand_kept is not None:
+            self.demand_kept = satisfaction.demand_kept_after(
+                b,
+                self.demand_kept,
+                metrics.csat,
+                self.partners.csat,
+                satisfaction.demand_step(b, cal.weeks_per_period),
+            )
         self.recorder.close(period, metrics, assessment, accrued)
         self.ledger, self.accruals, settlement = close_accounts(
             self.schedule,
@@ -741,6 +755,8 @@ class Simulation:
         self.join_period = np.where(recruits, period + 1, self.join_period)
         self.loyalty = np.where(recruits, self.partners.initial_loyalty, self.loyalty)
         self.trust = np.where(recruits, 1.0, self.trust)
+        if self.demand_kept is not None:
+            self.demand_kept = np.where(recruits, 1.0, self.demand_kept)
         self._period = period + 1
         self._reset_period()
         yield self.env.timeout(0)

@@ -187,6 +187,13 @@ DEFAULT_FACTORS: tuple[Factor, ...] = (
     _behaviour("procedural_weight", 0.1, 0.6, "loyalty lost per unit of trust lost"),
     _behaviour("churn_base", 0.01, 0.04, "churn per period at middling loyalty"),
     _behaviour("churn_slope", 2.0, 8.0, "how steeply churn rises as loyalty falls"),
+    _behaviour("tunnel_vision", 1.0, 5.0, "satisfaction lost per unit of effort above normal"),
+    _behaviour(
+        "satisfaction_demand_effect", 0.0, 0.3, "demand lost per point of satisfaction lost"
+    ),
+    _behaviour(
+        "satisfaction_lag_quarters", 1.0, 4.0, "quarters before satisfaction reaches demand"
+    ),
     Factor(
         "gaming_propensity",
         "population.segments.*.gaming_propensity.mean",

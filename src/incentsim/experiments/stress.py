@@ -18,10 +18,13 @@ limit such as ``retention<0.7`` (*broken when mean retention falls below 0.7*) o
 ``reserve_depleted>0.1`` (*broken when the probability the reserve runs out exceeds 10%*), find
 the mildest shock that breaks it. The shock's magnitude is searched by bisection between none
 and the library's ``extreme`` magnitude (several shocks together are scaled by one common
-fraction of their extremes). Every probe runs over the same random numbers. The answer carries
-two uncertainties: the bisection bracket, and the Monte Carlo one -- the range between the
-largest probed magnitude whose interval lies wholly on the safe side and the smallest whose
-interval lies wholly on the broken side.
+fraction of their extremes). Every probe runs over the same random numbers. Combined, the
+shocks searched together are the worst combination at their extremes
+(:func:`combined_reverse_stress`): a shock that softens the others (a demand surge against a
+competitor's offer) is left out, so the combination is never milder than any shock alone.
+The answer carries two uncertainties: the bisection bracket, and the Monte Carlo one -- the
+range between the largest probed magnitude whose interval lies wholly on the safe side and the
+smallest whose interval lies wholly on the broken side.
 
 ::
 
@@ -40,8 +43,8 @@ import math
 import operator
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -70,6 +73,7 @@ if TYPE_CHECKING:
     from incentsim.montecarlo import Executor, MonteCarloResult
     from incentsim.montecarlo.runner import BlockFn
     from incentsim.montecarlo.seeding import SeedLike
+    from incentsim.montecarlo.summary import OutcomeStats
     from incentsim.scenario.model import Scenario
 
 __all__ = [
@@ -81,6 +85,7 @@ __all__ = [
     "StressCase",
     "StressTest",
     "check_limit",
+    "combined_reverse_stress",
     "cvar",
     "parse_limit",
     "reverse_stress",
@@ -578,6 +583,9 @@ class BreakingPoint:
     extremes), ``already broken`` (the baseline breaks it) or ``not broken`` (even the extreme
     does not). ``estimate`` interpolates the outcome linearly inside the final bracket;
     ``mc_low``/``mc_high`` bound it by Monte Carlo uncertainty (see the module docstring).
+    ``shocks`` are the shocks scaled; ``combination``, when set, the shocks a combined search
+    was asked for (:func:`combined_reverse_stress`), of which those not in ``shocks`` soften
+    the others and were left out.
     """
 
     shocks: tuple[str, ...]
@@ -585,6 +593,7 @@ class BreakingPoint:
     limit: Limit
     replications: int
     probes: list[Probe] = field(default_factory=list)
+    combination: tuple[str, ...] = ()
 
     @property
     def status(self) -> str:
@@ -632,7 +641,13 @@ class BreakingPoint:
 
     @property
     def label(self) -> str:
-        return " + ".join(self.shocks)
+        """The shocks searched, as asked for (``recession + competitor``)."""
+        return " + ".join(self.combination or self.shocks)
+
+    @property
+    def left_out(self) -> tuple[str, ...]:
+        """Shocks of the combination left out of the search because they soften the others."""
+        return tuple(name for name in self.combination if name not in self.shocks)
 
     def magnitude(self, scale: float) -> dict[str, float]:
         return {name: scale * self.extremes[name] for name in self.shocks}
@@ -653,13 +668,20 @@ class BreakingPoint:
         runs = f"{len(self.probes)} probes x {self.replications:,} replications"
         if self.status == "already broken":
             return f"{limit} is already broken without a shock ({runs})"
+        scaled = " + ".join(self.shocks)
+        if self.left_out:
+            left = " and ".join(self.left_out)
+            scaled = (
+                f"{self.label}: the worst combination at the extremes leaves out {left}, "
+                f"which softens the others; {scaled}"
+            )
         if self.status == "not broken":
             return (
-                f"{self.label} does not break {limit} even at its extreme "
+                f"{scaled} does not break {limit} even at its extreme "
                 f"({what} {self._at(1.0)}; {runs})"
             )
         text = (
-            f"{self.label} breaks {limit} at {what} about {self._at(self.estimate)} "
+            f"{scaled} breaks {limit} at {what} about {self._at(self.estimate)} "
             f"(bisection bracket {self._at(self.low)}-{self._at(self.high)}, Monte Carlo range "
             f"{self._at(self.mc_low)}-{self._at(self.mc_high)}"
         )
@@ -673,6 +695,7 @@ class BreakingPoint:
         magnitudes for a single shock."""
         row: dict[str, Any] = {
             "shocks": self.label,
+            "left_out": " + ".join(self.left_out),
             "limit": self.limit.label,
             "status": self.status,
             "scale": self.estimate,
@@ -736,6 +759,7 @@ def reverse_stress(
     block_fn: BlockFn | None = None,
     baseline: MonteCarloResult | None = None,
     confidence: float = CONFIDENCE,
+    extreme: MonteCarloResult | None = None,
 ) -> BreakingPoint:
     """Search the mildest magnitude of ``shocks`` (scaled together) that breaks ``limit``.
 
@@ -752,6 +776,8 @@ def reverse_stress(
         The condition that breaks the limit, e.g. ``retention<0.7``.
     baseline
         A finished run of ``scenario`` with the same replications and seed, reused for scale 0.
+    extreme
+        The same for the shocks at their extremes, reused for scale 1.
 
     Raises
     ------
@@ -759,7 +785,6 @@ def reverse_stress(
         An unknown outcome in the limit, or ``steps`` below 1.
     """
     from incentsim.montecarlo import run_montecarlo
-    from incentsim.montecarlo.summary import describe_outcome
 
     limit = parse_limit(limit)
     _check_steps(steps)
@@ -767,21 +792,18 @@ def reverse_stress(
     n_reps = scenario.replications if reps is None else int(reps)
     root = scenario.seed if seed is None else seed
     point = BreakingPoint(tuple(extremes), extremes, limit, n_reps)
+    known = {0.0: baseline, 1.0: extreme}
 
     def probe(scale: float, running: Executor) -> Probe:
         magnitudes = point.magnitude(scale)
-        if scale == 0.0 and baseline is not None:
-            result = baseline
-        else:
+        result = known.get(scale)
+        if result is None:
             chosen = [ShockChoice(n, m) for n, m in magnitudes.items() if scale > 0]
             case = StressCase(tuple(chosen)).scenario(scenario)
             result = run_montecarlo(
                 case, reps=n_reps, seed=root, executor=running, progress=progress, block_fn=block_fn
             )
-        check_limit(limit, result)
-        stats = describe_outcome(
-            limit.outcome, result.outcomes[limit.outcome].to_numpy(), confidence
-        )
+        stats = _limit_stats(limit, result, confidence)
         broken = limit.broken(stats.mean)
         certain = limit.broken(stats.ci_low) == limit.broken(stats.ci_high) == broken
         found = Probe(scale, magnitudes, stats.mean, stats.ci_low, stats.ci_high, broken, certain)
@@ -801,12 +823,115 @@ def reverse_stress(
     return point
 
 
-def _searches(shocks: Sequence[ShockChoice], combine: bool) -> Iterator[tuple[str, ...]]:
-    """Each shock alone and, with ``combine`` and several shocks, all of them together."""
+def _limit_stats(limit: Limit, result: MonteCarloResult, confidence: float) -> OutcomeStats:
+    """The limit's outcome in ``result``: its mean and interval (an unknown outcome raises)."""
+    from incentsim.montecarlo.summary import describe_outcome
+
+    check_limit(limit, result)
+    return describe_outcome(limit.outcome, result.outcomes[limit.outcome].to_numpy(), confidence)
+
+
+def _badness(limit: Limit, value: float) -> float:
+    """How far ``value`` lies towards breaking ``limit`` (higher: worse; NaN: least bad)."""
+    if not math.isfinite(value):
+        return -math.inf
+    return value if limit.op in (">", ">=") else -value
+
+
+def combined_reverse_stress(
+    scenario: Scenario,
+    singles: Sequence[BreakingPoint],
+    limit: str | Limit,
+    *,
+    reps: int | None = None,
+    seed: SeedLike | None = None,
+    steps: int = STEPS,
+    executor: str | Executor = "serial",
+    workers: int | None = None,
+    address: str | None = None,
+    progress: bool = False,
+    block_fn: BlockFn | None = None,
+    baseline: MonteCarloResult | None = None,
+    confidence: float = CONFIDENCE,
+) -> BreakingPoint:
+    """Search the mildest breaking magnitude of the worst combination of the shocks searched
+    alone in ``singles`` (:func:`reverse_stress` results for the same limit, replications and
+    seed).
+
+    Scaling every shock together misses a break one shock alone makes when another softens
+    it (a demand surge raising the retention a competitor's offer lowers). So the combination
+    starts from the shock whose extreme alone is worst for the limit and adds each other shock,
+    the worst first, only when adding it at its extreme makes the outcome worse still; then its
+    magnitude is bisected as in :func:`reverse_stress` (when it is one shock alone, that shock's
+    own search is the answer). Its extreme is thus no milder than any single shock's: if one
+    shock alone breaks the limit, the combination breaks it too. The shocks left out are named
+    in the result (:attr:`BreakingPoint.left_out`).
+    """
+    from incentsim.montecarlo import run_montecarlo
+
+    limit = parse_limit(limit)
+    names = tuple(point.shocks[0] for point in singles)
+    n_reps = scenario.replications if reps is None else int(reps)
+    root = scenario.seed if seed is None else seed
+    search = functools.partial(
+        reverse_stress,
+        scenario,
+        limit=limit,
+        reps=n_reps,
+        seed=root,
+        steps=steps,
+        progress=progress,
+        block_fn=block_fn,
+        baseline=baseline,
+        confidence=confidence,
+    )
+    at_extreme = {
+        point.shocks[0]: probe.value
+        for point in singles
+        for probe in point.probes
+        if probe.scale == 1.0
+    }
+    with open_executor(executor, workers, address) as running:
+        if len(at_extreme) < len(names):  # the baseline itself breaks the limit
+            point = search(names, executor=running)
+        else:
+            order = sorted(names, key=lambda n: _badness(limit, at_extreme[n]), reverse=True)
+            chosen, worst, worst_run = [order[0]], at_extreme[order[0]], None
+            for name in order[1:]:
+                trial = [*chosen, name]
+                case = StressCase(
+                    tuple(ShockChoice(n, SHOCK_LIBRARY[n].extreme) for n in trial)
+                ).scenario(scenario)
+                result = run_montecarlo(
+                    case, reps=n_reps, seed=root, executor=running, progress=progress,
+                    block_fn=block_fn,
+                )  # fmt: skip
+                value = _limit_stats(limit, result, confidence).mean
+                if _badness(limit, value) > _badness(limit, worst):
+                    chosen, worst, worst_run = trial, value, result
+            if len(chosen) == 1:  # the worst shock alone: its own search is the answer
+                single = next(p for p in singles if p.shocks == (chosen[0],))
+                point = replace(single, probes=list(single.probes))
+            else:
+                point = search(tuple(chosen), executor=running, extreme=worst_run)
+    point.combination = names
+    return point
+
+
+def _breaking_points(
+    base: Scenario,
+    shocks: Sequence[ShockChoice],
+    combine: bool,
+    limit: Limit,
+    **search: Any,
+) -> list[BreakingPoint]:
+    """The reverse stress tests of ``limit``: each shock alone and, with ``combine`` and
+    several shocks, their worst combination (:func:`combined_reverse_stress`)."""
     names = list(dict.fromkeys(s.name for s in shocks))
-    yield from ((n,) for n in names)
-    if combine and len(names) > 1:
-        yield tuple(names)
+    singles = [reverse_stress(base, [name], limit, **search) for name in names]
+    if not (combine and len(names) > 1):
+        return singles
+    return [*singles, combined_reverse_stress(base, singles, limit, **search)]
 
 
 def stress(
@@ -842,7 +967,8 @@ def stress(
         Also every pair of shocks and all of them together.
     limits
         Conditions that break a limit (``retention<0.7``); for each, a reverse stress test of
-        each shock (and, with ``combine``, all of them scaled together).
+        each shock (and, with ``combine``, of their worst combination, scaled together:
+        :func:`combined_reverse_stress`).
     reps, seed
         Replications and root seed for every case (default: the scenario's).
     executor, workers, address
@@ -881,9 +1007,12 @@ def stress(
             check_limit(limit, results[BASELINE])
         results.update(simulate(shocked))
         points = [
-            reverse_stress(
+            point
+            for limit in parsed_limits
+            for point in _breaking_points(
                 base,
-                names,
+                chosen,
+                combine,
                 limit,
                 reps=n_reps,
                 seed=root,
@@ -894,7 +1023,5 @@ def stress(
                 baseline=results[BASELINE],
                 confidence=confidence,
             )
-            for limit in parsed_limits
-            for names in _searches(chosen, combine)
         ]
     return StressTest(cases, results, breaking_points=points, tail=tail, confidence=confidence)

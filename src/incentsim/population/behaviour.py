@@ -78,8 +78,31 @@ class Behaviour(Strict):
         How strongly the expected penalty (audit rate x detection x (1 + penalty)) deters
         duplicate registrations: duplicates fall by exp(-audit_deterrence x expected penalty).
     tunnel_vision
-        Drop in customer satisfaction per unit of effort above normal when support is not
-        rewarded (no satisfaction gate or requirement).
+        Points of customer satisfaction (0-5) lost per unit of a period's average effort above
+        normal when support is not rewarded (no satisfaction gate or requirement; 30% of it
+        where one is). Selling and post-sale support compete for a partner's time, so effort
+        on the rewarded task comes out of the unrewarded one (Holmstrom & Milgrom 1991,
+        multitasking): if support takes a quarter of a partner's normal time, effort 10% above
+        normal cuts support by 30%, and a partner that gave up all its support would lose
+        about one point. No study gives that figure: an uncertain constant, range 1-5, default
+        3. Effort moves little (the partner's own margin dominates its reward), so this is what
+        makes a steep volume-only accelerator wear satisfaction measurably: 0.07 points on
+        average against a balanced linear plan, 0.2-0.3 in the tenth of partner-quarters it
+        drives hardest (``tests/engine/test_engine_satisfaction.py``; at the old default, 0.6,
+        the average was 0.015).
+    satisfaction_demand_effect
+        Share of a partner's demand lost, once the lag has run, per point of customer
+        satisfaction below its normal level: dissatisfied end customers buy again and renew
+        less, and more of them leave. The direction is firmly documented (Anderson & Sullivan
+        1993; Bolton 1998; Mittal & Kamakura 2001; Gustafsson, Johnson & Roos 2005), the
+        strength varies with switching costs (Jones & Sasser 1995) and no figure transfers to a
+        channel program: an uncertain constant, range 0-0.3, default 0.15 (about 60% of a
+        partner's demand is repeat and renewal business, a quarter more of which is lost per
+        point). 0 switches the link off.
+    satisfaction_lag_quarters
+        Mean lag, in quarters, before a change in satisfaction reaches demand (renewals and
+        repeat orders come up over the contract cycle; range 1-4, default 2): the demand kept
+        closes ``1 - exp(-1 / lag)`` of its gap per quarter.
     loyalty_speed
         Share of the gap between a partner's loyalty and its target closed per quarter (loyalty
         moves at every period close; periods of another length move at the same speed per
@@ -162,7 +185,9 @@ class Behaviour(Strict):
     stuffing_return_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.7
     duplicate_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.15
     audit_deterrence: Annotated[float, Field(ge=0.0, le=60.0)] = 9.0
-    tunnel_vision: Annotated[float, Field(ge=0.0, le=5.0)] = 0.6
+    tunnel_vision: Annotated[float, Field(ge=0.0, le=5.0)] = 3.0
+    satisfaction_demand_effect: Annotated[float, Field(ge=0.0, le=1.0)] = 0.15
+    satisfaction_lag_quarters: Annotated[float, Field(gt=0.0, le=20.0)] = 2.0
     loyalty_speed: Annotated[float, Field(gt=0.0, le=1.0)] = 0.3
     value_weight: Annotated[float, Field(ge=0.0, le=100.0)] = 8.0
     fairness_weight: Annotated[float, Field(ge=0.0, le=100.0)] = 4.0
