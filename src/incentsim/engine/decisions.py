@@ -41,10 +41,12 @@ from numpy.typing import NDArray
 
 from incentsim.population.behaviour import Behaviour
 from incentsim.program.compiled import CompiledProgram, PartnerTerms
+from incentsim.program.horizons import expected_horizon_pay
 from incentsim.program.rules import (
     ProgramState,
     anticipated_payout,
     anticipated_payout_parts,
+    anticipated_true_up,
     next_quota,
     put_where,
     streak_after,
@@ -61,18 +63,124 @@ _WEIGHTS = np.array([0.5, 0.5])
 
 
 @dataclass(frozen=True)
+class HorizonOutlook:
+    """What a partner expects of the periods after this one, for what it is paid on horizons
+    longer than the period (horizon accelerators and pacers, :mod:`incentsim.program.horizons`,
+    and the annual true-up when ``true_up``): ``pace``, the revenue it expects a period, give or
+    take ``noise * pace``; and how it values money paid later than this period's payout (present
+    bias, from its ``myopia`` and payout delay)."""
+
+    pace: FloatArray
+    noise: float
+    myopia: FloatArray
+    delay_weeks: IntArray
+    weeks_per_period: int
+    present_bias_weeks: float
+    periods_per_year: int
+    true_up: bool
+
+    def worth(self, periods: IntArray | int) -> FloatArray:
+        """What a unit paid ``periods`` periods after this period's payout is worth against a
+        unit of that payout (``periods`` ``(..., N, K)``, or a number)."""
+        myopia, delay = self.myopia, self.delay_weeks
+        if np.ndim(periods) > np.ndim(myopia):
+            myopia, delay = myopia[..., None], delay[..., None]
+        later = delay + np.asarray(periods) * self.weeks_per_period
+        now = 1.0 + myopia * delay / self.present_bias_weeks
+        worth: FloatArray = now / (1.0 + myopia * later / self.present_bias_weeks)
+        return worth
+
+
+def horizon_outlook(
+    behaviour: Behaviour,
+    cp: CompiledProgram,
+    pstate: ProgramState,
+    pace: FloatArray,
+    myopia: FloatArray,
+    delay_weeks: IntArray,
+    weeks_per_period: int,
+    periods_per_year: int,
+) -> HorizonOutlook | None:
+    """The partner's :class:`HorizonOutlook` (``None`` when it is paid on no horizon longer
+    than the period: no horizon component and no true-up)."""
+    true_up = bool(cp.true_up.any())
+    if pstate.horizons is None and not true_up:
+        return None
+    return HorizonOutlook(
+        pace=pace,
+        noise=behaviour.forecast_noise,
+        myopia=myopia,
+        delay_weeks=delay_weeks,
+        weeks_per_period=weeks_per_period,
+        present_bias_weeks=behaviour.present_bias_weeks,
+        periods_per_year=periods_per_year,
+        true_up=true_up,
+    )
+
+
+def horizon_value(
+    cp: CompiledProgram,
+    pstate: ProgramState,
+    group: IntArray,
+    revenue: FloatArray,
+    tier: IntArray,
+    outlook: Outlook,
+) -> FloatArray:
+    """What ending the period with ``revenue`` at ``tier`` is worth through the components
+    paid at later closes: horizon accelerators (a call on the horizon's revenue given the
+    horizon's revenue so far), pacer steps (the chance of being on pace given progress so far)
+    and the annual true-up, each weighted by how much later it is paid, in money of this
+    period's payout."""
+    hz = outlook.horizons
+    assert hz is not None
+    t = cp.at(group)
+    value = np.zeros(np.shape(revenue))
+    if pstate.horizons is not None:
+        rate = np.where(tier >= 0, t.at_tier(t.rebate_rate, tier), 0.0)
+        value += expected_horizon_pay(
+            t,
+            pstate.horizons,
+            pstate.period,
+            rate,
+            revenue,
+            pstate.quota,
+            hz.pace,
+            hz.noise,
+            hz.worth,
+        )
+    if hz.true_up:
+        due, left = anticipated_true_up(
+            cp,
+            pstate,
+            group,
+            revenue,
+            tier,
+            outlook.certified_staff,
+            outlook.csat,
+            hz.pace,
+            hz.noise,
+            hz.periods_per_year,
+        )
+        value += due * hz.worth(left)
+    return value
+
+
+@dataclass(frozen=True)
 class Outlook:
     """What a partner knows mid-period about the metrics that set its tier, what ending the
     period at each tier is worth beyond the period's payout, ``(..., N, T + 1)`` (index 0: no
     tier; its milestones, :func:`milestone_values`, and its benefits, :func:`benefit_values`;
-    ``None`` without either), and what a unit of front-end rebate, paid at the close, is worth
-    against a unit of the delayed payout (``None`` when no group pays on invoice)."""
+    ``None`` without either), what a unit of front-end rebate, paid at the close, is worth
+    against a unit of the delayed payout (``None`` when no group pays on invoice), and what it
+    expects of the periods after this one for what is paid on longer horizons (``None`` when
+    nothing is)."""
 
     new_logos: FloatArray
     certified_staff: FloatArray
     csat: FloatArray
     tier_values: FloatArray | None = None
     front_worth: FloatArray | None = None
+    horizons: HorizonOutlook | None = None
 
 
 def priced_payout(
@@ -85,7 +193,8 @@ def priced_payout(
     """What ending the period with ``revenue`` is worth to a partner: the rebate and accelerators
     the rules would pay (a front-end rebate, paid without the payout delay, weighted by
     ``outlook.front_worth``), plus what the tier that revenue earns is worth beyond it
-    (milestones, benefits), in money of the delayed payout."""
+    (milestones, benefits) and through what later closes pay on longer horizons
+    (:func:`horizon_value`), in money of the delayed payout."""
     if outlook.front_worth is None:
         pay, tier = anticipated_payout(
             cp, pstate, group, revenue, outlook.new_logos, outlook.certified_staff, outlook.csat
@@ -95,6 +204,8 @@ def priced_payout(
             cp, pstate, group, revenue, outlook.new_logos, outlook.certified_staff, outlook.csat
         )
         pay = pay + (outlook.front_worth - 1.0) * front
+    if outlook.horizons is not None:
+        pay = pay + horizon_value(cp, pstate, group, revenue, tier, outlook)
     if outlook.tier_values is None:
         return pay
     return pay + np.take_along_axis(outlook.tier_values, (tier + 1)[..., None], axis=-1)[..., 0]
