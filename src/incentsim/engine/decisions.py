@@ -21,6 +21,9 @@ thresholds, notches or caps except through the payouts those rules produce.
   the streak is to completion (it is paid sooner, and present bias weighs it less the further it
   is), so reaching the tier this period is worth more late in a streak (a goal gradient) and
   less once the reward is earned and the streak restarts.
+* **Longer horizons**: what later closes pay for this period's revenue counts too (an annual
+  accelerator's rate given the year so far, each pacer step's chance of being on pace, the
+  annual true-up), weighted for being paid later (:func:`horizon_value`).
 * **Ratchets**: when next period's quota follows this period's revenue, revenue booked now
   raises the thresholds of next period's quota-based accelerators; partners count that cost, so
   they hold deals back at the period end.

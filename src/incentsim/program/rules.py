@@ -6,7 +6,8 @@ per-tier, per-SPIFF or per-milestone axis) and any leading batch axes.
 
 A period close is :func:`assess_period`: tier evaluation (multi-metric, cadence, grace before
 demotion, remediation), each payout component, caps, customer-satisfaction gates, clawbacks,
-loyalty milestones, MDF and the annual true-up. Money leaves it as integer cents so that the
+loyalty milestones, MDF, the annual true-up and the components on horizons of their own
+(:mod:`incentsim.program.horizons`). Money leaves it as integer cents so that the
 ledger (:mod:`incentsim.program.ledger`) can account to the cent.
 """
 
