@@ -37,14 +37,14 @@ thresholds, notches or caps except through the payouts those rules produce.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
 from incentsim.population.behaviour import Behaviour
 from incentsim.program.compiled import CompiledProgram, PartnerTerms
-from incentsim.program.horizons import expected_horizon_pay
+from incentsim.program.horizons import HorizonPlan, expected_horizon_pay, plan_horizons
 from incentsim.program.rules import (
     ProgramState,
     anticipated_payout,
@@ -81,6 +81,22 @@ class HorizonOutlook:
     present_bias_weeks: float
     periods_per_year: int
     true_up: bool
+    _plans: dict[int, tuple[ProgramState, HorizonPlan]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def plan(self, t: PartnerTerms, pstate: ProgramState) -> HorizonPlan:
+        """The :class:`~incentsim.program.horizons.HorizonPlan` of ``pstate`` at this pace,
+        remembered for the last state seen (partners weigh many revenues between closes)."""
+        cached = self._plans.get(0)
+        if cached is not None and cached[0] is pstate:
+            return cached[1]
+        assert pstate.horizons is not None
+        plan = plan_horizons(
+            t, pstate.horizons, pstate.period, pstate.quota, self.pace, self.noise, self.worth
+        )
+        self._plans[0] = (pstate, plan)
+        return plan
 
     def worth(self, periods: IntArray | int) -> FloatArray:
         """What a unit paid ``periods`` periods after this period's payout is worth against a
@@ -140,17 +156,7 @@ def horizon_value(
     value = np.zeros(np.shape(revenue))
     if pstate.horizons is not None:
         rate = np.where(tier >= 0, t.at_tier(t.rebate_rate, tier), 0.0)
-        value += expected_horizon_pay(
-            t,
-            pstate.horizons,
-            pstate.period,
-            rate,
-            revenue,
-            pstate.quota,
-            hz.pace,
-            hz.noise,
-            hz.worth,
-        )
+        value += expected_horizon_pay(t, hz.plan(t, pstate), rate, revenue)
     if hz.true_up:
         due, left = anticipated_true_up(
             cp,

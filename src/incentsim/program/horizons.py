@@ -21,7 +21,8 @@ last close pays nothing for it.
 :func:`assess_horizons` is what the rules engine pays at a close (:func:`~incentsim.program.
 rules.assess_period`, over simulated partners and real transactions alike);
 :func:`expected_horizon_pay` is what a partner expects them to pay given the revenue it ends
-the period with and its pace for the periods left, priced by the same thresholds.
+the period with and its pace for the periods left (:func:`plan_horizons`, derived once a
+period), priced by the same thresholds.
 """
 
 from __future__ import annotations
@@ -209,10 +210,12 @@ def assess_horizons(
     )
 
 
-def _expected_excess(mean: FloatArray, sd: FloatArray, level: FloatArray) -> FloatArray:
-    """``E[max(Y - level, 0)]`` for a normal ``Y`` (exactly ``max(mean - level, 0)`` when
-    ``sd`` is 0)."""
+def _expected_excess(mean: FloatArray, sd: FloatArray | None, level: FloatArray) -> FloatArray:
+    """``E[max(Y - level, 0)]`` for a normal ``Y`` (exactly ``max(mean - level, 0)`` where
+    ``sd`` is 0, and everywhere when it is ``None``)."""
     gap = mean - level
+    if sd is None:
+        return np.maximum(gap, 0.0)
     uncertain = sd > 0
     safe = np.where(uncertain, sd, 1.0)
     z = np.where(uncertain, gap / safe, 0.0)
@@ -220,57 +223,119 @@ def _expected_excess(mean: FloatArray, sd: FloatArray, level: FloatArray) -> Flo
     return np.where(uncertain, smooth, np.maximum(gap, 0.0))
 
 
-def expected_horizon_pay(
+def _chance(gap: FloatArray, sd: FloatArray | None) -> FloatArray:
+    """``P(Y >= level)`` for a normal ``Y`` with ``gap = mean - level`` (a step where ``sd`` is
+    0, everywhere when it is ``None``)."""
+    if sd is None:
+        return (gap >= 0).astype(np.float64)
+    uncertain = sd > 0
+    return np.where(uncertain, ndtr(gap / np.where(uncertain, sd, 1.0)), gap >= 0)
+
+
+def _spread(noise: float, pace: FloatArray, periods: NDArray[Any]) -> FloatArray | None:
+    """The sd of the revenue of ``periods`` periods at ``pace`` (``None`` where it is 0 for
+    every partner: the horizon ends at this close)."""
+    if not np.any(periods):
+        return None
+    sd: FloatArray = noise * pace[..., None] * np.sqrt(periods)
+    return sd
+
+
+@dataclass(frozen=True)
+class _PacerStep:
+    """One pacer close still to come in its horizon, ``(..., N, P)``: the horizon's revenue by
+    then less this period's (so far plus the pace of the periods between), its sd, the target
+    and what reaching it is worth (0 where the close is no pacer step)."""
+
+    base: FloatArray
+    sd: FloatArray | None
+    target: FloatArray
+    prize: FloatArray
+
+
+@dataclass(frozen=True)
+class HorizonPlan:
+    """What :func:`expected_horizon_pay` takes from a partner's progress, its pace and the
+    period alone, derived once a period (arrays ``(..., N, H)``; see :func:`plan_horizons`)."""
+
+    acc_base: FloatArray
+    acc_sd: FloatArray | None
+    acc_threshold: FloatArray
+    acc_worth: FloatArray
+    acc_capped: bool
+    pacer_steps: tuple[_PacerStep, ...]
+
+
+def plan_horizons(
     t: PartnerTerms,
     hz: HorizonState,
     period: int,
-    rate: FloatArray,
-    revenue: FloatArray,
     quota: FloatArray,
     pace: FloatArray,
     noise: float,
     worth: Callable[[IntArray], FloatArray],
-) -> FloatArray:
-    """What the horizon components are expected to pay a partner that ends period ``period``
-    with ``revenue`` and then sells ``pace`` a period (give or take ``noise * pace`` each,
-    independently) until their horizons end, ``(..., N)``.
+) -> HorizonPlan:
+    """The :class:`HorizonPlan` of partners at period ``period`` (0-based) with progress ``hz``
+    and ``quota``, selling ``pace`` a period (give or take ``noise * pace`` each, independently)
+    until their horizons end; ``worth(periods)`` is what a unit paid ``periods`` periods after
+    this period's payout is worth against a unit of it. Quotas to come are taken as this
+    period's."""
+    done = period % t.hacc_horizon  # periods of the horizon before this one
+    left = t.hacc_horizon - done - 1  # periods after this one
+    summed_quota = hz.acc_quota + quota[..., None] * (left + 1)
+    steps = []
+    pacer_done = period % t.pacer_horizon
+    for ahead in range(int(t.pacer_horizon.max(initial=0))):
+        gone = pacer_done + 1 + ahead  # periods of the horizon gone at that close
+        counts = (gone <= t.pacer_horizon) & (gone % t.pacer_every == 0)
+        if not counts.any():
+            continue
+        later = np.full(np.shape(gone), ahead)
+        steps.append(
+            _PacerStep(
+                base=hz.pacer_revenue + pace[..., None] * ahead,
+                sd=_spread(noise, pace, later),
+                target=_pacer_target(t, gone, hz.pacer_quota + quota[..., None] * (ahead + 1)),
+                prize=np.where(counts, t.pacer_reward * worth(later), 0.0),
+            )
+        )
+    return HorizonPlan(
+        acc_base=hz.acc_revenue + pace[..., None] * left,
+        acc_sd=_spread(noise, pace, left),
+        acc_threshold=np.where(
+            t.hacc_quota_fraction > 0, t.hacc_quota_fraction * summed_quota, t.hacc_threshold
+        ),
+        acc_worth=worth(left),
+        acc_capped=bool(np.isfinite(t.hacc_cap).any()),
+        pacer_steps=tuple(steps),
+    )
 
-    Each payment is weighted by ``worth(periods)``, the partner's value of money paid
-    ``periods`` periods after this period's payout. Horizon accelerators are priced at the held
-    tier's ``rate`` (the tier this revenue earns) as a call on the horizon's revenue above the
-    threshold, within the cap; each pacer step still to come is worth its reward times the
-    chance of being on pace at its close. Quotas to come are taken as this period's.
+
+def expected_horizon_pay(
+    t: PartnerTerms, plan: HorizonPlan, rate: FloatArray, revenue: FloatArray
+) -> FloatArray:
+    """What the horizon components are expected to pay a partner that ends this period with
+    ``revenue`` and the rest of their horizons as ``plan`` (:func:`plan_horizons`) expects,
+    weighted for when each is paid, ``(..., N)``.
+
+    Horizon accelerators are priced at the held tier's ``rate`` (the tier this revenue earns)
+    as a call on the horizon's revenue above the threshold, within the cap (the call above the
+    threshold less the call above where the cap binds); each pacer step still to come is worth
+    its reward times the chance of being on pace at its close.
     """
     total = np.zeros(np.shape(revenue))
     if t.hacc_horizon.shape[-1]:
-        done = period % t.hacc_horizon  # periods of the horizon before this one
-        left = t.hacc_horizon - done - 1  # periods after this one
-        mean = hz.acc_revenue + (revenue[..., None] + pace[..., None] * left)
-        sd = noise * pace[..., None] * np.sqrt(left)
-        summed_quota = hz.acc_quota + quota[..., None] * (left + 1)
-        threshold = np.where(
-            t.hacc_quota_fraction > 0, t.hacc_quota_fraction * summed_quota, t.hacc_threshold
-        )
+        mean = plan.acc_base + revenue[..., None]
         per_unit = rate[..., None] * (t.hacc_multiplier - 1.0)
-        # Within the cap: the call above the threshold less the call above where the cap binds.
-        binds = np.isfinite(t.hacc_cap) & (per_unit > 0)
-        ceiling = threshold + np.where(binds, t.hacc_cap / np.where(binds, per_unit, 1.0), 0.0)
-        call = _expected_excess(mean, sd, threshold)
-        capped = np.where(binds, call - _expected_excess(mean, sd, ceiling), call)
-        total += (per_unit * capped * worth(left)).sum(axis=-1)
-    if t.pacer_horizon.shape[-1]:
-        done = period % t.pacer_horizon
-        for ahead in range(int(t.pacer_horizon.max())):
-            gone = done + 1 + ahead  # periods of the horizon gone at that close
-            counts = (gone <= t.pacer_horizon) & (gone % t.pacer_every == 0)
-            if not counts.any():
-                continue
-            mean = hz.pacer_revenue + revenue[..., None] + pace[..., None] * ahead
-            sd = noise * pace[..., None] * np.sqrt(ahead)
-            target = _pacer_target(t, gone, hz.pacer_quota + quota[..., None] * (ahead + 1))
-            gap = mean - target + TARGET_TOLERANCE
-            uncertain = sd > 0
-            chance = np.where(uncertain, ndtr(gap / np.where(uncertain, sd, 1.0)), gap >= 0)
-            paid = np.where(counts, t.pacer_reward * chance, 0.0)
-            total += (paid * worth(np.full(np.shape(gone), ahead))).sum(axis=-1)
+        call = _expected_excess(mean, plan.acc_sd, plan.acc_threshold)
+        if plan.acc_capped:
+            binds = np.isfinite(t.hacc_cap) & (per_unit > 0)
+            ceiling = plan.acc_threshold + np.where(
+                binds, t.hacc_cap / np.where(binds, per_unit, 1.0), 0.0
+            )
+            call = np.where(binds, call - _expected_excess(mean, plan.acc_sd, ceiling), call)
+        total += (per_unit * call * plan.acc_worth).sum(axis=-1)
+    for step in plan.pacer_steps:
+        gap = step.base + revenue[..., None] - step.target + TARGET_TOLERANCE
+        total += (step.prize * _chance(gap, step.sd)).sum(axis=-1)
     return total

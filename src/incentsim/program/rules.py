@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from incentsim.program.compiled import (
     GATEABLE,
+    REQUIREMENT_TOLERANCE,
     CompiledProgram,
     PartnerTerms,
 )
@@ -885,25 +886,39 @@ def annual_rebate_due(
     """The rebate a year's (net) revenue ``ytd_revenue`` earns at the tier it qualifies for over
     the year (tier requirements scaled from the look-back window to the year; new logos are not
     asked), within the rebate cap for a year: what the annual true-up settles against."""
-    annual_scale = periods_per_year / t.lookback
-    annual_tier = _qualified_tier(
-        t,
-        ytd_revenue,
-        np.full_like(ytd_revenue, np.inf),
-        certified_staff,
-        csat,
-        scale=annual_scale,
+    floors, thresholds = t.memo(
+        f"annual requirements {periods_per_year}",
+        t.source,
+        lambda: _annual_requirements(t, periods_per_year),
     )
-    annual_tier = np.maximum(annual_tier, UNQUALIFIED)
+    met = (ytd_revenue >= floors[0]).astype(np.int64)
+    for floor in floors[1:]:
+        met += ytd_revenue >= floor
+    allowed = t.tiers_allowed(None, certified_staff, csat)
+    if allowed is not None:
+        met = np.minimum(met, allowed)
+    annual_tier = np.maximum(met - 1, UNQUALIFIED)
     annual_rebate = _rebate_on(
         t,
         annual_tier,
         _holds_tier(annual_tier),
         np.maximum(ytd_revenue, 0.0),
         t.at_tier(t.rebate_rate, annual_tier),
-        thresholds=t.req_revenue * annual_scale[..., None],
+        thresholds=thresholds,
     )
     return np.minimum(annual_rebate, t.rebate_cap * periods_per_year)
+
+
+def _annual_requirements(
+    t: PartnerTerms, periods_per_year: int
+) -> tuple[tuple[FloatArray, ...], FloatArray]:
+    """Each tier's revenue requirement scaled from the look-back window to a year: the floors a
+    year's revenue is compared with (one ``(..., N)`` array per tier, as
+    :meth:`~incentsim.program.compiled.PartnerTerms.tiers_met` makes them) and the thresholds
+    ``(..., N, T)`` of the year's brackets."""
+    scale = periods_per_year / t.lookback
+    floors = tuple(req * scale - REQUIREMENT_TOLERANCE for req in t.tier_columns("req_revenue"))
+    return floors, t.req_revenue * scale[..., None]
 
 
 def _horizon_pay(
