@@ -25,6 +25,7 @@ import simpy
 from numpy.typing import NDArray
 
 from incentsim.engine import decisions
+from incentsim.engine.horizon_outlook import HorizonOutlook, horizon_outlook
 from incentsim.engine.recorder import Recorder
 from incentsim.market.demand import MarketPath, market_path
 from incentsim.population.sample import Partners, build_partners
@@ -360,10 +361,11 @@ class Simulation:
         )
         return benefits if milestones is None else milestones + benefits
 
-    def _horizon_outlook(self) -> decisions.HorizonOutlook | None:
+    def _horizon_outlook(self) -> HorizonOutlook | None:
         """What partners expect of the periods to come for what is paid on horizons longer
-        than the period (:func:`decisions.horizon_outlook`): each period at the pace its
-        capacity, share of wallet, effort and the period's uplifts give."""
+        than the period (:func:`~incentsim.engine.horizon_outlook.horizon_outlook`): each
+        period at the pace its capacity, share of wallet, effort and the period's uplifts
+        give."""
         b, p, u, wpp = self.behaviour, self.partners, self._uplifts, self.calendar.weeks_per_period
         pace = (
             p.capacity
@@ -373,7 +375,7 @@ class Simulation:
             * (u.win * u.size * u.ramp * u.remediation)
             * self.active
         )
-        return decisions.horizon_outlook(
+        return horizon_outlook(
             b,
             self.cp,
             self.pstate,
