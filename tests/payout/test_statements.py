@@ -94,7 +94,7 @@ def assert_reconciles(result: Statements) -> None:
             cents["paid"][mask] + cents["cut"][mask] + cents["owed_after"][mask],
         )
     earned = sum(result.cents(c) for c in ("rebate", "accelerators", "spiffs", "co_sell"))
-    earned = earned + sum(result.cents(c) for c in ("milestones", "true_up", "mdf"))
+    earned = earned + sum(result.cents(c) for c in ("milestones", "pacers", "true_up", "mdf"))
     assert np.array_equal(earned, result.cents("earned"))
     claw = result.cents("clawback_returns") + result.cents("clawback_audit")
     assert np.array_equal(result.cents("earned") - claw, result.cents("accrued"))
@@ -273,6 +273,65 @@ def test_partner_cap_takes_the_excess(tmp_path: Path) -> None:
     assert cell(result, "A", 1, "capped") == 500.0
     assert cell(result, "B", 1, "rebate") == 500.0
     assert cell(result, "B", 1, "capped") == 0.0
+
+
+# --------------------------------------------------------------------------------------------
+# Horizons: an annual accelerator and a quarterly pacer inside one program
+
+HORIZONS: dict[str, Any] = {
+    "tiers": {"member": {"rebate_rate": 0.02}},
+    "quota": {"amount": 50000},
+    "accelerators": {
+        "annual": {"quota_fraction": 1.0, "multiplier": 2.0, "cap": 1000, "horizon_periods": 4}
+    },
+    "pacers": {"pace": {"horizon_periods": 4, "quota_fraction": 1.0, "reward": 500}},
+}
+
+
+def test_annual_accelerator_and_quarterly_pacer(tmp_path: Path) -> None:
+    """A on pace every quarter (60,000 a quarter against a 50,000 quota); B behind in Q1 and
+    Q3, back on pace by Q2 and Q4; C never on pace. The annual accelerator pays at Q4 on the
+    year's revenue above four quotas (200,000), within its cap for the year."""
+    sales = {"A": [60000] * 4, "B": [40000, 70000, 30000, 70000], "C": [10000] * 4}
+    rows = [
+        {"partner_id": pid, "date": quarter(q + 1), "amount": amount}
+        for pid, amounts in sales.items()
+        for q, amount in enumerate(amounts)
+    ]
+    result = statements(tmp_path, program(HORIZONS), rows)
+    assert column(result, "A", "pacers") == [500.0] * 4
+    assert column(result, "B", "pacers") == [0.0, 500.0, 0.0, 500.0]
+    assert column(result, "C", "pacers") == [0.0] * 4
+    # A: 2% x (240,000 - 200,000) = 800 at Q4; B: 2% x (210,000 - 200,000) = 200.
+    assert column(result, "A", "accelerators") == [0.0, 0.0, 0.0, 800.0]
+    assert column(result, "B", "accelerators") == [0.0, 0.0, 0.0, 200.0]
+    assert column(result, "C", "accelerators") == [0.0] * 4
+    assert_reconciles(result)
+    lines = result.lines
+    pacer_lines = lines[(lines["partner_id"] == "A") & (lines["item"] == "pacer bonuses")]
+    assert len(pacer_lines) == 4
+    assert "pace" in pacer_lines["reason"].iloc[0]
+
+
+def test_annual_accelerator_cap_is_for_the_year(tmp_path: Path) -> None:
+    rows = [{"partner_id": "A", "date": quarter(q), "amount": 150000} for q in (1, 2, 3, 4)]
+    result = statements(tmp_path, program(HORIZONS), rows)
+    # 2% x (600,000 - 200,000) = 8,000, capped at 1,000 for the year.
+    assert column(result, "A", "accelerators") == [0.0, 0.0, 0.0, 1000.0]
+    assert cell(result, "A", 4, "capped") == 7000.0
+    cap_lines = result.lines[result.lines["kind"] == "component cap"]
+    assert "annual cap 1,000.00 over 4 periods" in cap_lines["reason"].iloc[0]
+
+
+def test_returns_count_against_a_horizon(tmp_path: Path) -> None:
+    rows = [
+        {"partner_id": "A", "date": quarter(1), "amount": 60000},
+        {"partner_id": "A", "date": quarter(2), "amount": 45000},
+        {"partner_id": "A", "date": quarter(2, 20), "returned_amount": 10000},
+    ]
+    result = statements(tmp_path, program(HORIZONS), rows)
+    # Q2: 60,000 + 45,000 - 10,000 = 95,000 < 100,000: behind pace.
+    assert column(result, "A", "pacers")[:2] == [500.0, 0.0]
 
 
 # --------------------------------------------------------------------------------------------

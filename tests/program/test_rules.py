@@ -356,6 +356,7 @@ def test_partner_cap_trims_components_in_reverse_statement_order():
         "spiffs": [2000],
         "co_sell": [0],
         "milestones": [0],
+        "pacers": [0],
         "true_up": [0],
         "mdf": [0],
     }

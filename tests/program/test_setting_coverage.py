@@ -94,9 +94,10 @@ def candidates(path: str, current: Any, program: dict[str, Any]) -> list[dict[st
         other = "decelerator" if current == "accelerator" else "accelerator"
         multiplier = get(program, path.rsplit(".", 1)[0] + ".multiplier")
         return [{"kind": other, "multiplier": 1.0 / multiplier if multiplier else 2.0}]
-    if name in ("threshold", "quota_fraction"):  # exactly one of the two is set
-        sibling = "quota_fraction" if name == "threshold" else "threshold"
-        values = [20000.0, 60000.0] if name == "threshold" else [0.8, 1.2]
+    if name in ("threshold", "target", "quota_fraction"):  # exactly one of the two is set
+        amount = "target" if path.startswith("pacers.") else "threshold"
+        sibling = "quota_fraction" if name == amount else amount
+        values = [20000.0, 60000.0] if name == amount else [0.8, 1.2]
         if current is not None:
             values = [current * 0.5, current * 2.0]
         return [{name: v, sibling: None} for v in values]
@@ -150,9 +151,13 @@ def put(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 
 #: The scenario the changes are simulated on: every construct on, a budget that runs short
 #: (so shortfall policy and reserve settings bite) and two program years (so milestones can be
-#: earned twice and true-ups happen).
+#: earned twice and true-ups happen), plus an annual accelerator and a quarterly pacer (as in
+#: ``scenarios/pacer.yaml``) for the settings of components on horizons of their own.
 SETTINGS = [
     "population.partners=60",
+    "program.accelerators.annual_kicker="
+    "{quota_fraction: 1.0, multiplier: 2.0, cap: 20000, horizon_periods: 4}",
+    "program.pacers={on_pace: {horizon_periods: 4, quota_fraction: 1.0, reward: 1500}}",
     "program.budget.per_period=450000",
     "program.budget.reserve.initial=0",
     "program.budget.reserve.max=200000",
@@ -253,6 +258,9 @@ def test_the_walk_finds_every_construct(base: Scenario) -> None:
         "budget.payout.delay_weeks",
         "rebate.timing",
         "spiffs.security_launch.product",
+        "accelerators.annual_kicker.horizon_periods",
+        "pacers.on_pace.every_periods",
+        "pacers.on_pace.target",
     ):
         assert expected in paths
     assert len(paths) > 80

@@ -21,6 +21,10 @@ thresholds, notches or caps except through the payouts those rules produce.
   the streak is to completion (it is paid sooner, and present bias weighs it less the further it
   is), so reaching the tier this period is worth more late in a streak (a goal gradient) and
   less once the reward is earned and the streak restarts.
+* **Longer horizons**: what later closes pay for this period's revenue counts too (an annual
+  accelerator's rate given the year so far, each pacer step's chance of being on pace, the
+  annual true-up), weighted for being paid later
+  (:func:`~incentsim.engine.horizon_outlook.horizon_value`).
 * **Ratchets**: when next period's quota follows this period's revenue, revenue booked now
   raises the thresholds of next period's quota-based accelerators; partners count that cost, so
   they hold deals back at the period end.
@@ -39,6 +43,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
+from incentsim.engine.horizon_outlook import HorizonOutlook, horizon_value
 from incentsim.population.behaviour import Behaviour
 from incentsim.program.compiled import CompiledProgram, PartnerTerms
 from incentsim.program.rules import (
@@ -65,14 +70,17 @@ class Outlook:
     """What a partner knows mid-period about the metrics that set its tier, what ending the
     period at each tier is worth beyond the period's payout, ``(..., N, T + 1)`` (index 0: no
     tier; its milestones, :func:`milestone_values`, and its benefits, :func:`benefit_values`;
-    ``None`` without either), and what a unit of front-end rebate, paid at the close, is worth
-    against a unit of the delayed payout (``None`` when no group pays on invoice)."""
+    ``None`` without either), what a unit of front-end rebate, paid at the close, is worth
+    against a unit of the delayed payout (``None`` when no group pays on invoice), and what it
+    expects of the periods after this one for what is paid on longer horizons (``None`` when
+    nothing is)."""
 
     new_logos: FloatArray
     certified_staff: FloatArray
     csat: FloatArray
     tier_values: FloatArray | None = None
     front_worth: FloatArray | None = None
+    horizons: HorizonOutlook | None = None
 
 
 def priced_payout(
@@ -85,7 +93,8 @@ def priced_payout(
     """What ending the period with ``revenue`` is worth to a partner: the rebate and accelerators
     the rules would pay (a front-end rebate, paid without the payout delay, weighted by
     ``outlook.front_worth``), plus what the tier that revenue earns is worth beyond it
-    (milestones, benefits), in money of the delayed payout."""
+    (milestones, benefits) and through what later closes pay on longer horizons
+    (:func:`~incentsim.engine.horizon_outlook.horizon_value`), in money of the delayed payout."""
     if outlook.front_worth is None:
         pay, tier = anticipated_payout(
             cp, pstate, group, revenue, outlook.new_logos, outlook.certified_staff, outlook.csat
@@ -95,6 +104,8 @@ def priced_payout(
             cp, pstate, group, revenue, outlook.new_logos, outlook.certified_staff, outlook.csat
         )
         pay = pay + (outlook.front_worth - 1.0) * front
+    if outlook.horizons is not None:
+        pay = pay + horizon_value(cp, pstate, group, revenue, tier, outlook)
     if outlook.tier_values is None:
         return pay
     return pay + np.take_along_axis(outlook.tier_values, (tier + 1)[..., None], axis=-1)[..., 0]

@@ -54,6 +54,7 @@ CONSTRUCTS = (
     "spiffs",
     "co_sell",
     "milestones",
+    "pacers",
     "true_up",
     "mdf",
     "caps",
@@ -147,6 +148,7 @@ _COMPONENT_LABELS = {
     "spiffs": ("SPIFFs", ("spiffs",)),
     "co_sell": ("Co-sell bonuses", ("co_sell",)),
     "milestones": ("Loyalty milestones", ("milestones",)),
+    "pacers": ("Pacer bonuses", ("pacers",)),
     "true_up": ("Annual true-up", ("true_up",)),
     "mdf": ("MDF reimbursed", ("mdf",)),
 }
@@ -517,6 +519,7 @@ def _switched_on(program: Program) -> set[str]:
         "spiffs": bool(program.spiffs),
         "co_sell": program.co_sell.rate > 0,
         "milestones": bool(program.milestones),
+        "pacers": bool(program.pacers),
         "true_up": budget.true_up.enabled,
         "mdf": program.mdf.accrual_rate > 0
         or any(t.mdf_accrual_rate for t in program.tiers.values()),

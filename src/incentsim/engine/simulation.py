@@ -25,6 +25,7 @@ import simpy
 from numpy.typing import NDArray
 
 from incentsim.engine import decisions, satisfaction
+from incentsim.engine.horizon_outlook import HorizonOutlook, horizon_outlook
 from incentsim.engine.recorder import Recorder
 from incentsim.market.demand import MarketPath, market_path
 from incentsim.population.sample import Partners, build_partners
@@ -238,6 +239,7 @@ class Simulation:
         self._tier_values = self._tier_values_now()
         self._in_remediation = np.zeros(shape, dtype=np.bool_)
         self._uplifts = self._period_uplifts()
+        self._horizons = self._horizon_outlook()
         self.recorder = Recorder(self, panel=panel)
 
     # ----------------------------------------------------------------------------------------
@@ -342,6 +344,7 @@ class Simulation:
             csat=self._csat(),
             tier_values=self._tier_values,
             front_worth=self.front_worth,
+            horizons=self._horizons,
         )
         outlook.new_logos.setflags(write=False)
         outlook.csat.setflags(write=False)
@@ -363,6 +366,31 @@ class Simulation:
             b, self.terms, p.win_rate, revenue_next, self.weight, self.next_weight
         )
         return benefits if milestones is None else milestones + benefits
+
+    def _horizon_outlook(self) -> HorizonOutlook | None:
+        """What partners expect of the periods to come for what is paid on horizons longer
+        than the period (:func:`~incentsim.engine.horizon_outlook.horizon_outlook`): each
+        period at the pace its capacity, share of wallet, effort and the period's uplifts
+        give."""
+        b, p, u, wpp = self.behaviour, self.partners, self._uplifts, self.calendar.weeks_per_period
+        pace = (
+            p.capacity
+            * decisions.share_of_wallet(b, self.loyalty)
+            * wpp
+            * self.effort
+            * (u.win * u.size * u.ramp * u.remediation)
+            * self.active
+        )
+        return horizon_outlook(
+            b,
+            self.cp,
+            self.pstate,
+            pace,
+            p.myopia,
+            self.delay,
+            wpp,
+            self.calendar.periods_per_year,
+        )
 
     def _csat(self, weeks_done: int | None = None) -> FloatArray:
         """Customer satisfaction: effort above normal starves support unless it is rewarded.
@@ -707,6 +735,7 @@ class Simulation:
             self.cp, self.pstate, self.group, metrics, cal.periods_per_year
         )
         self._tier_values = self._tier_values_now()
+        self._horizons = self._horizon_outlook()
         self._in_remediation = assessment.in_remediation & self.active
         # Partners who have left earn nothing more, but still owe clawbacks on what they return
         # (churn is drawn after the close: a partner leaving now still earns this period).

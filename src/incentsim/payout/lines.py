@@ -59,11 +59,12 @@ COMPONENT_LABEL = {
     "spiffs": "SPIFFs",
     "co_sell": "co-selling bonus",
     "milestones": "loyalty milestones",
+    "pacers": "pacer bonuses",
     "true_up": "annual true-up",
     "mdf": "MDF reimbursement",
 }
 
-_CAPPED = ("rebate_cap", "acc_cap", "spiff_cap", "co_sell_cap")
+_CAPPED = ("rebate_cap", "acc_cap", "hacc_cap", "spiff_cap", "co_sell_cap")
 
 
 def _relaxed(cp: CompiledProgram, *, component_caps: bool, gate: bool) -> CompiledProgram:
@@ -298,7 +299,8 @@ def _earned_reason(c: str, i: int, g: int, cp: CompiledProgram, metrics: Any, a:
         )
         return f"{basis} on revenue {revenue}"
     if c == "accelerators":
-        return "accelerators above their thresholds: " + ", ".join(cp.accelerator_names)
+        accelerators = (*cp.accelerator_names, *cp.horizon_accelerator_names)
+        return "accelerators above their thresholds: " + ", ".join(accelerators)
     if c == "spiffs":
         return "SPIFF campaigns: " + ", ".join(cp.spiff_names)
     if c == "co_sell":
@@ -307,6 +309,8 @@ def _earned_reason(c: str, i: int, g: int, cp: CompiledProgram, metrics: Any, a:
         hit = np.asarray(a.milestones_earned)[i]
         names = [m for m, h in zip(cp.milestone_names, hit, strict=True) if h]
         return "milestone reached: " + ", ".join(names)
+    if c == "pacers":
+        return "on pace to a horizon's target: " + ", ".join(cp.pacer_names)
     if c == "true_up":
         return "the year's rebate at the year's tier, less the rebates paid in the year"
     return f"approved MDF claims, reimbursed at {float(cp.mdf_reimbursement[g]):.0%}"
@@ -334,7 +338,16 @@ def _component_cap_reason(c: str, g: int, cp: CompiledProgram) -> str:
         for name, cap in zip(names, caps[g], strict=True)
         if np.isfinite(cap)
     ]
-    return ", ".join(each) + " a period"
+    reasons = [", ".join(each) + " a period"] if each else []
+    if c == "accelerators":
+        reasons += [
+            f"{name} cap {_units(cap)} over {int(horizon)} periods"
+            for name, cap, horizon in zip(
+                cp.horizon_accelerator_names, cp.hacc_cap[g], cp.hacc_horizon[g], strict=True
+            )
+            if np.isfinite(cap)
+        ]
+    return ", ".join(reasons) or " a period"
 
 
 def _gate_reason(i: int, g: int, cp: CompiledProgram, metrics: Any) -> str:
@@ -350,7 +363,7 @@ def _gate_reason(i: int, g: int, cp: CompiledProgram, metrics: Any) -> str:
 def _partner_cap_reason(g: int, cp: CompiledProgram) -> str:
     return (
         f"partner cap {_units(cp.partner_cap[g])} a period: the excess is taken"
-        " from the true-up, milestones, co-selling, SPIFFs, accelerators, then the rebate"
+        " from the true-up, pacers, milestones, co-selling, SPIFFs, accelerators, then the rebate"
     )
 
 

@@ -20,6 +20,11 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from incentsim.program.horizons import (
+    horizon_accelerators,
+    horizon_terms,
+    period_accelerators,
+)
 from incentsim.program.spec import Budget, Program
 
 FloatArray = NDArray[np.float64]
@@ -122,6 +127,17 @@ class GroupTerms:
     acc_quota_fraction: FloatArray
     acc_multiplier: FloatArray
     acc_cap: FloatArray
+    # accelerators on a horizon of their own (G, H) and pacers (G, P): see program.horizons
+    hacc_horizon: IntArray
+    hacc_threshold: FloatArray
+    hacc_quota_fraction: FloatArray
+    hacc_multiplier: FloatArray
+    hacc_cap: FloatArray
+    pacer_horizon: IntArray
+    pacer_every: IntArray
+    pacer_target: FloatArray
+    pacer_quota_fraction: FloatArray
+    pacer_reward: FloatArray
     # spiffs (G, S): what they pay, when, on which deals
     spiff_per_deal: FloatArray
     spiff_uplift: FloatArray
@@ -193,11 +209,15 @@ class CompiledProgram(GroupTerms):
     """A program's terms per group (the :class:`GroupTerms` arrays) and program-wide.
 
     ``spiff_product`` is, per group and SPIFF, the product a SPIFF pays on (``None``: any).
+    ``accelerator_names`` are the accelerators assessed every period (the ``acc_*`` arrays);
+    those on a longer horizon are ``horizon_accelerator_names`` (``hacc_*``).
     """
 
     group_names: tuple[str, ...]
     tier_names: tuple[str, ...]
     accelerator_names: tuple[str, ...]
+    horizon_accelerator_names: tuple[str, ...]
+    pacer_names: tuple[str, ...]
     spiff_names: tuple[str, ...]
     milestone_names: tuple[str, ...]
     spiff_product: tuple[tuple[str | None, ...], ...]
@@ -487,7 +507,9 @@ def compile_program(
         return np.array([[get(p, p.tiers[t]) for t in tiers] for p in resolved], dtype=np.float64)
 
     def per_item(part: str, get: Callable[[Any], Any], dtype: Any = np.float64) -> NDArray[Any]:
-        keys = list(getattr(program, part))
+        keys = (
+            period_accelerators(program) if part == "accelerators" else list(getattr(program, part))
+        )
         return np.array(
             [[get(getattr(p, part)[k]) for k in keys] for p in resolved], dtype=dtype
         ).reshape(len(resolved), len(keys))
@@ -502,7 +524,9 @@ def compile_program(
     return CompiledProgram(
         group_names=tuple(names),
         tier_names=tuple(tiers),
-        accelerator_names=tuple(program.accelerators),
+        accelerator_names=tuple(period_accelerators(program)),
+        horizon_accelerator_names=tuple(horizon_accelerators(program)),
+        pacer_names=tuple(program.pacers),
         spiff_names=tuple(program.spiffs),
         milestone_names=tuple(program.milestones),
         spiff_product=tuple(tuple(s.product for s in p.spiffs.values()) for p in resolved),
@@ -536,6 +560,7 @@ def compile_program(
         acc_quota_fraction=per_item("accelerators", lambda a: a.quota_fraction or 0.0),
         acc_multiplier=per_item("accelerators", lambda a: a.multiplier),
         acc_cap=per_item("accelerators", lambda a: _cap(a.cap)),
+        **horizon_terms(program, resolved),
         spiff_per_deal=per_item("spiffs", lambda s: s.amount_per_deal),
         spiff_uplift=per_item("spiffs", lambda s: s.uplift_rate),
         spiff_cap=per_item("spiffs", lambda s: _cap(s.cap)),

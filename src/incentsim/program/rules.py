@@ -6,7 +6,8 @@ per-tier, per-SPIFF or per-milestone axis) and any leading batch axes.
 
 A period close is :func:`assess_period`: tier evaluation (multi-metric, cadence, grace before
 demotion, remediation), each payout component, caps, customer-satisfaction gates, clawbacks,
-loyalty milestones, MDF and the annual true-up. Money leaves it as integer cents so that the
+loyalty milestones, MDF, the annual true-up and the components on horizons of their own
+(:mod:`incentsim.program.horizons`). Money leaves it as integer cents so that the
 ledger (:mod:`incentsim.program.ledger`) can account to the cent.
 """
 
@@ -20,8 +21,15 @@ from numpy.typing import NDArray
 
 from incentsim.program.compiled import (
     GATEABLE,
+    REQUIREMENT_TOLERANCE,
     CompiledProgram,
     PartnerTerms,
+)
+from incentsim.program.horizons import (
+    HorizonPay,
+    HorizonState,
+    assess_horizons,
+    initial_horizons,
 )
 
 FloatArray = NDArray[np.float64]
@@ -29,7 +37,16 @@ IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
 #: Payout components, in statement order. ``mdf`` is the reimbursement of approved claims.
-COMPONENTS = ("rebate", "accelerators", "spiffs", "co_sell", "milestones", "true_up", "mdf")
+COMPONENTS = (
+    "rebate",
+    "accelerators",
+    "spiffs",
+    "co_sell",
+    "milestones",
+    "pacers",
+    "true_up",
+    "mdf",
+)
 
 UNQUALIFIED = -1
 
@@ -141,6 +158,9 @@ class ProgramState:
     mdf_funds: IntArray  # (..., N, E) cents, index 0 the newest
     ytd_revenue: FloatArray
     ytd_rebate: IntArray  # cents: the year's rebates before gates and partner cap, net of clawbacks
+    horizons: HorizonState | None = (
+        None  # progress on horizon components (None: the program has none)
+    )
 
 
 def initial_state(cp: CompiledProgram, group: IntArray) -> ProgramState:
@@ -173,6 +193,7 @@ def initial_state(cp: CompiledProgram, group: IntArray) -> ProgramState:
         mdf_funds=np.zeros((*shape, cp.mdf_buckets), dtype=np.int64),
         ytd_revenue=np.zeros(shape),
         ytd_rebate=np.zeros(shape, dtype=np.int64),
+        horizons=initial_horizons(cp, shape),
     )
 
 
@@ -502,6 +523,46 @@ def anticipated_payout_parts(
     return payout, np.minimum(rebate, payout), tier
 
 
+def anticipated_true_up(
+    cp: CompiledProgram,
+    state: ProgramState,
+    group: IntArray,
+    revenue: FloatArray,
+    tier: IntArray,
+    certified_staff: FloatArray,
+    csat: FloatArray,
+    pace: FloatArray,
+    noise: float,
+    periods_per_year: int,
+) -> tuple[FloatArray, int]:
+    """The annual true-up a partner expects at its year's end when this period ends with
+    ``revenue`` at ``tier`` and each period left in the year brings ``pace`` (give or take
+    ``noise * pace``, two-point rule over the rest of the year), and the periods from this close
+    to the year's last (0: this close settles the year).
+
+    The same rules as the close (:func:`annual_rebate_due`, less the year's rebates): the
+    periods left are assumed to pay the rebate of ``tier`` on ``pace``; zero where the group
+    has no true-up.
+    """
+    t = cp.at(group)
+    left = periods_per_year - 1 - state.period % periods_per_year
+    rate = t.at_tier(t.rebate_rate, tier)
+    holds = _holds_tier(tier)
+    rebate_now = np.minimum(_rebate_on(t, tier, holds, revenue, rate), t.rebate_cap)
+    paid = state.ytd_rebate / 100.0 + rebate_now
+    if left:
+        rebate_rest = np.minimum(_rebate_on(t, tier, holds, pace, rate), t.rebate_cap)
+        paid = paid + left * rebate_rest
+    mean = state.ytd_revenue + revenue + pace * left
+    sd = noise * pace * np.sqrt(left)
+    expected = np.zeros(np.shape(revenue))
+    for node in (-1.0, 1.0) if left else (0.0,):
+        year = np.maximum(mean + node * sd, 0.0)
+        due = annual_rebate_due(t, year, certified_staff, csat, periods_per_year)
+        expected += (0.5 if left else 1.0) * np.maximum(due - paid, 0.0)
+    return np.where(t.true_up, expected, 0.0), left
+
+
 def _anticipated_tier(
     t: PartnerTerms,
     state: ProgramState,
@@ -815,6 +876,61 @@ def _mdf(
     return funds, accrual, reimbursed, expired_now.sum(axis=-1) + aged_out
 
 
+def annual_rebate_due(
+    t: PartnerTerms,
+    ytd_revenue: FloatArray,
+    certified_staff: FloatArray,
+    csat: FloatArray,
+    periods_per_year: int,
+) -> FloatArray:
+    """The rebate a year's (net) revenue ``ytd_revenue`` earns at the tier it qualifies for over
+    the year (tier requirements scaled from the look-back window to the year; new logos are not
+    asked), within the rebate cap for a year: what the annual true-up settles against."""
+    floors, thresholds = t.memo(
+        f"annual requirements {periods_per_year}",
+        t.source,
+        lambda: _annual_requirements(t, periods_per_year),
+    )
+    met = (ytd_revenue >= floors[0]).astype(np.int64)
+    for floor in floors[1:]:
+        met += ytd_revenue >= floor
+    allowed = t.tiers_allowed(None, certified_staff, csat)
+    if allowed is not None:
+        met = np.minimum(met, allowed)
+    annual_tier = np.maximum(met - 1, UNQUALIFIED)
+    annual_rebate = _rebate_on(
+        t,
+        annual_tier,
+        _holds_tier(annual_tier),
+        np.maximum(ytd_revenue, 0.0),
+        t.at_tier(t.rebate_rate, annual_tier),
+        thresholds=thresholds,
+    )
+    return np.minimum(annual_rebate, t.rebate_cap * periods_per_year)
+
+
+def _annual_requirements(
+    t: PartnerTerms, periods_per_year: int
+) -> tuple[tuple[FloatArray, ...], FloatArray]:
+    """Each tier's revenue requirement scaled from the look-back window to a year: the floors a
+    year's revenue is compared with (one ``(..., N)`` array per tier, as
+    :meth:`~incentsim.program.compiled.PartnerTerms.tiers_met` makes them) and the thresholds
+    ``(..., N, T)`` of the year's brackets."""
+    scale = periods_per_year / t.lookback
+    floors = tuple(req * scale - REQUIREMENT_TOLERANCE for req in t.tier_columns("req_revenue"))
+    return floors, t.req_revenue * scale[..., None]
+
+
+def _horizon_pay(
+    t: PartnerTerms, state: ProgramState, tier: IntArray, net_revenue: FloatArray
+) -> HorizonPay | None:
+    """What the horizon components pay at this close (``None``: the program has none)."""
+    if state.horizons is None:
+        return None
+    rate = np.where(tier >= 0, t.at_tier(t.rebate_rate, tier), 0.0)
+    return assess_horizons(t, state.horizons, state.period, rate, net_revenue, state.quota)
+
+
 def assess_period(
     cp: CompiledProgram,
     state: ProgramState,
@@ -908,25 +1024,9 @@ def assess_period(
     year_end = (state.period + 1) % periods_per_year == 0
     ytd_revenue = state.ytd_revenue + revenue - metrics.returns
     ytd_rebate_before = state.ytd_rebate
-    annual_scale = periods_per_year / t.lookback
-    annual_tier = _qualified_tier(
-        t,
-        ytd_revenue,
-        np.full_like(revenue, np.inf),
-        metrics.certified_staff,
-        metrics.csat,
-        scale=annual_scale,
+    annual_due = to_cents(
+        annual_rebate_due(t, ytd_revenue, metrics.certified_staff, metrics.csat, periods_per_year)
     )
-    annual_tier = np.maximum(annual_tier, UNQUALIFIED)
-    annual_rebate = _rebate_on(
-        t,
-        annual_tier,
-        _holds_tier(annual_tier),
-        np.maximum(ytd_revenue, 0.0),
-        t.at_tier(t.rebate_rate, annual_tier),
-        thresholds=t.req_revenue * annual_scale[..., None],
-    )
-    annual_due = to_cents(np.minimum(annual_rebate, t.rebate_cap * periods_per_year))
     rebate_basis = to_cents(rebate)
     ytd_rebate = ytd_rebate_before + rebate_basis - claw_returns
     true_up = np.maximum(annual_due - ytd_rebate, 0)
@@ -939,6 +1039,16 @@ def assess_period(
     cents["accelerators"] = (
         to_cents(acc_up * gate[..., 1]) + to_cents((rebate + acc_down) * gate[..., 0])
     ) - cents["rebate"]
+    # Components on horizons of their own (paid at their horizon's closes): horizon
+    # accelerators are accelerators (gated and capped as they are), pacers their own component.
+    horizons = _horizon_pay(t, state, tier, revenue - metrics.returns)
+    if horizons is not None:
+        cents["accelerators"] = cents["accelerators"] + to_cents(
+            horizons.accelerators * gate[..., 1]
+        )
+    cents["pacers"] = (
+        np.zeros(tier.shape, dtype=np.int64) if horizons is None else to_cents(horizons.pacers)
+    )
     cents["true_up"] = np.where(true_up_on, np.rint(true_up * gate[..., 0]).astype(np.int64), 0)
     true_up_gated = np.where(true_up_on, true_up, 0) - cents["true_up"]
     performance = sum(cents.values())
@@ -946,7 +1056,7 @@ def assess_period(
     over = np.maximum(performance - cap, 0)
     # Take the partner-cap excess from components in reverse statement order.
     remaining_over = over
-    for name in ("true_up", "milestones", "co_sell", "spiffs", "accelerators", "rebate"):
+    for name in ("true_up", "pacers", "milestones", "co_sell", "spiffs", "accelerators", "rebate"):
         take = np.clip(remaining_over, 0, np.maximum(cents[name], 0))
         cents[name] = cents[name] - take
         remaining_over = remaining_over - take
@@ -965,6 +1075,11 @@ def assess_period(
         + to_cents(raw_co_sell - co_sell)
     )
     gated = sum(to_cents(v - gated_parts[k]) for k, v in parts.items()) + true_up_gated
+    if horizons is not None:
+        component_capped = component_capped + to_cents(horizons.capped)
+        gated = (
+            gated + to_cents(horizons.accelerators) - to_cents(horizons.accelerators * gate[..., 1])
+        )
 
     effective_rate = np.divide(
         components["rebate"] / 100.0, revenue, out=state.last_rate.copy(), where=revenue > 0
@@ -987,6 +1102,7 @@ def assess_period(
         mdf_funds=funds,
         ytd_revenue=np.where(year_end, 0.0, ytd_revenue),
         ytd_rebate=np.where(year_end, 0, ytd_rebate),
+        horizons=None if horizons is None else horizons.state,
     )
     assessment = Assessment(
         tier=tier,

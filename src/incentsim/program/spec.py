@@ -132,6 +132,11 @@ class Accelerator(Strict):
     threshold for an accelerator, and ``rebate_rate * (multiplier - 1)`` (a reduction) on revenue
     below it for a decelerator, where ``rebate_rate`` is the partner's tier rate. ``cap`` limits
     what an accelerator adds, or what a decelerator takes off.
+
+    ``horizon_periods`` above 1 assesses an accelerator on its own horizon (4 quarters: an
+    annual accelerator): its threshold and cap are then over the horizon's revenue (net of
+    returns) or quota, and it pays at the horizon's last close at the rate of the tier then held
+    (see :mod:`incentsim.program.horizons`).
     """
 
     kind: Literal["accelerator", "decelerator"] = "accelerator"
@@ -139,15 +144,50 @@ class Accelerator(Strict):
     quota_fraction: Annotated[float, Field(gt=0.0, le=5.0)] | None = None
     multiplier: Annotated[float, Field(ge=0.0, le=10.0)]
     cap: Money | None = None
+    horizon_periods: Annotated[int, Field(ge=1, le=52)] = 1
 
     @model_validator(mode="after")
     def _one_threshold(self) -> Accelerator:
         if (self.threshold is None) == (self.quota_fraction is None):
             raise ValueError("give exactly one of 'threshold' or 'quota_fraction'")
+        if self.kind == "decelerator" and self.horizon_periods > 1:
+            raise ValueError(
+                f"horizon_periods {self.horizon_periods}: a decelerator is assessed every period "
+                "(horizon_periods 1); longer horizons are for accelerators"
+            )
         if self.kind == "accelerator" and self.multiplier < 1.0:
             raise ValueError("an accelerator's multiplier must be at least 1")
         if self.kind == "decelerator" and self.multiplier > 1.0:
             raise ValueError("a decelerator's multiplier must be at most 1")
+        return self
+
+
+class Pacer(Strict):
+    """A bonus for being on pace to a target over a longer horizon (Chung, Steenburgh & Sudhir
+    2014: quarterly bonuses inside an annual plan).
+
+    The horizon is ``horizon_periods`` periods long (4 quarters: a year), counted from the
+    program's start. At the close of every ``every_periods`` periods inside it, a partner whose
+    revenue since the horizon began (net of returns) reaches the target's share for the
+    periods gone (``target * periods gone / horizon_periods``, or ``quota_fraction`` of its
+    quotas over those periods) is paid ``reward``.
+    """
+
+    horizon_periods: Annotated[int, Field(ge=1, le=52)] = 4
+    every_periods: Annotated[int, Field(ge=1, le=52)] = 1
+    target: Money | None = None
+    quota_fraction: Annotated[float, Field(gt=0.0, le=5.0)] | None = None
+    reward: Money
+
+    @model_validator(mode="after")
+    def _pace(self) -> Pacer:
+        if (self.target is None) == (self.quota_fraction is None):
+            raise ValueError("give exactly one of 'target' or 'quota_fraction'")
+        if self.horizon_periods % self.every_periods:
+            raise ValueError(
+                f"every_periods {self.every_periods} must divide horizon_periods "
+                f"{self.horizon_periods} (the pacing steps fill the horizon)"
+            )
         return self
 
 
@@ -320,6 +360,7 @@ class Program(Strict):
     rebate: Rebate = Field(default_factory=Rebate)
     quota: Quota = Field(default_factory=Quota)
     accelerators: dict[str, Accelerator] = Field(default_factory=dict)
+    pacers: dict[str, Pacer] = Field(default_factory=dict)
     spiffs: dict[str, Spiff] = Field(default_factory=dict)
     co_sell: CoSell = Field(default_factory=CoSell)
     mdf: Mdf = Field(default_factory=Mdf)
@@ -374,6 +415,12 @@ class Program(Strict):
                     f"accelerators.{key} uses quota_fraction but the program sets no quota "
                     "(give quota.amount, quota.floor or quota.basis: prior)"
                 )
+        for key, pacer in self.pacers.items():
+            if pacer.quota_fraction is not None and not quota_set:
+                raise ValueError(
+                    f"pacers.{key} uses quota_fraction but the program sets no quota "
+                    "(give quota.amount, quota.floor or quota.basis: prior)"
+                )
         for label, overrides in (
             ("segment_overrides", self.segment_overrides),
             ("region_overrides", self.region_overrides),
@@ -412,7 +459,7 @@ class Program(Strict):
                 "payout cadence and delay, shortfall policy and true-up can be overridden)"
             )
         base = self.model_dump(exclude={"segment_overrides", "region_overrides"})
-        for part in ("tiers", "accelerators", "spiffs", "milestones"):
+        for part in ("tiers", "accelerators", "pacers", "spiffs", "milestones"):
             added = set(override.get(part) or {}) - set(base[part])
             if added:
                 raise ValueError(
@@ -420,11 +467,18 @@ class Program(Strict):
                     "values of existing entries and cannot add new ones"
                 )
         try:
-            Program.model_validate(deep_merge(base, override))
+            merged = Program.model_validate(deep_merge(base, override))
         except ValidationError as exc:
             first = exc.errors()[0]
             loc = ".".join(str(p) for p in first["loc"])
             raise ValueError(f"{where}.{loc}: {first['msg']}") from None
+        for key, acc in merged.accelerators.items():
+            if (acc.horizon_periods > 1) != (self.accelerators[key].horizon_periods > 1):
+                raise ValueError(
+                    f"{where}.accelerators.{key}.horizon_periods: an override can change the "
+                    "length of an accelerator's horizon but not make a period accelerator a "
+                    "horizon one or the other way round"
+                )
 
     def resolved(self, segment: str | None = None, region: str | None = None) -> Program:
         """The program as it applies to one segment and region (region overrides win)."""
