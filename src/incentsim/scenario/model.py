@@ -11,7 +11,7 @@ from incentsim.market.spec import Market
 from incentsim.population.behaviour import Behaviour
 from incentsim.population.spec import Population
 from incentsim.program.spec import Program, Strict
-from incentsim.scenario.calibration import Calibration
+from incentsim.scenario.calibration import CalibrationRecord
 
 
 class Calendar(Strict):
@@ -47,7 +47,7 @@ class Scenario(Strict):
     behaviour: Behaviour = Field(default_factory=Behaviour)
     market: Market = Field(default_factory=Market)
     program: Program
-    calibration: Calibration | None = None
+    calibration: CalibrationRecord | None = None
 
     @property
     def horizon_budget(self) -> float | None:
