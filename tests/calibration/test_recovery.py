@@ -45,13 +45,19 @@ def test_churn_is_recovered_and_effort_is_not_identified() -> None:
 
 @pytest.mark.slow
 def test_identified_constants_recovered_within_ten_percent_over_seeds() -> None:
+    """Seeds 1-3 (``benchmarks/calibration_recovery.py``): churn_base within 10% in every seed
+    (errors -9%, +7%, +0%), the identified constants pooled within 10% (median 9%); the 90%
+    intervals cover 8 of 12 truths, below nominal: timing_friction and forecast_noise are off by
+    15-41% in one seed in three (a shortfall of the local bootstrap, not hidden here)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from calibration_recovery import recover  # type: ignore[import-not-found]
 
     every = pd.concat([recover(1000, seed) for seed in (1, 2, 3)])
+    churn = every[every["constant"] == "churn_base"]
+    assert churn["identified"].all()
+    assert (churn["rel_error"].abs() < 0.10).all()
+    assert churn["covered"].all()
     shown = every[every["identified"]]
-    assert set(shown["constant"]) >= {"churn_base"}
     assert shown["rel_error"].abs().median() < 0.10
-    # 90% intervals: about nominal coverage (at least two in three over this handful)
-    assert every["covered"].mean() >= 2 / 3
+    assert every["covered"].sum() >= 8
     assert np.abs(every["resim_revenue"]).median() < 0.05

@@ -5,7 +5,7 @@ fit, in one folder replaced whole (:func:`~incentsim._output.new_folder`).
 (``partners.csv``, capacity fitted), the recruitment rate and each segment's capacity
 distribution fitted in the input's family (for recruits; the block says which heavy-tailed
 family fits better), the identified behaviour constants, and the ``calibration:`` block
-(:class:`~incentsim.scenario.calibration.Calibration`). ``draws.csv`` holds the bootstrap
+(:class:`~incentsim.scenario.calibration.CalibrationRecord`). ``draws.csv`` holds the bootstrap
 draws of the estimated constants (``incentsim run --draws``), ``moments.csv`` the fit per
 segment, ``constants.csv`` the estimates, and ``holdout.csv`` the hold-out check when it ran.
 """

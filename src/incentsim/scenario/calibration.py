@@ -45,7 +45,7 @@ class HoldoutRecord(Strict):
     high: float
 
 
-class Calibration(Strict):
+class CalibrationRecord(Strict):
     """Where a calibrated scenario's constants came from.
 
     Attributes

@@ -13,7 +13,7 @@ from incentsim.population.behaviour import Behaviour
 from incentsim.population.spec import Population
 from incentsim.program.spec import Program, Strict
 from incentsim.scenario import fiscal
-from incentsim.scenario.calibration import Calibration
+from incentsim.scenario.calibration import CalibrationRecord
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -92,7 +92,7 @@ class Scenario(Strict):
     behaviour: Behaviour = Field(default_factory=Behaviour)
     market: Market = Field(default_factory=Market)
     program: Program
-    calibration: Calibration | None = None
+    calibration: CalibrationRecord | None = None
 
     @property
     def horizon_budget(self) -> float | None:
