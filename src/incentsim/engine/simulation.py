@@ -24,7 +24,7 @@ import pandas as pd
 import simpy
 from numpy.typing import NDArray
 
-from incentsim.engine import decisions
+from incentsim.engine import decisions, tournament
 from incentsim.engine.recorder import Recorder
 from incentsim.market.demand import MarketPath, market_path
 from incentsim.population.sample import Partners, build_partners
@@ -422,6 +422,8 @@ class Simulation:
             # Revenue booked this period raises next period's quota: a cost paid next period.
             reward = reward - share_this * next_weight * self._ratchet
             m_moved = m_moved + self._ratchet  # what moving a unit into this period costs
+        if self.cp.awards.count:
+            reward = reward + weight * self._award_rate(expected, spread, share_this)
         target = decisions.target_effort(b, p.responsiveness, reward)
         self.effort = self.effort + b.effort_adjustment * (target - self.effort)
 
@@ -519,6 +521,28 @@ class Simulation:
         self.spiff_deals += spiff_revenue / deal_size[..., None]
         self._duplicates(deals, booked, spiff_revenue, deal_size, in_window)
         self.recorder.week(week, booked, deals)
+
+    def _award_rate(
+        self, expected: FloatArray, spread: FloatArray, share_this: FloatArray
+    ) -> FloatArray:
+        """What one more unit of revenue this period is worth through the category awards'
+        prizes: the prize times the density of winning at the cut-off
+        (:func:`tournament.award_rate`)."""
+        p = self.partners
+        assert self.pstate.awards is not None
+        rate: FloatArray = tournament.award_rate(
+            self.behaviour,
+            self.cp.awards,
+            self.pstate.awards,
+            self.group,
+            self._period,
+            self.calendar.horizon_periods,
+            expected,
+            spread,
+            p.new_logo_share / np.maximum(p.deal_size, 1.0),
+            share_this,
+        )
+        return rate
 
     def _next_period_rates(
         self,

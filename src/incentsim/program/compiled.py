@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from incentsim.program.awards import AwardTerms, compile_awards
 from incentsim.program.spec import Budget, Program
 
 FloatArray = NDArray[np.float64]
@@ -192,7 +193,8 @@ class BudgetTerms:
 class CompiledProgram(GroupTerms):
     """A program's terms per group (the :class:`GroupTerms` arrays) and program-wide.
 
-    ``spiff_product`` is, per group and SPIFF, the product a SPIFF pays on (``None``: any).
+    ``spiff_product`` is, per group and SPIFF, the product a SPIFF pays on (``None``: any);
+    ``awards`` are the category awards (:mod:`incentsim.program.awards`).
     """
 
     group_names: tuple[str, ...]
@@ -203,6 +205,7 @@ class CompiledProgram(GroupTerms):
     spiff_product: tuple[tuple[str | None, ...], ...]
     currency: str
     budget: BudgetTerms
+    awards: AwardTerms = field(default_factory=AwardTerms.none)
     _gathered: list[PartnerTerms] = field(default_factory=list, repr=False, compare=False)
 
     def at(self, group: IntArray) -> PartnerTerms:
@@ -508,6 +511,7 @@ def compile_program(
         spiff_product=tuple(tuple(s.product for s in p.spiffs.values()) for p in resolved),
         currency=program.currency,
         budget=budget_terms(program.budget),
+        awards=compile_awards(program, resolved, segments, regions),
         req_revenue=per_tier(lambda p, t: t.requirements.revenue),
         req_new_logos=per_tier(lambda p, t: t.requirements.new_logos),
         req_certified_staff=per_tier(lambda p, t: t.requirements.certified_staff),

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from incentsim.program.awards import AwardState, assess_awards, initial_awards
 from incentsim.program.compiled import (
     GATEABLE,
     CompiledProgram,
@@ -29,7 +30,16 @@ IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
 #: Payout components, in statement order. ``mdf`` is the reimbursement of approved claims.
-COMPONENTS = ("rebate", "accelerators", "spiffs", "co_sell", "milestones", "true_up", "mdf")
+COMPONENTS = (
+    "rebate",
+    "accelerators",
+    "spiffs",
+    "co_sell",
+    "milestones",
+    "true_up",
+    "mdf",
+    "awards",
+)
 
 UNQUALIFIED = -1
 
@@ -141,6 +151,7 @@ class ProgramState:
     mdf_funds: IntArray  # (..., N, E) cents, index 0 the newest
     ytd_revenue: FloatArray
     ytd_rebate: IntArray  # cents: the year's rebates before gates and partner cap, net of clawbacks
+    awards: AwardState | None = None  # the category awards' windows (None without awards)
 
 
 def initial_state(cp: CompiledProgram, group: IntArray) -> ProgramState:
@@ -173,6 +184,7 @@ def initial_state(cp: CompiledProgram, group: IntArray) -> ProgramState:
         mdf_funds=np.zeros((*shape, cp.mdf_buckets), dtype=np.int64),
         ytd_revenue=np.zeros(shape),
         ytd_rebate=np.zeros(shape, dtype=np.int64),
+        awards=initial_awards(cp.awards, shape),
     )
 
 
@@ -203,6 +215,11 @@ class Assessment:
     mdf_balance: IntArray
     front_end: IntArray
     extras: dict[str, FloatArray] = field(default_factory=dict)
+    #: Per partner and award ``(..., N, K)``: won, rank in its pool (0 first, -1 unranked) and
+    #: the partners ranked there (see :class:`~incentsim.program.awards.AwardResult`).
+    awards_won: BoolArray | None = None
+    award_rank: IntArray | None = None
+    award_ranked: IntArray | None = None
 
     @property
     def earned(self) -> IntArray:
@@ -952,6 +969,11 @@ def assess_period(
         remaining_over = remaining_over - take
     funds, mdf_accrual, mdf_reimbursed, mdf_expired = _mdf(cp, state, group, tier, metrics)
     cents["mdf"] = mdf_reimbursed
+    # Category awards: ranked in their pools, outside the caps and the gate.
+    awards = assess_awards(
+        cp.awards, state.awards, group, state.period, revenue, metrics.new_logos, metrics.csat
+    )
+    cents["awards"] = awards.cents
     components = {name: cents[name] for name in COMPONENTS}
 
     # What caps withheld: a decelerator's cap gives back, it withholds nothing.
@@ -987,6 +1009,7 @@ def assess_period(
         mdf_funds=funds,
         ytd_revenue=np.where(year_end, 0.0, ytd_revenue),
         ytd_rebate=np.where(year_end, 0, ytd_rebate),
+        awards=awards.state,
     )
     assessment = Assessment(
         tier=tier,
@@ -1005,5 +1028,8 @@ def assess_period(
         mdf_expired=mdf_expired,
         mdf_balance=funds.sum(axis=-1),
         front_end=np.where(t.front_end, components["rebate"], 0),
+        awards_won=awards.won,
+        award_rank=awards.rank,
+        award_ranked=awards.ranked,
     )
     return new_state, assessment
