@@ -33,6 +33,7 @@ from incentsim.program.awards import (
     scores,
     winner_counts,
 )
+from incentsim.quantities import MAX_TOTAL
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -109,12 +110,16 @@ def award_rate(
         _, count = pool_ranks(value, members, pool, n_pools, descending=True)
         cut, _ = cutoffs(value, members, pool, n_pools, winner_counts(terms, k, count))
         contested = members & np.isfinite(cut)
-        needed = np.maximum(
-            revenue_needed(metric, np.where(contested, cut, 0.0), previous, logos_per_revenue), 0.0
+        # Revenue beyond any real partner's (a growth cut-off over a tiny previous window):
+        # out of reach, and kept finite.
+        needed = np.clip(
+            revenue_needed(metric, np.where(contested, cut, 0.0), previous, logos_per_revenue),
+            0.0,
+            MAX_TOTAL,
         )
         sd = np.sqrt(spread**2 + (behaviour.award_cutoff_noise * needed) ** 2)
         sd = np.maximum(sd, 1e-9)
-        z = np.where(contested & np.isfinite(needed), (sold - needed) / sd, np.inf)
+        z = np.where(contested, (sold - needed) / sd, np.inf)
         density = np.exp(-0.5 * np.minimum(z * z, 1e4)) / (np.sqrt(2.0 * np.pi) * sd)
         worth = np.where(np.isfinite(z), terms.prize[group, k] * density, 0.0)
         if window_end == period + 1:
