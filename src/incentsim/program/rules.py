@@ -6,8 +6,9 @@ per-tier, per-SPIFF or per-milestone axis) and any leading batch axes.
 
 A period close is :func:`assess_period`: tier evaluation (multi-metric, cadence, grace before
 demotion, remediation), each payout component, caps, customer-satisfaction gates, clawbacks,
-loyalty milestones, MDF and the annual true-up. Money leaves it as integer cents so that the
-ledger (:mod:`incentsim.program.ledger`) can account to the cent.
+loyalty milestones, category awards (:mod:`incentsim.program.awards`), MDF and the annual
+true-up. Money leaves it as integer cents so that the ledger (:mod:`incentsim.program.ledger`)
+can account to the cent.
 """
 
 from __future__ import annotations

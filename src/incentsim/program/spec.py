@@ -1,9 +1,10 @@
 """The incentive program as a designer writes it in a scenario file.
 
 Every construct a channel program designer expects (tiers, rebates, accelerators, caps, SPIFFs,
-co-selling bonuses, MDF, benefits, loyalty milestones, guardrails, budget and reserve,
-segment overrides, remediation) is a validated pydantic model here. Amounts are in the program's
-currency per *period* (the calendar's period, a quarter by default) unless a field says otherwise.
+co-selling bonuses, MDF, benefits, loyalty milestones, category awards, guardrails, budget and
+reserve, segment overrides, remediation) is a validated pydantic model here. Amounts are in the
+program's currency per *period* (the calendar's period, a quarter by default) unless a field says
+otherwise.
 
 The models only describe; :mod:`incentsim.program.compiled` turns them into arrays and
 :mod:`incentsim.program.rules` applies them.
