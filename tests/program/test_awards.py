@@ -110,14 +110,20 @@ def test_awards_are_a_component_outside_the_partner_cap() -> None:
 
 
 def test_cutoffs_are_the_best_rival_outside_or_the_last_winner() -> None:
-    values = np.array([[5.0, 4.0, 3.0, 2.0, 1.0]])
-    members = np.ones_like(values, dtype=np.bool_)
+    values = np.array([[5.0, 4.0, 3.0, 2.0, 1.0, 9.0]])
+    members = np.array([[True, True, True, True, True, False]])
     pool = np.zeros_like(values, dtype=np.int64)
     rank, count = pool_ranks(values, members, pool, 1, descending=True)
-    assert rank.tolist() == [[0, 1, 2, 3, 4]]
-    assert count.tolist() == [[5] * 5]
-    cut, _ = cutoffs(values, members, pool, 1, np.full_like(rank, 2))
-    # Winners (5, 4) must stay above 3; the others must pass 4.
-    assert cut.tolist() == [[3.0, 3.0, 4.0, 4.0, 4.0]]
-    cut, _ = cutoffs(values, members, pool, 1, np.full_like(rank, 5))
-    assert np.isneginf(cut[0, :]).all()  # places for everyone: nothing to beat
+    assert rank.tolist() == [[0, 1, 2, 3, 4, 6]]
+    assert count.tolist() == [[5, 5, 5, 5, 5, 0]]
+    two = compiled(award(winners=2)).awards
+    # Winners (5, 4) must stay above 3; the others must pass 4; a non-member has nothing to beat.
+    assert cutoffs(two, 0, values, members, pool).tolist() == [[3.0, 3.0, 4.0, 4.0, 4.0, -np.inf]]
+    everyone = compiled(award(winners=5)).awards
+    assert np.isneginf(cutoffs(everyone, 0, values, members, pool)).all()
+    # Two pools ranked at once: each has its own cut-off.
+    pools = np.array([[0, 1, 0, 1, 0, 1]])
+    by_pool = compiled(award(winners=1, within="segment"), segments=("a", "b")).awards
+    assert cutoffs(by_pool, 0, values, members, pools).tolist() == [
+        [3.0, 2.0, 5.0, 4.0, 5.0, -np.inf]
+    ]

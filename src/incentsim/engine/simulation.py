@@ -225,6 +225,7 @@ class Simulation:
         self._m_next = np.zeros(shape)
         self._m_moved = np.zeros(shape)
         self._ratchet: FloatArray | None = None
+        self._standings: tournament.Standings | None = None  # the awards' cut-offs as read
         # Benefits that raise sales are worth reaching a tier for.
         self.valued_benefits = bool(
             self.cp.benefit_win_rate_uplift.any() or self.cp.benefit_deal_size_uplift.any()
@@ -526,20 +527,32 @@ class Simulation:
         self, expected: FloatArray, spread: FloatArray, share_this: FloatArray
     ) -> FloatArray:
         """What one more unit of revenue this period is worth through the category awards'
-        prizes: the prize times the density of winning at the cut-off
-        (:func:`tournament.award_rate`)."""
+        prizes: the prize times the density of winning at the cut-off, against the standings
+        read every few weeks (:mod:`incentsim.engine.tournament`)."""
         p = self.partners
-        assert self.pstate.awards is not None
+        awards = self.pstate.awards
+        assert awards is not None
+        logos_per_revenue = p.new_logo_share / np.maximum(p.deal_size, 1.0)
+        if self._week_in_period % tournament.STANDINGS_WEEKS == 0:
+            self._standings = tournament.standings(
+                self.cp.awards,
+                awards,
+                self.group,
+                self._period,
+                self.calendar.horizon_periods,
+                expected,
+                logos_per_revenue,
+            )
+        assert self._standings is not None
         rate: FloatArray = tournament.award_rate(
             self.behaviour,
             self.cp.awards,
-            self.pstate.awards,
+            awards,
             self.group,
-            self._period,
-            self.calendar.horizon_periods,
+            self._standings,
             expected,
             spread,
-            p.new_logo_share / np.maximum(p.deal_size, 1.0),
+            logos_per_revenue,
             share_this,
         )
         return rate

@@ -10,7 +10,7 @@ and ``sd`` combines its own forecast uncertainty with its uncertainty about the 
 ``prize * phi(z) / sd``: highest for partners near the cut-off, small for those far above it
 (they win anyway) and far below it (they cannot win), as Casas-Arce & Martinez-Jerez (2009)
 find in a retail tournament. The cut-off comes from the rivals' expected results, ranked by the
-award's own rule.
+award's own rule and read every :data:`STANDINGS_WEEKS` weeks (a monthly leaderboard).
 
 Only metrics that revenue moves draw effort: top revenue, growth, improvement and new logos
 (won in proportion to deals). A new-logo rate or a satisfaction award rewards what selling
@@ -19,6 +19,8 @@ partner earns).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,9 +31,7 @@ from incentsim.program.awards import (
     AwardTerms,
     banded,
     cutoffs,
-    pool_ranks,
     scores,
-    winner_counts,
 )
 from incentsim.quantities import MAX_TOTAL
 
@@ -57,13 +57,62 @@ def revenue_needed(
     )
 
 
-def award_rate(
-    behaviour: Behaviour,
+#: Weeks between two readings of the standings (a monthly leaderboard): partners judge their
+#: distance to a cut-off every week, against rivals' results as last published.
+STANDINGS_WEEKS = 4
+
+
+@dataclass(frozen=True)
+class Standings:
+    """Per award (``None`` for one whose chance effort cannot move, or whose window ends after
+    the horizon), the score each partner must beat, ``(R, N)`` (``-inf``: nothing to beat or not
+    in the running), read from every partner's expected result in the window; and the periods
+    the award's window has when it ends with the current one (else ``None``)."""
+
+    cut: tuple[FloatArray | None, ...]
+    ends_now: tuple[bool, ...]
+
+
+def standings(
     terms: AwardTerms,
     state: AwardState,
     group: IntArray,
     period: int,
     horizon_periods: int,
+    expected: FloatArray,
+    logos_per_revenue: FloatArray,
+) -> Standings:
+    """The awards' cut-offs as partners read them from their rivals' expected results: the
+    award's own ranking rule (:func:`~incentsim.program.awards.cutoffs`) applied to every
+    partner's expected window (revenue so far plus ``expected`` this period)."""
+    cuts: list[FloatArray | None] = []
+    ends: list[bool] = []
+    for k in range(terms.count):
+        metric = terms.metric[k]
+        cadence = int(terms.cadence[k])
+        window_end = (period // cadence + 1) * cadence
+        ends.append(window_end == period + 1)
+        if metric not in EFFORT_METRICS or window_end > horizon_periods:
+            cuts.append(None)
+            continue
+        previous = state.previous[..., k]
+        sold = state.window_revenue[..., k] + expected
+        logos = state.window_logos[..., k] + expected * logos_per_revenue
+        pool = terms.pool[k][group]
+        eligible = (sold > 0) & (sold >= terms.min_revenue[k])
+        size = np.where(previous > 0, previous, sold)
+        value, scored = scores(metric, sold, logos, np.zeros_like(sold), previous)
+        members = banded(terms, k, size, eligible, pool) & scored
+        cuts.append(cutoffs(terms, k, value, members, pool))
+    return Standings(tuple(cuts), tuple(ends))
+
+
+def award_rate(
+    behaviour: Behaviour,
+    terms: AwardTerms,
+    state: AwardState,
+    group: IntArray,
+    read: Standings,
     expected: FloatArray,
     spread: FloatArray,
     logos_per_revenue: FloatArray,
@@ -80,9 +129,8 @@ def award_rate(
         The program's awards and their windows so far.
     group
         Each partner's group.
-    period, horizon_periods
-        The period under way (0-based) and the horizon: a window that ends after the horizon
-        pays nothing.
+    read
+        The standings as last read (:func:`standings`).
     expected, spread
         Each partner's expected revenue this period and its uncertainty (sd).
     logos_per_revenue
@@ -92,37 +140,26 @@ def award_rate(
         this period, revenue closing later counts in the next window.
     """
     rate = np.zeros_like(expected)
-    for k in range(terms.count):
-        metric = terms.metric[k]
-        cadence = int(terms.cadence[k])
-        window_end = (period // cadence + 1) * cadence
-        if metric not in EFFORT_METRICS or window_end > horizon_periods:
+    for k, cut in enumerate(read.cut):
+        if cut is None:
             continue
+        contested = np.isfinite(cut)
         previous = state.previous[..., k]
         sold = state.window_revenue[..., k] + expected
-        logos = state.window_logos[..., k] + expected * logos_per_revenue
-        pool = terms.pool[k][group]
-        n_pools = int(terms.n_pools[k])
-        eligible = (sold > 0) & (sold >= terms.min_revenue[k])
-        size = np.where(previous > 0, previous, sold)
-        value, scored = scores(metric, sold, logos, np.zeros_like(sold), previous)
-        members = banded(terms, k, size, eligible, pool) & scored
-        _, count = pool_ranks(value, members, pool, n_pools, descending=True)
-        cut, _ = cutoffs(value, members, pool, n_pools, winner_counts(terms, k, count))
-        contested = members & np.isfinite(cut)
         # Revenue beyond any real partner's (a growth cut-off over a tiny previous window):
         # out of reach, and kept finite.
         needed = np.clip(
-            revenue_needed(metric, np.where(contested, cut, 0.0), previous, logos_per_revenue),
+            revenue_needed(
+                terms.metric[k], np.where(contested, cut, 0.0), previous, logos_per_revenue
+            ),
             0.0,
             MAX_TOTAL,
         )
-        sd = np.sqrt(spread**2 + (behaviour.award_cutoff_noise * needed) ** 2)
-        sd = np.maximum(sd, 1e-9)
+        sd = np.maximum(np.sqrt(spread**2 + (behaviour.award_cutoff_noise * needed) ** 2), 1e-9)
         z = np.where(contested, (sold - needed) / sd, np.inf)
         density = np.exp(-0.5 * np.minimum(z * z, 1e4)) / (np.sqrt(2.0 * np.pi) * sd)
-        worth = np.where(np.isfinite(z), terms.prize[group, k] * density, 0.0)
-        if window_end == period + 1:
+        worth = np.where(contested, terms.prize[group, k] * density, 0.0)
+        if read.ends_now[k]:
             worth = worth * share_this
         rate += worth
     return rate

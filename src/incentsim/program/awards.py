@@ -10,8 +10,9 @@ schedule and budget pool as every other component (:mod:`incentsim.program.ledge
 
 :func:`compile_awards` turns a program's awards into :class:`AwardTerms`; :func:`assess_awards`
 is the rule the rules engine applies at every close, over simulated partners and over real
-transactions alike; :func:`pool_ranks` and :func:`cutoffs` rank partners inside their pools,
-for the close and for the partners' anticipation of it (:mod:`incentsim.engine.tournament`).
+transactions alike; :func:`pool_ranks` and :func:`cutoffs` rank partners
+inside their pools, for the close and for the partners' anticipation of it
+(:mod:`incentsim.engine.tournament`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ LOGO_RATE_PER = 100_000.0
 
 #: Metrics that compare a window with the previous one (awarded from the second window).
 NEEDS_PREVIOUS = ("growth", "improvement")
+
+#: Revenue a previous window needs for growth and improvement to be scored on it (a cent).
+MIN_PREVIOUS = 0.01
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,11 @@ def scores(
 ) -> tuple[FloatArray, BoolArray]:
     """A window's score on ``metric`` per partner, and whether the metric can be scored (a
     previous window with revenue, for growth and improvement)."""
-    scored = previous > 0 if metric in NEEDS_PREVIOUS else np.ones(revenue.shape, dtype=np.bool_)
+    scored = (
+        previous >= MIN_PREVIOUS
+        if metric in NEEDS_PREVIOUS
+        else np.ones(revenue.shape, dtype=np.bool_)
+    )
     if metric == "revenue":
         value = revenue
     elif metric == "growth":
@@ -161,25 +169,49 @@ def scores(
     return value, scored
 
 
+@dataclass(frozen=True)
+class _PoolOrder:
+    """Partners sorted by pool, then by value inside it (non-members last), ``(..., N)``: the
+    sorted ``order`` of partner indices, and per partner its ``rank`` in its pool (0 first,
+    ``N`` for non-members), where its pool starts in ``order`` and how many members it has
+    (0 for non-members)."""
+
+    order: IntArray
+    rank: IntArray
+    start: IntArray
+    count: IntArray
+
+
+def _pool_order(
+    values: FloatArray, members: BoolArray, pool: IntArray, n_pools: int, descending: bool
+) -> _PoolOrder:
+    """Every pool sorted at once (ties go to the lower index): a stable sort on the values,
+    then a stable sort on the pools (a radix sort: pool numbers are small integers)."""
+    n = values.shape[-1]
+    pool_key = np.where(members, pool, n_pools)
+    by_value = np.argsort(-values if descending else values, axis=-1, kind="stable")
+    pools = np.take_along_axis(pool_key, by_value, axis=-1).astype(np.uint16)
+    order = np.take_along_axis(by_value, np.argsort(pools, axis=-1, kind="stable"), axis=-1)
+    position = np.empty_like(order)
+    np.put_along_axis(position, order, np.broadcast_to(np.arange(n), order.shape), axis=-1)
+    counts = np.stack([(pool_key == p).sum(axis=-1) for p in range(n_pools)], axis=-1)
+    starts = np.cumsum(counts, axis=-1) - counts
+    own = np.where(members, pool, 0)
+    start = np.take_along_axis(starts, own, axis=-1)
+    count = np.where(members, np.take_along_axis(counts, own, axis=-1), 0)
+    return _PoolOrder(order, np.where(members, position - start, n), start, count)
+
+
 def pool_ranks(
     values: FloatArray, members: BoolArray, pool: IntArray, n_pools: int, descending: bool
 ) -> tuple[IntArray, IntArray]:
     """Each member's rank (0 first) on ``values`` inside its pool, and its pool's member count
-    (arrays ``(..., N)``; ties go to the lower index; non-members get rank ``N``).
+    (arrays ``(..., N)``; ties go to the lower index; non-members get rank ``N`` and count 0).
 
     ``pool`` gives each partner's pool, ``(..., N)``.
     """
-    rank = np.full(values.shape, values.shape[-1], dtype=np.int64)
-    count = np.zeros(values.shape, dtype=np.int64)
-    for p in range(n_pools):
-        inside = members & (pool == p)
-        key = np.where(inside, -values if descending else values, np.inf)
-        order = np.argsort(key, axis=-1, kind="stable")
-        ranks = np.empty_like(order)
-        np.put_along_axis(ranks, order, np.arange(values.shape[-1]), axis=-1)
-        rank = np.where(inside, ranks, rank)
-        count = np.where(inside, inside.sum(axis=-1, keepdims=True), count)
-    return rank, count
+    ordered = _pool_order(values, members, pool, n_pools, descending)
+    return ordered.rank, ordered.count
 
 
 def banded(
@@ -207,29 +239,22 @@ def winner_counts(terms: AwardTerms, k: int, members: IntArray) -> IntArray:
 
 
 def cutoffs(
-    values: FloatArray, members: BoolArray, pool: IntArray, n_pools: int, winning: IntArray
-) -> tuple[FloatArray, IntArray]:
-    """What each member must beat to win: the best value among the other members of its pool
-    that is not a winner's place, ``(..., N)`` (``-inf`` when its pool has places for all), and
-    its rank (0 first). ``winning`` is the number of winners of each partner's pool.
-
-    A member among the first ``winning`` must stay above the first member outside them; any
-    other must pass the last winner.
+    terms: AwardTerms, k: int, values: FloatArray, members: BoolArray, pool: IntArray
+) -> FloatArray:
+    """What each member must beat to win award ``k``, ``(..., N)``: the best value among the
+    other members of its pool outside the winners' places if it holds one, else the last
+    winner's (``-inf`` when its pool has places for all).
     """
-    rank, _ = pool_ranks(values, members, pool, n_pools, descending=True)
-    cut = np.full(values.shape, -np.inf)
     n = values.shape[-1]
-    for p in range(n_pools):
-        inside = members & (pool == p)
-        ranked = -np.sort(np.where(inside, -values, np.inf), axis=-1)
-        places = np.where(inside, winning, 0).max(axis=-1, keepdims=True)
-        size = inside.sum(axis=-1, keepdims=True)
-        last_winner = np.take_along_axis(ranked, np.clip(places - 1, 0, n - 1), axis=-1)
-        first_out = np.take_along_axis(ranked, np.clip(places, 0, n - 1), axis=-1)
-        first_out = np.where(places < size, first_out, -np.inf)
-        mine = np.where(rank < winning, first_out, last_winner)
-        cut = np.where(inside, mine, cut)
-    return cut, rank
+    ordered = _pool_order(values, members, pool, int(terms.n_pools[k]), descending=True)
+    places = winner_counts(terms, k, ordered.count)
+    ranked = np.take_along_axis(values, ordered.order, axis=-1)
+    last_winner = np.take_along_axis(ranked, np.clip(ordered.start + places - 1, 0, n - 1), -1)
+    first_out = np.take_along_axis(ranked, np.clip(ordered.start + places, 0, n - 1), -1)
+    first_out = np.where(places < ordered.count, first_out, -np.inf)
+    cut = np.where(ordered.rank < places, first_out, last_winner)
+    inside: FloatArray = np.where(members, cut, -np.inf)
+    return inside
 
 
 @dataclass(frozen=True)
