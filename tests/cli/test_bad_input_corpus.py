@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BAD = Path(__file__).resolve().parent / "bad_inputs"
 SMALL = str(ROOT / "scenarios" / "small.yaml")
 PAYOUT = str(ROOT / "scenarios" / "payout_demo.yaml")
+AWARDS = str(ROOT / "scenarios" / "awards.yaml")
 TRANSACTIONS = str(ROOT / "scenarios" / "sample_transactions.csv")
 
 
@@ -50,6 +51,16 @@ CASES: list[tuple[str, list[str], str]] = [
     ("set-alias-bomb", ["run", SMALL, "--set", f"sources={_bomb_value()}"],
      "values once its aliases are expanded"),
     ("set-bad-tag", ["run", SMALL, "--set", "seed=!!int abc"], "'abc' is not a valid int"),
+    ("set-award-winners-and-share",
+     ["run", AWARDS, "--set", "program.awards.rising_partner.winners=3"],
+     "program.awards.rising_partner: give exactly one of 'winners' or 'share'"),
+    ("set-award-band-reversed",
+     ["run", AWARDS, "--set", "program.awards.top_revenue.size_band=[0.6, 0.2]"],
+     "program.awards.top_revenue: size_band [0.6, 0.2]: the low quantile must be below"),
+    ("set-award-rule-per-segment",
+     ["compare", AWARDS, AWARDS, "--set",
+      "program.segment_overrides.reseller.awards.top_revenue.metric=growth"],
+     "segment_overrides.reseller.awards.top_revenue: metric cannot differ by segment or region"),
     ("partner-csv-refused-before-the-run",
      ["run", SMALL, "--set", f"population.source={bad('partners_revenue_beyond_bound.csv')}"],
      "partners_revenue_beyond_bound.csv:2: revenue_p1 1e13 must be at most 1e+12"),

@@ -359,6 +359,7 @@ def test_partner_cap_trims_components_in_reverse_statement_order():
         "pacers": [0],
         "true_up": [0],
         "mdf": [0],
+        "awards": [0],
     }
     assert a.earned.tolist() == [30000]
     assert a.capped.tolist() == [8000]

@@ -26,8 +26,22 @@ NOT_SIMULATED = {
     "currency": "display only: the unit every amount is shown in",
 }
 
+#: An award's ranking rules: one for all its pools, so an override may change only its prize.
+AWARD_RULES = tuple(
+    f"awards.*.{name}"
+    for name in (
+        "metric",
+        "winners",
+        "share",
+        "within",
+        "size_band",
+        "cadence_periods",
+        "min_revenue",
+    )
+)
+
 #: Program-wide settings an override may not change (refused by the schema, tested below).
-PROGRAM_WIDE = ("budget.per_period", "budget.reserve.")
+PROGRAM_WIDE = ("budget.per_period", "budget.reserve.", *AWARD_RULES)
 
 SCENARIO = "scenarios/constructs.yaml"
 SEGMENT, REGION = "system_integrator", "apac"
@@ -94,6 +108,12 @@ def candidates(path: str, current: Any, program: dict[str, Any]) -> list[dict[st
         other = "decelerator" if current == "accelerator" else "accelerator"
         multiplier = get(program, path.rsplit(".", 1)[0] + ".multiplier")
         return [{"kind": other, "multiplier": 1.0 / multiplier if multiplier else 2.0}]
+    if name in ("winners", "share"):  # an award names exactly one of the two
+        sibling = "share" if name == "winners" else "winners"
+        values = [1, 3, 10] if name == "winners" else [0.05, 0.5, 1.0]
+        return [{name: v, sibling: None} for v in values]
+    if name == "size_band":
+        return [{name: band} for band in ([0.0, 1.0], [0.5, 1.0], [0.0, 0.25]) if band != current]
     if name in ("threshold", "target", "quota_fraction"):  # exactly one of the two is set
         amount = "target" if path.startswith("pacers.") else "threshold"
         sibling = "quota_fraction" if name == amount else amount
@@ -152,12 +172,18 @@ def put(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 #: The scenario the changes are simulated on: every construct on, a budget that runs short
 #: (so shortfall policy and reserve settings bite) and two program years (so milestones can be
 #: earned twice and true-ups happen), plus an annual accelerator and a quarterly pacer (as in
-#: ``scenarios/pacer.yaml``) for the settings of components on horizons of their own.
+#: ``scenarios/pacer.yaml``) for the settings of components on horizons of their own, and a
+#: category award (set here: the bundled scenario's numbers stay as they are).
 SETTINGS = [
     "population.partners=60",
     "program.accelerators.annual_kicker="
     "{quota_fraction: 1.0, multiplier: 2.0, cap: 20000, horizon_periods: 4}",
     "program.pacers={on_pace: {horizon_periods: 4, quota_fraction: 1.0, reward: 1500}}",
+    "program.awards.rising.metric=growth",
+    "program.awards.rising.within=segment",
+    "program.awards.rising.size_band=[0, 0.5]",
+    "program.awards.rising.share=0.2",
+    "program.awards.rising.prize=3000",
     "program.budget.per_period=450000",
     "program.budget.reserve.initial=0",
     "program.budget.reserve.max=200000",
@@ -261,6 +287,8 @@ def test_the_walk_finds_every_construct(base: Scenario) -> None:
         "accelerators.annual_kicker.horizon_periods",
         "pacers.on_pace.every_periods",
         "pacers.on_pace.target",
+        "awards.rising.size_band",
+        "awards.rising.cadence_periods",
     ):
         assert expected in paths
     assert len(paths) > 80
@@ -286,6 +314,19 @@ def test_overrides_cannot_split_the_budget_pool(
         base.program.model_dump(mode="json"), f"region_overrides.{REGION}.{override}", value
     )
     with pytest.raises(ValidationError, match="one program-wide pool"):
+        Program.model_validate(program)
+
+
+@pytest.mark.parametrize("rule", AWARD_RULES)
+def test_overrides_cannot_change_an_awards_rules(base: Scenario, rule: str) -> None:
+    name = rule.rsplit(".", 1)[-1]
+    value = {"size_band": [0.0, 1.0], "metric": "revenue", "within": "program"}.get(name, 2)
+    program = put(
+        base.program.model_dump(mode="json"),
+        f"segment_overrides.{SEGMENT}.awards.rising.{name}",
+        value,
+    )
+    with pytest.raises(ValidationError, match=f"{name} cannot differ by segment or region"):
         Program.model_validate(program)
 
 

@@ -63,6 +63,7 @@ CONSTRUCTS = (
     "audits",
     "deal_registration",
     "benefits",
+    "awards",
 )
 
 #: Trajectories of the share of partners in each tier are named ``tier_share/<tier>``.
@@ -151,6 +152,7 @@ _COMPONENT_LABELS = {
     "pacers": ("Pacer bonuses", ("pacers",)),
     "true_up": ("Annual true-up", ("true_up",)),
     "mdf": ("MDF reimbursed", ("mdf",)),
+    "awards": ("Category awards", ("awards",)),
 }
 
 _OUTCOME_LIST = (
@@ -397,6 +399,27 @@ _OUTCOME_LIST = (
         "Share of payouts reaching the smaller half of partners (by revenue).",
     ),
     _entry(
+        "earning_share_smallest_half",
+        "Smaller half earning",
+        "share",
+        +1,
+        "Share of the smaller half of partners (by revenue) paid anything.",
+    ),
+    *(
+        _entry(
+            f"{kind}_capacity_q{q}",
+            f"{label} (capacity quartile {q})",
+            "share",
+            +1 if q < 4 else 0,
+            f"{what} partners of the {ordinal} capacity quartile (1: the smallest).",
+        )
+        for kind, label, what in (
+            ("payout_share", "Payouts to", "Share of payouts reaching the"),
+            ("earning_share", "Partners earning", "Share paid anything of the"),
+        )
+        for q, ordinal in ((1, "first"), (2, "second"), (3, "third"), (4, "fourth"))
+    ),
+    _entry(
         "csat_mean",
         "Customer satisfaction",
         "score",
@@ -531,6 +554,7 @@ def _switched_on(program: Program) -> set[str]:
         "benefits": any(
             b.cost_per_partner > 0 for t in program.tiers.values() for b in t.benefits.values()
         ),
+        "awards": bool(program.awards),
     }
     return {name for name, on in used.items() if on}
 

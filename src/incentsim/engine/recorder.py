@@ -68,6 +68,48 @@ def smallest_half_share(
     return share
 
 
+def quartile_shares(
+    payouts: FloatArray, size: FloatArray, mask: NDArray[np.bool_]
+) -> tuple[FloatArray, FloatArray]:
+    """Per size quartile of the partners in ``mask`` (quartile 1 the smallest; ``size`` ranks
+    them, ties by index), the share of payouts reaching it and the share of its partners paid
+    anything, ``(reps, 4)`` each."""
+    ranked = np.where(mask, size, np.inf)
+    order = np.argsort(ranked, axis=-1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(size.shape[-1])[None, :], axis=-1)
+    quartile = np.floor(4.0 * ranks / np.maximum(mask.sum(axis=-1, keepdims=True), 1))
+    paid = np.where(mask, payouts, 0.0)
+    total = paid.sum(axis=-1)
+    payout_share = np.zeros((*total.shape, 4))
+    earning_share = np.zeros((*total.shape, 4))
+    for q in range(4):
+        members = mask & (quartile == q)
+        payout_share[..., q] = np.divide(
+            np.where(members, paid, 0.0).sum(axis=-1),
+            total,
+            out=np.zeros_like(total),
+            where=total > 0,
+        )
+        count = members.sum(axis=-1)
+        earning_share[..., q] = ((paid > 0) & members).sum(axis=-1) / np.maximum(count, 1)
+    return payout_share, earning_share
+
+
+def smallest_half_earning(
+    payouts: FloatArray, size: FloatArray, mask: NDArray[np.bool_]
+) -> FloatArray:
+    """Share of the smaller half of partners (by ``size``, as :func:`smallest_half_share`)
+    paid anything, per replication."""
+    ranked = np.where(mask, size, np.inf)
+    order = np.argsort(ranked, axis=-1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(size.shape[-1])[None, :], axis=-1)
+    small = mask & (ranks < (mask.sum(axis=-1, keepdims=True) / 2.0))
+    earning: FloatArray = ((payouts > 0) & small).sum(axis=-1) / np.maximum(small.sum(axis=-1), 1)
+    return earning
+
+
 class Recorder:
     """Accumulates a block's history as the calendar runs.
 
@@ -375,6 +417,7 @@ class Recorder:
         loyalty_end = np.where(final_active, sim.loyalty, 0).sum(1) / np.maximum(
             final_active.sum(1), 1
         )
+        by_capacity = quartile_shares(self.partner_paid, sim.partners.capacity, ever)
         outcomes = {
             "revenue_gross": revenue_gross,
             "returns": returns,
@@ -425,6 +468,14 @@ class Recorder:
             "payout_share_smallest_half": smallest_half_share(
                 self.partner_paid, self.partner_revenue, ever
             ),
+            "earning_share_smallest_half": smallest_half_earning(
+                self.partner_paid, self.partner_revenue, ever
+            ),
+            **{
+                f"{kind}_capacity_q{q + 1}": shares[:, q]
+                for kind, shares in zip(("payout_share", "earning_share"), by_capacity, strict=True)
+                for q in range(4)
+            },
             "csat_mean": tot["csat_sum"] / np.maximum(tot["csat_count"], 1),
             "mdf_accrued": tot["mdf_accrued"],
             "mdf_expired": tot["mdf_expired"],

@@ -24,7 +24,7 @@ import pandas as pd
 import simpy
 from numpy.typing import NDArray
 
-from incentsim.engine import decisions, satisfaction
+from incentsim.engine import decisions, satisfaction, tournament
 from incentsim.engine.horizon_outlook import HorizonOutlook, horizon_outlook
 from incentsim.engine.recorder import Recorder
 from incentsim.market.demand import MarketPath, market_path
@@ -232,6 +232,7 @@ class Simulation:
         self._m_next = np.zeros(shape)
         self._m_moved = np.zeros(shape)
         self._ratchet: FloatArray | None = None
+        self._standings: tournament.Standings | None = None  # the awards' cut-offs as read
         # Benefits that raise sales are worth reaching a tier for.
         self.valued_benefits = bool(
             self.cp.benefit_win_rate_uplift.any() or self.cp.benefit_deal_size_uplift.any()
@@ -456,6 +457,8 @@ class Simulation:
             # Revenue booked this period raises next period's quota: a cost paid next period.
             reward = reward - share_this * next_weight * self._ratchet
             m_moved = m_moved + self._ratchet  # what moving a unit into this period costs
+        if self.cp.awards.count:
+            reward = reward + weight * self._award_rate(expected, spread, share_this)
         target = decisions.target_effort(b, p.responsiveness, reward)
         self.effort = self.effort + b.effort_adjustment * (target - self.effort)
 
@@ -553,6 +556,40 @@ class Simulation:
         self.spiff_deals += spiff_revenue / deal_size[..., None]
         self._duplicates(deals, booked, spiff_revenue, deal_size, in_window)
         self.recorder.week(week, booked, deals)
+
+    def _award_rate(
+        self, expected: FloatArray, spread: FloatArray, share_this: FloatArray
+    ) -> FloatArray:
+        """What one more unit of revenue this period is worth through the category awards'
+        prizes: the prize times the density of winning at the cut-off, against the standings
+        read every few weeks (:mod:`incentsim.engine.tournament`)."""
+        p = self.partners
+        awards = self.pstate.awards
+        assert awards is not None
+        logos_per_revenue = p.new_logo_share / np.maximum(p.deal_size, 1.0)
+        if self._week_in_period % tournament.STANDINGS_WEEKS == 0:
+            self._standings = tournament.standings(
+                self.cp.awards,
+                awards,
+                self.group,
+                self._period,
+                self.calendar.horizon_periods,
+                expected,
+                logos_per_revenue,
+            )
+        assert self._standings is not None
+        rate: FloatArray = tournament.award_rate(
+            self.behaviour,
+            self.cp.awards,
+            awards,
+            self.group,
+            self._standings,
+            expected,
+            spread,
+            logos_per_revenue,
+            share_this,
+        )
+        return rate
 
     def _next_period_rates(
         self,

@@ -62,6 +62,7 @@ COMPONENT_LABEL = {
     "pacers": "pacer bonuses",
     "true_up": "annual true-up",
     "mdf": "MDF reimbursement",
+    "awards": "category awards",
 }
 
 _CAPPED = ("rebate_cap", "acc_cap", "hacc_cap", "spiff_cap", "co_sell_cap")
@@ -313,7 +314,32 @@ def _earned_reason(c: str, i: int, g: int, cp: CompiledProgram, metrics: Any, a:
         return "on pace to a horizon's target: " + ", ".join(cp.pacer_names)
     if c == "true_up":
         return "the year's rebate at the year's tier, less the rebates paid in the year"
+    if c == "awards":
+        return "award won: " + ", ".join(awards_won(cp, a, i))
     return f"approved MDF claims, reimbursed at {float(cp.mdf_reimbursement[g]):.0%}"
+
+
+def awards_won(cp: CompiledProgram, a: Assessment, i: int) -> list[str]:
+    """The awards partner ``i`` won in an assessment, each with its place and its pool's size
+    ("rising_partner (2nd of 41 on growth)")."""
+    terms = cp.awards
+    if a.awards_won is None or not terms.count:
+        return []
+    won = np.asarray(a.awards_won)[i]
+    rank = np.asarray(a.award_rank)[i]
+    ranked = np.asarray(a.award_ranked)[i]
+    return [
+        f"{name} ({_ordinal(int(rank[k]) + 1)} of {int(ranked[k])} on "
+        f"{terms.metric[k].replace('_', ' ')})"
+        for k, name in enumerate(terms.names)
+        if won[k]
+    ]
+
+
+def _ordinal(n: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``4th``, ..., ``11th``, ``21st``."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _cap_reason(kind: str, c: str, i: int, g: int, cp: CompiledProgram, metrics: Any) -> str:

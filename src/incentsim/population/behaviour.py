@@ -164,6 +164,12 @@ class Behaviour(Strict):
         the deal's revenue (services delivery at thin margins; uncertain, range 0.02-0.20). A
         partner below a co-delivery requirement raises its share to it when the co-selling bonus
         it would keep is worth more than the extra delivery costs; otherwise it forgoes the bonus.
+    award_cutoff_noise
+        A partner's uncertainty about the revenue it needs to win a category award (the cut-off,
+        set by its rivals' results), as a coefficient of variation of that revenue (range
+        0.05-0.5; no study gives a figure). With its own forecast uncertainty it sets how far
+        from the cut-off the chance of winning still responds to effort (rank-order
+        tournaments: Lazear & Rosen 1981; Casas-Arce & Martinez-Jerez 2009).
     """
 
     partner_margin: Annotated[float, Field(ge=0.0, le=1.0)] = 0.15
@@ -207,3 +213,4 @@ class Behaviour(Strict):
     co_delivery_natural: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
     co_delivery_concentration: Annotated[float, Field(gt=0.0, le=100.0)] = 6.0
     co_delivery_cost: Annotated[float, Field(ge=0.0, le=1.0)] = 0.08
+    award_cutoff_noise: Annotated[float, Field(ge=0.0, le=2.0)] = 0.15

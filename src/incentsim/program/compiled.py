@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from incentsim.program.awards import AwardTerms, compile_awards
 from incentsim.program.horizons import (
     horizon_accelerators,
     horizon_terms,
@@ -211,6 +212,7 @@ class CompiledProgram(GroupTerms):
     ``spiff_product`` is, per group and SPIFF, the product a SPIFF pays on (``None``: any).
     ``accelerator_names`` are the accelerators assessed every period (the ``acc_*`` arrays);
     those on a longer horizon are ``horizon_accelerator_names`` (``hacc_*``).
+    ``awards`` are the category awards (:mod:`incentsim.program.awards`).
     """
 
     group_names: tuple[str, ...]
@@ -223,6 +225,7 @@ class CompiledProgram(GroupTerms):
     spiff_product: tuple[tuple[str | None, ...], ...]
     currency: str
     budget: BudgetTerms
+    awards: AwardTerms = field(default_factory=AwardTerms.none)
     _gathered: list[PartnerTerms] = field(default_factory=list, repr=False, compare=False)
 
     def at(self, group: IntArray) -> PartnerTerms:
@@ -532,6 +535,7 @@ def compile_program(
         spiff_product=tuple(tuple(s.product for s in p.spiffs.values()) for p in resolved),
         currency=program.currency,
         budget=budget_terms(program.budget),
+        awards=compile_awards(program, resolved, segments, regions),
         req_revenue=per_tier(lambda p, t: t.requirements.revenue),
         req_new_logos=per_tier(lambda p, t: t.requirements.new_logos),
         req_certified_staff=per_tier(lambda p, t: t.requirements.certified_staff),

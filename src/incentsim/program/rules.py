@@ -6,9 +6,9 @@ per-tier, per-SPIFF or per-milestone axis) and any leading batch axes.
 
 A period close is :func:`assess_period`: tier evaluation (multi-metric, cadence, grace before
 demotion, remediation), each payout component, caps, customer-satisfaction gates, clawbacks,
-loyalty milestones, MDF, the annual true-up and the components on horizons of their own
-(:mod:`incentsim.program.horizons`). Money leaves it as integer cents so that the
-ledger (:mod:`incentsim.program.ledger`) can account to the cent.
+loyalty milestones, category awards (:mod:`incentsim.program.awards`), MDF, the annual true-up
+and the components on horizons of their own (:mod:`incentsim.program.horizons`). Money leaves it
+as integer cents so that the ledger (:mod:`incentsim.program.ledger`) can account to the cent.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from incentsim.program.awards import AwardState, assess_awards, initial_awards
 from incentsim.program.compiled import (
     GATEABLE,
     REQUIREMENT_TOLERANCE,
@@ -46,6 +47,7 @@ COMPONENTS = (
     "pacers",
     "true_up",
     "mdf",
+    "awards",
 )
 
 UNQUALIFIED = -1
@@ -161,6 +163,7 @@ class ProgramState:
     horizons: HorizonState | None = (
         None  # progress on horizon components (None: the program has none)
     )
+    awards: AwardState | None = None  # the category awards' windows (None without awards)
 
 
 def initial_state(cp: CompiledProgram, group: IntArray) -> ProgramState:
@@ -194,6 +197,7 @@ def initial_state(cp: CompiledProgram, group: IntArray) -> ProgramState:
         ytd_revenue=np.zeros(shape),
         ytd_rebate=np.zeros(shape, dtype=np.int64),
         horizons=initial_horizons(cp, shape),
+        awards=initial_awards(cp.awards, shape),
     )
 
 
@@ -224,6 +228,11 @@ class Assessment:
     mdf_balance: IntArray
     front_end: IntArray
     extras: dict[str, FloatArray] = field(default_factory=dict)
+    #: Per partner and award ``(..., N, K)``: won, rank in its pool (0 first, -1 unranked) and
+    #: the partners ranked there (see :class:`~incentsim.program.awards.AwardResult`).
+    awards_won: BoolArray | None = None
+    award_rank: IntArray | None = None
+    award_ranked: IntArray | None = None
 
     @property
     def earned(self) -> IntArray:
@@ -1062,6 +1071,11 @@ def assess_period(
         remaining_over = remaining_over - take
     funds, mdf_accrual, mdf_reimbursed, mdf_expired = _mdf(cp, state, group, tier, metrics)
     cents["mdf"] = mdf_reimbursed
+    # Category awards: ranked in their pools, outside the caps and the gate.
+    awards = assess_awards(
+        cp.awards, state.awards, group, state.period, revenue, metrics.new_logos, metrics.csat
+    )
+    cents["awards"] = awards.cents
     components = {name: cents[name] for name in COMPONENTS}
 
     # What caps withheld: a decelerator's cap gives back, it withholds nothing.
@@ -1103,6 +1117,7 @@ def assess_period(
         ytd_revenue=np.where(year_end, 0.0, ytd_revenue),
         ytd_rebate=np.where(year_end, 0, ytd_rebate),
         horizons=None if horizons is None else horizons.state,
+        awards=awards.state,
     )
     assessment = Assessment(
         tier=tier,
@@ -1121,5 +1136,8 @@ def assess_period(
         mdf_expired=mdf_expired,
         mdf_balance=funds.sum(axis=-1),
         front_end=np.where(t.front_end, components["rebate"], 0),
+        awards_won=awards.won,
+        award_rank=awards.rank,
+        award_ranked=awards.ranked,
     )
     return new_state, assessment

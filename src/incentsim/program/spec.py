@@ -1,9 +1,10 @@
 """The incentive program as a designer writes it in a scenario file.
 
 Every construct a channel program designer expects (tiers, rebates, accelerators, caps, SPIFFs,
-co-selling bonuses, MDF, benefits, loyalty milestones, guardrails, budget and reserve,
-segment overrides, remediation) is a validated pydantic model here. Amounts are in the program's
-currency per *period* (the calendar's period, a quarter by default) unless a field says otherwise.
+co-selling bonuses, MDF, benefits, loyalty milestones, category awards, guardrails, budget and
+reserve, segment overrides, remediation) is a validated pydantic model here. Amounts are in the
+program's currency per *period* (the calendar's period, a quarter by default) unless a field says
+otherwise.
 
 The models only describe; :mod:`incentsim.program.compiled` turns them into arrays and
 :mod:`incentsim.program.rules` applies them.
@@ -246,6 +247,52 @@ class Milestone(Strict):
     repeatable: bool = True
 
 
+#: What a category award ranks partners on (see :class:`Award`).
+AwardMetric = Literal["revenue", "growth", "improvement", "new_logos", "new_logo_rate", "csat"]
+
+
+class Award(Strict):
+    """A category award: a prize for the best partners of a pool on one metric, assessed at the
+    close of every ``cadence_periods``-th period (counted from the program's start) on that
+    window of periods, and paid from the program's budget through the payout schedule.
+
+    ``metric``: ``revenue`` (top revenue in the window), ``growth`` (revenue over the previous
+    window's, less 1), ``improvement`` (most improved: revenue gained on the previous window),
+    ``new_logos`` (new customers won), ``new_logo_rate`` (new customers per 100,000 of revenue)
+    or ``csat`` (satisfaction at the window's end). Growth and improvement need a previous
+    window with revenue, so they are first awarded at the second window.
+
+    Partners compete ``within`` the whole program, their segment or their region, and only
+    against partners of their ``size_band``: a range of size quantiles inside that pool, where
+    size is the partner's revenue in the previous window (its revenue in the window itself
+    when it has none), so ``[0, 0.5]`` is the smaller half. Eligible are partners with revenue of
+    at least ``min_revenue`` (and above zero) in the window. Each pool has ``winners`` winners,
+    or a ``share`` of its eligible partners (rounded up); ties go to the partner listed first.
+    Each winner is paid ``prize``, outside the caps and the satisfaction gate. Only the prize
+    can differ by segment or region (a pool's rules are the program's).
+    """
+
+    metric: AwardMetric
+    prize: Money
+    winners: Annotated[int, Field(ge=1, le=10**6)] | None = None
+    share: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    within: Literal["program", "segment", "region"] = "segment"
+    size_band: tuple[Rate, Rate] = (0.0, 1.0)
+    cadence_periods: Annotated[int, Field(ge=1, le=12)] = 1
+    min_revenue: Money = 0.0
+
+    @model_validator(mode="after")
+    def _winners_and_band(self) -> Award:
+        if (self.winners is None) == (self.share is None):
+            raise ValueError("give exactly one of 'winners' or 'share'")
+        low, high = self.size_band
+        if not low < high:
+            raise ValueError(
+                f"size_band [{low:g}, {high:g}]: the low quantile must be below the high one"
+            )
+        return self
+
+
 class DealRegistration(Strict):
     """Deal registration: bonuses need a registered deal; duplicates are checked at entry."""
 
@@ -365,6 +412,7 @@ class Program(Strict):
     co_sell: CoSell = Field(default_factory=CoSell)
     mdf: Mdf = Field(default_factory=Mdf)
     milestones: dict[str, Milestone] = Field(default_factory=dict)
+    awards: dict[str, Award] = Field(default_factory=dict)
     guardrails: Guardrails = Field(default_factory=Guardrails)
     partner_cap: Money | None = None
     budget: Budget = Field(default_factory=Budget)
@@ -459,12 +507,19 @@ class Program(Strict):
                 "payout cadence and delay, shortfall policy and true-up can be overridden)"
             )
         base = self.model_dump(exclude={"segment_overrides", "region_overrides"})
-        for part in ("tiers", "accelerators", "pacers", "spiffs", "milestones"):
+        for part in ("tiers", "accelerators", "pacers", "spiffs", "milestones", "awards"):
             added = set(override.get(part) or {}) - set(base[part])
             if added:
                 raise ValueError(
                     f"{where}.{part}: {sorted(added)} not in the program; an override changes "
                     "values of existing entries and cannot add new ones"
+                )
+        for key, award in (override.get("awards") or {}).items():
+            fixed = sorted(set(award or {}) - {"prize"})
+            if fixed:
+                raise ValueError(
+                    f"{where}.awards.{key}: {', '.join(fixed)} cannot differ by segment or region: "
+                    "an award's pools are ranked by one rule (only its prize can be overridden)"
                 )
         try:
             merged = Program.model_validate(deep_merge(base, override))
