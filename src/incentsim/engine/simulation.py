@@ -26,9 +26,11 @@ from numpy.typing import NDArray
 
 from incentsim.engine import decisions
 from incentsim.engine.recorder import Recorder
+from incentsim.engine.versions import ProgramInForce
 from incentsim.market.demand import MarketPath, market_path
 from incentsim.population.sample import Partners, build_partners
 from incentsim.program.compiled import compile_program
+from incentsim.program.in_force import ProgramPlan
 from incentsim.program.ledger import (
     Accruals,
     PayoutRun,
@@ -136,6 +138,11 @@ class Simulation:
         self.closings_rng, self.audit_rng, self.churn_rng = rng.spawn(3)
         co_delivery_rng, self.recruit_rng = rng.spawn(2)
         self.cp = compile_program(scenario.program, partners.segment_names, partners.region_names)
+        # Versions and contingent rules: the terms in force change at period starts, and
+        # partners price next period at the terms they know of (else: one program throughout).
+        plan = ProgramPlan.of(scenario.program, partners.segment_names, partners.region_names)
+        self.in_force = None if plan is None else ProgramInForce(plan)
+        self.next_cp = self.cp
         self.schedule = PayoutSchedule.of(self.cp, self.calendar.horizon_periods)
         self.group = np.asarray(partners.group, dtype=np.int64)
         self.reps, self.n = self.group.shape
@@ -377,6 +384,10 @@ class Simulation:
         weeks_left = wpp - self._week_in_period
         active = self.active
         if self._week_in_period == 0:
+            if self.in_force is not None:
+                self.cp, self.next_cp = self.in_force.start_period(self, week // wpp)
+                self.terms = self.cp.at(self.group)
+                self._tier_values = self._tier_values_now()
             self._uplifts = self._period_uplifts()
         size = self._uplifts.size
         potential = (
@@ -547,11 +558,11 @@ class Simulation:
             b.forecast_noise * np.maximum(expected_next, typical), 0.01 * typical
         )
         rate = decisions.marginal_rate(
-            self.cp, self.pstate, self.group, expected_next, spread_next, outlook
+            self.next_cp, self.pstate, self.group, expected_next, spread_next, outlook
         )
         moved = (
             decisions.moved_revenue_rate(
-                self.cp, self.pstate, self.group, expected_next, spread_next, outlook
+                self.next_cp, self.pstate, self.group, expected_next, spread_next, outlook
             )
             if moving
             else rate

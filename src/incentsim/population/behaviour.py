@@ -141,6 +141,15 @@ class Behaviour(Strict):
         the deal's revenue (services delivery at thin margins; uncertain, range 0.02-0.20). A
         partner below a co-delivery requirement raises its share to it when the co-selling bonus
         it would keep is worth more than the extra delivery costs; otherwise it forgoes the bonus.
+    change_notice_weeks
+        Weeks of notice that halve the trust a program change costs (range 4-26; default 13, a
+        quarter). When a version cuts what a partner expects to earn, the partner loses
+        ``cut_sensitivity`` times the share cut of its trust, times ``0.5 ** (notice /
+        change_notice_weeks)`` where the notice runs from the announcement to when the cut
+        reaches it (grandfathering lengthens it); loyalty falls by ``procedural_weight`` times
+        the trust lost. Procedural fairness (advance notice, clear rules) weighs at least as
+        much as the amount (Kumar, Scheer & Steenkamp 1995); no study gives the notice that
+        halves the cost: an uncertain constant.
     """
 
     partner_margin: Annotated[float, Field(ge=0.0, le=1.0)] = 0.15
@@ -182,3 +191,4 @@ class Behaviour(Strict):
     co_delivery_natural: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
     co_delivery_concentration: Annotated[float, Field(gt=0.0, le=100.0)] = 6.0
     co_delivery_cost: Annotated[float, Field(ge=0.0, le=1.0)] = 0.08
+    change_notice_weeks: Annotated[float, Field(gt=0.0, le=104.0)] = 13.0
