@@ -62,6 +62,10 @@ def test_a_phase_in_moves_numbers_in_equal_steps() -> None:
             r"versions\.v2\.changes: tiers: .*rates must not fall",
         ),
         (
+            {"v2": {"effective_period": 2, "changes": {"tiers": {"gld": {"rebate_rate": 0.05}}}}},
+            r"versions\.v2\.changes\.tiers: \['gld'\] not in the program",
+        ),
+        (
             {"v2": {"effective_period": 2, "announced_period": 3, "changes": CUT}},
             "announced_period 3 is after effective_period 2",
         ),
@@ -138,3 +142,15 @@ def test_stacked_terms_assess_each_partner_at_its_variant() -> None:
 
 def test_no_versions_no_plan() -> None:
     assert ProgramPlan.of(make_program(), ["all"], ["all"]) is None
+
+
+def test_a_rule_can_scale_thresholds_with_its_indicator() -> None:
+    program = make_program(contingent={"r": {"below": 0.9, "threshold_scale": "indicator"}})
+    plan = ProgramPlan(program, ["all"], ["all"])
+    demand = np.array([1.0, 0.87, 0.72, 0.01])
+    codes = plan.rules_on({"demand": demand})
+    assert codes is not None
+    assert codes[:, 0].tolist() == [0, 17, 14, 1]  # off, then the index in steps of 0.05
+    terms = plan.terms(np.zeros(4, dtype=np.int64), codes).program
+    gold = terms.at(np.zeros(4, dtype=np.int64)).req_revenue[:, 1]
+    assert gold.tolist() == pytest.approx([5000.0, 4250.0, 3500.0, 250.0])

@@ -30,7 +30,7 @@ from incentsim.program.compiled import (
     _Seen,
     compile_program,
 )
-from incentsim.program.spec import Program
+from incentsim.program.spec import SCALE_STEP, Program
 from incentsim.program.versions import Step, timeline, with_rule
 
 
@@ -108,7 +108,7 @@ class ProgramPlan:
         self.rules = tuple(program.contingent.values())
         self.rule_names = tuple(program.contingent)
         self.segments, self.regions = tuple(segments), tuple(regions)
-        self._compiled: dict[tuple[int, int], CompiledProgram] = {}
+        self._compiled: dict[tuple[int, ...], CompiledProgram] = {}
 
     @classmethod
     def of(
@@ -119,14 +119,15 @@ class ProgramPlan:
             return None
         return cls(program, segments, regions)
 
-    def compiled(self, step: int, rules: int = 0) -> CompiledProgram:
-        """Step ``step`` compiled, with the rules whose bits are set in ``rules`` applied."""
-        key = (step, rules)
+    def compiled(self, step: int, rules: Sequence[int] = ()) -> CompiledProgram:
+        """Step ``step`` compiled, with the rules in force applied: ``rules`` holds a code per
+        rule (:meth:`rules_on`), none for no rule in force."""
+        key = (step, *rules)
         if key not in self._compiled:
             program = self.steps[step].program
-            for i, rule in enumerate(self.rules):
-                if rules >> i & 1:
-                    program = with_rule(program, rule)
+            for rule, code in zip(self.rules, rules, strict=False):
+                if code:
+                    program = with_rule(program, rule, scale=code * SCALE_STEP)
             self._compiled[key] = compile_program(program, self.segments, self.regions)
         return self._compiled[key]
 
@@ -155,28 +156,35 @@ class ProgramPlan:
         return steps
 
     def terms(self, steps: IntArray, rules: IntArray | None = None) -> TermsInForce:
-        """The compiled terms for each partner's step and rule bits (``None``: no rule on)."""
-        codes = steps * (1 << len(self.rules)) + (0 if rules is None else rules)
-        keys, variant = np.unique(codes, return_inverse=True)
-        width = 1 << len(self.rules)
-        variants = [self.compiled(int(k) // width, int(k) % width) for k in keys]
+        """The compiled terms for each partner's step and rule codes (``(..., n_rules)`` from
+        :meth:`rules_on`; ``None``: no rule in force)."""
+        columns = [steps[..., None]] if rules is None else [steps[..., None], rules]
+        stacked = np.concatenate(columns, axis=-1)
+        codes = stacked.reshape(-1, stacked.shape[-1])
+        keys, variant = np.unique(codes, axis=0, return_inverse=True)
+        variants = [self.compiled(int(k[0]), [int(c) for c in k[1:]]) for k in keys]
         program = (
-            variants[0] if len(variants) == 1 else stack(variants, variant.reshape(codes.shape))
+            variants[0] if len(variants) == 1 else stack(variants, variant.reshape(steps.shape))
         )
         return TermsInForce(program, steps)
 
     def rules_on(self, indicators: dict[str, NDArray[np.float64]]) -> IntArray | None:
-        """Per partner, the bits of the rules in force given each indicator's value (arrays
-        shaped like the groups); ``None`` without rules."""
+        """Per partner and rule, the rule's code given each indicator's value (arrays shaped
+        like the groups): 0 when it is not in force, else 1, or for a rule whose thresholds
+        follow the indicator, the scale in steps of :data:`SCALE_STEP` (rounded down, at least
+        one); ``None`` without rules."""
         if not self.rules:
             return None
-        bits: IntArray | None = None
-        for i, rule in enumerate(self.rules):
+        codes = []
+        for rule in self.rules:
             value = indicators[rule.indicator]
             on = value < rule.below if rule.below is not None else value > (rule.above or 0.0)
-            bit = on.astype(np.int64) << i
-            bits = bit if bits is None else bits | bit
-        return bits
+            code = np.ones(value.shape, dtype=np.int64)
+            if rule.threshold_scale == "indicator":
+                steps = np.floor(np.minimum(value, 10.0) / SCALE_STEP + 1e-9)
+                code = np.maximum(steps, 1).astype(np.int64)
+            codes.append(np.where(on, code, 0))
+        return np.stack(codes, axis=-1)
 
 
 __all__ = ["ProgramPlan", "StackedProgram", "TermsInForce", "stack"]

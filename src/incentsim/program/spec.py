@@ -391,6 +391,10 @@ class Version(Strict):
         return self.effective_period if self.announced_period is None else self.announced_period
 
 
+#: Steps of the indicator a rule's ``threshold_scale: indicator`` scales thresholds by.
+SCALE_STEP = 0.05
+
+
 class ContingentRule(Strict):
     """A rule that adjusts the program while a market indicator is past a level.
 
@@ -400,13 +404,15 @@ class ContingentRule(Strict):
     partner group; while it is ``below`` (or ``above``) the level, the
     period's terms are the program with ``changes`` merged in and every revenue threshold
     (tier requirements, accelerator thresholds, quota amount and floor) multiplied by
-    ``threshold_scale``.
+    ``threshold_scale``: a number, or ``indicator`` to scale them with the indicator itself
+    (rounded down to a multiple of :data:`SCALE_STEP`, at least one step), so thresholds
+    follow demand down in a recession.
     """
 
     indicator: Literal["demand", "price", "supply", "competitor_offer"] = "demand"
     below: Annotated[float, Field(ge=0.0, le=10.0)] | None = None
     above: Annotated[float, Field(ge=0.0, le=10.0)] | None = None
-    threshold_scale: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0
+    threshold_scale: Annotated[float, Field(gt=0.0, le=10.0)] | Literal["indicator"] = 1.0
     changes: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")

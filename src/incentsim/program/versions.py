@@ -145,14 +145,29 @@ def _scaled(data: dict[str, Any], scale: float) -> dict[str, Any]:
     return out
 
 
-def with_rule(program: Program, rule: ContingentRule, where: str = "contingent") -> Program:
-    """``program`` (one step of a timeline) as the contingent ``rule`` adjusts it."""
+def with_rule(
+    program: Program, rule: ContingentRule, where: str = "contingent", scale: float = 1.0
+) -> Program:
+    """``program`` (one step of a timeline) as the contingent ``rule`` adjusts it; ``scale``
+    is the threshold scale when the rule's follows the indicator."""
     data = deep_merge(_base(program), rule.changes)
-    if rule.threshold_scale != 1.0:
-        data = _scaled(data, rule.threshold_scale)
+    factor = scale if rule.threshold_scale == "indicator" else rule.threshold_scale
+    if factor != 1.0:
+        data = _scaled(data, factor)
         for part in ("segment_overrides", "region_overrides"):
-            data[part] = {k: _scaled(v, rule.threshold_scale) for k, v in data[part].items()}
+            data[part] = {k: _scaled(v, factor) for k, v in data[part].items()}
     return _validated(data, where)
+
+
+def _check_entries(where: str, changes: dict[str, Any], program: Program) -> None:
+    """A change names existing tiers, accelerators and milestones: it cannot add new ones."""
+    for part in ("tiers", "accelerators", "milestones"):
+        added = sorted(set(changes.get(part) or {}) - set(getattr(program, part)))
+        if added:
+            raise ValueError(
+                f"{where}.{part}: {added} not in the program; a version or contingent rule "
+                "changes values of existing entries and cannot add new ones"
+            )
 
 
 def check_timeline(program: Program) -> None:
@@ -171,6 +186,10 @@ def check_timeline(program: Program) -> None:
             version.grandfather_periods, version.phase_in_periods
         )
         last = name
+    for name, version in program.versions.items():
+        _check_entries(f"versions.{name}.changes", version.changes, program)
+    for key, rule in program.contingent.items():
+        _check_entries(f"contingent.{key}.changes", rule.changes, program)
     steps = timeline(program)
     for key, rule in program.contingent.items():
         for step in steps:
