@@ -547,7 +547,10 @@ class Simulation:
 
         Next period's revenue is expected at the partner's current pace (this week's closing
         rate over a whole period) plus any deals already deferred into it; the program's state
-        stands in for next period's. A partner at a cap this period, or hopelessly below a
+        stands in for next period's, priced at the terms partners know will be in force then
+        (a version announced for next period: :mod:`incentsim.engine.versions`), so revenue
+        moves ahead of an announced cut and is held back before a rise. A partner at a cap
+        this period, or hopelessly below a
         floor, sees a zero rate this period and, by the chance of ending next period between
         the two, a positive one on revenue moved into next period: deferral emerges at both ends.
         """
