@@ -42,6 +42,8 @@ AWARD_RULES = tuple(
 
 #: Program-wide settings an override may not change (refused by the schema, tested below).
 PROGRAM_WIDE = ("budget.per_period", "budget.reserve.", *AWARD_RULES)
+#: Changes over time, set on the program only (an override cannot hold them, tested below).
+PROGRAM_ONLY = ("versions.", "contingent.")
 
 SCENARIO = "scenarios/constructs.yaml"
 SEGMENT, REGION = "system_integrator", "apac"
@@ -114,6 +116,12 @@ def candidates(path: str, current: Any, program: dict[str, Any]) -> list[dict[st
         return [{name: v, sibling: None} for v in values]
     if name == "size_band":
         return [{name: band} for band in ([0.0, 1.0], [0.5, 1.0], [0.0, 0.25]) if band != current]
+    if isinstance(current, dict):  # a version's or a rule's changes: none at all
+        return [{name: {}}]
+    if name in ("below", "above"):  # a contingent rule's level: exactly one of the two is set
+        sibling = "above" if name == "below" else "below"
+        level = 1.0 if current is None else current
+        return [{name: v, sibling: None} for v in (level * 0.9, level * 1.1, 0.5, 2.0)]
     if name in ("threshold", "target", "quota_fraction"):  # exactly one of the two is set
         amount = "target" if path.startswith("pacers.") else "threshold"
         sibling = "quota_fraction" if name == amount else amount
@@ -172,8 +180,11 @@ def put(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 #: The scenario the changes are simulated on: every construct on, a budget that runs short
 #: (so shortfall policy and reserve settings bite) and two program years (so milestones can be
 #: earned twice and true-ups happen), plus an annual accelerator and a quarterly pacer (as in
-#: ``scenarios/pacer.yaml``) for the settings of components on horizons of their own, and a
-#: category award (set here: the bundled scenario's numbers stay as they are).
+#: ``scenarios/pacer.yaml``) for the settings of components on horizons of their own, a
+#: category award (set here: the bundled scenario's numbers stay as they are), a year-two cut
+#: announced a quarter ahead, phased in over two quarters with incumbents grandfathered for one,
+#: and a rule that lowers thresholds and raises a rate when demand is below plan (about half the
+#: quarters).
 SETTINGS = [
     "population.partners=60",
     "program.accelerators.annual_kicker="
@@ -188,6 +199,10 @@ SETTINGS = [
     "program.budget.reserve.initial=0",
     "program.budget.reserve.max=200000",
     "program.budget.reserve.contribution.fixed_per_period=0",
+    "program.versions={refresh: {effective_period: 4, announced_period: 3, grandfather_periods: 1,"
+    " phase_in_periods: 2, changes: {tiers: {gold: {rebate_rate: 0.025}}}}}",
+    "program.contingent={relief: {indicator: demand, below: 1.0, threshold_scale: 0.8,"
+    " changes: {partner_cap: 40000}}}",
 ]
 
 
@@ -242,7 +257,7 @@ def ignored_fields(base: Scenario, prefix: str) -> list[str]:
     reference = outcomes(base)
     ignored = []
     for key, paths in instances.items():
-        if key in NOT_SIMULATED or (prefix and key.startswith(PROGRAM_WIDE)):
+        if key in NOT_SIMULATED or (prefix and key.startswith(PROGRAM_WIDE + PROGRAM_ONLY)):
             continue
         if not any(_moved(base, reference, program, resolved, prefix, p) for p in paths):
             ignored.append(key)
@@ -289,6 +304,8 @@ def test_the_walk_finds_every_construct(base: Scenario) -> None:
         "pacers.on_pace.target",
         "awards.rising.size_band",
         "awards.rising.cadence_periods",
+        "versions.refresh.grandfather_periods",
+        "contingent.relief.threshold_scale",
     ):
         assert expected in paths
     assert len(paths) > 80
@@ -335,4 +352,12 @@ def test_a_segment_and_a_region_override_must_agree(base: Scenario) -> None:
     program = put(program, "segment_overrides.reseller.tiers.silver.requirements.new_logos", 0)
     program = put(program, "region_overrides.emea.tiers.registered.requirements.new_logos", 1)
     with pytest.raises(ValidationError, match=r"with region_overrides\.emea"):
+        Program.model_validate(program)
+
+
+@pytest.mark.parametrize("part", ["versions", "contingent"])
+def test_overrides_cannot_hold_changes_over_time(base: Scenario, part: str) -> None:
+    program = base.program.model_dump(mode="json")
+    program = put(program, f"segment_overrides.{SEGMENT}.{part}", program[part])
+    with pytest.raises(ValidationError, match="cannot nest"):
         Program.model_validate(program)

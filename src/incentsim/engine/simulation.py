@@ -27,9 +27,11 @@ from numpy.typing import NDArray
 from incentsim.engine import decisions, satisfaction, tournament
 from incentsim.engine.horizon_outlook import HorizonOutlook, horizon_outlook
 from incentsim.engine.recorder import Recorder
+from incentsim.engine.versions import ProgramInForce
 from incentsim.market.demand import MarketPath, market_path
 from incentsim.population.sample import Partners, build_partners
 from incentsim.program.compiled import compile_program
+from incentsim.program.in_force import ProgramPlan
 from incentsim.program.ledger import (
     Accruals,
     PayoutRun,
@@ -137,6 +139,11 @@ class Simulation:
         self.closings_rng, self.audit_rng, self.churn_rng = rng.spawn(3)
         co_delivery_rng, self.recruit_rng = rng.spawn(2)
         self.cp = compile_program(scenario.program, partners.segment_names, partners.region_names)
+        # Versions and contingent rules: the terms in force change at period starts, and
+        # partners price next period at the terms they know of (else: one program throughout).
+        plan = ProgramPlan.of(scenario.program, partners.segment_names, partners.region_names)
+        self.in_force = None if plan is None else ProgramInForce(plan)
+        self.next_cp = self.cp
         self.schedule = PayoutSchedule.of(self.cp, self.calendar.horizon_periods)
         self.group = np.asarray(partners.group, dtype=np.int64)
         self.reps, self.n = self.group.shape
@@ -410,6 +417,10 @@ class Simulation:
         weeks_left = wpp - self._week_in_period
         active = self.active
         if self._week_in_period == 0:
+            if self.in_force is not None:
+                self.cp, self.next_cp = self.in_force.start_period(self, week // wpp)
+                self.terms = self.cp.at(self.group)
+                self._tier_values = self._tier_values_now()
             self._uplifts = self._period_uplifts()
         size = self._uplifts.size
         potential = (
@@ -607,7 +618,10 @@ class Simulation:
 
         Next period's revenue is expected at the partner's current pace (this week's closing
         rate over a whole period) plus any deals already deferred into it; the program's state
-        stands in for next period's. A partner at a cap this period, or hopelessly below a
+        stands in for next period's, priced at the terms partners know will be in force then
+        (a version announced for next period: :mod:`incentsim.engine.versions`), so revenue
+        moves ahead of an announced cut and is held back before a rise. A partner at a cap
+        this period, or hopelessly below a
         floor, sees a zero rate this period and, by the chance of ending next period between
         the two, a positive one on revenue moved into next period: deferral emerges at both ends.
         """
@@ -618,11 +632,11 @@ class Simulation:
             b.forecast_noise * np.maximum(expected_next, typical), 0.01 * typical
         )
         rate = decisions.marginal_rate(
-            self.cp, self.pstate, self.group, expected_next, spread_next, outlook
+            self.next_cp, self.pstate, self.group, expected_next, spread_next, outlook
         )
         moved = (
             decisions.moved_revenue_rate(
-                self.cp, self.pstate, self.group, expected_next, spread_next, outlook
+                self.next_cp, self.pstate, self.group, expected_next, spread_next, outlook
             )
             if moving
             else rate

@@ -99,6 +99,22 @@ def _affected_groups(population: Population, shock: Shock) -> np.ndarray:
     return mask
 
 
+def normal_demand(scenario: Scenario) -> np.ndarray:
+    """The demand multiplier the market is planned at, week by week ``(W,)``: trend times
+    seasonality, without noise or shocks (what a contingent rule's demand index is relative to).
+    """
+    calendar, market = scenario.calendar, scenario.market
+    week = np.arange(calendar.horizon_weeks)
+    weeks_per_year = calendar.weeks_per_period * calendar.periods_per_year
+    trend = (1.0 + market.trend_per_year) ** (week / weeks_per_year)
+    seasons = np.asarray(market.seasonality, dtype=np.float64)
+    # Period of the year of each week; a single seasonality value applies to every period.
+    period_of_year = (week // calendar.weeks_per_period) % calendar.periods_per_year
+    season = (seasons / seasons.mean())[period_of_year % len(seasons)]
+    result: np.ndarray = trend * season
+    return result
+
+
 def _log_noise_factor(sigma: float, rng: np.random.Generator, reps: int, weeks: int) -> np.ndarray:
     """Mean-one AR(1) log-normal factor, shape (R, W); all ones when ``sigma`` is 0."""
     if sigma == 0.0:
@@ -136,12 +152,6 @@ def market_path(scenario: Scenario, rng: np.random.Generator, reps: int) -> Mark
     week = np.arange(weeks)
     noise_rng, *shock_rngs = rng.spawn(1 + len(market.shocks))
 
-    weeks_per_year = calendar.weeks_per_period * calendar.periods_per_year
-    trend = (1.0 + market.trend_per_year) ** (week / weeks_per_year)
-    seasons = np.asarray(market.seasonality, dtype=np.float64)
-    # Period of the year of each week; a single seasonality value applies to every period.
-    period_of_year = (week // calendar.weeks_per_period) % calendar.periods_per_year
-    season = (seasons / seasons.mean())[period_of_year % len(seasons)]
     noise = _log_noise_factor(market.demand_noise, noise_rng, reps, weeks)
 
     shape = (reps, weeks, n_groups)
@@ -175,7 +185,7 @@ def market_path(scenario: Scenario, rng: np.random.Generator, reps: int) -> Mark
             case "payout_outage":
                 delay += size
 
-    demand *= (trend * season)[None, :, None] * noise[:, :, None]
+    demand *= normal_demand(scenario)[None, :, None] * noise[:, :, None]
     return MarketPath(
         demand=demand,
         supply=supply,

@@ -46,6 +46,7 @@ from incentsim.payout.lines import (
     relaxed_programs,
 )
 from incentsim.payout.transactions import validate_transactions
+from incentsim.payout.versions import PeriodTerms
 from incentsim.program.compiled import GATEABLE, CompiledProgram
 from incentsim.program.ledger import (
     Accruals,
@@ -65,6 +66,7 @@ from incentsim.program.rules import (
     to_cents,
 )
 from incentsim.program.spec import Program
+from incentsim.program.versions import INITIAL
 
 #: Money columns of the partner statements, in currency units with two decimals.
 PARTNER_MONEY = (
@@ -262,12 +264,18 @@ def compute_statements(
     runs: list[dict[str, Any]] = []
     balance = ledger.owed.copy()  # owed, including accruals since the last run
     findings: list[dict[str, Any]] = []
-    explainer = _TierExplainer(cp, group)
-    relaxed = relaxed_programs(cp)
+    in_force = PeriodTerms(program, cp, partners, agg.metrics, source)
+    explaining: dict[int, tuple[_TierExplainer, Any]] = {}
     line_rows: list[dict[str, Any]] = []
     pending = np.zeros((len(agg.metrics), n), dtype=np.bool_)
 
     for k, metrics in enumerate(agg.metrics):
+        # The version in force (the payout schedule, budget and guardrails are the same in
+        # every version: only ``cp``'s rates, thresholds and caps can change).
+        cp, version = in_force.at(k)
+        if id(cp) not in explaining:
+            explaining[id(cp)] = (_TierExplainer(cp, group), relaxed_programs(cp))
+        explainer, relaxed = explaining[id(cp)]
         before = state
         state, a = assess_period(cp, state, group, metrics, calendar.periods_per_year)
         reasons = explainer.explain(k, before, state, a, metrics)
@@ -277,7 +285,7 @@ def compute_statements(
         settles_in = schedule.settlement_period(k)
         payment_by_group = [
             pay_day(period_bounds(int(settles_in[g]), calendar)[1] + delays[g])
-            for g in range(cp.n_groups)
+            for g in range(len(delays))
         ]
         payment_date = np.array(payment_by_group, dtype=object)[group]
         ledger, accruals, settlement = close_accounts(
@@ -334,6 +342,7 @@ def compute_statements(
                 owed_after=balance,
                 payment_date=payment_date,
                 status=np.where(settled, "settled", "pending"),
+                program_version=version,
             )
         )
         # The run settled the earlier periods it covers too.
@@ -361,7 +370,7 @@ def compute_statements(
     ).astype({"period": "Int64", "line": "Int64"})
     run_frame = pd.DataFrame(runs, columns=_RUN_COLUMNS)
     return Statements(
-        terms=cp,
+        terms=agg.terms,
         calendar=calendar,
         partners=frame,
         runs=run_frame,
@@ -480,6 +489,7 @@ def _partner_rows(
             "fiscal_period": calendar.period_label(k),
             "period_start": first,
             "period_end": last,
+            "program_version": ledger["program_version"],
             "new_logos": metrics.new_logos,
             "certified_staff": metrics.certified_staff,
             "csat": metrics.csat,
@@ -506,6 +516,7 @@ def _partner_rows(
         "fiscal_period",
         "period_start",
         "period_end",
+        "program_version",
         "revenue",
         "returns",
         "new_logos",
@@ -980,6 +991,8 @@ def _period_lines(row: dict[str, Any], statement: list[dict[str, Any]]) -> list[
         f"{_m(row['revenue'])}, returns {_m(row['returns'])}",
         f"    tier {row['tier']} (was {row['tier_before']}). {row['tier_reason']}",
     ]
+    if row.get("program_version", INITIAL) != INITIAL:
+        lines.insert(1, f"    paid under program version {row['program_version']}")
     for line in statement:
         label = f"{line['kind']}: {line['item']}"
         lines.append(f"    {label:<44}{_m(line['amount']):>14}  {line['reason']}")

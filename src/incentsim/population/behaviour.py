@@ -170,6 +170,15 @@ class Behaviour(Strict):
         0.05-0.5; no study gives a figure). With its own forecast uncertainty it sets how far
         from the cut-off the chance of winning still responds to effort (rank-order
         tournaments: Lazear & Rosen 1981; Casas-Arce & Martinez-Jerez 2009).
+    change_notice_weeks
+        Weeks of notice that halve the trust a program change costs (range 4-26; default 13, a
+        quarter). When a version cuts what a partner expects to earn, the partner loses
+        ``cut_sensitivity`` times the share cut of its trust, times ``0.5 ** (notice /
+        change_notice_weeks)`` where the notice runs from the announcement to when the cut
+        reaches it (grandfathering lengthens it); loyalty falls by ``procedural_weight`` times
+        the trust lost. Procedural fairness (advance notice, clear rules) weighs at least as
+        much as the amount (Kumar, Scheer & Steenkamp 1995); no study gives the notice that
+        halves the cost: an uncertain constant.
     """
 
     partner_margin: Annotated[float, Field(ge=0.0, le=1.0)] = 0.15
@@ -214,3 +223,4 @@ class Behaviour(Strict):
     co_delivery_concentration: Annotated[float, Field(gt=0.0, le=100.0)] = 6.0
     co_delivery_cost: Annotated[float, Field(ge=0.0, le=1.0)] = 0.08
     award_cutoff_noise: Annotated[float, Field(ge=0.0, le=2.0)] = 0.15
+    change_notice_weeks: Annotated[float, Field(gt=0.0, le=104.0)] = 13.0

@@ -45,6 +45,11 @@ class Strict(BaseModel):
         return data
 
 
+#: Program fields that describe changes over time rather than one set of terms: a resolved
+#: program (one segment and region, one version) leaves them out.
+NOT_RESOLVED = {"segment_overrides", "region_overrides", "versions", "contingent"}
+
+
 @functools.cache
 def _numeric_fields(model: type[Strict]) -> dict[str, Any]:
     """The fields of ``model`` that can hold numbers, with their types (worked out once)."""
@@ -394,6 +399,117 @@ class Remediation(Strict):
     win_rate_uplift: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
 
 
+#: What a version or a contingent rule may change: values the engine reads at every period
+#: close and every anticipation (rates, thresholds, caps, milestone rewards), never the
+#: program's structure or its calendar (look-back windows, payout schedule, budget pool,
+#: guardrails). ``*`` stands for any entry of a mapping; ``None`` for a leaf.
+CHANGEABLE: dict[str, Any] = {
+    "tiers": {
+        "*": {
+            "rebate_rate": None,
+            "mdf_accrual_rate": None,
+            "requirements": {"revenue": None, "new_logos": None, "certified_staff": None},
+        }
+    },
+    "rebate": {"basis": None, "cap": None},
+    "quota": {"basis": None, "amount": None, "growth": None, "floor": None},
+    "accelerators": {
+        "*": {
+            "kind": None,
+            "threshold": None,
+            "quota_fraction": None,
+            "multiplier": None,
+            "cap": None,
+        }
+    },
+    "milestones": {"*": {"reward": None}},
+    "mdf": {"accrual_rate": None},
+    "partner_cap": None,
+}
+
+
+def check_changes(where: str, changes: Any, allowed: Any = None) -> None:
+    """Refuse a change outside :data:`CHANGEABLE`, naming the field at ``where``."""
+    allowed = CHANGEABLE if allowed is None else allowed
+    if not isinstance(changes, dict):
+        raise ValueError(f"{where}: expected a mapping of program fields")
+    for key, value in changes.items():
+        rule = allowed.get(key, allowed.get("*", False)) if isinstance(allowed, dict) else False
+        if rule is False:
+            keys = ", ".join(k for k in allowed if k != "*") if isinstance(allowed, dict) else ""
+            raise ValueError(
+                f"{where}.{key}: a version or contingent rule cannot change this"
+                + (f" (it can change {keys})" if keys else "")
+            )
+        if rule is not None:
+            check_changes(f"{where}.{key}", value, rule)
+
+
+class Version(Strict):
+    """A later version of the program (a refresh), in force from ``effective_period``.
+
+    ``changes`` is a diff on the version before, in the language of ``extends`` and overrides
+    (mappings merge key by key), limited to :data:`CHANGEABLE`. Partners learn of it at the
+    start of ``announced_period`` (default: when it takes effect, unannounced). Partners who
+    joined before it keep the previous version's terms for ``grandfather_periods``; a change is
+    phased in over ``phase_in_periods`` (transitional support: each period moves the numbers a
+    further equal step from the old values to the new).
+    """
+
+    effective_period: Annotated[int, Field(ge=1, le=10**4)]
+    announced_period: Annotated[int, Field(ge=0, le=10**4)] | None = None
+    changes: dict[str, Any] = Field(default_factory=dict)
+    grandfather_periods: Annotated[int, Field(ge=0, le=40)] = 0
+    phase_in_periods: Annotated[int, Field(ge=1, le=40)] = 1
+
+    @model_validator(mode="after")
+    def _dates(self) -> Version:
+        check_changes("changes", self.changes)
+        if self.announced_period is not None and self.announced_period > self.effective_period:
+            raise ValueError(
+                f"announced_period {self.announced_period} is after effective_period "
+                f"{self.effective_period}: a change is announced before it takes effect"
+            )
+        return self
+
+    @property
+    def announced(self) -> int:
+        """The period at whose start partners learn of the change."""
+        return self.effective_period if self.announced_period is None else self.announced_period
+
+
+#: Steps of the indicator a rule's ``threshold_scale: indicator`` scales thresholds by.
+SCALE_STEP = 0.05
+
+
+class ContingentRule(Strict):
+    """A rule that adjusts the program while a market indicator is past a level.
+
+    At the start of each period the rule reads ``indicator`` (the market's demand against its
+    planned trend and seasonality, its price or supply index, 1 = normal, or the competitor's
+    offer as a rate) averaged over the period just closed (the first week at period 0), per
+    partner group; while it is ``below`` (or ``above``) the level, the
+    period's terms are the program with ``changes`` merged in and every revenue threshold
+    (tier requirements, accelerator thresholds, quota amount and floor) multiplied by
+    ``threshold_scale``: a number, or ``indicator`` to scale them with the indicator itself
+    (rounded down to a multiple of :data:`SCALE_STEP`, at least one step), so thresholds
+    follow demand down in a recession.
+    """
+
+    indicator: Literal["demand", "price", "supply", "competitor_offer"] = "demand"
+    below: Annotated[float, Field(ge=0.0, le=10.0)] | None = None
+    above: Annotated[float, Field(ge=0.0, le=10.0)] | None = None
+    threshold_scale: Annotated[float, Field(gt=0.0, le=10.0)] | Literal["indicator"] = 1.0
+    changes: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_level(self) -> ContingentRule:
+        if (self.below is None) == (self.above is None):
+            raise ValueError("give exactly one of 'below' or 'above'")
+        check_changes("changes", self.changes)
+        return self
+
+
 class Program(Strict):
     """A whole incentive program.
 
@@ -419,6 +535,8 @@ class Program(Strict):
     remediation: Remediation = Field(default_factory=Remediation)
     segment_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
     region_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    versions: dict[str, Version] = Field(default_factory=dict)
+    contingent: dict[str, ContingentRule] = Field(default_factory=dict)
 
     @field_validator("tiers")
     @classmethod
@@ -476,12 +594,16 @@ class Program(Strict):
             for key, override in overrides.items():
                 self._check_override(f"{label}.{key}", override)
         self._check_override_pairs()
+        if self.versions or self.contingent:
+            from incentsim.program.versions import check_timeline
+
+            check_timeline(self)
         return self
 
     def _check_override_pairs(self) -> None:
         """A segment's and a region's overrides, each valid alone, must also be valid together
         (the partners of that segment in that region get both)."""
-        base = self.model_dump(exclude={"segment_overrides", "region_overrides"})
+        base = self.model_dump(exclude=NOT_RESOLVED)
         for segment, by_segment in self.segment_overrides.items():
             for region, by_region in self.region_overrides.items():
                 try:
@@ -496,8 +618,12 @@ class Program(Strict):
 
     def _check_override(self, where: str, override: dict[str, Any]) -> None:
         """An override may change values but not the program's structure; it must validate."""
-        if {"segment_overrides", "region_overrides"} & set(override):
-            raise ValueError(f"{where}: overrides cannot nest further overrides")
+        nested = sorted(NOT_RESOLVED & set(override))
+        if nested:
+            raise ValueError(
+                f"{where}: overrides cannot nest {', '.join(nested)} (overrides, versions and "
+                "contingent rules are set on the program)"
+            )
         budget = override.get("budget") or {}
         pooled = sorted({"per_period", "reserve"} & set(budget))
         if pooled:
@@ -506,7 +632,7 @@ class Program(Strict):
                 "budget and the reserve are one program-wide pool (set them in program.budget; "
                 "payout cadence and delay, shortfall policy and true-up can be overridden)"
             )
-        base = self.model_dump(exclude={"segment_overrides", "region_overrides"})
+        base = self.model_dump(exclude=NOT_RESOLVED)
         for part in ("tiers", "accelerators", "pacers", "spiffs", "milestones", "awards"):
             added = set(override.get(part) or {}) - set(base[part])
             if added:
@@ -537,7 +663,7 @@ class Program(Strict):
 
     def resolved(self, segment: str | None = None, region: str | None = None) -> Program:
         """The program as it applies to one segment and region (region overrides win)."""
-        data = self.model_dump(exclude={"segment_overrides", "region_overrides"})
+        data = self.model_dump(exclude=NOT_RESOLVED)
         for overrides, key in ((self.segment_overrides, segment), (self.region_overrides, region)):
             if key is not None and key in overrides:
                 data = deep_merge(data, overrides[key])

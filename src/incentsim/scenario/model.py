@@ -129,6 +129,14 @@ class Scenario(Strict):
                     f"program.spiffs.{key}.start_week {spiff.start_week} is at or after the end "
                     f"of the horizon (week {horizon}); the SPIFF would never pay"
                 )
+        periods = self.calendar.horizon_periods
+        for key, version in self.program.versions.items():
+            if version.effective_period >= periods:
+                raise ValueError(
+                    f"program.versions.{key}.effective_period {version.effective_period} is at or "
+                    f"after the end of the horizon (period {periods}, counting from 0); the "
+                    "version would never take effect"
+                )
         if len(self.market.seasonality) not in (1, self.calendar.periods_per_year):
             raise ValueError(
                 f"market.seasonality has {len(self.market.seasonality)} values; give 1 or one per "
