@@ -18,7 +18,8 @@ written per partner, the straightforward way (no NumPy in the partners' loop):
   two-point smoothing, against next period's centred rate on moved revenue (three-point);
 * **pipeline and closings** (gamma noise around the mean), deferred deals released at the next
   period start, stuffed inventory displacing later orders and coming back as returns, MDF
-  campaigns adding pipeline, customer satisfaction worn by effort;
+  campaigns adding pipeline, customer satisfaction worn by effort; the closings of each
+  period's last week dated on its business days as :mod:`incentsim.engine.days` dates them;
 * **loyalty** after each payout run (paid rate against the competitor's offer, fairness against
   segment peers, cut payouts, payout delay), the **churn** hazard at each close, **recruits**
   joining as new processes and ramping up.
@@ -83,6 +84,7 @@ class Result:
     deferred: float
     pulled_forward: float
     stuffed: float
+    last_day: float
 
     @property
     def partner_weeks(self) -> int:
@@ -146,6 +148,10 @@ class ProcessPerPartner:
         closings_seed, churn_seed = (int(s.generate_state(1)[0]) for s in partner_seed.spawn(2))
         self.closings_rng, self.churn_rng = random.Random(closings_seed), random.Random(churn_seed)
         self.recruit_rng = random.Random(int(partner_seed.spawn(1)[0].generate_state(1)[0]))
+        self.days_rng = random.Random(int(partner_seed.spawn(1)[0].generate_state(1)[0]))
+        share = self.b.moved_deals_last_day_share
+        # Moved and released deferred deals' shares of the last business day (engine.days).
+        self.moved_last, self.released_last = share, (1.0 - share) ** 4
         self.acceptance = scenario.population.recruitment.acceptance
         self.wpp = scenario.calendar.weeks_per_period
         self.periods = scenario.calendar.horizon_periods
@@ -185,7 +191,7 @@ class ProcessPerPartner:
         self.co_sell_revenue = [0.0] * n
         self.effort_sum = [0.0] * n
         self.period = 0
-        self.totals = {"deferred": 0.0, "pulled_forward": 0.0, "stuffed": 0.0}
+        self.totals = {"deferred": 0.0, "pulled_forward": 0.0, "stuffed": 0.0, "last_day": 0.0}
         # The program's standing per partner, read by the partners' pricing between closes.
         self.group_array = np.asarray(partners.group[:, self.slots], dtype=np.int64)
         self.pstate = initial_state(cp, self.group_array)
@@ -544,12 +550,14 @@ class ProcessPerPartner:
             closings = self.pipeline[i] / cycle * supply
             self.pipeline[i] -= closings
             deal_size = max(self.deal_size[i] * price, 1.0)
+            shape = max(closings / deal_size, 1e-6)
             if closings > 0.0:
-                shape = max(closings / deal_size, 1e-6)
                 closings = self.closings_rng.gammavariate(shape, closings / shape)
             else:
                 closings = 0.0
+            natural, released = closings, 0.0
             if wip == 0:
+                released = self.held[i]
                 closings += self.held[i]
                 self.held[i] = 0.0
             from_stock = min(self.overhang[i], closings)
@@ -569,6 +577,9 @@ class ProcessPerPartner:
                     self.returns_next[i] += b.stuffing_return_rate * stuff
                     self.overhang[i] += (1.0 - b.stuffing_return_rate) * stuff
                     self.totals["stuffed"] += stuff
+            if weeks_left == 1:
+                self.date_last_week(natural, released, closings, deferred_share, shape)
+                self.totals["last_day"] += self.moved_last * (pulled * (1.0 - discount) + stuff)
             deals = booked / deal_size
             self.revenue[i] += booked
             self.deals[i] += deals
@@ -576,6 +587,22 @@ class ProcessPerPartner:
             self.co_sell_revenue[i] += booked * self.co_sell_share[i]
             self.effort_sum[i] += self.effort[i]
             yield env.timeout(1)
+
+    def date_last_week(
+        self, natural: float, released: float, closings: float, deferred_share: float, deals: float
+    ) -> None:
+        """Add what a period's last week closes on its last business day, of its natural
+        closings and released deferred deals (the share kept), as :mod:`incentsim.engine.days`
+        dates them: natural closings by a flat Dirichlet over the five days."""
+        both = natural + released
+        released_part = closings * released / both if both > 0.0 else 0.0
+        kept = 1.0 - deferred_share
+        draws = [self.days_rng.gammavariate(deals / 5.0, 1.0) for _ in range(5)]
+        total = sum(draws)
+        last = draws[-1] / total if total > 0.0 else 0.2
+        self.totals["last_day"] += kept * (
+            (closings - released_part) * last + released_part * self.released_last
+        )
 
     def program(self, env: simpy.Environment) -> Generator[simpy.Event, object, None]:
         """Close every period: assess it with the rules engine, schedule its payout run,

@@ -451,3 +451,46 @@ def test_a_tier_that_only_unlocks_valuable_benefits_is_worth_reaching(design: De
     )
     assert effect(with_value[1] / with_value[0]).low > 1.8
     assert 0.8 < effect(without[1] / without[0]).low < effect(without[1] / without[0]).high < 1.25
+
+
+#: Months of four weeks over a year: 20 business days a month.
+MONTHS: dict[str, Any] = {
+    "calendar": {"weeks_per_period": 4, "periods_per_year": 13, "horizon_periods": 12}
+}
+
+
+def monthly_stairs(rates: tuple[float, ...]) -> dict[str, Any]:
+    """:data:`STAIRS`' thresholds scaled to a four-week month, paying ``rates``."""
+    thresholds = (0.0, 25_000.0, 40_000.0, 65_000.0, 100_000.0)
+    tiers: dict[str, Any] = {}
+    for k, (threshold, rate) in enumerate(zip(thresholds, rates, strict=True)):
+        tiers[f"t{k + 1}"] = {"rebate_rate": rate}
+        if threshold:
+            tiers[f"t{k + 1}"]["requirements"] = {"revenue": threshold * 4 / 13}
+    return {"program": {"tiers": tiers}}
+
+
+def test_a_stair_step_month_books_its_volume_on_the_last_day(design: Design) -> None:
+    """Owan, Tsuru & Uehara (2015): under stair-step bonuses, 23% of a month's car sales are
+    booked on its last day. Deals pulled into the month, and stock loaded at its end, close
+    as late as the month allows: with a steep monthly stair-step and 4-16-week cycles about
+    16% of the volume lands on the last of the month's 20 business days (uniform: 5%). A
+    linear plan moves no deals: its last day is a uniform one. With moved deals dated like
+    any other (the cause of the concentration removed), most of the effect goes."""
+    reps = design.reps(10)
+    cycles = deal_cycles(4, 16)
+    stairs = monthly_stairs((0.0, 0.03, 0.06, 0.09, 0.12))
+    steep = run(MONTHS, cycles, stairs, seed=design.seed, reps=reps).outcomes
+    flat = run(MONTHS, cycles, linear(0.03), seed=design.seed, reps=reps).outcomes
+    undated = {"behaviour": {"moved_deals_last_day_share": 0.2}}
+    spread = run(MONTHS, cycles, stairs, undated, seed=design.seed, reps=reps).outcomes
+    last_day = effect(steep["last_day_share"])
+    assert 0.12 < last_day.low < last_day.high < 0.25  # about three times uniform
+    assert 0.04 < effect(flat["last_day_share"]).low < effect(flat["last_day_share"]).high < 0.06
+    paired = effect(steep["last_day_share"] - flat["last_day_share"])
+    assert paired.low > 0.07
+    assert paired.z > 15
+    # The same moves spread evenly over the week's days: the last day keeps little of it.
+    assert effect(steep["last_day_share"] - spread["last_day_share"]).low > 0.5 * paired.mean
+    # The last week holds a third of the month's volume (uniform: a quarter).
+    assert effect(steep["last_week_share"] - flat["last_week_share"]).low > 0.04

@@ -341,6 +341,22 @@ _OUTCOME_LIST = (
     _entry("stuffed", "Inventory stuffed", "money", -1, "Inventory loaded at period ends."),
     _entry("deals", "Deals", "count", 0, "Genuine deals closed."),
     _entry(
+        "last_day_share",
+        "Share booked on period's last day",
+        "share",
+        -1,
+        "Share of revenue booked on the last business day (Monday-Friday) of its period "
+        "(uniform: one over the period's business days).",
+    ),
+    _entry(
+        "last_week_share",
+        "Share booked in period's last week",
+        "share",
+        -1,
+        "Share of revenue booked in the last week of its period (uniform: one over the weeks "
+        "per period).",
+    ),
+    _entry(
         "duplicates_submitted",
         "Duplicate registrations",
         "count",

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from incentsim.engine.days import BUSINESS_DAYS
 from incentsim.engine.decisions import share_of_wallet
 from incentsim.program.ledger import PayoutRun
 from incentsim.program.rules import COMPONENTS, Assessment, PeriodMetrics
@@ -137,16 +138,21 @@ class Recorder:
         self.last_period_revenue = np.zeros((reps, n))
         self.churned = np.zeros(reps)
         self.initial = sim.joined.sum(axis=1).astype(np.float64)
+        self.last_day_revenue = np.zeros(reps)  # booked on periods' last business days
         self.partner_weeks: dict[str, FloatArray] | None = None
+        self.partner_days: NDArray[np.float32] | None = None
         self.partner_periods: list[dict[str, FloatArray]] = []
 
     def keep_partner_history(self) -> None:
         """Also keep each partner's booked revenue and deals per week and its period metrics
-        (``partner_weeks`` and ``partner_periods``), for writing a synthetic history: about
-        ``16 * R * N * weeks`` bytes more. Nothing simulated changes."""
+        (``partner_weeks`` and ``partner_periods``) and the share of each week's revenue booked
+        on each business day (``partner_days``, :mod:`incentsim.engine.days`), for writing a
+        synthetic history: about ``36 * R * N * weeks`` bytes more. Nothing simulated
+        changes."""
         sim = self.sim
         shape = (*sim.group.shape, sim.calendar.horizon_weeks)
         self.partner_weeks = {"revenue": np.zeros(shape), "deals": np.zeros(shape)}
+        self.partner_days = np.zeros((*shape, BUSINESS_DAYS), dtype=np.float32)
 
     # -- called by the simulation ---------------------------------------------------------
 
@@ -157,6 +163,21 @@ class Recorder:
         if self.partner_weeks is not None:
             self.partner_weeks["revenue"][:, :, week] = booked
             self.partner_weeks["deals"][:, :, week] = deals
+
+    def dates(self, week: int) -> bool:
+        """Whether ``week``'s closings need dating: a period's last week, or every week when
+        the partner history is kept."""
+        last = (week + 1) % self.sim.calendar.weeks_per_period == 0
+        return last or self.partner_days is not None
+
+    def days(self, week: int, by_day: FloatArray) -> None:
+        """Record a week's booked revenue by business day, ``(R, N, 5)``."""
+        if (week + 1) % self.sim.calendar.weeks_per_period == 0:
+            self.last_day_revenue += by_day[..., -1].sum(axis=1)
+        if self.partner_days is not None:
+            total = by_day.sum(axis=-1, keepdims=True)
+            shares = np.divide(by_day, total, out=np.zeros_like(by_day), where=total > 0)
+            self.partner_days[:, :, week] = shares
 
     def timing(self, pulled: FloatArray, deferred: FloatArray, discount: FloatArray) -> None:
         """Record deals moved across the period end."""
@@ -408,6 +429,9 @@ class Recorder:
             "discount_cost": tot["discount_cost"],
             "stuffed": tot["stuffed"],
             "deals": tot["deals"],
+            "last_day_share": self.last_day_revenue / np.maximum(revenue_gross, 1.0),
+            "last_week_share": self.weekly_revenue[:, period_end_week].sum(axis=1)
+            / np.maximum(revenue_gross, 1.0),
             "duplicates_submitted": tot["duplicates_submitted"],
             "duplicates_caught_registration": tot["duplicates_caught_registration"],
             "duplicates_caught_audit": tot["duplicates_caught_audit"],

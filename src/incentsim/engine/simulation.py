@@ -24,7 +24,7 @@ import pandas as pd
 import simpy
 from numpy.typing import NDArray
 
-from incentsim.engine import decisions
+from incentsim.engine import days, decisions
 from incentsim.engine.recorder import Recorder
 from incentsim.market.demand import MarketPath, market_path
 from incentsim.population.sample import Partners, build_partners
@@ -135,6 +135,7 @@ class Simulation:
         self.market = market
         self.closings_rng, self.audit_rng, self.churn_rng = rng.spawn(3)
         co_delivery_rng, self.recruit_rng = rng.spawn(2)
+        self.day_streams = rng.spawn(self.calendar.horizon_weeks)  # closing days, a week each
         self.cp = compile_program(scenario.program, partners.segment_names, partners.region_names)
         self.schedule = PayoutSchedule.of(self.cp, self.calendar.horizon_periods)
         self.group = np.asarray(partners.group, dtype=np.int64)
@@ -487,7 +488,9 @@ class Simulation:
         # formula, the same numbers, without broadcasting a second parameter per draw.
         draws = self.closings_rng.standard_gamma(shape_k) * (closings / shape_k)
         closings = put_where(draws, ~(closings > 0), 0.0)
+        natural, released = closings, None
         if self._week_in_period == 0:
+            natural, released = closings.copy(), self.held
             closings += self.held
             self.held = np.zeros_like(self.held)
         from_stock = np.minimum(self.overhang, closings)
@@ -519,6 +522,42 @@ class Simulation:
         self.spiff_deals += spiff_revenue / deal_size[..., None]
         self._duplicates(deals, booked, spiff_revenue, deal_size, in_window)
         self.recorder.week(week, booked, deals)
+        if self.recorder.dates(week):
+            moved = pulled * (1.0 - discount) + stuff if gaming_window else None
+            kept = 1.0 - deferred_share if gaming_window else None
+            self._date_closings(week, natural, released, closings, kept, moved, n_deals)
+
+    def _date_closings(
+        self,
+        week: int,
+        natural: FloatArray,
+        released: FloatArray | None,
+        closings: FloatArray,
+        kept: FloatArray | None,
+        moved: FloatArray | None,
+        n_deals: FloatArray,
+    ) -> None:
+        """Date the week's booked revenue on its business days (:mod:`incentsim.engine.days`):
+        of its ``closings`` (``natural`` ones and deferred deals ``released``, less what came
+        from stuffed stock), the share ``kept`` this period, and the deals ``moved`` into it."""
+        zero = np.zeros_like(closings)
+        if released is None:
+            released_part = zero
+        else:
+            both = natural + released
+            released_part = closings * np.divide(released, both, out=zero.copy(), where=both > 0)
+        natural_part = closings - released_part
+        if kept is not None:
+            natural_part, released_part = natural_part * kept, released_part * kept
+        split = days.natural_split(self.day_streams[week], n_deals)
+        by_day = days.booked_by_day(
+            natural_part,
+            split,
+            released_part,
+            zero if moved is None else moved,
+            self.behaviour.moved_deals_last_day_share,
+        )
+        self.recorder.days(week, by_day)
 
     def _next_period_rates(
         self,
