@@ -494,3 +494,38 @@ def test_a_stair_step_month_books_its_volume_on_the_last_day(design: Design) -> 
     assert effect(steep["last_day_share"] - spread["last_day_share"]).low > 0.5 * paired.mean
     # The last week holds a third of the month's volume (uniform: a quarter).
     assert effect(steep["last_week_share"] - flat["last_week_share"]).low > 0.04
+
+
+#: Partners with no present bias: a reward paid later is worth as much as one paid now.
+NO_MYOPIA: dict[str, Any] = {
+    "population": {"segments": {"reseller": {"myopia": {"dist": "fixed", "value": 0.0}}}}
+}
+
+
+def test_a_streak_that_restarts_is_valued_as_the_progress_it_loses(design: Design) -> None:
+    """A loyalty streak that restarts if a quarter is missed is a goal whose progress can be
+    lost: partners weigh the lost progress as a loss (Tversky & Kahneman 1992: losses weigh
+    about 2.25 times gains; Kivetz, Urminsky & Zheng 2006: effort speeds up as a reward
+    nears). With no present bias at all, four quarters at the top tier for 3,000 raise effort
+    by about 3.5 points over two years, 2.5 more in the streak's last quarter than in its
+    second, nothing in its first (nothing to lose yet). Valued only as the same reward paid
+    later (no loss aversion), the milestone moves effort by less than 0.2 points."""
+    reps = design.reps()
+    plain = run(EIGHT_QUARTERS, NO_MYOPIA, seed=design.seed, reps=reps)
+    streak = run(EIGHT_QUARTERS, NO_MYOPIA, milestone(4, 3_000), seed=design.seed, reps=reps)
+    indifferent = {"behaviour": {"streak_loss_aversion": 0.0}}
+    plain_0 = run(EIGHT_QUARTERS, NO_MYOPIA, indifferent, seed=design.seed, reps=reps)
+    streak_0 = run(
+        EIGHT_QUARTERS, NO_MYOPIA, indifferent, milestone(4, 3_000), seed=design.seed, reps=reps
+    )
+    uplift = 100 * (streak.trajectories["effort_mean"] - plain.trajectories["effort_mean"])
+    without = 100 * (streak_0.trajectories["effort_mean"] - plain_0.trajectories["effort_mean"])
+    mean = effect(uplift.mean(axis=1))
+    assert 2.5 < mean.low < mean.high < 5.0
+    assert mean.z > 15
+    assert abs(effect(uplift[:, 0]).mean) < 0.1  # no progress yet in the first quarter
+    gradient = effect(uplift[:, 3] - uplift[:, 1])
+    assert gradient.low > 1.0
+    assert gradient.z > 8
+    assert abs(effect(without.mean(axis=1)).mean) < 0.2
+    assert effect(uplift.mean(axis=1) - without.mean(axis=1)).z > 15

@@ -19,8 +19,9 @@ thresholds, notches or caps except through the payouts those rules produce.
   or displaces next period's orders.
 * **Milestones**: a loyalty reward for consecutive periods at a tier is worth more the nearer
   the streak is to completion (it is paid sooner, and present bias weighs it less the further it
-  is), so reaching the tier this period is worth more late in a streak (a goal gradient) and
-  less once the reward is earned and the streak restarts.
+  is), and missing a period that restarts the streak is felt as losing the progress made (loss
+  aversion), so reaching the tier this period is worth more late in a streak (a goal gradient)
+  and less once the reward is earned and the streak restarts.
 * **Ratchets**: when next period's quota follows this period's revenue, revenue booked now
   raises the thresholds of next period's quota-based accelerators; partners count that cost, so
   they hold deals back at the period end.
@@ -232,8 +233,9 @@ def milestone_values(
     Ending the period at a milestone's tier or above moves its streak on (the reward is paid
     with this period's payout when the streak completes); below it, a shortfall beyond the
     tolerance resets the streak or steps it back. Either way the reward is the periods the
-    streak still needs away, and present bias weighs it by that wait. A milestone already earned
-    and not repeatable is worth nothing.
+    streak still needs away, and present bias weighs it by that wait. A streak that resets or
+    steps back also loses the progress made, which the partner weighs as a loss
+    (:func:`streak_loss`). A milestone already earned and not repeatable is worth nothing.
     """
     if not cp.milestone_names:
         return None
@@ -241,6 +243,7 @@ def milestone_values(
     reaching = np.ones(pstate.streak.shape, dtype=np.bool_)
     streak_at, _ = streak_after(t, pstate, reaching)
     streak_below, _ = streak_after(t, pstate, ~reaching)
+    loss = streak_loss(behaviour, t.ms_reward, t.ms_length, pstate.streak, streak_below)
     now = present_bias(behaviour, myopia, delay_weeks)[..., None]
     delay = np.asarray(delay_weeks)[..., None]
 
@@ -251,9 +254,32 @@ def milestone_values(
 
     tiers = np.arange(-1, cp.n_tiers)  # the tier the period ends at, -1 for none
     at_level = tiers >= t.ms_tier[..., None]  # (..., N, M, T + 1)
-    values = np.where(at_level, worth(streak_at)[..., None], worth(streak_below)[..., None])
+    below = worth(streak_below) - np.where(pstate.milestone_done, 0.0, loss)
+    values = np.where(at_level, worth(streak_at)[..., None], below[..., None])
     by_tier: FloatArray = values.sum(axis=-2)
     return by_tier
+
+
+def streak_loss(
+    behaviour: Behaviour,
+    reward: FloatArray,
+    length: IntArray,
+    streak: IntArray,
+    streak_after_miss: IntArray,
+) -> FloatArray:
+    """What losing a milestone streak's progress costs a partner, ``(..., N, M)``, in money of
+    this period's payout: the share of the streak a missed period undoes (``streak`` down to
+    ``streak_after_miss``, of ``length`` periods) times the reward, weighed by
+    ``streak_loss_aversion``.
+
+    The progress made is the partner's reference point: a streak that restarts is felt as
+    losing it, not as the same reward paid later (Tversky & Kahneman 1992 on loss aversion;
+    Kivetz, Urminsky & Zheng 2006 on goal progress). Without it a partner with no present bias
+    would be indifferent to missing a period.
+    """
+    undone = np.maximum(streak - streak_after_miss, 0) / np.maximum(length, 1)
+    loss: FloatArray = behaviour.streak_loss_aversion * reward * undone
+    return loss
 
 
 def benefit_values(

@@ -36,6 +36,14 @@ class Behaviour(Strict):
     present_bias_weeks
         Weeks of payout delay that halve the weight a fully myopic partner puts on a payout
         (range 4-26; Kaur, Kremer & Mullainathan 2015 find shorter lags raise effort).
+    streak_loss_aversion
+        How much a partner weighs the progress a missed period undoes on a loyalty milestone
+        streak that restarts (or steps back), per unit of the reward that progress stands for
+        (range 1-3; default 2.25, Tversky & Kahneman's 1992 loss-aversion coefficient; 0 values
+        a streak only by its reward, paid later). Three quarters into a four-quarter streak
+        for 3,000, missing the tier is felt as losing ``2.25 * 3/4 * 3,000``. Loss aversion
+        over accumulated goal progress is documented (Kivetz, Urminsky & Zheng 2006; Tversky &
+        Kahneman 1992), its size over a streak is not: an uncertain constant.
     timing_weeks
         Final weeks of a period in which partners can move deals across the period end.
     pull_forward_reach
@@ -162,6 +170,7 @@ class Behaviour(Strict):
     effort_adjustment: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
     forecast_noise: Annotated[float, Field(ge=0.0, le=2.0)] = 0.25
     present_bias_weeks: Annotated[float, Field(gt=0.0, le=104.0)] = 13.0
+    streak_loss_aversion: Annotated[float, Field(ge=0.0, le=5.0)] = 2.25
     timing_weeks: Annotated[int, Field(ge=0, le=13)] = 2
     pull_forward_reach: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     pull_forward_discount_per_week: Annotated[float, Field(ge=0.0, le=0.1)] = 0.01
