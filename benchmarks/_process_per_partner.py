@@ -11,7 +11,9 @@ written per partner, the straightforward way (no NumPy in the partners' loop):
   the rebate cap, accelerators and their caps, the partner cap); ``engine.py`` checks the two
   agree to 1e-9 on thousands of random cases before timing anything;
 * **effort** from the smoothed marginal reward this period (three prices around the expected
-  revenue) and next period, weighted for payout delay by present bias, as in the engine;
+  revenue) and next period, weighted for payout delay by present bias, as in the engine, with
+  the forecast uncertainty scaled to the period length, and the choice of small quick deals
+  near a period end;
 * **timing games** in the last weeks of a period (defer all or half of the deferrable share,
   or pull in the pipeline due within a quarter, half or all of the partner's reach, at a
   discount per week moved) and **stuffing** in the last week, each option priced with the
@@ -50,7 +52,7 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from incentsim.engine.decisions import per_period
+from incentsim.engine.decisions import forecast_noise, per_period
 from incentsim.market.demand import MarketPath, market_path
 from incentsim.population.sample import NEVER_ACTIVE, Partners, build_partners
 from incentsim.program.compiled import REQUIREMENT_TOLERANCE, CompiledProgram, compile_program
@@ -85,6 +87,7 @@ class Result:
     pulled_forward: float
     stuffed: float
     last_day: float
+    quick_deals: float
 
     @property
     def partner_weeks(self) -> int:
@@ -149,6 +152,7 @@ class ProcessPerPartner:
         self.closings_rng, self.churn_rng = random.Random(closings_seed), random.Random(churn_seed)
         self.recruit_rng = random.Random(int(partner_seed.spawn(1)[0].generate_state(1)[0]))
         self.days_rng = random.Random(int(partner_seed.spawn(1)[0].generate_state(1)[0]))
+        self.noise = forecast_noise(self.b, scenario.calendar.weeks_per_period)
         share = self.b.moved_deals_last_day_share
         # Moved and released deferred deals' shares of the last business day (engine.days).
         self.moved_last, self.released_last = share, (1.0 - share) ** 4
@@ -191,7 +195,13 @@ class ProcessPerPartner:
         self.co_sell_revenue = [0.0] * n
         self.effort_sum = [0.0] * n
         self.period = 0
-        self.totals = {"deferred": 0.0, "pulled_forward": 0.0, "stuffed": 0.0, "last_day": 0.0}
+        self.totals = {
+            "deferred": 0.0,
+            "pulled_forward": 0.0,
+            "stuffed": 0.0,
+            "last_day": 0.0,
+            "quick_deals": 0.0,
+        }
         # The program's standing per partner, read by the partners' pricing between closes.
         self.group_array = np.asarray(partners.group[:, self.slots], dtype=np.int64)
         self.pstate = initial_state(cp, self.group_array)
@@ -516,20 +526,24 @@ class ProcessPerPartner:
             expected = self.revenue[i] + carried + closing_rate * weeks_left
             typical = max(potential * wpp, 1.0)
             spread = max(
-                b.forecast_noise * math.sqrt(weeks_left / wpp) * max(expected, typical),
+                self.noise * math.sqrt(weeks_left / wpp) * max(expected, typical),
                 0.01 * typical,
             )
             m_this, payout_now = self.payout_outlook(i, expected, spread, outlook)
             window = weeks_left <= b.timing_weeks
             if wip == 0 or (window and weeks_left == b.timing_weeks):
                 expected_next = closing_rate * wpp + self.held[i]
-                spread_next = max(b.forecast_noise * max(expected_next, typical), 0.01 * typical)
+                spread_next = max(self.noise * max(expected_next, typical), 0.01 * typical)
                 m_next = self.payout_outlook(i, expected_next, spread_next, outlook)[0]
                 if window:
                     m_moved = self.moved_revenue_rate(i, expected_next, spread_next, outlook)
             share_this = 1.0 - math.exp(-weeks_left / cycle)
             reward = share_this * weight * m_this + (1.0 - share_this) * next_weight * m_next
             self.effort[i] += b.effort_adjustment * (self.target_effort(i, reward) - self.effort[i])
+            # Small quick deals near a period end, where effort is worth more that way.
+            normal = b.partner_margin + reward
+            worth_quick = b.quick_deal_yield * (b.partner_margin + weight * m_this)
+            quick_share = b.quick_deal_share if worth_quick > normal else 0.0
 
             pulled = discount = deferred_share = stuff = 0.0
             if window:
@@ -546,7 +560,9 @@ class ProcessPerPartner:
                     )  # fmt: skip
 
             # New pipeline, closings around their mean, deliveries limited by supply.
-            self.pipeline[i] += potential * self.effort[i] * price + self.mdf_boost[i]
+            selling = potential * self.effort[i] * price
+            quick = selling * quick_share * b.quick_deal_yield * supply
+            self.pipeline[i] += selling * (1.0 - quick_share) + self.mdf_boost[i]
             closings = self.pipeline[i] / cycle * supply
             self.pipeline[i] -= closings
             deal_size = max(self.deal_size[i] * price, 1.0)
@@ -555,6 +571,8 @@ class ProcessPerPartner:
                 closings = self.closings_rng.gammavariate(shape, closings / shape)
             else:
                 closings = 0.0
+            closings += quick
+            shape += quick / (deal_size * b.quick_deal_size)
             natural, released = closings, 0.0
             if wip == 0:
                 released = self.held[i]
@@ -581,6 +599,8 @@ class ProcessPerPartner:
                 self.date_last_week(natural, released, closings, deferred_share, shape)
                 self.totals["last_day"] += self.moved_last * (pulled * (1.0 - discount) + stuff)
             deals = booked / deal_size
+            deals += quick * (1.0 / (deal_size * b.quick_deal_size) - 1.0 / deal_size)
+            self.totals["quick_deals"] += quick
             self.revenue[i] += booked
             self.deals[i] += deals
             self.new_logos[i] += deals * self.new_logo_share[i]

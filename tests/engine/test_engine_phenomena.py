@@ -42,9 +42,11 @@ from engine_scenarios import (
     milestone,
     payout_delay,
     run,
+    scenario,
 )
 
 from incentsim.engine.simulation import BlockResult
+from incentsim.population.sample import build_partners
 
 #: Width of the revenue windows either side of the threshold, as a share of it.
 WINDOW = 0.10
@@ -529,3 +531,111 @@ def test_a_streak_that_restarts_is_valued_as_the_progress_it_loses(design: Desig
     assert gradient.z > 8
     assert abs(effect(without.mean(axis=1)).mean) < 0.2
     assert effect(uplift.mean(axis=1) - without.mean(axis=1)).z > 15
+
+
+#: A year of quarters, and the same year in four-week months.
+QUARTERS_1Y: dict[str, Any] = {
+    "calendar": {"weeks_per_period": 13, "periods_per_year": 4, "horizon_periods": 4}
+}
+MONTHS_1Y: dict[str, Any] = {
+    "calendar": {"weeks_per_period": 4, "periods_per_year": 13, "horizon_periods": 13}
+}
+
+
+def quota_bonus(weeks: int) -> dict[str, Any]:
+    """1% on everything, 4% on the whole period once it reaches 50,000 a quarter (pro rata
+    for a period of ``weeks`` weeks): a quota bonus."""
+    threshold = 50_000.0 * weeks / 13
+    top = {"requirements": {"revenue": threshold}, "rebate_rate": 0.04}
+    return {"program": {"tiers": {"base": {"rebate_rate": 0.01}, "top": top}}}
+
+
+def revenue_by_performance(result: BlockResult, capacity: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per replication, the year's revenue of the bottom quarter of partners and of the top
+    half, ranked by their selling ``capacity`` (``(replications, partners)``, the same partners
+    in every run of a seed; ranking by revenue instead would mistake luck for weakness)."""
+    assert result.panel is not None
+    reps, n = capacity.shape
+    rank = capacity.argsort(axis=1).argsort(axis=1) / n
+    totals = result.panel.groupby(["rep", "partner_id"])["revenue"].sum()
+    slot = {pid: k for k, pid in enumerate(partner_ids(result))}
+    revenue = np.zeros((reps, n))
+    rep = totals.index.get_level_values("rep").to_numpy()
+    column = np.array([slot[pid] for pid in totals.index.get_level_values("partner_id")])
+    revenue[rep, column] = totals.to_numpy()
+    bottom = (revenue * (rank < 0.25)).sum(axis=1)
+    top = (revenue * (rank >= 0.5)).sum(axis=1)
+    return bottom, top
+
+
+def partner_ids(result: BlockResult) -> list[Any]:
+    """The partner ids of a run's panel, in slot order."""
+    assert result.panel is not None
+    return list(dict.fromkeys(result.panel["partner_id"]))
+
+
+def selling_capacity(seed: int, reps: int) -> np.ndarray:
+    """Each partner's selling capacity in the runs of ``seed`` (the population's own stream, as
+    :func:`~incentsim.engine.simulation.simulate_block` draws it)."""
+    population_seed, _, _ = np.random.SeedSequence(seed).spawn(3)
+    partners = build_partners(scenario(QUARTERS_1Y), np.random.default_rng(population_seed), reps)
+    return np.asarray(partners.capacity)
+
+
+def test_a_short_quota_horizon_helps_weak_partners_and_not_strong_ones(design: Design) -> None:
+    """Chung, Narayandas & Chang (2021, Management Science): a shorter quota horizon keeps weak
+    performers from giving up (a daily quota against a monthly one lifted the bottom
+    quartile's sales by about 12%) but not strong ones, whose sales fall. The same quota bonus
+    a month at a time instead of a quarter (a horizon shortened 3.25 times, not 30): the
+    quarter of partners with the least selling capacity sells about 5% more over the year (a
+    fresh target, and a month's total is relatively more uncertain than a quarter's, so it
+    stays within reach), the top half no more (0.4% less). Without a quota (a linear rebate)
+    the horizon changes next to nothing."""
+    reps = design.reps()
+    capacity = selling_capacity(design.seed, reps)
+    linear_q = run(QUARTERS_1Y, linear(0.025), seed=design.seed, reps=reps, panel=True)
+    linear_m = run(MONTHS_1Y, linear(0.025), seed=design.seed, reps=reps, panel=True)
+    quarterly = run(QUARTERS_1Y, quota_bonus(13), seed=design.seed, reps=reps, panel=True)
+    monthly = run(MONTHS_1Y, quota_bonus(4), seed=design.seed, reps=reps, panel=True)
+    weak_q, strong_q = revenue_by_performance(quarterly, capacity)
+    weak_m, strong_m = revenue_by_performance(monthly, capacity)
+    weak = effect(weak_m / weak_q - 1.0)
+    assert 0.03 < weak.low < weak.high < 0.15
+    assert weak.z > 5
+    strong = effect(strong_m / strong_q - 1.0)
+    assert strong.high < 0.01
+    assert effect(weak_m / weak_q - strong_m / strong_q).low > 0.03
+    # Without a quota the horizon is no cause.
+    weak_lin_q, _ = revenue_by_performance(linear_q, capacity)
+    weak_lin_m, _ = revenue_by_performance(linear_m, capacity)
+    assert abs(effect(weak_lin_m / weak_lin_q - 1.0).mean) < 0.02
+
+
+def test_partners_chase_a_deadline_with_small_quick_deals(design: Design) -> None:
+    """Chung, Narayandas & Chang (2021): with a target within reach near its deadline, partners
+    tilt to low-ticket items that close at once. Under a steep monthly stair-step, some
+    selling in the months' last weeks goes into deals a fraction of the normal size: the last
+    week's average deal is smaller than the month's earlier weeks'. A linear plan gives no
+    reason to, and without quick deals (``quick_deal_share`` 0) the last week's deals are
+    no smaller."""
+    reps = design.reps()
+    stairs = monthly_stairs((0.0, 0.03, 0.06, 0.09, 0.12))
+    steep = run(MONTHS_1Y, stairs, seed=design.seed, reps=reps)
+    flat = run(MONTHS_1Y, linear(0.03), seed=design.seed, reps=reps)
+    none = {"behaviour": {"quick_deal_share": 0.0}}
+    without = run(MONTHS_1Y, stairs, none, seed=design.seed, reps=reps)
+
+    def last_week_deal_size(result: BlockResult) -> np.ndarray:
+        revenue = result.trajectories["weekly_revenue"].reshape(reps, -1, 4)[:, 1:]
+        deals = result.trajectories["weekly_deals"].reshape(reps, -1, 4)[:, 1:]
+        last = revenue[:, :, -1].sum(axis=1) / deals[:, :, -1].sum(axis=1)
+        early = revenue[:, :, :2].sum(axis=(1, 2)) / deals[:, :, :2].sum(axis=(1, 2))
+        return last / early - 1.0
+
+    quick = steep.outcomes["quick_deals"] / steep.outcomes["revenue_gross"]
+    assert effect(quick).low > 0.002
+    assert flat.outcomes["quick_deals"].max() == 0.0
+    smaller = effect(last_week_deal_size(steep) - last_week_deal_size(flat))
+    assert smaller.high < -0.01
+    assert smaller.z < -4
+    assert effect(last_week_deal_size(steep) - last_week_deal_size(without)).high < -0.01

@@ -15,6 +15,9 @@ thresholds, notches or caps except through the payouts those rules produce.
   of a floor's reach defer), the discount it bears and a friction that falls with its gaming
   propensity. It controls the closing dates of deals due within a share of its deal cycle,
   and a pulled deal's discount grows with the weeks it is moved.
+* **Quick deals**: near a period end a partner with a threshold within reach may put part of
+  its selling into small deals that close within the week, at a lower yield
+  (:func:`quick_deal_choice`): deal size falls and deal count rises in the last weeks.
 * **Stuffing**: at the period end a partner may load extra inventory that comes back as returns
   or displaces next period's orders.
 * **Milestones**: a loyalty reward for consecutive periods at a tier is worth more the nearer
@@ -115,6 +118,49 @@ def expected_payout(
         x = np.maximum(revenue + node * spread, 0.0)
         total += weight * priced_payout(cp, pstate, group, x, outlook)
     return total
+
+
+def forecast_noise(behaviour: Behaviour, weeks_per_period: int) -> float:
+    """A partner's uncertainty about a whole period's revenue, as a coefficient of variation,
+    for periods of ``weeks_per_period`` weeks.
+
+    ``behaviour.forecast_noise`` is stated for a quarter (:data:`CHURN_WEEKS`); weeks are
+    equally uncertain whatever the period, so a shorter period's total is relatively more
+    uncertain (by the square root of the ratio of lengths). A weak partner then keeps a
+    chance of reaching a short period's target that a long period would leave out of reach
+    (Chung, Narayandas & Chang 2021).
+    """
+    if weeks_per_period == CHURN_WEEKS:
+        return behaviour.forecast_noise
+    return behaviour.forecast_noise * float(np.sqrt(CHURN_WEEKS / weeks_per_period))
+
+
+def quick_deal_choice(
+    behaviour: Behaviour,
+    rate_this: FloatArray,
+    rate_next: FloatArray,
+    share_this: FloatArray,
+    weight: FloatArray,
+    next_weight: FloatArray,
+) -> FloatArray:
+    """Share of this week's selling a partner puts into small quick deals (0 or
+    ``quick_deal_share``).
+
+    Normal deals enter the pipeline and close over the deal cycle: a share ``share_this`` this
+    period (incentive ``rate_this`` per unit, weighted ``weight``), the rest next period
+    (``rate_next``, ``next_weight``). Quick deals close within the week, so all of their
+    revenue counts this period, but they bring only ``quick_deal_yield`` of the revenue the
+    same effort brings on normal deals. A partner takes them where a unit of effort is worth
+    more that way, its own margin included: near a period end with a threshold within reach,
+    when this period's revenue is worth much more than next period's. Early in a period most
+    of the pipeline closes in time anyway, and a partner out of reach of a threshold or past
+    its target has no reason to (Chung, Narayandas & Chang 2021: short quota horizons tilt
+    selling to low-ticket items).
+    """
+    margin = behaviour.partner_margin
+    normal = margin + share_this * weight * rate_this + (1.0 - share_this) * next_weight * rate_next
+    quick = behaviour.quick_deal_yield * (margin + weight * rate_this)
+    return np.where(quick > normal, behaviour.quick_deal_share, 0.0)
 
 
 def present_bias(

@@ -341,6 +341,14 @@ _OUTCOME_LIST = (
     _entry("stuffed", "Inventory stuffed", "money", -1, "Inventory loaded at period ends."),
     _entry("deals", "Deals", "count", 0, "Genuine deals closed."),
     _entry(
+        "quick_deals",
+        "Revenue in quick deals",
+        "money",
+        -1,
+        "Revenue partners booked in small quick deals near period ends, at a lower yield than "
+        "their normal deals.",
+    ),
+    _entry(
         "last_day_share",
         "Share booked on period's last day",
         "share",
@@ -445,6 +453,7 @@ _TRAJECTORY_LIST = (
     _entry("paid", "Paid to partners", "money", -1, "Money reaching partners per payout run."),
     _entry("cut", "Cut for lack of budget", "money", -1, "Cut per payout run.", ("budget",)),
     _entry("weekly_revenue", "Weekly revenue", "money", +1, "Revenue booked per week."),
+    _entry("weekly_deals", "Weekly deals", "count", 0, "Genuine deals closed per week."),
 )
 
 #: Every trajectory the recorder reports other than the per-tier shares (see :func:`describe`).

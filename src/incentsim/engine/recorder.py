@@ -84,6 +84,7 @@ class Recorder:
         self.panel_frames: list[pd.DataFrame] = []
         self.events: list[dict[str, object]] = []
         self.weekly_revenue = np.zeros((reps, sim.calendar.horizon_weeks))
+        self.weekly_deals = np.zeros((reps, sim.calendar.horizon_weeks))
         self.per_period = {
             name: np.zeros((reps, periods))
             for name in (
@@ -113,6 +114,7 @@ class Recorder:
                 "deferred",
                 "discount_cost",
                 "stuffed",
+                "quick_deals",
                 "deals",
                 "duplicates_submitted",
                 "duplicates_caught_registration",
@@ -159,6 +161,7 @@ class Recorder:
     def week(self, week: int, booked: FloatArray, deals: FloatArray) -> None:
         """Record a week's booked revenue and genuine deals."""
         self.weekly_revenue[:, week] = booked.sum(axis=1)
+        self.weekly_deals[:, week] = deals.sum(axis=1)
         self.totals["deals"] += deals.sum(axis=1)
         if self.partner_weeks is not None:
             self.partner_weeks["revenue"][:, :, week] = booked
@@ -186,6 +189,10 @@ class Recorder:
         self.totals["pulled_forward"] += pulled.sum(axis=1)
         self.totals["deferred"] += deferred.sum(axis=1)
         self.totals["discount_cost"] += discount.sum(axis=1)
+
+    def quick_deals(self, revenue: FloatArray) -> None:
+        """Record revenue booked in small quick deals."""
+        self.totals["quick_deals"] += revenue.sum(axis=1)
 
     def stuffing(self, stuffed: FloatArray) -> None:
         """Record inventory loaded at a period end."""
@@ -429,6 +436,7 @@ class Recorder:
             "discount_cost": tot["discount_cost"],
             "stuffed": tot["stuffed"],
             "deals": tot["deals"],
+            "quick_deals": tot["quick_deals"],
             "last_day_share": self.last_day_revenue / np.maximum(revenue_gross, 1.0),
             "last_week_share": self.weekly_revenue[:, period_end_week].sum(axis=1)
             / np.maximum(revenue_gross, 1.0),
@@ -451,6 +459,7 @@ class Recorder:
         for t, name in enumerate(("unqualified", *sim.cp.tier_names)):
             trajectories[f"tier_share/{name}"] = self.tier_share[:, :, t]
         trajectories["weekly_revenue"] = self.weekly_revenue
+        trajectories["weekly_deals"] = self.weekly_deals
         panel = pd.concat(self.panel_frames, ignore_index=True) if self.keep_panel else None
         return BlockResult(
             outcomes={k: np.asarray(v, dtype=np.float64) for k, v in outcomes.items()},

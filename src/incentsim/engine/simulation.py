@@ -148,6 +148,7 @@ class Simulation:
         # Each partner's payout delay, by its group's payout schedule.
         self.delay = self.terms.payout_delay_weeks
         wpp = self.calendar.weeks_per_period
+        self.noise = decisions.forecast_noise(self.behaviour, wpp)
         # Present bias on this period's payout and on the next period's (a period later).
         self.weight = decisions.present_bias(self.behaviour, partners.myopia, self.delay)
         self.next_weight = decisions.present_bias(self.behaviour, partners.myopia, self.delay + wpp)
@@ -403,7 +404,7 @@ class Simulation:
         expected = self.revenue + carried + closing_rate * weeks_left
         typical = np.maximum(potential * wpp, 1.0)
         spread = np.maximum(
-            b.forecast_noise * np.sqrt(weeks_left / wpp) * np.maximum(expected, typical),
+            self.noise * np.sqrt(weeks_left / wpp) * np.maximum(expected, typical),
             0.01 * typical,
         )
         m_this, payout_now = decisions.payout_outlook(
@@ -425,6 +426,9 @@ class Simulation:
             m_moved = m_moved + self._ratchet  # what moving a unit into this period costs
         target = decisions.target_effort(b, p.responsiveness, reward)
         self.effort = self.effort + b.effort_adjustment * (target - self.effort)
+        quick_share = decisions.quick_deal_choice(
+            b, m_this, m_next, share_this, weight, next_weight
+        )
 
         # Timing games in the last weeks of the period, chosen before the week's closings are
         # known: pull part of the pipeline in, or defer a share of whatever closes this week.
@@ -479,6 +483,12 @@ class Simulation:
 
         # New pipeline, natural closings (random around their mean), deliveries limited by supply.
         self.pipeline += (potential * self.effort * price + self.mdf_boost) * active
+        quick = None
+        if quick_share.any():
+            # Small quick deals: selling that closes this week instead of entering the pipeline.
+            selling = potential * self.effort * price * quick_share * active
+            self.pipeline -= selling
+            quick = selling * b.quick_deal_yield * supply
         closings = self.pipeline / cycle * supply
         self.pipeline -= closings
         deal_size = np.maximum(p.deal_size * price * size, 1.0)
@@ -488,6 +498,9 @@ class Simulation:
         # formula, the same numbers, without broadcasting a second parameter per draw.
         draws = self.closings_rng.standard_gamma(shape_k) * (closings / shape_k)
         closings = put_where(draws, ~(closings > 0), 0.0)
+        if quick is not None:
+            closings += quick
+            n_deals = n_deals + quick / (deal_size * b.quick_deal_size)
         natural, released = closings, None
         if self._week_in_period == 0:
             natural, released = closings.copy(), self.held
@@ -511,6 +524,10 @@ class Simulation:
                 self.recorder.stuffing(stuff)
 
         deals = booked / deal_size
+        if quick is not None:
+            # Quick deals are smaller: the same revenue in more deals.
+            deals = deals + quick * (1.0 / (deal_size * b.quick_deal_size) - 1.0 / deal_size)
+            self.recorder.quick_deals(quick)
         self.revenue += booked
         self.deals += deals
         self.new_logos += deals * p.new_logo_share
@@ -579,12 +596,9 @@ class Simulation:
         floor, sees a zero rate this period and, by the chance of ending next period between
         the two, a positive one on revenue moved into next period: deferral emerges at both ends.
         """
-        b = self.behaviour
         wpp = self.calendar.weeks_per_period
         expected_next = closing_rate * wpp + self.held
-        spread_next = np.maximum(
-            b.forecast_noise * np.maximum(expected_next, typical), 0.01 * typical
-        )
+        spread_next = np.maximum(self.noise * np.maximum(expected_next, typical), 0.01 * typical)
         rate = decisions.marginal_rate(
             self.cp, self.pstate, self.group, expected_next, spread_next, outlook
         )

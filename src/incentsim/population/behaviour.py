@@ -32,7 +32,28 @@ class Behaviour(Strict):
         Share of the gap to the target effort closed each week.
     forecast_noise
         A partner's uncertainty about the rest of its period revenue, as a coefficient of
-        variation over a full period (smooths the value of reaching a threshold).
+        variation over a quarter (13 weeks; range 0.1-0.5), which smooths the value of reaching
+        a threshold. Weeks are equally uncertain whatever the period length, so a shorter
+        period's revenue is relatively more uncertain (a monthly period's by ``sqrt(13/4)``):
+        a weak partner keeps a chance of reaching a short horizon's target that a long one
+        would put out of reach (Chung, Narayandas & Chang 2021 find a daily quota lifts the
+        bottom quartile's sales by about 12% against a monthly one; here a monthly quota
+        lifts the bottom quartile's by about 10% against a quarterly one,
+        ``tests/engine/test_engine_phenomena.py``).
+    quick_deal_share
+        Share of a week's selling a partner can put into small quick deals that close within
+        the week (range 0-0.6; default 0.3). It does so near a period end when a threshold is
+        within reach (the revenue is worth more this period), so deal size falls and deal
+        count rises in the last weeks: short quota horizons tilt selling to low-ticket items
+        (Chung, Narayandas & Chang 2021, who report the tilt but no share).
+    quick_deal_size
+        A quick deal's size relative to the partner's normal deal (range 0.2-0.7; default
+        0.4): low-ticket items.
+    quick_deal_yield
+        Revenue a unit of effort brings on quick deals, relative to normal deals (range
+        0.6-1.0; default 0.8): the product-mix cost of chasing a deadline with small deals
+        (Chung, Narayandas & Chang 2021: high-ticket sales and volume fall under short
+        horizons). No study gives the figure.
     present_bias_weeks
         Weeks of payout delay that halve the weight a fully myopic partner puts on a payout
         (range 4-26; Kaur, Kremer & Mullainathan 2015 find shorter lags raise effort).
@@ -169,6 +190,9 @@ class Behaviour(Strict):
     effort_max: Annotated[float, Field(ge=1.0, le=5.0)] = 1.6
     effort_adjustment: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
     forecast_noise: Annotated[float, Field(ge=0.0, le=2.0)] = 0.25
+    quick_deal_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.3
+    quick_deal_size: Annotated[float, Field(gt=0.0, le=1.0)] = 0.4
+    quick_deal_yield: Annotated[float, Field(ge=0.0, le=1.0)] = 0.9
     present_bias_weeks: Annotated[float, Field(gt=0.0, le=104.0)] = 13.0
     streak_loss_aversion: Annotated[float, Field(ge=0.0, le=5.0)] = 2.25
     timing_weeks: Annotated[int, Field(ge=0, le=13)] = 2
