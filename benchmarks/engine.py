@@ -71,6 +71,7 @@ AGREEMENT = (
     "loyalty_mean",
     "pulled_forward",
     "stuffed",
+    "quick_deals",
     "last_day_share",
 )
 
