@@ -11,7 +11,9 @@ written per partner, the straightforward way (no NumPy in the partners' loop):
   the rebate cap, accelerators and their caps, the partner cap); ``engine.py`` checks the two
   agree to 1e-9 on thousands of random cases before timing anything;
 * **effort** from the smoothed marginal reward this period (three prices around the expected
-  revenue) and next period, weighted for payout delay by present bias, as in the engine;
+  revenue) and next period, weighted for payout delay by present bias, as in the engine, with
+  the forecast uncertainty scaled to the period length, and the choice of small quick deals
+  near a period end;
 * **timing games** in the last weeks of a period (defer all or half of the deferrable share,
   or pull in the pipeline due within a quarter, half or all of the partner's reach, at a
   discount per week moved) and **stuffing** in the last week, each option priced with the
@@ -19,7 +21,9 @@ written per partner, the straightforward way (no NumPy in the partners' loop):
 * **pipeline and closings** (gamma noise around the mean), deferred deals released at the next
   period start, stuffed inventory displacing later orders and coming back as returns, MDF
   campaigns adding pipeline, customer satisfaction worn by effort, and the share of its
-  repeat and renewal demand a partner keeps following its satisfaction with a lag;
+  repeat and renewal demand a partner keeps following its satisfaction with a lag; the
+  closings of each period's last week dated on its business days as
+  :mod:`incentsim.engine.days` dates them;
 * **loyalty** after each payout run (paid rate against the competitor's offer, fairness against
   segment peers, cut payouts, payout delay), the **churn** hazard at each close, **recruits**
   joining as new processes and ramping up.
@@ -50,7 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from incentsim.engine.decisions import per_period
+from incentsim.engine.decisions import forecast_noise, per_period
 from incentsim.market.demand import MarketPath, market_path
 from incentsim.population.sample import NEVER_ACTIVE, Partners, build_partners
 from incentsim.program.compiled import REQUIREMENT_TOLERANCE, CompiledProgram, compile_program
@@ -84,6 +88,8 @@ class Result:
     deferred: float
     pulled_forward: float
     stuffed: float
+    last_day: float
+    quick_deals: float
 
     @property
     def partner_weeks(self) -> int:
@@ -147,6 +153,11 @@ class ProcessPerPartner:
         closings_seed, churn_seed = (int(s.generate_state(1)[0]) for s in partner_seed.spawn(2))
         self.closings_rng, self.churn_rng = random.Random(closings_seed), random.Random(churn_seed)
         self.recruit_rng = random.Random(int(partner_seed.spawn(1)[0].generate_state(1)[0]))
+        self.days_rng = random.Random(int(partner_seed.spawn(1)[0].generate_state(1)[0]))
+        self.noise = forecast_noise(self.b, scenario.calendar.weeks_per_period)
+        share = self.b.moved_deals_last_day_share
+        # Moved and released deferred deals' shares of the last business day (engine.days).
+        self.moved_last, self.released_last = share, (1.0 - share) ** 4
         self.acceptance = scenario.population.recruitment.acceptance
         self.wpp = scenario.calendar.weeks_per_period
         self.periods = scenario.calendar.horizon_periods
@@ -190,7 +201,13 @@ class ProcessPerPartner:
         self.co_sell_revenue = [0.0] * n
         self.effort_sum = [0.0] * n
         self.period = 0
-        self.totals = {"deferred": 0.0, "pulled_forward": 0.0, "stuffed": 0.0}
+        self.totals = {
+            "deferred": 0.0,
+            "pulled_forward": 0.0,
+            "stuffed": 0.0,
+            "last_day": 0.0,
+            "quick_deals": 0.0,
+        }
         # The program's standing per partner, read by the partners' pricing between closes.
         self.group_array = np.asarray(partners.group[:, self.slots], dtype=np.int64)
         self.pstate = initial_state(cp, self.group_array)
@@ -516,20 +533,24 @@ class ProcessPerPartner:
             expected = self.revenue[i] + carried + closing_rate * weeks_left
             typical = max(potential * wpp, 1.0)
             spread = max(
-                b.forecast_noise * math.sqrt(weeks_left / wpp) * max(expected, typical),
+                self.noise * math.sqrt(weeks_left / wpp) * max(expected, typical),
                 0.01 * typical,
             )
             m_this, payout_now = self.payout_outlook(i, expected, spread, outlook)
             window = weeks_left <= b.timing_weeks
             if wip == 0 or (window and weeks_left == b.timing_weeks):
                 expected_next = closing_rate * wpp + self.held[i]
-                spread_next = max(b.forecast_noise * max(expected_next, typical), 0.01 * typical)
+                spread_next = max(self.noise * max(expected_next, typical), 0.01 * typical)
                 m_next = self.payout_outlook(i, expected_next, spread_next, outlook)[0]
                 if window:
                     m_moved = self.moved_revenue_rate(i, expected_next, spread_next, outlook)
             share_this = 1.0 - math.exp(-weeks_left / cycle)
             reward = share_this * weight * m_this + (1.0 - share_this) * next_weight * m_next
             self.effort[i] += b.effort_adjustment * (self.target_effort(i, reward) - self.effort[i])
+            # Small quick deals near a period end, where effort is worth more that way.
+            normal = b.partner_margin + reward
+            worth_quick = b.quick_deal_yield * (b.partner_margin + weight * m_this)
+            quick_share = b.quick_deal_share if worth_quick > normal else 0.0
 
             pulled = discount = deferred_share = stuff = 0.0
             if window:
@@ -546,16 +567,22 @@ class ProcessPerPartner:
                     )  # fmt: skip
 
             # New pipeline, closings around their mean, deliveries limited by supply.
-            self.pipeline[i] += potential * self.effort[i] * price + self.mdf_boost[i]
+            selling = potential * self.effort[i] * price
+            quick = selling * quick_share * b.quick_deal_yield * supply
+            self.pipeline[i] += selling * (1.0 - quick_share) + self.mdf_boost[i]
             closings = self.pipeline[i] / cycle * supply
             self.pipeline[i] -= closings
             deal_size = max(self.deal_size[i] * price, 1.0)
+            shape = max(closings / deal_size, 1e-6)
             if closings > 0.0:
-                shape = max(closings / deal_size, 1e-6)
                 closings = self.closings_rng.gammavariate(shape, closings / shape)
             else:
                 closings = 0.0
+            closings += quick
+            shape += quick / (deal_size * b.quick_deal_size)
+            natural, released = closings, 0.0
             if wip == 0:
+                released = self.held[i]
                 closings += self.held[i]
                 self.held[i] = 0.0
             from_stock = min(self.overhang[i], closings)
@@ -575,13 +602,34 @@ class ProcessPerPartner:
                     self.returns_next[i] += b.stuffing_return_rate * stuff
                     self.overhang[i] += (1.0 - b.stuffing_return_rate) * stuff
                     self.totals["stuffed"] += stuff
+            if weeks_left == 1:
+                self.date_last_week(natural, released, closings, deferred_share, shape)
+                self.totals["last_day"] += self.moved_last * (pulled * (1.0 - discount) + stuff)
             deals = booked / deal_size
+            deals += quick * (1.0 / (deal_size * b.quick_deal_size) - 1.0 / deal_size)
+            self.totals["quick_deals"] += quick
             self.revenue[i] += booked
             self.deals[i] += deals
             self.new_logos[i] += deals * self.new_logo_share[i]
             self.co_sell_revenue[i] += booked * self.co_sell_share[i]
             self.effort_sum[i] += self.effort[i]
             yield env.timeout(1)
+
+    def date_last_week(
+        self, natural: float, released: float, closings: float, deferred_share: float, deals: float
+    ) -> None:
+        """Add what a period's last week closes on its last business day, of its natural
+        closings and released deferred deals (the share kept), as :mod:`incentsim.engine.days`
+        dates them: natural closings by a flat Dirichlet over the five days."""
+        both = natural + released
+        released_part = closings * released / both if both > 0.0 else 0.0
+        kept = 1.0 - deferred_share
+        draws = [self.days_rng.gammavariate(deals / 5.0, 1.0) for _ in range(5)]
+        total = sum(draws)
+        last = draws[-1] / total if total > 0.0 else 0.2
+        self.totals["last_day"] += kept * (
+            (closings - released_part) * last + released_part * self.released_last
+        )
 
     def program(self, env: simpy.Environment) -> Generator[simpy.Event, object, None]:
         """Close every period: assess it with the rules engine, schedule its payout run,

@@ -64,7 +64,16 @@ from incentsim.scenario.loader import load_scenario
 from incentsim.scenario.model import Scenario
 
 #: Figures both implementations report per replication, compared before anything is timed.
-AGREEMENT = ("revenue", "rebate", "retention", "loyalty_mean", "pulled_forward", "stuffed")
+AGREEMENT = (
+    "revenue",
+    "rebate",
+    "retention",
+    "loyalty_mean",
+    "pulled_forward",
+    "stuffed",
+    "quick_deals",
+    "last_day_share",
+)
 
 
 def engine_run(scenario: Scenario, seed: int, reps: int) -> dict[str, float]:
@@ -78,7 +87,8 @@ def baseline_run(scenario: Scenario, seed: int, partners: int | None) -> dict[st
     """One process-per-partner replication; the same figures."""
     result = process_per_partner(scenario, seed, partners)
     figures = {"revenue": sum(result.revenue_per_period), "rebate": sum(result.rebate_per_period)}
-    return figures | {key: float(getattr(result, key)) for key in AGREEMENT[2:]}
+    figures |= {key: float(getattr(result, key)) for key in AGREEMENT[2:-1]}
+    return figures | {"last_day_share": result.last_day / figures["revenue"]}
 
 
 def check_pricing(scenario: Scenario, seed: int, partners: int | None) -> None:

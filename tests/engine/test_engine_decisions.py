@@ -20,7 +20,7 @@ TIERS = {
 }
 
 
-def test_milestone_worth_by_tier_follows_the_streak_and_present_bias() -> None:
+def test_milestone_worth_by_tier_follows_the_streak_present_bias_and_loss() -> None:
     program = Program.model_validate(
         {
             "tiers": TIERS,
@@ -57,9 +57,15 @@ def test_milestone_worth_by_tier_follows_the_streak_and_present_bias() -> None:
     def worth(reward: float, periods_left: int) -> float:
         return reward * weight(4.0 + 13 * periods_left) / weight(4.0)
 
-    # Below gold both streaks reset (4 and 1 more quarters to go); at gold they move on, the
+    # Below gold both streaks reset (4 and 1 more quarters to go), and the progress made is
+    # lost, weighed by loss aversion (2 and 3 quarters of 4 done); at gold they move on, the
     # one-off milestone paying now unless it was earned before.
-    below = [worth(1_000, 4) + worth(50, 1), worth(1_000, 4) + worth(50, 1), worth(1_000, 4)]
+    lost = [behaviour.streak_loss_aversion * 1_000 * done / 4 for done in (2, 3, 0)]
+    below = [
+        worth(1_000, 4) + worth(50, 1) - lost[0],
+        worth(1_000, 4) + worth(50, 1) - lost[1],
+        worth(1_000, 4),
+    ]
     assert values[0, :, 0] == pytest.approx(below)
     assert values[0, :, 1] == pytest.approx(below)
     at_gold = [worth(1_000, 1) + 50, worth(1_000, 0) + 50, worth(1_000, 3)]

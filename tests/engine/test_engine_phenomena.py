@@ -42,9 +42,11 @@ from engine_scenarios import (
     milestone,
     payout_delay,
     run,
+    scenario,
 )
 
 from incentsim.engine.simulation import BlockResult
+from incentsim.population.sample import build_partners
 
 #: Width of the revenue windows either side of the threshold, as a share of it.
 WINDOW = 0.10
@@ -451,3 +453,190 @@ def test_a_tier_that_only_unlocks_valuable_benefits_is_worth_reaching(design: De
     )
     assert effect(with_value[1] / with_value[0]).low > 1.8
     assert 0.8 < effect(without[1] / without[0]).low < effect(without[1] / without[0]).high < 1.25
+
+
+#: Months of four weeks over a year: 20 business days a month.
+MONTHS: dict[str, Any] = {
+    "calendar": {"weeks_per_period": 4, "periods_per_year": 13, "horizon_periods": 12}
+}
+
+
+def monthly_stairs(rates: tuple[float, ...]) -> dict[str, Any]:
+    """:data:`STAIRS`' thresholds scaled to a four-week month, paying ``rates``."""
+    thresholds = (0.0, 25_000.0, 40_000.0, 65_000.0, 100_000.0)
+    tiers: dict[str, Any] = {}
+    for k, (threshold, rate) in enumerate(zip(thresholds, rates, strict=True)):
+        tiers[f"t{k + 1}"] = {"rebate_rate": rate}
+        if threshold:
+            tiers[f"t{k + 1}"]["requirements"] = {"revenue": threshold * 4 / 13}
+    return {"program": {"tiers": tiers}}
+
+
+def test_a_stair_step_month_books_its_volume_on_the_last_day(design: Design) -> None:
+    """Owan, Tsuru & Uehara (2015): under stair-step bonuses, 23% of a month's car sales are
+    booked on its last day. Deals pulled into the month, and stock loaded at its end, close
+    as late as the month allows: with a steep monthly stair-step and 4-16-week cycles about
+    16% of the volume lands on the last of the month's 20 business days (uniform: 5%). A
+    linear plan moves no deals: its last day is a uniform one. With moved deals dated like
+    any other (the cause of the concentration removed), most of the effect goes."""
+    reps = design.reps(10)
+    cycles = deal_cycles(4, 16)
+    stairs = monthly_stairs((0.0, 0.03, 0.06, 0.09, 0.12))
+    steep = run(MONTHS, cycles, stairs, seed=design.seed, reps=reps).outcomes
+    flat = run(MONTHS, cycles, linear(0.03), seed=design.seed, reps=reps).outcomes
+    undated = {"behaviour": {"moved_deals_last_day_share": 0.2}}
+    spread = run(MONTHS, cycles, stairs, undated, seed=design.seed, reps=reps).outcomes
+    last_day = effect(steep["last_day_share"])
+    assert 0.12 < last_day.low < last_day.high < 0.25  # about three times uniform
+    assert 0.04 < effect(flat["last_day_share"]).low < effect(flat["last_day_share"]).high < 0.06
+    paired = effect(steep["last_day_share"] - flat["last_day_share"])
+    assert paired.low > 0.07
+    assert paired.z > 15
+    # The same moves spread evenly over the week's days: the last day keeps little of it.
+    assert effect(steep["last_day_share"] - spread["last_day_share"]).low > 0.5 * paired.mean
+    # The last week holds a third of the month's volume (uniform: a quarter).
+    assert effect(steep["last_week_share"] - flat["last_week_share"]).low > 0.04
+
+
+#: Partners with no present bias: a reward paid later is worth as much as one paid now.
+NO_MYOPIA: dict[str, Any] = {
+    "population": {"segments": {"reseller": {"myopia": {"dist": "fixed", "value": 0.0}}}}
+}
+
+
+def test_a_streak_that_restarts_is_valued_as_the_progress_it_loses(design: Design) -> None:
+    """A loyalty streak that restarts if a quarter is missed is a goal whose progress can be
+    lost: partners weigh the lost progress as a loss (Tversky & Kahneman 1992: losses weigh
+    about 2.25 times gains; Kivetz, Urminsky & Zheng 2006: effort speeds up as a reward
+    nears). With no present bias at all, four quarters at the top tier for 3,000 raise effort
+    by about 3.5 points over two years, 2.5 more in the streak's last quarter than in its
+    second, nothing in its first (nothing to lose yet). Valued only as the same reward paid
+    later (no loss aversion), the milestone moves effort by less than 0.2 points."""
+    reps = design.reps()
+    plain = run(EIGHT_QUARTERS, NO_MYOPIA, seed=design.seed, reps=reps)
+    streak = run(EIGHT_QUARTERS, NO_MYOPIA, milestone(4, 3_000), seed=design.seed, reps=reps)
+    indifferent = {"behaviour": {"streak_loss_aversion": 0.0}}
+    plain_0 = run(EIGHT_QUARTERS, NO_MYOPIA, indifferent, seed=design.seed, reps=reps)
+    streak_0 = run(
+        EIGHT_QUARTERS, NO_MYOPIA, indifferent, milestone(4, 3_000), seed=design.seed, reps=reps
+    )
+    uplift = 100 * (streak.trajectories["effort_mean"] - plain.trajectories["effort_mean"])
+    without = 100 * (streak_0.trajectories["effort_mean"] - plain_0.trajectories["effort_mean"])
+    mean = effect(uplift.mean(axis=1))
+    assert 2.5 < mean.low < mean.high < 5.0
+    assert mean.z > 15
+    assert abs(effect(uplift[:, 0]).mean) < 0.1  # no progress yet in the first quarter
+    gradient = effect(uplift[:, 3] - uplift[:, 1])
+    assert gradient.low > 1.0
+    assert gradient.z > 8
+    assert abs(effect(without.mean(axis=1)).mean) < 0.2
+    assert effect(uplift.mean(axis=1) - without.mean(axis=1)).z > 15
+
+
+#: A year of quarters, and the same year in four-week months.
+QUARTERS_1Y: dict[str, Any] = {
+    "calendar": {"weeks_per_period": 13, "periods_per_year": 4, "horizon_periods": 4}
+}
+MONTHS_1Y: dict[str, Any] = {
+    "calendar": {"weeks_per_period": 4, "periods_per_year": 13, "horizon_periods": 13}
+}
+
+
+def quota_bonus(weeks: int) -> dict[str, Any]:
+    """1% on everything, 4% on the whole period once it reaches 50,000 a quarter (pro rata
+    for a period of ``weeks`` weeks): a quota bonus."""
+    threshold = 50_000.0 * weeks / 13
+    top = {"requirements": {"revenue": threshold}, "rebate_rate": 0.04}
+    return {"program": {"tiers": {"base": {"rebate_rate": 0.01}, "top": top}}}
+
+
+def revenue_by_performance(result: BlockResult, capacity: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per replication, the year's revenue of the bottom quarter of partners and of the top
+    half, ranked by their selling ``capacity`` (``(replications, partners)``, the same partners
+    in every run of a seed; ranking by revenue instead would mistake luck for weakness)."""
+    assert result.panel is not None
+    reps, n = capacity.shape
+    rank = capacity.argsort(axis=1).argsort(axis=1) / n
+    totals = result.panel.groupby(["rep", "partner_id"])["revenue"].sum()
+    slot = {pid: k for k, pid in enumerate(partner_ids(result))}
+    revenue = np.zeros((reps, n))
+    rep = totals.index.get_level_values("rep").to_numpy()
+    column = np.array([slot[pid] for pid in totals.index.get_level_values("partner_id")])
+    revenue[rep, column] = totals.to_numpy()
+    bottom = (revenue * (rank < 0.25)).sum(axis=1)
+    top = (revenue * (rank >= 0.5)).sum(axis=1)
+    return bottom, top
+
+
+def partner_ids(result: BlockResult) -> list[Any]:
+    """The partner ids of a run's panel, in slot order."""
+    assert result.panel is not None
+    return list(dict.fromkeys(result.panel["partner_id"]))
+
+
+def selling_capacity(seed: int, reps: int) -> np.ndarray:
+    """Each partner's selling capacity in the runs of ``seed`` (the population's own stream, as
+    :func:`~incentsim.engine.simulation.simulate_block` draws it)."""
+    population_seed, _, _ = np.random.SeedSequence(seed).spawn(3)
+    partners = build_partners(scenario(QUARTERS_1Y), np.random.default_rng(population_seed), reps)
+    return np.asarray(partners.capacity)
+
+
+def test_a_short_quota_horizon_helps_weak_partners_and_not_strong_ones(design: Design) -> None:
+    """Chung, Narayandas & Chang (2021, Management Science): a shorter quota horizon keeps weak
+    performers from giving up (a daily quota against a monthly one lifted the bottom
+    quartile's sales by about 12%) but not strong ones, whose sales fall. The same quota bonus
+    a month at a time instead of a quarter (a horizon shortened 3.25 times, not 30): the
+    quarter of partners with the least selling capacity sells about 4% more over the year (a
+    fresh target, and a month's total is relatively more uncertain than a quarter's, so it
+    stays within reach), the top half no more. Without a quota (a linear rebate) the horizon
+    changes next to nothing. (Measured 5.4% [4.2, 6.7] on the period-end behaviour alone;
+    3.9% (se 0.7%) once satisfaction wears with the extra effort and feeds later demand.)"""
+    reps = design.reps()
+    capacity = selling_capacity(design.seed, reps)
+    linear_q = run(QUARTERS_1Y, linear(0.025), seed=design.seed, reps=reps, panel=True)
+    linear_m = run(MONTHS_1Y, linear(0.025), seed=design.seed, reps=reps, panel=True)
+    quarterly = run(QUARTERS_1Y, quota_bonus(13), seed=design.seed, reps=reps, panel=True)
+    monthly = run(MONTHS_1Y, quota_bonus(4), seed=design.seed, reps=reps, panel=True)
+    weak_q, strong_q = revenue_by_performance(quarterly, capacity)
+    weak_m, strong_m = revenue_by_performance(monthly, capacity)
+    weak = effect(weak_m / weak_q - 1.0)
+    assert 0.015 < weak.low < weak.high < 0.15
+    assert weak.z > 5
+    strong = effect(strong_m / strong_q - 1.0)
+    assert strong.high < 0.01
+    assert effect(weak_m / weak_q - strong_m / strong_q).low > 0.03
+    # Without a quota the horizon is no cause.
+    weak_lin_q, _ = revenue_by_performance(linear_q, capacity)
+    weak_lin_m, _ = revenue_by_performance(linear_m, capacity)
+    assert abs(effect(weak_lin_m / weak_lin_q - 1.0).mean) < 0.02
+
+
+def test_partners_chase_a_deadline_with_small_quick_deals(design: Design) -> None:
+    """Chung, Narayandas & Chang (2021): with a target within reach near its deadline, partners
+    tilt to low-ticket items that close at once. Under a steep monthly stair-step, some
+    selling in the months' last weeks goes into deals a fraction of the normal size: the last
+    week's average deal is smaller than the month's earlier weeks'. A linear plan gives no
+    reason to, and without quick deals (``quick_deal_share`` 0) the last week's deals are
+    no smaller."""
+    reps = design.reps()
+    stairs = monthly_stairs((0.0, 0.03, 0.06, 0.09, 0.12))
+    steep = run(MONTHS_1Y, stairs, seed=design.seed, reps=reps)
+    flat = run(MONTHS_1Y, linear(0.03), seed=design.seed, reps=reps)
+    none = {"behaviour": {"quick_deal_share": 0.0}}
+    without = run(MONTHS_1Y, stairs, none, seed=design.seed, reps=reps)
+
+    def last_week_deal_size(result: BlockResult) -> np.ndarray:
+        revenue = result.trajectories["weekly_revenue"].reshape(reps, -1, 4)[:, 1:]
+        deals = result.trajectories["weekly_deals"].reshape(reps, -1, 4)[:, 1:]
+        last = revenue[:, :, -1].sum(axis=1) / deals[:, :, -1].sum(axis=1)
+        early = revenue[:, :, :2].sum(axis=(1, 2)) / deals[:, :, :2].sum(axis=(1, 2))
+        return last / early - 1.0
+
+    quick = steep.outcomes["quick_deals"] / steep.outcomes["revenue_gross"]
+    assert effect(quick).low > 0.002
+    assert flat.outcomes["quick_deals"].max() == 0.0
+    smaller = effect(last_week_deal_size(steep) - last_week_deal_size(flat))
+    assert smaller.high < -0.01
+    assert smaller.z < -4
+    assert effect(last_week_deal_size(steep) - last_week_deal_size(without)).high < -0.01

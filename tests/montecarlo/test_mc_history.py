@@ -47,6 +47,17 @@ def test_history_is_replication_zero_of_the_run(small_history: SimulatedHistory)
         run.outcomes["revenue_gross"][0], rel=1e-12
     )
     assert simulated["returns"].to_numpy().sum() == pytest.approx(run.outcomes["returns"][0])
+    # The deals are dated on the days the run booked them: the share of revenue on each
+    # period's last business day is the run's (a day's sliver under 0.1% of its week goes to
+    # the week's other days).
+    sales = small_history.transactions
+    sales = sales[sales["amount"] > 0]
+    period_days = 7 * scenario.calendar.weeks_per_period
+    day = (pd.to_datetime(sales["date"]) - pd.Timestamp(scenario.calendar.start_date)).dt.days
+    last = (day % period_days) == period_days - 3  # the Friday of a Monday-start calendar
+    share = sales["amount"][last].sum() / sales["amount"].sum()
+    assert share == pytest.approx(run.outcomes["last_day_share"][0], rel=0.01)
+    assert share > 1.0 / (5 * scenario.calendar.weeks_per_period)  # above uniform
 
 
 def test_statements_over_the_history_book_the_simulated_revenue(
@@ -80,7 +91,10 @@ def test_history_rows_are_deals_inside_their_weeks(small_history: SimulatedHisto
     days = (pd.to_datetime(sales["date"]) - pd.Timestamp(scenario.calendar.start_date)).dt.days
     assert days.min() >= 0
     assert days.max() < scenario.calendar.horizon_weeks * 7
-    assert (days % 7).nunique() == 7  # dated on every day of the week, not only week starts
+    # Dated on every business day of the week (the calendar starts on a Monday), never at
+    # weekends.
+    assert set(days % 7) == {0, 1, 2, 3, 4}
+    assert (pd.to_datetime(sales["date"]).dt.day_of_week < 5).all()
     assert sales["deal_registration_id"].is_unique
     assert 0.0 < sales["co_sell"].mean() < 1.0
     assert sales["new_logo"].any()

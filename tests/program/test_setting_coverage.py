@@ -184,9 +184,11 @@ def put(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 #: category award (set here: the bundled scenario's numbers stay as they are), a year-two cut
 #: announced a quarter ahead, phased in over two quarters with incumbents grandfathered for one,
 #: and a rule that lowers thresholds and raises a rate when demand is below plan (about half the
-#: quarters).
+#: quarters). Remediation starts after one assessment below the entry tier, so that every
+#: region, small as each is here, has partners in a plan.
 SETTINGS = [
     "population.partners=60",
+    "program.remediation.trigger_periods=1",
     "program.accelerators.annual_kicker="
     "{quota_fraction: 1.0, multiplier: 2.0, cap: 20000, horizon_periods: 4}",
     "program.pacers={on_pace: {horizon_periods: 4, quota_fraction: 1.0, reward: 1500}}",

@@ -15,12 +15,16 @@ thresholds, notches or caps except through the payouts those rules produce.
   of a floor's reach defer), the discount it bears and a friction that falls with its gaming
   propensity. It controls the closing dates of deals due within a share of its deal cycle,
   and a pulled deal's discount grows with the weeks it is moved.
+* **Quick deals**: near a period end a partner with a threshold within reach may put part of
+  its selling into small deals that close within the week, at a lower yield
+  (:func:`quick_deal_choice`): deal size falls and deal count rises in the last weeks.
 * **Stuffing**: at the period end a partner may load extra inventory that comes back as returns
   or displaces next period's orders.
 * **Milestones**: a loyalty reward for consecutive periods at a tier is worth more the nearer
   the streak is to completion (it is paid sooner, and present bias weighs it less the further it
-  is), so reaching the tier this period is worth more late in a streak (a goal gradient) and
-  less once the reward is earned and the streak restarts.
+  is), and missing a period that restarts the streak is felt as losing the progress made (loss
+  aversion), so reaching the tier this period is worth more late in a streak (a goal gradient)
+  and less once the reward is earned and the streak restarts.
 * **Longer horizons**: what later closes pay for this period's revenue counts too (an annual
   accelerator's rate given the year so far, each pacer step's chance of being on pace, the
   annual true-up), weighted for being paid later
@@ -125,6 +129,49 @@ def expected_payout(
         x = np.maximum(revenue + node * spread, 0.0)
         total += weight * priced_payout(cp, pstate, group, x, outlook)
     return total
+
+
+def forecast_noise(behaviour: Behaviour, weeks_per_period: int) -> float:
+    """A partner's uncertainty about a whole period's revenue, as a coefficient of variation,
+    for periods of ``weeks_per_period`` weeks.
+
+    ``behaviour.forecast_noise`` is stated for a quarter (:data:`CHURN_WEEKS`); weeks are
+    equally uncertain whatever the period, so a shorter period's total is relatively more
+    uncertain (by the square root of the ratio of lengths). A weak partner then keeps a
+    chance of reaching a short period's target that a long period would leave out of reach
+    (Chung, Narayandas & Chang 2021).
+    """
+    if weeks_per_period == CHURN_WEEKS:
+        return behaviour.forecast_noise
+    return behaviour.forecast_noise * float(np.sqrt(CHURN_WEEKS / weeks_per_period))
+
+
+def quick_deal_choice(
+    behaviour: Behaviour,
+    rate_this: FloatArray,
+    rate_next: FloatArray,
+    share_this: FloatArray,
+    weight: FloatArray,
+    next_weight: FloatArray,
+) -> FloatArray:
+    """Share of this week's selling a partner puts into small quick deals (0 or
+    ``quick_deal_share``).
+
+    Normal deals enter the pipeline and close over the deal cycle: a share ``share_this`` this
+    period (incentive ``rate_this`` per unit, weighted ``weight``), the rest next period
+    (``rate_next``, ``next_weight``). Quick deals close within the week, so all of their
+    revenue counts this period, but they bring only ``quick_deal_yield`` of the revenue the
+    same effort brings on normal deals. A partner takes them where a unit of effort is worth
+    more that way, its own margin included: near a period end with a threshold within reach,
+    when this period's revenue is worth much more than next period's. Early in a period most
+    of the pipeline closes in time anyway, and a partner out of reach of a threshold or past
+    its target has no reason to (Chung, Narayandas & Chang 2021: short quota horizons tilt
+    selling to low-ticket items).
+    """
+    margin = behaviour.partner_margin
+    normal = margin + share_this * weight * rate_this + (1.0 - share_this) * next_weight * rate_next
+    quick = behaviour.quick_deal_yield * (margin + weight * rate_this)
+    return np.where(quick > normal, behaviour.quick_deal_share, 0.0)
 
 
 def present_bias(
@@ -243,8 +290,9 @@ def milestone_values(
     Ending the period at a milestone's tier or above moves its streak on (the reward is paid
     with this period's payout when the streak completes); below it, a shortfall beyond the
     tolerance resets the streak or steps it back. Either way the reward is the periods the
-    streak still needs away, and present bias weighs it by that wait. A milestone already earned
-    and not repeatable is worth nothing.
+    streak still needs away, and present bias weighs it by that wait. A streak that resets or
+    steps back also loses the progress made, which the partner weighs as a loss
+    (:func:`streak_loss`). A milestone already earned and not repeatable is worth nothing.
     """
     if not cp.milestone_names:
         return None
@@ -252,6 +300,7 @@ def milestone_values(
     reaching = np.ones(pstate.streak.shape, dtype=np.bool_)
     streak_at, _ = streak_after(t, pstate, reaching)
     streak_below, _ = streak_after(t, pstate, ~reaching)
+    loss = streak_loss(behaviour, t.ms_reward, t.ms_length, pstate.streak, streak_below)
     now = present_bias(behaviour, myopia, delay_weeks)[..., None]
     delay = np.asarray(delay_weeks)[..., None]
 
@@ -262,9 +311,32 @@ def milestone_values(
 
     tiers = np.arange(-1, cp.n_tiers)  # the tier the period ends at, -1 for none
     at_level = tiers >= t.ms_tier[..., None]  # (..., N, M, T + 1)
-    values = np.where(at_level, worth(streak_at)[..., None], worth(streak_below)[..., None])
+    below = worth(streak_below) - np.where(pstate.milestone_done, 0.0, loss)
+    values = np.where(at_level, worth(streak_at)[..., None], below[..., None])
     by_tier: FloatArray = values.sum(axis=-2)
     return by_tier
+
+
+def streak_loss(
+    behaviour: Behaviour,
+    reward: FloatArray,
+    length: IntArray,
+    streak: IntArray,
+    streak_after_miss: IntArray,
+) -> FloatArray:
+    """What losing a milestone streak's progress costs a partner, ``(..., N, M)``, in money of
+    this period's payout: the share of the streak a missed period undoes (``streak`` down to
+    ``streak_after_miss``, of ``length`` periods) times the reward, weighed by
+    ``streak_loss_aversion``.
+
+    The progress made is the partner's reference point: a streak that restarts is felt as
+    losing it, not as the same reward paid later (Tversky & Kahneman 1992 on loss aversion;
+    Kivetz, Urminsky & Zheng 2006 on goal progress). Without it a partner with no present bias
+    would be indifferent to missing a period.
+    """
+    undone = np.maximum(streak - streak_after_miss, 0) / np.maximum(length, 1)
+    loss: FloatArray = behaviour.streak_loss_aversion * reward * undone
+    return loss
 
 
 def benefit_values(

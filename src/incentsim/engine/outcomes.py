@@ -348,6 +348,30 @@ _OUTCOME_LIST = (
     _entry("stuffed", "Inventory stuffed", "money", -1, "Inventory loaded at period ends."),
     _entry("deals", "Deals", "count", 0, "Genuine deals closed."),
     _entry(
+        "quick_deals",
+        "Revenue in quick deals",
+        "money",
+        -1,
+        "Revenue partners booked in small quick deals near period ends, at a lower yield than "
+        "their normal deals.",
+    ),
+    _entry(
+        "last_day_share",
+        "Share booked on period's last day",
+        "share",
+        -1,
+        "Share of revenue booked on the last business day (Monday-Friday) of its period "
+        "(uniform: one over the period's business days).",
+    ),
+    _entry(
+        "last_week_share",
+        "Share booked in period's last week",
+        "share",
+        -1,
+        "Share of revenue booked in the last week of its period (uniform: one over the weeks "
+        "per period).",
+    ),
+    _entry(
         "duplicates_submitted",
         "Duplicate registrations",
         "count",
@@ -465,6 +489,7 @@ _TRAJECTORY_LIST = (
     _entry("paid", "Paid to partners", "money", -1, "Money reaching partners per payout run."),
     _entry("cut", "Cut for lack of budget", "money", -1, "Cut per payout run.", ("budget",)),
     _entry("weekly_revenue", "Weekly revenue", "money", +1, "Revenue booked per week."),
+    _entry("weekly_deals", "Weekly deals", "count", 0, "Genuine deals closed per week."),
 )
 
 #: Every trajectory the recorder reports other than the per-tier shares (see :func:`describe`).

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from incentsim.engine.days import BUSINESS_DAYS
 from incentsim.engine.decisions import share_of_wallet
 from incentsim.engine.tier_flow import TierFlows
 from incentsim.program.ledger import PayoutRun
@@ -126,6 +127,7 @@ class Recorder:
         self.panel_frames: list[pd.DataFrame] = []
         self.events: list[dict[str, object]] = []
         self.weekly_revenue = np.zeros((reps, sim.calendar.horizon_weeks))
+        self.weekly_deals = np.zeros((reps, sim.calendar.horizon_weeks))
         self.per_period = {
             name: np.zeros((reps, periods))
             for name in (
@@ -156,6 +158,7 @@ class Recorder:
                 "deferred",
                 "discount_cost",
                 "stuffed",
+                "quick_deals",
                 "deals",
                 "duplicates_submitted",
                 "duplicates_caught_registration",
@@ -182,26 +185,47 @@ class Recorder:
         self.churned = np.zeros(reps)
         self.initial = sim.joined.sum(axis=1).astype(np.float64)
         self.tier_flows = TierFlows(sim.joined, sim.cp.n_tiers, periods)
+        self.last_day_revenue = np.zeros(reps)  # booked on periods' last business days
         self.partner_weeks: dict[str, FloatArray] | None = None
+        self.partner_days: NDArray[np.float32] | None = None
         self.partner_periods: list[dict[str, FloatArray]] = []
 
     def keep_partner_history(self) -> None:
         """Also keep each partner's booked revenue and deals per week and its period metrics
-        (``partner_weeks`` and ``partner_periods``), for writing a synthetic history: about
-        ``16 * R * N * weeks`` bytes more. Nothing simulated changes."""
+        (``partner_weeks`` and ``partner_periods``) and the share of each week's revenue booked
+        on each business day (``partner_days``, :mod:`incentsim.engine.days`), for writing a
+        synthetic history: about ``36 * R * N * weeks`` bytes more. Nothing simulated
+        changes."""
         sim = self.sim
         shape = (*sim.group.shape, sim.calendar.horizon_weeks)
         self.partner_weeks = {"revenue": np.zeros(shape), "deals": np.zeros(shape)}
+        self.partner_days = np.zeros((*shape, BUSINESS_DAYS), dtype=np.float32)
 
     # -- called by the simulation ---------------------------------------------------------
 
     def week(self, week: int, booked: FloatArray, deals: FloatArray) -> None:
         """Record a week's booked revenue and genuine deals."""
         self.weekly_revenue[:, week] = booked.sum(axis=1)
+        self.weekly_deals[:, week] = deals.sum(axis=1)
         self.totals["deals"] += deals.sum(axis=1)
         if self.partner_weeks is not None:
             self.partner_weeks["revenue"][:, :, week] = booked
             self.partner_weeks["deals"][:, :, week] = deals
+
+    def dates(self, week: int) -> bool:
+        """Whether ``week``'s closings need dating: a period's last week, or every week when
+        the partner history is kept."""
+        last = (week + 1) % self.sim.calendar.weeks_per_period == 0
+        return last or self.partner_days is not None
+
+    def days(self, week: int, by_day: FloatArray) -> None:
+        """Record a week's booked revenue by business day, ``(R, N, 5)``."""
+        if (week + 1) % self.sim.calendar.weeks_per_period == 0:
+            self.last_day_revenue += by_day[..., -1].sum(axis=1)
+        if self.partner_days is not None:
+            total = by_day.sum(axis=-1, keepdims=True)
+            shares = np.divide(by_day, total, out=np.zeros_like(by_day), where=total > 0)
+            self.partner_days[:, :, week] = shares
 
     def timing(self, pulled: FloatArray, deferred: FloatArray, discount: FloatArray) -> None:
         """Record deals moved across the period end."""
@@ -210,6 +234,10 @@ class Recorder:
         self.totals["pulled_forward"] += pulled.sum(axis=1)
         self.totals["deferred"] += deferred.sum(axis=1)
         self.totals["discount_cost"] += discount.sum(axis=1)
+
+    def quick_deals(self, revenue: FloatArray) -> None:
+        """Record revenue booked in small quick deals."""
+        self.totals["quick_deals"] += revenue.sum(axis=1)
 
     def stuffing(self, stuffed: FloatArray) -> None:
         """Record inventory loaded at a period end."""
@@ -457,6 +485,10 @@ class Recorder:
             "discount_cost": tot["discount_cost"],
             "stuffed": tot["stuffed"],
             "deals": tot["deals"],
+            "quick_deals": tot["quick_deals"],
+            "last_day_share": self.last_day_revenue / np.maximum(revenue_gross, 1.0),
+            "last_week_share": self.weekly_revenue[:, period_end_week].sum(axis=1)
+            / np.maximum(revenue_gross, 1.0),
             "duplicates_submitted": tot["duplicates_submitted"],
             "duplicates_caught_registration": tot["duplicates_caught_registration"],
             "duplicates_caught_audit": tot["duplicates_caught_audit"],
@@ -485,6 +517,7 @@ class Recorder:
             trajectories[f"tier_share/{name}"] = self.tier_share[:, :, t]
         trajectories.update(self.tier_flows.trajectories(sim.cp.tier_names))
         trajectories["weekly_revenue"] = self.weekly_revenue
+        trajectories["weekly_deals"] = self.weekly_deals
         panel = pd.concat(self.panel_frames, ignore_index=True) if self.keep_panel else None
         return BlockResult(
             outcomes={k: np.asarray(v, dtype=np.float64) for k, v in outcomes.items()},

@@ -24,7 +24,7 @@ import pandas as pd
 import simpy
 from numpy.typing import NDArray
 
-from incentsim.engine import decisions, satisfaction, tournament
+from incentsim.engine import days, decisions, satisfaction, tournament
 from incentsim.engine.horizon_outlook import HorizonOutlook, horizon_outlook
 from incentsim.engine.recorder import Recorder
 from incentsim.engine.versions import ProgramInForce
@@ -138,6 +138,7 @@ class Simulation:
         self.market = market
         self.closings_rng, self.audit_rng, self.churn_rng = rng.spawn(3)
         co_delivery_rng, self.recruit_rng = rng.spawn(2)
+        self.day_streams = rng.spawn(self.calendar.horizon_weeks)  # closing days, a week each
         self.cp = compile_program(scenario.program, partners.segment_names, partners.region_names)
         # Versions and contingent rules: the terms in force change at period starts, and
         # partners price next period at the terms they know of (else: one program throughout).
@@ -155,6 +156,7 @@ class Simulation:
         # Each partner's payout delay, by its group's payout schedule.
         self.delay = self.terms.payout_delay_weeks
         wpp = self.calendar.weeks_per_period
+        self.noise = decisions.forecast_noise(self.behaviour, wpp)
         # Present bias on this period's payout and on the next period's (a period later).
         self.weight = decisions.present_bias(self.behaviour, partners.myopia, self.delay)
         self.next_weight = decisions.present_bias(self.behaviour, partners.myopia, self.delay + wpp)
@@ -448,7 +450,7 @@ class Simulation:
         expected = self.revenue + carried + closing_rate * weeks_left
         typical = np.maximum(potential * wpp, 1.0)
         spread = np.maximum(
-            b.forecast_noise * np.sqrt(weeks_left / wpp) * np.maximum(expected, typical),
+            self.noise * np.sqrt(weeks_left / wpp) * np.maximum(expected, typical),
             0.01 * typical,
         )
         m_this, payout_now = decisions.payout_outlook(
@@ -472,6 +474,9 @@ class Simulation:
             reward = reward + weight * self._award_rate(expected, spread, share_this)
         target = decisions.target_effort(b, p.responsiveness, reward)
         self.effort = self.effort + b.effort_adjustment * (target - self.effort)
+        quick_share = decisions.quick_deal_choice(
+            b, m_this, m_next, share_this, weight, next_weight
+        )
 
         # Timing games in the last weeks of the period, chosen before the week's closings are
         # known: pull part of the pipeline in, or defer a share of whatever closes this week.
@@ -526,6 +531,12 @@ class Simulation:
 
         # New pipeline, natural closings (random around their mean), deliveries limited by supply.
         self.pipeline += (potential * self.effort * price + self.mdf_boost) * active
+        quick = None
+        if quick_share.any():
+            # Small quick deals: selling that closes this week instead of entering the pipeline.
+            selling = potential * self.effort * price * quick_share * active
+            self.pipeline -= selling
+            quick = selling * b.quick_deal_yield * supply
         closings = self.pipeline / cycle * supply
         self.pipeline -= closings
         deal_size = np.maximum(p.deal_size * price * size, 1.0)
@@ -535,7 +546,12 @@ class Simulation:
         # formula, the same numbers, without broadcasting a second parameter per draw.
         draws = self.closings_rng.standard_gamma(shape_k) * (closings / shape_k)
         closings = put_where(draws, ~(closings > 0), 0.0)
+        if quick is not None:
+            closings += quick
+            n_deals = n_deals + quick / (deal_size * b.quick_deal_size)
+        natural, released = closings, None
         if self._week_in_period == 0:
+            natural, released = closings.copy(), self.held
             closings += self.held
             self.held = np.zeros_like(self.held)
         from_stock = np.minimum(self.overhang, closings)
@@ -556,6 +572,10 @@ class Simulation:
                 self.recorder.stuffing(stuff)
 
         deals = booked / deal_size
+        if quick is not None:
+            # Quick deals are smaller: the same revenue in more deals.
+            deals = deals + quick * (1.0 / (deal_size * b.quick_deal_size) - 1.0 / deal_size)
+            self.recorder.quick_deals(quick)
         self.revenue += booked
         self.deals += deals
         self.new_logos += deals * p.new_logo_share
@@ -567,6 +587,42 @@ class Simulation:
         self.spiff_deals += spiff_revenue / deal_size[..., None]
         self._duplicates(deals, booked, spiff_revenue, deal_size, in_window)
         self.recorder.week(week, booked, deals)
+        if self.recorder.dates(week):
+            moved = pulled * (1.0 - discount) + stuff if gaming_window else None
+            kept = 1.0 - deferred_share if gaming_window else None
+            self._date_closings(week, natural, released, closings, kept, moved, n_deals)
+
+    def _date_closings(
+        self,
+        week: int,
+        natural: FloatArray,
+        released: FloatArray | None,
+        closings: FloatArray,
+        kept: FloatArray | None,
+        moved: FloatArray | None,
+        n_deals: FloatArray,
+    ) -> None:
+        """Date the week's booked revenue on its business days (:mod:`incentsim.engine.days`):
+        of its ``closings`` (``natural`` ones and deferred deals ``released``, less what came
+        from stuffed stock), the share ``kept`` this period, and the deals ``moved`` into it."""
+        zero = np.zeros_like(closings)
+        if released is None:
+            released_part = zero
+        else:
+            both = natural + released
+            released_part = closings * np.divide(released, both, out=zero.copy(), where=both > 0)
+        natural_part = closings - released_part
+        if kept is not None:
+            natural_part, released_part = natural_part * kept, released_part * kept
+        split = days.natural_split(self.day_streams[week], n_deals)
+        by_day = days.booked_by_day(
+            natural_part,
+            split,
+            released_part,
+            zero if moved is None else moved,
+            self.behaviour.moved_deals_last_day_share,
+        )
+        self.recorder.days(week, by_day)
 
     def _award_rate(
         self, expected: FloatArray, spread: FloatArray, share_this: FloatArray
@@ -625,12 +681,9 @@ class Simulation:
         floor, sees a zero rate this period and, by the chance of ending next period between
         the two, a positive one on revenue moved into next period: deferral emerges at both ends.
         """
-        b = self.behaviour
         wpp = self.calendar.weeks_per_period
         expected_next = closing_rate * wpp + self.held
-        spread_next = np.maximum(
-            b.forecast_noise * np.maximum(expected_next, typical), 0.01 * typical
-        )
+        spread_next = np.maximum(self.noise * np.maximum(expected_next, typical), 0.01 * typical)
         rate = decisions.marginal_rate(
             self.next_cp, self.pstate, self.group, expected_next, spread_next, outlook
         )

@@ -4,14 +4,17 @@
 as that replication of ``incentsim run`` with the same seed) and writes what its partners did as
 the rows :func:`~incentsim.payout.transactions.read_transactions` reads:
 
-* **sales**: each week a partner books revenue, it is split into ``max(1, round(deals))`` deals
-  (shares drawn from a flat Dirichlet), each dated on a uniformly drawn day of that week, with
+* **sales**: each business day a partner books revenue on (the engine dates every week's
+  closings on its Monday-Friday, deals moved into a period on its last days:
+  :mod:`incentsim.engine.days`), it is split into ``max(1, round(deals))`` deals (the week's
+  deals by the day's share of its revenue; shares drawn from a flat Dirichlet), each with
   its own ``deal_registration_id`` (the simulation's genuine deals are registered; duplicate
   registrations and audits are not written), a ``product`` drawn from the partner's product mix,
   ``co_sell`` with probability the partner's co-selling share (with the period's co-delivery
   share), and ``new_logo`` on as many of the period's deals, drawn at random, as the simulation
   counted new logos (rounded);
-* **returns**: the period's returns on one row dated in the period's first week;
+* **returns**: the period's returns on one row dated on a business day of the period's first
+  week;
 * **MDF claims**: the period's approved claims on one row dated ``approval_lag_weeks`` before the
   period's last day (so that ``payout`` approves them in the same period; never before the
   calendar starts);
@@ -192,7 +195,9 @@ def _history(
     segment = np.array(partners.segment_names, dtype=object)[partners.segment[r]]
     region = np.array(partners.region_names, dtype=object)[partners.region[r]]
 
-    sales = _sales(weekly, weekly_deals, periods, partners, r, wpp, start, rng)
+    assert recorder.partner_days is not None
+    day_shares = recorder.partner_days[r]
+    sales = _sales(weekly, weekly_deals, day_shares, periods, partners, r, wpp, start, rng)
     last_day = start + np.arange(1, len(periods) + 1) * 7 * wpp - 1
     cp = compile_program(scenario.program, partners.segment_names, partners.region_names)
     lag_days = np.rint(7 * cp.mdf_approval_lag_weeks[partners.group[r]]).astype(np.int64)
@@ -201,7 +206,7 @@ def _history(
         joined = np.flatnonzero(period["joined"])
         returned = np.flatnonzero(period["returns"] > 0)
         claimed = np.flatnonzero(period["mdf_claims"] > 0)
-        first_week = start + k * 7 * wpp + rng.integers(0, 7, len(returned))
+        first_week = start + k * 7 * wpp + business_days(start)[rng.integers(0, 5, len(returned))]
         claim_day = np.maximum(last_day[k] - lag_days[claimed], start)
         other += [
             pd.DataFrame(
@@ -251,9 +256,23 @@ def _history(
     return SimulatedHistory(out, **simulated)
 
 
+#: Shares of a week's revenue below which a business day gets no deal of its own (its sliver
+#: of revenue goes to the week's other days).
+_MIN_DAY_SHARE = 1e-3
+
+
+def business_days(start: np.datetime64) -> np.ndarray:
+    """Offsets (days) of the five business days (Monday-Friday) of a week starting on
+    ``start``, in order, ``(5,)``."""
+    offsets = np.arange(7)
+    weekday = (start.astype("datetime64[D]").astype(np.int64) + 3 + offsets) % 7  # Monday 0
+    return offsets[weekday < 5]
+
+
 def _sales(
     weekly: np.ndarray,
     weekly_deals: np.ndarray,
+    day_shares: np.ndarray,
     periods: list[dict[str, np.ndarray]],
     partners: Partners,
     r: int,
@@ -261,16 +280,22 @@ def _sales(
     start: np.datetime64,
     rng: np.random.Generator,
 ) -> pd.DataFrame:
-    """One row per deal: each week's booked revenue split into its deals, in cents that add up
-    to each partner's period revenue rounded to the cent."""
-    partner, week = np.nonzero(weekly > 0)
-    count = np.maximum(np.rint(weekly_deals[partner, week]), 1).astype(np.int64)
+    """One row per deal: each business day's booked revenue (``day_shares`` of its week's,
+    ``(N, weeks, 5)``) split into its deals, in cents that add up to each partner's period
+    revenue rounded to the cent."""
+    shares = np.where(day_shares >= _MIN_DAY_SHARE, day_shares.astype(np.float64), 0.0)
+    total = shares.sum(axis=-1, keepdims=True)
+    shares = np.divide(shares, total, out=np.zeros_like(shares), where=total > 0)
+    partner, week, weekday = np.nonzero((weekly[..., None] > 0) & (shares > 0))
+    day_share = shares[partner, week, weekday]
+    count = np.maximum(np.rint(weekly_deals[partner, week] * day_share), 1).astype(np.int64)
     partner, week = np.repeat(partner, count), np.repeat(week, count)
+    weekday, day_share = np.repeat(weekday, count), np.repeat(day_share, count)
     weight = rng.standard_exponential(len(partner))
     first = np.cumsum(count) - count
     share = weight / np.repeat(np.add.reduceat(weight, first), count) if len(first) else weight
-    raw = weekly[partner, week] * share
-    day = week * 7 + rng.integers(0, 7, len(partner))
+    raw = weekly[partner, week] * day_share * share
+    day = week * 7 + business_days(start)[weekday]
     period = week // wpp
     order = np.lexsort((day, period, partner))
     partner, day, period, raw = partner[order], day[order], period[order], raw[order]

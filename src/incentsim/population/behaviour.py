@@ -32,10 +32,39 @@ class Behaviour(Strict):
         Share of the gap to the target effort closed each week.
     forecast_noise
         A partner's uncertainty about the rest of its period revenue, as a coefficient of
-        variation over a full period (smooths the value of reaching a threshold).
+        variation over a quarter (13 weeks; range 0.1-0.5), which smooths the value of reaching
+        a threshold. Weeks are equally uncertain whatever the period length, so a shorter
+        period's revenue is relatively more uncertain (a monthly period's by ``sqrt(13/4)``):
+        a weak partner keeps a chance of reaching a short horizon's target that a long one
+        would put out of reach (Chung, Narayandas & Chang 2021 find a daily quota lifts the
+        bottom quartile's sales by about 12% against a monthly one; here a monthly quota
+        lifts the bottom quartile's by about 10% against a quarterly one,
+        ``tests/engine/test_engine_phenomena.py``).
+    quick_deal_share
+        Share of a week's selling a partner can put into small quick deals that close within
+        the week (range 0-0.6; default 0.3). It does so near a period end when a threshold is
+        within reach (the revenue is worth more this period), so deal size falls and deal
+        count rises in the last weeks: short quota horizons tilt selling to low-ticket items
+        (Chung, Narayandas & Chang 2021, who report the tilt but no share).
+    quick_deal_size
+        A quick deal's size relative to the partner's normal deal (range 0.2-0.7; default
+        0.4): low-ticket items.
+    quick_deal_yield
+        Revenue a unit of effort brings on quick deals, relative to normal deals (range
+        0.6-1.0; default 0.8): the product-mix cost of chasing a deadline with small deals
+        (Chung, Narayandas & Chang 2021: high-ticket sales and volume fall under short
+        horizons). No study gives the figure.
     present_bias_weeks
         Weeks of payout delay that halve the weight a fully myopic partner puts on a payout
         (range 4-26; Kaur, Kremer & Mullainathan 2015 find shorter lags raise effort).
+    streak_loss_aversion
+        How much a partner weighs the progress a missed period undoes on a loyalty milestone
+        streak that restarts (or steps back), per unit of the reward that progress stands for
+        (range 1-3; default 2.25, Tversky & Kahneman's 1992 loss-aversion coefficient; 0 values
+        a streak only by its reward, paid later). Three quarters into a four-quarter streak
+        for 3,000, missing the tier is felt as losing ``2.25 * 3/4 * 3,000``. Loss aversion
+        over accumulated goal progress is documented (Kivetz, Urminsky & Zheng 2006; Tversky &
+        Kahneman 1992), its size over a streak is not: an uncertain constant.
     timing_weeks
         Final weeks of a period in which partners can move deals across the period end.
     pull_forward_reach
@@ -61,6 +90,17 @@ class Behaviour(Strict):
         0-0.5; default 0.2: end-of-period concessions are mostly funded by the vendor's special
         pricing; no study gives a figure): the partner loses ``partner_margin`` times this share
         of the value given away.
+    moved_deals_last_day_share
+        Share of the deals a partner moves into a period in a week (pulled forward or stuffed)
+        that close on the week's last business day; each earlier day gets that share of what
+        is left, the first day the remainder (range 0.3-0.95; default 0.8). Moved deals close
+        as late as possible: a pulled deal's discount grows with how far it is pulled, and
+        waiting shows how much is still needed. Deferred deals open the next period the same
+        way. Owan, Tsuru & Uehara (2015) find 23% of a month's car sales on its last day under
+        stair-step bonuses; with the default a steep monthly stair-step with 4-16-week cycles
+        books about 16% on the last day, against 5% uniform and 5% under a linear plan
+        (``tests/engine/test_engine_phenomena.py``). No study gives the share itself. Only
+        closing dates depend on it, never what is sold.
     deferral_share
         Share of a week's closings a partner can push into the next period.
     timing_friction
@@ -188,12 +228,17 @@ class Behaviour(Strict):
     effort_max: Annotated[float, Field(ge=1.0, le=5.0)] = 1.6
     effort_adjustment: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
     forecast_noise: Annotated[float, Field(ge=0.0, le=2.0)] = 0.25
+    quick_deal_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.3
+    quick_deal_size: Annotated[float, Field(gt=0.0, le=1.0)] = 0.4
+    quick_deal_yield: Annotated[float, Field(ge=0.0, le=1.0)] = 0.9
     present_bias_weeks: Annotated[float, Field(gt=0.0, le=104.0)] = 13.0
+    streak_loss_aversion: Annotated[float, Field(ge=0.0, le=5.0)] = 2.25
     timing_weeks: Annotated[int, Field(ge=0, le=13)] = 2
     pull_forward_reach: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     pull_forward_discount_per_week: Annotated[float, Field(ge=0.0, le=0.1)] = 0.01
     pull_forward_discount_max: Annotated[float, Field(ge=0.0, le=0.5)] = 0.3
     discount_share_partner: Annotated[float, Field(ge=0.0, le=1.0)] = 0.2
+    moved_deals_last_day_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.8
     deferral_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.8
     timing_friction: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
     stuffing_capacity_weeks: Annotated[float, Field(ge=0.0, le=13.0)] = 2.0
