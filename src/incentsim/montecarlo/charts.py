@@ -104,10 +104,10 @@ def unit_label(unit: Unit, currency: str) -> str:
 
 def format_axis(axis: Any, unit: Unit, signed: bool = False, bins: int = 5) -> None:
     """Ticks of a matplotlib axis (``ax.xaxis`` or ``ax.yaxis``) in ``unit``: compact money,
-    percentages (percentage points when ``signed``: a change), counts with separators; at most
-    ``bins`` intervals so labels do not run together."""
+    percentages (percentage points when ``signed``: a change), counts as whole numbers with
+    separators; at most ``bins`` intervals so labels do not run together."""
     _, ticker = pyplot()
-    axis.set_major_locator(ticker.MaxNLocator(nbins=bins))
+    axis.set_major_locator(ticker.MaxNLocator(nbins=bins, integer=unit == "count"))
     sign = "+" if signed else ""
 
     def tick(value: float, _position: float) -> str:

@@ -248,6 +248,7 @@ class MonteCarloResult:
         ax.set_xlabel(charts.outcome_title(outcome, currency))
         ax.set_ylabel("replications")
         charts.format_axis(ax.xaxis, outcome_unit(outcome))
+        charts.format_axis(ax.yaxis, "count")
         ax.legend(frameon=False, fontsize="small")
         return charts.finish(fig, made)
 
