@@ -185,6 +185,12 @@ DEFAULT_FACTORS: tuple[Factor, ...] = (
         "delay_sensitivity", 0.0, 0.008, "loyalty lost per week of expected wait beyond the norm"
     ),
     _behaviour("procedural_weight", 0.1, 0.6, "loyalty lost per unit of trust lost"),
+    _behaviour("cut_sensitivity", 0.3, 1.5, "trust lost per share of a payout cut or deferred"),
+    _behaviour("lateness_sensitivity", 0.01, 0.1, "trust lost per week a payout is late"),
+    _behaviour("trust_recovery", 0.05, 0.5, "share of lost trust a full, on-time payout restores"),
+    _behaviour("change_notice_weeks", 4.0, 26.0, "notice that halves a program cut's trust cost"),
+    _behaviour("recruit_sensitivity", 0.0, 60.0, "how strongly joining follows the rate paid"),
+    _behaviour("award_cutoff_noise", 0.05, 0.5, "uncertainty about an award's cut-off"),
     _behaviour("forecast_noise", 0.1, 0.5, "uncertainty about a quarter's revenue (shorter: more)"),
     _behaviour("quick_deal_share", 0.0, 0.6, "selling that can go into quick deals at a deadline"),
     _behaviour("quick_deal_yield", 0.6, 1.0, "revenue per effort of quick deals against normal"),
