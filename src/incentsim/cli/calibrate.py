@@ -126,20 +126,35 @@ def run(args: argparse.Namespace) -> int:
             f"{verdict}"
         )
     print(f"  not identified by the history (kept at priors): {len(calibration.unidentified)}")
-    print("Fit (observed / simulated):")
+    print(f"Fit (observed / simulated; revenue in {scenario.program.currency}):")
     fit = calibration.moments
     for name in ("revenue", "period_end_share", "returns_share", "churn", "bunching"):
         for key in [name] + [f"{name}:{s}" for s in population.segments]:
             if key in fit.index:
                 row = fit.loc[key]
-                print(f"  {key:<34}{row.observed:>14.4g} {row.simulated:>14.4g}")
+                observed, simulated = _shown(key, row.observed), _shown(key, row.simulated)
+                print(f"  {key:<34}{observed:>16} {simulated:>16}")
     if holdout is not None:
-        print(f"Hold-out (last {args.holdout} periods: actual, predicted [5-95%]):")
+        print(
+            f"Hold-out (last {args.holdout} periods: actual, predicted [5-95%]; revenue in "
+            f"{scenario.program.currency}):"
+        )
         for key, row in holdout.iterrows():
             mark = "" if row.inside else "  outside"
             print(
-                f"  {key:<34}{row.actual:>14.4g} {row.predicted:>14.4g} "
-                f"[{row.low:.4g}, {row.high:.4g}]{mark}"
+                f"  {key:<34}{_shown(key, row.actual):>16} {_shown(key, row.predicted):>16} "
+                f"[{_shown(key, row.low)}, {_shown(key, row.high)}]{mark}"
             )
     print(f"Wrote {', '.join(str(p) for p in written)}")
     return 0
+
+
+def _shown(key: str, value: float) -> str:
+    """A fitted figure for people: revenue as money with separators, shares and churn as
+    percentages, other figures (bunching ratios) to three significant digits."""
+    name = key.split(":", 1)[0]
+    if name == "revenue":
+        return f"{value:,.0f}"
+    if name.endswith("share") or name == "churn":
+        return f"{value:.2%}"
+    return f"{value:.3g}"
