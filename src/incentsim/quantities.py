@@ -1,10 +1,10 @@
 """The number types every specification uses, so that a number always means what it says.
 
 - Infinity and NaN (``.inf``, ``.nan``, ``1e400``) are refused by every float of a
-  :class:`~incentsim.program.spec.Strict` model (its ``allow_inf_nan`` is off) and by
+  :class:`~incentsim.strict.Strict` model (its ``allow_inf_nan`` is off) and by
   :data:`Finite` anywhere; :data:`Rate` and :data:`Money` are built on it.
 - :func:`refuse_yes_no` refuses a yes/no value where a number is meant (``rebate_rate: yes`` is
-  not a 100% rebate); :class:`~incentsim.program.spec.Strict` applies it to every field whose
+  not a 100% rebate); :class:`~incentsim.strict.Strict` applies it to every field whose
   type holds numbers, so every specification model refuses them.
 - :data:`Money` is at most :data:`MAX_AMOUNT`.
 

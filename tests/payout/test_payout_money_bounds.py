@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from incentsim.calendar import Calendar
 from incentsim.errors import DataError
 from incentsim.payout import compute_statements, validate_transactions
 from incentsim.program.spec import Program
 from incentsim.quantities import MAX_AMOUNT
-from incentsim.scenario.model import Calendar
 
 CALENDAR = Calendar(horizon_periods=4)
 START = dt.date(2027, 1, 4)

@@ -20,6 +20,7 @@ import pytest
 
 from incentsim._merge import deep_merge
 from incentsim._output import file_mode
+from incentsim.calendar import Calendar
 from incentsim.errors import DataError, OutDirError
 from incentsim.payout import (
     Statements,
@@ -31,7 +32,6 @@ from incentsim.payout import (
 )
 from incentsim.program.spec import Program
 from incentsim.scenario.loader import load_scenario
-from incentsim.scenario.model import Calendar
 
 ROOT = Path(__file__).resolve().parents[2]
 CALENDAR = Calendar(horizon_periods=4)

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from incentsim.calendar import Calendar
 from incentsim.errors import DataError
 from incentsim.payout.transactions import read_transactions, validate_transactions
-from incentsim.scenario.model import Calendar
 
 CALENDAR = Calendar(horizon_periods=4)  # 2027-01-04 .. 2028-01-02
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from incentsim.scenario.model import Calendar
+from incentsim.calendar import Calendar
 
 
 def calendar(**fields: Any) -> Calendar:

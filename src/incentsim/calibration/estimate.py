@@ -38,8 +38,9 @@ from incentsim.calibration.observed import Observed, observed_history, observed_
 from incentsim.montecarlo.seeding import BLOCK_SIZE, fresh_seed
 
 if TYPE_CHECKING:
+    from incentsim.calendar import Calendar
     from incentsim.program.spec import Program
-    from incentsim.scenario.model import Calendar, Scenario
+    from incentsim.scenario.model import Scenario
 
 #: Widest 90% interval, as a share of a constant's plausible range on its search scale, for
 #: the history to count as identifying it.

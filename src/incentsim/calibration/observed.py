@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
+    from incentsim.calendar import Calendar
     from incentsim.engine.recorder import Recorder
     from incentsim.population.sample import Partners
-    from incentsim.scenario.model import Calendar
 
 
 @dataclass(frozen=True)

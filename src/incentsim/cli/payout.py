@@ -80,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
     """Compute and write the statements; print a summary."""
     from pydantic import ValidationError
 
+    from incentsim.calendar import Calendar
     from incentsim.payout import (
         ColumnMapping,
         compute_statements,
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from incentsim.report.statements import statement_pages
     from incentsim.scenario.loader import load_document
-    from incentsim.scenario.model import Calendar, Scenario
+    from incentsim.scenario.model import Scenario
 
     document = load_document(args.program, args.overrides)
     if isinstance(document, Scenario):

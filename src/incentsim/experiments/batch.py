@@ -70,7 +70,7 @@ import pandas as pd
 from pydantic import Field, ValidationError, field_validator
 
 from incentsim.errors import IncentsimError, OutDirError, ScenarioError
-from incentsim.program.spec import Strict
+from incentsim.strict import Strict
 
 if TYPE_CHECKING:
     from incentsim.experiments.sensitivity import Factor, SensitivityResult

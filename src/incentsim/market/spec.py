@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from incentsim.program.spec import Strict
+from incentsim.strict import Strict
 
 #: The shocks a scenario can declare. Each acts on one part of the model:
 #: ``recession`` scales demand down, ``competitor`` raises partners' outside option (poaching),

@@ -7,7 +7,7 @@ multiples or a designer's own figure) and makes its own figure without one.
 >>> compact_money(40_250_000), compact_money(45_000), compact_money(-1_600_000_000)
 ('40.25M', '45k', '-1.6bn')
 >>> import datetime as dt
->>> from incentsim.scenario.model import Calendar
+>>> from incentsim.calendar import Calendar
 >>> period_labels(Calendar(start_date=dt.date(2027, 1, 4)), 5)
 ['Q1 2027', 'Q2 2027', 'Q3 2027', 'Q4 2027', 'Q1 2028']
 """
@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from incentsim.scenario.model import Calendar, Scenario
+    from incentsim.calendar import Calendar
+    from incentsim.scenario.model import Scenario
 
 __all__ = [
     "axes",

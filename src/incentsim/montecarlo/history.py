@@ -40,9 +40,10 @@ from incentsim.montecarlo.seeding import BLOCK_SIZE, SeedLike, block_seeds
 from incentsim.payout.transactions import COLUMNS
 
 if TYPE_CHECKING:
+    from incentsim.calendar import Calendar
     from incentsim.engine.recorder import Recorder
     from incentsim.population.sample import Partners
-    from incentsim.scenario.model import Calendar, Scenario
+    from incentsim.scenario.model import Scenario
 
 #: Columns of a written history, in the order of the transactions format (a simulation
 #: audits partners, not deals: no audit flags).

@@ -33,8 +33,8 @@ from incentsim import _output
 from incentsim.engine.outcomes import describe
 
 if TYPE_CHECKING:
+    from incentsim.calendar import Calendar
     from incentsim.montecarlo.results import MonteCarloResult
-    from incentsim.scenario.model import Calendar
 
 __all__ = ["BANDS_FILE", "LONG_FILE", "trajectories_long", "trajectory_bands", "write_tidy"]
 

@@ -53,8 +53,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from incentsim.errors import ScenarioError
-from incentsim.program.spec import Strict
 from incentsim.quantities import MAX_TOTAL, Money
+from incentsim.strict import Strict
 
 __all__ = [
     "Floors",

@@ -10,7 +10,7 @@ Conventions (where real data needs a rule the program file does not state):
 
 * A row's period is the calendar's period containing its date (``calendar.period_of``: blocks
   of ``weeks_per_period`` weeks from ``start_date``, or fiscal months grouped into periods, see
-  :mod:`incentsim.scenario.fiscal`) and its week ``(date - start_date).days // 7``; a
+  :mod:`incentsim.calendar.fiscal`) and its week ``(date - start_date).days // 7``; a
   SPIFF's window is the half-open range of weeks ``[start_week, end_week)`` counted from the
   program's start.
 * A *deal* is a registration: all rows of one partner with the same ``deal_registration_id``

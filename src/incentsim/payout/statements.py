@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from incentsim import _output
+from incentsim.calendar import Calendar
 from incentsim.errors import DataError
 from incentsim.payout.aggregate import FINDING_COLUMNS, aggregate, pay_day, period_bounds
 from incentsim.payout.lines import (
@@ -136,7 +137,7 @@ class Statements:
     """
 
     terms: CompiledProgram
-    calendar: Any
+    calendar: Calendar
     partners: pd.DataFrame
     runs: pd.DataFrame
     findings: pd.DataFrame
@@ -223,7 +224,7 @@ class Statements:
 
 def compute_statements(
     program: Program,
-    calendar: Any,
+    calendar: Calendar,
     transactions: pd.DataFrame,
     *,
     n_periods: int | None = None,
@@ -402,7 +403,7 @@ def _run_row(
     cp: CompiledProgram,
     settled: np.ndarray,
     group: np.ndarray,
-    calendar: Any,
+    calendar: Calendar,
     run: PayoutRun,
     front: np.ndarray,
 ) -> dict[str, Any]:
@@ -442,7 +443,7 @@ def _run_row(
 
 def _partner_rows(
     k: int,
-    calendar: Any,
+    calendar: Calendar,
     partners: Any,
     metrics: Any,
     a: Assessment,

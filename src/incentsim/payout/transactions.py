@@ -58,6 +58,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from incentsim.calendar import Calendar
 from incentsim.errors import DataError
 from incentsim.payout.intake import ColumnMapping
 from incentsim.quantities import MAX_AMOUNT, MAX_TOTAL
@@ -113,7 +114,7 @@ Problems = list[tuple[int | None, str]]
 def read_transactions(
     path: str | Path,
     *,
-    calendar: Any = None,
+    calendar: Calendar | None = None,
     segments: Sequence[str] | None = None,
     regions: Sequence[str] | None = None,
     mapping: ColumnMapping | None = None,
@@ -192,7 +193,7 @@ def validate_transactions(
     frame: pd.DataFrame,
     source: str | Path = "<transactions>",
     *,
-    calendar: Any = None,
+    calendar: Calendar | None = None,
     segments: Sequence[str] | None = None,
     regions: Sequence[str] | None = None,
 ) -> pd.DataFrame:
@@ -226,7 +227,7 @@ def validate_transactions(
 
 def _names_and_dates(
     frame: pd.DataFrame,
-    calendar: Any,
+    calendar: Calendar | None,
     segments: Sequence[str] | None,
     regions: Sequence[str] | None,
 ) -> list[tuple[int, str]]:
@@ -390,7 +391,7 @@ def _validate(
     raw: pd.DataFrame,
     source: str | Path,
     lines: np.ndarray | None,
-    calendar: Any,
+    calendar: Calendar | None,
     segments: Sequence[str] | None,
     regions: Sequence[str] | None,
     early: Problems = (),  # type: ignore[assignment]
@@ -541,7 +542,7 @@ def _validate(
 def _check_across_rows(
     frame: pd.DataFrame,
     good: np.ndarray,
-    calendar: Any,
+    calendar: Calendar | None,
     segments: Sequence[str] | None,
     regions: Sequence[str] | None,
 ) -> list[tuple[int, int, str]]:
@@ -627,7 +628,9 @@ def _check_across_rows(
     return problems
 
 
-def _calendar_problems(frame: pd.DataFrame, calendar: Any) -> list[tuple[int, int, str]]:
+def _calendar_problems(
+    frame: pd.DataFrame, calendar: Calendar | None
+) -> list[tuple[int, int, str]]:
     """Rows dated before the calendar starts or after its last day."""
     problems: list[tuple[int, int, str]] = []
     late = 10**9

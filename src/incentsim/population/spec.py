@@ -11,8 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from incentsim.program.spec import Strict
 from incentsim.quantities import MAX_AMOUNT
+from incentsim.strict import Strict
 
 
 class Fixed(Strict):

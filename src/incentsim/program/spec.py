@@ -12,14 +12,14 @@ The models only describe; :mod:`incentsim.program.compiled` turns them into arra
 
 from __future__ import annotations
 
-import functools
 from itertools import pairwise
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from incentsim._merge import deep_merge
-from incentsim.quantities import Money, Rate, holds_numbers, refuse_yes_no
+from incentsim.quantities import Money, Rate
+from incentsim.strict import Strict
 
 #: Metrics a tier can require. Flow metrics are summed over the tier's look-back window;
 #: stock metrics (certified staff, customer satisfaction) use the latest period's value.
@@ -27,37 +27,9 @@ TIER_METRICS = ("revenue", "new_logos", "certified_staff", "csat")
 FLOW_METRICS = ("revenue", "new_logos")
 
 
-class Strict(BaseModel):
-    """Base model: unknown keys are errors, so a misspelt key never passes silently; numbers are
-    finite and never yes/no values (see :mod:`incentsim.quantities`)."""
-
-    model_config = ConfigDict(
-        extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _numbers_are_numbers(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for name, annotation in _numeric_fields(cls).items():
-                if name in data:
-                    refuse_yes_no(annotation, data[name], name)
-        return data
-
-
 #: Program fields that describe changes over time rather than one set of terms: a resolved
 #: program (one segment and region, one version) leaves them out.
 NOT_RESOLVED = {"segment_overrides", "region_overrides", "versions", "contingent"}
-
-
-@functools.cache
-def _numeric_fields(model: type[Strict]) -> dict[str, Any]:
-    """The fields of ``model`` that can hold numbers, with their types (worked out once)."""
-    return {
-        name: field.annotation
-        for name, field in model.model_fields.items()
-        if holds_numbers(field.annotation)
-    }
 
 
 class Benefit(Strict):

@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from incentsim.program.spec import Strict
+from incentsim.strict import Strict
 
 
 class ConstantRecord(Strict):

@@ -31,7 +31,7 @@ Without either, quarters of 13 weeks are labelled ``Q1 2027`` and other periods 
 day, as before.
 
 >>> import datetime as dt
->>> from incentsim.scenario.model import Calendar
+>>> from incentsim.calendar.model import Calendar
 >>> cal = Calendar(start_date=dt.date(2027, 2, 1), fiscal_year_start=2, period_pattern="months")
 >>> [cal.period_label(p) for p in range(5)]
 ['FY28 Q1', 'FY28 Q2', 'FY28 Q3', 'FY28 Q4', 'FY29 Q1']
@@ -49,7 +49,7 @@ import numpy as np
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-    from incentsim.scenario.model import Calendar
+    from incentsim.calendar.model import Calendar
 
 __all__ = [
     "PATTERNS",
