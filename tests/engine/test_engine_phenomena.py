@@ -590,9 +590,13 @@ def test_a_short_quota_horizon_helps_weak_partners_and_not_strong_ones(design: D
     a month at a time instead of a quarter (a horizon shortened 3.25 times, not 30): the
     quarter of partners with the least selling capacity sells about 4% more over the year (a
     fresh target, and a month's total is relatively more uncertain than a quarter's, so it
-    stays within reach), the top half no more. Without a quota (a linear rebate) the horizon
-    changes next to nothing. (Measured 5.4% [4.2, 6.7] on the period-end behaviour alone;
-    3.9% (se 0.7%) once satisfaction wears with the extra effort and feeds later demand.)"""
+    stays within reach), the top half a little less: a month's target, less certain, is
+    missed more often (in 20% of the strong partners' months against 6% of their quarters)
+    and draws less of the late push a quarter's target within reach does. Without a quota (a
+    linear rebate) the horizon changes next to nothing. (Measured 5.4% [4.2, 6.7] on the
+    period-end behaviour alone; 3.9% (se 0.7%) once satisfaction wears with the extra effort
+    and feeds later demand; the top half -0.87% (se 0.21%), -0.66% to -0.75% on seeds
+    11-13.)"""
     reps = design.reps()
     capacity = selling_capacity(design.seed, reps)
     linear_q = run(QUARTERS_1Y, linear(0.025), seed=design.seed, reps=reps, panel=True)
@@ -605,8 +609,9 @@ def test_a_short_quota_horizon_helps_weak_partners_and_not_strong_ones(design: D
     assert 0.015 < weak.low < weak.high < 0.15
     assert weak.z > 5
     strong = effect(strong_m / strong_q - 1.0)
-    assert strong.high < 0.01
-    assert effect(weak_m / weak_q - strong_m / strong_q).low > 0.03
+    assert -0.03 < strong.low < strong.high < 0.0
+    assert strong.z < -3
+    assert effect(weak_m / weak_q - strong_m / strong_q).low > 0.025
     # Without a quota the horizon is no cause.
     weak_lin_q, _ = revenue_by_performance(linear_q, capacity)
     weak_lin_m, _ = revenue_by_performance(linear_m, capacity)
