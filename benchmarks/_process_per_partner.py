@@ -23,7 +23,8 @@ written per partner, the straightforward way (no NumPy in the partners' loop):
   campaigns adding pipeline, customer satisfaction worn by effort, and the share of its
   repeat and renewal demand a partner keeps following its satisfaction with a lag; the
   closings of each period's last week dated on its business days as
-  :mod:`incentsim.engine.days` dates them;
+  :mod:`incentsim.engine.days` dates them, with the deals moved in any of the period's last
+  weeks on its last days;
 * **loyalty** after each payout run (paid rate against the competitor's offer, fairness against
   segment peers, cut payouts, payout delay), the **churn** hazard at each close, **recruits**
   joining as new processes and ramping up.
@@ -191,6 +192,7 @@ class ProcessPerPartner:
             )
         ]
         self.held = [0.0] * n
+        self.moved_waiting = [0.0] * n  # moved into the period, closing on its last days
         self.overhang = [0.0] * n
         self.returns = [0.0] * n
         self.returns_next = [0.0] * n
@@ -602,9 +604,13 @@ class ProcessPerPartner:
                     self.returns_next[i] += b.stuffing_return_rate * stuff
                     self.overhang[i] += (1.0 - b.stuffing_return_rate) * stuff
                     self.totals["stuffed"] += stuff
+            if window:
+                # Deals moved into the period close on its last days, whichever week moved them.
+                self.moved_waiting[i] += pulled * (1.0 - discount) + stuff
             if weeks_left == 1:
                 self.date_last_week(natural, released, closings, deferred_share, shape)
-                self.totals["last_day"] += self.moved_last * (pulled * (1.0 - discount) + stuff)
+                self.totals["last_day"] += self.moved_last * self.moved_waiting[i]
+                self.moved_waiting[i] = 0.0
             deals = booked / deal_size
             deals += quick * (1.0 / (deal_size * b.quick_deal_size) - 1.0 / deal_size)
             self.totals["quick_deals"] += quick

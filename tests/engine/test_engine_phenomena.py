@@ -474,11 +474,12 @@ def monthly_stairs(rates: tuple[float, ...]) -> dict[str, Any]:
 
 def test_a_stair_step_month_books_its_volume_on_the_last_day(design: Design) -> None:
     """Owan, Tsuru & Uehara (2015): under stair-step bonuses, 23% of a month's car sales are
-    booked on its last day. Deals pulled into the month, and stock loaded at its end, close
-    as late as the month allows: with a steep monthly stair-step and 4-16-week cycles about
-    16% of the volume lands on the last of the month's 20 business days (uniform: 5%). A
-    linear plan moves no deals: its last day is a uniform one. With moved deals dated like
-    any other (the cause of the concentration removed), most of the effect goes."""
+    booked on its last day. Deals pulled into the month in its last two weeks, and stock
+    loaded at its end, close as late as the month allows: with a steep monthly stair-step and
+    4-16-week cycles about 23% of the volume lands on the last of the month's 20 business days
+    (measured 22.6% [22.1, 23.1]; uniform: 5%). A linear plan moves no deals: its last day is
+    a uniform one. With moved deals spread over the last week's days (the cause of the
+    concentration removed), most of the effect goes."""
     reps = design.reps(10)
     cycles = deal_cycles(4, 16)
     stairs = monthly_stairs((0.0, 0.03, 0.06, 0.09, 0.12))
@@ -487,15 +488,15 @@ def test_a_stair_step_month_books_its_volume_on_the_last_day(design: Design) -> 
     undated = {"behaviour": {"moved_deals_last_day_share": 0.2}}
     spread = run(MONTHS, cycles, stairs, undated, seed=design.seed, reps=reps).outcomes
     last_day = effect(steep["last_day_share"])
-    assert 0.12 < last_day.low < last_day.high < 0.25  # about three times uniform
+    assert 0.19 < last_day.low < last_day.high < 0.27  # Owan et al.'s 23%
     assert 0.04 < effect(flat["last_day_share"]).low < effect(flat["last_day_share"]).high < 0.06
     paired = effect(steep["last_day_share"] - flat["last_day_share"])
-    assert paired.low > 0.07
+    assert paired.low > 0.14
     assert paired.z > 15
-    # The same moves spread evenly over the week's days: the last day keeps little of it.
+    # The same moves spread over the last week's days: the last day keeps little of it.
     assert effect(steep["last_day_share"] - spread["last_day_share"]).low > 0.5 * paired.mean
-    # The last week holds a third of the month's volume (uniform: a quarter).
-    assert effect(steep["last_week_share"] - flat["last_week_share"]).low > 0.04
+    # The last week holds over two fifths of the month's volume (uniform: a quarter).
+    assert effect(steep["last_week_share"] - flat["last_week_share"]).low > 0.15
 
 
 #: Partners with no present bias: a reward paid later is worth as much as one paid now.
@@ -589,9 +590,13 @@ def test_a_short_quota_horizon_helps_weak_partners_and_not_strong_ones(design: D
     a month at a time instead of a quarter (a horizon shortened 3.25 times, not 30): the
     quarter of partners with the least selling capacity sells about 4% more over the year (a
     fresh target, and a month's total is relatively more uncertain than a quarter's, so it
-    stays within reach), the top half no more. Without a quota (a linear rebate) the horizon
-    changes next to nothing. (Measured 5.4% [4.2, 6.7] on the period-end behaviour alone;
-    3.9% (se 0.7%) once satisfaction wears with the extra effort and feeds later demand.)"""
+    stays within reach), the top half a little less: a month's target, less certain, is
+    missed more often (in 20% of the strong partners' months against 6% of their quarters)
+    and draws less of the late push a quarter's target within reach does. Without a quota (a
+    linear rebate) the horizon changes next to nothing. (Measured 5.4% [4.2, 6.7] on the
+    period-end behaviour alone; 3.9% (se 0.7%) once satisfaction wears with the extra effort
+    and feeds later demand; the top half -0.87% (se 0.21%), -0.66% to -0.75% on seeds
+    11-13.)"""
     reps = design.reps()
     capacity = selling_capacity(design.seed, reps)
     linear_q = run(QUARTERS_1Y, linear(0.025), seed=design.seed, reps=reps, panel=True)
@@ -604,8 +609,9 @@ def test_a_short_quota_horizon_helps_weak_partners_and_not_strong_ones(design: D
     assert 0.015 < weak.low < weak.high < 0.15
     assert weak.z > 5
     strong = effect(strong_m / strong_q - 1.0)
-    assert strong.high < 0.01
-    assert effect(weak_m / weak_q - strong_m / strong_q).low > 0.03
+    assert -0.03 < strong.low < strong.high < 0.0
+    assert strong.z < -3
+    assert effect(weak_m / weak_q - strong_m / strong_q).low > 0.025
     # Without a quota the horizon is no cause.
     weak_lin_q, _ = revenue_by_performance(linear_q, capacity)
     weak_lin_m, _ = revenue_by_performance(linear_m, capacity)

@@ -9,9 +9,11 @@ days, in order (index 0 the first, 4 the last):
   shape per day, so a partner closing one deal a week books it on one day, and one closing
   dozens spreads them evenly;
 * **deals moved into the period** (pulled forward, stuffed) close as late as the period end
-  allows: a share ``moved_deals_last_day_share`` of them on the week's last business day, that
-  share of what is left on the day before, and so on, the remainder on its first day
-  (Owan, Tsuru & Uehara 2015: 23% of a month's car sales on its last day under stair-steps);
+  allows, whichever of the period's last weeks the partner moved them in: they wait for its
+  last week (:class:`PeriodEndClosings`) and close there, a share
+  ``moved_deals_last_day_share`` of them on its last business day, that share of what is left
+  on the day before, and so on, the remainder on its first day (Owan, Tsuru & Uehara 2015: 23%
+  of a month's car sales on its last day under stair-steps);
 * **deferred deals released** at the next period's start close on its first days, the same
   profile in reverse.
 
@@ -29,6 +31,40 @@ FloatArray = NDArray[np.float64]
 
 #: Business days in a week.
 BUSINESS_DAYS = 5
+
+
+class PeriodEndClosings:
+    """Deals moved into a period in its last weeks, waiting to close in its last week.
+
+    A partner commits to a pulled deal in the week it decides to (its discount is priced from
+    then: :func:`incentsim.engine.decisions.pull_options`, and the period's tally counts it
+    from then), but the deal closes on the period's last business days, like the stock loaded
+    in its last week: the week's booked revenue and deal count move to the last week.
+
+    Parameters
+    ----------
+    shape
+        The partner arrays' shape, ``(replications, partners)``.
+    """
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.revenue: FloatArray = np.zeros(shape)
+        self.deals: FloatArray = np.zeros(shape)
+
+    def close(
+        self, moved: FloatArray, moved_deals: FloatArray, last_week: bool
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """This week's ``moved`` revenue (in ``moved_deals`` deals), booked in the week's
+        tally: what to add to the week's booked revenue and deals (minus what waits, in an
+        earlier week; plus what waited, in the ``last_week``), and the moved revenue closing
+        this week."""
+        if not last_week:
+            self.revenue = self.revenue + moved
+            self.deals = self.deals + moved_deals
+            return -moved, -moved_deals, np.zeros_like(moved)
+        waited, waited_deals = self.revenue, self.deals
+        self.revenue, self.deals = np.zeros_like(waited), np.zeros_like(waited_deals)
+        return waited, waited_deals, moved + waited
 
 
 def end_profile(last_day_share: float) -> FloatArray:

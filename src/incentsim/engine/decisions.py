@@ -422,7 +422,8 @@ def pull_options(
     cycle))``: about ``D`` weeks of closings for long cycles, much less for short ones. Pulling
     those deals in moves each forward by the weeks it was due in; their discount is
     ``pull_forward_discount_per_week`` times their mean weeks moved, at most
-    ``pull_forward_discount_max``.
+    ``pull_forward_discount_max``, counted from the week the partner commits to them (they
+    then close on the period's last days: :class:`incentsim.engine.days.PeriodEndClosings`).
     """
     due_after = np.exp(-weeks_left / cycle)
     options = []

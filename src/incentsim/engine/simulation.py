@@ -224,6 +224,7 @@ class Simulation:
             0.0,
         )
         self.held = np.zeros(shape)  # deferred closings released at the next period start
+        self.period_end = days.PeriodEndClosings(shape)  # moved deals closing at its end
         self.overhang = np.zeros(shape)  # stuffed inventory displacing next period's orders
         self.returns_next = np.zeros(shape)
         self.mdf_boost = np.zeros(shape)  # weekly pipeline from MDF campaigns
@@ -586,9 +587,16 @@ class Simulation:
         self.spiff_revenue += spiff_revenue
         self.spiff_deals += spiff_revenue / deal_size[..., None]
         self._duplicates(deals, booked, spiff_revenue, deal_size, in_window)
-        self.recorder.week(week, booked, deals)
+        week_booked, week_deals, moved = booked, deals, None
+        if gaming_window:
+            # Deals moved into the period close on its last business days (engine.days).
+            moved = pulled * (1.0 - discount) + stuff
+            to_revenue, to_deals, moved = self.period_end.close(
+                moved, moved / deal_size, weeks_left == 1
+            )
+            week_booked, week_deals = booked + to_revenue, deals + to_deals
+        self.recorder.week(week, week_booked, week_deals)
         if self.recorder.dates(week):
-            moved = pulled * (1.0 - discount) + stuff if gaming_window else None
             kept = 1.0 - deferred_share if gaming_window else None
             self._date_closings(week, natural, released, closings, kept, moved, n_deals)
 
@@ -604,7 +612,8 @@ class Simulation:
     ) -> None:
         """Date the week's booked revenue on its business days (:mod:`incentsim.engine.days`):
         of its ``closings`` (``natural`` ones and deferred deals ``released``, less what came
-        from stuffed stock), the share ``kept`` this period, and the deals ``moved`` into it."""
+        from stuffed stock), the share ``kept`` this period, and the deals moved into the period
+        that close this week (``moved``: in its last week, all of them)."""
         zero = np.zeros_like(closings)
         if released is None:
             released_part = zero

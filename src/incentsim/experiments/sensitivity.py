@@ -195,6 +195,12 @@ DEFAULT_FACTORS: tuple[Factor, ...] = (
     _behaviour("quick_deal_share", 0.0, 0.6, "selling that can go into quick deals at a deadline"),
     _behaviour("quick_deal_yield", 0.6, 1.0, "revenue per effort of quick deals against normal"),
     _behaviour("streak_loss_aversion", 1.0, 3.0, "weight on a milestone streak's lost progress"),
+    _behaviour(
+        "moved_deals_last_day_share",
+        0.3,
+        0.95,
+        "share of moved deals closed on a period's last day",
+    ),
     _behaviour("churn_base", 0.01, 0.04, "churn per period at middling loyalty"),
     _behaviour("churn_slope", 2.0, 8.0, "how steeply churn rises as loyalty falls"),
     _behaviour("tunnel_vision", 1.0, 5.0, "satisfaction lost per unit of effort above normal"),

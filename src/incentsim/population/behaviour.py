@@ -70,9 +70,9 @@ class Behaviour(Strict):
     pull_forward_reach
         How far ahead, as a share of its deal cycle, a partner can pull a deal's closing date
         (range 0.25-1; default 0.5): deals due within that reach after the period end can be
-        closed now, so control over closing dates grows with the cycle (Oyer 1998; Larkin
-        2014, where 12-24-month cycles let salespeople move deals by a quarter or more). No
-        study gives the share itself.
+        closed on the period's last days, so control over closing dates grows with the cycle
+        (Oyer 1998; Larkin 2014, where 12-24-month cycles let salespeople move deals by a
+        quarter or more). No study gives the share itself.
     pull_forward_discount_per_week
         Price discount per week a deal is pulled forward, as a share of its price (range
         0.005-0.02; default 0.01): a deal due 8 weeks later closes now at 8% off, all of it off
@@ -91,16 +91,18 @@ class Behaviour(Strict):
         pricing; no study gives a figure): the partner loses ``partner_margin`` times this share
         of the value given away.
     moved_deals_last_day_share
-        Share of the deals a partner moves into a period in a week (pulled forward or stuffed)
-        that close on the week's last business day; each earlier day gets that share of what
-        is left, the first day the remainder (range 0.3-0.95; default 0.8). Moved deals close
-        as late as possible: a pulled deal's discount grows with how far it is pulled, and
-        waiting shows how much is still needed. Deferred deals open the next period the same
-        way. Owan, Tsuru & Uehara (2015) find 23% of a month's car sales on its last day under
-        stair-step bonuses; with the default a steep monthly stair-step with 4-16-week cycles
-        books about 16% on the last day, against 5% uniform and 5% under a linear plan
+        Share of the deals a partner moves into a period (pulled forward or stuffed, in any of
+        its last ``timing_weeks`` weeks) that close on the period's last business day; each
+        earlier day of its last week gets that share of what is left, the first day the
+        remainder (range 0.3-0.95; default 0.7). Moved deals close as late as possible, in the
+        period's last week whichever week the partner moved them in: a pulled deal's discount
+        grows with how far it is pulled, and waiting shows how much is still needed. Deferred
+        deals open the next period the same way. Owan, Tsuru & Uehara (2015) find 23% of a
+        month's car sales on its last day under stair-step bonuses; the default is set so that
+        a steep monthly stair-step with 4-16-week cycles books about that, 22.6% [22.1, 23.1]
+        on the last day (0.8 gives 25.3%), against 5% uniform and 5.0% under a linear plan
         (``tests/engine/test_engine_phenomena.py``). No study gives the share itself. Only
-        closing dates depend on it, never what is sold.
+        closing days depend on it, never what is sold.
     deferral_share
         Share of a week's closings a partner can push into the next period.
     timing_friction
@@ -238,7 +240,7 @@ class Behaviour(Strict):
     pull_forward_discount_per_week: Annotated[float, Field(ge=0.0, le=0.1)] = 0.01
     pull_forward_discount_max: Annotated[float, Field(ge=0.0, le=0.5)] = 0.3
     discount_share_partner: Annotated[float, Field(ge=0.0, le=1.0)] = 0.2
-    moved_deals_last_day_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.8
+    moved_deals_last_day_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.7
     deferral_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.8
     timing_friction: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
     stuffing_capacity_weeks: Annotated[float, Field(ge=0.0, le=13.0)] = 2.0
