@@ -41,6 +41,7 @@ analyses: [simulate, optimize]
 optimize:
   loose: {{file: opt.yaml}}
   tight: {{file: opt.yaml, set: {{budget: 280000}}, description: a tighter budget}}
+  impossible: {{file: opt.yaml, set: {{budget: 150000}}}}
 """
 
 
@@ -74,6 +75,10 @@ def test_optimisations_run_with_the_experiment_and_their_settings_move_the_desig
     assert tight["promised"]["expected_cost"] < loose["promised"]["expected_cost"]
     report = (out / "report.html").read_text()
     assert "Optimisations" in report
+    # An infeasible optimisation is listed as such, without a design, in words.
+    assert "impossible: infeasible (gap n/a), objective no design; -" in captured.out
+    assert "not validated" in report
+    assert "nan" not in report.split("Optimisations")[-1]
     # Resuming keeps both (complete) optimisations and the tables come back the same.
     before = (out / "optimize" / "tight" / "optimization.json").stat().st_mtime_ns
     assert main(["experiment", str(path), "--out", str(out), "--resume", "--no-progress"]) == 0

@@ -823,8 +823,8 @@ class ExperimentResult:
         if self.plan.optimizations:
             lines += ["", "Optimisations (each folder under optimize/ holds its report):"]
             for row in self.optimizations().to_dict("records"):
-                gap = "n/a" if row["gap"] is None else f"{row['gap']:.2e}"
-                objective = "no design" if row["objective"] is None else f"{row['objective']:,.0f}"
+                gap = "n/a" if pd.isna(row["gap"]) else f"{row['gap']:.2e}"
+                objective = "no design" if pd.isna(row["objective"]) else f"{row['objective']:,.0f}"
                 lines.append(
                     f"  {row['optimisation']}: {row['status']} (gap {gap}), objective "
                     f"{objective}; {row['design'] or '-'}"

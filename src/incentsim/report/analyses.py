@@ -661,15 +661,13 @@ def experiment_report(result: ExperimentResult, path: str | os.PathLike[str]) ->
             "and validation says whether fresh seeds agreed with it."
         )
         frame = result.optimizations().drop(columns=["folder"])
-        frame["gap"] = frame["gap"].map(lambda g: "n/a" if g is None or g != g else f"{g:.1e}")
+        frame["gap"] = frame["gap"].map(lambda g: "n/a" if pd.isna(g) else f"{g:.1e}")
         frame["objective"] = frame["objective"].map(
-            lambda v: "no design" if v is None or v != v else f"{v:,.0f}"
+            lambda v: "no design" if pd.isna(v) else f"{v:,.0f}"
         )
-        frame["reserve"] = frame["reserve"].map(
-            lambda v: "-" if v is None or v != v else f"{v:,.0f}"
-        )
+        frame["reserve"] = frame["reserve"].map(lambda v: "-" if pd.isna(v) else f"{v:,.0f}")
         frame["validation_agrees"] = frame["validation_agrees"].map(
-            {True: "agrees", False: "differs", None: "not validated"}
+            lambda v: "not validated" if pd.isna(v) else ("agrees" if v else "differs")
         )
         labels = {
             "optimisation": "Optimisation",
