@@ -45,4 +45,5 @@ lint: $(VENV)/.installed
 	$(BIN)/mypy
 
 bench: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[benchmarks]"
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done

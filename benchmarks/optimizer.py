@@ -1,5 +1,5 @@
-"""The design optimiser: MILP against random search and differential evolution; MILP size;
-the optimiser's optional steps.
+"""The design optimiser: MILP against random search, differential evolution and Optuna's TPE;
+MILP size; the optimiser's optional steps.
 
 Part 1, on the bundled optimisation (``scenarios/optimize_demo.yaml``), at equal simulation
 budget counted in partner-replications (one partner simulated over the horizon once):
@@ -9,7 +9,13 @@ budget counted in partner-replications (one partner simulated over the horizon o
 - **random search**: ``K`` random combinations of the same candidates, each simulated as a
   whole program over the same ``S`` scenarios, ``K`` chosen so the partner-replications match;
 - **differential evolution** (scipy, integer candidate indices per segment, constraint
-  violations as penalties): at most ``K`` distinct designs simulated the same way.
+  violations as penalties): at most ``K`` distinct designs simulated the same way;
+- **Optuna TPE** (Optuna's tree-structured Parzen estimator, a categorical choice of candidate
+  per segment, seeded; infeasible designs reported to it through Optuna's constraints
+  function, so it learns to avoid them): ``K`` trials of distinct designs, the same way
+  (a repeated suggestion is answered from the designs already simulated, and does not count).
+  Optuna is a benchmark-only dependency (``pip install -e .[benchmarks]``); without it the row
+  is skipped with a note.
 
 Each method picks its best design that meets the constraints on its own scenarios (reserve:
 the smallest that meets the CVaR limit); all three are then re-simulated on the same fresh
@@ -26,7 +32,9 @@ bit for bit before anything is timed. Target (issue 17): halved.
 
 Part 3: build and solve times of the CVaR MILP for 8 segments x 64 candidates x 1,000
 scenarios with synthetic coefficients (the generator of the optimiser's tests); target under
-20 s to proven optimality.
+20 s to proven optimality. ``--part chance``: the exact chance-constrained MILP on the same
+coefficients at 8 x 32 x 500 and 8 x 64 x 1,000 with a 120 s limit: status, gap, bound and the
+strengthened model's rows (target, issue 14: optimal or a gap under 0.5%).
 
 Part 4 (issue 14), on the bundled optimisation: the optimiser's optional steps side by side:
 the base design (under the file's budget, with the largest reserve allowed), the one-shot MILP,
@@ -45,6 +53,7 @@ Run::
     .venv/bin/python benchmarks/optimizer.py                  # all four parts
     .venv/bin/python benchmarks/optimizer.py --part candidates --repeat 5
     .venv/bin/python benchmarks/optimizer.py --part size --repeat 3
+    .venv/bin/python benchmarks/optimizer.py --part chance
     .venv/bin/python benchmarks/optimizer.py --part steps --validation-reps 400
 """
 
@@ -169,18 +178,13 @@ def objective_values(
 
 
 def part_methods(spec_path: str, validation_reps: int) -> None:
-    header(f"MILP vs random search vs differential evolution on {spec_path}")
+    header(f"MILP vs random search, differential evolution and Optuna TPE on {spec_path}")
     spec = load_spec(spec_path)
     base = load_scenario(spec.scenario_path, spec.overrides)
     settings = resolve_settings(spec, base)
     space = generate_candidates(spec, base)
     counts = segment_counts(base)
     budget_units = sum(len(space.candidates[g]) * counts[g] for g in space.segments)
-    limit = budget_units // base.population.partners
-    print(
-        f"  simulation budget: {budget_units * spec.replications:,} partner-replications "
-        f"= {limit} whole-program designs x {spec.replications} replications"
-    )
     picks: list[Picked] = []
 
     began = time.perf_counter()
@@ -196,6 +200,35 @@ def part_methods(spec_path: str, validation_reps: int) -> None:
             space.n_candidates,
             time.perf_counter() - began,
         )
+    )
+
+    # incentsim with its coupling loop: the joint runs count against the budget too.
+    from incentsim.optimizer import optimize
+    from incentsim.optimizer.spec import spec_from_dict
+
+    document = spec.model_dump(mode="json", exclude={"file"})
+    document.update(stability_resamples=0, validation_replications=0, coupling={"iterations": 3})
+    began = time.perf_counter()
+    coupled = optimize(spec_from_dict(document, spec.file), progress=False)
+    assert coupled.coupling is not None
+    joint_reps = coupled.coupling.replications * len(coupled.coupling.iterations)
+    picks.append(
+        Picked(
+            f"MILP + coupling ({coupled.solution.status})",
+            coupled.solution.choice,
+            float(coupled.solution.reserve or 0.0),
+            float(coupled.solution.objective or np.nan),
+            space.n_candidates + len(coupled.coupling.iterations),
+            time.perf_counter() - began,
+        )
+    )
+    budget_units += joint_reps * base.population.partners // spec.replications
+    limit = budget_units // base.population.partners
+    print(
+        f"  simulation budget: {budget_units * spec.replications:,} partner-replications "
+        f"= {limit} whole-program designs x {spec.replications} replications (the MILP with "
+        f"its coupling loop's {len(coupled.coupling.iterations)} joint runs; the one-shot MILP "
+        "uses less)"
     )
 
     sizes = [len(space.candidates[g]) for g in space.segments]
@@ -230,6 +263,15 @@ def part_methods(spec_path: str, validation_reps: int) -> None:
         init="latinhypercube",
     )
     picks.append(evaluator.best("differential evolution", time.perf_counter() - began))
+
+    try:
+        import optuna
+    except ImportError:
+        print("  Optuna TPE: skipped (Optuna is not installed: pip install -e .[benchmarks])")
+    else:
+        evaluator = JointEvaluator(spec, base, space.candidates, settings, limit)
+        began = time.perf_counter()
+        picks.append(optuna_tpe(optuna, evaluator, sizes, limit, began))
 
     header(f"out of sample: {validation_reps} fresh replications per design (same fresh seed)")
     seed = fresh_seed(spec.seed or 0, 7)
@@ -266,6 +308,67 @@ def part_methods(spec_path: str, validation_reps: int) -> None:
             f"{f'{value.mean():,.0f} ({low:,.0f}-{high:,.0f})':>38}{paired:>32}"
             f"{f'{overruns / validation_reps:.3f} ({p_low:.3f}-{p_high:.3f})':>22}"
             f"{(', '.join(violations) or 'none'):>12}{pick.seconds:>8.1f}"
+        )
+
+
+def optuna_tpe(
+    optuna: Any, evaluator: JointEvaluator, sizes: list[int], limit: int, began: float
+) -> Picked:
+    """Optuna's TPE sampler over one categorical candidate index per segment, until ``limit``
+    distinct designs are simulated; infeasible designs are reported as constraint violations
+    (``Trial.set_constraint``: positive means violated)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = optuna.samplers.TPESampler(seed=12345)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    names = list(evaluator.candidates)
+
+    def objective(trial: Any) -> float:
+        indices = tuple(
+            int(trial.suggest_categorical(g, list(range(n))))
+            for g, n in zip(names, sizes, strict=True)
+        )
+        found = evaluator(indices)
+        assert found is not None  # the loop below stops before the budget is spent
+        value, feasible, _ = found
+        trial.set_constraint("design", 0.0 if feasible else 1.0)
+        return value
+
+    trials = 0
+    while len(evaluator.seen) < limit and trials < 50 * limit:  # repeats cost nothing
+        study.optimize(objective, n_trials=1)
+        trials += 1
+    return evaluator.best("Optuna TPE", time.perf_counter() - began)
+
+
+def part_chance() -> None:
+    from incentsim.optimizer.milp import _offsets, chance_rows
+
+    header("exact chance-constrained MILP (synthetic coefficients, 120 s limit)")
+    for g, c, s in ((8, 32, 500), (8, 64, 1000)):
+        problem = DesignProblem(
+            synthetic_segments(g, c, s, seed=1),
+            budget=800.0,
+            alpha=0.05,
+            risk="chance",
+            reserve_max=100.0,
+            carrying_cost=0.5,
+            retention_floor={"segment0": 0.85},
+            small_partner_share=0.1,
+        )
+        cost = np.concatenate([coef.cost for coef in problem.segments.values()])
+        rows = chance_rows(cost, _offsets(problem), problem.budget, problem.allowed_overruns)
+        began = time.process_time()
+        solution = solve(problem, time_limit=120.0)
+        cpu = time.process_time() - began
+        gap = "n/a" if solution.gap is None else f"{solution.gap:.2%}"
+        print(
+            f"  {g} x {c} x {s}: {solution.status}, gap {gap}, objective "
+            f"{solution.objective or np.nan:,.1f}, bound {solution.bound or np.nan:,.1f}"
+            f"; {len(rows.soft)} scenarios with a binary, {len(rows.hard)} hard, "
+            f"{rows.dropped} without a row, {len(rows.dominance)} dominance rows; build "
+            f"{solution.build_seconds:.1f} s, solve {solution.solve_seconds:.1f} s wall, "
+            f"{cpu:.1f} s CPU ({solution.detail})",
+            flush=True,
         )
 
 
@@ -441,7 +544,9 @@ def _validated(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--part", choices=("methods", "candidates", "size", "steps", "all"), default="all"
+        "--part",
+        choices=("methods", "candidates", "size", "chance", "steps", "all"),
+        default="all",
     )
     parser.add_argument("--spec", default=str(SCENARIOS / "optimize_demo.yaml"))
     parser.add_argument("--validation-reps", type=int, default=200)
@@ -453,6 +558,8 @@ def main(argv: list[str] | None = None) -> int:
         part_candidates(args.spec, args.repeat)
     if args.part in ("size", "all"):
         part_size(args.repeat)
+    if args.part in ("chance", "all"):
+        part_chance()
     if args.part in ("steps", "all"):
         part_steps(args.spec, args.validation_reps)
     return 0

@@ -131,6 +131,46 @@ def test_coupling_reaches_the_design_the_joint_program_rewards() -> None:
     assert not path.iterations[0]["objective_agrees"]
 
 
+def test_coupling_corrects_retention_so_a_floor_is_judged_on_the_joint_figure() -> None:
+    """A joint program keeping 2 points fewer partners than the segments alone promise (the
+    recruitment and churn that couple segments): with partner counts the loop shifts every
+    candidate's retention, and the floor then picks a design that meets it jointly."""
+    segments = synthetic_segments(3, 5, 60, seed=4)
+    partners = {"segment0": 100, "segment1": 50, "segment2": 50}
+    plain = DesignProblem(segments, budget=1e9, risk="none")
+    free = solve(plain).choice
+    floor = float(segments["segment0"].retention[free["segment0"]]) - 0.01
+    problem = dataclasses.replace(plain, retention_floor={"segment0": floor})
+    first = solve(problem)
+    assert first.choice == free  # the floor does not bind on the promised retention
+    shift = -0.02
+    truth = corrected_problem(problem, 0.0, 0.0, shift)
+    assert not assess(truth, free)["feasible"]  # ...but it does on the joint one
+
+    def joint(choice, reserve, seed):
+        rng = np.random.default_rng(seed)
+        value = sum(problem.segments[g].value[c] for g, c in choice.items())
+        cost = sum(problem.segments[g].cost[c] for g, c in choice.items())
+        kept = sum(partners[g] * truth.segments[g].retention[c] for g, c in choice.items())
+        retention = kept / sum(partners.values()) + rng.normal(0.0, 0.01, len(value))
+        return {"objective": value, "incentive_cost": cost, "retention": retention}
+
+    ids = {g: c.candidates for g, c in problem.segments.items()}
+    corrected, solution, path = couple(problem, first, joint, ids, 4, 60, 1, solve, partners)
+    first_run = path.iterations[0]
+    assert not first_run["retention_agrees"]
+    assert first_run["r"] == pytest.approx(shift, abs=0.005)
+    assert path.retention_shift == pytest.approx(shift, abs=0.005)
+    assert solution.choice != free
+    assert assess(truth, solution.choice)["feasible"]
+    assert corrected.segments["segment0"].retention == pytest.approx(
+        np.clip(problem.segments["segment0"].retention + path.retention_shift, 0, 1)
+    )
+    # Without partner counts the loop sees no retention and keeps the infeasible choice.
+    _, blind, _ = couple(problem, first, joint, ids, 4, 60, 1, solve)
+    assert blind.choice == free
+
+
 # --- robust ------------------------------------------------------------------------------------
 
 
@@ -294,3 +334,27 @@ def test_robust_result_compares_nominal_and_robust_designs(tmp_path: Path) -> No
         robust.robust["worst_case"] - result.spec.reserve.carrying_cost * result.solution.reserve,
         rel=1e-6,
     )
+
+
+def test_under_a_robust_objective_the_nominal_design_is_refined_too(tmp_path: Path) -> None:
+    from incentsim.optimizer import optimize
+
+    spec = _tiny(
+        levers=RANGES,
+        refine={"rounds": 2, "candidates": 4, "tolerance": 0.0},
+        robust={"draws": 2, "replications": 8, "assumptions": ["churn_slope"]},
+        stability_resamples=0,
+        validation_replications=0,
+    )
+    result = optimize(spec, cache_dir=tmp_path, progress=False)
+    robustness = result.robustness
+    assert robustness is not None
+    nominal = robustness.nominal_refinement
+    assert nominal is not None
+    assert len(nominal.rounds) >= 2  # the nominal design had its own rounds
+    objectives = [r["objective"] for r in nominal.rounds]
+    assert objectives == sorted(objectives)
+    # The compared nominal design is the refined one, and it is among the robust candidates.
+    assert robustness.nominal["design"] == nominal.rounds[-1]["design"]
+    ids = {g: {c.id for c in result.space.candidates[g]} for g in result.space.segments}
+    assert all(c in ids[g] for g, c in robustness.nominal["design"].items())

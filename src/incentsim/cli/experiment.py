@@ -28,8 +28,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Simulate every variant under every shock case with every seed, streaming each "
             "finished run to disk, then run the analyses the file asks for (compare, stress, "
-            "sensitivity) and write tables and an HTML report. An interrupted experiment "
-            "continues with --resume."
+            "sensitivity, optimize) and write tables and an HTML report. An interrupted "
+            "experiment continues with --resume; --overwrite replaces a folder's contents."
         ),
     )
     parser.add_argument("file", metavar="FILE", help="experiment YAML file")
@@ -43,6 +43,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--resume",
         action="store_true",
         help="continue an interrupted experiment in --out, keeping its finished runs",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="empty a non-empty --out folder first (not with --resume)",
     )
     parser.add_argument(
         "--workers", type=worker_count, default=1, metavar="W", help="worker processes (default 1)"
@@ -64,12 +69,20 @@ def run(args: argparse.Namespace) -> int:
     )
     from incentsim.report import experiment_report, sensitivity_report
 
+    if args.resume and args.overwrite:
+        print(
+            "incentsim experiment: --resume keeps what --out holds and --overwrite removes it; "
+            "give one",
+            file=sys.stderr,
+        )
+        return 2
     out_dir = args.out or RUNS_FOLDER / folder_name(load_experiment(args.file).name)
     print(f"experiment folder: {out_dir}", file=sys.stderr)
     result = run_experiment(
         args.file,
         out_dir,
         resume=args.resume,
+        overwrite=args.overwrite,
         executor=executor_kind(None, args.workers, None),
         workers=args.workers,
         log=False if args.no_progress else None,

@@ -87,7 +87,9 @@ def _validated(file: str, overrides: list[str]) -> str:
         from incentsim.experiments.batch import plan_experiment
 
         plan = plan_experiment(file, Path("unused"))
-        return f"experiment {plan.experiment.name}: {len(plan.runs)} runs"
+        optimisations = len(plan.optimizations)
+        more = f", {optimisations} optimisations" if optimisations else ""
+        return f"experiment {plan.experiment.name}: {len(plan.runs)} runs{more}"
     document = load_document(file, overrides)
     if isinstance(document, Scenario) and document.population.source is not None:
         from incentsim.population.sample import load_partners_csv

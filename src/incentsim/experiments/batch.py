@@ -14,7 +14,11 @@ An experiment file (YAML) declares what to run::
       - [recession:severe, competitor:severe]
     seeds: [20261123, 7]                   # default: the base scenario's seed
     replications: 50                       # per run; default: the base scenario's
-    analyses: [simulate, compare, stress, sensitivity]
+    analyses: [simulate, compare, stress, sensitivity, optimize]
+    optimize:                              # optimisation files (incentsim.optimizer.spec)
+      tight:
+        file: ../scenarios/optimize_demo.yaml   # relative to the experiment file
+        set: {budget: 14000000, base.population.partners: 200}
     sensitivity:                           # see incentsim.experiments.sensitivity
       variant: current
       method: morris
@@ -39,6 +43,10 @@ The output folder::
     OUT/results/differences.*  (compare) each variant against the reference, paired, per case
     OUT/results/risks.*, resilience.*   (stress) per variant and seed
     OUT/sensitivity/           (sensitivity) indices, noise, plots; its report (sensitivity.html)
+    OUT/optimize/<name>/       (optimize) each optimisation's folder, as ``incentsim optimize``
+                               writes it (design.yaml, report.txt, optimization.json, CSVs)
+    OUT/results/optimizations.*  (optimize) per optimisation: solver status, gap, objective,
+                               reserve, the design, and whether validation agreed
     OUT/report.html            a self-contained report of it all (written by ``incentsim
                                experiment``; from Python, ``incentsim.report.experiment_report``)
 
@@ -48,8 +56,16 @@ temporary name and renamed into place, so a killed process leaves either complet
 none. ``--resume`` checks that the experiment and its scenarios hash as before (else a clear
 error), keeps the finished runs, re-runs the others from the start of the run, and recomputes
 the tables from the run files: the result is the same as an uninterrupted run's. The
-sensitivity analysis streams its sample points in chunks and resumes the same way. Without
-``--resume`` a non-empty output folder is an error.
+sensitivity analysis streams its sample points in chunks and resumes the same way; an
+optimisation whose folder is complete (its folder is swapped into place whole) is kept, the
+others run again. Without ``--resume`` a non-empty output folder is an error, unless
+``overwrite`` (``--overwrite``) empties it first.
+
+**Optimisations.** ``optimize`` names optimisation files, each with ``set`` overrides as
+``incentsim optimize --set`` takes them (``base.`` changes the base scenario); each is checked
+when the experiment is planned, exactly as ``incentsim validate`` checks it, so a bad lever or
+budget is reported with the experiment file, the optimisation's name and the field, before
+anything runs. The optimisations run after the runs, in the experiment's executor kind.
 """
 
 from __future__ import annotations
@@ -62,7 +78,7 @@ import os
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -77,6 +93,7 @@ if TYPE_CHECKING:
     from incentsim.experiments.stress import StressCase
     from incentsim.montecarlo import Executor, MonteCarloResult
     from incentsim.montecarlo.runner import BlockFn
+    from incentsim.optimizer.spec import OptimizationSpec
     from incentsim.scenario.model import Scenario
 
 __all__ = [
@@ -90,11 +107,12 @@ __all__ = [
     "run_experiment",
 ]
 
-ANALYSES = ("simulate", "compare", "stress", "sensitivity")
+ANALYSES = ("simulate", "compare", "stress", "sensitivity", "optimize")
 MANIFEST = "experiment.json"
 RUNS = "runs"
 RESULTS = "results"
 SENSITIVITY = "sensitivity"
+OPTIMIZE = "optimize"
 REPORT = "report.html"
 FORMAT_VERSION = 1
 
@@ -126,6 +144,14 @@ class SensitivitySpec(Strict):
     factors: dict[str, Any] | None = None
 
 
+class OptimizeSpec(Strict):
+    """An optimisation of the experiment: an optimisation file and overrides to it."""
+
+    file: str
+    set: Overrides = Field(default_factory=list)
+    description: str = ""
+
+
 class Experiment(Strict):
     """An experiment file, validated (paths are still as written)."""
 
@@ -139,10 +165,11 @@ class Experiment(Strict):
         Annotated[list[Annotated[int, Field(ge=0, le=2**63 - 1)]], Field(max_length=1_000)] | None
     ) = None
     replications: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
-    analyses: list[Literal["simulate", "compare", "stress", "sensitivity"]] = Field(
+    analyses: list[Literal["simulate", "compare", "stress", "sensitivity", "optimize"]] = Field(
         default=["simulate"]
     )
     sensitivity: SensitivitySpec | None = None
+    optimize: dict[str, OptimizeSpec] | None = None
 
     @field_validator("variants")
     @classmethod
@@ -189,6 +216,7 @@ class Plan:
     runs: list[ExperimentRun]
     content_hash: str
     factors: list[Factor]
+    optimizations: dict[str, OptimizationSpec] = field(default_factory=dict)
 
 
 def load_experiment(path: str | os.PathLike[str]) -> Experiment:
@@ -275,6 +303,7 @@ def plan_experiment(path: str | os.PathLike[str], out_dir: str | os.PathLike[str
         cases.append(case)
     _check_analyses(experiment, shown, len(cases))
     factors = _sensitivity_factors(experiment, variants, shown)
+    optimizations = _optimizations(experiment, folder, shown)
     reference = next(iter(variants.values()))
     seeds = experiment.seeds or [reference.seed]
     reps = experiment.replications or reference.replications
@@ -297,11 +326,52 @@ def plan_experiment(path: str | os.PathLike[str], out_dir: str | os.PathLike[str
         "experiment": experiment.model_dump(mode="json"),
         "replications": reps,
         "runs": [[r.variant, r.case, r.seed, r.scenario_hash] for r in runs],
+        **({"optimize": _optimization_identity(optimizations)} if optimizations else {}),
     }
     digest = hashlib.sha256(
         json.dumps(identity, sort_keys=True, separators=(",", ":")).encode()
     ).hexdigest()
-    return Plan(file, experiment, variants, cases, seeds, reps, runs, digest, factors)
+    return Plan(
+        file, experiment, variants, cases, seeds, reps, runs, digest, factors, optimizations
+    )
+
+
+def _optimizations(experiment: Experiment, folder: Path, file: str) -> dict[str, OptimizationSpec]:
+    """The optimisations, each checked as ``incentsim validate`` checks an optimisation file
+    (none without the analysis)."""
+    from incentsim.optimizer.api import prepare
+    from incentsim.optimizer.spec import load_spec
+
+    if "optimize" not in experiment.analyses:
+        return {}
+    specs = {}
+    for name, entry in (experiment.optimize or {}).items():
+        target = folder / entry.file
+        where = f"optimize.{name}"
+        if not target.is_file():
+            problem = f"cannot find '{entry.file}' (looked for {target})"
+            raise ScenarioError(file, [(f"{where}.file", problem)])
+        try:
+            spec = load_spec(target, _override_list(entry.set))
+            prepare(spec)
+        except ScenarioError as exc:
+            raise ScenarioError(file, [(where, str(exc))]) from None
+        specs[name] = spec
+    return specs
+
+
+def _optimization_identity(specs: Mapping[str, OptimizationSpec]) -> dict[str, Any]:
+    """What each optimisation is, for the experiment's content hash: the file's settings and
+    its base scenario's content."""
+    from incentsim.scenario.loader import load_scenario, scenario_hash
+
+    return {
+        name: {
+            "spec": spec.model_dump(mode="json", exclude={"file"}),
+            "scenario_hash": scenario_hash(load_scenario(spec.scenario_path, spec.overrides)),
+        }
+        for name, spec in specs.items()
+    }
 
 
 def _sensitivity_factors(
@@ -365,6 +435,12 @@ def _check_analyses(experiment: Experiment, file: str, n_cases: int) -> None:
             )
     elif experiment.sensitivity is not None:
         raise ScenarioError(file, [("sensitivity", "given, but 'sensitivity' is not in analyses")])
+    if "optimize" in analyses and not experiment.optimize:
+        raise ScenarioError(
+            file, [("optimize", "give at least one optimisation file (name: {file: ...})")]
+        )
+    if "optimize" not in analyses and experiment.optimize is not None:
+        raise ScenarioError(file, [("optimize", "given, but 'optimize' is not in analyses")])
 
 
 # --- running -----------------------------------------------------------------------------------
@@ -408,16 +484,19 @@ def _simulate_run(run: ExperimentRun, *, reps: int, block_fn: BlockFn | None) ->
     return run.key
 
 
-def _prepare(plan: Plan, out: Path, resume: bool) -> None:
-    """Check the output folder against the plan; write the manifest (status running)."""
+def _prepare(plan: Plan, out: Path, resume: bool, overwrite: bool = False) -> None:
+    """Check the output folder against the plan (emptying it with ``overwrite``); write the
+    manifest (status running)."""
 
     manifest = out / MANIFEST
     if out.exists() and not out.is_dir():
         raise OutDirError(f"{out} exists and is not a folder")
+    if overwrite and not resume and _holds_files(out):
+        _empty(out)
     if not resume and _holds_files(out):
         raise OutDirError(
-            f"{out} is not empty: continue the experiment there with --resume, or choose "
-            "another folder"
+            f"{out} is not empty: continue the experiment there with --resume, replace what it "
+            "holds with --overwrite, or choose another folder"
         )
     if resume and manifest.is_file():
         previous = _read_manifest(manifest)
@@ -438,6 +517,18 @@ def _prepare(plan: Plan, out: Path, resume: bool) -> None:
     for leftover in out.rglob(_TEMPORARY):  # written by a process killed mid-write
         leftover.unlink()
     _write_manifest(plan, out, "running")
+
+
+def _empty(out: Path) -> None:
+    """Remove everything ``out`` holds (``overwrite``), keeping the folder (and its lock,
+    which sits beside it)."""
+    import shutil
+
+    for entry in out.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def _read_manifest(path: Path) -> dict[str, Any] | None:
@@ -514,6 +605,7 @@ def run_experiment(
     out_dir: str | os.PathLike[str],
     *,
     resume: bool = False,
+    overwrite: bool = False,
     executor: str | Executor = "serial",
     workers: int | None = None,
     block_fn: BlockFn | None = None,
@@ -529,6 +621,8 @@ def run_experiment(
         The output folder: new or empty, or (``resume``) one this experiment started.
     resume
         Keep the finished runs of an interrupted run of the same experiment.
+    overwrite
+        Empty a non-empty ``out_dir`` first (whatever it holds); not with ``resume``.
     executor, workers
         Where runs (and sensitivity points) run; runs are the unit of work, each simulated
         serially in its worker, so the results do not depend on the executor.
@@ -549,6 +643,8 @@ def run_experiment(
     from incentsim.montecarlo.resources import check_block_memory
     from incentsim.montecarlo.seeding import BLOCK_SIZE
 
+    if resume and overwrite:
+        raise ValueError("resume keeps what the folder holds and overwrite removes it: give one")
     out = Path(out_dir)
     plan = plan_experiment(path, out)
     local = 1 if executor == "serial" else workers or os.cpu_count() or 1
@@ -556,7 +652,7 @@ def run_experiment(
         block = min(BLOCK_SIZE, plan.replications)
         check_block_memory(run.scenario, block, min(local, len(plan.runs)))
     with folder_lock(out):
-        return _run(plan, out, resume, executor, workers, block_fn, log)
+        return _run(plan, out, resume, executor, workers, block_fn, log, overwrite)
 
 
 def _run(
@@ -567,11 +663,12 @@ def _run(
     workers: int | None,
     block_fn: BlockFn | None,
     log: Any,
+    overwrite: bool = False,
 ) -> ExperimentResult:
     """Run the plan into ``out`` (holding its lock): the manifest says ``complete`` last."""
     from incentsim.montecarlo.executors import open_executor
 
-    _prepare(plan, out, resume)
+    _prepare(plan, out, resume, overwrite)
     stream = sys.stderr if log is None else log
     todo = [r for r in plan.runs if not (resume and _run_done(r, plan.replications))]
     done = len(plan.runs) - len(todo)
@@ -587,10 +684,27 @@ def _run(
         sensitivity = None
         if "sensitivity" in plan.experiment.analyses:
             sensitivity = _sensitivity(plan, out, running, block_fn)
+    kind = executor if isinstance(executor, str) else "serial"
+    for name, spec in plan.optimizations.items():
+        folder = out / OPTIMIZE / name
+        if resume and (folder / "optimization.json").is_file():
+            continue  # swapped into place whole, so complete
+        if stream:
+            print(f"optimisation '{name}' ...", file=stream, flush=True)
+        _optimize(spec, folder, kind, workers)
     result = ExperimentResult(plan, out, sensitivity)
     result.write()
     _write_manifest(plan, out, "complete", seconds=round(time.perf_counter() - began, 3))
     return result
+
+
+def _optimize(spec: OptimizationSpec, folder: Path, executor: str, workers: int | None) -> None:
+    """Run one optimisation into its folder (its text report too; the HTML report is the
+    presentation layer's, linked from the experiment's report)."""
+    from incentsim.optimizer.api import optimize
+
+    optimize(spec, out_dir=folder, overwrite=True, executor=executor, workers=workers,
+             progress=False)  # fmt: skip
 
 
 def _sensitivity(
@@ -706,6 +820,15 @@ class ExperimentResult:
             lines += found or ["  none at this replication count"]
         if self.sensitivity is not None:
             lines += ["", str(self.sensitivity)]
+        if self.plan.optimizations:
+            lines += ["", "Optimisations (each folder under optimize/ holds its report):"]
+            for row in self.optimizations().to_dict("records"):
+                gap = "n/a" if pd.isna(row["gap"]) else f"{row['gap']:.2e}"
+                objective = "no design" if pd.isna(row["objective"]) else f"{row['objective']:,.0f}"
+                lines.append(
+                    f"  {row['optimisation']}: {row['status']} (gap {gap}), objective "
+                    f"{objective}; {row['design'] or '-'}"
+                )
         return "\n".join(lines)
 
     def overview(self) -> pd.DataFrame:
@@ -775,10 +898,46 @@ class ExperimentResult:
             }
         return self._stress_tests
 
+    def optimizations(self) -> pd.DataFrame:
+        """Per optimisation (read from its folder's ``optimization.json``): its description,
+        solver status and gap, objective, reserve, the design (candidate per segment) and
+        whether the validation on fresh seeds agreed with the promise."""
+        rows = []
+        for name in self.plan.optimizations:
+            folder = self.out_dir / OPTIMIZE / name
+            found = json.loads((folder / "optimization.json").read_text(encoding="utf-8"))
+            solver = found.get("solver", {})
+            validation = found.get("validation")
+            agrees = (
+                None
+                if not validation
+                else all(c["agree"] for c in validation.get("comparisons", []))
+            )
+            entry = (self.plan.experiment.optimize or {})[name]
+            rows.append(
+                {
+                    "optimisation": name,
+                    "description": entry.description,
+                    "status": solver.get("status"),
+                    "gap": solver.get("gap"),
+                    "objective": (found.get("promised") or {}).get("objective"),
+                    "reserve": found.get("reserve"),
+                    "design": " ".join(
+                        f"{g}={c['candidate']}" for g, c in (found.get("choice") or {}).items()
+                    ),
+                    "validation_agrees": agrees,
+                    "folder": str(folder),
+                }
+            )
+        return pd.DataFrame(rows)
+
     def tables(self) -> dict[str, pd.DataFrame]:
         """The experiment's tables: ``outcomes``, ``summary`` and, as the analyses ask,
-        ``differences`` (compare), ``risks`` and ``resilience`` (stress)."""
+        ``differences`` (compare), ``risks`` and ``resilience`` (stress), ``optimizations``
+        (optimize)."""
         tables = {"outcomes": self.outcomes(), "summary": self.summary()}
+        if self.plan.optimizations:
+            tables["optimizations"] = self.optimizations()
         if "compare" in self.analyses:
             tables["differences"] = pd.concat(
                 [

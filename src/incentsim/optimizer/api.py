@@ -314,10 +314,21 @@ def _optimize(
     )
     factors: list[Factor] = []
     draws: np.ndarray | None = None
-    nominal_choice: dict[str, int] = {}
+    nominal_ids: dict[str, str] = {}
+    nominal_refinement = None
     if spec.robust is not None:
         factors, draws = assumption_draws(spec, fresh_seed(seed, ROBUST_STREAM))
-        nominal_choice = quiet_solve(design_problem(spec, sim, settings)).choice
+        nominal = quiet_solve(design_problem(spec, sim, settings))
+        if spec.refine is not None and nominal.has_design:
+            # The nominal design is refined as the robust one will be, so the two are compared
+            # on equal terms; its candidates join the robust optimisation's.
+            space, _, _, nominal, nominal_refinement = refine(
+                spec, base, space, sim, nominal,
+                lambda new: simulate(base, new, spec.replications),
+                lambda simulated: design_problem(spec, simulated, settings),
+                quiet_solve,
+            )  # fmt: skip
+        nominal_ids = {g: space.candidates[g][c].id for g, c in nominal.choice.items()}
 
     def simulate_space(new: DesignSpace) -> SimulatedCandidates:
         """New candidates on the optimiser's scenarios (every assumption draw, if robust)."""
@@ -352,12 +363,15 @@ def _optimize(
 
         ids = {g: [c.id for c in space.candidates[g]] for g in space.segments}
         problem, solution, coupling = couple(
-            problem, solution, joint, ids, spec.coupling.iterations, joint_reps, seed, quiet_solve
-        )
-    if spec.robust is not None and solution.has_design and nominal_choice:
+            problem, solution, joint, ids, spec.coupling.iterations, joint_reps, seed, quiet_solve,
+            sim.partners,
+        )  # fmt: skip
+    if spec.robust is not None and solution.has_design and nominal_ids:
         assert draws is not None  # drawn above for a robust optimisation
         ids = {g: [c.id for c in space.candidates[g]] for g in space.segments}
+        nominal_choice = {g: ids[g].index(c) for g, c in nominal_ids.items()}
         robustness = compare_designs(problem, nominal_choice, solution.choice, ids, factors, draws)
+        robustness.nominal_refinement = nominal_refinement
     frontier = None
     if spec.frontier is not None:
         frontier = trace_frontier(problem, spec.frontier.values(), sim.partners, quiet_solve)

@@ -18,6 +18,14 @@ is always measured against the uncorrected coefficients (it does not accumulate)
 stops when the promise agrees with the joint run, when the choice repeats (a fixed point), or
 after ``coupling.iterations`` joint runs.
 
+Retention couples segments too (recruits join the program, not a segment, and churn answers
+the program's pay): given the segments' partner counts, the joint run's retention is compared
+with the promised one (the segments' expected retention weighted by partners; the promise's
+own noise is taken to equal the joint run's, since neither has per-scenario retention for the
+other), and on a disagreement every candidate's expected retention is shifted by the
+difference ``r`` (kept within 0 and 1), so retention floors are judged on the coupled figure.
+Its value in the objective is already in ``a``.
+
 The correction is one number per unit of cost for the whole program (the joint run reports
 the program, not its segments), so it is exact for the design simulated and an approximation
 for the others: that is why each new choice is simulated in turn.
@@ -41,6 +49,7 @@ from typing import Any
 import numpy as np
 
 from incentsim.montecarlo.seeding import SeedLike
+from incentsim.optimizer.frontier import design_retention
 from incentsim.optimizer.milp import DesignProblem, Solution, assess
 from incentsim.optimizer.validate import _Z, _var_of_mean, compare
 
@@ -61,13 +70,16 @@ class Coupling:
         coefficients, the ``joint`` objective and cost (means) with their ``agree`` flags, the
         ``noise`` (95% half-width of the objective's difference), and
         the correction ``a`` and ``b`` per unit of cost applied to the next solve (0 when they
-        agree).
+        agree); with partner counts also ``promised_retention``, ``joint_retention``,
+        ``retention_agrees`` and the retention shift ``r``.
     consistent
         Whether the last joint run agreed with the promise (or the choice repeated).
     stopped
         Why the loop stopped.
     correction
         ``(a, b)`` of the problem the final choice was made on (``(0, 0)``: uncorrected).
+    retention_shift
+        ``r``, the shift of every candidate's expected retention in that problem.
     """
 
     replications: int
@@ -75,6 +87,7 @@ class Coupling:
     consistent: bool = False
     stopped: str = ""
     correction: tuple[float, float] = (0.0, 0.0)
+    retention_shift: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -82,21 +95,25 @@ class Coupling:
             "replications": self.replications,
             "consistent": self.consistent,
             "stopped": self.stopped,
-            "correction": {"a": self.correction[0], "b": self.correction[1]},
+            "correction": {
+                "a": self.correction[0],
+                "b": self.correction[1],
+                "r": self.retention_shift,
+            },
             "iterations": self.iterations,
         }
 
     def corrected(self, problem: DesignProblem) -> DesignProblem:
         """``problem`` with the final correction (itself when there is none)."""
-        if self.correction == (0.0, 0.0):
+        if self.correction == (0.0, 0.0) and self.retention_shift == 0.0:
             return problem
-        return corrected_problem(problem, *self.correction)
+        return corrected_problem(problem, *self.correction, self.retention_shift)
 
     def corrected_promise(
         self, promised: Mapping[str, np.ndarray], budget: float, reserve: float
     ) -> dict[str, np.ndarray]:
         """Per-scenario promises (:func:`~incentsim.optimizer.validate.promised_outcomes`)
-        with the final correction applied to the objective, cost and overrun."""
+        with the final correction applied to the objective, cost, overrun and retention."""
         a, b = self.correction
         cost = np.asarray(promised["incentive_cost"]) * (1.0 + b)
         return {
@@ -105,14 +122,29 @@ class Coupling:
             + a * np.asarray(promised["incentive_cost"]),
             "incentive_cost": cost,
             "overrun_probability": (cost > budget + reserve).astype(float),
+            **(
+                {
+                    "retention": np.clip(
+                        np.asarray(promised["retention"]) + self.retention_shift, 0, 1
+                    )
+                }
+                if "retention" in promised
+                else {}
+            ),
         }
 
 
-def corrected_problem(problem: DesignProblem, a: float, b: float) -> DesignProblem:
+def corrected_problem(problem: DesignProblem, a: float, b: float, r: float = 0.0) -> DesignProblem:
     """``problem`` with every candidate's value raised by ``a`` times its cost and its cost
-    scaled by ``1 + b``, scenario by scenario."""
+    scaled by ``1 + b``, scenario by scenario, and its expected retention shifted by ``r``
+    (within 0 and 1)."""
     segments = {
-        g: dataclasses.replace(coef, value=coef.value + a * coef.cost, cost=coef.cost * (1.0 + b))
+        g: dataclasses.replace(
+            coef,
+            value=coef.value + a * coef.cost,
+            cost=coef.cost * (1.0 + b),
+            retention=np.clip(coef.retention + r, 0.0, 1.0),
+        )
         for g, coef in problem.segments.items()
     }
     return dataclasses.replace(problem, segments=segments)
@@ -127,6 +159,7 @@ def couple(
     replications: int,
     seed: SeedLike,
     solve: Callable[[DesignProblem], Solution],
+    partners: Mapping[str, int] | None = None,
 ) -> tuple[DesignProblem, Solution, Coupling]:
     """The coupling loop from a first solution (see the module notes).
 
@@ -144,6 +177,9 @@ def couple(
         At most this many joint runs, of ``replications`` each, from ``seed``.
     solve
         Solves a design problem.
+    partners
+        Partners per segment: with them (and ``retention`` in the joint run's outcomes) the
+        joint retention is checked and corrected too.
 
     Returns
     -------
@@ -164,10 +200,26 @@ def couple(
         objective_check = compare("objective", value, realised["objective"])
         cost_check = compare("incentive_cost", np.asarray(cost), realised["incentive_cost"])
         agree = objective_check.agree and cost_check.agree
+        retention: dict[str, Any] = {}
+        r = 0.0
+        if partners is not None and "retention" in realised:
+            joint_retention = np.asarray(realised["retention"], dtype=float)
+            promised_retention = design_retention(problem, current.choice, partners)
+            spread = _Z * math.sqrt(2.0 * _var_of_mean(joint_retention))
+            difference = float(joint_retention.mean()) - promised_retention
+            retention_agrees = abs(difference) <= max(spread, 1e-9)
+            agree = agree and retention_agrees
+            r = 0.0 if retention_agrees else difference
+            retention = {
+                "promised_retention": promised_retention,
+                "joint_retention": float(joint_retention.mean()),
+                "retention_agrees": retention_agrees,
+            }
         noise = _Z * math.sqrt(_var_of_mean(value) + _var_of_mean(realised["objective"]))
         scale = max(float(np.mean(cost)), 1.0)
         a = 0.0 if agree else (objective_check.realised - objective_check.promised) / scale
         b = 0.0 if agree else (cost_check.realised - cost_check.promised) / scale
+        r = 0.0 if agree else r
         path.iterations.append(
             {
                 "iteration": iteration,
@@ -182,6 +234,8 @@ def couple(
                 "cost_agrees": cost_check.agree,
                 "a": a,
                 "b": b,
+                **retention,
+                **({"r": r} if retention else {}),
                 "status": current.status,
                 "gap": current.gap,
             }
@@ -190,7 +244,7 @@ def couple(
             path.consistent = True
             path.stopped = f"joint run {iteration} agrees with the promise within sampling noise"
             break
-        candidate_problem = corrected_problem(problem, a, b)
+        candidate_problem = corrected_problem(problem, a, b, r)
         candidate = solve(candidate_problem)
         if not candidate.has_design:
             path.stopped = (
@@ -200,7 +254,7 @@ def couple(
             break
         repeated = candidate.choice == current.choice
         current_problem, current = candidate_problem, candidate
-        path.correction = (a, b)
+        path.correction, path.retention_shift = (a, b), r
         if repeated:
             path.consistent = True
             path.stopped = (

@@ -26,9 +26,15 @@ Constraints:
     only lowers the CVaR, so each round is a relaxation and its optimum, once its CVaR is
     exact, is the full problem's;
   * ``chance``: exactly ``P(cost > budget + R) <= alpha`` over the scenarios, with a binary
-    ``z[s]`` per scenario, ``cost[s] - M[s] * z[s] <= budget + R`` and
-    ``sum z[s] <= floor(alpha*S)``; ``M[s]`` is tightened to the dearest program in scenario
-    ``s`` less the budget, and scenarios that cannot overrun get no ``z``. Much harder to solve;
+    ``z[s]`` per scenario that may overrun, ``cost[s] - M[s] * z[s] <= budget + R`` and
+    ``sum z[s] <= floor(alpha*S)``. The model is strengthened (:func:`chance_rows`): quantile
+    big-M per scenario, scenarios that cannot overrun dropped or written without ``z`` by
+    dominance, a star inequality per scenario and ``z[s] <= z[d]`` for dominating scenarios.
+    When the first solve stops at its share of the time limit (:data:`CHANCE_FIRST_SHARE`),
+    a second phase forces the overruns every better design has (:func:`forced_overruns`) and
+    solves what is left; status and gap stay proven. Much harder to solve than CVaR: on the
+    benchmark's synthetic 8 segments x 32 candidates x 500 scenarios the gap at 120 s falls
+    from 2.4% to 0.9%, at 8 x 64 x 1,000 from 5.4% to 3.2%, still unproven;
   * ``none``: no tail constraint (the reserve is then 0);
 
 - floors per segment on expected retention and loyalty, and a fairness floor: the expected
@@ -345,12 +351,15 @@ def build_model(
     *,
     budget_variable: bool = False,
     tail_scenarios: np.ndarray | None = None,
+    forced_overruns: np.ndarray | None = None,
 ) -> _Model:
     """The PuLP model of ``problem`` (see the module notes).
 
     With ``budget_variable`` the budget becomes a variable ``B >= 0`` and the objective is to
     minimise it (used to find the smallest feasible budget). ``tail_scenarios`` limits the
     CVaR's excess rows to those scenarios (a relaxation; see :func:`solve`).
+    ``forced_overruns`` are scenarios the chance constraint lets overrun
+    without a row, each using one of the allowed overruns (see :func:`forced_overruns`).
     """
     import pulp
 
@@ -406,7 +415,7 @@ def build_model(
             "expected_cost",
         )
     if use_reserve:
-        tail = _Tail(flat, cost, reserve, budget_pairs, budget_rhs, tail_scenarios)
+        tail = _Tail(flat, cost, reserve, budget_pairs, budget_rhs, tail_scenarios, forced_overruns)
         _add_tail(problem, prob, add, tail)
     for label, floors, metric in (
         ("retention", problem.retention_floor, stacked["retention"]),
@@ -491,6 +500,7 @@ class _Tail:
     budget_pairs: list[tuple[Any, float]]
     budget_rhs: float
     scenarios: np.ndarray | None
+    forced: np.ndarray | None = None
 
 
 def _add_tail(problem: DesignProblem, prob: Any, add: Any, tail: _Tail) -> None:
@@ -512,24 +522,247 @@ def _add_tail(problem: DesignProblem, prob: Any, add: Any, tail: _Tail) -> None:
         pairs = [(eta, 1.0), *((v, weight) for v in u.values()), (reserve, -1.0), *budget_pairs]
         add(pairs, pulp.LpConstraintLE, budget_rhs, "cvar")
         return
-    # Exact chance constraint. The dearest program in scenario s costs sum_g max_c cost;
-    # less the budget (fixed, or at least 0 when it is a variable) it bounds cost[s] - B - R.
-    offsets = np.cumsum([0, *(c.n_candidates for c in problem.segments.values())])
-    dearest = np.sum([cost[a:b].max(axis=0) for a, b in itertools.pairwise(offsets)], axis=0)
-    big_m = dearest - (0.0 if budget_pairs else problem.budget)
-    z_pairs = []
-    for s in np.flatnonzero(big_m > 0):
-        z = prob.add_variable(f"z_{s}", cat=pulp.LpBinary)
-        z_pairs.append((z, 1.0))
+    allowed = problem.allowed_overruns
+    kept = np.arange(n_scenarios)
+    if tail.forced is not None and len(tail.forced):
+        if len(tail.forced) > allowed:
+            raise ValueError("more forced overruns than the chance constraint allows")
+        kept = np.setdiff1d(kept, tail.forced)
+        allowed -= len(tail.forced)
+        cost = cost[:, kept]
+    lowest = 0.0 if budget_pairs else problem.budget
+    rows = chance_rows(cost, _offsets(problem), lowest, allowed)
+    hard, soft = kept[rows.hard], kept[rows.soft]
+    cost_of = {int(s): cost[:, i] for i, s in zip(rows.hard, hard, strict=True)}
+    cost_of |= {int(s): cost[:, i] for i, s in zip(rows.soft, soft, strict=True)}
+    star = {int(kept[s]): (u, [(int(kept[t]), a) for t, a in terms])
+            for s, (u, terms) in rows.star.items()}  # fmt: skip
+    dominance = [(int(kept[s]), int(kept[d])) for s, d in rows.dominance]
+    for s in hard.tolist():  # can never overrun in a design that meets the constraint
+        pairs = [*zip(flat, cost_of[s].tolist(), strict=True), (reserve, -1.0), *budget_pairs]
+        add(pairs, pulp.LpConstraintLE, budget_rhs, f"overrun_{s}")
+    z = {s: prob.add_variable(f"z_{s}", cat=pulp.LpBinary) for s in soft.tolist()}
+    for s, big_m in zip(soft.tolist(), rows.big_m.tolist(), strict=True):
         pairs = [
-            *zip(flat, cost[:, s].tolist(), strict=True),
-            (z, -float(big_m[s])),
+            *zip(flat, cost_of[s].tolist(), strict=True),
+            (z[s], -big_m),
             (reserve, -1.0),
             *budget_pairs,
         ]
         add(pairs, pulp.LpConstraintLE, budget_rhs, f"overrun_{s}")
-    if z_pairs:
-        add(z_pairs, pulp.LpConstraintLE, float(problem.allowed_overruns), "chance")
+    for s, (constant, terms) in star.items():
+        pairs = [
+            *zip(flat, cost_of[s].tolist(), strict=True),
+            *((z[t], -coefficient) for t, coefficient in terms),
+            (reserve, -1.0),
+            *budget_pairs,
+        ]
+        add(pairs, pulp.LpConstraintLE, budget_rhs + constant, f"star_{s}")
+    for s, d in dominance:  # s overruns only if d, which costs more in every design, does
+        add([(z[s], 1.0), (z[d], -1.0)], pulp.LpConstraintLE, 0.0, f"dominance_{s}_{d}")
+    if z:
+        add([(v, 1.0) for v in z.values()], pulp.LpConstraintLE, float(allowed), "chance")
+
+
+def _offsets(problem: DesignProblem) -> np.ndarray:
+    """Where each segment's rows start in the stacked ``(candidates, scenarios)`` arrays."""
+    return np.cumsum([0, *(c.n_candidates for c in problem.segments.values())])
+
+
+def _segment_max(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Sum over segments of the largest value among each segment's candidates, per column."""
+    return np.sum([values[a:b].max(axis=0) for a, b in itertools.pairwise(offsets)], axis=0)
+
+
+@dataclass
+class ChanceRows:
+    """How the exact chance constraint is written (see :func:`chance_rows`).
+
+    Attributes
+    ----------
+    hard
+        Scenarios no design meeting the constraint can overrun: ``cost <= budget + R`` with no
+        binary (those implied by another hard one are left out).
+    soft
+        Scenarios that may overrun, each with a binary ``z`` and its big-M in ``big_m``.
+    star
+        Per soft scenario ``s``, the constant ``u`` and terms ``(t, a)`` of its star inequality
+        ``cost[s] - budget - R <= u + sum a * z[t]``.
+    dominance
+        Pairs ``(s, d)`` of soft scenarios where ``d`` costs at least as much as ``s`` for every
+        candidate: ``z[s] <= z[d]`` (immediate dominators only; the rest follow).
+    dropped
+        Scenarios that need no row at all.
+    allowed
+        Scenarios allowed to overrun.
+    """
+
+    hard: np.ndarray
+    soft: np.ndarray
+    big_m: np.ndarray
+    star: dict[int, tuple[float, list[tuple[int, float]]]]
+    dominance: list[tuple[int, int]]
+    dropped: int
+    allowed: int
+
+
+def chance_rows(cost: np.ndarray, offsets: np.ndarray, budget: float, allowed: int) -> ChanceRows:
+    """The rows of an exact chance constraint: big-M tightened, scenarios fixed by dominance,
+    and a star inequality per scenario that may overrun.
+
+    ``cost`` is ``(candidates of every segment stacked, scenarios)``; ``offsets`` where each
+    segment's rows start; ``budget`` a lower bound on the budget; ``allowed`` the ``k``
+    scenarios that may overrun budget + reserve ``R``. The strengthenings (after Luedtke 2014,
+    "A branch-and-cut decomposition algorithm for solving chance-constrained mathematical
+    programs with finite support", and Song, Luedtke and Kucukyavuz 2014) remove no design that
+    meets the constraint:
+
+    - **Quantile big-M**: a design meeting the constraint keeps at least ``S - k`` scenarios
+      ``t`` within budget + ``R``; for each of them its overrun in scenario ``s``,
+      ``y[s] = cost[s] - B - R``, is at most ``cost[s] - cost[t] <= m[s, t] = sum_g max_c
+      (cost[g,c,s] - cost[g,c,t])`` (one candidate per segment makes the maximum separable),
+      so at most the ``(k+1)``-th smallest ``m[s, t]``. That, or the dearest program's overrun
+      when smaller, is ``M[s]``; a scenario with ``M[s] <= 0`` cannot overrun and needs no row.
+    - **Dominance fixing**: scenario ``d`` dominates ``s`` when every candidate costs at least
+      as much in ``d``; a design overrunning in ``s`` overruns in all its dominators, so a
+      scenario with ``k`` or more dominators never overruns (a hard row, without ``z``), and a
+      hard scenario dominated by another hard one needs no row.
+    - **Star inequalities**: with ``u_1 <= u_2 <= ...`` the smallest ``m[s, t]`` in order and
+      ``t_j`` their scenarios, ``y[s] <= u_j`` whenever ``t_j`` keeps within the limit, which
+      ``z[t_j] = 0`` ensures; so ``y[s] <= u_1 + sum_j (u_{j+1} - u_j) z[t_j]`` over the first
+      ``k`` (telescoping to the first ``t_j`` within the limit). A scenario without ``z`` ends
+      the chain early, and so tightens ``M[s]``; a scenario whose ``M[s]`` falls to 0 loses
+      its ``z``, which may end other chains: repeated until nothing changes.
+    - **Dominance rows** ``z[s] <= z[d]``: setting ``z`` to whether a scenario overruns meets
+      them, so they cut only fractional points (and symmetric choices of ``z``).
+    """
+    n_scenarios = cost.shape[1]
+    big_m = _segment_max(cost, offsets) - budget
+    live = np.flatnonzero(big_m > 0)
+    if allowed >= n_scenarios:  # every scenario may overrun: nothing to constrain
+        return ChanceRows(np.array([], int), np.array([], int), np.array([]), {}, [], 0, allowed)
+    # The k+1 smallest m[s, t] in order, per scenario that may overrun.
+    order: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for s in live.tolist():
+        spread = _segment_max(cost[:, s : s + 1] - cost, offsets)
+        nearest = np.argpartition(spread, allowed)[: allowed + 1]
+        nearest = nearest[np.argsort(spread[nearest], kind="stable")]
+        order[s] = (nearest, spread[nearest])
+        big_m[s] = min(big_m[s], float(spread[nearest[-1]]))
+    live = live[big_m[live] > 0]
+    # Dominance among them (a dominator of a scenario that may overrun may overrun too).
+    sub = cost[:, live]
+    dominates = np.empty((len(live), len(live)), dtype=bool)  # [i, j]: scenario j dominates i
+    for i in range(len(live)):
+        dominates[i] = np.all(sub >= sub[:, i : i + 1], axis=0)
+    dominates[np.diag_indices(len(live))] = False
+    same = dominates & dominates.T  # identical columns: the later one dominates the earlier
+    dominates &= ~same | np.triu(np.ones_like(same), 1)
+    is_hard = dominates.sum(axis=1) >= allowed
+    hard = live[is_hard & ~(dominates & is_hard[None, :]).any(axis=1)]
+    has_z = np.zeros(n_scenarios, dtype=bool)
+    has_z[live[~is_hard]] = True
+    star: dict[int, tuple[float, list[tuple[int, float]]]] = {}
+    changed = True
+    while changed:  # chains end at scenarios without z; a scenario losing z ends others
+        changed, star = False, {}
+        for s in np.flatnonzero(has_z).tolist():
+            nearest, values = order[s]
+            end = allowed
+            without = np.flatnonzero(~has_z[nearest[:allowed]])
+            if len(without):
+                end = int(without[0])
+            if values[end] < big_m[s]:
+                big_m[s] = float(values[end])
+            if big_m[s] <= 0:
+                has_z[s], changed = False, True
+                continue
+            steps = np.diff(values[: end + 1])
+            star[s] = (
+                float(values[0]),
+                [(int(t), float(a)) for t, a in zip(nearest[:end], steps, strict=True) if a > 0],
+            )
+    soft = np.flatnonzero(has_z)
+    keep = has_z[live]
+    soft_dom = dominates[np.ix_(keep, keep)]
+    # Immediate dominators: d dominates s with no scenario with z between them.
+    through = (soft_dom.astype(np.float32) @ soft_dom.astype(np.float32)) > 0
+    immediate = soft_dom & ~through
+    soft_live = live[keep]
+    pairs = [
+        (int(soft_live[i]), int(soft_live[j])) for i, j in zip(*np.nonzero(immediate), strict=True)
+    ]
+    return ChanceRows(
+        hard=hard,
+        soft=soft,
+        big_m=big_m[soft],
+        star=star,
+        dominance=pairs,
+        dropped=n_scenarios - len(hard) - len(soft),
+        allowed=allowed,
+    )
+
+
+def forced_overruns(
+    problem: DesignProblem,
+    lower: float,
+    *,
+    solver: Literal["highs", "cbc"] = "highs",
+    time_limit: float | None = None,
+) -> np.ndarray:
+    """Scenarios every design better than ``lower`` overruns (chance constraint).
+
+    If the best design that keeps scenario ``s`` alone within budget + reserve (every other
+    constraint kept, no tail constraint) is worth no more than ``lower``, a better design must
+    overrun ``s`` (the scenario bound of Ahmed, Luedtke, Song and Xie 2017, used to fix
+    binaries). Scenarios are tried from the dearest for the average candidate down; a
+    scenario's dominators are forced with it and what it dominates is skipped with it, and the
+    search stops after ``2k + 10`` scenarios in a row force nothing, when the ``k`` allowed
+    overruns are all forced, or at ``time_limit``. Each sub-problem's proven bound is used, so
+    a sub-solve stopped early forces less but never wrongly.
+    """
+    import pulp
+
+    began = time.perf_counter()
+    free = copy.copy(problem)
+    free.risk = "none"
+    cost = np.concatenate([coef.cost for coef in problem.segments.values()])
+    typical = np.sum([coef.cost.mean(axis=0) for coef in problem.segments.values()], axis=0)
+    forced = np.zeros(problem.n_scenarios, dtype=bool)
+    settled = np.zeros(problem.n_scenarios, dtype=bool)
+    allowed, idle = problem.allowed_overruns, 0
+    for s in np.argsort(-typical, kind="stable").tolist():
+        if settled[s]:
+            continue
+        if forced.sum() > allowed or idle > 2 * allowed + 10:
+            break
+        left = None if time_limit is None else time_limit - (time.perf_counter() - began)
+        if left is not None and left <= 0:
+            break
+        model = build_model(free)
+        model.reserve.upBound = problem.reserve_max
+        flat = [v for g in model.x for v in model.x[g]]
+        row = pulp.LpAffineExpression(
+            [*zip(flat, cost[:, s].tolist(), strict=True), (model.reserve, -1.0)]
+        )
+        model.prob.addConstraint(
+            pulp.LpConstraint(row, pulp.LpConstraintLE, "alone", problem.budget)
+        )
+        found = _run(model, solver, left, 1e-6, False)
+        bound = found.bound
+        if found.status == "infeasible":
+            bound = -math.inf
+        elif found.status == "optimal" and found.has_design:
+            bound = model.prob.objective.value()
+        column = cost[:, s : s + 1]
+        if bound is not None and bound <= lower:
+            forced |= np.all(cost >= column, axis=0)  # its dominators overrun with it
+            settled |= forced
+            idle = 0
+        else:
+            settled |= np.all(cost <= column, axis=0)  # keeping it within is no harder
+            idle += 1
+    return np.flatnonzero(forced)
 
 
 # --- solving --------------------------------------------------------------------------------------
@@ -575,6 +808,8 @@ def solve(
         model = build_model(problem, tail_scenarios=scenarios)
         built += time.perf_counter() - start
         left = None if time_limit is None else max(time_limit - (start - began), 0.1)
+        if problem.risk == "chance" and left is not None:  # leave time to force overruns
+            left *= CHANCE_FIRST_SHARE
         solution = _run(model, solver, left, mip_gap, msg)
         solved += solution.solve_seconds
         missing = _missing_tail(problem, solution, model, scenarios)
@@ -586,6 +821,11 @@ def solve(
             solution.choice = {}
             solution.detail = "stopped at the time limit before the CVaR rows were complete"
             break
+    if problem.risk == "chance" and solution.status == "time_limit" and solution.has_design:
+        assert time_limit is not None  # only a time limit stops a solve short
+        left = max(time_limit - (time.perf_counter() - began), 0.1)
+        solution = _force_and_resolve(problem, solution, solver, left, mip_gap, msg)
+        solved = solution.solve_seconds
     solution.build_seconds, solution.solve_seconds = built, solved
     if scenarios is not None:
         note = (
@@ -601,6 +841,67 @@ def solve(
     if solution.status == "infeasible" and diagnose_infeasible:
         solution.diagnosis = diagnose(problem, solver=solver, time_limit=time_limit)
     return solution
+
+
+#: Share of the time limit the exact chance model gets before overruns are forced.
+CHANCE_FIRST_SHARE = 0.25
+
+
+def _force_and_resolve(
+    problem: DesignProblem,
+    first: Solution,
+    solver: Literal["highs", "cbc"],
+    time_limit: float,
+    mip_gap: float,
+    msg: bool,
+) -> Solution:
+    """The chance model's second phase, after a first solve stopped at its time limit with an
+    incumbent: force the overruns every better design has (:func:`forced_overruns`), solve the
+    smaller model that is left in the remaining time, and keep the better of its design and the
+    incumbent. The bound is the smaller of the first solve's and the larger of the incumbent's
+    objective and the second model's bound (its optimum, or minus infinity when infeasible:
+    then no design beats the incumbent), so the status and gap stay proven."""
+    began = time.perf_counter()
+
+    def worth(choice: Mapping[str, int]) -> float:
+        figures = assess(problem, choice)
+        return float(figures.get("robust_objective", figures["objective"]))
+
+    lower = worth(first.choice)
+    margin = 1e-9 * max(1.0, abs(lower))
+    forced = forced_overruns(problem, lower - margin, solver=solver, time_limit=time_limit / 3)
+    best, best_choice = lower, first.choice
+    second_bound = -math.inf
+    outcome = f"{len(forced)} scenarios forced to overrun"
+    if len(forced) <= problem.allowed_overruns:
+        left = max(time_limit - (time.perf_counter() - began), 0.1)
+        model = build_model(problem, forced_overruns=forced)
+        second = _run(model, solver, left, mip_gap, msg)
+        if second.has_design and worth(second.choice) > best:
+            best, best_choice = worth(second.choice), second.choice
+        if second.status == "infeasible":
+            second_bound = -math.inf
+        elif second.status == "optimal" and second.has_design:
+            second_bound = worth(second.choice)
+        else:
+            second_bound = math.inf if second.bound is None else second.bound
+        outcome += f", then {second.status} on the rest"
+    else:
+        outcome += ", more than allowed: no design beats the first"
+    upper = math.inf if first.bound is None else first.bound
+    bound = min(upper, max(best, second_bound))
+    gap = max(0.0, bound - best) / max(abs(best), 1e-10) if math.isfinite(bound) else None
+    proven = gap is not None and gap <= mip_gap + 1e-12
+    return Solution(
+        "optimal" if proven else "time_limit",
+        first.solver,
+        gap=gap,
+        bound=bound if math.isfinite(bound) else None,
+        choice=dict(best_choice),
+        solve_seconds=first.solve_seconds + time.perf_counter() - began,
+        detail=f"chance constraint in two phases: {outcome}",
+        raw_status="Optimal" if proven else first.raw_status,
+    )
 
 
 def _first_tail(problem: DesignProblem) -> np.ndarray:

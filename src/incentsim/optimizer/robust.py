@@ -13,7 +13,9 @@ expected objective (:func:`~incentsim.optimizer.milp.draw_objective`).
 :func:`compare_designs` sets the *nominal* design (the one chosen under the default constants)
 against the robust one under every draw, and scores each assumption by the rank correlation
 between its drawn value and the robust design's gain over the nominal one: the assumptions the
-choice is sensitive to.
+choice is sensitive to. With ``refine:``, the nominal design is refined first (rounds under the
+default constants, as the robust design's are under the draws), and its candidates join the
+robust optimisation's, so the comparison sets a refined design against a refined one.
 
 The draws come from their own stream of the optimisation's seed
 (:func:`~incentsim.montecarlo.seeding.fresh_seed`), so they are reproducible.
@@ -32,6 +34,7 @@ from incentsim.experiments.sensitivity import DEFAULT_FACTORS, Factor, apply_fac
 from incentsim.montecarlo.seeding import SeedLike
 from incentsim.optimizer.evaluate import SimulatedCandidates
 from incentsim.optimizer.milp import DesignProblem, Solution, draw_means, draw_objective
+from incentsim.optimizer.refine import Refinement
 from incentsim.optimizer.spec import OptimizationSpec
 from incentsim.scenario.loader import scenario_from_dict
 from incentsim.scenario.model import Scenario
@@ -69,6 +72,9 @@ class Robustness:
     sensitivity
         Per assumption, the rank correlation between its drawn value and the robust design's
         gain over the nominal one per draw (largest magnitude first).
+    nominal_refinement
+        With ``refine``: the nominal design's own refinement rounds (under the default
+        constants), so the nominal design compared is refined as the robust one is.
     """
 
     measure: str
@@ -77,6 +83,7 @@ class Robustness:
     nominal: dict[str, Any]
     robust: dict[str, Any]
     sensitivity: dict[str, float] = field(default_factory=dict)
+    nominal_refinement: Refinement | None = None
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per draw: the assumptions' values and each design's objective."""
@@ -100,6 +107,9 @@ class Robustness:
             "nominal": self.nominal,
             "robust": self.robust,
             "sensitivity": self.sensitivity,
+            "nominal_refinement": (
+                None if self.nominal_refinement is None else self.nominal_refinement.to_dict()
+            ),
         }
 
 

@@ -653,4 +653,31 @@ def experiment_report(result: ExperimentResult, path: str | os.PathLike[str]) ->
         )
         columns = ["outcome", "rank", "factor", "range", RANK_BY[result.sensitivity.method]]
         report.add_table(result.sensitivity.to_frame()[columns], index=False)
+    if result.plan.optimizations:
+        report.add_heading("Optimisations")
+        report.add_text(
+            "Each optimisation's design (design.yaml), report and tables are in its folder "
+            "under optimize/; the objective is the one promised on the optimiser's scenarios, "
+            "and validation says whether fresh seeds agreed with it."
+        )
+        frame = result.optimizations().drop(columns=["folder"])
+        frame["gap"] = frame["gap"].map(lambda g: "n/a" if pd.isna(g) else f"{g:.1e}")
+        frame["objective"] = frame["objective"].map(
+            lambda v: "no design" if pd.isna(v) else f"{v:,.0f}"
+        )
+        frame["reserve"] = frame["reserve"].map(lambda v: "-" if pd.isna(v) else f"{v:,.0f}")
+        frame["validation_agrees"] = frame["validation_agrees"].map(
+            lambda v: "not validated" if pd.isna(v) else ("agrees" if v else "differs")
+        )
+        labels = {
+            "optimisation": "Optimisation",
+            "description": "What it asks",
+            "status": "Solver status",
+            "gap": "Gap",
+            "objective": "Objective (promised)",
+            "reserve": "Reserve",
+            "design": "Design (candidate per segment)",
+            "validation_agrees": "Fresh seeds",
+        }
+        report.add_table(frame.rename(columns=labels), index=False)
     return report.write(path)
