@@ -43,6 +43,53 @@ def add_set_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_history_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    document: str,
+    document_help: str,
+    history: str,
+    history_help: str,
+    out: str,
+    written: str,
+) -> None:
+    """The arguments of a verb over a transactions history, spelled alike by every such verb.
+
+    Adds the positional ``document`` (``<DOCUMENT>.yaml``: a scenario or program file), the
+    positional ``history`` (a transactions file: CSV, Parquet or Excel), ``--out DIR``
+    (default ``./<out>``), ``--overwrite`` and ``--set`` (:func:`add_set_option`).
+
+    Parameters
+    ----------
+    parser
+        The verb's parser.
+    document, history
+        The names the two files land under in ``args`` (their metavars in capitals).
+    document_help, history_help
+        What each file is, for ``--help`` (the history's formats are added).
+    out
+        The default output folder's name.
+    written
+        What the verb writes there, as in "a folder that already holds <written>".
+    """
+    parser.add_argument(document, metavar=f"{document.upper()}.yaml", help=document_help)
+    parser.add_argument(
+        history, metavar=history.upper(), help=f"{history_help} (.csv, .parquet or .xlsx)"
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default=out,
+        help=f"folder for the output files (created if needed; default: ./{out})",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help=f"replace a --out folder that already holds {written} (or another result)",
+    )
+    add_set_option(parser)
+
+
 def executor_kind(executor: str | None, workers: int, scheduler: str | None) -> str:
     """The executor to use: as asked, else dask with a scheduler, serial for one worker, else
     processes."""

@@ -22,7 +22,7 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-from incentsim.cli._common import add_excel_option, add_set_option, positive_int
+from incentsim.cli._common import add_excel_option, add_history_arguments, positive_int
 from incentsim.errors import IncentsimError
 
 
@@ -37,9 +37,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "PROGRAM is a scenario file (its program and calendar) or a program file."
         ),
     )
-    parser.add_argument("program", metavar="PROGRAM.yaml", help="scenario or program file")
-    parser.add_argument(
-        "transactions", metavar="TRANSACTIONS", help="transactions file (.csv, .parquet or .xlsx)"
+    add_history_arguments(
+        parser,
+        document="program",
+        document_help="scenario or program file",
+        history="transactions",
+        history_help="transactions file",
+        out="statements",
+        written="statements",
     )
     parser.add_argument(
         "--columns",
@@ -48,17 +53,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "strings, other date formats or a ';' separator (see incentsim.payout.intake)",
     )
     add_excel_option(parser, "the statements")
-    parser.add_argument(
-        "--out",
-        metavar="DIR",
-        default="statements",
-        help="folder for the output files (created if needed; default: ./statements)",
-    )
-    parser.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace a --out folder that already holds statements (or another result)",
-    )
     parser.add_argument(
         "--start-date",
         type=_date,
@@ -72,7 +66,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--periods-per-year", type=positive_int, metavar="N", help="periods a program year"
     )
-    add_set_option(parser)
     parser.set_defaults(func=run)
 
 
