@@ -354,13 +354,10 @@ def _with(scenario: Scenario, units: np.ndarray) -> Scenario:
 
 def _simulate(scenario: Scenario, seed: Any, reps: int, partners: int) -> Observed:
     """One block of ``scenario`` from ``seed`` with its first ``partners`` partners observed."""
-    from incentsim.engine.simulation import Simulation
-    from incentsim.market.demand import market_path
-    from incentsim.population.sample import build_partners
+    from incentsim.engine.simulation import Simulation, draw_partners_and_market
 
     population_seed, market_seed, partner_seed = seed.spawn(3)
-    drawn = build_partners(scenario, np.random.default_rng(population_seed), reps)
-    market = market_path(scenario, np.random.default_rng(market_seed), reps)
+    drawn, market = draw_partners_and_market(scenario, population_seed, market_seed, reps)
     simulation = Simulation(scenario, drawn, market, np.random.default_rng(partner_seed))
     simulation.recorder.keep_partner_history()
     simulation.run()

@@ -1055,6 +1055,28 @@ class Simulation:
         return self.recorder.result()
 
 
+def draw_partners_and_market(
+    scenario: Scenario,
+    population_seed: np.random.SeedSequence,
+    market_seed: np.random.SeedSequence,
+    reps: int,
+) -> tuple[Partners, MarketPath]:
+    """The partners and the market path of ``reps`` replications, each from its own stream (a
+    block seed's first and second children), from the scenario's population, market and
+    calendar."""
+    partners = build_partners(
+        scenario.population, scenario.calendar, np.random.default_rng(population_seed), reps
+    )
+    market = market_path(
+        scenario.market,
+        scenario.population.groups,
+        scenario.calendar,
+        np.random.default_rng(market_seed),
+        reps,
+    )
+    return partners, market
+
+
 def simulate_block(
     scenario: Scenario, seed: np.random.SeedSequence, reps: int, panel: bool = False
 ) -> BlockResult:
@@ -1064,8 +1086,7 @@ def simulate_block(
     partners' own draws, so the same seed always gives the same numbers.
     """
     population_seed, market_seed, partner_seed = seed.spawn(3)
-    partners = build_partners(scenario, np.random.default_rng(population_seed), reps)
-    market = market_path(scenario, np.random.default_rng(market_seed), reps)
+    partners, market = draw_partners_and_market(scenario, population_seed, market_seed, reps)
     simulation = Simulation(
         scenario, partners, market, np.random.default_rng(partner_seed), panel=panel
     )

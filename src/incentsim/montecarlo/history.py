@@ -155,9 +155,7 @@ def _simulated(
 ) -> tuple[Recorder, Partners, int, np.random.Generator]:
     """Run the block holding ``replication`` with the partner history kept; also the stream
     that splits and dates its deals (the block seed's fourth child: the engine uses three)."""
-    from incentsim.engine.simulation import Simulation
-    from incentsim.market.demand import market_path
-    from incentsim.population.sample import build_partners
+    from incentsim.engine.simulation import Simulation, draw_partners_and_market
 
     if replication < 0:
         raise ValueError(f"replication must be >= 0, got {replication}")
@@ -166,8 +164,7 @@ def _simulated(
     block = block_seeds(root, (replication // BLOCK_SIZE + 1) * BLOCK_SIZE)[-1]
     reps = BLOCK_SIZE
     population_seed, market_seed, partner_seed, history_seed = block.seed.spawn(4)
-    partners = build_partners(scenario, np.random.default_rng(population_seed), reps)
-    market = market_path(scenario, np.random.default_rng(market_seed), reps)
+    partners, market = draw_partners_and_market(scenario, population_seed, market_seed, reps)
     simulation = Simulation(scenario, partners, market, np.random.default_rng(partner_seed))
     simulation.recorder.keep_partner_history()
     simulation.run()

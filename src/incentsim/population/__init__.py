@@ -28,8 +28,6 @@ _LAZY = {
         "Partners",
         "build_partners",
         "draw",
-        "group_index",
-        "group_names",
         "load_partners_csv",
         "top_share",
     )
@@ -61,8 +59,6 @@ __all__ = [
     "Uniform",
     "build_partners",
     "draw",
-    "group_index",
-    "group_names",
     "load_partners_csv",
     "top_share",
 ]
