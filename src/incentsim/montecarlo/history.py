@@ -38,6 +38,7 @@ import pandas as pd
 from incentsim._output import atomic_file
 from incentsim.montecarlo.seeding import BLOCK_SIZE, SeedLike, block_seeds
 from incentsim.payout.transactions import COLUMNS
+from incentsim.quantities import from_cents, round_to_cents, to_cents
 
 if TYPE_CHECKING:
     from incentsim.calendar import Calendar
@@ -145,11 +146,6 @@ def partner_table(history: pd.DataFrame, calendar: Calendar) -> pd.DataFrame:
     return table.reset_index()
 
 
-def _cents(values: np.ndarray) -> np.ndarray:
-    """Money rounded to the cent."""
-    return np.rint(np.asarray(values) * 100.0) / 100.0
-
-
 def _simulated(
     scenario: Scenario, seed: SeedLike | None, replication: int
 ) -> tuple[Recorder, Partners, int, np.random.Generator]:
@@ -211,14 +207,14 @@ def _history(
                 {
                     "partner": returned,
                     "date": first_week,
-                    "returned_amount": _cents(period["returns"][returned]),
+                    "returned_amount": round_to_cents(period["returns"][returned]),
                 }
             ),
             pd.DataFrame(
                 {
                     "partner": claimed,
                     "date": claim_day,
-                    "mdf_claim": _cents(period["mdf_claims"][claimed]),
+                    "mdf_claim": round_to_cents(period["mdf_claims"][claimed]),
                 }
             ),
             pd.DataFrame(
@@ -298,7 +294,7 @@ def _sales(
     order = np.lexsort((day, period, partner))
     partner, day, period, raw = partner[order], day[order], period[order], raw[order]
     running = pd.Series(raw).groupby([partner, period]).cumsum().to_numpy()
-    total_cents = np.rint(running * 100.0).astype(np.int64)
+    total_cents = to_cents(running)
     starts = np.r_[True, (partner[1:] != partner[:-1]) | (period[1:] != period[:-1])]
     cents = np.where(starts, total_cents, total_cents - np.r_[0, total_cents[:-1]])
     keep = cents > 0
@@ -318,7 +314,7 @@ def _sales(
         {
             "partner": partner,
             "date": start + day,
-            "amount": cents / 100.0,
+            "amount": from_cents(cents),
             "product": products,
             "deal_type": np.where(new_logo, "new_logo", "other").astype(object),
             "deal_registration_id": [f"D{k:07d}" for k in range(1, n + 1)],
