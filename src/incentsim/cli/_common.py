@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from incentsim._output import check_kind, folder_lock
 from incentsim.errors import IncentsimError
 
 #: Where Monte Carlo blocks can run (see :mod:`incentsim.montecarlo.executors`).
@@ -261,6 +262,7 @@ def draws_block_fn(path: Path | None) -> Any:
     """The block function that applies ``--draws`` (``None`` without it: the engine's own)."""
     if path is None:
         return None
+    # loaded when the verb runs: every verb module is imported to build the parser
     from incentsim.calibration.draws import DrawnBehaviour, read_draws
 
     return DrawnBehaviour(read_draws(path))
@@ -317,7 +319,6 @@ def locked_out(args: argparse.Namespace) -> Iterator[None]:
     if args.out is None:
         yield
         return
-    from incentsim._output import check_kind, folder_lock
 
     out = Path(args.out)
     with folder_lock(out):

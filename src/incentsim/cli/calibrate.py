@@ -20,6 +20,7 @@ import sys
 
 from incentsim.cli._common import add_history_arguments, positive_int
 from incentsim.errors import IncentsimError
+from incentsim.scenario.loader import load_program, load_scenario
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -66,10 +67,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Calibrate, write the folder, print the estimates and the fit; 0 on success."""
+    # loaded when the verb runs: every verb module is imported to build the parser
     from incentsim.calibration import calibrate, holdout_check, write_calibration
     from incentsim.calibration.estimate import history_hash
     from incentsim.payout import read_transactions
-    from incentsim.scenario.loader import load_program, load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
     program = load_program(args.program) if args.program else None

@@ -22,8 +22,13 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
+from pydantic import ValidationError
+
+from incentsim.calendar import Calendar
 from incentsim.cli._common import add_excel_option, add_history_arguments, positive_int
 from incentsim.errors import IncentsimError
+from incentsim.scenario.loader import load_document
+from incentsim.scenario.model import Scenario
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -71,9 +76,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Compute and write the statements; print a summary."""
-    from pydantic import ValidationError
-
-    from incentsim.calendar import Calendar
+    # loaded when the verb runs: every verb module is imported to build the parser
     from incentsim.payout import (
         ColumnMapping,
         compute_statements,
@@ -82,8 +85,6 @@ def run(args: argparse.Namespace) -> int:
         write_statements,
     )
     from incentsim.report.statements import statement_pages
-    from incentsim.scenario.loader import load_document
-    from incentsim.scenario.model import Scenario
 
     document = load_document(args.program, args.overrides)
     if isinstance(document, Scenario):

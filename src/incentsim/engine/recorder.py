@@ -409,6 +409,7 @@ class Recorder:
 
     def result(self) -> BlockResult:
         """The block's outcomes, trajectories, panel and events."""
+        # circular: engine.simulation imports the recorder
         from incentsim.engine.simulation import BlockResult
 
         sim = self.sim

@@ -38,6 +38,7 @@ import pandas as pd
 from incentsim._output import atomic_file
 from incentsim.montecarlo.seeding import BLOCK_SIZE, SeedLike, block_seeds
 from incentsim.payout.transactions import COLUMNS
+from incentsim.program.compiled import compile_program
 from incentsim.quantities import from_cents, round_to_cents, to_cents
 
 if TYPE_CHECKING:
@@ -151,6 +152,7 @@ def _simulated(
 ) -> tuple[Recorder, Partners, int, np.random.Generator]:
     """Run the block holding ``replication`` with the partner history kept; also the stream
     that splits and dates its deals (the block seed's fourth child: the engine uses three)."""
+    # first use: importing the Monte Carlo package loads neither SimPy nor the engine
     from incentsim.engine.simulation import Simulation, draw_partners_and_market
 
     if replication < 0:
@@ -176,8 +178,6 @@ def _history(
     rng: np.random.Generator,
 ) -> SimulatedHistory:
     """The rows of replication ``r`` of a block run with the partner history kept."""
-    from incentsim.program.compiled import compile_program
-
     assert recorder.partner_weeks is not None
     cal = scenario.calendar
     wpp = cal.weeks_per_period

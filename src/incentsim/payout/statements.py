@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from incentsim import _output
+from incentsim._workbook import COUNT, MONEY_CENTS, Sheet, write_workbook
 from incentsim.calendar import Calendar
 from incentsim.errors import DataError
 from incentsim.payout.aggregate import FINDING_COLUMNS, aggregate, pay_day, period_bounds
@@ -841,8 +842,6 @@ def write_excel(result: Statements, path: str | Path) -> Path:
     Money is stored as numbers with two decimals, shown with thousands separators; dates as
     dates (:func:`incentsim._workbook.write_workbook`).
     """
-    from incentsim._workbook import COUNT, MONEY_CENTS, Sheet, write_workbook
-
     items = result.summary()
     summary = pd.DataFrame(
         [(k, float(v) if isinstance(v, Decimal) else v) for k, v in items.items()],

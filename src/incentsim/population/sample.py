@@ -302,6 +302,7 @@ def _poisson_quantile(q: float, mean: float) -> int:
     Uses :mod:`scipy.special`, which imports far faster than :mod:`scipy.stats` (worker
     processes import this module).
     """
+    # SciPy loads on first use, so reading and validating scenarios stays quick
     from scipy.special import pdtr, pdtrik
 
     upper = int(np.ceil(pdtrik(q, mean)))

@@ -300,6 +300,7 @@ def _with_partner_file(scenario: Scenario, file: str | Path | None) -> Scenario:
     ScenarioError
         ``population.partners`` is written and differs from the number of partners listed.
     """
+    # pandas loads only for a partner file, so validating a scenario stays quick
     from incentsim.population.sample import load_partners_csv
 
     population = scenario.population
