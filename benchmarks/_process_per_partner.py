@@ -56,8 +56,9 @@ import numpy as np
 import simpy
 
 from incentsim.engine.decisions import forecast_noise, per_period
-from incentsim.market.demand import MarketPath, market_path
-from incentsim.population.sample import NEVER_ACTIVE, Partners, build_partners
+from incentsim.engine.simulation import draw_partners_and_market
+from incentsim.market.demand import MarketPath
+from incentsim.population.sample import NEVER_ACTIVE, Partners
 from incentsim.program.compiled import REQUIREMENT_TOLERANCE, CompiledProgram, compile_program
 from incentsim.program.ledger import open_ledger, run_payout
 from incentsim.program.rules import (
@@ -146,8 +147,7 @@ class ProcessPerPartner:
 
     def __init__(self, scenario: Scenario, seed: int, n_partners: int | None = None) -> None:
         population_seed, market_seed, partner_seed = np.random.SeedSequence(seed).spawn(3)
-        partners = build_partners(scenario, np.random.default_rng(population_seed), 1)
-        market = market_path(scenario, np.random.default_rng(market_seed), 1)
+        partners, market = draw_partners_and_market(scenario, population_seed, market_seed, 1)
         cp = compile_program(scenario.program, partners.segment_names, partners.region_names)
         check_supported(scenario, cp, partners)
         self.scenario, self.cp, self.b = scenario, cp, scenario.behaviour

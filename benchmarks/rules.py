@@ -37,8 +37,8 @@ from incentsim.program.rules import (
     initial_state,
     qualified_tier,
     rebate_on,
-    to_cents,
 )
+from incentsim.quantities import to_cents
 from incentsim.scenario.loader import load_scenario
 from incentsim.scenario.model import Scenario
 

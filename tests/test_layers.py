@@ -14,8 +14,9 @@ PACKAGE = Path(incentsim.__file__).parent
 #: The layer of each top-level package or module, lowest first (docs/architecture.md).
 LAYERS = {
     **dict.fromkeys(
-        ["errors", "quantities", "strict", "calendar", "risk", "result", "_merge", "_output"], 0
+        ["errors", "quantities", "strict", "calendar", "groups", "risk", "result", "_merge"], 0
     ),
+    "_output": 0,
     "_workbook": 0,
     **dict.fromkeys(["program", "population", "market", "scenario"], 1),
     **dict.fromkeys(["engine", "payout"], 2),

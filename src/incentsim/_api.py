@@ -70,6 +70,7 @@ def simulate(
     >>> result = incentsim.simulate("scenarios/small.yaml", reps=50)  # doctest: +SKIP
     >>> result.summary.to_frame().loc["cost_to_revenue"]            # doctest: +SKIP
     """
+    # load_scenario, the other door here, does not load the Monte Carlo layer
     from incentsim.montecarlo.runner import run_montecarlo
 
     return run_montecarlo(as_scenario(scenario, overrides), reps, seed, **options)

@@ -105,6 +105,7 @@ def _sheet_title(name: str) -> str:
 def _format(ws: Any, frame: pd.DataFrame, formats: Mapping[str, str | Sequence[str]]) -> None:
     """Header bold and frozen, widths from the contents, number formats per cell of the
     openpyxl worksheet ``ws``."""
+    # openpyxl loads only when a workbook is written
     from openpyxl.styles import Font
 
     ws.freeze_panes = "A2"

@@ -17,13 +17,30 @@ total of one money column by :data:`MAX_TOTAL` (a thousand trillion): incentives
 times the revenue (a 100% rate with the largest accelerator multiplier) on such totals stay more
 than 9 times below the int64 limit, so no sum in cents can wrap. No real program comes near
 either bound; they exist so that a typo or a hostile file cannot become a wrong number.
+
+Money moves between currency units and cents only through :func:`to_cents` and
+:func:`cents_of` (rounded half to even) and back through :func:`from_cents` and
+:func:`amount_of`; :func:`round_to_cents` rounds an amount to the cent and
+:func:`cents_decimal` gives an exact :class:`~decimal.Decimal` of the currency. A float holds
+every whole cent exactly up to ``2**53`` cents (about 90 trillion currency units), so an amount
+up to :data:`MAX_AMOUNT` makes the trip to cents and back unchanged.
+
+>>> to_cents([1.005, 2.5, -0.125])
+array([100, 250, -12])
+>>> from_cents(to_cents([12.34]))
+array([12.34])
+>>> cents_of(0.125), amount_of(1234), cents_decimal(-5)
+(12, 12.34, Decimal('-0.05'))
 """
 
 from __future__ import annotations
 
 import types
+from decimal import Decimal
 from typing import Annotated, Any, Union, get_args, get_origin
 
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from pydantic import Field
 
 #: The largest amount of money one field, one transaction or one partner's period may hold.
@@ -37,6 +54,41 @@ Finite = Annotated[float, Field(allow_inf_nan=False)]
 Rate = Annotated[Finite, Field(ge=0.0, le=1.0)]
 #: An amount of money: finite, not negative, at most :data:`MAX_AMOUNT`.
 Money = Annotated[Finite, Field(ge=0.0, le=MAX_AMOUNT)]
+
+
+def to_cents(amount: ArrayLike) -> NDArray[np.int64]:
+    """Money as whole cents (int64), rounded half to even: how the rules engine and the ledger
+    hold it."""
+    scaled = np.asarray(amount, dtype=np.float64) * 100.0
+    if np.ndim(scaled):
+        np.rint(scaled, out=scaled)  # in place: one large temporary less
+        return scaled.astype(np.int64)
+    return np.rint(scaled).astype(np.int64)
+
+
+def cents_of(amount: float) -> int:
+    """One amount as whole cents, rounded half to even as :func:`to_cents` rounds."""
+    return round(float(amount) * 100.0)
+
+
+def from_cents(cents: ArrayLike) -> NDArray[np.float64]:
+    """Whole cents as money (float64, in currency units)."""
+    return np.asarray(cents, dtype=np.float64) / 100.0
+
+
+def amount_of(cents: int) -> float:
+    """One amount of whole cents as money (in currency units)."""
+    return int(cents) / 100.0
+
+
+def round_to_cents(amount: ArrayLike) -> NDArray[np.float64]:
+    """Money rounded to the cent (half to even), still in currency units."""
+    return np.rint(np.asarray(amount, dtype=np.float64) * 100.0) / 100.0
+
+
+def cents_decimal(cents: int) -> Decimal:
+    """Whole cents as an exact :class:`~decimal.Decimal` of the currency, with two places."""
+    return (Decimal(int(cents)) / 100).quantize(Decimal("0.01"))
 
 
 def refuse_yes_no(annotation: Any, value: Any, where: str) -> None:

@@ -25,9 +25,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from incentsim.engine.simulation import BlockResult, Simulation
-from incentsim.market.demand import market_path
-from incentsim.population.sample import Partners, build_partners
+from incentsim.engine.simulation import BlockResult, Simulation, draw_partners_and_market
+from incentsim.population.sample import Partners
 from incentsim.scenario.loader import load_scenario
 
 REPS = 8
@@ -39,8 +38,7 @@ def run(
 ) -> tuple[BlockResult, Partners]:
     scenario = load_scenario(file, [f"population.partners={PARTNERS}", *settings])
     population, market, own = np.random.SeedSequence(5).spawn(3)
-    partners = build_partners(scenario, np.random.default_rng(population), REPS)
-    path = market_path(scenario, np.random.default_rng(market), REPS)
+    partners, path = draw_partners_and_market(scenario, population, market, REPS)
     simulation = Simulation(scenario, partners, path, np.random.default_rng(own), panel=True)
     return simulation.run(), partners
 

@@ -10,13 +10,16 @@ import pytest
 import yaml
 
 from incentsim.engine.outcomes import (
+    CONSTRUCTS,
     OUTCOMES,
     TRAJECTORIES,
+    _switches,
     constructs_in_use,
     describe,
     shown_outcomes,
 )
 from incentsim.engine.simulation import BlockResult, simulate_block
+from incentsim.program.rules import COMPONENTS
 from incentsim.scenario.loader import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
@@ -86,6 +89,16 @@ def _flow(trajectories: dict[str, np.ndarray], source: str, target: str) -> np.n
     """A flow's counts (zeros for ``out->out``, which is not recorded)."""
     zeros = np.zeros_like(trajectories["active_share"])
     return trajectories.get(f"tier_flow/{source}->{target}", zeros)
+
+
+def test_constructs_come_from_the_payout_components() -> None:
+    """One list of components: each is an outcome and, but the rebate, a construct."""
+    assert [c for c in CONSTRUCTS if c in COMPONENTS] == [c for c in COMPONENTS if c != "rebate"]
+    for component in COMPONENTS:
+        expected = frozenset() if component == "rebate" else frozenset({component})
+        assert OUTCOMES[f"cost_{component}"].constructs == expected
+    program = load_scenario(SCENARIOS / "baseline.yaml").program
+    assert set(_switches(program)) == set(CONSTRUCTS)
 
 
 def test_tier_flows_account_for_every_partner_in_each_tier(blocks) -> None:

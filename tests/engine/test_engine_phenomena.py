@@ -579,7 +579,10 @@ def selling_capacity(seed: int, reps: int) -> np.ndarray:
     """Each partner's selling capacity in the runs of ``seed`` (the population's own stream, as
     :func:`~incentsim.engine.simulation.simulate_block` draws it)."""
     population_seed, _, _ = np.random.SeedSequence(seed).spawn(3)
-    partners = build_partners(scenario(QUARTERS_1Y), np.random.default_rng(population_seed), reps)
+    drawn = scenario(QUARTERS_1Y)
+    partners = build_partners(
+        drawn.population, drawn.calendar, np.random.default_rng(population_seed), reps
+    )
     return np.asarray(partners.capacity)
 
 

@@ -16,9 +16,7 @@ import numpy as np
 import pytest
 
 import incentsim
-from incentsim.engine.simulation import Simulation
-from incentsim.market.demand import market_path
-from incentsim.population.sample import build_partners
+from incentsim.engine.simulation import Simulation, draw_partners_and_market
 
 SMALL = Path(__file__).resolve().parents[2] / "scenarios" / "small.yaml"
 
@@ -38,12 +36,8 @@ def test_a_finished_simulation_is_freed_without_the_cyclic_collector(
 ) -> None:
     scenario = incentsim.load_scenario(SMALL, overrides=["population.partners=30"])
     population, market, partner = np.random.SeedSequence(5).spawn(3)
-    simulation = Simulation(
-        scenario,
-        build_partners(scenario, np.random.default_rng(population), 3),
-        market_path(scenario, np.random.default_rng(market), 3),
-        np.random.default_rng(partner),
-    )
+    partners, path = draw_partners_and_market(scenario, population, market, 3)
+    simulation = Simulation(scenario, partners, path, np.random.default_rng(partner))
     result = simulation.run()
     alive = weakref.ref(simulation)
     del simulation

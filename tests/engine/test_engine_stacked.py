@@ -59,7 +59,10 @@ def test_blocks_with_more_recruitment_slots_are_stacked_apart() -> None:
     )
     slots = [
         build_partners(
-            scenario, np.random.default_rng(np.random.SeedSequence(e).spawn(3)[0]), 25
+            scenario.population,
+            scenario.calendar,
+            np.random.default_rng(np.random.SeedSequence(e).spawn(3)[0]),
+            25,
         ).segment.shape[1]
         for e in (0, 871, 1)
     ]

@@ -12,9 +12,12 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
-from incentsim.engine.simulation import BlockResult, Simulation, simulate_block
-from incentsim.market.demand import market_path
-from incentsim.population.sample import build_partners
+from incentsim.engine.simulation import (
+    BlockResult,
+    Simulation,
+    draw_partners_and_market,
+    simulate_block,
+)
 from incentsim.scenario.loader import load_scenario
 
 SCENARIO = "scenarios/constructs.yaml"
@@ -133,8 +136,7 @@ def test_remediation_support_is_per_group_and_lifts_win_rate() -> None:
     )
     seed = np.random.SeedSequence(5)
     population_seed, market_seed, partner_seed = seed.spawn(3)
-    partners = build_partners(scenario, np.random.default_rng(population_seed), 2)
-    market = market_path(scenario, np.random.default_rng(market_seed), 2)
+    partners, market = draw_partners_and_market(scenario, population_seed, market_seed, 2)
     sim = Simulation(scenario, partners, market, np.random.default_rng(partner_seed))
     sim._period = 0
     sim._in_remediation = np.ones(sim.group.shape, dtype=np.bool_)

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from incentsim.market import NOISE_PERSISTENCE, MarketPath, market_path
-from incentsim.population import group_index
 from incentsim.scenario.model import Scenario
 
 PROGRAM = {"tiers": {"registered": {"rebate_rate": 0.01}}}
@@ -46,8 +45,13 @@ def shock(kind: str, start: int = 10, duration: int = 5, magnitude: float = 0.2,
     }
 
 
+def drawn_path(s: Scenario, rng: np.random.Generator, reps: int) -> MarketPath:
+    """The path :func:`market_path` draws from ``s``'s market, groups and calendar."""
+    return market_path(s.market, s.population.groups, s.calendar, rng, reps)
+
+
 def path(market: dict[str, Any] | None = None, reps: int = 3, seed: int = 5) -> MarketPath:
-    return market_path(scenario(market), np.random.default_rng(seed), reps)
+    return drawn_path(scenario(market), np.random.default_rng(seed), reps)
 
 
 def test_shapes_and_defaults() -> None:
@@ -159,7 +163,7 @@ def test_window_cut_at_horizon() -> None:
 def test_window_property(start: int, duration: int, ramp: int, horizon: int) -> None:
     assume(start < 13 * horizon)  # a shock starting after the horizon is a validation error
     market = {**QUIET, "shocks": [shock("price_war", start, duration, 0.3, ramp_weeks=ramp)]}
-    m = market_path(scenario(market, horizon_periods=horizon), np.random.default_rng(0), 2)
+    m = drawn_path(scenario(market, horizon_periods=horizon), np.random.default_rng(0), 2)
     weeks = np.arange(13 * horizon)
     inside = (weeks >= start) & (weeks < start + duration)
     np.testing.assert_array_equal(m.shock_active[0, :, 0], inside)
@@ -208,17 +212,17 @@ def test_segment_and_region_filters() -> None:
             ],
         }
     )
-    m = market_path(s, np.random.default_rng(0), 2)
-    pop = s.population
-    si = [group_index(pop, "si", r) for r in ("emea", "amer")]
-    resellers = [group_index(pop, "reseller", r) for r in ("emea", "amer")]
+    m = drawn_path(s, np.random.default_rng(0), 2)
+    groups = s.population.groups
+    si = [groups.index("si", r) for r in ("emea", "amer")]
+    resellers = [groups.index("reseller", r) for r in ("emea", "amer")]
     np.testing.assert_allclose(m.demand[:, 10:15][..., si], 0.8)
     np.testing.assert_allclose(m.demand[:, 10:15][..., resellers], 1.0)
-    amer = [group_index(pop, sg, "amer") for sg in ("reseller", "si")]
-    emea = [group_index(pop, sg, "emea") for sg in ("reseller", "si")]
+    amer = [groups.index(sg, "amer") for sg in ("reseller", "si")]
+    emea = [groups.index(sg, "emea") for sg in ("reseller", "si")]
     np.testing.assert_allclose(m.supply[:, 10:15][..., amer], 0.5)
     np.testing.assert_allclose(m.supply[:, 10:15][..., emea], 1.0)
-    target = group_index(pop, "reseller", "emea")
+    target = groups.index("reseller", "emea")
     others = [g for g in range(4) if g != target]
     np.testing.assert_allclose(m.competitor_offer[:, 10:15, target], 0.12)
     np.testing.assert_allclose(m.competitor_offer[:, 10:15][..., others], 0.02)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from incentsim.payout import Statements, compute_statements, read_transactions
-from incentsim.program.rules import to_cents
+from incentsim.quantities import to_cents
 from incentsim.scenario.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,6 @@ from incentsim.engine import simulation
 from incentsim.montecarlo.history import simulate_history, write_history
 from incentsim.payout.statements import compute_statements
 from incentsim.payout.transactions import read_transactions
-from incentsim.population import sample
 from incentsim.program import rules
 from incentsim.scenario.loader import load_scenario
 
@@ -34,14 +33,14 @@ def test_statements_over_a_history_pay_the_simulated_horizon_components(
         closes.append(assessment)
         return state, assessment
 
-    build = sample.build_partners
+    build = simulation.build_partners
 
     def building(*args: Any, **kwargs: Any) -> Any:
         built.append(build(*args, **kwargs))
         return built[-1]
 
     monkeypatch.setattr(simulation, "assess_period", recording)
-    monkeypatch.setattr(sample, "build_partners", building)
+    monkeypatch.setattr(simulation, "build_partners", building)
     history = simulate_history(scenario)
     monkeypatch.undo()
     path = write_history(history.transactions, tmp_path / "history.csv")

@@ -27,7 +27,6 @@ from incentsim.population import (
     Uniform,
     build_partners,
     draw,
-    group_index,
     load_partners_csv,
     top_share,
 )
@@ -47,6 +46,11 @@ def scenario(population: dict[str, Any] | None = None, **calendar: int) -> Scena
 
 def rng(seed: int = 7) -> np.random.Generator:
     return np.random.default_rng(seed)
+
+
+def drawn(s: Scenario, generator: np.random.Generator, reps: int, **kw: Any) -> Partners:
+    """The partners :func:`build_partners` draws from ``s``'s population and calendar."""
+    return build_partners(s.population, s.calendar, generator, reps, **kw)
 
 
 # --- draw -----------------------------------------------------------------------------------
@@ -135,7 +139,7 @@ def test_top_share_bounds(values: list[float], fraction: float) -> None:
 
 
 def test_shapes_dtypes_and_metadata() -> None:
-    p = build_partners(scenario({"recruitment": {"per_period": 3.0}}), rng(), 4)
+    p = drawn(scenario({"recruitment": {"per_period": 3.0}}), rng(), 4)
     r, n = p.segment.shape
     assert r == 4
     assert n > 500
@@ -160,15 +164,16 @@ def test_shapes_dtypes_and_metadata() -> None:
 
 def test_group_index_matches_partners_groups() -> None:
     s = scenario()
-    p = build_partners(s, rng(), 2)
+    p = drawn(s, rng(), 2)
     np.testing.assert_array_equal(p.group, p.segment * 2 + p.region)
+    assert p.groups == s.population.groups
     for g, label in enumerate(p.group_names):
         seg, reg = label.split("/")
-        assert group_index(s.population, seg, reg) == g
+        assert s.population.groups.index(seg, reg) == g
 
 
 def test_arrays_are_read_only() -> None:
-    p = build_partners(scenario(), rng(), 2)
+    p = drawn(scenario(), rng(), 2)
     with pytest.raises(ValueError, match="read-only"):
         p.capacity[0, 0] = 1.0
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -178,9 +183,9 @@ def test_arrays_are_read_only() -> None:
 def test_same_seed_same_partners_other_seed_differs() -> None:
     s = scenario({"recruitment": {"per_period": 4.0}})
     a, b, c = (
-        build_partners(s, rng(1), 3),
-        build_partners(s, rng(1), 3),
-        build_partners(s, rng(2), 3),
+        drawn(s, rng(1), 3),
+        drawn(s, rng(1), 3),
+        drawn(s, rng(2), 3),
     )
     for f in dataclasses.fields(Partners):
         x, y = getattr(a, f.name), getattr(b, f.name)
@@ -193,7 +198,7 @@ def test_same_seed_same_partners_other_seed_differs() -> None:
 
 def test_segment_counts_exact_in_every_replication() -> None:
     s = scenario({"partners": 997})
-    p = build_partners(s, rng(), 5)
+    p = drawn(s, rng(), 5)
     # 997 * (0.5, 0.3, 0.2) = (498.5, 299.1, 199.4): largest remainder gives (499, 299, 199).
     for rep in range(5):
         np.testing.assert_array_equal(np.bincount(p.segment[rep], minlength=3), [499, 299, 199])
@@ -216,9 +221,7 @@ def test_segment_and_region_counts_follow_shares(
     reg_shares = np.array(region_weights) / sum(region_weights)
     segments = {f"s{i}": {"share": float(x)} for i, x in enumerate(shares)}
     regions = {f"r{i}": float(x) for i, x in enumerate(reg_shares)}
-    p = build_partners(
-        scenario({"partners": n, "segments": segments, "regions": regions}), rng(), 2
-    )
+    p = drawn(scenario({"partners": n, "segments": segments, "regions": regions}), rng(), 2)
     seg_counts = np.bincount(p.segment[0], minlength=len(shares))
     assert seg_counts.sum() == n
     assert np.all(np.abs(seg_counts - n * shares) < 1.0)
@@ -235,7 +238,7 @@ def test_capacity_heavy_tail(sigma: float, low: float, high: float) -> None:
             "capacity": {"dist": "lognormal", "median": 8000.0, "sigma": sigma},
         }
     }
-    p = build_partners(scenario({"partners": 2000, "segments": segments}), rng(), 20)
+    p = drawn(scenario({"partners": 2000, "segments": segments}), rng(), 20)
     shares = top_share(p.capacity, 0.2)
     # Lognormal theory: the top 20% hold 1 - Phi(z_0.8 - sigma).
     expected = 1.0 - stats.norm.cdf(stats.norm.ppf(0.8) - sigma)
@@ -256,7 +259,7 @@ def test_parameters_follow_segment_priors() -> None:
             "capacity": {"dist": "lognormal", "median": 2_000.0, "sigma": 0.3},
         },
     }
-    p = build_partners(scenario({"partners": 4000, "segments": segments}), rng(), 2)
+    p = drawn(scenario({"partners": 4000, "segments": segments}), rng(), 2)
     big = p.segment == 0
     assert np.all(p.win_rate[big] == 0.4)
     assert p.win_rate[~big].mean() == pytest.approx(0.1, abs=0.005)
@@ -274,7 +277,7 @@ def test_draws_clipped_to_parameter_bounds() -> None:
             "csat": {"dist": "normal", "mean": 5.0, "sd": 2.0},
         }
     }
-    p = build_partners(scenario({"partners": 2000, "segments": segments}), rng(), 2)
+    p = drawn(scenario({"partners": 2000, "segments": segments}), rng(), 2)
     for name, (low, high) in PARAMETER_BOUNDS.items():
         values = getattr(p, name)
         assert values.min() >= low, name
@@ -288,7 +291,7 @@ def test_product_mix_normalised_per_segment() -> None:
         "reseller": {"share": 0.5, "product_mix": {"core": 3.0, "cloud": 1.0}},
         "si": {"share": 0.5, "product_mix": {"services": 2.0, "core": 2.0}},
     }
-    p = build_partners(scenario({"partners": 10, "segments": segments}), rng(), 2)
+    p = drawn(scenario({"partners": 10, "segments": segments}), rng(), 2)
     assert p.product_names == ("core", "cloud", "services")
     np.testing.assert_allclose(p.product_mix.sum(axis=-1), 1.0)
     np.testing.assert_allclose(p.product_mix[p.segment == 0], [[0.75, 0.25, 0.0]] * 10)
@@ -298,14 +301,14 @@ def test_product_mix_normalised_per_segment() -> None:
 def test_product_mix_all_zero_is_an_error() -> None:
     segments = {"reseller": {"share": 1.0, "product_mix": {"core": 0.0}}}
     with pytest.raises(ScenarioError, match=r"segments\.reseller\.product_mix"):
-        build_partners(scenario({"segments": segments}), rng(), 1)
+        drawn(scenario({"segments": segments}), rng(), 1)
 
 
 # --- recruitment ----------------------------------------------------------------------------
 
 
 def test_no_recruitment_no_slots() -> None:
-    p = build_partners(scenario(), rng(), 3)
+    p = drawn(scenario(), rng(), 3)
     assert p.segment.shape == (3, 500)
     assert np.all(p.active_from_period == 0)
 
@@ -314,7 +317,7 @@ def test_recruitment_slots_inactive_until_their_period() -> None:
     reps, horizon, rate = 400, 8, 6.0
     # Slots are recruiting candidates: by default twice the recruits per period.
     s = scenario({"recruitment": {"per_period": rate / 2}}, horizon_periods=horizon)
-    p = build_partners(s, rng(), reps)
+    p = drawn(s, rng(), reps)
     initial, slots = p.active_from_period[:, :500], p.active_from_period[:, 500:]
     assert np.all(initial == 0)
     used = slots != NEVER_ACTIVE
@@ -332,7 +335,7 @@ def test_recruitment_slots_inactive_until_their_period() -> None:
 
 def test_recruits_draw_segments_by_share() -> None:
     s = scenario({"recruitment": {"per_period": 20.0}})
-    p = build_partners(s, rng(), 200)
+    p = drawn(s, rng(), 200)
     joined = p.active_from_period[:, 500:] != NEVER_ACTIVE
     seg = p.segment[:, 500:][joined]
     freq = np.bincount(seg, minlength=3) / seg.size
@@ -341,7 +344,7 @@ def test_recruits_draw_segments_by_share() -> None:
 
 def test_single_period_horizon_has_no_recruits() -> None:
     s = scenario({"recruitment": {"per_period": 5.0}}, horizon_periods=1)
-    assert build_partners(s, rng(), 2).segment.shape == (2, 500)
+    assert drawn(s, rng(), 2).segment.shape == (2, 500)
 
 
 # --- real partners from CSV -----------------------------------------------------------------
@@ -380,7 +383,7 @@ def test_load_partners_csv_happy_path(tmp_path: Path) -> None:
 def test_build_partners_from_csv(tmp_path: Path) -> None:
     path = write(tmp_path, HAPPY)
     s = scenario({"recruitment": {"per_period": 2.0}})
-    p = build_partners(s, rng(), 3, source_path=path)
+    p = drawn(s, rng(), 3, source_path=path)
     assert list(p.partner_id[:3]) == ["A1", "A2", "A3"]
     assert str(p.partner_id[3]).startswith("recruit-")
     np.testing.assert_array_equal(p.segment[:, :3], [[0, 1, 2]] * 3)
@@ -409,7 +412,7 @@ def test_build_partners_reads_population_source(
 ) -> None:
     write(tmp_path, "partner_id,segment,region\nX,si,amer\nY,tech,emea\n")
     monkeypatch.chdir(tmp_path)
-    p = build_partners(scenario({"source": "partners.csv"}), rng(), 2)
+    p = drawn(scenario({"source": "partners.csv"}), rng(), 2)
     assert list(p.partner_id) == ["X", "Y"]
     assert p.observed_revenue is None
 
@@ -478,4 +481,4 @@ def test_real_id_clashing_with_recruit_ids(tmp_path: Path) -> None:
     path = write(tmp_path, "partner_id,segment,region\nrecruit-0001,si,emea\n")
     s = scenario({"recruitment": {"per_period": 2.0}})
     with pytest.raises(DataError, match="clashes"):
-        build_partners(s, rng(), 2, source_path=path)
+        drawn(s, rng(), 2, source_path=path)

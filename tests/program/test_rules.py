@@ -21,8 +21,8 @@ from incentsim.program.rules import (
     performance_payout,
     qualified_tier,
     rebate_on,
-    to_cents,
 )
+from incentsim.quantities import to_cents
 
 from .conftest import close, compiled, component_over, run, tiers_over
 
@@ -30,13 +30,6 @@ GRACE0 = {"evaluation": {"grace_periods": 0}}
 
 # --------------------------------------------------------------------------------------------
 # Basics
-
-
-def test_to_cents_rounds_half_to_even_and_returns_int64():
-    cents = to_cents(np.array([0.004, 0.005, 0.015, 0.025, 1.239999999, -0.015]))
-    assert cents.dtype == np.int64
-    # 0.4 -> 0, 0.5 -> 0 (even), 1.5 -> 2, 2.5 -> 2 (even), 123.9999999 -> 124, -1.5 -> -2
-    assert cents.tolist() == [0, 0, 2, 2, 124, -2]
 
 
 def test_period_metrics_defaults_and_unknown_field():

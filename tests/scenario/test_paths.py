@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from incentsim.scenario.loader import load_scenario
+from incentsim.errors import ScenarioError
+from incentsim.scenario.loader import load_scenario, with_values
 from incentsim.scenario.paths import PathError, locate, nest, set_path
 
 SMALL = Path(__file__).parents[2] / "scenarios" / "small.yaml"
@@ -63,3 +64,20 @@ def test_nest_builds_an_override_and_refuses_wildcards() -> None:
 def test_set_on_the_command_line_takes_a_wildcard() -> None:
     scenario = load_scenario(SMALL, ["program.tiers.*.rebate_rate=0.031"])
     assert {t.rebate_rate for t in scenario.program.tiers.values()} == {0.031}
+
+
+def test_a_scenario_with_values_changes_those_places_only() -> None:
+    base = load_scenario(SMALL)
+    changed = with_values(
+        base, {"name": "changed", "program.tiers.*.rebate_rate": 0.031, "market.shocks": []}
+    )
+    assert changed.name == "changed"
+    assert changed.market.shocks == []
+    assert {t.rebate_rate for t in changed.program.tiers.values()} == {0.031}
+    assert changed.population == base.population
+    assert base.name != "changed"
+    assert with_values(base, {}) == base
+    with pytest.raises(PathError, match=r"'calendar\.horizon_periods' is a single value"):
+        with_values(base, {"calendar.horizon_periods.weeks": 1})
+    with pytest.raises(ScenarioError, match=r"program\.budget\.per_period"):
+        with_values(base, {"program.budget.per_period": -1.0})

@@ -17,8 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
+from incentsim.engine.simulation import simulate_block
 from incentsim.errors import IncentsimError
+from incentsim.population.behaviour import Behaviour
 
 if TYPE_CHECKING:
     from incentsim.scenario.model import Scenario
@@ -36,10 +39,6 @@ def read_draws(path: str | Path) -> tuple[dict[str, float], ...]:
         The file is missing or unreadable, has no rows, a column that is not a behaviour
         constant, or a value the behaviour schema refuses (naming the row and column).
     """
-    from pydantic import ValidationError
-
-    from incentsim.population.behaviour import Behaviour
-
     path = Path(path)
     try:
         frame = pd.read_csv(path)
@@ -82,8 +81,6 @@ class DrawnBehaviour:
     def __call__(
         self, scenario: Scenario, seed: np.random.SeedSequence, reps: int, panel: bool = False
     ) -> Any:
-        from incentsim.engine.simulation import simulate_block
-
         values = self.draws[self.pick(seed)]
         behaviour = scenario.behaviour.model_copy(update=values)
         return simulate_block(

@@ -35,6 +35,9 @@ import pandas as pd
 from incentsim.calibration.constants import ESTIMATED, not_identified
 from incentsim.calibration.moments import moments
 from incentsim.calibration.observed import Observed, observed_history, observed_simulation
+from incentsim.engine.simulation import Simulation, draw_partners_and_market
+from incentsim.montecarlo.capacity import calibrate_capacity
+from incentsim.montecarlo.history import partner_table
 from incentsim.montecarlo.seeding import BLOCK_SIZE, fresh_seed
 
 if TYPE_CHECKING:
@@ -200,10 +203,8 @@ def calibrate(
     ValueError
         The history has no partner booking revenue in its first period.
     """
+    # SciPy loads on first use, so reading and validating scenarios stays quick
     from scipy.optimize import least_squares
-
-    from incentsim.montecarlo.capacity import calibrate_capacity
-    from incentsim.montecarlo.history import partner_table
 
     say = progress or (lambda message: None)
     in_force = scenario.program if program is None else program
@@ -354,13 +355,8 @@ def _with(scenario: Scenario, units: np.ndarray) -> Scenario:
 
 def _simulate(scenario: Scenario, seed: Any, reps: int, partners: int) -> Observed:
     """One block of ``scenario`` from ``seed`` with its first ``partners`` partners observed."""
-    from incentsim.engine.simulation import Simulation
-    from incentsim.market.demand import market_path
-    from incentsim.population.sample import build_partners
-
     population_seed, market_seed, partner_seed = seed.spawn(3)
-    drawn = build_partners(scenario, np.random.default_rng(population_seed), reps)
-    market = market_path(scenario, np.random.default_rng(market_seed), reps)
+    drawn, market = draw_partners_and_market(scenario, population_seed, market_seed, reps)
     simulation = Simulation(scenario, drawn, market, np.random.default_rng(partner_seed))
     simulation.recorder.keep_partner_history()
     simulation.run()

@@ -22,6 +22,7 @@ import yaml
 
 from incentsim._output import new_folder
 from incentsim.calibration.estimate import Calibration
+from incentsim.scenario.loader import load_scenario
 
 KIND = "calibration"
 
@@ -132,8 +133,6 @@ def write_calibration(
     OutDirError
         ``out`` holds another kind of result (without ``overwrite``) or another writer holds it.
     """
-    from incentsim.scenario.loader import load_scenario
-
     out = Path(out)
     block = calibration_block(calibration, history=history, data_hash=data_hash, holdout=holdout)
     diff = scenario_diff(calibration, scenario_file, out, block)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from incentsim._output import check_kind, folder_lock
 from incentsim.errors import IncentsimError
 
 #: Where Monte Carlo blocks can run (see :mod:`incentsim.montecarlo.executors`).
@@ -41,6 +42,53 @@ def add_set_option(parser: argparse.ArgumentParser) -> None:
             "--set market.shocks.0.magnitude=0.3); repeatable"
         ),
     )
+
+
+def add_history_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    document: str,
+    document_help: str,
+    history: str,
+    history_help: str,
+    out: str,
+    written: str,
+) -> None:
+    """The arguments of a verb over a transactions history, spelled alike by every such verb.
+
+    Adds the positional ``document`` (``<DOCUMENT>.yaml``: a scenario or program file), the
+    positional ``history`` (a transactions file: CSV, Parquet or Excel), ``--out DIR``
+    (default ``./<out>``), ``--overwrite`` and ``--set`` (:func:`add_set_option`).
+
+    Parameters
+    ----------
+    parser
+        The verb's parser.
+    document, history
+        The names the two files land under in ``args`` (their metavars in capitals).
+    document_help, history_help
+        What each file is, for ``--help`` (the history's formats are added).
+    out
+        The default output folder's name.
+    written
+        What the verb writes there, as in "a folder that already holds <written>".
+    """
+    parser.add_argument(document, metavar=f"{document.upper()}.yaml", help=document_help)
+    parser.add_argument(
+        history, metavar=history.upper(), help=f"{history_help} (.csv, .parquet or .xlsx)"
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default=out,
+        help=f"folder for the output files (created if needed; default: ./{out})",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help=f"replace a --out folder that already holds {written} (or another result)",
+    )
+    add_set_option(parser)
 
 
 def executor_kind(executor: str | None, workers: int, scheduler: str | None) -> str:
@@ -214,6 +262,7 @@ def draws_block_fn(path: Path | None) -> Any:
     """The block function that applies ``--draws`` (``None`` without it: the engine's own)."""
     if path is None:
         return None
+    # loaded when the verb runs: every verb module is imported to build the parser
     from incentsim.calibration.draws import DrawnBehaviour, read_draws
 
     return DrawnBehaviour(read_draws(path))
@@ -270,7 +319,6 @@ def locked_out(args: argparse.Namespace) -> Iterator[None]:
     if args.out is None:
         yield
         return
-    from incentsim._output import check_kind, folder_lock
 
     out = Path(args.out)
     with folder_lock(out):

@@ -18,8 +18,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from incentsim.cli._common import add_set_option, positive_int
+from incentsim.cli._common import add_history_arguments, positive_int
 from incentsim.errors import IncentsimError
+from incentsim.scenario.loader import load_program, load_scenario
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,20 +34,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "calibrated scenario with its parameter draws."
         ),
     )
-    parser.add_argument("scenario", metavar="SCENARIO.yaml", help="scenario file to calibrate")
-    parser.add_argument(
-        "history", metavar="HISTORY", help="transactions history (.csv, .parquet or .xlsx)"
+    add_history_arguments(
+        parser,
+        document="scenario",
+        document_help="scenario file to calibrate",
+        history="history",
+        history_help="transactions history",
+        out="calibration",
+        written="a calibration",
     )
     parser.add_argument(
         "--program",
         metavar="PROGRAM.yaml",
         help="the program in force over the history (default: the scenario's)",
-    )
-    parser.add_argument(
-        "--out", metavar="DIR", default="calibration", help="output folder (default: ./calibration)"
-    )
-    parser.add_argument(
-        "--overwrite", action="store_true", help="replace a --out folder holding another result"
     )
     parser.add_argument(
         "--reps", type=positive_int, default=25, metavar="N", help="replications per simulation"
@@ -61,17 +61,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help="also calibrate without the last N periods and predict them (0: skip)",
     )
-    add_set_option(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress messages")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Calibrate, write the folder, print the estimates and the fit; 0 on success."""
+    # loaded when the verb runs: every verb module is imported to build the parser
     from incentsim.calibration import calibrate, holdout_check, write_calibration
     from incentsim.calibration.estimate import history_hash
     from incentsim.payout import read_transactions
-    from incentsim.scenario.loader import load_program, load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
     program = load_program(args.program) if args.program else None

@@ -58,6 +58,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Compare the variants, print the table and write the report; 0 on success."""
+    # loaded when the verb runs: every verb module is imported to build the parser
     from incentsim.experiments import compare
     from incentsim.report import comparison_report
 
@@ -72,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         if page is not None:
             write_report(comparison_report, comparison, page)
         if args.excel is not None:
+            # loaded when the verb runs: every verb module is imported to build the parser
             from incentsim.report.workbook import comparison_workbook
 
             write_workbook_file(comparison_workbook, comparison, args.excel)

@@ -60,6 +60,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Run the experiment; 0 on success."""
+    # loaded when the verb runs: every verb module is imported to build the parser
     from incentsim.experiments.batch import (
         REPORT,
         RESULTS,

@@ -98,6 +98,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Optimise, write the design and the report, print the report."""
+    # loaded when the verb runs: every verb module is imported to build the parser
     from incentsim.optimizer import optimize
     from incentsim.optimizer.spec import load_spec
 
@@ -131,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
 def html_report(result: OptimizationResult, path: Path) -> Path:
     """The optimisation as a self-contained HTML page
     (:func:`incentsim.report.optimization_report`)."""
+    # loaded when the verb runs: every verb module is imported to build the parser
     from incentsim.report import optimization_report
 
     return optimization_report(result, path)

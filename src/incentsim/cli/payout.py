@@ -22,8 +22,13 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-from incentsim.cli._common import add_excel_option, add_set_option, positive_int
+from pydantic import ValidationError
+
+from incentsim.calendar import Calendar
+from incentsim.cli._common import add_excel_option, add_history_arguments, positive_int
 from incentsim.errors import IncentsimError
+from incentsim.scenario.loader import load_document
+from incentsim.scenario.model import Scenario
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,9 +42,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "PROGRAM is a scenario file (its program and calendar) or a program file."
         ),
     )
-    parser.add_argument("program", metavar="PROGRAM.yaml", help="scenario or program file")
-    parser.add_argument(
-        "transactions", metavar="TRANSACTIONS", help="transactions file (.csv, .parquet or .xlsx)"
+    add_history_arguments(
+        parser,
+        document="program",
+        document_help="scenario or program file",
+        history="transactions",
+        history_help="transactions file",
+        out="statements",
+        written="statements",
     )
     parser.add_argument(
         "--columns",
@@ -48,17 +58,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "strings, other date formats or a ';' separator (see incentsim.payout.intake)",
     )
     add_excel_option(parser, "the statements")
-    parser.add_argument(
-        "--out",
-        metavar="DIR",
-        default="statements",
-        help="folder for the output files (created if needed; default: ./statements)",
-    )
-    parser.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace a --out folder that already holds statements (or another result)",
-    )
     parser.add_argument(
         "--start-date",
         type=_date,
@@ -72,15 +71,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--periods-per-year", type=positive_int, metavar="N", help="periods a program year"
     )
-    add_set_option(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Compute and write the statements; print a summary."""
-    from pydantic import ValidationError
-
-    from incentsim.calendar import Calendar
+    # loaded when the verb runs: every verb module is imported to build the parser
     from incentsim.payout import (
         ColumnMapping,
         compute_statements,
@@ -89,8 +85,6 @@ def run(args: argparse.Namespace) -> int:
         write_statements,
     )
     from incentsim.report.statements import statement_pages
-    from incentsim.scenario.loader import load_document
-    from incentsim.scenario.model import Scenario
 
     document = load_document(args.program, args.overrides)
     if isinstance(document, Scenario):

@@ -35,6 +35,7 @@ from incentsim.cli._common import (
     write_workbook_file,
 )
 from incentsim.errors import IncentsimError
+from incentsim.scenario.loader import load_scenario
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -111,11 +112,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Run the Monte Carlo and print the summary; 0 on success."""
+    # loaded when the verb runs: every verb module is imported to build the parser
     from incentsim.engine.outcomes import constructs_in_use
     from incentsim.montecarlo import run_montecarlo
     from incentsim.montecarlo.summary import format_table
     from incentsim.montecarlo.tidy import write_tidy
-    from incentsim.scenario.loader import load_scenario
 
     if args.resume and args.out is None:
         raise IncentsimError("--resume needs --out, the folder of the run to continue")
@@ -153,10 +154,12 @@ def run(args: argparse.Namespace) -> int:
     seconds = result.manifest.get("wall_seconds")
     print(f"results in {out_dir} ({seconds:.1f} s)", file=sys.stderr)
     if args.html is not None:
+        # loaded when the verb runs: every verb module is imported to build the parser
         from incentsim.report import run_report
 
         write_report(run_report, result, args.html)
     if args.excel is not None:
+        # loaded when the verb runs: every verb module is imported to build the parser
         from incentsim.report.workbook import run_workbook
 
         write_workbook_file(run_workbook, result, args.excel)
@@ -165,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _write_history(scenario: object, args: argparse.Namespace) -> int:
     """Write the simulated history of replication 0 (``--transactions``); 0 on success."""
+    # loaded when the verb runs: every verb module is imported to build the parser
     from incentsim.montecarlo.history import simulate_history, write_history
 
     if args.transactions.suffix.lower() not in (".csv", ".parquet", ".pq"):

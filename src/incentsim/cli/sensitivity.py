@@ -22,6 +22,7 @@ from incentsim.cli._common import (
     worker_count,
 )
 from incentsim.errors import IncentsimError
+from incentsim.scenario.loader import load_scenario
 
 METHODS = ("morris", "sobol")
 
@@ -90,9 +91,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Run the analysis, print the ranked table; 0 on success."""
+    # loaded when the verb runs: every verb module is imported to build the parser
     from incentsim.experiments.sensitivity import sensitivity
     from incentsim.report import sensitivity_report
-    from incentsim.scenario.loader import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
     if args.method == "morris" and args.samples is not None:

@@ -105,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.scenario is None:
         raise IncentsimError("stress needs a SCENARIO file (or --list-shocks)")
+    # loaded when the verb runs: every verb module is imported to build the parser
     from incentsim.experiments import stress
     from incentsim.report import stress_report
 
@@ -124,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
         if page is not None:
             write_report(stress_report, test, page)
         if args.excel is not None:
+            # loaded when the verb runs: every verb module is imported to build the parser
             from incentsim.report.workbook import stress_workbook
 
             write_workbook_file(stress_workbook, test, args.excel)
@@ -132,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
 
 def library_text() -> str:
     """The shock library as aligned text."""
+    # loaded when the verb runs: every verb module is imported to build the parser
     from incentsim.experiments.compare import text_columns
     from incentsim.experiments.shocks import SEVERITIES, library_table
 

@@ -74,6 +74,7 @@ def _validated(file: str, overrides: list[str]) -> str:
     """Validate a file of any kind; a one-line description of it."""
     keys = _top_level_keys(file)
     if "scenario" in keys and keys & {"levers", "candidates", "budget", "floors", "risk"}:
+        # loaded when the verb runs: every verb module is imported to build the parser
         from incentsim.optimizer.api import prepare
 
         spec, _, _, space = prepare(file, overrides=overrides)
@@ -84,6 +85,7 @@ def _validated(file: str, overrides: list[str]) -> str:
     if keys & {"base", "variants", "analyses"}:
         if overrides:
             raise IncentsimError(f"{file}: --set applies to scenario files, not experiment files")
+        # loaded when the verb runs: every verb module is imported to build the parser
         from incentsim.experiments.batch import plan_experiment
 
         plan = plan_experiment(file, Path("unused"))
@@ -92,6 +94,7 @@ def _validated(file: str, overrides: list[str]) -> str:
         return f"experiment {plan.experiment.name}: {len(plan.runs)} runs{more}"
     document = load_document(file, overrides)
     if isinstance(document, Scenario) and document.population.source is not None:
+        # loaded when the verb runs: every verb module is imported to build the parser
         from incentsim.population.sample import load_partners_csv
 
         load_partners_csv(document.population.source, document.population)  # as run reads it

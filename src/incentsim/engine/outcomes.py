@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from incentsim.engine.tier_flow import TIER_FLOW_PREFIX, flow_states
+from incentsim.program.rules import COMPONENTS
 
 if TYPE_CHECKING:
     from incentsim.program.spec import Program
@@ -47,23 +48,21 @@ __all__ = [
 #: Gini 0-1), or a plain number (an outcome the catalogue does not know).
 Unit = Literal["money", "share", "probability", "count", "score", "index", "number"]
 
-#: Program constructs an outcome can depend on; :func:`constructs_in_use` says which a program
-#: switches on.
+#: The payout component every program pays, which no construct switches on.
+_BASE_COMPONENT = "rebate"
+
+#: Program constructs an outcome can depend on: every payout component of
+#: :data:`~incentsim.program.rules.COMPONENTS` but the rebate, then the constructs that shape
+#: what is paid without being a component of their own. :func:`constructs_in_use` says which a
+#: program switches on.
 CONSTRUCTS = (
-    "accelerators",
-    "spiffs",
-    "co_sell",
-    "milestones",
-    "pacers",
-    "true_up",
-    "mdf",
+    *(c for c in COMPONENTS if c != _BASE_COMPONENT),
     "caps",
     "budget",
     "reserve",
     "audits",
     "deal_registration",
     "benefits",
-    "awards",
 )
 
 #: Trajectories of the share of partners in each tier are named ``tier_share/<tier>``.
@@ -138,21 +137,26 @@ def _entry(
     bounds: tuple[float, float] | None = None,
 ) -> Outcome:
     low, high = bounds if bounds is not None else _BOUNDS[unit]
+    unknown = set(constructs) - set(CONSTRUCTS)
+    if unknown:
+        raise ValueError(f"outcome {name!r} depends on unknown constructs {sorted(unknown)}")
     return Outcome(name, label, unit, direction, low, high, description, frozenset(constructs))
 
 
 _SIGNED = (-_INF, _INF)
 
+#: Each payout component's name in tables; a component of
+#: :data:`~incentsim.program.rules.COMPONENTS` without one fails here, at import.
 _COMPONENT_LABELS = {
-    "rebate": ("Rebates", ()),
-    "accelerators": ("Accelerators", ("accelerators",)),
-    "spiffs": ("SPIFFs", ("spiffs",)),
-    "co_sell": ("Co-sell bonuses", ("co_sell",)),
-    "milestones": ("Loyalty milestones", ("milestones",)),
-    "pacers": ("Pacer bonuses", ("pacers",)),
-    "true_up": ("Annual true-up", ("true_up",)),
-    "mdf": ("MDF reimbursed", ("mdf",)),
-    "awards": ("Category awards", ("awards",)),
+    "rebate": "Rebates",
+    "accelerators": "Accelerators",
+    "spiffs": "SPIFFs",
+    "co_sell": "Co-sell bonuses",
+    "milestones": "Loyalty milestones",
+    "pacers": "Pacer bonuses",
+    "true_up": "Annual true-up",
+    "mdf": "MDF reimbursed",
+    "awards": "Category awards",
 }
 
 _OUTCOME_LIST = (
@@ -162,15 +166,15 @@ _OUTCOME_LIST = (
     *(
         _entry(
             f"cost_{component}",
-            f"Cost: {label.lower()}" if component != "mdf" else "Cost: MDF",
+            f"Cost: {_COMPONENT_LABELS[component].lower()}" if component != "mdf" else "Cost: MDF",
             "money",
             -1,
-            f"{label} earned by partners, after caps and gates.",
-            constructs,
+            f"{_COMPONENT_LABELS[component]} earned by partners, after caps and gates.",
+            () if component == _BASE_COMPONENT else (component,),
             # decelerators take back, a true-up settles the year against what was paid
             bounds=_SIGNED if component in ("accelerators", "true_up") else None,
         )
-        for component, (label, constructs) in _COMPONENT_LABELS.items()
+        for component in COMPONENTS
     ),
     _entry(
         "cost_benefits",
@@ -548,11 +552,13 @@ def constructs_in_use(program: Program) -> frozenset[str]:
     for segment in segments:
         for region in regions:
             plain = segment is None and region is None
-            used |= _switched_on(program if plain else program.resolved(segment, region))
+            switches = _switches(program if plain else program.resolved(segment, region))
+            used |= {name for name, on in switches.items() if on}
     return frozenset(used)
 
 
-def _switched_on(program: Program) -> set[str]:
+def _switches(program: Program) -> dict[str, bool]:
+    """Whether ``program`` switches on each of :data:`CONSTRUCTS` (every one has a line)."""
     caps = (
         program.partner_cap,
         program.rebate.cap,
@@ -562,7 +568,7 @@ def _switched_on(program: Program) -> set[str]:
         *(s.cap for s in program.spiffs.values()),
     )
     budget = program.budget
-    used = {
+    return {
         "accelerators": bool(program.accelerators),
         "spiffs": bool(program.spiffs),
         "co_sell": program.co_sell.rate > 0,
@@ -581,7 +587,6 @@ def _switched_on(program: Program) -> set[str]:
         ),
         "awards": bool(program.awards),
     }
-    return {name for name, on in used.items() if on}
 
 
 def shown_outcomes(names: Iterable[str], constructs: Iterable[str] | None) -> list[str]:

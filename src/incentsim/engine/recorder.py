@@ -29,6 +29,7 @@ from incentsim.engine.decisions import share_of_wallet
 from incentsim.engine.tier_flow import TierFlows
 from incentsim.program.ledger import PayoutRun
 from incentsim.program.rules import COMPONENTS, Assessment, PeriodMetrics
+from incentsim.quantities import from_cents
 
 if TYPE_CHECKING:
     from incentsim.engine.simulation import BlockResult, Simulation
@@ -268,7 +269,7 @@ class Recorder:
         pp = self.per_period
         pp["revenue"][:, period] = metrics.revenue.sum(axis=1)
         pp["returns"][:, period] = metrics.returns.sum(axis=1)
-        pp["cost"][:, period] = accrued.sum(axis=1, dtype=np.float64) / 100.0
+        pp["cost"][:, period] = from_cents(accrued.sum(axis=1, dtype=np.float64))
         pp["loyalty_mean"][:, period] = np.where(active, sim.loyalty, 0).sum(axis=1) / n_active
         pp["active_share"][:, period] = active.sum(axis=1) / np.maximum(self.initial, 1)
         weeks = sim.calendar.weeks_per_period
@@ -281,14 +282,18 @@ class Recorder:
             self.tier_share[:, period, t] = (tiers == t).sum(axis=1) / n_active
         self.tier_flows.record(period, active, assessment.tier, assessment.previous_tier)
         for name in COMPONENTS:
-            self.components[name] += np.where(active, assessment.components[name], 0).sum(1) / 100
+            self.components[name] += from_cents(
+                np.where(active, assessment.components[name], 0).sum(1)
+            )
         tot = self.totals
-        tot["clawback_returns"] += np.where(joined, assessment.clawback_returns, 0).sum(1) / 100
-        tot["clawback_audit"] += np.where(joined, assessment.clawback_audit, 0).sum(1) / 100
-        tot["capped"] += np.where(joined, assessment.capped, 0).sum(1) / 100
-        tot["gated"] += np.where(joined, assessment.gated, 0).sum(1) / 100
-        tot["mdf_accrued"] += np.where(joined, assessment.mdf_accrued, 0).sum(1) / 100
-        tot["mdf_expired"] += np.where(joined, assessment.mdf_expired, 0).sum(1) / 100
+        tot["clawback_returns"] += from_cents(
+            np.where(joined, assessment.clawback_returns, 0).sum(1)
+        )
+        tot["clawback_audit"] += from_cents(np.where(joined, assessment.clawback_audit, 0).sum(1))
+        tot["capped"] += from_cents(np.where(joined, assessment.capped, 0).sum(1))
+        tot["gated"] += from_cents(np.where(joined, assessment.gated, 0).sum(1))
+        tot["mdf_accrued"] += from_cents(np.where(joined, assessment.mdf_accrued, 0).sum(1))
+        tot["mdf_expired"] += from_cents(np.where(joined, assessment.mdf_expired, 0).sum(1))
         tot["csat_sum"] += np.where(active, metrics.csat, 0).sum(axis=1)
         tot["csat_count"] += active.sum(axis=1)
         self.partner_revenue += metrics.revenue
@@ -343,9 +348,9 @@ class Recorder:
                 "returns": metrics.returns.ravel(),
                 "tier": names[assessment.tier.ravel() + 1],
                 "qualified_tier": names[assessment.qualified_tier.ravel() + 1],
-                "earned": assessment.earned.ravel() / 100.0,
-                "capped": assessment.capped.ravel() / 100.0,
-                "accrued": accrued.ravel() / 100.0,
+                "earned": from_cents(assessment.earned.ravel()),
+                "capped": from_cents(assessment.capped.ravel()),
+                "accrued": from_cents(accrued.ravel()),
                 "pulled_forward": self.partner_pulled.ravel(),
                 "deferred": self.partner_deferred.ravel(),
                 "stuffed": self.partner_stuffed.ravel(),
@@ -370,21 +375,21 @@ class Recorder:
         partners: ``payments`` splits what the run paid (``(R, N)`` cents) by the week it is
         received (per replication)."""
         sim = self.sim
-        paid = run.paid.sum(axis=1) / 100.0
-        self.partner_paid += run.paid / 100.0
+        paid = from_cents(run.paid.sum(axis=1))
+        self.partner_paid += from_cents(run.paid)
         self.per_period["paid"][:, period] += paid
-        self.per_period["cut"][:, period] += run.cut.sum(axis=1) / 100.0
-        self.per_period["reserve"][:, period:] = run.reserve_after[:, None] / 100.0
+        self.per_period["cut"][:, period] += from_cents(run.cut.sum(axis=1))
+        self.per_period["reserve"][:, period:] = from_cents(run.reserve_after[:, None])
         self.totals["paid"] += paid
-        self.totals["cut"] += run.cut.sum(axis=1) / 100.0
-        self.totals["overrun_funding"] += run.overrun / 100.0
-        self.totals["returned_to_vendor"] += run.returned / 100.0
+        self.totals["cut"] += from_cents(run.cut.sum(axis=1))
+        self.totals["overrun_funding"] += from_cents(run.overrun)
+        self.totals["returned_to_vendor"] += from_cents(run.returned)
         rate = sim.scenario.market.discount_rate_per_year
         for amount, week in payments:
-            received = amount.sum(axis=1) / 100.0
+            received = from_cents(amount.sum(axis=1))
             self.totals["npv_payouts"] += received * (1.0 + rate) ** (-week / 52.0)
-        self.reserve_min = np.minimum(self.reserve_min, run.reserve_after / 100.0)
-        self.reserve_end = run.reserve_after / 100.0
+        self.reserve_min = np.minimum(self.reserve_min, from_cents(run.reserve_after))
+        self.reserve_end = from_cents(run.reserve_after)
 
     def benefits(self, cost: FloatArray) -> None:
         """Record what the benefits partners held in a period cost the vendor (at its close)."""
@@ -404,6 +409,7 @@ class Recorder:
 
     def result(self) -> BlockResult:
         """The block's outcomes, trajectories, panel and events."""
+        # circular: engine.simulation imports the recorder
         from incentsim.engine.simulation import BlockResult
 
         sim = self.sim
@@ -419,8 +425,8 @@ class Recorder:
         # count in what the program costs.
         payout_cost = earned - clawbacks
         incentive_cost = payout_cost + tot["benefits"]
-        owed = np.maximum(sim.ledger.owed, 0).sum(axis=1) / 100.0
-        receivable = -np.minimum(sim.ledger.owed, 0).sum(axis=1) / 100.0
+        owed = from_cents(np.maximum(sim.ledger.owed, 0).sum(axis=1))
+        receivable = from_cents(-np.minimum(sim.ledger.owed, 0).sum(axis=1))
         budget = sim.cp.budget.per_period
         budget_total = np.full(sim.reps, np.inf if budget is None else budget * cal.horizon_periods)
         weeks = np.arange(cal.horizon_weeks)

@@ -48,6 +48,7 @@ from incentsim.program.rules import (
     put_where,
     sum_last,
 )
+from incentsim.quantities import from_cents
 from incentsim.scenario.model import Scenario
 
 FloatArray = NDArray[np.float64]
@@ -818,7 +819,7 @@ class Simulation:
         """Marketing spend partners claim: less when reimbursement is slow."""
         b, cp, g = self.behaviour, self.cp, self.group
         propensity = b.mdf_claim_rate * 0.5 ** (cp.mdf_approval_lag_weeks[g] / b.mdf_lag_weeks)
-        balance = self.pstate.mdf_funds.sum(axis=-1) / 100.0
+        balance = from_cents(self.pstate.mdf_funds.sum(axis=-1))
         reimbursement = np.maximum(cp.mdf_reimbursement[g], 1e-9)
         return np.where(self.active, propensity * balance / reimbursement, 0.0)
 
@@ -979,9 +980,9 @@ class Simulation:
         a payout later than announced cost trust, and loyalty at once; a payout in full and on
         time restores some trust."""
         b = self.behaviour
-        expected = (paid - front + unpaid) / 100.0
+        expected = from_cents(paid - front + unpaid)
         unpaid_share = np.divide(
-            unpaid / 100.0, expected, out=np.zeros(expected.shape), where=expected > 0
+            from_cents(unpaid), expected, out=np.zeros(expected.shape), where=expected > 0
         )
         late = np.asarray(delay_weeks - self.delay, dtype=np.float64)
         update = receiving & self.active
@@ -1002,12 +1003,12 @@ class Simulation:
         revenue = self.revenue
         settles = self.schedule.settlement_period(period)[self.group]
         wait = ((settles - period) * cal.weeks_per_period + self.delay).astype(np.float64)
-        back = (accrued - front) / 100.0
-        valued = decisions.valued_earnings(b, p.myopia, front / 100.0, back, wait, self.trust)
+        back, front_paid = from_cents(accrued - front), from_cents(front)
+        valued = decisions.valued_earnings(b, p.myopia, front_paid, back, wait, self.trust)
         rate = np.divide(valued, revenue, out=np.zeros_like(revenue), where=revenue > 0)
         owed_share = np.divide(
             np.maximum(back, 0.0),
-            np.maximum(back, 0.0) + np.maximum(front / 100.0, 0.0),
+            np.maximum(back, 0.0) + np.maximum(front_paid, 0.0),
             out=np.ones_like(revenue),
             where=(back > 0) | (front > 0),
         )
@@ -1064,6 +1065,28 @@ class Simulation:
         return self.recorder.result()
 
 
+def draw_partners_and_market(
+    scenario: Scenario,
+    population_seed: np.random.SeedSequence,
+    market_seed: np.random.SeedSequence,
+    reps: int,
+) -> tuple[Partners, MarketPath]:
+    """The partners and the market path of ``reps`` replications, each from its own stream (a
+    block seed's first and second children), from the scenario's population, market and
+    calendar."""
+    partners = build_partners(
+        scenario.population, scenario.calendar, np.random.default_rng(population_seed), reps
+    )
+    market = market_path(
+        scenario.market,
+        scenario.population.groups,
+        scenario.calendar,
+        np.random.default_rng(market_seed),
+        reps,
+    )
+    return partners, market
+
+
 def simulate_block(
     scenario: Scenario, seed: np.random.SeedSequence, reps: int, panel: bool = False
 ) -> BlockResult:
@@ -1073,8 +1096,7 @@ def simulate_block(
     partners' own draws, so the same seed always gives the same numbers.
     """
     population_seed, market_seed, partner_seed = seed.spawn(3)
-    partners = build_partners(scenario, np.random.default_rng(population_seed), reps)
-    market = market_path(scenario, np.random.default_rng(market_seed), reps)
+    partners, market = draw_partners_and_market(scenario, population_seed, market_seed, reps)
     simulation = Simulation(
         scenario, partners, market, np.random.default_rng(partner_seed), panel=panel
     )

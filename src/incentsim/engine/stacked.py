@@ -24,9 +24,9 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from incentsim.engine.simulation import Simulation
-from incentsim.market.demand import MarketPath, market_path
-from incentsim.population.sample import Partners, build_partners
+from incentsim.engine.simulation import Simulation, draw_partners_and_market
+from incentsim.market.demand import MarketPath
+from incentsim.population.sample import Partners
 from incentsim.scenario.model import Scenario
 
 __all__ = ["StackedGenerator", "simulate_stacked"]
@@ -126,8 +126,7 @@ def simulate_stacked(
     drawn = []
     for seed, count in zip(seeds, reps, strict=True):
         population_seed, market_seed, partner_seed = seed.spawn(3)
-        partners = build_partners(scenario, np.random.default_rng(population_seed), count)
-        market = market_path(scenario, np.random.default_rng(market_seed), count)
+        partners, market = draw_partners_and_market(scenario, population_seed, market_seed, count)
         drawn.append((partners, market, np.random.default_rng(partner_seed), count))
     groups: dict[int, list[int]] = {}
     for index, (partners, *_) in enumerate(drawn):

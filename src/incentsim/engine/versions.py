@@ -78,7 +78,8 @@ class ProgramInForce:
         for name in {rule.indicator for rule in self.plan.rules}:
             values = getattr(sim.market, name)[:, weeks, :]
             if name == "demand":
-                values = values / normal_demand(sim.scenario)[weeks][None, :, None]
+                planned = normal_demand(sim.scenario.market, sim.calendar)[weeks]
+                values = values / planned[None, :, None]
             out[name] = np.take(values.mean(axis=1), sim._market_index)
         return out
 

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from incentsim.errors import IncentsimError
+from incentsim.scenario.loader import with_values
 
 if TYPE_CHECKING:
     from incentsim.scenario.model import Scenario
@@ -268,16 +269,11 @@ def with_shocks(
     Appending keeps the scenario's own shocks' random streams (each shock draws from its own
     child stream, by position), so the variant runs over the same random numbers as the base.
     """
-    from incentsim.scenario.loader import scenario_from_dict
-
-    data = scenario.model_dump(mode="json")
-    data["market"]["shocks"] = [
-        *data["market"].get("shocks", []),
-        *(s.shock(scenario) for s in shocks),
-    ]
+    own = [shock.model_dump(mode="json") for shock in scenario.market.shocks]
+    values: dict[str, Any] = {"market.shocks": [*own, *(s.shock(scenario) for s in shocks)]}
     if name is not None:
-        data["name"] = name
-    return scenario_from_dict(data)
+        values["name"] = name
+    return with_values(scenario, values)
 
 
 def library_table() -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ _LAZY = {
 
 def __getattr__(name: str) -> object:
     if name in _LAZY:
+        # the lazy loader: heavy modules load on first use
         import importlib
 
         return getattr(importlib.import_module(_LAZY[name]), name)

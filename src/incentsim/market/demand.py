@@ -27,16 +27,12 @@ leaves the other draws unchanged (common random numbers across scenario variants
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from incentsim.market.spec import Shock
-from incentsim.population.sample import group_index, group_names
-from incentsim.population.spec import Population
-
-if TYPE_CHECKING:
-    from incentsim.scenario.model import Scenario
+from incentsim.calendar import Calendar
+from incentsim.groups import Groups
+from incentsim.market.spec import Market, Shock
 
 #: AR(1) coefficient of the weekly log demand factor (0.9: a shock to demand halves in ~6.6 weeks).
 NOISE_PERSISTENCE: float = 0.9
@@ -61,7 +57,7 @@ class MarketPath:
         Weeks added to a payout scheduled in that week: the sum of the active payout outages'
         magnitudes (times their ramp intensity), rounded to the nearest week (halves up).
     shock_active : numpy.ndarray of bool, (R, W, n_shocks)
-        Whether shock ``i`` (``scenario.market.shocks[i]``) occurs in the replication and is
+        Whether shock ``i`` (``market.shocks[i]``) occurs in the replication and is
         within its window that week (also during its ramp).
     shock_kinds : tuple of str
         Kind of each shock, in scenario order.
@@ -90,20 +86,19 @@ class MarketPath:
             array.flags.writeable = False
 
 
-def _affected_groups(population: Population, shock: Shock) -> np.ndarray:
+def _affected_groups(groups: Groups, shock: Shock) -> np.ndarray:
     """Boolean mask over groups that a shock's ``segments``/``regions`` select (None = all)."""
-    mask = np.zeros(len(population.segments) * len(population.regions), dtype=bool)
-    for segment in shock.segments or population.segments:
-        for region in shock.regions or population.regions:
-            mask[group_index(population, segment, region)] = True
+    mask = np.zeros(len(groups), dtype=bool)
+    for segment in shock.segments or groups.segments:
+        for region in shock.regions or groups.regions:
+            mask[groups.index(segment, region)] = True
     return mask
 
 
-def normal_demand(scenario: Scenario) -> np.ndarray:
+def normal_demand(market: Market, calendar: Calendar) -> np.ndarray:
     """The demand multiplier the market is planned at, week by week ``(W,)``: trend times
     seasonality, without noise or shocks (what a contingent rule's demand index is relative to).
     """
-    calendar, market = scenario.calendar, scenario.market
     week = np.arange(calendar.horizon_weeks)
     weeks_per_year = calendar.weeks_per_period * calendar.periods_per_year
     trend = (1.0 + market.trend_per_year) ** (week / weeks_per_year)
@@ -130,13 +125,19 @@ def _log_noise_factor(sigma: float, rng: np.random.Generator, reps: int, weeks: 
     return np.exp(log_factor - variance / 2.0)
 
 
-def market_path(scenario: Scenario, rng: np.random.Generator, reps: int) -> MarketPath:
+def market_path(
+    market: Market, groups: Groups, calendar: Calendar, rng: np.random.Generator, reps: int
+) -> MarketPath:
     """Draw the market conditions of one block of ``reps`` replications.
 
     Parameters
     ----------
-    scenario
-        The validated scenario (calendar, population groups, market).
+    market
+        The scenario's market (trend, seasonality, noise, competitor offer, shocks).
+    groups
+        The population's segment x region groups (the group axis, and whom a shock reaches).
+    calendar
+        The scenario's calendar (the weeks of the horizon and of a year).
     rng
         The block's random stream; the same stream and arguments give the same path.
     reps
@@ -146,9 +147,8 @@ def market_path(scenario: Scenario, rng: np.random.Generator, reps: int) -> Mark
     -------
     MarketPath
     """
-    calendar, market, population = scenario.calendar, scenario.market, scenario.population
     weeks = calendar.horizon_weeks
-    n_groups = len(population.segments) * len(population.regions)
+    n_groups = len(groups)
     week = np.arange(weeks)
     noise_rng, *shock_rngs = rng.spawn(1 + len(market.shocks))
 
@@ -170,7 +170,7 @@ def market_path(scenario: Scenario, rng: np.random.Generator, reps: int) -> Mark
         active[:, :, i] = occurs[:, None] & window
         # (R, W) intensity scaled by the magnitude, then spread over the affected groups.
         size = shock.magnitude * occurs[:, None] * intensity
-        effect = size[:, :, None] * _affected_groups(population, shock)
+        effect = size[:, :, None] * _affected_groups(groups, shock)
         match shock.kind:
             case "recession":
                 demand *= 1.0 - effect
@@ -185,7 +185,7 @@ def market_path(scenario: Scenario, rng: np.random.Generator, reps: int) -> Mark
             case "payout_outage":
                 delay += size
 
-    demand *= normal_demand(scenario)[None, :, None] * noise[:, :, None]
+    demand *= normal_demand(market, calendar)[None, :, None] * noise[:, :, None]
     return MarketPath(
         demand=demand,
         supply=supply,
@@ -194,5 +194,5 @@ def market_path(scenario: Scenario, rng: np.random.Generator, reps: int) -> Mark
         payout_delay_extra_weeks=np.floor(delay + 0.5).astype(np.int64),
         shock_active=active,
         shock_kinds=tuple(s.kind for s in market.shocks),
-        group_names=group_names(population.segments, population.regions),
+        group_names=groups.names,
     )

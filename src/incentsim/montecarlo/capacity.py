@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from incentsim.montecarlo.seeding import BLOCK_SIZE, SeedLike, fresh_seed
+from incentsim.montecarlo.seeding import BLOCK_SIZE, SeedLike, block_seeds, fresh_seed
+from incentsim.population.sample import CAPACITY_SHARE_ASSUMED, PARAMETER_BOUNDS, load_partners_csv
 
 if TYPE_CHECKING:
     from incentsim.scenario.model import Scenario
@@ -70,13 +71,8 @@ def calibrate_capacity(
     ValueError
         The scenario has no partner file or its file no revenue columns.
     """
+    # first use: importing the Monte Carlo package loads neither SimPy nor the engine
     from incentsim.engine.simulation import simulate_block
-    from incentsim.montecarlo.seeding import block_seeds
-    from incentsim.population.sample import (
-        CAPACITY_SHARE_ASSUMED,
-        PARAMETER_BOUNDS,
-        load_partners_csv,
-    )
 
     population = scenario.population
     if population.source is None:

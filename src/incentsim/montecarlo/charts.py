@@ -44,6 +44,7 @@ __all__ = [
 
 def pyplot() -> tuple[Any, Any]:
     """pyplot and ticker, with the Agg backend when nothing can show a window."""
+    # matplotlib loads only when a chart is drawn
     import matplotlib
 
     headless = (
@@ -53,6 +54,7 @@ def pyplot() -> tuple[Any, Any]:
     )
     if headless and "matplotlib.pyplot" not in sys.modules and "ipykernel" not in sys.modules:
         matplotlib.use("Agg")
+    # matplotlib loads only when a chart is drawn
     import matplotlib.pyplot as plt
     from matplotlib import ticker
 

@@ -210,6 +210,7 @@ class DaskExecutor(Executor):
         if self._client is not None:
             return self
         try:
+            # optional (incentsim[dask]): loaded only for the Dask executor
             from distributed import Client, LocalCluster
 
             from incentsim.montecarlo.dask_workers import AllocatorPlugin, environment_kept
@@ -227,6 +228,7 @@ class DaskExecutor(Executor):
                 )
             self._client = Client(self._cluster)
         else:
+            # optional (incentsim[dask]): loaded only for the Dask executor
             from incentsim.montecarlo.scheduler import connect
 
             self._client = connect(self.address)
@@ -327,6 +329,7 @@ def _wait_first(pending: set[Any], dask_client: Any) -> set[Any]:
     if dask_client is None:
         done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
         return done
+    # optional (incentsim[dask]): loaded only for the Dask executor
     from distributed import wait
 
     done, _ = wait(list(pending), return_when="FIRST_COMPLETED")

@@ -38,6 +38,8 @@ import pandas as pd
 from incentsim._output import atomic_file
 from incentsim.montecarlo.seeding import BLOCK_SIZE, SeedLike, block_seeds
 from incentsim.payout.transactions import COLUMNS
+from incentsim.program.compiled import compile_program
+from incentsim.quantities import from_cents, round_to_cents, to_cents
 
 if TYPE_CHECKING:
     from incentsim.calendar import Calendar
@@ -145,19 +147,13 @@ def partner_table(history: pd.DataFrame, calendar: Calendar) -> pd.DataFrame:
     return table.reset_index()
 
 
-def _cents(values: np.ndarray) -> np.ndarray:
-    """Money rounded to the cent."""
-    return np.rint(np.asarray(values) * 100.0) / 100.0
-
-
 def _simulated(
     scenario: Scenario, seed: SeedLike | None, replication: int
 ) -> tuple[Recorder, Partners, int, np.random.Generator]:
     """Run the block holding ``replication`` with the partner history kept; also the stream
     that splits and dates its deals (the block seed's fourth child: the engine uses three)."""
-    from incentsim.engine.simulation import Simulation
-    from incentsim.market.demand import market_path
-    from incentsim.population.sample import build_partners
+    # first use: importing the Monte Carlo package loads neither SimPy nor the engine
+    from incentsim.engine.simulation import Simulation, draw_partners_and_market
 
     if replication < 0:
         raise ValueError(f"replication must be >= 0, got {replication}")
@@ -166,8 +162,7 @@ def _simulated(
     block = block_seeds(root, (replication // BLOCK_SIZE + 1) * BLOCK_SIZE)[-1]
     reps = BLOCK_SIZE
     population_seed, market_seed, partner_seed, history_seed = block.seed.spawn(4)
-    partners = build_partners(scenario, np.random.default_rng(population_seed), reps)
-    market = market_path(scenario, np.random.default_rng(market_seed), reps)
+    partners, market = draw_partners_and_market(scenario, population_seed, market_seed, reps)
     simulation = Simulation(scenario, partners, market, np.random.default_rng(partner_seed))
     simulation.recorder.keep_partner_history()
     simulation.run()
@@ -183,8 +178,6 @@ def _history(
     rng: np.random.Generator,
 ) -> SimulatedHistory:
     """The rows of replication ``r`` of a block run with the partner history kept."""
-    from incentsim.program.compiled import compile_program
-
     assert recorder.partner_weeks is not None
     cal = scenario.calendar
     wpp = cal.weeks_per_period
@@ -214,14 +207,14 @@ def _history(
                 {
                     "partner": returned,
                     "date": first_week,
-                    "returned_amount": _cents(period["returns"][returned]),
+                    "returned_amount": round_to_cents(period["returns"][returned]),
                 }
             ),
             pd.DataFrame(
                 {
                     "partner": claimed,
                     "date": claim_day,
-                    "mdf_claim": _cents(period["mdf_claims"][claimed]),
+                    "mdf_claim": round_to_cents(period["mdf_claims"][claimed]),
                 }
             ),
             pd.DataFrame(
@@ -301,7 +294,7 @@ def _sales(
     order = np.lexsort((day, period, partner))
     partner, day, period, raw = partner[order], day[order], period[order], raw[order]
     running = pd.Series(raw).groupby([partner, period]).cumsum().to_numpy()
-    total_cents = np.rint(running * 100.0).astype(np.int64)
+    total_cents = to_cents(running)
     starts = np.r_[True, (partner[1:] != partner[:-1]) | (period[1:] != period[:-1])]
     cents = np.where(starts, total_cents, total_cents - np.r_[0, total_cents[:-1]])
     keep = cents > 0
@@ -321,7 +314,7 @@ def _sales(
         {
             "partner": partner,
             "date": start + day,
-            "amount": cents / 100.0,
+            "amount": from_cents(cents),
             "product": products,
             "deal_type": np.where(new_logo, "new_logo", "other").astype(object),
             "deal_registration_id": [f"D{k:07d}" for k in range(1, n + 1)],

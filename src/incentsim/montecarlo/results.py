@@ -26,12 +26,11 @@ import pandas as pd
 from incentsim.engine.outcomes import TIER_SHARE_PREFIX, describe
 from incentsim.montecarlo import charts, store, tier_flows
 from incentsim.montecarlo.summary import Summary, outcome_unit
+from incentsim.scenario.model import Scenario
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
-
-    from incentsim.scenario.model import Scenario
 
 
 class MonteCarloResult:
@@ -119,8 +118,6 @@ class MonteCarloResult:
     def scenario(self) -> Scenario:
         """The scenario simulated (read from ``scenario.json`` for a re-opened run)."""
         if self._scenario is None:
-            from incentsim.scenario.model import Scenario
-
             if self.out_dir is None:
                 raise ValueError("this result does not hold its scenario")
             data = store.read_json(self.out_dir / store.SCENARIO)

@@ -125,6 +125,7 @@ class BlockOutput:
 
 def default_block_fn() -> BlockFn:
     """The engine's ``simulate_block`` (imported when first needed)."""
+    # first use: importing the Monte Carlo package loads neither SimPy nor the engine
     from incentsim.engine.simulation import simulate_block
 
     return simulate_block
@@ -540,6 +541,7 @@ def progress_bar(
     if not show:
         yield _NoBar()
         return
+    # loaded only when progress bars are shown
     from tqdm import tqdm
 
     with tqdm(

@@ -35,6 +35,7 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Any:
         ``address`` is not a scheduler address, or nothing answers there within ``timeout``
         seconds.
     """
+    # optional (incentsim[dask]): loaded only for the Dask executor
     from distributed import Client
     from distributed.comm.addressing import parse_address, parse_host_port
     from distributed.comm.registry import get_backend
@@ -72,6 +73,7 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Any:
 
 async def _handshake(address: str, timeout: float) -> None:
     """Connect to ``address`` and exchange distributed's handshake within ``timeout`` s."""
+    # optional (incentsim[dask]): loaded only for the Dask executor
     from distributed.comm.core import connect as open_comm
 
     comm = await asyncio.wait_for(open_comm(address, timeout=timeout), timeout)

@@ -169,6 +169,7 @@ def mean_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[f
     n = len(values)
     if n < 2:
         return math.nan, math.nan
+    # SciPy loads on first use, so reading and validating scenarios stays quick
     from scipy.special import stdtrit  # the t quantile; scipy.stats is slow to import
 
     mean = float(np.mean(values))

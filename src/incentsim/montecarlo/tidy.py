@@ -28,9 +28,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from incentsim import _output
 from incentsim.engine.outcomes import describe
+from incentsim.montecarlo.store import write_parquet
 
 if TYPE_CHECKING:
     from incentsim.calendar import Calendar
@@ -107,11 +110,6 @@ def write_tidy(result: MonteCarloResult, folder: str | os.PathLike[str]) -> list
 
     The long table is written one trajectory at a time, so it is never whole in memory.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from incentsim.montecarlo.store import write_parquet
-
     folder = Path(folder)
     bands = trajectory_bands(result)
     written = [folder / f"{BANDS_FILE}.csv", folder / f"{BANDS_FILE}.parquet"]

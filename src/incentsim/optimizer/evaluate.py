@@ -38,13 +38,13 @@ import numpy as np
 import incentsim
 from incentsim._merge import deep_merge
 from incentsim._output import atomic_file
-from incentsim.errors import OutDirError
+from incentsim.errors import OutDirError, ScenarioError
 from incentsim.montecarlo.executors import Executor, open_executor
 from incentsim.montecarlo.runner import progress_bar
 from incentsim.montecarlo.seeding import BLOCK_SIZE, SeedLike, block_seeds, describe_seed
 from incentsim.optimizer.space import Candidate, DesignSpace, short_hash
 from incentsim.population.sample import load_partners_csv
-from incentsim.scenario.loader import scenario_from_dict, scenario_hash
+from incentsim.scenario.loader import scenario_hash, with_values
 from incentsim.scenario.model import Scenario
 
 __all__ = [
@@ -189,15 +189,12 @@ def segment_scenario(
     ValueError
         Real partners without a ``partner_folder``.
     """
-    from incentsim.errors import ScenarioError
-
-    data = base.model_dump(mode="json")
+    values: dict[str, Any] = {}
     if base.population.source is not None:
         if partner_folder is None:
             raise ValueError("a scenario with real partners needs a partner_folder")
-        data["population"]["source"] = str(_segment_partners(base, segment, partner_folder))
-    population = data["population"]
-    share = population["segments"][segment]["share"]
+        values["population.source"] = str(_segment_partners(base, segment, partner_folder))
+    own = base.population.segments[segment]
     count = segment_counts(base)[segment]
     if count < 1:
         raise ScenarioError(
@@ -209,28 +206,25 @@ def segment_scenario(
                 )
             ],
         )
-    population["segments"] = {segment: {**population["segments"][segment], "share": 1.0}}
-    population["partners"] = count
-    population["recruitment"]["per_period"] = population["recruitment"]["per_period"] * share
-    for shock in data["market"]["shocks"]:
-        if shock.get("segments") is not None:
-            if segment in shock["segments"]:
-                shock["segments"] = [segment]
-            else:  # keeps its place and random draws, with no effect here
-                shock["segments"] = None
-                shock["magnitude"] = 0.0
-    program = data["program"]
-    existing = program["segment_overrides"].get(segment, {})
+    values["population.segments"] = {segment: {**own.model_dump(mode="json"), "share": 1.0}}
+    values["population.partners"] = count
+    values["population.recruitment.per_period"] = base.population.recruitment.per_period * own.share
+    for i, shock in enumerate(base.market.shocks):
+        if shock.segments is None:
+            continue
+        if segment in shock.segments:
+            values[f"market.shocks.{i}.segments"] = [segment]
+        else:  # keeps its place and random draws, with no effect here
+            values[f"market.shocks.{i}.segments"] = None
+            values[f"market.shocks.{i}.magnitude"] = 0.0
+    existing = base.program.segment_overrides.get(segment, {})
     merged = deep_merge(existing, dict(override or {}))
-    program["segment_overrides"] = {segment: merged} if merged else {}
-    program["budget"]["per_period"] = None
-    program["budget"]["reserve"] = {
-        **program["budget"]["reserve"],
-        "initial": 0.0,
-        "max": None,
-    }
-    data["name"] = f"{base.name}/{segment}"
-    return scenario_from_dict(data)
+    values["program.segment_overrides"] = {segment: merged} if merged else {}
+    values["program.budget.per_period"] = None
+    values["program.budget.reserve.initial"] = 0.0
+    values["program.budget.reserve.max"] = None
+    values["name"] = f"{base.name}/{segment}"
+    return with_values(base, values)
 
 
 def _segment_partners(base: Scenario, segment: str, folder: Path) -> Path:

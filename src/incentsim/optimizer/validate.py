@@ -25,7 +25,7 @@ from incentsim.optimizer.coefficients import ProblemSettings, segment_values
 from incentsim.optimizer.evaluate import SimulatedCandidates
 from incentsim.optimizer.space import Candidate
 from incentsim.optimizer.spec import OptimizationSpec
-from incentsim.scenario.loader import scenario_from_dict
+from incentsim.scenario.loader import with_values
 from incentsim.scenario.model import Scenario
 
 __all__ = [
@@ -97,20 +97,22 @@ def design_scenario(
     budget spread evenly over the horizon's periods and the reserve starting at ``reserve``
     (its maximum is the larger of ``reserve`` and the base program's, so unspent budget can
     still build it up)."""
-    data = base.model_dump(mode="json")
-    program = data["program"]
+    overrides = dict(base.program.segment_overrides)
     for g, candidate in chosen.items():
-        merged = deep_merge(program["segment_overrides"].get(g, {}), candidate.override)
+        merged = deep_merge(overrides.get(g, {}), candidate.override)
         if merged:
-            program["segment_overrides"][g] = merged
-    budget = program["budget"]
-    budget["per_period"] = settings.budget / base.calendar.horizon_periods
-    base_max = budget["reserve"].get("max") or 0.0
-    budget["reserve"] = {**budget["reserve"], "initial": reserve, "max": max(reserve, base_max)}
-    data["name"] = name
+            overrides[g] = merged
+    base_max = base.program.budget.reserve.max or 0.0
+    values: dict[str, Any] = {
+        "program.segment_overrides": overrides,
+        "program.budget.per_period": settings.budget / base.calendar.horizon_periods,
+        "program.budget.reserve.initial": reserve,
+        "program.budget.reserve.max": max(reserve, base_max),
+        "name": name,
+    }
     if description:
-        data["description"] = description
-    return scenario_from_dict(data)
+        values["description"] = description
+    return with_values(base, values)
 
 
 def promised_outcomes(

@@ -45,6 +45,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from incentsim.errors import DataError
+from incentsim.groups import Groups
 from incentsim.payout.transactions import validate_transactions
 from incentsim.program.compiled import DEAL_TYPES, CompiledProgram, compile_program
 from incentsim.program.rules import PeriodMetrics
@@ -62,6 +63,7 @@ class Partners:
     """The partners of a transactions file and their program group (segment x region).
 
     ``group[i] = segments.index(segment) * len(regions) + regions.index(region)``, the order
+    of :class:`~incentsim.groups.Groups` that
     :func:`~incentsim.program.compiled.compile_program` uses.
     """
 
@@ -107,12 +109,7 @@ def _grouped(
     regions: tuple[str, ...],
 ) -> Partners:
     """The partners with their group index (see :class:`Partners`)."""
-    seg_i = {s: i for i, s in enumerate(segments)}
-    reg_i = {r: i for i, r in enumerate(regions)}
-    group = np.array(
-        [seg_i[s] * len(regions) + reg_i[r] for s, r in zip(segment, region, strict=True)],
-        dtype=np.int64,
-    )
+    group = Groups(segments, regions).code_names(segment, region)
     return Partners(ids, segment, region, segments, regions, group)
 
 

@@ -96,6 +96,7 @@ class ColumnMapping:
     @classmethod
     def of(cls, data: Any, source: str = "<mapping>") -> ColumnMapping:
         """A mapping from its parsed YAML content, checked against the canonical columns."""
+        # circular: payout.transactions imports this module
         from incentsim.payout.transactions import COLUMNS
 
         problems: list[tuple[int | None, str]] = []
@@ -132,6 +133,7 @@ class ColumnMapping:
     def apply(self, raw: pd.DataFrame, path: str | Path) -> tuple[pd.DataFrame, list[str]]:
         """The export's rows (as text, lower-cased headers) with canonical columns and formats,
         and notes on what was ignored or converted."""
+        # circular: payout.transactions imports this module
         from incentsim.payout.transactions import COLUMNS, MONEY_COLUMNS
 
         headers = {str(c).strip().lower(): c for c in raw.columns}

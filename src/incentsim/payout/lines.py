@@ -48,6 +48,7 @@ from incentsim.program.rules import (
     ProgramState,
     assess_period,
 )
+from incentsim.quantities import amount_of, cents_of
 
 #: Columns of the statement lines frame.
 LINE_COLUMNS = ("partner_id", "period", "line", "kind", "item", "amount", "reason")
@@ -192,8 +193,8 @@ def period_lines(
                     "clawback",
                     "returns",
                     -int(a.clawback_returns[i]),
-                    f"returns of {_units(metrics.returns[i])} clawed back at the rebate rate "
-                    f"last paid, {float(before.last_rate[i]):.2%}",
+                    f"returns of {format_amount(metrics.returns[i])} clawed back at the rebate "
+                    f"rate last paid, {float(before.last_rate[i]):.2%}",
                 )
             )
         if a.clawback_audit[i]:
@@ -240,7 +241,7 @@ def period_lines(
                 "line": n + 1,
                 "kind": kind,
                 "item": item,
-                "amount": amount / 100.0,
+                "amount": amount_of(amount),
                 "reason": reason,
             }
             for n, (kind, item, amount, reason) in enumerate(lines)
@@ -288,7 +289,7 @@ def _shortfall_reason(run: PayoutRun | None, share: float, date: dt.date, what: 
 
 def _earned_reason(c: str, i: int, g: int, cp: CompiledProgram, metrics: Any, a: Assessment) -> str:
     tier = int(a.tier[i])
-    revenue = _units(metrics.revenue[i])
+    revenue = format_amount(metrics.revenue[i])
     if c == "rebate":
         if tier == UNQUALIFIED:
             return f"on revenue {revenue}"
@@ -352,22 +353,22 @@ def _cap_reason(kind: str, c: str, i: int, g: int, cp: CompiledProgram, metrics:
 
 def _component_cap_reason(c: str, g: int, cp: CompiledProgram) -> str:
     if c == "rebate":
-        return f"rebate cap {_units(cp.rebate_cap[g])} a period"
+        return f"rebate cap {format_amount(cp.rebate_cap[g])} a period"
     if c == "co_sell":
-        return f"co-selling cap {_units(cp.co_sell_cap[g])} a period"
+        return f"co-selling cap {format_amount(cp.co_sell_cap[g])} a period"
     names, caps = {
         "accelerators": (cp.accelerator_names, cp.acc_cap),
         "spiffs": (cp.spiff_names, cp.spiff_cap),
     }.get(c, ((), np.zeros((cp.n_groups, 0))))
     each = [
-        f"{name} cap {_units(cap)}"
+        f"{name} cap {format_amount(cap)}"
         for name, cap in zip(names, caps[g], strict=True)
         if np.isfinite(cap)
     ]
     reasons = [", ".join(each) + " a period"] if each else []
     if c == "accelerators":
         reasons += [
-            f"{name} cap {_units(cap)} over {int(horizon)} periods"
+            f"{name} cap {format_amount(cap)} over {int(horizon)} periods"
             for name, cap, horizon in zip(
                 cp.horizon_accelerator_names, cp.hacc_cap[g], cp.hacc_horizon[g], strict=True
             )
@@ -388,14 +389,14 @@ def _gate_reason(i: int, g: int, cp: CompiledProgram, metrics: Any) -> str:
 
 def _partner_cap_reason(g: int, cp: CompiledProgram) -> str:
     return (
-        f"partner cap {_units(cp.partner_cap[g])} a period: the excess is taken"
+        f"partner cap {format_amount(cp.partner_cap[g])} a period: the excess is taken"
         " from the true-up, pacers, milestones, co-selling, SPIFFs, accelerators, then the rebate"
     )
 
 
-def _units(amount: Any) -> str:
+def format_amount(amount: Any) -> str:
     """An amount in currency units (a float) as ``1,234.56``."""
-    return format_cents(round(float(amount) * 100))
+    return format_cents(cents_of(amount))
 
 
 def format_cents(cents: int) -> str:

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from incentsim import _output
+from incentsim._workbook import COUNT, MONEY_CENTS, Sheet, write_workbook
 from incentsim.calendar import Calendar
 from incentsim.errors import DataError
 from incentsim.payout.aggregate import FINDING_COLUMNS, aggregate, pay_day, period_bounds
@@ -42,6 +43,7 @@ from incentsim.payout.lines import (
     CapSteps,
     PeriodLedger,
     awards_won,
+    format_amount,
     format_cents,
     period_lines,
     relaxed_programs,
@@ -64,10 +66,10 @@ from incentsim.program.rules import (
     assess_period,
     initial_state,
     qualified_tier,
-    to_cents,
 )
 from incentsim.program.spec import Program
 from incentsim.program.versions import INITIAL
+from incentsim.quantities import amount_of, cents_decimal, cents_of, from_cents, to_cents
 
 #: Money columns of the partner statements, in currency units with two decimals.
 PARTNER_MONEY = (
@@ -165,7 +167,7 @@ class Statements:
         totals["owed"] = to_cents(last.loc[totals.index, "owed_after"].to_numpy())
         totals["tier"] = last.loc[totals.index, "tier"]
         for c in [*money, "owed"]:
-            totals[c] = totals[c] / 100.0
+            totals[c] = from_cents(totals[c])
         return totals.reset_index()
 
     def to_frame(self) -> pd.DataFrame:
@@ -203,21 +205,21 @@ class Statements:
         reserve = (
             self.cents("reserve_after", "runs")[-1]
             if len(self.runs)
-            else round(self.terms.budget.reserve_initial * 100)
+            else cents_of(self.terms.budget.reserve_initial)
         )
         return {
             "partners": int(self.partners["partner_id"].nunique()),
             "periods": int(self.partners["period"].max()) if len(self.partners) else 0,
             "runs": len(self.runs),
             "pending_periods": len(self.pending_periods),
-            "revenue": _dec(int(self.cents("revenue").sum())),
-            "accrued": _dec(int(self.cents("accrued").sum())),
-            "paid": _dec(int(self.cents("paid").sum())),
-            "cut": _dec(int(self.cents("cut").sum())),
-            "owed": _dec(int(to_cents(owed).sum())),
-            "owed_to_partners": _dec(int(np.maximum(to_cents(owed), 0).sum())),
-            "owed_to_vendor": _dec(int(np.maximum(-to_cents(owed), 0).sum())),
-            "reserve_end": _dec(int(reserve)),
+            "revenue": cents_decimal(self.cents("revenue").sum()),
+            "accrued": cents_decimal(self.cents("accrued").sum()),
+            "paid": cents_decimal(self.cents("paid").sum()),
+            "cut": cents_decimal(self.cents("cut").sum()),
+            "owed": cents_decimal(to_cents(owed).sum()),
+            "owed_to_partners": cents_decimal(np.maximum(to_cents(owed), 0).sum()),
+            "owed_to_vendor": cents_decimal(np.maximum(-to_cents(owed), 0).sum()),
+            "reserve_end": cents_decimal(reserve),
             "findings": len(self.findings),
         }
 
@@ -437,7 +439,7 @@ def _run_row(
         "reserve_after": run.reserve_after,
     }
     for name, cents in values.items():
-        row[name] = int(cents) / 100.0
+        row[name] = amount_of(cents)
     return row
 
 
@@ -508,7 +510,7 @@ def _partner_rows(
         }
     )
     for name in PARTNER_MONEY:
-        frame[name] = np.asarray(cents[name], dtype=np.int64) / 100.0
+        frame[name] = from_cents(np.asarray(cents[name], dtype=np.int64))
     order = [
         "partner_id",
         "segment",
@@ -578,11 +580,8 @@ def _period_findings(
     return out
 
 
-def _dec(cents: int) -> Decimal:
-    return (Decimal(cents) / 100).quantize(Decimal("0.01"))
-
-
 _money = format_cents
+_m = format_amount
 
 
 def _num(value: float) -> str:
@@ -843,8 +842,6 @@ def write_excel(result: Statements, path: str | Path) -> Path:
     Money is stored as numbers with two decimals, shown with thousands separators; dates as
     dates (:func:`incentsim._workbook.write_workbook`).
     """
-    from incentsim._workbook import COUNT, MONEY_CENTS, Sheet, write_workbook
-
     items = result.summary()
     summary = pd.DataFrame(
         [(k, float(v) if isinstance(v, Decimal) else v) for k, v in items.items()],
@@ -899,10 +896,9 @@ def render_text(result: Statements) -> str:
             if s["pending_periods"]
             else ""
         ),
-        f"accrued {_money(_c(s['accrued']))} = paid {_money(_c(s['paid']))} + cut "
-        f"{_money(_c(s['cut']))} + owed to partners {_money(_c(s['owed_to_partners']))} - owed "
-        f"to the vendor {_money(_c(s['owed_to_vendor']))}; reserve at the end "
-        f"{_money(_c(s['reserve_end']))}",
+        f"accrued {_m(s['accrued'])} = paid {_m(s['paid'])} + cut {_m(s['cut'])} + "
+        f"owed to partners {_m(s['owed_to_partners'])} - owed to the vendor "
+        f"{_m(s['owed_to_vendor'])}; reserve at the end {_m(s['reserve_end'])}",
         "",
         "Payout runs",
     ]
@@ -936,7 +932,7 @@ def render_text(result: Statements) -> str:
                 "=" * 100,
                 f"Partner {pid}  (segment {row['segment']}, region {row['region']})",
                 f"  accrued {_m(t['accrued'])} = paid {_m(t['paid'])} + cut {_m(t['cut'])} + "
-                + balance_words(_c(t["owed"]), last["payment_date"]),
+                + balance_words(cents_of(t["owed"]), last["payment_date"]),
             ]
         lines += _period_lines(row, by_period.get((pid, row["period"]), []))
     return "\n".join(lines) + "\n"
@@ -962,7 +958,7 @@ def balance_words(owed: int, payment_date: Any) -> str:
 
 def paid_words(row: Mapping[str, Any]) -> str:
     """When a statement row's ``paid`` reaches the partner."""
-    if not _c(row["paid"]):
+    if not cents_of(row["paid"]):
         return "nothing paid for this period"
     if row["status"] != "settled":
         return f"paid on invoice at the period's close; the rest payable {row['payment_date']}"
@@ -1001,11 +997,3 @@ def _period_lines(row: dict[str, Any], statement: list[dict[str, Any]]) -> list[
     if mdf := mdf_words(row):
         lines.append(f"    {mdf}")
     return lines
-
-
-def _c(value: Any) -> int:
-    return round(float(value) * 100)
-
-
-def _m(value: Any) -> str:
-    return _money(_c(value))

@@ -28,8 +28,6 @@ _LAZY = {
         "Partners",
         "build_partners",
         "draw",
-        "group_index",
-        "group_names",
         "load_partners_csv",
         "top_share",
     )
@@ -38,6 +36,7 @@ _LAZY = {
 
 def __getattr__(name: str) -> object:
     if name in _LAZY:
+        # the lazy loader: heavy modules load on first use
         import importlib
 
         return getattr(importlib.import_module(_LAZY[name]), name)
@@ -61,8 +60,6 @@ __all__ = [
     "Uniform",
     "build_partners",
     "draw",
-    "group_index",
-    "group_names",
     "load_partners_csv",
     "top_share",
 ]

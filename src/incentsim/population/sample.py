@@ -23,20 +23,17 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from incentsim.calendar import Calendar
 from incentsim.errors import DataError, ScenarioError
+from incentsim.groups import Groups
 from incentsim.population.spec import Beta, Fixed, LogNormal, Normal, Pareto, Population, Uniform
 from incentsim.quantities import MAX_AMOUNT
-
-if TYPE_CHECKING:
-    from incentsim.scenario.model import Scenario
 
 #: ``active_from_period`` of a slot whose partner never joins (larger than any period).
 NEVER_ACTIVE: int = int(np.iinfo(np.int32).max)
@@ -124,37 +121,6 @@ def draw(
     raise TypeError(f"unknown distribution model {dist!r}")
 
 
-def group_names(segments: Iterable[str], regions: Iterable[str]) -> tuple[str, ...]:
-    """``"segment/region"`` labels in group-index order (segment-major).
-
-    Examples
-    --------
-    >>> group_names(["reseller", "si"], ["emea", "amer"])
-    ('reseller/emea', 'reseller/amer', 'si/emea', 'si/amer')
-    """
-    regions = tuple(regions)
-    return tuple(f"{s}/{r}" for s in segments for r in regions)
-
-
-def group_index(population: Population, segment: str, region: str) -> int:
-    """Index of the (segment, region) group; groups are segment-major.
-
-    The same order is used by :attr:`Partners.group` and by the group axis of
-    :class:`incentsim.market.demand.MarketPath`.
-
-    Examples
-    --------
-    >>> from incentsim.population.spec import Population
-    >>> pop = Population.model_validate(
-    ...     {"segments": {"reseller": {"share": 0.5}, "si": {"share": 0.5}},
-    ...      "regions": {"emea": 0.4, "amer": 0.6}})
-    >>> group_index(pop, "si", "emea")
-    2
-    """
-    segments, regions = list(population.segments), list(population.regions)
-    return segments.index(segment) * len(regions) + regions.index(region)
-
-
 @dataclass(frozen=True, eq=False)
 class Partners:
     """The partner population of one block of replications, as read-only arrays.
@@ -167,7 +133,8 @@ class Partners:
     segment, region : numpy.ndarray of int64, (R, N)
         Indices into ``segment_names`` and ``region_names``.
     group : numpy.ndarray of int64, (R, N)
-        ``segment * n_regions + region``: index into :attr:`group_names`.
+        ``segment * n_regions + region`` (:class:`~incentsim.groups.Groups`): index into
+        :attr:`group_names`.
     capacity : numpy.ndarray, (R, N)
         Revenue the partner could sell per week with all its effort on the vendor.
     win_rate : numpy.ndarray, (R, N)
@@ -242,14 +209,19 @@ class Partners:
             value.flags.writeable = False
 
     @property
+    def groups(self) -> Groups:
+        """The segment × region groups :attr:`group` indexes."""
+        return Groups(self.segment_names, self.region_names)
+
+    @property
     def n_groups(self) -> int:
         """Number of segment × region groups."""
-        return len(self.segment_names) * len(self.region_names)
+        return len(self.groups)
 
     @property
     def group_names(self) -> tuple[str, ...]:
         """``"segment/region"`` per group index (segment-major)."""
-        return group_names(self.segment_names, self.region_names)
+        return self.groups.names
 
 
 def top_share(values: np.ndarray, fraction: float = 0.2, axis: int = -1) -> np.ndarray | float:
@@ -330,6 +302,7 @@ def _poisson_quantile(q: float, mean: float) -> int:
     Uses :mod:`scipy.special`, which imports far faster than :mod:`scipy.stats` (worker
     processes import this module).
     """
+    # SciPy loads on first use, so reading and validating scenarios stays quick
     from scipy.special import pdtr, pdtrik
 
     upper = int(np.ceil(pdtrik(q, mean)))
@@ -338,10 +311,10 @@ def _poisson_quantile(q: float, mean: float) -> int:
 
 
 def _recruit_slots(
-    scenario: Scenario, rng: np.random.Generator, reps: int
+    population: Population, horizon: int, rng: np.random.Generator, reps: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Segment, region and joining period of the recruitment slots, each shaped (R, S)."""
-    population, horizon = scenario.population, scenario.calendar.horizon_periods
+    """Segment, region and joining period of the recruitment slots over ``horizon`` periods,
+    each shaped (R, S)."""
     rate = population.recruitment.candidates_per_period
     if rate == 0.0 or horizon < 2:
         empty = np.zeros((reps, 0), dtype=np.int64)
@@ -404,7 +377,8 @@ def _ids(prefix: str, n: int) -> np.ndarray:
 
 
 def build_partners(
-    scenario: Scenario,
+    population: Population,
+    calendar: Calendar,
     rng: np.random.Generator,
     reps: int,
     source_path: str | Path | None = None,
@@ -422,8 +396,11 @@ def build_partners(
 
     Parameters
     ----------
-    scenario
-        The validated scenario.
+    population
+        The scenario's population (segment priors, regions, recruitment, partner file).
+    calendar
+        The scenario's calendar: recruits join over its periods, and a revenue history per
+        period calibrates weekly capacity.
     rng
         The block's random stream; the same stream and arguments give the same partners.
     reps
@@ -442,7 +419,6 @@ def build_partners(
     ScenarioError
         When a segment's product mix has no positive weight.
     """
-    population = scenario.population
     if source_path is None and population.source is not None:
         source_path = Path(population.source)
     real = None if source_path is None else load_partners_csv(source_path, population)
@@ -455,7 +431,7 @@ def build_partners(
         reg0 = pd.Categorical(real["region"], categories=list(population.regions)).codes
         ids0 = real["partner_id"].to_numpy(dtype=str)
     n0 = len(seg0)
-    seg_new, reg_new, period_new = _recruit_slots(scenario, rng, reps)
+    seg_new, reg_new, period_new = _recruit_slots(population, calendar.horizon_periods, rng, reps)
     ids_new = _ids("recruit-", seg_new.shape[1])
     clash = np.intersect1d(ids0, ids_new)
     if clash.size:
@@ -486,7 +462,7 @@ def build_partners(
                 out=np.full(n0, np.nan),
                 where=observed.any(axis=1),
             )
-            calibrated = mean / scenario.calendar.weeks_per_period / CAPACITY_SHARE_ASSUMED
+            calibrated = mean / calendar.weeks_per_period / CAPACITY_SHARE_ASSUMED
             if "capacity" in real:
                 calibrated[~np.isnan(real["capacity"].to_numpy(dtype=np.float64))] = np.nan
             params["capacity"][:, :n0] = np.where(
@@ -499,7 +475,7 @@ def build_partners(
     return Partners(
         segment=segment,
         region=region,
-        group=segment * len(population.regions) + region,
+        group=population.groups.code(segment, region),
         **params,
         product_mix=mix_table[segment],
         active_from_period=active_from,

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from incentsim.groups import Groups
 from incentsim.quantities import MAX_AMOUNT
 from incentsim.strict import Strict
 
@@ -188,3 +189,8 @@ class Population(Strict):
             if abs(total - 1.0) > 1e-6:
                 raise ValueError(f"{label} shares must sum to 1 (they sum to {total:g})")
         return self
+
+    @property
+    def groups(self) -> Groups:
+        """The segment x region groups, in the order every layer indexes them by."""
+        return Groups.of(self.segments, self.regions)

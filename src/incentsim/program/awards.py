@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from incentsim.program.spec import Program
+from incentsim.quantities import to_cents
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -319,7 +320,7 @@ def assess_awards(
         won[..., k] = members & (order < winner_counts(terms, k, count))
         rank[..., k] = np.where(members, order, -1)
         ranked[..., k] = count
-        cents += np.where(won[..., k], np.rint(terms.prize[group, k] * 100.0), 0).astype(np.int64)
+        cents += np.where(won[..., k], to_cents(terms.prize[group, k]), 0)
     after = AwardState(
         window_revenue=np.where(ends, 0.0, window_revenue),
         window_logos=np.where(ends, 0.0, window_logos),

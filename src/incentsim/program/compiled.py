@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from incentsim.groups import Groups
 from incentsim.program.awards import AwardTerms, compile_awards
 from incentsim.program.horizons import (
     horizon_accelerators,
@@ -485,7 +486,8 @@ def compile_program(
 ) -> CompiledProgram:
     """Resolve overrides for every segment x region group and stack the terms.
 
-    Groups are ordered segment-major: ``group = segment_index * len(regions) + region_index``.
+    Groups are ordered segment-major (:class:`~incentsim.groups.Groups`):
+    ``group = segment_index * len(regions) + region_index``.
 
     Parameters
     ----------
@@ -494,12 +496,8 @@ def compile_program(
     segments, regions
         Names of the population's segments and regions, in the population's order.
     """
-    resolved: list[Program] = []
-    names: list[str] = []
-    for segment in segments:
-        for region in regions:
-            resolved.append(program.resolved(segment, region))
-            names.append(f"{segment}/{region}")
+    groups = Groups.of(segments, regions)
+    resolved = [program.resolved(segment, region) for segment, region in groups]
     tiers = program.tier_names
     tier_index = {name: i for i, name in enumerate(tiers)}
 
@@ -525,7 +523,7 @@ def compile_program(
 
     registration = [p.guardrails.deal_registration for p in resolved]
     return CompiledProgram(
-        group_names=tuple(names),
+        group_names=groups.names,
         tier_names=tuple(tiers),
         accelerator_names=tuple(period_accelerators(program)),
         horizon_accelerator_names=tuple(horizon_accelerators(program)),

@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 
 from incentsim.errors import MoneyOverflowError
 from incentsim.program.compiled import BudgetTerms, CompiledProgram
+from incentsim.quantities import cents_of
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -105,7 +106,7 @@ def open_ledger(budget: BudgetTerms, shape: tuple[int, ...]) -> Ledger:
     shape
         Shape of the per-partner arrays ``(..., N)``.
     """
-    reserve = np.full(shape[:-1], round(budget.reserve_initial * 100), dtype=np.int64)
+    reserve = np.full(shape[:-1], cents_of(budget.reserve_initial), dtype=np.int64)
     return Ledger(
         owed=np.zeros(shape, dtype=np.int64),
         reserve=reserve,
@@ -193,11 +194,9 @@ def run_payout(
         run_budget = due_total
     else:
         run_budget = (
-            np.full_like(reserve_before, round(budget.per_period * 100) * periods) + ledger.carried
+            np.full_like(reserve_before, cents_of(budget.per_period) * periods) + ledger.carried
         )
-    contribution = np.full_like(
-        reserve_before, round(budget.reserve_fixed_per_period * 100) * periods
-    )
+    contribution = np.full_like(reserve_before, cents_of(budget.reserve_fixed_per_period) * periods)
     cash = run_budget + contribution + reserve_before
     front_total = total(front_end)
     overrun = np.maximum(front_total - cash, 0)
@@ -224,7 +223,7 @@ def run_payout(
     to_reserve = np.floor(unspent * share).astype(np.int64)
     to_reserve = np.maximum(to_reserve, np.minimum(contribution, unspent))
     if budget.reserve_max is not None:
-        room = np.maximum(round(budget.reserve_max * 100) - (reserve_before - drawn), 0)
+        room = np.maximum(cents_of(budget.reserve_max) - (reserve_before - drawn), 0)
         to_reserve = np.minimum(to_reserve, room)
     returned = unspent - to_reserve
     reserve_after = reserve_before - drawn + to_reserve

@@ -32,6 +32,7 @@ from incentsim.program.horizons import (
     assess_horizons,
     initial_horizons,
 )
+from incentsim.quantities import from_cents, to_cents
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -51,15 +52,6 @@ COMPONENTS = (
 )
 
 UNQUALIFIED = -1
-
-
-def to_cents(amount: FloatArray) -> IntArray:
-    """Round money to whole cents (half to even), as int64."""
-    scaled = np.asarray(amount, dtype=np.float64) * 100.0
-    if np.ndim(scaled):
-        np.rint(scaled, out=scaled)  # in place: one large temporary less
-        return scaled.astype(np.int64)
-    return np.rint(scaled).astype(np.int64)
 
 
 def put_where(target: NDArray[Any], mask: BoolArray, values: NDArray[Any] | float) -> NDArray[Any]:
@@ -558,7 +550,7 @@ def anticipated_true_up(
     rate = t.at_tier(t.rebate_rate, tier)
     holds = _holds_tier(tier)
     rebate_now = np.minimum(_rebate_on(t, tier, holds, revenue, rate), t.rebate_cap)
-    paid = state.ytd_rebate / 100.0 + rebate_now
+    paid = from_cents(state.ytd_rebate) + rebate_now
     if left:
         rebate_rest = np.minimum(_rebate_on(t, tier, holds, pace, rate), t.rebate_cap)
         paid = paid + left * rebate_rest
@@ -1096,7 +1088,7 @@ def assess_period(
         )
 
     effective_rate = np.divide(
-        components["rebate"] / 100.0, revenue, out=state.last_rate.copy(), where=revenue > 0
+        from_cents(components["rebate"]), revenue, out=state.last_rate.copy(), where=revenue > 0
     )
     quota = next_quota(t, state.quota, revenue)
     new_state = replace(

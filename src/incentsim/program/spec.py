@@ -567,6 +567,7 @@ class Program(Strict):
                 self._check_override(f"{label}.{key}", override)
         self._check_override_pairs()
         if self.versions or self.contingent:
+            # circular: program.versions imports this module
             from incentsim.program.versions import check_timeline
 
             check_timeline(self)

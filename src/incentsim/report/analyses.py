@@ -16,6 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from incentsim.engine.outcomes import (
+    KEY_OUTCOMES,
+    OUTCOMES,
+    constructs_in_use,
+    describe,
+    shown_outcomes,
+)
+from incentsim.montecarlo.charts import axes, finish, format_axis, period_labels, unit_label
+from incentsim.montecarlo.seeding import seed_label
+from incentsim.montecarlo.summary import outcome_unit
 from incentsim.report import words
 from incentsim.report.document import ExecutiveSummary, KeyFigure, Report
 
@@ -36,8 +46,6 @@ BANDS: tuple[str, ...] = ("loyalty_mean", "active_share", "reserve")
 def run_identity(result: MonteCarloResult) -> dict[str, Any]:
     """Scenario, content hash, seed, replications and versions of one Monte Carlo run (and the
     calibration its scenario records, if any)."""
-    from incentsim.montecarlo.seeding import seed_label
-
     manifest = result.manifest
     try:
         calibration = result.scenario.calibration
@@ -61,8 +69,6 @@ def run_report(result: MonteCarloResult, path: str | os.PathLike[str]) -> Path:
     distribution against budget and reserve, tier migration, tier flows (the transition table
     between tiers and the moves per period) and trajectory bands with the calendar's periods and
     shock windows."""
-    from incentsim.engine.outcomes import constructs_in_use
-
     summary = result.summary
     report = Report(f"Monte Carlo: {summary.scenario}", identity=run_identity(result))
     scenario = result.scenario
@@ -92,8 +98,6 @@ def run_report(result: MonteCarloResult, path: str | os.PathLike[str]) -> Path:
 def run_summary(summary: Summary, scenario: Scenario) -> ExecutiveSummary:
     """The executive summary of a run: cost, P(over budget), net revenue and retention, in
     words and as key figures with intervals."""
-    from incentsim.montecarlo.charts import period_labels
-
     currency, level = summary.currency, f"{summary.confidence:.0%}"
     out = summary.outcomes
     periods = period_labels(scenario.calendar, scenario.calendar.horizon_periods)
@@ -173,8 +177,6 @@ def summary_display(summary: Summary, constructs: Iterable[str] | None = None) -
     """A run's summary as text in each outcome's unit, labelled from the outcome catalogue:
     mean, spread and interval of the mean; with ``constructs`` (those in use), outcomes of
     others left out."""
-    from incentsim.engine.outcomes import describe, shown_outcomes
-
     level = f"{summary.confidence:.0%}"
     currency = summary.currency
     rows = {}
@@ -192,16 +194,13 @@ def summary_display(summary: Summary, constructs: Iterable[str] | None = None) -
 def _short(number: float, outcome: str) -> str:
     """A table cell in the outcome's unit; money with separators and without the currency
     (the unit column or the caption says it)."""
+    # run and payout import report: an analysis package loads only for its report
     from incentsim.experiments.compare import format_value
-    from incentsim.montecarlo.summary import outcome_unit
 
     return format_value(number, outcome_unit(outcome))
 
 
 def _unit_name(outcome: str, currency: str) -> str:
-    from incentsim.engine.outcomes import describe
-    from incentsim.montecarlo.charts import unit_label
-
     unit = describe(outcome).unit
     return unit_label(unit, currency) or ("probability" if unit == "probability" else unit)
 
@@ -210,8 +209,6 @@ def cost_components(result: MonteCarloResult) -> pd.DataFrame:
     """Expected cost over the horizon by component (those the program uses), then less
     clawbacks and the incentive cost: columns ``expected`` (money) and ``share`` of the cost
     (NaN when the cost is 0); empty without cost components."""
-    from incentsim.engine.outcomes import OUTCOMES, constructs_in_use, shown_outcomes
-
     names = shown_outcomes(
         [n for n in OUTCOMES if n.startswith("cost_") and n != "cost_to_revenue"],
         constructs_in_use(result.scenario.program),
@@ -233,8 +230,6 @@ def cost_components(result: MonteCarloResult) -> pd.DataFrame:
 def _add_cost_components(report: Report, result: MonteCarloResult) -> None:
     """Expected cost by component (those the program uses), with each one's share, as a table
     and a bar chart."""
-    from incentsim.montecarlo.charts import axes, finish, format_axis
-
     currency = result.summary.currency
     components = cost_components(result)
     if components.empty:
@@ -307,8 +302,6 @@ def _add_groups(report: Report, result: MonteCarloResult) -> None:
 
 def _add_run_plots(report: Report, result: MonteCarloResult, label: str = "") -> None:
     """Cost distribution, tier migration and the :data:`BANDS` of one run."""
-    from incentsim.engine.outcomes import describe
-
     suffix = f" ({label})" if label else ""
     report.add_heading(f"Cost against budget and reserve{suffix}")
     report.add_figure(result.plot_cost_distribution(), caption="Incentive cost over the horizon")
@@ -372,8 +365,8 @@ def _try_figure(report: Report, plot: Callable[[], Figure], caption: str) -> Non
 
 def _unit_formatters(outcome: str) -> dict[str, Callable[[float], str]]:
     """Formatters for a resilience table's columns in the outcome's unit (changes signed)."""
+    # run and payout import report: an analysis package loads only for its report
     from incentsim.experiments.compare import format_value
-    from incentsim.montecarlo.summary import outcome_unit
 
     unit = outcome_unit(outcome)
     plain = ("mean", "ci_low", "ci_high", "cvar")
@@ -388,8 +381,6 @@ def comparison_report(comparison: Comparison, path: str | os.PathLike[str]) -> P
     """A comparison of variants: a summary of what each variant changes, paired differences
     with verdicts (one chart per outcome in its own unit, and tables), cost distributions with
     budget and reserve, reserve and loyalty by variant, tier migration and tier transitions."""
-    from incentsim.montecarlo.seeding import seed_label
-
     identity: dict[str, Any] = {
         f"variant '{label}'": (
             f"{r.manifest.get('scenario')} (hash {r.manifest.get('scenario_hash')})"
@@ -482,8 +473,6 @@ def comparison_summary(comparison: Comparison) -> ExecutiveSummary:
 
 
 def _label(name: str) -> str:
-    from incentsim.engine.outcomes import describe
-
     return describe(name).label
 
 
@@ -497,8 +486,6 @@ def stress_report(test: StressTest, path: str | os.PathLike[str]) -> Path:
     change against the baseline (one chart per outcome in its own unit), the resilience table
     (worst cases named), breaking points of the reverse stress test, tables per outcome, cost
     distributions by case."""
-    from incentsim.montecarlo.seeding import seed_label
-
     base = test.results["baseline"]
     identity = run_identity(base)
     identity.update(
@@ -568,6 +555,7 @@ _INDEX_COLUMNS = {
 def sensitivity_report(result: SensitivityResult, path: str | os.PathLike[str]) -> Path:
     """A self-contained HTML report of a sensitivity analysis: ranked tables, plots, noise,
     warnings and identity."""
+    # run and payout import report: an analysis package loads only for its report
     from incentsim.experiments.sensitivity import RANK_BY
 
     report = Report(
@@ -599,7 +587,7 @@ def sensitivity_report(result: SensitivityResult, path: str | os.PathLike[str]) 
 
 def experiment_report(result: ExperimentResult, path: str | os.PathLike[str]) -> Path:
     """A self-contained HTML report of a batch experiment's analyses."""
-    from incentsim.engine.outcomes import KEY_OUTCOMES, describe
+    # run and payout import report: an analysis package loads only for its report
     from incentsim.experiments.batch import RESULTS, SENSITIVITY
     from incentsim.experiments.sensitivity import RANK_BY
 

@@ -39,6 +39,7 @@ import markupsafe
 import numpy as np
 import pandas as pd
 
+from incentsim._output import write_text
 from incentsim.montecarlo.store import write_table
 
 if TYPE_CHECKING:
@@ -205,6 +206,7 @@ class Report:
 
 def templates() -> Any:
     """The Jinja2 environment of the report templates (``templates/``), autoescaping HTML."""
+    # Jinja loads only when a page is rendered
     import jinja2
 
     return jinja2.Environment(
@@ -215,8 +217,6 @@ def templates() -> Any:
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    from incentsim._output import write_text
-
     write_text(path, text)
 
 

@@ -17,9 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from incentsim.engine.outcomes import describe
+from incentsim.montecarlo.charts import format_axis, outcome_title, pyplot
 from incentsim.montecarlo.summary import outcome_unit
 from incentsim.report import optimizer_steps as steps
 from incentsim.report import words
+from incentsim.report.analyses import _labelled
 from incentsim.report.document import ExecutiveSummary, KeyFigure, Report
 
 if TYPE_CHECKING:
@@ -65,6 +68,7 @@ def optimization_report(
         Simulate the base scenario and the chosen design over the same replications (common
         random numbers, the validation's replication count) and show what the design changes.
     """
+    # run and payout import report: an analysis package loads only for its report
     from incentsim.optimizer.report import candidate_rows, result_dict
 
     data = result_dict(result)
@@ -123,7 +127,6 @@ def optimization_report(
         )
         names = [n for n in BASE_OUTCOMES if n in comparison.outcome_names]
         report.add_figure(comparison.plot_differences(names), caption="Design minus base")
-        from incentsim.report.analyses import _labelled
 
         report.add_table(
             _labelled(comparison.display_frame(comparison.variants[0], names)),
@@ -152,6 +155,7 @@ def optimization_report(
 
 def _add_frontier(report: Report, result: OptimizationResult, currency: str) -> None:
     """The design re-chosen at each budget: a cost-objective plot and a table."""
+    # run and payout import report: an analysis package loads only for its report
     from incentsim.experiments.compare import format_value
 
     frontier = result.frontier
@@ -183,7 +187,7 @@ def _add_frontier(report: Report, result: OptimizationResult, currency: str) -> 
 def _plot_frontier(result: OptimizationResult, currency: str) -> Figure:
     """Expected cost against objective per budget; the base design a black square, the design
     chosen at the file's budget ringed."""
-    from incentsim.montecarlo.charts import format_axis, pyplot
+    # run and payout import report: an analysis package loads only for its report
     from incentsim.optimizer.milp import assess
 
     plt, _ = pyplot()
@@ -240,6 +244,7 @@ def _short_money(value: float) -> str:
 
 def _add_program_wide(report: Report, result: OptimizationResult, currency: str) -> None:
     """The program-wide levers' options, each simulated jointly with the chosen design."""
+    # run and payout import report: an analysis package loads only for its report
     from incentsim.experiments.compare import format_value
 
     choice = result.program_wide
@@ -319,6 +324,7 @@ def _add_stability(report: Report, result: OptimizationResult) -> None:
 
 
 def _base_comparison(result: OptimizationResult) -> Comparison:
+    # run and payout import report: an analysis package loads only for its report
     from incentsim.experiments import compare
 
     assert result.design is not None  # compared only when a design was found
@@ -390,8 +396,6 @@ def _summary(
 
 
 def _label(name: str) -> str:
-    from incentsim.engine.outcomes import describe
-
     return describe(name).label
 
 
@@ -412,8 +416,6 @@ def _validation_frame(validation: Validation, currency: str) -> pd.DataFrame:
 
 def _plot_validation(validation: Validation, currency: str) -> Figure:
     """One panel per figure: promised and realised with their intervals, in the figure's unit."""
-    from incentsim.montecarlo.charts import format_axis, outcome_title, pyplot
-
     plt, _ = pyplot()
     n = len(validation.comparisons)
     fig, grid = plt.subplots(1, n, figsize=(3.2 * n, 2.2), squeeze=False)
@@ -442,8 +444,6 @@ def _plot_validation(validation: Validation, currency: str) -> Figure:
 def _plot_candidates(rows: pd.DataFrame, currency: str) -> Figure:
     """Per segment, each candidate's expected cost against its value; the base design a black
     square, the chosen one ringed."""
-    from incentsim.montecarlo.charts import format_axis, pyplot
-
     plt, _ = pyplot()
     segments = list(dict.fromkeys(rows["segment"]))
     fig, grid = plt.subplots(1, len(segments), figsize=(4.2 * len(segments), 3.4), squeeze=False)
@@ -485,6 +485,7 @@ def _plot_candidates(rows: pd.DataFrame, currency: str) -> Figure:
 
 def _candidate_frame(rows: pd.DataFrame, currency: str) -> pd.DataFrame:
     """The candidates as text: the chosen one marked, money and shares in their units."""
+    # run and payout import report: an analysis package loads only for its report
     from incentsim.experiments.compare import format_value
 
     def money(v: Any) -> str:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from incentsim.montecarlo.charts import format_axis, pyplot
 from incentsim.report.document import Report
 
 if TYPE_CHECKING:
@@ -18,6 +19,7 @@ __all__ = ["add_base_note", "add_coupling", "add_refinement", "add_robust"]
 
 
 def _money(value: Any) -> str:
+    # run and payout import report: an analysis package loads only for its report
     from incentsim.experiments.compare import format_value
 
     return format_value(value, "money")
@@ -30,6 +32,7 @@ def _design(design: dict[str, str]) -> str:
 def add_base_note(report: Report, result: OptimizationResult, currency: str) -> None:
     """Say so when the base design breaks a constraint on the optimiser's scenarios: then
     what the chosen design gives up against the base is the price of the constraints."""
+    # run and payout import report: an analysis package loads only for its report
     from incentsim.optimizer.report import base_assessment
 
     base = base_assessment(result)
@@ -94,8 +97,6 @@ def add_refinement(report: Report, result: OptimizationResult, currency: str) ->
 def _plot_rounds(rounds: list[dict[str, Any]], currency: str) -> Figure:
     """The objective per round as a gain over the first round's, in per cent (the gains are
     small against the objective, so money ticks would all read the same)."""
-    from incentsim.montecarlo.charts import pyplot
-
     plt, _ = pyplot()
     first = rounds[0]["objective"]
     gains = [100.0 * (r["objective"] - first) / max(abs(first), 1.0) for r in rounds]
@@ -204,8 +205,6 @@ def add_robust(report: Report, result: OptimizationResult, currency: str) -> Non
 def _plot_draws(rows: list[dict[str, Any]], currency: str) -> Figure:
     """Left, each design's expected objective per draw; right, the robust design's gain over
     the nominal one per draw (small against the spread between draws)."""
-    from incentsim.montecarlo.charts import format_axis, pyplot
-
     plt, _ = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 3.2))
     order = sorted(rows, key=lambda r: r["nominal_objective"])

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from incentsim.payout.lines import format_cents
+from incentsim.payout.lines import format_amount, format_cents
 from incentsim.payout.statements import Statements, balance_words, mdf_words, paid_words
-from incentsim.program.rules import to_cents
 from incentsim.program.versions import INITIAL
+from incentsim.quantities import cents_of, to_cents
 from incentsim.report.document import templates
 
 __all__ = ["statement_file_name", "statement_pages"]
@@ -69,7 +69,7 @@ def _page(
     def total(*kinds: str) -> int:
         return sum(line["cents"] for line in everything if line["kind"] in kinds)
 
-    paid = sum(round(float(row["paid"]) * 100) for row, _ in periods)
+    paid = sum(cents_of(row["paid"]) for row, _ in periods)
     earned = total("earned")
     figures = [
         ("earned before caps", format_cents(earned)),
@@ -84,8 +84,8 @@ def _page(
     shown = [
         {
             "heading": f"{row['fiscal_period']} (period {row['period']}): {row['period_start']} to "
-            f"{row['period_end']}, revenue {_m(row['revenue'])}"
-            + (f", returns {_m(row['returns'])}" if row["returns"] else "")
+            f"{row['period_end']}, revenue {format_amount(row['revenue'])}"
+            + (f", returns {format_amount(row['returns'])}" if row["returns"] else "")
             + (
                 f", paid under program version {row['program_version']}"
                 if row.get("program_version", INITIAL) != INITIAL
@@ -102,7 +102,7 @@ def _page(
                 }
                 for line in lines
             ],
-            "paid": _m(row["paid"]),
+            "paid": format_amount(row["paid"]),
             "when": paid_words(row),
             "mdf": mdf_words(row),
         }
@@ -133,7 +133,3 @@ def _page(
         "footer": "Pay dates falling on a Saturday or Sunday are moved to the next Monday. "
         "Amounts are computed in cents by the program's rules engine, the one a simulation uses.",
     }
-
-
-def _m(value: Any) -> str:
-    return format_cents(round(float(value) * 100))

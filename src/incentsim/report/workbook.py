@@ -24,6 +24,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from incentsim._workbook import COUNT, MONEY, NUMBER, PERCENT, Sheet, write_workbook
+from incentsim.engine.outcomes import constructs_in_use, describe, shown_outcomes
+from incentsim.montecarlo.charts import unit_label
+from incentsim.montecarlo.tidy import trajectory_bands
+from incentsim.report.analyses import cost_components, run_identity
 
 if TYPE_CHECKING:
     from incentsim.engine.outcomes import Unit
@@ -51,15 +55,10 @@ def unit_format(unit: Unit) -> str:
 
 
 def _outcome_formats(outcomes: Iterable[str]) -> list[str]:
-    from incentsim.engine.outcomes import describe
-
     return [unit_format(describe(name).unit) for name in outcomes]
 
 
 def _unit_text(name: str, currency: str) -> str:
-    from incentsim.engine.outcomes import describe
-    from incentsim.montecarlo.charts import unit_label
-
     unit = describe(name).unit
     return unit_label(unit, currency) or unit
 
@@ -92,8 +91,6 @@ def _cell(value: Any) -> Any:
 
 
 def _summary_sheet(result: MonteCarloResult, names: Sequence[str]) -> Sheet:
-    from incentsim.engine.outcomes import describe
-
     stats = result.summary.to_frame().loc[list(names)]
     level = f"{result.summary.confidence:.0%}"
     frame = pd.DataFrame(
@@ -117,8 +114,6 @@ def _summary_sheet(result: MonteCarloResult, names: Sequence[str]) -> Sheet:
 
 
 def _shown(result: MonteCarloResult) -> list[str]:
-    from incentsim.engine.outcomes import constructs_in_use, shown_outcomes
-
     return shown_outcomes(result.summary.outcomes, constructs_in_use(result.scenario.program))
 
 
@@ -127,9 +122,6 @@ def run_workbook(result: MonteCarloResult, path: str | os.PathLike[str]) -> Path
     program uses), ``cost by component``, ``trajectories`` (per period, mean and P5/P50/P95,
     fiscal period names and dates), ``tier flows`` (partners and shares), ``tier moves`` per
     period and ``replications`` (one row per replication)."""
-    from incentsim.montecarlo.tidy import trajectory_bands
-    from incentsim.report.analyses import cost_components, run_identity
-
     names = _shown(result)
     sheets = {
         "about": _about(run_identity(result), result.scenario),
@@ -164,8 +156,6 @@ def comparison_workbook(comparison: Comparison, path: str | os.PathLike[str]) ->
     """A comparison as a workbook: ``about``, ``differences`` (each variant against the
     reference, outcome by outcome: means, paired difference and its interval, verdict,
     replications needed) and ``means`` (each variant's mean per outcome)."""
-    from incentsim.engine.outcomes import describe
-
     reference = comparison.results[comparison.reference]
     currency = reference.summary.currency
     shown = set().union(*(_shown(r) for r in comparison.results.values()))
@@ -212,8 +202,6 @@ def comparison_workbook(comparison: Comparison, path: str | os.PathLike[str]) ->
 def _risk_heading(column: str, level: str) -> str:
     """``p_budget_exceeded_low`` -> ``P(over budget): 95% CI low``; ``reserve_min_mean`` ->
     ``Lowest reserve (mean)``."""
-    from incentsim.engine.outcomes import describe
-
     if column.startswith("p_"):
         name = column.removeprefix("p_")
         for end, words in (("_low", f": {level} CI low"), ("_high", f": {level} CI high")):
@@ -230,8 +218,6 @@ def stress_workbook(test: StressTest, path: str | os.PathLike[str]) -> Path:
     and of running out of reserve per case, with intervals), ``resilience`` (per outcome and
     case: mean, interval, change against the baseline, verdict, CVaR) and, with limits,
     ``breaking points`` and ``probes``."""
-    from incentsim.engine.outcomes import describe
-
     base = test.results["baseline"]
     currency = base.summary.currency
     level = f"{test.confidence:.0%}"

@@ -154,6 +154,26 @@ def scenario_from_dict(data: Mapping[str, Any], file: str | Path | None = None) 
     return _with_partner_file(scenario, file)
 
 
+def with_values(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
+    """``scenario`` with each path of ``values`` set to its value, validated again.
+
+    The paths are in the one path language (:mod:`incentsim.scenario.paths`, as ``--set``
+    writes them: ``market.shocks``, ``program.budget.reserve.initial``, ``*`` for every key of
+    a mapping); values are set in the order given, on the scenario's JSON form.
+
+    Raises
+    ------
+    PathError
+        A path that does not fit the scenario.
+    ScenarioError
+        The changed scenario is invalid.
+    """
+    data = scenario.model_dump(mode="json")
+    for path, value in values.items():
+        set_path(data, path, value)
+    return scenario_from_dict(data)
+
+
 def scenario_hash(scenario: BaseModel) -> str:
     """The SHA-256 of the validated scenario's canonical JSON (no spaces).
 
@@ -280,6 +300,7 @@ def _with_partner_file(scenario: Scenario, file: str | Path | None) -> Scenario:
     ScenarioError
         ``population.partners`` is written and differs from the number of partners listed.
     """
+    # pandas loads only for a partner file, so validating a scenario stays quick
     from incentsim.population.sample import load_partners_csv
 
     population = scenario.population
