@@ -70,6 +70,6 @@ def simulate(
     >>> result = incentsim.simulate("scenarios/small.yaml", reps=50)  # doctest: +SKIP
     >>> result.summary.to_frame().loc["cost_to_revenue"]            # doctest: +SKIP
     """
-    from incentsim.montecarlo.runner import run_montecarlo
+    from incentsim.montecarlo.evaluator import run_montecarlo
 
     return run_montecarlo(as_scenario(scenario, overrides), reps, seed, **options)
