@@ -70,7 +70,7 @@ import numpy as np
 from _common import ROOT, SCENARIOS, header, interleaved, median
 
 from incentsim.engine.simulation import simulate_block
-from incentsim.montecarlo.runner import run_montecarlo
+from incentsim.montecarlo.evaluator import run_montecarlo
 from incentsim.montecarlo.seeding import BLOCK_SIZE, block_seeds, fresh_seed
 from incentsim.montecarlo.summary import mean_interval, wilson_interval
 from incentsim.optimizer.coefficients import ProblemSettings, design_problem, resolve_settings

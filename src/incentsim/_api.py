@@ -71,6 +71,6 @@ def simulate(
     >>> result.summary.to_frame().loc["cost_to_revenue"]            # doctest: +SKIP
     """
     # load_scenario, the other door here, does not load the Monte Carlo layer
-    from incentsim.montecarlo.runner import run_montecarlo
+    from incentsim.montecarlo.evaluator import run_montecarlo
 
     return run_montecarlo(as_scenario(scenario, overrides), reps, seed, **options)

@@ -67,3 +67,43 @@ def test_bad_input_exits_2_with_a_message(
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err
+
+
+def _sensitivity(out: Path, factors: str, *more: str) -> int:
+    argv = ["sensitivity", str(SMALL), *TINY, "--factors", factors, "--trajectories", "2"]
+    argv += ["--reps", "2", "--outcomes", "retention", "--out", str(out), "--no-progress"]
+    return main([*argv, *more])
+
+
+def test_draws_carry_the_calibration_into_every_point(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    draws = tmp_path / "draws.csv"
+    draws.write_text("draw,churn_base\n0,0.3\n")
+    factors = "program.tiers.*.rebate_rate=x0.5:2,dummy"
+    assert _sensitivity(tmp_path / "plain", factors) == 0
+    assert _sensitivity(tmp_path / "drawn", factors, "--draws", str(draws)) == 0
+    assert "drawn per block from a calibration" in capsys.readouterr().out
+    plain = pd.read_csv(tmp_path / "plain" / "points.csv")
+    drawn = pd.read_csv(tmp_path / "drawn" / "points.csv")
+    # the same sample points, and a churn base ten times the default lowers retention at each
+    assert plain["dummy"].equals(drawn["dummy"])
+    assert (drawn["retention"] < plain["retention"] - 0.05).all()
+    identity = json.loads((tmp_path / "drawn" / "result.json").read_text())
+    assert identity["draws"]
+    assert "draws" not in json.loads((tmp_path / "plain" / "result.json").read_text())
+    # a folder analysed under other draws is not continued with these
+    assert _sensitivity(tmp_path / "drawn", factors) == 2
+    assert "holds a different sensitivity analysis" in capsys.readouterr().err
+
+
+def test_a_factor_the_draws_set_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    draws = tmp_path / "draws.csv"
+    draws.write_text("draw,churn_base\n0,0.02\n")
+    code = _sensitivity(tmp_path / "s", "behaviour.churn_base=0.01:0.03", "--draws", str(draws))
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "factor 'behaviour.churn_base' varies a behaviour constant the calibration" in err
+    assert "Traceback" not in err

@@ -178,3 +178,37 @@ def test_a_bad_frontier_option_exits_2(
     err = capsys.readouterr().err
     assert "--frontier" in err
     assert "Traceback" not in err
+
+
+def test_draws_reach_the_candidates_and_the_validation(
+    spec_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pandas as pd
+
+    draws = tmp_path / "draws.csv"
+    draws.write_text("draw,churn_base\n0,0.3\n")
+    cache = tmp_path / "cache"
+    assert _optimize(spec_file, tmp_path / "plain", cache, "--alpha", "0.25") == 0
+    code = _optimize(spec_file, tmp_path / "drawn", cache, "--alpha", "0.25", "--draws", str(draws))
+    assert code in (0, 1), capsys.readouterr().err
+    plain = pd.read_csv(tmp_path / "plain" / "candidates.csv")
+    drawn = pd.read_csv(tmp_path / "drawn" / "candidates.csv")
+    assert list(plain["candidate"]) == list(drawn["candidate"])
+    # a churn base ten times the default: every candidate keeps fewer partners
+    assert (drawn["retention"] < plain["retention"] - 0.05).all()
+    validation = pd.read_csv(tmp_path / "drawn" / "validation.csv").set_index("name")
+    assert validation.loc["retention", "realised"] < 0.9
+
+
+def test_draws_beside_a_robust_design_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "robust.yaml"
+    path.write_text(yaml.safe_dump({**TINY, "robust": {"draws": 2}}))
+    draws = tmp_path / "draws.csv"
+    draws.write_text("draw,churn_base\n0,0.02\n")
+    assert _optimize(path, tmp_path / "o", tmp_path / "cache", "--draws", str(draws)) == 2
+    err = capsys.readouterr().err
+    assert "robust" in err
+    assert "--draws" in err
+    assert "Traceback" not in err

@@ -6,28 +6,22 @@ includes what the history leaves uncertain. The row is chosen from the block's o
 stream no simulation draws from), so the run is reproducible from its seed whatever the number
 of workers or the executor. A block's replications share its row: the constants vary between
 blocks (of :data:`~incentsim.montecarlo.seeding.BLOCK_SIZE` replications), which needs runs of
-several blocks to show.
+several blocks to show. Picking and applying a row is the Monte Carlo layer's
+(:mod:`incentsim.montecarlo.draws`, ``RunOptions(draws=...)``); this module reads the file.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from incentsim.engine.simulation import simulate_block
 from incentsim.errors import IncentsimError
+from incentsim.montecarlo.draws import DRAW_STREAM, BehaviourDraws, DrawnBehaviour
 from incentsim.population.behaviour import Behaviour
 
-if TYPE_CHECKING:
-    from incentsim.scenario.model import Scenario
-
-#: Spawn-key element of the stream that picks a block's draw (the engine spawns 0, 1, 2...).
-DRAW_STREAM: int = 2**31 - 2
+__all__ = ["DRAW_STREAM", "BehaviourDraws", "DrawnBehaviour", "read_draws"]
 
 
 def read_draws(path: str | Path) -> tuple[dict[str, float], ...]:
@@ -62,27 +56,3 @@ def read_draws(path: str | Path) -> tuple[dict[str, float], ...]:
             message = f"{path}: line {line}, column '{column}': {error['msg']}"
             raise IncentsimError(message) from None
     return rows
-
-
-@dataclass(frozen=True)
-class DrawnBehaviour:
-    """A block function (``run_montecarlo(block_fn=...)``) that simulates each block with one
-    row of ``draws`` picked from the block's seed."""
-
-    draws: tuple[dict[str, float], ...]
-
-    def pick(self, seed: np.random.SeedSequence) -> int:
-        """The row a block with this seed uses."""
-        stream = np.random.SeedSequence(
-            seed.entropy, spawn_key=(*seed.spawn_key, DRAW_STREAM), pool_size=seed.pool_size
-        )
-        return int(np.random.default_rng(stream).integers(len(self.draws)))
-
-    def __call__(
-        self, scenario: Scenario, seed: np.random.SeedSequence, reps: int, panel: bool = False
-    ) -> Any:
-        values = self.draws[self.pick(seed)]
-        behaviour = scenario.behaviour.model_copy(update=values)
-        return simulate_block(
-            scenario.model_copy(update={"behaviour": behaviour}), seed, reps, panel=panel
-        )

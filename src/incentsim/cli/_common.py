@@ -11,10 +11,13 @@ import shutil
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from incentsim._output import check_kind, folder_lock
 from incentsim.errors import IncentsimError
+
+if TYPE_CHECKING:
+    from incentsim.montecarlo import BehaviourDraws, RunOptions
 
 #: Where Monte Carlo blocks can run (see :mod:`incentsim.montecarlo.executors`).
 EXECUTORS = ("serial", "processes", "dask")
@@ -258,14 +261,14 @@ def add_draws_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def draws_block_fn(path: Path | None) -> Any:
-    """The block function that applies ``--draws`` (``None`` without it: the engine's own)."""
+def read_draws_option(path: Path | None) -> BehaviourDraws | None:
+    """The calibration draws of ``--draws`` (``None`` without it)."""
     if path is None:
         return None
     # loaded when the verb runs: every verb module is imported to build the parser
-    from incentsim.calibration.draws import DrawnBehaviour, read_draws
+    from incentsim.calibration.draws import BehaviourDraws, read_draws
 
-    return DrawnBehaviour(read_draws(path))
+    return BehaviourDraws(read_draws(path))
 
 
 def add_output_options(parser: argparse.ArgumentParser, runs: str) -> None:
@@ -289,22 +292,32 @@ def add_output_options(parser: argparse.ArgumentParser, runs: str) -> None:
     )
 
 
+def run_options(args: argparse.Namespace) -> RunOptions:
+    """The run options the shared options collected (``--reps``, ``--seed``, ``--workers``,
+    ``--executor``, ``--scheduler``, ``--draws``, ``--out``, ``--overwrite``,
+    ``--no-progress``; those a verb does not have are left at their defaults)."""
+    from incentsim.montecarlo import RunOptions
+
+    workers = getattr(args, "workers", 1)
+    scheduler = getattr(args, "scheduler", None)
+    return RunOptions(
+        reps=getattr(args, "reps", None),
+        seed=getattr(args, "seed", None),
+        executor=executor_kind(getattr(args, "executor", None), workers, scheduler),
+        workers=workers,
+        address=scheduler,
+        out_dir=getattr(args, "out", None),
+        overwrite=getattr(args, "overwrite", False),
+        progress=not getattr(args, "no_progress", False),
+        draws=read_draws_option(getattr(args, "draws", None)),
+    )
+
+
 def run_arguments(args: argparse.Namespace) -> dict[str, Any]:
     """What :func:`add_montecarlo_options` and :func:`add_output_options` collected, as the
     keyword arguments of :func:`~incentsim.experiments.compare` and
-    :func:`~incentsim.experiments.stress`."""
-    return {
-        "reps": args.reps,
-        "seed": args.seed,
-        "executor": executor_kind(args.executor, args.workers, args.scheduler),
-        "workers": args.workers,
-        "address": args.scheduler,
-        "out_dir": args.out,
-        "overwrite": args.overwrite,
-        "progress": not args.no_progress,
-        "overrides": args.overrides,
-        "block_fn": draws_block_fn(args.draws),
-    }
+    :func:`~incentsim.experiments.stress`: the run options and the ``--set`` overrides."""
+    return {"options": run_options(args), "overrides": args.overrides}
 
 
 @contextlib.contextmanager

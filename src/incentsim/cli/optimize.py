@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING
 
 from incentsim.cli._common import (
     RUNS_FOLDER,
+    add_draws_option,
     add_set_option,
     default_out_dir,
-    executor_kind,
+    run_options,
     worker_count,
 )
 
@@ -91,6 +92,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--workers", type=worker_count, default=1, metavar="W", help="worker processes (default 1)"
     )
     parser.add_argument("--solver", choices=("highs", "cbc"), default="highs", help="MILP solver")
+    add_draws_option(parser)
     add_set_option(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -118,10 +120,8 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         also_write=[lambda result, folder: {"html": html_report(result, folder / "report.html")}],
         cache_dir=None if args.no_cache else args.cache,
-        executor=executor_kind(None, args.workers, None),
-        workers=args.workers,
         solver=args.solver,
-        progress=not args.no_progress,
+        options=run_options(args).replace(out_dir=None, overwrite=False),
     )
     print(result.report())
     for name, path in result.files.items():

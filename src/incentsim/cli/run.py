@@ -26,9 +26,8 @@ from incentsim.cli._common import (
     add_excel_option,
     add_set_option,
     default_out_dir,
-    draws_block_fn,
-    executor_kind,
     replications,
+    run_options,
     seed_value,
     worker_count,
     write_report,
@@ -123,26 +122,10 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     if args.transactions is not None:
         return _write_history(scenario, args)
-    if args.draws is not None and args.resume:
-        raise IncentsimError("--draws cannot --resume a run (its folder does not record them)")
-    block_fn = draws_block_fn(args.draws)
-    executor = executor_kind(args.executor, args.workers, args.scheduler)
     out_dir = args.out if args.out is not None else default_out_dir(scenario.name)
     print(f"run folder: {out_dir}", file=sys.stderr)
-    result = run_montecarlo(
-        scenario,
-        reps=args.reps,
-        seed=args.seed,
-        executor=executor,
-        workers=args.workers,
-        address=args.scheduler,
-        out_dir=out_dir,
-        panel=args.panel,
-        progress=not args.no_progress,
-        overwrite=args.overwrite,
-        resume=args.resume,
-        block_fn=block_fn,
-    )
+    options = run_options(args).replace(out_dir=out_dir, panel=args.panel, resume=args.resume)
+    result = run_montecarlo(scenario, options=options)
     resumed = result.manifest.get("resumed_blocks")
     if resumed:
         print(

@@ -14,10 +14,11 @@ from pathlib import Path
 
 from incentsim.cli._common import (
     RUNS_FOLDER,
+    add_draws_option,
     add_set_option,
     default_out_dir,
-    executor_kind,
     positive_int,
+    run_options,
     seed_value,
     worker_count,
 )
@@ -84,6 +85,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"folder for tables and plots (default {RUNS_FOLDER}/<scenario>-sensitivity-<time>); "
         "run again into the same folder to continue an interrupted analysis",
     )
+    add_draws_option(parser)
     add_set_option(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -110,10 +112,7 @@ def run(args: argparse.Namespace) -> int:
         reps=args.reps,
         outcomes=[o.strip() for o in args.outcomes.split(",") if o.strip()],
         seed=args.seed,
-        executor=executor_kind(None, args.workers, None),
-        workers=args.workers,
-        out_dir=out_dir,
-        progress=not args.no_progress,
+        options=run_options(args).replace(reps=None, seed=None, out_dir=out_dir),
     )
     page = sensitivity_report(result, Path(out_dir) / "sensitivity.html")
     print(result)

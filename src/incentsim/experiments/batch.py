@@ -86,6 +86,8 @@ import pandas as pd
 from pydantic import Field, ValidationError, field_validator
 
 from incentsim.errors import IncentsimError, OutDirError, ScenarioError
+from incentsim.montecarlo.evaluator import Evaluator
+from incentsim.montecarlo.options import RunOptions
 from incentsim.strict import Strict
 
 if TYPE_CHECKING:
@@ -467,19 +469,16 @@ def _run_done(run: ExperimentRun, reps: int) -> bool:
     )
 
 
-def _simulate_run(run: ExperimentRun, *, reps: int, block_fn: BlockFn | None) -> str:
-    """Simulate one run into its folder (runs in a worker); returns its key."""
+def _simulate_run(run: ExperimentRun, *, options: RunOptions) -> str:
+    """Simulate one run into its folder (runs in a worker, serially, with ``options``'
+    replications, block function and draws); returns its key."""
     from incentsim.montecarlo import run_montecarlo
 
     run_montecarlo(
         run.scenario,
-        reps=reps,
-        seed=run.seed,
-        executor="serial",
-        out_dir=run.folder,
-        progress=False,
-        block_fn=block_fn,
-        overwrite=True,
+        options=options.replace(
+            seed=run.seed, executor="serial", out_dir=run.folder, progress=False, overwrite=True
+        ),
     )
     return run.key
 
@@ -640,50 +639,45 @@ def run_experiment(
         another process writing the folder.
     """
     from incentsim._output import folder_lock
-    from incentsim.montecarlo.resources import check_block_memory
-    from incentsim.montecarlo.seeding import BLOCK_SIZE
 
     if resume and overwrite:
         raise ValueError("resume keeps what the folder holds and overwrite removes it: give one")
     out = Path(out_dir)
     plan = plan_experiment(path, out)
-    local = 1 if executor == "serial" else workers or os.cpu_count() or 1
-    for run in plan.runs:  # runs are simulated side by side, one block each at a time
-        block = min(BLOCK_SIZE, plan.replications)
-        check_block_memory(run.scenario, block, min(local, len(plan.runs)))
-    with folder_lock(out):
-        return _run(plan, out, resume, executor, workers, block_fn, log, overwrite)
+    options = RunOptions(  # runs are logged a line each, not shown as a bar
+        reps=plan.replications,
+        executor=executor,
+        workers=workers,
+        block_fn=block_fn,
+        progress=False,
+    )
+    with Evaluator(options) as ev:
+        for run in plan.runs:  # runs are simulated side by side, one block each at a time
+            ev.check_memory(run.scenario, plan.replications, len(plan.runs))
+        with folder_lock(out):
+            return _run(plan, out, resume, ev, log, overwrite)
 
 
 def _run(
-    plan: Plan,
-    out: Path,
-    resume: bool,
-    executor: str | Executor,
-    workers: int | None,
-    block_fn: BlockFn | None,
-    log: Any,
-    overwrite: bool = False,
+    plan: Plan, out: Path, resume: bool, ev: Evaluator, log: Any, overwrite: bool = False
 ) -> ExperimentResult:
     """Run the plan into ``out`` (holding its lock): the manifest says ``complete`` last."""
-    from incentsim.montecarlo.executors import open_executor
-
     _prepare(plan, out, resume, overwrite)
     stream = sys.stderr if log is None else log
     todo = [r for r in plan.runs if not (resume and _run_done(r, plan.replications))]
     done = len(plan.runs) - len(todo)
     if stream and done:
         print(f"resuming: {done} of {len(plan.runs)} runs already complete", file=stream)
-    task = functools.partial(_simulate_run, reps=plan.replications, block_fn=block_fn)
+    task = functools.partial(_simulate_run, options=point_runs(ev.options))
     began = time.perf_counter()
-    with open_executor(executor, workers, None) as running:
-        for key in running.map_unordered(task, todo):
-            done += 1
-            if stream:
-                print(f"run {done}/{len(plan.runs)} complete: {key}", file=stream, flush=True)
-        sensitivity = None
-        if "sensitivity" in plan.experiment.analyses:
-            sensitivity = _sensitivity(plan, out, running, block_fn)
+    for key in ev.map(task, todo, name=plan.experiment.name, total=len(todo), unit="run"):
+        done += 1
+        if stream:
+            print(f"run {done}/{len(plan.runs)} complete: {key}", file=stream, flush=True)
+    sensitivity = None
+    if "sensitivity" in plan.experiment.analyses:
+        sensitivity = _sensitivity(plan, out, ev)
+    executor = ev.options.executor
     kind = executor if isinstance(executor, str) else "serial"
     for name, spec in plan.optimizations.items():
         folder = out / OPTIMIZE / name
@@ -691,7 +685,7 @@ def _run(
             continue  # swapped into place whole, so complete
         if stream:
             print(f"optimisation '{name}' ...", file=stream, flush=True)
-        _optimize(spec, folder, kind, workers)
+        _optimize(spec, folder, kind, ev.options.workers)
     result = ExperimentResult(plan, out, sensitivity)
     result.write()
     _write_manifest(plan, out, "complete", seconds=round(time.perf_counter() - began, 3))
@@ -707,9 +701,19 @@ def _optimize(spec: OptimizationSpec, folder: Path, executor: str, workers: int 
              progress=False)  # fmt: skip
 
 
-def _sensitivity(
-    plan: Plan, out: Path, running: Executor, block_fn: BlockFn | None
-) -> SensitivityResult:
+def point_runs(options: RunOptions) -> RunOptions:
+    """What a worker simulating one run gets of ``options``: replications, block function,
+    draws and block size (it runs serially, into the run's folder)."""
+    return RunOptions(
+        reps=options.reps,
+        block_fn=options.block_fn,
+        draws=options.draws,
+        block_size=options.block_size,
+        progress=False,
+    )
+
+
+def _sensitivity(plan: Plan, out: Path, ev: Evaluator) -> SensitivityResult:
     from incentsim.experiments.sensitivity import sensitivity
 
     spec = plan.experiment.sensitivity or SensitivitySpec()
@@ -722,9 +726,9 @@ def _sensitivity(
         reps=spec.reps,
         outcomes=spec.outcomes,
         seed=plan.seeds[0],
-        executor=running,
-        out_dir=out / SENSITIVITY,
-        block_fn=block_fn,
+        options=ev.with_options(
+            ev.options.replace(reps=None, out_dir=out / SENSITIVITY, progress=True)
+        ),
     )
 
 

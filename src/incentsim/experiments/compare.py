@@ -32,28 +32,26 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import statistics
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 import numpy as np
 import pandas as pd
 
 from incentsim.engine.outcomes import KEY_OUTCOMES, constructs_in_use, describe, shown_outcomes
 from incentsim.errors import IncentsimError
-from incentsim.montecarlo.executors import open_executor
+from incentsim.montecarlo.evaluator import Evaluator, evaluator_for, variant_folders
+from incentsim.montecarlo.options import ExecutionKeywords, RunOptions
 from incentsim.montecarlo.summary import outcome_unit
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from incentsim.montecarlo import Executor, MonteCarloResult
-    from incentsim.montecarlo.runner import BlockFn
+    from incentsim.montecarlo import MonteCarloResult
     from incentsim.montecarlo.seeding import SeedLike
     from incentsim.scenario.model import Scenario
 
@@ -623,18 +621,13 @@ def compare(
     reps: int | None = None,
     seed: SeedLike | None = None,
     *,
-    executor: str | Executor = "serial",
-    workers: int | None = None,
-    address: str | None = None,
-    out_dir: str | os.PathLike[str] | None = None,
-    overwrite: bool = False,
-    progress: bool = True,
-    block_fn: BlockFn | None = None,
+    options: RunOptions | None = None,
     names: Sequence[str] | None = None,
     overrides: Sequence[str] = (),
     confidence: float = CONFIDENCE,
     power: float = POWER,
     allow_different_populations: bool = False,
+    **run: Unpack[ExecutionKeywords],
 ) -> Comparison:
     """Simulate every variant over the same random numbers and compare each with the first.
 
@@ -643,20 +636,16 @@ def compare(
     scenarios
         Two or more scenarios, or paths of scenario files; the first is the reference.
     reps, seed
-        Replications and root seed shared by every variant (default: the reference's). A
-        variant's own ``seed`` and ``replications`` are replaced by these (and a note says so).
-    executor, workers, address
-        Where blocks run, as for :func:`~incentsim.montecarlo.run_montecarlo`; one executor
-        serves every variant.
-    out_dir
-        Stream each variant's run into ``out_dir/<label>``; ``None`` keeps everything in
-        memory. :func:`incentsim.report.comparison_report` writes the report and its tables.
-    overwrite
-        Reuse variant folders that hold a different run.
-    progress
-        A progress bar per variant (on a terminal or in a notebook).
-    block_fn
-        The block function (default the engine's ``simulate_block``).
+        Replications and root seed shared by every variant (default: the options', else the
+        reference's). A variant's own ``seed`` and ``replications`` are replaced by these (and
+        a note says so).
+    options
+        The run options (:class:`~incentsim.montecarlo.RunOptions`); one executor serves every
+        variant. With ``out_dir`` each variant's run streams into ``out_dir/<label>``;
+        without, everything stays in memory (:func:`incentsim.report.comparison_report` writes
+        the report and its tables). ``overwrite`` reuses variant folders that hold a different
+        run; ``progress`` shows a bar per variant; ``draws`` gives every variant's block ``i``
+        the same calibration draw.
     names
         Labels for the variants (default: the scenarios' names, made unique with the file name
         or a number).
@@ -668,6 +657,9 @@ def compare(
         Compare variants whose partner populations or calendars differ (their differences
         then mix the design with who the partners are and how long the run is); the
         comparison's first line says so.
+    **run
+        Run options one by one (``executor="processes", workers=4, out_dir=...``), replacing
+        those of ``options``.
 
     Raises
     ------
@@ -693,27 +685,15 @@ def compare(
             + "; ".join(mismatches)
             + " (--allow-different-populations compares them anyway)"
         )
-    n_reps = reference.replications if reps is None else int(reps)
-    root = reference.seed if seed is None else seed
-    notes = _common_number_notes(loaded, labels, reps, seed)
-    results = run_variants(
-        dict(zip(labels, (s for s, _ in loaded), strict=True)),
-        n_reps,
-        root,
-        executor=executor,
-        workers=workers,
-        address=address,
-        out_dir=out_dir,
-        overwrite=overwrite,
-        progress=progress,
-        block_fn=block_fn,
-    )
+    chosen = RunOptions.merged(options, reps=reps, seed=seed, **run)
+    notes = _common_number_notes(loaded, labels, chosen.reps, chosen.seed)
+    results = run_variants(dict(zip(labels, (s for s, _ in loaded), strict=True)), chosen)
     return Comparison(
         results,
         confidence=confidence,
         power=power,
         notes=notes,
-        out_dir=None if out_dir is None else Path(out_dir),
+        out_dir=chosen.out_dir,
         warning=(
             "Warning: the variants simulate different partner populations or calendars ("
             + "; ".join(mismatches)
@@ -819,61 +799,15 @@ def _common_number_notes(
 
 
 def run_variants(
-    scenarios: Mapping[str, Scenario],
-    reps: int,
-    seed: SeedLike,
-    *,
-    executor: str | Executor = "serial",
-    workers: int | None = None,
-    address: str | None = None,
-    out_dir: str | os.PathLike[str] | None = None,
-    overwrite: bool = False,
-    progress: bool = True,
-    block_fn: BlockFn | None = None,
+    scenarios: Mapping[str, Scenario], options: RunOptions | Evaluator
 ) -> dict[str, MonteCarloResult]:
     """Run every scenario with the same replications, root seed and blocks (common random
-    numbers), on one executor; ``label -> MonteCarloResult``.
-
-    With ``out_dir`` each run streams into ``out_dir/<slug of label>``, holding the lock of
-    ``out_dir`` (:func:`incentsim._output.folder_lock`) so that a second writer is refused.
+    numbers: the options', else the first scenario's), on one executor; ``label ->
+    MonteCarloResult`` (:meth:`~incentsim.montecarlo.Evaluator.run_variants`; an evaluator
+    given is used as it is).
     """
-    from incentsim._output import folder_lock
-    from incentsim.montecarlo import run_montecarlo
-
-    folders = variant_folders(scenarios, out_dir)
-    results: dict[str, MonteCarloResult] = {}
-    writing = nullcontext() if out_dir is None else folder_lock(out_dir)
-    with writing, open_executor(executor, workers, address) as running:
-        for label, scenario in scenarios.items():
-            results[label] = run_montecarlo(
-                scenario,
-                reps=reps,
-                seed=seed,
-                executor=running,
-                out_dir=folders.get(label),
-                progress=progress,
-                block_fn=block_fn,
-                overwrite=overwrite,
-            )
-    return results
-
-
-def variant_folders(
-    labels: Sequence[str] | Mapping[str, Any], out_dir: str | os.PathLike[str] | None
-) -> dict[str, Path]:
-    """``label -> out_dir/<slug>`` (distinct slugs), or nothing without ``out_dir``."""
-    if out_dir is None:
-        return {}
-    folders: dict[str, Path] = {}
-    used: set[str] = set()
-    for label in labels:
-        slug = re.sub(r"[^A-Za-z0-9._-]+", "-", str(label)).strip("-.") or "variant"
-        candidate, k = slug, 2
-        while candidate in used:
-            candidate, k = f"{slug}-{k}", k + 1
-        used.add(candidate)
-        folders[str(label)] = Path(out_dir) / candidate
-    return folders
+    with evaluator_for(options) as ev:
+        return ev.run_variants(scenarios)
 
 
 def _ordered_outcomes(names: Sequence[str]) -> list[str]:

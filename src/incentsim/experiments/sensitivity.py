@@ -58,19 +58,19 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 import numpy as np
 import pandas as pd
 
 from incentsim.errors import IncentsimError, OutDirError, ScenarioError
+from incentsim.montecarlo.evaluator import Evaluator, evaluator_for
+from incentsim.montecarlo.options import ExecutionKeywords, RunOptions
 from incentsim.scenario.paths import PathError, locate
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from incentsim.montecarlo import Executor
-    from incentsim.montecarlo.runner import BlockFn
     from incentsim.scenario.model import Scenario
 
 __all__ = [
@@ -96,6 +96,8 @@ METHODS: tuple[str, ...] = ("morris", "sobol")
 MAX_TRAJECTORIES = 1_000
 MAX_SAMPLES = 2**16
 MAX_POINT_REPS = 10_000
+#: Replications per sample point unless the call or its run options say otherwise.
+POINT_REPS = 8
 MAX_FACTORS = 200
 MAX_SIMULATIONS = 10_000_000
 
@@ -465,6 +467,21 @@ def check_factors(scenario: Scenario, factors: Sequence[Factor]) -> None:
                 ) from None
 
 
+def _check_drawn(factors: Sequence[Factor], drawn: Sequence[str]) -> None:
+    """Refuse factors on behaviour constants that calibration draws set (each block's draw
+    would replace the factor's value, so the factor would seem to move nothing)."""
+    clash = [f.name for f in factors if f.path is not None and f.path in _drawn_paths(drawn)]
+    if clash:
+        raise SensitivityError(
+            f"factor '{clash[0]}' varies a behaviour constant the calibration draws set "
+            f"({', '.join(drawn)}): leave it out of the factors, or run without --draws"
+        )
+
+
+def _drawn_paths(drawn: Sequence[str]) -> set[str]:
+    return {f"behaviour.{name}" for name in drawn}
+
+
 # --- simulating the sample points --------------------------------------------------------------
 
 
@@ -483,20 +500,17 @@ def _simulate_chunk(
     base: dict[str, Any],
     factors: tuple[Factor, ...],
     outcomes: tuple[str, ...],
-    reps: int,
-    seed: int,
-    block_fn: BlockFn | None,
+    options: RunOptions,
 ) -> tuple[int, np.ndarray]:
-    """Simulate each point of a chunk (runs in a worker): ``(index, points x reps x outcomes)``."""
-    from incentsim.montecarlo import run_montecarlo
-
-    values = np.empty((len(chunk.values), reps, len(outcomes)))
-    for i, row in enumerate(chunk.values):
-        scenario = _scenario_at(base, factors, row)
-        result = run_montecarlo(
-            scenario, reps=reps, seed=seed, executor="serial", progress=False, block_fn=block_fn
-        )
-        values[i] = result.outcomes[list(outcomes)].to_numpy(dtype=np.float64)
+    """Simulate each point of a chunk (runs in a worker, serially, in memory, with
+    ``options``' replications, seed, block function and draws): ``(index, points x reps x
+    outcomes)``."""
+    assert options.reps is not None
+    values = np.empty((len(chunk.values), options.reps, len(outcomes)))
+    with Evaluator(options) as ev:
+        for i, row in enumerate(chunk.values):
+            result = ev.run(_scenario_at(base, factors, row))
+            values[i] = result.outcomes[list(outcomes)].to_numpy(dtype=np.float64)
     return chunk.index, values
 
 
@@ -554,61 +568,71 @@ def evaluate_points(
     factors: Sequence[Factor],
     sample: np.ndarray,
     outcomes: Sequence[str],
-    reps: int,
-    seed: int,
+    options: RunOptions | Evaluator,
     *,
-    executor: str | Executor = "serial",
-    workers: int | None = None,
-    out_dir: Path | None = None,
     identity: dict[str, Any] | None = None,
-    block_fn: BlockFn | None = None,
-    progress: bool | str = False,
 ) -> np.ndarray:
-    """Simulate every sample point with ``reps`` replications from the same ``seed``, with a
-    progress bar over points if asked.
+    """Simulate every sample point with the options' replications from the same seed (both
+    default to the scenario's), with a progress bar over points if asked.
 
     Returns
     -------
     numpy.ndarray
-        ``points x reps x outcomes``. With ``out_dir``, chunks already there are read back
-        instead of simulated, and new ones are written as they finish.
+        ``points x reps x outcomes``. With ``out_dir`` in the options, chunks already there
+        are read back instead of simulated, and new ones are written as they finish (the
+        folder's manifest holds ``identity``).
     """
-    from incentsim.montecarlo.executors import open_executor
-    from incentsim.montecarlo.runner import progress_bar
-
-    chunks = [
-        _Chunk(i, start, sample[start : start + CHUNK_POINTS])
-        for i, start in enumerate(range(0, len(sample), CHUNK_POINTS))
-    ]
-    values = np.empty((len(sample), reps, len(outcomes)))
-    todo = []
-    if out_dir is not None:
-        _prepare_folder(out_dir, identity or {})
-    for chunk in chunks:
-        if out_dir is not None and _chunk_file(out_dir, chunk.index).is_file():
-            stop = chunk.start + len(chunk.values)
-            values[chunk.start : stop] = _read_chunk(out_dir, chunk, reps, outcomes)
-        else:
-            todo.append(chunk)
-    task = functools.partial(
-        _simulate_chunk,
-        base=scenario.model_dump(mode="json"),
-        factors=tuple(factors),
-        outcomes=tuple(outcomes),
-        reps=reps,
-        seed=seed,
-        block_fn=block_fn,
-    )
-    total = sum(len(c.values) for c in todo)
-    bar = progress_bar(total, f"{scenario.name} sensitivity", progress, unit="point")
-    with open_executor(executor, workers, None) as running, bar as points:
-        for index, chunk_values in running.map_unordered(task, todo):
+    with evaluator_for(options) as ev:
+        common = ev.options.resolved(scenario)
+        assert common.reps is not None
+        reps, out_dir = common.reps, common.out_dir
+        chunks = [
+            _Chunk(i, start, sample[start : start + CHUNK_POINTS])
+            for i, start in enumerate(range(0, len(sample), CHUNK_POINTS))
+        ]
+        values = np.empty((len(sample), reps, len(outcomes)))
+        todo = []
+        if out_dir is not None:
+            _prepare_folder(out_dir, identity or {})
+        for chunk in chunks:
+            if out_dir is not None and _chunk_file(out_dir, chunk.index).is_file():
+                stop = chunk.start + len(chunk.values)
+                values[chunk.start : stop] = _read_chunk(out_dir, chunk, reps, outcomes)
+            else:
+                todo.append(chunk)
+        task = functools.partial(
+            _simulate_chunk,
+            base=scenario.model_dump(mode="json"),
+            factors=tuple(factors),
+            outcomes=tuple(outcomes),
+            options=point_options(common),
+        )
+        for index, chunk_values in ev.map(
+            task,
+            todo,
+            name=f"{scenario.name} sensitivity",
+            total=sum(len(c.values) for c in todo),
+            unit="point",
+            size=lambda done: len(chunks[done[0]].values),
+        ):
             chunk = chunks[index]
-            points.update(len(chunk.values))
             values[chunk.start : chunk.start + len(chunk.values)] = chunk_values
             if out_dir is not None:
                 _write_chunk(out_dir, chunk, chunk_values, outcomes)
     return values
+
+
+def point_options(options: RunOptions) -> RunOptions:
+    """How one sample point is simulated in a worker: ``options``' replications, seed, block
+    function, draws and block size, serially, in memory and without a progress bar."""
+    return RunOptions(
+        reps=options.reps,
+        seed=options.seed,
+        block_fn=options.block_fn,
+        draws=options.draws,
+        block_size=options.block_size,
+        progress=False,
+    )
 
 
 # --- analysis ----------------------------------------------------------------------------------
@@ -745,8 +769,11 @@ class SensitivityResult:
         size: int,
         scenario_name: str,
         scenario_hash: str,
+        draws: str | None = None,
     ) -> None:
         self.method = method
+        #: The content hash of the calibration draws the points ran under (``None``: none).
+        self.draws = draws
         self.factors = list(factors)
         self.outcomes = list(outcomes)
         self.sample = sample
@@ -841,6 +868,7 @@ class SensitivityResult:
             self.size,
             self.reps,
             self.seed,
+            self.draws,
         )
 
     def __str__(self) -> str:
@@ -852,6 +880,8 @@ class SensitivityResult:
             f"{len(self.sample):,} points x {self.reps} replications (common random numbers, "
             f"seed {self.seed}); {len(self.factors)} factors ranked by {lead}"
         )
+        if self.draws is not None:
+            header += "; behaviour constants drawn per block from a calibration"
         lines = [header]
         noise = self.noise_frame().set_index("outcome")
         for outcome in self.outcomes:
@@ -1065,9 +1095,11 @@ def _identity(
     size: int,
     reps: int,
     seed: int,
+    draws: str | None = None,
 ) -> dict[str, Any]:
     factor_rows = [asdict(f) for f in factors]
     digest = hashlib.sha256(json.dumps(factor_rows, sort_keys=True).encode()).hexdigest()
+    drawn = {} if draws is None else {"draws": draws}  # absent without: older folders resume
     return {
         "scenario": name,
         "scenario_hash": scenario_hash,
@@ -1078,6 +1110,7 @@ def _identity(
         "outcomes": list(outcomes),
         "factors_hash": digest,
         "chunk_points": CHUNK_POINTS,
+        **drawn,
     }
 
 
@@ -1090,14 +1123,11 @@ def sensitivity(
     *,
     method: Method | str = "morris",
     size: int | None = None,
-    reps: int = 8,
+    reps: int | None = None,
     outcomes: Sequence[str] = DEFAULT_OUTCOMES,
     seed: int | None = None,
-    executor: str | Executor = "serial",
-    workers: int | None = None,
-    out_dir: str | os.PathLike[str] | None = None,
-    block_fn: BlockFn | None = None,
-    progress: bool | str = True,
+    options: RunOptions | Evaluator | None = None,
+    **run: Unpack[ExecutionKeywords],
 ) -> SensitivityResult:
     """Rank uncertain assumptions by how much they move the outcomes.
 
@@ -1112,31 +1142,50 @@ def sensitivity(
     size
         Morris trajectories (default 10) or Sobol base samples, a power of two (default 64).
     reps
-        Replications per sample point (at least 2, for the replication noise).
+        Replications per sample point (at least 2, for the replication noise; default the
+        options', else :data:`POINT_REPS`).
     outcomes
         Outcomes to analyse (the engine's outcome names).
     seed
-        Common root seed of every point, and the sampling seed (default: the scenario's).
-    executor, workers
-        Where chunks of points run, as for :func:`~incentsim.montecarlo.run_montecarlo`.
-    out_dir
-        Stream finished chunks into this folder and write the tables and plots there; an
-        analysis interrupted there continues when run again with the same arguments.
-    block_fn
-        The block function (default the engine's).
-    progress
-        A progress bar over sample points (on a terminal or in a notebook; ``"always"``
-        anywhere).
+        Common root seed of every point, and the sampling seed (default: the options', else
+        the scenario's).
+    options
+        The run options (:class:`~incentsim.montecarlo.RunOptions`), or an
+        :class:`~incentsim.montecarlo.Evaluator` to run on: where chunks of points run;
+        ``out_dir`` streams finished chunks into that folder and writes the tables and plots
+        there (an analysis interrupted there continues when run again with the same
+        arguments); ``progress`` shows a bar over sample points; ``draws`` simulates each block
+        of every point with the calibration draw its seed picks (the same at every point, so
+        the common random numbers stay paired).
+    **run
+        Run options one by one (``executor="processes", workers=2, out_dir=...``), replacing
+        those of ``options``.
 
     Raises
     ------
     SensitivityError
-        Unknown method or outcome, a bad sample size, or factors that do not fit the scenario.
+        Unknown method or outcome, a bad sample size, factors that do not fit the scenario,
+        or factors that the calibration draws would override.
     """
+    with evaluator_for(options, **run) as ev:
+        point_reps = reps if reps is not None else ev.options.reps or POINT_REPS
+        given = seed if seed is not None else ev.options.seed
+        root = scenario.seed if given is None else int(given)  # type: ignore[arg-type]
+        return _sensitivity(scenario, factors, method, size, point_reps, outcomes, root, ev)
+
+
+def _sensitivity(
+    scenario: Scenario,
+    factors: Sequence[Factor] | str | None,
+    method: str,
+    size: int | None,
+    reps: int,
+    outcomes: Sequence[str],
+    root: int,
+    ev: Evaluator,
+) -> SensitivityResult:
+    """The analysis of :func:`sensitivity` once its run options are known."""
     from incentsim._output import folder_lock
-    from incentsim.montecarlo import run_montecarlo
-    from incentsim.montecarlo.resources import check_block_memory
-    from incentsim.montecarlo.seeding import BLOCK_SIZE
     from incentsim.scenario.loader import scenario_hash
 
     if method not in METHODS:
@@ -1170,12 +1219,13 @@ def sensitivity(
     if not outcomes:
         raise SensitivityError("no outcomes given")
     check_factors(scenario, chosen)
-    local = 1 if executor == "serial" else workers or os.cpu_count() or 1
-    check_block_memory(scenario, min(BLOCK_SIZE, reps), min(local, points))
-    root = scenario.seed if seed is None else int(seed)
-    reference = run_montecarlo(
-        scenario, reps=2, seed=root, executor="serial", progress=False, block_fn=block_fn
-    )
+    draws = ev.options.draws
+    if draws is not None:
+        _check_drawn(chosen, draws.constants)
+    ev.check_memory(scenario, reps, points)
+    common = ev.options.replace(reps=reps, seed=root)
+    with Evaluator(point_options(common).replace(reps=2)) as reference_run:
+        reference = reference_run.run(scenario)
     unknown = [o for o in outcomes if o not in reference.outcomes.columns]
     if unknown:
         raise SensitivityError(
@@ -1184,23 +1234,15 @@ def sensitivity(
         )
     sample = _sample(method, chosen, n, root)
     digest = scenario_hash(scenario)
+    drawn = None if draws is None else draws.digest()
+    out_dir = common.out_dir
     # The folder is written in place (finished chunks are reused by a run that continues it):
     # its manifest says "complete" only once every file is written.
     writing = contextlib.nullcontext() if out_dir is None else folder_lock(out_dir)
     with writing:
+        identity = _identity(scenario.name, digest, method, chosen, outcomes, n, reps, root, drawn)
         values = evaluate_points(
-            scenario,
-            chosen,
-            sample,
-            outcomes,
-            reps,
-            root,
-            executor=executor,
-            workers=workers,
-            out_dir=None if out_dir is None else Path(out_dir),
-            identity=_identity(scenario.name, digest, method, chosen, outcomes, n, reps, root),
-            block_fn=block_fn,
-            progress=progress,
+            scenario, chosen, sample, outcomes, ev.with_options(common), identity=identity
         )
         result = SensitivityResult(
             method=method,
@@ -1213,6 +1255,7 @@ def sensitivity(
             size=n,
             scenario_name=scenario.name,
             scenario_hash=digest,
+            draws=drawn,
         )
         if out_dir is not None:
             from incentsim.montecarlo import store

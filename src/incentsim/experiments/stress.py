@@ -45,7 +45,7 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 import numpy as np
 import pandas as pd
@@ -60,19 +60,17 @@ from incentsim.experiments.compare import (
     load_variants,
     outcome_direction,
     paired_difference,
-    run_variants,
 )
 from incentsim.experiments.shocks import SHOCK_LIBRARY, ShockChoice, parse_shocks, with_shocks
-from incentsim.montecarlo.executors import open_executor
+from incentsim.montecarlo.evaluator import Evaluator, evaluator_for
+from incentsim.montecarlo.options import RunKeywords, RunOptions
 from incentsim.montecarlo.summary import outcome_unit
 from incentsim.risk import cvar
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from incentsim.montecarlo import Executor, MonteCarloResult
-    from incentsim.montecarlo.runner import BlockFn
-    from incentsim.montecarlo.seeding import SeedLike
+    from incentsim.montecarlo import MonteCarloResult
     from incentsim.montecarlo.summary import OutcomeStats
     from incentsim.scenario.model import Scenario
 
@@ -749,17 +747,12 @@ def reverse_stress(
     shocks: Sequence[str | ShockChoice],
     limit: str | Limit,
     *,
-    reps: int | None = None,
-    seed: SeedLike | None = None,
+    options: RunOptions | Evaluator | None = None,
     steps: int = STEPS,
-    executor: str | Executor = "serial",
-    workers: int | None = None,
-    address: str | None = None,
-    progress: bool = False,
-    block_fn: BlockFn | None = None,
     baseline: MonteCarloResult | None = None,
     confidence: float = CONFIDENCE,
     extreme: MonteCarloResult | None = None,
+    **run: Unpack[RunKeywords],
 ) -> BreakingPoint:
     """Search the mildest magnitude of ``shocks`` (scaled together) that breaks ``limit``.
 
@@ -774,53 +767,67 @@ def reverse_stress(
         Library shock names (a severity or magnitude given is ignored: the search sets it).
     limit
         The condition that breaks the limit, e.g. ``retention<0.7``.
+    options
+        The run options (replications and seed default to the scenario's), or an
+        :class:`~incentsim.montecarlo.Evaluator` to run on; probes stay in memory.
     baseline
         A finished run of ``scenario`` with the same replications and seed, reused for scale 0.
     extreme
         The same for the shocks at their extremes, reused for scale 1.
+    **run
+        Run options one by one (``reps=200, seed=7``), replacing those of ``options``.
 
     Raises
     ------
     ExperimentError
         An unknown outcome in the limit, or ``steps`` below 1.
     """
-    from incentsim.montecarlo import run_montecarlo
-
     limit = parse_limit(limit)
     _check_steps(steps)
     extremes = {c.name: c.template.extreme for c in parse_shocks(list(shocks))}
-    n_reps = scenario.replications if reps is None else int(reps)
-    root = scenario.seed if seed is None else seed
-    point = BreakingPoint(tuple(extremes), extremes, limit, n_reps)
-    known = {0.0: baseline, 1.0: extreme}
+    with evaluator_for(options, **run) as ev:
+        common = ev.options.resolved(scenario)
+        point = BreakingPoint(tuple(extremes), extremes, limit, common.replications_for(scenario))
+        known = {0.0: baseline, 1.0: extreme}
 
-    def probe(scale: float, running: Executor) -> Probe:
-        magnitudes = point.magnitude(scale)
-        result = known.get(scale)
-        if result is None:
-            chosen = [ShockChoice(n, m) for n, m in magnitudes.items() if scale > 0]
-            case = StressCase(tuple(chosen)).scenario(scenario)
-            result = run_montecarlo(
-                case, reps=n_reps, seed=root, executor=running, progress=progress, block_fn=block_fn
-            )
-        stats = _limit_stats(limit, result, confidence)
-        broken = limit.broken(stats.mean)
-        certain = limit.broken(stats.ci_low) == limit.broken(stats.ci_high) == broken
-        found = Probe(scale, magnitudes, stats.mean, stats.ci_low, stats.ci_high, broken, certain)
-        point.probes.append(found)
-        return found
+        def probe(scale: float) -> Probe:
+            return _probe(ev, common, scenario, point, scale, known.get(scale), confidence)
 
-    with open_executor(executor, workers, address) as running:
-        if probe(0.0, running).broken or not probe(1.0, running).broken:
+        if probe(0.0).broken or not probe(1.0).broken:
             return point
         low, high = 0.0, 1.0
         for _ in range(steps):
             middle = (low + high) / 2
-            if probe(middle, running).broken:
+            if probe(middle).broken:
                 high = middle
             else:
                 low = middle
     return point
+
+
+def _probe(
+    ev: Evaluator,
+    common: RunOptions,
+    scenario: Scenario,
+    point: BreakingPoint,
+    scale: float,
+    result: MonteCarloResult | None,
+    confidence: float,
+) -> Probe:
+    """Probe ``point``'s shocks at ``scale`` (reusing ``result`` when given), in memory, and
+    record the probe in ``point``."""
+    limit = point.limit
+    magnitudes = point.magnitude(scale)
+    if result is None:
+        chosen = [ShockChoice(n, m) for n, m in magnitudes.items() if scale > 0]
+        case = StressCase(tuple(chosen)).scenario(scenario)
+        result = ev.run(case, reps=common.reps, seed=common.seed, out_dir=None)
+    stats = _limit_stats(limit, result, confidence)
+    broken = limit.broken(stats.mean)
+    certain = limit.broken(stats.ci_low) == limit.broken(stats.ci_high) == broken
+    found = Probe(scale, magnitudes, stats.mean, stats.ci_low, stats.ci_high, broken, certain)
+    point.probes.append(found)
+    return found
 
 
 def _limit_stats(limit: Limit, result: MonteCarloResult, confidence: float) -> OutcomeStats:
@@ -843,16 +850,11 @@ def combined_reverse_stress(
     singles: Sequence[BreakingPoint],
     limit: str | Limit,
     *,
-    reps: int | None = None,
-    seed: SeedLike | None = None,
+    options: RunOptions | Evaluator | None = None,
     steps: int = STEPS,
-    executor: str | Executor = "serial",
-    workers: int | None = None,
-    address: str | None = None,
-    progress: bool = False,
-    block_fn: BlockFn | None = None,
     baseline: MonteCarloResult | None = None,
     confidence: float = CONFIDENCE,
+    **run: Unpack[RunKeywords],
 ) -> BreakingPoint:
     """Search the mildest breaking magnitude of the worst combination of the shocks searched
     alone in ``singles`` (:func:`reverse_stress` results for the same limit, replications and
@@ -867,33 +869,27 @@ def combined_reverse_stress(
     shock alone breaks the limit, the combination breaks it too. The shocks left out are named
     in the result (:attr:`BreakingPoint.left_out`).
     """
-    from incentsim.montecarlo import run_montecarlo
-
     limit = parse_limit(limit)
     names = tuple(point.shocks[0] for point in singles)
-    n_reps = scenario.replications if reps is None else int(reps)
-    root = scenario.seed if seed is None else seed
-    search = functools.partial(
-        reverse_stress,
-        scenario,
-        limit=limit,
-        reps=n_reps,
-        seed=root,
-        steps=steps,
-        progress=progress,
-        block_fn=block_fn,
-        baseline=baseline,
-        confidence=confidence,
-    )
     at_extreme = {
         point.shocks[0]: probe.value
         for point in singles
         for probe in point.probes
         if probe.scale == 1.0
     }
-    with open_executor(executor, workers, address) as running:
+    with evaluator_for(options, **run) as ev:
+        common = ev.options.resolved(scenario)
+        search = functools.partial(
+            reverse_stress,
+            scenario,
+            limit=limit,
+            options=ev,
+            steps=steps,
+            baseline=baseline,
+            confidence=confidence,
+        )
         if len(at_extreme) < len(names):  # the baseline itself breaks the limit
-            point = search(names, executor=running)
+            point = search(names)
         else:
             order = sorted(names, key=lambda n: _badness(limit, at_extreme[n]), reverse=True)
             chosen, worst, worst_run = [order[0]], at_extreme[order[0]], None
@@ -902,10 +898,7 @@ def combined_reverse_stress(
                 case = StressCase(
                     tuple(ShockChoice(n, SHOCK_LIBRARY[n].extreme) for n in trial)
                 ).scenario(scenario)
-                result = run_montecarlo(
-                    case, reps=n_reps, seed=root, executor=running, progress=progress,
-                    block_fn=block_fn,
-                )  # fmt: skip
+                result = ev.run(case, reps=common.reps, seed=common.seed, out_dir=None)
                 value = _limit_stats(limit, result, confidence).mean
                 if _badness(limit, value) > _badness(limit, worst):
                     chosen, worst, worst_run = trial, value, result
@@ -913,7 +906,7 @@ def combined_reverse_stress(
                 single = next(p for p in singles if p.shocks == (chosen[0],))
                 point = replace(single, probes=list(single.probes))
             else:
-                point = search(tuple(chosen), executor=running, extreme=worst_run)
+                point = search(tuple(chosen), extreme=worst_run)
     point.combination = names
     return point
 
@@ -940,19 +933,12 @@ def stress(
     *,
     combine: bool = False,
     limits: Sequence[str | Limit] = (),
-    reps: int | None = None,
-    seed: SeedLike | None = None,
-    executor: str | Executor = "serial",
-    workers: int | None = None,
-    address: str | None = None,
-    out_dir: str | os.PathLike[str] | None = None,
-    overwrite: bool = False,
-    progress: bool = True,
-    block_fn: BlockFn | None = None,
+    options: RunOptions | None = None,
     overrides: Sequence[str] = (),
     tail: float = TAIL,
     steps: int = STEPS,
     confidence: float = CONFIDENCE,
+    **run: Unpack[RunKeywords],
 ) -> StressTest:
     """Stress a scenario with library shocks, alone and combined, and search breaking points.
 
@@ -969,16 +955,18 @@ def stress(
         Conditions that break a limit (``retention<0.7``); for each, a reverse stress test of
         each shock (and, with ``combine``, of their worst combination, scaled together:
         :func:`combined_reverse_stress`).
-    reps, seed
-        Replications and root seed for every case (default: the scenario's).
-    executor, workers, address
-        Where blocks run; one executor serves every case.
-    out_dir
-        Stream each case's run into ``out_dir/<case>`` (reverse-stress probes stay in memory).
+    options
+        The run options (:class:`~incentsim.montecarlo.RunOptions`): replications and root
+        seed for every case (default: the scenario's); one executor serves every case; with
+        ``out_dir`` each case's run streams into ``out_dir/<case>`` (reverse-stress probes
+        stay in memory).
     tail
         The CVaR tail, a share of replications.
     steps
         Bisection steps per reverse stress search.
+    **run
+        Run options one by one (``reps=200, executor="processes"``), replacing those of
+        ``options``.
     """
     _check_tail(tail)
     base = load_variants([scenario], overrides)[0][0]
@@ -988,24 +976,13 @@ def stress(
         _check_steps(steps)
     cases = stress_cases(chosen, combine)
     shocked = _shocked_scenarios(base, cases[1:])  # before anything runs
-    n_reps = base.replications if reps is None else int(reps)
-    root = base.seed if seed is None else seed
-    with open_executor(executor, workers, address) as running:
-        simulate = functools.partial(
-            run_variants,
-            reps=n_reps,
-            seed=root,
-            executor=running,
-            out_dir=out_dir,
-            overwrite=overwrite,
-            progress=progress,
-            block_fn=block_fn,
-        )
+    common = RunOptions.merged(options, **run).resolved(base)
+    with Evaluator(common) as ev:
         # the baseline first, so that a limit on an unknown outcome fails before the shocks run
-        results = simulate({BASELINE: base})
+        results = ev.run_variants({BASELINE: base})
         for limit in parsed_limits:
             check_limit(limit, results[BASELINE])
-        results.update(simulate(shocked))
+        results.update(ev.run_variants(shocked))
         points = [
             point
             for limit in parsed_limits
@@ -1014,12 +991,8 @@ def stress(
                 chosen,
                 combine,
                 limit,
-                reps=n_reps,
-                seed=root,
+                options=ev,
                 steps=steps,
-                executor=running,
-                progress=progress,
-                block_fn=block_fn,
                 baseline=results[BASELINE],
                 confidence=confidence,
             )

@@ -2,8 +2,11 @@
 
 ::
 
-    from incentsim.montecarlo import MonteCarloResult, run_montecarlo
+    from incentsim.montecarlo import Evaluator, MonteCarloResult, RunOptions, run_montecarlo
     result = run_montecarlo(scenario, executor="processes", workers=4, out_dir="runs/base")
+    # or, the same run options for several runs and analyses:
+    with Evaluator(RunOptions(reps=200, executor="processes", workers=4)) as ev:
+        result = ev.run(scenario)
     print(result.summary)               # the table: mean, sd, P5/P50/P95, 95% CI of the mean
     MonteCarloResult.open("runs/base").plot_cost_distribution()
 
@@ -14,6 +17,8 @@ Results do not depend on the executor or the number of workers: see
 
 from incentsim.errors import OutDirError
 from incentsim.montecarlo.capacity import calibrate_capacity
+from incentsim.montecarlo.draws import BehaviourDraws, DrawnBehaviour
+from incentsim.montecarlo.evaluator import Evaluator, run_montecarlo
 from incentsim.montecarlo.executors import (
     DaskExecutor,
     Executor,
@@ -27,8 +32,9 @@ from incentsim.montecarlo.history import (
     simulate_history,
     write_history,
 )
+from incentsim.montecarlo.options import RunOptions
 from incentsim.montecarlo.results import MonteCarloResult
-from incentsim.montecarlo.runner import BlockError, run_montecarlo
+from incentsim.montecarlo.runner import BlockError
 from incentsim.montecarlo.seeding import BLOCK_SIZE, Block, block_seeds, fresh_seed
 from incentsim.montecarlo.summary import (
     OutcomeStats,
@@ -40,14 +46,18 @@ from incentsim.montecarlo.summary import (
 
 __all__ = [
     "BLOCK_SIZE",
+    "BehaviourDraws",
     "Block",
     "BlockError",
     "DaskExecutor",
+    "DrawnBehaviour",
+    "Evaluator",
     "Executor",
     "MonteCarloResult",
     "OutDirError",
     "OutcomeStats",
     "ProcessExecutor",
+    "RunOptions",
     "SerialExecutor",
     "SimulatedHistory",
     "Summary",

@@ -1,10 +1,7 @@
-"""Run a scenario as Monte Carlo: blocks of replications on an executor, streamed to disk.
+"""Blocks of replications: simulated and checked in the worker, gathered in memory or on disk.
 
-::
-
-    from incentsim.montecarlo import run_montecarlo
-    result = run_montecarlo(scenario, executor="processes", workers=4, out_dir="runs/base")
-    print(result.summary)
+The pieces :class:`~incentsim.montecarlo.evaluator.Evaluator` runs a scenario with
+(:func:`~incentsim.montecarlo.evaluator.run_montecarlo` is the usual door).
 
 The replications are cut into fixed-size blocks, each with its own seed
 (:mod:`incentsim.montecarlo.seeding`), so the results are the same bit for bit on any executor
@@ -16,11 +13,8 @@ are kept in memory, which suits small runs in a notebook.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
-import os
-import platform
 import sys
 import time
 import traceback
@@ -29,28 +23,20 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-import incentsim
-from incentsim import _output
 from incentsim.errors import IncentsimError
 from incentsim.montecarlo import store
-from incentsim.montecarlo.executors import Executor, ExecutorKind, open_executor
-from incentsim.montecarlo.resources import check_block_memory
+from incentsim.montecarlo.executors import Executor
 from incentsim.montecarlo.results import MonteCarloResult
 from incentsim.montecarlo.seeding import (
     BLOCK_SIZE,
     Block,
-    SeedLike,
-    block_seeds,
-    describe_seed,
 )
 from incentsim.montecarlo.summary import Summary, summarise
-from incentsim.population.sample import load_partners_csv
-from incentsim.scenario.loader import scenario_hash
 from incentsim.scenario.model import Scenario
 
 
@@ -143,13 +129,8 @@ def run_block(
     """
     start = block.index * block_size
     began = time.perf_counter()
-    # A fresh copy: the block function may spawn from its seed, which counts children on the
-    # object; the same block must give the same streams however often it is run.
-    seed = np.random.SeedSequence(
-        block.seed.entropy, spawn_key=block.seed.spawn_key, pool_size=block.seed.pool_size
-    )
     try:
-        result = block_fn(scenario, seed, block.reps, panel=panel)
+        result = block_fn(scenario, _fresh(block.seed), block.reps, panel=panel)
         output = _checked_output(block, start, result, panel)
     except Exception as exc:
         raise BlockError(
@@ -165,12 +146,69 @@ def run_block(
     return output
 
 
+def run_stacked(
+    scenario: Scenario, blocks: Sequence[Block], block_size: int = BLOCK_SIZE
+) -> list[BlockOutput]:
+    """Simulate several blocks of one scenario stacked along the replication axis
+    (:func:`~incentsim.engine.stacked.simulate_stacked`: the same outcomes as block by block,
+    the engine's fixed cost paid once) and check what came back, as :func:`run_block` does
+    (runs in the worker). Only outcomes are kept: the outputs have no trajectories, panel or
+    events.
+
+    Raises
+    ------
+    BlockError
+        The simulation raised (naming the first block), or returned outcomes of the wrong shape.
+    """
+    from incentsim.engine.stacked import simulate_stacked
+
+    began = time.perf_counter()
+    seeds = [_fresh(block.seed) for block in blocks]
+    first = blocks[0]
+    try:
+        results = simulate_stacked(scenario, seeds, [block.reps for block in blocks])
+        outputs = [
+            BlockOutput(b.index, b.index * block_size, b.reps, _checked_outcomes(b, r), {})
+            for b, r in zip(blocks, results, strict=True)
+        ]
+    except Exception as exc:
+        start = first.index * block_size
+        error = BlockError(
+            first.index,
+            start,
+            start + first.reps - 1,
+            type(exc).__name__,
+            str(exc),
+            traceback.format_exc(),
+            user_error=isinstance(exc, IncentsimError),
+        )
+        if len(blocks) > 1:
+            error.add_note(f"stacked with blocks {', '.join(str(b.index) for b in blocks[1:])}")
+        raise error from exc
+    seconds = (time.perf_counter() - began) / len(blocks)
+    for output in outputs:
+        output.seconds = seconds
+    return outputs
+
+
+def _fresh(seed: np.random.SeedSequence) -> np.random.SeedSequence:
+    """A fresh copy of a block's seed: the block function may spawn from it, which counts
+    children on the object; the same block must give the same streams however often it runs."""
+    return np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key, pool_size=seed.pool_size)
+
+
+def _checked_outcomes(block: Block, outcomes: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """A block's outcomes as float arrays, each one value per replication."""
+    checked = {str(k): np.asarray(v, dtype=np.float64) for k, v in outcomes.items()}
+    for name, values in checked.items():
+        if values.shape != (block.reps,):
+            raise ValueError(f"outcome '{name}' has shape {values.shape}, expected ({block.reps},)")
+    return checked
+
+
 def _checked_output(block: Block, start: int, result: Any, panel: bool) -> BlockOutput:
     reps = block.reps
-    outcomes = {str(k): np.asarray(v, dtype=np.float64) for k, v in result.outcomes.items()}
-    for name, values in outcomes.items():
-        if values.shape != (reps,):
-            raise ValueError(f"outcome '{name}' has shape {values.shape}, expected ({reps},)")
+    outcomes = _checked_outcomes(block, result.outcomes)
     trajectories = {str(k): np.asarray(v, dtype=np.float64) for k, v in result.trajectories.items()}
     for name, matrix in trajectories.items():
         if matrix.ndim != 2 or matrix.shape[0] != reps:
@@ -199,140 +237,13 @@ def _checked_output(block: Block, start: int, result: Any, panel: bool) -> Block
     return BlockOutput(block.index, start, reps, outcomes, trajectories, frame, events)
 
 
-def run_montecarlo(
-    scenario: Scenario,
-    reps: int | None = None,
-    seed: SeedLike | None = None,
-    *,
-    executor: ExecutorKind | str | Executor = "serial",
-    workers: int | None = None,
-    address: str | None = None,
-    out_dir: str | os.PathLike[str] | None = None,
-    panel: bool = False,
-    progress: bool | Literal["always"] = True,
-    block_fn: BlockFn | None = None,
-    block_size: int = BLOCK_SIZE,
-    overwrite: bool = False,
-    resume: bool = False,
-) -> MonteCarloResult:
-    """Simulate ``reps`` replications of a scenario and summarise them.
-
-    Parameters
-    ----------
-    scenario
-        The validated scenario.
-    reps
-        Replications (default: the scenario's ``replications``).
-    seed
-        Root seed (default: the scenario's ``seed``); a SeedSequence from
-        :func:`~incentsim.montecarlo.seeding.fresh_seed` gives streams disjoint from the main run.
-    executor
-        ``"serial"``, ``"processes"``, ``"dask"``, or an :class:`Executor` you manage (it is
-        used as is and not closed).
-    workers, address
-        For an executor given by name: worker processes, Dask scheduler address.
-    out_dir
-        Folder to stream results into (see :mod:`incentsim.montecarlo.store`). ``None`` keeps
-        everything in memory.
-    panel
-        Also keep per replication x partner x period rows (large).
-    progress
-        A progress bar over blocks on stderr when it is a terminal or a notebook; ``"always"``
-        shows it anyway, ``False`` never.
-    block_fn
-        ``block_fn(scenario, seed, reps, panel=...)``; default the engine's ``simulate_block``.
-        It must be importable from a module for the process executor.
-    block_size
-        Replications per block; changing it changes the streams and so the results.
-    overwrite
-        Reuse an ``out_dir`` that holds a different run.
-    resume
-        Continue the run in ``out_dir`` (stopped part-way, or finished): keep its finished
-        blocks and simulate only the others, giving the same results as a run never stopped.
-        The run there must be the same (scenario, seed, replications, block size, ``panel``,
-        incentsim version); an empty folder simply starts the run.
-
-    Returns
-    -------
-    MonteCarloResult
-
-    Raises
-    ------
-    BlockError
-        A block failed; its message names the block and the error raised in the worker.
-    OutDirError
-        ``out_dir`` holds a different run (or another kind of result) and ``overwrite`` is not
-        set, a run that cannot be resumed, or another process is writing it.
-    ValueError
-        ``resume`` without an ``out_dir``.
-    """
-    if resume and out_dir is None:
-        raise ValueError("resume=True needs the out_dir of the run to continue")
-    n_reps = scenario.replications if reps is None else int(reps)
-    root = scenario.seed if seed is None else seed
-    blocks = block_seeds(root, n_reps, block_size)
-    if scenario.population.source is not None:  # its rows are checked before anything starts
-        load_partners_csv(scenario.population.source, scenario.population)
-    check_block_memory(
-        scenario,
-        min(block_size, n_reps),
-        _blocks_at_once(executor, workers, address, len(blocks)),
-        panel,
-    )
-    task = functools.partial(
-        run_block,
-        scenario=scenario,
-        block_fn=block_fn or default_block_fn(),
-        panel=panel,
-        block_size=block_size,
-    )
-    manifest: dict[str, Any] = {
-        "format": store.FORMAT_VERSION,
-        "status": "running",
-        "scenario": scenario.name,
-        "scenario_hash": scenario_hash(scenario),
-        "seed": describe_seed(root),
-        "replications": n_reps,
-        "block_size": block_size,
-        "blocks": len(blocks),
-        "panel": panel,
-        "incentsim_version": incentsim.__version__,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "platform": platform.platform(),
-        "executor": executor if isinstance(executor, str) else executor.kind,
-        "workers": None,
-        "started": _now(),
-    }
-    with contextlib.ExitStack() as stack:
-        path = None if out_dir is None else Path(out_dir)
-        if path is not None:
-            stack.enter_context(_output.folder_lock(path))
-        # Started before the folder is touched: an unreachable scheduler leaves nothing behind.
-        running = stack.enter_context(open_executor(executor, workers, address))
-        sink: _Sink
-        finished: list[int] = []
-        if path is None:
-            sink = _MemorySink(manifest)
-        else:
-            finished = store.prepare_out_dir(path, manifest, overwrite=overwrite, resume=resume)
-            sink = _DiskSink(path, manifest)
-            for index in finished:
-                sink.keep(index)
-            manifest["resumed_blocks"] = len(finished)
-            store.write_json(path / store.SCENARIO, scenario.model_dump(mode="json"))
-            sink.write_manifest()
-        todo = [block for block in blocks if block.index not in finished]
-        return _simulate(scenario, task, todo, running, sink, progress)
-
-
-def _simulate(
+def simulate_into(
     scenario: Scenario,
     task: Callable[[Block], BlockOutput],
     todo: list[Block],
     running: Executor,
-    sink: _Sink,
-    progress: bool | Literal["always"],
+    sink: Sink,
+    progress: bool | str,
 ) -> MonteCarloResult:
     """Run the blocks ``todo`` on ``running`` into ``sink`` and summarise every block; the
     manifest says ``complete`` only once the summary is written (``failed`` or ``interrupted``
@@ -364,7 +275,7 @@ def _simulate(
     manifest.update(
         outcomes=list(outcomes.columns),
         trajectories=sink.trajectory_lengths,
-        finished=_now(),
+        finished=timestamp(),
         wall_seconds=round(time.perf_counter() - began, 3),
         status="complete",
     )
@@ -374,7 +285,7 @@ def _simulate(
 # --- where finished blocks go ------------------------------------------------------------------
 
 
-class _Sink(ABC):
+class Sink(ABC):
     """Receives finished blocks in any order; checks they all report the same things."""
 
     def __init__(self, manifest: dict[str, Any]) -> None:
@@ -398,6 +309,20 @@ class _Sink(ABC):
                 "results must have the same shape in every block"
             )
 
+    @staticmethod
+    def in_memory(manifest: dict[str, Any]) -> Sink:
+        """A sink keeping every block in memory (no ``out_dir``)."""
+        return _MemorySink(manifest)
+
+    @staticmethod
+    def on_disk(out_dir: Path, manifest: dict[str, Any]) -> Sink:
+        """A sink writing each block into ``out_dir`` as it arrives."""
+        return _DiskSink(out_dir, manifest)
+
+    def keep(self, index: int) -> None:
+        """Take block ``index`` as already stored (a resumed run)."""
+        raise NotImplementedError("only a run folder holds blocks to keep")
+
     @abstractmethod
     def write_manifest(self) -> None:
         """Record the run's status."""
@@ -417,7 +342,7 @@ class _Sink(ABC):
         """The result, once the summary is known."""
 
 
-class _MemorySink(_Sink):
+class _MemorySink(Sink):
     """Keeps every block in memory (no ``out_dir``)."""
 
     def __init__(self, manifest: dict[str, Any]) -> None:
@@ -474,7 +399,7 @@ class _MemorySink(_Sink):
         )
 
 
-class _DiskSink(_Sink):
+class _DiskSink(Sink):
     """Writes each block as it arrives and keeps none of it."""
 
     def __init__(self, out_dir: Path, manifest: dict[str, Any]) -> None:
@@ -555,20 +480,6 @@ class _NoBar:
         pass
 
 
-def _now() -> str:
+def timestamp() -> str:
+    """Now, in UTC, as ISO 8601 to the second (the manifests' times)."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def _blocks_at_once(
-    executor: ExecutorKind | str | Executor, workers: int | None, address: str | None, n: int
-) -> int:
-    """How many blocks this machine holds in memory at once: one per local worker process
-    (one for an executor given ready-made, or a remote Dask scheduler, whose workers have their
-    own memory)."""
-    if isinstance(executor, str):
-        if executor == "serial" or (executor == "dask" and address is not None):
-            return 1
-        local = workers if workers is not None else os.cpu_count() or 1
-    else:
-        local = executor.workers if executor.kind == "processes" else 1
-    return max(1, min(local, n))

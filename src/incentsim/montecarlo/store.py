@@ -54,8 +54,10 @@ EVENTS = "events"
 BLOCK_FOLDERS = (REPLICATIONS, TRAJECTORIES, PANEL, EVENTS)
 TOP_FILES = (MANIFEST, SUMMARY, SCENARIO)
 
-#: The manifest keys that say which run a folder holds; equal keys mean the same results.
-IDENTITY_KEYS = ("scenario_hash", "seed", "replications", "block_size")
+#: The manifest keys that say which run a folder holds; equal keys mean the same results
+#: (``draws``: the content hash of the calibration draws, ``None`` without; absent from
+#: manifests written before it was recorded, which read as ``None``).
+IDENTITY_KEYS = ("scenario_hash", "seed", "replications", "block_size", "draws")
 #: What a run resumed from a folder must also share with the run that wrote it.
 RESUME_KEYS = ("panel", "incentsim_version")
 

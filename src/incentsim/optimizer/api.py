@@ -35,8 +35,10 @@ import pandas as pd
 
 from incentsim import _output
 from incentsim.experiments.sensitivity import Factor
-from incentsim.montecarlo.resources import check_block_memory
-from incentsim.montecarlo.seeding import BLOCK_SIZE, fresh_seed
+from incentsim.montecarlo.evaluator import Evaluator
+from incentsim.montecarlo.executors import Executor
+from incentsim.montecarlo.options import RunOptions
+from incentsim.montecarlo.seeding import fresh_seed
 from incentsim.optimizer.coefficients import ProblemSettings, design_problem, resolve_settings
 from incentsim.optimizer.coupling import Coupling, couple
 from incentsim.optimizer.evaluate import SimulatedCandidates, simulate_candidates
@@ -213,10 +215,11 @@ def optimize(
     overwrite: bool = False,
     also_write: Sequence[Callable[[OptimizationResult, Path], dict[str, Path]]] = (),
     cache_dir: str | os.PathLike[str] | None = None,
-    executor: str = "serial",
-    workers: int | None = None,
     solver: Literal["highs", "cbc"] = "highs",
-    progress: bool | Literal["always"] = True,
+    options: RunOptions | None = None,
+    executor: str | Executor | None = None,
+    workers: int | None = None,
+    progress: bool | Literal["always"] | None = None,
 ) -> OptimizationResult:
     """Choose the best design per segment and the reserve, and prove it on fresh simulations.
 
@@ -243,12 +246,16 @@ def optimize(
         ``folder`` and returns ``name -> path`` (``incentsim optimize`` adds its HTML report).
     cache_dir
         Cache of simulated candidates; a rerun simulates only what is new.
-    executor, workers
-        Where simulations run (``"serial"``, ``"processes"``, ``"dask"``).
     solver
         ``"highs"`` (CBC is the fallback) or ``"cbc"``.
-    progress
-        A progress bar while candidates simulate.
+    options
+        How simulations run (:class:`~incentsim.montecarlo.RunOptions`): ``executor``,
+        ``workers``, ``address``, ``progress``, and ``draws`` (behaviour constants drawn per
+        block from a calibration, for the candidates, the joint runs and the validation
+        alike). Replications and seeds are the optimisation file's; one executor serves every
+        simulation of the optimisation.
+    executor, workers, progress
+        Those run options one by one, replacing the ``options``' values.
 
     Raises
     ------
@@ -261,11 +268,13 @@ def optimize(
     spec, base, settings, space = prepare(
         spec, budget=budget, alpha=alpha, risk=risk, overrides=overrides
     )
-    local = 1 if executor == "serial" else workers or os.cpu_count() or 1
-    check_block_memory(base, min(BLOCK_SIZE, spec.replications), local)
+    chosen = RunOptions.merged(options, executor=executor, workers=workers, progress=progress)
+    _check_run_options(spec, chosen)
+    evaluator = Evaluator(chosen)
+    evaluator.check_memory(base, spec.replications, chosen.local_workers())
     run = functools.partial(
-        _optimize, spec, base, settings, space, cache_dir=cache_dir, executor=executor,
-        workers=workers, solver=solver, progress=progress,
+        _optimize, spec, base, settings, space, cache_dir=cache_dir, evaluator=evaluator,
+        solver=solver,
     )  # fmt: skip
     if out_dir is None:
         return run()
@@ -282,6 +291,26 @@ def optimize(
     return result
 
 
+def _check_run_options(spec: OptimizationSpec, options: RunOptions) -> None:
+    """Refuse run options an optimisation does not take from its caller (the file sets its
+    replications and seeds; its output folder is ``out_dir``), and calibration draws beside a
+    robust design (both would set the behaviour constants)."""
+    for name, default in (("reps", None), ("seed", None), ("out_dir", None), ("resume", False)):
+        if getattr(options, name) != default:
+            raise ValueError(
+                f"run option '{name}' is not used by an optimisation: set replications and seed "
+                "in the optimisation file, and its output folder with out_dir="
+            )
+    if options.block_fn is not None or options.panel:
+        raise ValueError("an optimisation simulates with the engine, without a panel")
+    if options.draws is not None and spec.robust is not None:
+        raise spec.error(
+            "robust",
+            "a robust design draws the behaviour constants itself: leave out the calibration "
+            "draws (--draws), or the robust block",
+        )
+
+
 def _optimize(
     spec: OptimizationSpec,
     base: Scenario,
@@ -289,15 +318,27 @@ def _optimize(
     space: DesignSpace,
     *,
     cache_dir: str | os.PathLike[str] | None,
-    executor: str,
-    workers: int | None,
+    evaluator: Evaluator,
     solver: Literal["highs", "cbc"],
-    progress: bool | Literal["always"],
 ) -> OptimizationResult:
     """The optimisation itself (see :func:`optimize`) once its inputs are checked, writing
-    nothing."""
+    nothing; every simulation runs on ``evaluator``."""
+    with evaluator as ev:
+        return _optimize_on(spec, base, settings, space, cache_dir, ev, solver)
+
+
+def _optimize_on(
+    spec: OptimizationSpec,
+    base: Scenario,
+    settings: ProblemSettings,
+    space: DesignSpace,
+    cache_dir: str | os.PathLike[str] | None,
+    ev: Evaluator,
+    solver: Literal["highs", "cbc"],
+) -> OptimizationResult:
+    """:func:`_optimize` on the open evaluator ``ev``."""
     seed = base.seed if spec.seed is None else spec.seed
-    run_options: dict[str, Any] = {"executor": executor, "workers": workers, "progress": progress}
+    run_options: dict[str, Any] = {"options": ev}
 
     def simulate(scenario: Scenario, candidates: DesignSpace, reps: int) -> SimulatedCandidates:
         return simulate_candidates(
@@ -395,9 +436,8 @@ def _optimize(
         options = program_wide_options(spec, base)
         if options:
             program_wide = choose_program_wide(
-                spec, design, options, settings, reserve, seed,
-                executor=executor, workers=workers, progress=progress,
-            )  # fmt: skip
+                spec, design, options, settings, reserve, seed, **run_options
+            )
             design = with_settings(design, program_wide.chosen)
             design = design.model_copy(
                 update={"description": _describe(chosen, program_wide.chosen)}
@@ -419,9 +459,7 @@ def _optimize(
                 settings,
                 reserve,
                 fresh_seed(seed, VALIDATION_STREAM),
-                executor=executor,
-                workers=workers,
-                progress=progress,
+                **run_options,
             )
     return OptimizationResult(
         spec, base, settings, space, sim, problem, solution, chosen, assessment, design,

@@ -18,9 +18,14 @@ scenario with the candidate applied, the block's seed and size), so rerunning wi
 design space, more replications or another budget simulates only what is new.
 
 A task simulates several blocks of one candidate at once, stacked along the replication axis
-(:func:`~incentsim.engine.stacked.simulate_stacked`: the same numbers as block by block), so the
+(:func:`~incentsim.montecarlo.runner.run_stacked`, with the runner's checks: the same numbers
+as block by block), so the
 engine's fixed cost per block, which dominates for a segment of a few dozen partners, is paid
 once per task: up to :data:`STACK_PARTNER_REPLICATIONS` partner-replications per task.
+
+With calibration draws (``RunOptions(draws=...)``, ``incentsim optimize --draws``) block ``i``
+simulates the behaviour constants of the draw its seed picks, for every candidate of every
+segment (so the common random numbers hold), and its cache key is that of the drawn scenario.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 
@@ -39,9 +44,10 @@ import incentsim
 from incentsim._merge import deep_merge
 from incentsim._output import atomic_file
 from incentsim.errors import OutDirError, ScenarioError
-from incentsim.montecarlo.executors import Executor, open_executor
-from incentsim.montecarlo.runner import progress_bar
-from incentsim.montecarlo.seeding import BLOCK_SIZE, SeedLike, block_seeds, describe_seed
+from incentsim.montecarlo.evaluator import Evaluator, evaluator_for
+from incentsim.montecarlo.options import ExecutionKeywords, RunOptions
+from incentsim.montecarlo.runner import BlockError, run_stacked
+from incentsim.montecarlo.seeding import BLOCK_SIZE, Block, SeedLike, block_seeds, describe_seed
 from incentsim.optimizer.space import Candidate, DesignSpace, short_hash
 from incentsim.population.sample import load_partners_csv
 from incentsim.scenario.loader import scenario_hash, with_values
@@ -241,27 +247,27 @@ def _segment_partners(base: Scenario, segment: str, folder: Path) -> Path:
 
 
 def simulate_task(task: SegmentTask) -> list[TaskOutput]:
-    """Simulate a task's blocks, stacked (runs in a worker); one output per block."""
-    from incentsim.engine.stacked import simulate_stacked
-
-    began = time.perf_counter()
-    seeds = [np.random.SeedSequence(b.entropy, spawn_key=b.spawn_key) for b in task.blocks]
+    """Simulate a task's blocks, stacked, with the runner's checks (runs in a worker); one
+    output per block."""
+    blocks = [
+        Block(b.block, np.random.SeedSequence(b.entropy, spawn_key=b.spawn_key), b.reps)
+        for b in task.blocks
+    ]
     try:
-        results = simulate_stacked(task.scenario, seeds, [b.reps for b in task.blocks])
-    except Exception as exc:
+        results = run_stacked(task.scenario, blocks, BLOCK_SIZE)
+    except BlockError as exc:
         exc.add_note(
             f"while simulating candidate '{task.candidate}' of segment '{task.segment}', "
             f"blocks {', '.join(str(b.block) for b in task.blocks)}"
         )
         raise
-    seconds = (time.perf_counter() - began) / len(task.blocks)
     margin = task.scenario.market.gross_margin
     outputs = []
     for block, result in zip(task.blocks, results, strict=True):
-        outcomes = {name: np.asarray(result[name], dtype=np.float64) for name in OUTCOMES}
+        outcomes = {name: result.outcomes[name] for name in OUTCOMES}
         outcomes["margin"] = margin * outcomes["revenue_net"]
         outcomes["small_paid"] = outcomes["payout_share_smallest_half"] * outcomes["incentive_paid"]
-        outputs.append(TaskOutput(block.key, outcomes, seconds))
+        outputs.append(TaskOutput(block.key, outcomes, result.seconds))
     return outputs
 
 
@@ -286,11 +292,9 @@ def simulate_candidates(
     replications: int,
     seed: SeedLike,
     *,
-    executor: str | Executor = "serial",
-    workers: int | None = None,
-    address: str | None = None,
+    options: RunOptions | Evaluator | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
-    progress: bool | str = True,
+    **run: Unpack[ExecutionKeywords],
 ) -> SimulatedCandidates:
     """Simulate every candidate of every segment on the same seed blocks.
 
@@ -305,26 +309,52 @@ def simulate_candidates(
         :data:`~incentsim.montecarlo.seeding.BLOCK_SIZE`).
     seed
         Root seed of the blocks.
-    executor, workers, address
-        Where tasks run: ``"serial"``, ``"processes"``, ``"dask"`` or an
-        :class:`~incentsim.montecarlo.executors.Executor` you manage.
+    options
+        The run options (:class:`~incentsim.montecarlo.RunOptions`: ``executor``,
+        ``workers``, ``address``, ``progress``, ``draws``), or an
+        :class:`~incentsim.montecarlo.Evaluator` to run on. With ``draws``, block ``i`` of
+        every candidate and segment simulates the calibration draw its seed picks.
     cache_dir
         Folder of cached block results (``None``: no cache). Each file is written atomically
         under a unique temporary name, so optimisations may share a cache.
-    progress
-        A progress bar over blocks on a terminal; ``"always"`` anyway, ``False`` never.
+    **run
+        Run options one by one (``executor="processes", progress=False``).
 
     Raises
     ------
     OutDirError
         ``cache_dir`` is a file, or cannot be written.
     """
+    with evaluator_for(options, **run) as ev:
+        _check_candidate_options(ev.options)
+        return _simulate_candidates(base, space, replications, seed, ev, cache_dir)
+
+
+def _check_candidate_options(options: RunOptions) -> None:
+    """Refuse run options candidate simulation cannot honour (it stacks the engine's blocks
+    and keeps only outcomes, in its cache)."""
+    if options.block_fn is not None:
+        raise ValueError("candidates are simulated by the engine: a block_fn cannot be used")
+    if options.block_size != BLOCK_SIZE or options.panel:
+        raise ValueError(f"candidates are simulated in blocks of {BLOCK_SIZE}, without a panel")
+
+
+def _simulate_candidates(
+    base: Scenario,
+    space: DesignSpace,
+    replications: int,
+    seed: SeedLike,
+    ev: Evaluator,
+    cache_dir: str | os.PathLike[str] | None,
+) -> SimulatedCandidates:
+    """:func:`simulate_candidates` on the evaluator ``ev``."""
     began = time.perf_counter()
     blocks = block_seeds(seed, replications, BLOCK_SIZE)
     cache = None if cache_dir is None else Path(cache_dir)
     if cache is not None and cache.exists() and not cache.is_dir():
         raise OutDirError(f"the candidate cache {cache} exists and is not a folder")
     counts = segment_counts(base)
+    draws = ev.options.draws
     # Real partners: each segment's rows of the partner file, beside the cache (else for the
     # call's length).
     own_folder = tempfile.TemporaryDirectory(prefix="incentsim-partners-")
@@ -345,13 +375,16 @@ def simulate_candidates(
     for g in space.segments:
         for row, candidate in enumerate(space.candidates[g]):
             scenario = segment_scenario(base, g, candidate.override, partner_folder)
-            todo: list[TaskBlock] = []
+            # Blocks that simulate the same scenario (the same draw) stack together.
+            todo: dict[int, tuple[Scenario, list[TaskBlock]]] = {}
             for block in blocks:
-                key = task_key(scenario, block.seed, block.reps)
+                pick = -1 if draws is None else draws.pick(block.seed)
+                simulated = scenario if draws is None else draws.apply(scenario, pick)
+                key = task_key(simulated, block.seed, block.reps)
                 layout[key] = (g, row, block.index * BLOCK_SIZE, block.reps)
                 found = None if cache is None else _read_cache(cache, key)
                 if found is None:
-                    todo.append(
+                    todo.setdefault(pick, (simulated, []))[1].append(
                         TaskBlock(
                             block.index,
                             block.reps,
@@ -363,28 +396,27 @@ def simulate_candidates(
                 else:
                     store(found)
                     cached += 1
-            if todo:
-                pending.append((g, candidate.id, scenario, todo))
-    simulated = sum(len(todo) for *_, todo in pending)
+            for simulated, waiting in todo.values():
+                pending.append((g, candidate.id, simulated, waiting))
+    simulated_blocks = sum(len(todo) for *_, todo in pending)
     if pending:  # a full cache starts no workers
-        with open_executor(executor, workers, address) as running:
-            # Stacked up to the memory bound, leaving at least two tasks per worker.
-            per_worker = max(1, simulated // (2 * running.workers))
-            tasks = []
-            for g, candidate_id, scenario, todo in pending:
-                fits = STACK_PARTNER_REPLICATIONS // (counts[g] * BLOCK_SIZE)
-                stack = min(per_worker, max(1, fits))
-                for first in range(0, len(todo), stack):
-                    chunk = tuple(todo[first : first + stack])
-                    tasks.append(SegmentTask(g, candidate_id, scenario, chunk))
-            total = cached + simulated
-            with progress_bar(total, "candidates", progress, initial=cached) as bar:
-                for outputs in running.map_unordered(simulate_task, tasks):
-                    for output in outputs:
-                        store(output)
-                        if cache is not None:
-                            _write_cache(cache, output)
-                    bar.update(len(outputs))
+        # Stacked up to the memory bound, leaving at least two tasks per worker.
+        per_worker = max(1, simulated_blocks // (2 * ev.executor.workers))
+        tasks = []
+        for g, candidate_id, scenario, todo_blocks in pending:
+            fits = STACK_PARTNER_REPLICATIONS // (counts[g] * BLOCK_SIZE)
+            stack = min(per_worker, max(1, fits))
+            for first in range(0, len(todo_blocks), stack):
+                chunk = tuple(todo_blocks[first : first + stack])
+                tasks.append(SegmentTask(g, candidate_id, scenario, chunk))
+        total = cached + simulated_blocks
+        for outputs in ev.map(
+            simulate_task, tasks, name="candidates", total=total, initial=cached, size=len
+        ):
+            for output in outputs:
+                store(output)
+                if cache is not None:
+                    _write_cache(cache, output)
     own_folder.cleanup()
     return SimulatedCandidates(
         segments=list(space.segments),
@@ -393,7 +425,7 @@ def simulate_candidates(
         partners={g: counts[g] for g in space.segments},
         replications=replications,
         seed=describe_seed(seed),
-        simulated=simulated,
+        simulated=simulated_blocks,
         cached=cached,
         seconds=time.perf_counter() - began,
     )

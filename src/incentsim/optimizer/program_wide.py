@@ -99,18 +99,19 @@ def with_settings(design: Scenario, settings: Mapping[str, Any]) -> Scenario:
 def choose_program_wide(
     spec: OptimizationSpec,
     design: Scenario,
-    options: Sequence[Mapping[str, Any]],
+    choices: Sequence[Mapping[str, Any]],
     settings: ProblemSettings,
     reserve: float,
     seed: SeedLike,
     **run_options: Any,
 ) -> ProgramWideChoice:
-    """Simulate ``design`` jointly under each option and choose one (see the module notes).
+    """Simulate ``design`` jointly under each of the program-wide ``choices`` and choose one
+    (see the module notes).
 
     ``run_options`` go to :func:`~incentsim.montecarlo.run_montecarlo`.
     """
     tried: list[dict[str, Any]] = []
-    for option in options:
+    for option in choices:
         outcomes = joint_outcomes(
             spec, with_settings(design, option), settings, reserve, seed, spec.replications,
             **run_options,

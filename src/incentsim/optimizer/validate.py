@@ -188,7 +188,7 @@ def joint_outcomes(
 
     ``options`` go to :func:`~incentsim.montecarlo.run_montecarlo`.
     """
-    from incentsim.montecarlo.runner import run_montecarlo
+    from incentsim.montecarlo.evaluator import run_montecarlo
 
     outcomes = run_montecarlo(design, reps=reps, seed=seed, **options).outcomes
     partners = design.population.partners

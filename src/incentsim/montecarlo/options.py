@@ -1,0 +1,189 @@
+"""How a run is carried out: the one bundle of run options every analysis takes.
+
+::
+
+    from incentsim.montecarlo import RunOptions, run_montecarlo
+    options = RunOptions(reps=200, seed=7, executor="processes", workers=4)
+    result = run_montecarlo(scenario, options=options)
+    compare(["a.yaml", "b.yaml"], options=options)     # the same options, every variant
+
+A scenario says what is simulated; :class:`RunOptions` says how many replications, from which
+root seed, where the blocks run, where results are stored and whether a progress bar shows.
+``reps`` and ``seed`` left as ``None`` take the scenario's own ``replications`` and ``seed``
+(:meth:`RunOptions.replications_for`, :meth:`RunOptions.seed_for`), so a comparison gives every
+variant the options' (or the reference's) values without editing the scenarios.
+
+The notebook-facing functions (:func:`~incentsim.montecarlo.run_montecarlo`,
+:func:`~incentsim.experiments.compare`, :func:`~incentsim.experiments.stress`,
+:func:`~incentsim.experiments.sensitivity`, :func:`~incentsim.optimizer.optimize`) also take
+the options one by one as keywords (``executor="processes", workers=4``): those given replace
+the ``options``' values (:meth:`RunOptions.merged`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
+
+from incentsim.montecarlo.executors import Executor, ExecutorKind
+from incentsim.montecarlo.runner import BlockFn
+from incentsim.montecarlo.seeding import BLOCK_SIZE, SeedLike
+
+if TYPE_CHECKING:
+    from incentsim.montecarlo.draws import BehaviourDraws
+    from incentsim.scenario.model import Scenario
+
+__all__ = ["ExecutionKeywords", "RunKeywords", "RunOptions"]
+
+
+class ExecutionKeywords(TypedDict, total=False):
+    """The run options but ``reps`` and ``seed`` as keywords (for functions that take those
+    two as their own parameters), each a field of :class:`RunOptions`."""
+
+    executor: ExecutorKind | str | Executor
+    workers: int | None
+    address: str | None
+    out_dir: str | os.PathLike[str] | None
+    overwrite: bool
+    resume: bool
+    progress: bool | Literal["always"] | str
+    block_fn: BlockFn | None
+    draws: BehaviourDraws | None
+    block_size: int
+    panel: bool
+
+
+class RunKeywords(ExecutionKeywords, total=False):
+    """The run options as keywords (``**keywords: Unpack[RunKeywords]``), each a field of
+    :class:`RunOptions`."""
+
+    reps: int | None
+    seed: SeedLike | None
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Replications, seed, executor, storage and progress of a run (see the module notes).
+
+    Attributes
+    ----------
+    reps
+        Replications (``None``: the scenario's ``replications``).
+    seed
+        Root seed (``None``: the scenario's ``seed``); a SeedSequence from
+        :func:`~incentsim.montecarlo.seeding.fresh_seed` gives streams disjoint from a main run.
+    executor
+        ``"serial"``, ``"processes"``, ``"dask"``, or an :class:`Executor` you manage (used as
+        is and not closed).
+    workers, address
+        For an executor given by name: worker processes, Dask scheduler address.
+    out_dir
+        Folder to stream results into; ``None`` keeps them in memory.
+    overwrite
+        Reuse an ``out_dir`` that holds a different run.
+    resume
+        Continue the run stored in ``out_dir``, simulating only what is missing.
+    progress
+        A progress bar on a terminal or in a notebook; ``"always"`` anywhere, ``False`` never.
+    block_fn
+        ``block_fn(scenario, seed, reps, panel=...)``; default the engine's ``simulate_block``.
+        It must be importable from a module for the process executor.
+    draws
+        Behaviour constants drawn from a calibration (:class:`~incentsim.montecarlo.draws.
+        BehaviourDraws`): each block of replications uses the row its seed picks.
+    block_size
+        Replications per block; changing it changes the streams and so the results.
+    panel
+        Also keep per replication x partner x period rows (large).
+    """
+
+    reps: int | None = None
+    seed: SeedLike | None = None
+    executor: ExecutorKind | str | Executor = "serial"
+    workers: int | None = None
+    address: str | None = None
+    out_dir: Path | None = None
+    overwrite: bool = False
+    resume: bool = False
+    progress: bool | Literal["always"] | str = True
+    block_fn: BlockFn | None = None
+    draws: BehaviourDraws | None = None
+    block_size: int = BLOCK_SIZE
+    panel: bool = False
+
+    def __post_init__(self) -> None:
+        if self.out_dir is not None and not isinstance(self.out_dir, Path):
+            object.__setattr__(self, "out_dir", Path(self.out_dir))
+        if self.reps is not None:
+            object.__setattr__(self, "reps", int(self.reps))
+
+    @classmethod
+    def merged(cls, options: RunOptions | None = None, /, **keywords: Any) -> RunOptions:
+        """``options`` (default: every default) with the ``keywords`` given replacing its
+        values; a keyword given as ``None`` leaves the options' value as it is.
+
+        Raises
+        ------
+        TypeError
+            A keyword that is not a run option.
+        """
+        unknown = sorted(set(keywords) - _FIELDS)
+        if unknown:
+            raise TypeError(
+                f"unknown run option '{unknown[0]}'; the options are {', '.join(sorted(_FIELDS))}"
+            )
+        base = cls() if options is None else options
+        given = {k: v for k, v in keywords.items() if v is not None}
+        return dataclasses.replace(base, **given) if given else base
+
+    def replace(self, **changes: Any) -> RunOptions:
+        """A copy with ``changes`` (``None`` included: ``replace(out_dir=None)`` keeps the
+        copy in memory)."""
+        return dataclasses.replace(self, **changes)
+
+    def replications_for(self, scenario: Scenario) -> int:
+        """The replications to run of ``scenario``: these options', else its own."""
+        return scenario.replications if self.reps is None else int(self.reps)
+
+    def seed_for(self, scenario: Scenario) -> SeedLike:
+        """The root seed to run ``scenario`` from: these options', else its own."""
+        return scenario.seed if self.seed is None else self.seed
+
+    def resolved(self, scenario: Scenario) -> RunOptions:
+        """These options with ``reps`` and ``seed`` fixed from ``scenario`` where not given,
+        so that other scenarios run with them share its replications and streams."""
+        return self.replace(reps=self.replications_for(scenario), seed=self.seed_for(scenario))
+
+    @property
+    def executor_name(self) -> str:
+        """``"serial"``, ``"processes"`` or ``"dask"``, for a manifest."""
+        return self.executor if isinstance(self.executor, str) else self.executor.kind
+
+    def local_workers(self, tasks: int | None = None) -> int:
+        """How many tasks this machine holds in memory at once: one per local worker process
+        (one for the serial executor, a remote Dask scheduler's workers have their own
+        memory), at most ``tasks``."""
+        executor = self.executor
+        if isinstance(executor, str):
+            if executor == "serial" or (executor == "dask" and self.address is not None):
+                local = 1
+            else:
+                local = self.workers if self.workers is not None else os.cpu_count() or 1
+        else:
+            local = executor.workers if executor.kind == "processes" else 1
+        return max(1, local if tasks is None else min(local, tasks))
+
+    def identity(self) -> Mapping[str, Any]:
+        """What of these options changes the numbers (beyond reps and seed): block size and
+        the calibration draws, as JSON-able data for a manifest."""
+        return {
+            "block_size": self.block_size,
+            "draws": None if self.draws is None else self.draws.digest(),
+        }
+
+
+_FIELDS = frozenset(f.name for f in dataclasses.fields(RunOptions))
