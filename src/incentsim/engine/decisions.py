@@ -126,9 +126,22 @@ def expected_payout(
     """Expected period payout when period revenue is ``revenue`` give or take ``spread`` (sd)."""
     total = np.zeros_like(revenue)
     for node, weight in zip(_NODES, _WEIGHTS, strict=True):
-        x = np.maximum(revenue + node * spread, 0.0)
+        x = _node_revenue(revenue, node, spread)
         total += weight * priced_payout(cp, pstate, group, x, outlook)
     return total
+
+
+def _node_revenue(revenue: FloatArray, node: float, spread: FloatArray) -> FloatArray:
+    """``np.maximum(revenue + node * spread, 0.0)``: the same numbers (a node of +-1 scales
+    ``spread`` exactly), with one temporary array."""
+    if node == 1.0:
+        x = np.add(revenue, spread)
+    elif node == -1.0:
+        x = np.subtract(revenue, spread)
+    else:
+        x = np.add(revenue, node * spread)
+    np.maximum(x, 0.0, out=x)
+    return x
 
 
 def forecast_noise(behaviour: Behaviour, weeks_per_period: int) -> float:
@@ -153,6 +166,7 @@ def quick_deal_choice(
     share_this: FloatArray,
     weight: FloatArray,
     next_weight: FloatArray,
+    weights: tuple[FloatArray, FloatArray] | None = None,
 ) -> FloatArray:
     """Share of this week's selling a partner puts into small quick deals (0 or
     ``quick_deal_share``).
@@ -166,10 +180,14 @@ def quick_deal_choice(
     when this period's revenue is worth much more than next period's. Early in a period most
     of the pipeline closes in time anyway, and a partner out of reach of a threshold or past
     its target has no reason to (Chung, Narayandas & Chang 2021: short quota horizons tilt
-    selling to low-ticket items).
+    selling to low-ticket items). ``weights``, when given, are ``share_this * weight`` and
+    ``(1 - share_this) * next_weight`` already computed.
     """
     margin = behaviour.partner_margin
-    normal = margin + share_this * weight * rate_this + (1.0 - share_this) * next_weight * rate_next
+    this_weight, next_share_weight = (
+        (share_this * weight, (1.0 - share_this) * next_weight) if weights is None else weights
+    )
+    normal = margin + this_weight * rate_this + next_share_weight * rate_next
     quick = behaviour.quick_deal_yield * (margin + weight * rate_this)
     return np.where(quick > normal, behaviour.quick_deal_share, 0.0)
 
@@ -217,12 +235,17 @@ def payout_outlook(
     points) comes for free.
     """
     points = [
-        priced_payout(cp, pstate, group, np.maximum(expected_revenue + k * spread, 0.0), outlook)
+        priced_payout(cp, pstate, group, _node_revenue(expected_revenue, k, spread), outlook)
         for k in (-1.0, 1.0, 3.0)
     ]
-    step = np.maximum(2.0 * spread, 1e-9)
-    rate = 0.5 * (points[2] - points[0]) / step
-    return rate, _WEIGHTS[0] * points[0] + _WEIGHTS[1] * points[1]
+    step = np.multiply(spread, 2.0)
+    np.maximum(step, 1e-9, out=step)
+    rate = np.subtract(points[2], points[0])
+    np.multiply(rate, 0.5, out=rate)
+    np.divide(rate, step, out=rate)
+    expected = np.multiply(points[0], _WEIGHTS[0])
+    expected += _WEIGHTS[1] * points[1]
+    return rate, expected
 
 
 def marginal_rate(
