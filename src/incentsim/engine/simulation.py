@@ -24,7 +24,7 @@ import pandas as pd
 import simpy
 from numpy.typing import NDArray
 
-from incentsim.engine import days, decisions, satisfaction, tournament
+from incentsim.engine import allocator, days, decisions, satisfaction, tournament
 from incentsim.engine.horizon_outlook import HorizonOutlook, horizon_outlook
 from incentsim.engine.recorder import Recorder
 from incentsim.engine.versions import ProgramInForce
@@ -1100,6 +1100,7 @@ def simulate_block(
     The block's stream is split into independent streams for the population, the market and the
     partners' own draws, so the same seed always gives the same numbers.
     """
+    allocator.keep_freed_memory()  # large temporaries reused, not page-faulted again
     population_seed, market_seed, partner_seed = seed.spawn(3)
     partners = build_partners(scenario, np.random.default_rng(population_seed), reps)
     market = market_path(scenario, np.random.default_rng(market_seed), reps)
