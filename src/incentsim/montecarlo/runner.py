@@ -39,10 +39,9 @@ from incentsim import _output
 from incentsim.errors import IncentsimError
 from incentsim.montecarlo import store
 from incentsim.montecarlo.executors import Executor, ExecutorKind, open_executor
-from incentsim.montecarlo.resources import check_block_memory
+from incentsim.montecarlo.resources import block_size_for, check_block_memory
 from incentsim.montecarlo.results import MonteCarloResult
 from incentsim.montecarlo.seeding import (
-    BLOCK_SIZE,
     Block,
     SeedLike,
     block_seeds,
@@ -210,7 +209,7 @@ def run_montecarlo(
     panel: bool = False,
     progress: bool | Literal["always"] = True,
     block_fn: BlockFn | None = None,
-    block_size: int = BLOCK_SIZE,
+    block_size: int | None = None,
     overwrite: bool = False,
     resume: bool = False,
 ) -> MonteCarloResult:
@@ -242,7 +241,10 @@ def run_montecarlo(
         ``block_fn(scenario, seed, reps, panel=...)``; default the engine's ``simulate_block``.
         It must be importable from a module for the process executor.
     block_size
-        Replications per block; changing it changes the streams and so the results.
+        Replications per block; changing it changes the streams and so the results. Default
+        :func:`~incentsim.montecarlo.resources.block_size_for` the scenario: ``BLOCK_SIZE``
+        (25), fewer for populations so large that 25 replications would not fit a block's
+        memory limit.
     overwrite
         Reuse an ``out_dir`` that holds a different run.
     resume
@@ -269,6 +271,8 @@ def run_montecarlo(
         raise ValueError("resume=True needs the out_dir of the run to continue")
     n_reps = scenario.replications if reps is None else int(reps)
     root = scenario.seed if seed is None else seed
+    if block_size is None:
+        block_size = block_size_for(scenario)
     blocks = block_seeds(root, n_reps, block_size)
     if scenario.population.source is not None:  # its rows are checked before anything starts
         load_partners_csv(scenario.population.source, scenario.population)
