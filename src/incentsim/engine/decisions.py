@@ -433,7 +433,11 @@ PULL_REACHES = (0.25, 0.5, 1.0)
 
 
 def pull_options(
-    behaviour: Behaviour, pipeline: FloatArray, cycle: FloatArray, weeks_left: int
+    behaviour: Behaviour,
+    pipeline: FloatArray,
+    cycle: FloatArray,
+    weeks_left: int,
+    reach: tuple[tuple[FloatArray, FloatArray], ...] | None = None,
 ) -> tuple[PullOption, ...]:
     """What a partner could pull into the period with ``weeks_left`` weeks to go (this one
     included), one option per share of its reach in :data:`PULL_REACHES`.
@@ -445,13 +449,24 @@ def pull_options(
     cycle))``: about ``D`` weeks of closings for long cycles, much less for short ones. Pulling
     those deals in moves each forward by the weeks it was due in; their discount is
     ``pull_forward_discount_per_week`` times their mean weeks moved, at most
-    ``pull_forward_discount_max``.
+    ``pull_forward_discount_max``. ``reach`` is :func:`pull_reach` already computed.
     """
+    if reach is None:
+        reach = pull_reach(behaviour, cycle, weeks_left)
+    return tuple(PullOption(pipeline * due, discount) for due, discount in reach)
+
+
+def pull_reach(
+    behaviour: Behaviour, cycle: FloatArray, weeks_left: int
+) -> tuple[tuple[FloatArray, FloatArray], ...]:
+    """For each option of :func:`pull_options`, the share of the pipeline it pulls in and its
+    discount: they depend on the deal cycle and the weeks left only, so a caller may keep
+    them (``pipeline * share`` is the option's amount)."""
     due_after = np.exp(-weeks_left / cycle)
     options = []
     for share in PULL_REACHES:
         reach = share * behaviour.pull_forward_reach * cycle
-        amount = pipeline * (due_after - np.exp(-(weeks_left + reach) / cycle))
+        due = due_after - np.exp(-(weeks_left + reach) / cycle)
         # Mean weeks away of a deal due in (weeks_left, weeks_left + reach]: an exponential
         # closing time truncated to that window.
         weeks_moved = weeks_left + cycle - reach / np.expm1(reach / cycle)
@@ -459,7 +474,7 @@ def pull_options(
             behaviour.pull_forward_discount_per_week * weeks_moved,
             behaviour.pull_forward_discount_max,
         )
-        options.append(PullOption(amount, discount))
+        options.append((due, discount))
     return tuple(options)
 
 
@@ -525,17 +540,13 @@ def timing_choice(
     best_payout = np.array(base, dtype=np.float64)
     friction = behaviour.timing_friction * (1.0 - gaming)
     partner_discount = behaviour.partner_margin * behaviour.discount_share_partner
+    moved_worth = next_weight * next_rate  # what a unit moved would earn next period, weighted
 
     def consider(move: FloatArray, booked: FloatArray, cost: FloatArray | float) -> BoolArray:
         """Keep moving ``move`` (``booked`` of it this period, at a further ``cost``) where it
         gains more than the best option so far; where it does."""
         payout = expected_payout(cp, pstate, group, expected_revenue + booked, spread, outlook)
-        gain = (
-            weight * (payout - base)
-            - next_weight * next_rate * move
-            - friction * np.abs(move)
-            - cost
-        )
+        gain = weight * (payout - base) - moved_worth * move - friction * np.abs(move) - cost
         better = gain > best_gain
         put_where(best_gain, better, gain)
         put_where(best_payout, better, payout)
@@ -585,14 +596,11 @@ def stuffing_choice(
     best = np.zeros(np.shape(expected_revenue))
     rr = behaviour.stuffing_return_rate
     friction = behaviour.timing_friction * (1.0 - gaming) * 2.0
+    lost_per_unit = rr * return_rate_paid + (1.0 - rr) * next_rate  # clawed back or displaced
     for option in (0.5, 1.0):
         stuff = option * capacity
         payout = expected_payout(cp, pstate, group, expected_revenue + stuff, spread, outlook)
-        gain = (
-            weight * (payout - base)
-            - next_weight * stuff * (rr * return_rate_paid + (1.0 - rr) * next_rate)
-            - friction * stuff
-        )
+        gain = weight * (payout - base) - next_weight * stuff * lost_per_unit - friction * stuff
         better = gain > best_gain
         put_where(best_gain, better, gain)
         put_where(best, better, stuff)

@@ -154,6 +154,7 @@ class Simulation:
         self._market_index = np.arange(self.reps)[:, None] * partners.n_groups + self.group
         self._share_this: dict[int, FloatArray] = {}
         self._reward_weight: dict[int, tuple[FloatArray, FloatArray]] = {}
+        self._pull_reach: dict[int, tuple[tuple[FloatArray, FloatArray], ...]] = {}
         self._reach_key: tuple[object, object] | None = None
         self._reach_value = np.zeros(shape)
         self._nothing = np.zeros(shape)  # what no timing game moves (read-only)
@@ -518,7 +519,11 @@ class Simulation:
         # known: pull part of the pipeline in, or defer a share of whatever closes this week.
         pulled = discount = deferred_share = stuff = self._nothing
         if gaming_window:
-            pulls = decisions.pull_options(b, self.pipeline, cycle, weeks_left)
+            if weeks_left not in self._pull_reach:
+                self._pull_reach[weeks_left] = decisions.pull_reach(b, cycle, weeks_left)
+            pulls = decisions.pull_options(
+                b, self.pipeline, cycle, weeks_left, self._pull_reach[weeks_left]
+            )
             pulled, discount, deferred_share, payout_after = decisions.timing_choice(
                 b,
                 self.cp,
