@@ -92,6 +92,10 @@ class Result:
     stuffed: float
     last_day: float
     quick_deals: float
+    last_week: float
+    recruited: int
+    csat_mean: float
+    paid: float
 
     @property
     def partner_weeks(self) -> int:
@@ -101,7 +105,15 @@ class Result:
 
 def check_supported(scenario: Scenario, cp: CompiledProgram, partners: Partners) -> None:
     """Raise ``ValueError`` naming what ``scenario`` uses that this baseline leaves out."""
+    program = scenario.program
     left_out = {
+        "program versions or contingent rules": bool(program.versions or program.contingent),
+        "category awards": bool(cp.awards.count),
+        "horizon accelerators or pacers": bool(cp.horizon_accelerator_names or cp.pacer_names),
+        "the annual true-up": bool(cp.true_up.any()),
+        "quotas that follow prior revenue (ratchets)": bool(
+            cp.quota_prior.any() and (cp.acc_quota_fraction > 0).any()
+        ),
         "payout runs less often than every period": bool((cp.payout_cadence > 1).any()),
         "payout delays or shortfall policies that differ by group": bool(
             (cp.payout_delay_weeks != cp.payout_delay_weeks[0]).any()
@@ -209,6 +221,10 @@ class ProcessPerPartner:
             "stuffed": 0.0,
             "last_day": 0.0,
             "quick_deals": 0.0,
+            "last_week": 0.0,
+            "csat_sum": 0.0,
+            "csat_count": 0.0,
+            "paid": 0.0,
         }
         # The program's standing per partner, read by the partners' pricing between closes.
         self.group_array = np.asarray(partners.group[:, self.slots], dtype=np.int64)
@@ -608,6 +624,7 @@ class ProcessPerPartner:
                 # Deals moved into the period close on its last days, whichever week moved them.
                 self.moved_waiting[i] += pulled * (1.0 - discount) + stuff
             if weeks_left == 1:
+                self.totals["last_week"] += booked
                 self.date_last_week(natural, released, closings, deferred_share, shape)
                 self.totals["last_day"] += self.moved_last * self.moved_waiting[i]
                 self.moved_waiting[i] = 0.0
@@ -658,6 +675,8 @@ class ProcessPerPartner:
                 claims[i] = propensity * balance[i] / max(self.mdf_reimbursement[g], 1e-9)
         zeros = np.zeros((1, n))
         csat = [self.csat(i, wpp) for i in range(n)]
+        self.totals["csat_sum"] += sum(c for c, a in zip(csat, self.active, strict=True) if a)
+        self.totals["csat_count"] += sum(self.active)
         metrics = PeriodMetrics(
             revenue=np.array([self.revenue]),
             returns=np.array([self.returns]),
@@ -716,6 +735,7 @@ class ProcessPerPartner:
         """Settle the ledger after the payout delay; partners paid update their loyalty."""
         yield env.timeout(self.delay)
         self.ledger, run = run_payout(self.cp.budget, self.ledger, accrued, front, defer=self.defer)
+        self.totals["paid"] += float(run.paid.sum()) / 100.0
         due_week = (period + 1) * self.wpp + self.delay
         late = self.extra_delay[min(due_week, len(self.extra_delay) - 1)]
         if late:
@@ -793,6 +813,8 @@ class ProcessPerPartner:
         env.run()
         initial = [i for i, start in enumerate(self.active_from) if start == 0]
         active = [i for i, a in enumerate(self.active) if a]
+        totals = dict(self.totals)
+        csat_sum, csat_count = totals.pop("csat_sum"), totals.pop("csat_count")
         return Result(
             partners=self.n_initial,
             weeks=self.weeks,
@@ -800,7 +822,9 @@ class ProcessPerPartner:
             rebate_per_period=self.rebate_per_period,
             retention=sum(self.active[i] for i in initial) / max(len(initial), 1),
             loyalty_mean=sum(self.loyalty[i] for i in active) / max(len(active), 1),
-            **self.totals,
+            recruited=sum(self.joined) - len(initial),
+            csat_mean=csat_sum / max(csat_count, 1.0),
+            **totals,
         )
 
 

@@ -89,7 +89,11 @@ CASES: list[tuple[str, list[str], str]] = [
     ("reps-too-many", ["run", SMALL, "--reps", "100000000"], "at most 1,000,000 replications"),
     ("workers-absurd", ["run", SMALL, "--workers", "100000"], "workers"),
     ("seed-beyond-int64", ["run", SMALL, "--seed", str(2**70)], "at most"),
-    ("partners-beyond-memory", ["run", SMALL, "--set", "population.partners=1000000"],
+    # 1,000,000 partners run in smaller blocks (resources.block_size_for); with panel rows over
+    # 40 periods even a block of 2 replications needs ~36 GB.
+    ("partners-beyond-memory",
+     ["run", SMALL, "--set", "population.partners=1000000", "--set",
+      "calendar.horizon_periods=40", "--panel"],
      "GB of memory"),
     ("exp-partners-beyond-memory", ["experiment", bad("exp_memory_partners.yaml")],
      "GB of memory"),

@@ -40,3 +40,20 @@ def test_blocks_side_by_side_count_once_each() -> None:
     check_block_memory(scenario, 25, concurrent=1, available=int(2 * one))
     with pytest.raises(ResourceError, match=r"x 4 blocks at once .* or fewer workers"):
         check_block_memory(scenario, 25, concurrent=4, available=int(2 * one))
+
+
+def test_blocks_keep_25_replications_until_a_block_would_pass_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from incentsim.montecarlo import resources
+    from incentsim.montecarlo.resources import BLOCK_MEMORY_LIMIT, block_size_for
+    from incentsim.montecarlo.seeding import BLOCK_SIZE
+
+    assert block_size_for(_scenario(1000)) == BLOCK_SIZE
+    assert block_size_for(_scenario(100_000, periods=8)) == BLOCK_SIZE  # numbers unchanged
+    million = _scenario(1_000_000)
+    size = block_size_for(million)
+    assert 1 <= size < BLOCK_SIZE
+    assert block_memory(million, size) <= BLOCK_MEMORY_LIMIT < block_memory(million, size + 1)
+    monkeypatch.setattr(resources, "BLOCK_MEMORY_LIMIT", 1)
+    assert block_size_for(million) == 1  # never fewer than one

@@ -924,3 +924,63 @@ def test_anticipated_payout_when_decelerators_exceed_the_rebate():
     # rebate 240 - 2 x 240 floored at 0, plus the accelerator 4% x 1,000 = 40
     assert a.earned.tolist() == [4000]
     assert pay.tolist() == pytest.approx([40.0])
+
+
+def test_tier_tables_read_per_group_equal_the_gathered_tables() -> None:
+    """``PartnerTerms.at_tier`` reads the small per-group table: the values of the gathered
+    ``(R, N, T)`` table at each partner's tier, for any groups and tiers (-1 reads tier 0)."""
+    import numpy as np
+
+    from incentsim.program.compiled import compile_program
+    from incentsim.scenario import load_scenario
+
+    scenario = load_scenario(
+        __import__("pathlib").Path(__file__).resolve().parents[2] / "scenarios" / "constructs.yaml"
+    )
+    segments = tuple(scenario.population.segments)
+    regions = tuple(scenario.population.regions) or ("all",)
+    cp = compile_program(scenario.program, segments, regions)
+    rng = np.random.default_rng(3)
+    group = rng.integers(0, cp.n_groups, (4, 50))
+    group.setflags(write=False)
+    t = cp.at(group)
+    tier = rng.integers(-1, cp.n_tiers, group.shape)
+    for table in (t.rebate_rate, t.mdf_rate, t.req_revenue):
+        want = np.take_along_axis(table, np.maximum(tier, 0)[..., None], axis=-1)[..., 0]
+        assert np.array_equal(t.at_tier(table, tier), want)
+    # A table not gathered with the terms is read from itself.
+    other = np.asarray(t.rebate_rate) * 2.0
+    want = np.take_along_axis(other, np.maximum(tier, 0)[..., None], axis=-1)[..., 0]
+    assert np.array_equal(t.at_tier(other, tier), want)
+
+
+def test_accelerators_that_only_add_pay_the_general_rule_to_the_bit() -> None:
+    """The shortcut for programs whose accelerators all add (``acc_only_adds``) gives the same
+    bits as the general rule (decelerators taking at most the rebate), at any revenue."""
+    import dataclasses
+    from pathlib import Path
+
+    import numpy as np
+
+    from incentsim.program import rules
+    from incentsim.program.compiled import compile_program
+    from incentsim.scenario import load_scenario
+
+    scenario = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "baseline.yaml")
+    segments = tuple(scenario.population.segments)
+    regions = tuple(scenario.population.regions)
+    cp = compile_program(scenario.program, segments, regions)
+    rng = np.random.default_rng(5)
+    group = rng.integers(0, cp.n_groups, (3, 400))
+    group.setflags(write=False)
+    t = cp.at(group)
+    assert t.acc_only_adds
+    general = dataclasses.replace(t, acc_only_adds=False)
+    tier = rng.integers(-1, cp.n_tiers, group.shape)
+    revenue = np.exp(rng.uniform(0.0, np.log(2e6), group.shape))
+    revenue[:, :20] = 0.0
+    thresholds = rules._accelerator_thresholds(t, np.full(group.shape, 1e5))
+    fast = rules._performance_parts(t, tier, revenue, thresholds)
+    slow = rules._performance_parts(general, tier, revenue, thresholds)
+    for a, b in zip(fast, slow, strict=True):
+        assert np.array_equal(a.view(np.int64), b.view(np.int64))

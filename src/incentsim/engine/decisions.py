@@ -126,9 +126,22 @@ def expected_payout(
     """Expected period payout when period revenue is ``revenue`` give or take ``spread`` (sd)."""
     total = np.zeros_like(revenue)
     for node, weight in zip(_NODES, _WEIGHTS, strict=True):
-        x = np.maximum(revenue + node * spread, 0.0)
+        x = _node_revenue(revenue, node, spread)
         total += weight * priced_payout(cp, pstate, group, x, outlook)
     return total
+
+
+def _node_revenue(revenue: FloatArray, node: float, spread: FloatArray) -> FloatArray:
+    """``np.maximum(revenue + node * spread, 0.0)``: the same numbers (a node of +-1 scales
+    ``spread`` exactly), with one temporary array."""
+    if node == 1.0:
+        x = np.add(revenue, spread)
+    elif node == -1.0:
+        x = np.subtract(revenue, spread)
+    else:
+        x = np.add(revenue, node * spread)
+    np.maximum(x, 0.0, out=x)
+    return x
 
 
 def forecast_noise(behaviour: Behaviour, weeks_per_period: int) -> float:
@@ -153,6 +166,7 @@ def quick_deal_choice(
     share_this: FloatArray,
     weight: FloatArray,
     next_weight: FloatArray,
+    weights: tuple[FloatArray, FloatArray] | None = None,
 ) -> FloatArray:
     """Share of this week's selling a partner puts into small quick deals (0 or
     ``quick_deal_share``).
@@ -166,10 +180,14 @@ def quick_deal_choice(
     when this period's revenue is worth much more than next period's. Early in a period most
     of the pipeline closes in time anyway, and a partner out of reach of a threshold or past
     its target has no reason to (Chung, Narayandas & Chang 2021: short quota horizons tilt
-    selling to low-ticket items).
+    selling to low-ticket items). ``weights``, when given, are ``share_this * weight`` and
+    ``(1 - share_this) * next_weight`` already computed.
     """
     margin = behaviour.partner_margin
-    normal = margin + share_this * weight * rate_this + (1.0 - share_this) * next_weight * rate_next
+    this_weight, next_share_weight = (
+        (share_this * weight, (1.0 - share_this) * next_weight) if weights is None else weights
+    )
+    normal = margin + this_weight * rate_this + next_share_weight * rate_next
     quick = behaviour.quick_deal_yield * (margin + weight * rate_this)
     return np.where(quick > normal, behaviour.quick_deal_share, 0.0)
 
@@ -217,12 +235,17 @@ def payout_outlook(
     points) comes for free.
     """
     points = [
-        priced_payout(cp, pstate, group, np.maximum(expected_revenue + k * spread, 0.0), outlook)
+        priced_payout(cp, pstate, group, _node_revenue(expected_revenue, k, spread), outlook)
         for k in (-1.0, 1.0, 3.0)
     ]
-    step = np.maximum(2.0 * spread, 1e-9)
-    rate = 0.5 * (points[2] - points[0]) / step
-    return rate, _WEIGHTS[0] * points[0] + _WEIGHTS[1] * points[1]
+    step = np.multiply(spread, 2.0)
+    np.maximum(step, 1e-9, out=step)
+    rate = np.subtract(points[2], points[0])
+    np.multiply(rate, 0.5, out=rate)
+    np.divide(rate, step, out=rate)
+    expected = np.multiply(points[0], _WEIGHTS[0])
+    expected += _WEIGHTS[1] * points[1]
+    return rate, expected
 
 
 def marginal_rate(
@@ -410,7 +433,11 @@ PULL_REACHES = (0.25, 0.5, 1.0)
 
 
 def pull_options(
-    behaviour: Behaviour, pipeline: FloatArray, cycle: FloatArray, weeks_left: int
+    behaviour: Behaviour,
+    pipeline: FloatArray,
+    cycle: FloatArray,
+    weeks_left: int,
+    reach: tuple[tuple[FloatArray, FloatArray], ...] | None = None,
 ) -> tuple[PullOption, ...]:
     """What a partner could pull into the period with ``weeks_left`` weeks to go (this one
     included), one option per share of its reach in :data:`PULL_REACHES`.
@@ -424,12 +451,24 @@ def pull_options(
     ``pull_forward_discount_per_week`` times their mean weeks moved, at most
     ``pull_forward_discount_max``, counted from the week the partner commits to them (they
     then close on the period's last days: :class:`incentsim.engine.days.PeriodEndClosings`).
+    ``reach`` is :func:`pull_reach` already computed.
     """
+    if reach is None:
+        reach = pull_reach(behaviour, cycle, weeks_left)
+    return tuple(PullOption(pipeline * due, discount) for due, discount in reach)
+
+
+def pull_reach(
+    behaviour: Behaviour, cycle: FloatArray, weeks_left: int
+) -> tuple[tuple[FloatArray, FloatArray], ...]:
+    """For each option of :func:`pull_options`, the share of the pipeline it pulls in and its
+    discount: they depend on the deal cycle and the weeks left only, so a caller may keep
+    them (``pipeline * share`` is the option's amount)."""
     due_after = np.exp(-weeks_left / cycle)
     options = []
     for share in PULL_REACHES:
         reach = share * behaviour.pull_forward_reach * cycle
-        amount = pipeline * (due_after - np.exp(-(weeks_left + reach) / cycle))
+        due = due_after - np.exp(-(weeks_left + reach) / cycle)
         # Mean weeks away of a deal due in (weeks_left, weeks_left + reach]: an exponential
         # closing time truncated to that window.
         weeks_moved = weeks_left + cycle - reach / np.expm1(reach / cycle)
@@ -437,7 +476,7 @@ def pull_options(
             behaviour.pull_forward_discount_per_week * weeks_moved,
             behaviour.pull_forward_discount_max,
         )
-        options.append(PullOption(amount, discount))
+        options.append((due, discount))
     return tuple(options)
 
 
@@ -503,17 +542,13 @@ def timing_choice(
     best_payout = np.array(base, dtype=np.float64)
     friction = behaviour.timing_friction * (1.0 - gaming)
     partner_discount = behaviour.partner_margin * behaviour.discount_share_partner
+    moved_worth = next_weight * next_rate  # what a unit moved would earn next period, weighted
 
     def consider(move: FloatArray, booked: FloatArray, cost: FloatArray | float) -> BoolArray:
         """Keep moving ``move`` (``booked`` of it this period, at a further ``cost``) where it
         gains more than the best option so far; where it does."""
         payout = expected_payout(cp, pstate, group, expected_revenue + booked, spread, outlook)
-        gain = (
-            weight * (payout - base)
-            - next_weight * next_rate * move
-            - friction * np.abs(move)
-            - cost
-        )
+        gain = weight * (payout - base) - moved_worth * move - friction * np.abs(move) - cost
         better = gain > best_gain
         put_where(best_gain, better, gain)
         put_where(best_payout, better, payout)
@@ -563,14 +598,11 @@ def stuffing_choice(
     best = np.zeros(np.shape(expected_revenue))
     rr = behaviour.stuffing_return_rate
     friction = behaviour.timing_friction * (1.0 - gaming) * 2.0
+    lost_per_unit = rr * return_rate_paid + (1.0 - rr) * next_rate  # clawed back or displaced
     for option in (0.5, 1.0):
         stuff = option * capacity
         payout = expected_payout(cp, pstate, group, expected_revenue + stuff, spread, outlook)
-        gain = (
-            weight * (payout - base)
-            - next_weight * stuff * (rr * return_rate_paid + (1.0 - rr) * next_rate)
-            - friction * stuff
-        )
+        gain = weight * (payout - base) - next_weight * stuff * lost_per_unit - friction * stuff
         better = gain > best_gain
         put_where(best_gain, better, gain)
         put_where(best, better, stuff)

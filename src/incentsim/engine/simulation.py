@@ -24,7 +24,7 @@ import pandas as pd
 import simpy
 from numpy.typing import NDArray
 
-from incentsim.engine import days, decisions, satisfaction, tournament
+from incentsim.engine import allocator, days, decisions, satisfaction, tournament
 from incentsim.engine.horizon_outlook import HorizonOutlook, horizon_outlook
 from incentsim.engine.recorder import Recorder
 from incentsim.engine.versions import ProgramInForce
@@ -154,6 +154,12 @@ class Simulation:
         self.terms = self.cp.at(self.group)
         self._market_index = np.arange(self.reps)[:, None] * partners.n_groups + self.group
         self._share_this: dict[int, FloatArray] = {}
+        self._reward_weight: dict[int, tuple[FloatArray, FloatArray]] = {}
+        self._pull_reach: dict[int, tuple[tuple[FloatArray, FloatArray], ...]] = {}
+        self._reach_key: tuple[object, object] | None = None
+        self._reach_value = np.zeros(shape)
+        self._nothing = np.zeros(shape)  # what no timing game moves (read-only)
+        self._nothing.setflags(write=False)
         # Each partner's payout delay, by its group's payout schedule.
         self.delay = self.terms.payout_delay_weeks
         wpp = self.calendar.weeks_per_period
@@ -343,6 +349,39 @@ class Simulation:
             )
         return self._share_this[weeks_left]
 
+    def _reward_weights(self, weeks_left: int) -> tuple[FloatArray, FloatArray]:
+        """What a unit of reward this period and next is worth this week, with ``weeks_left``
+        weeks to go: the share of the pipeline closing this period times the present-bias
+        weight on this period's payout, and the rest times next period's (computed once per
+        value)."""
+        if weeks_left not in self._reward_weight:
+            share_this = self._share_this_period(weeks_left)
+            self._reward_weight[weeks_left] = (
+                share_this * self.weight,
+                (1.0 - share_this) * self.next_weight,
+            )
+        return self._reward_weight[weeks_left]
+
+    def _reach(self) -> FloatArray:
+        """Each partner's weekly sales potential before the week's demand: its capacity, the
+        share of it the vendor gets (loyalty), and the period's uplifts; kept while loyalty
+        and the uplifts stay the same arrays (both are replaced, never changed in place)."""
+        key = (self.loyalty, self._uplifts)
+        if self._reach_key is None or any(
+            a is not b for a, b in zip(key, self._reach_key, strict=True)
+        ):
+            u = self._uplifts
+            self._reach_value = (
+                self.partners.capacity
+                * decisions.share_of_wallet(self.behaviour, self.loyalty)
+                * u.win
+                * u.size
+                * u.ramp
+                * u.remediation
+            )
+            self._reach_key = key
+        return self._reach_value
+
     # ----------------------------------------------------------------------------------------
     # the weekly market tick
 
@@ -427,16 +466,7 @@ class Simulation:
                 self._tier_values = self._tier_values_now()
             self._uplifts = self._period_uplifts()
         size = self._uplifts.size
-        potential = (
-            p.capacity
-            * decisions.share_of_wallet(b, self.loyalty)
-            * self._uplifts.win
-            * size
-            * self._uplifts.ramp
-            * self._uplifts.remediation
-            * self._weekly(self.market.demand, week)
-            * active
-        )
+        potential = self._reach() * self._weekly(self.market.demand, week) * active
         if self.demand_kept is not None:
             potential = potential * self.demand_kept
         price = self._weekly(self.market.price, week)
@@ -467,7 +497,8 @@ class Simulation:
         # Next period's payout comes a period later: present bias weighs it less.
         weight, next_weight = self.weight, self.next_weight
         share_this = self._share_this_period(weeks_left)
-        reward = share_this * weight * m_this + (1.0 - share_this) * next_weight * m_next
+        this_weight, next_share_weight = self._reward_weights(weeks_left)
+        reward = this_weight * m_this + next_share_weight * m_next
         if self._ratchet is not None:
             # Revenue booked this period raises next period's quota: a cost paid next period.
             reward = reward - share_this * next_weight * self._ratchet
@@ -477,17 +508,24 @@ class Simulation:
         target = decisions.target_effort(b, p.responsiveness, reward)
         self.effort = self.effort + b.effort_adjustment * (target - self.effort)
         quick_share = decisions.quick_deal_choice(
-            b, m_this, m_next, share_this, weight, next_weight
+            b,
+            m_this,
+            m_next,
+            share_this,
+            weight,
+            next_weight,
+            weights=(this_weight, next_share_weight),
         )
 
         # Timing games in the last weeks of the period, chosen before the week's closings are
         # known: pull part of the pipeline in, or defer a share of whatever closes this week.
-        pulled = np.zeros_like(expected)
-        discount = np.zeros_like(expected)
-        deferred_share = np.zeros_like(expected)
-        stuff = np.zeros_like(expected)
+        pulled = discount = deferred_share = stuff = self._nothing
         if gaming_window:
-            pulls = decisions.pull_options(b, self.pipeline, cycle, weeks_left)
+            if weeks_left not in self._pull_reach:
+                self._pull_reach[weeks_left] = decisions.pull_reach(b, cycle, weeks_left)
+            pulls = decisions.pull_options(
+                b, self.pipeline, cycle, weeks_left, self._pull_reach[weeks_left]
+            )
             pulled, discount, deferred_share, payout_after = decisions.timing_choice(
                 b,
                 self.cp,
@@ -532,11 +570,12 @@ class Simulation:
                 )
 
         # New pipeline, natural closings (random around their mean), deliveries limited by supply.
-        self.pipeline += (potential * self.effort * price + self.mdf_boost) * active
+        sold = potential * self.effort * price
+        self.pipeline += (sold + self.mdf_boost) * active
         quick = None
         if quick_share.any():
             # Small quick deals: selling that closes this week instead of entering the pipeline.
-            selling = potential * self.effort * price * quick_share * active
+            selling = sold * quick_share * active
             self.pipeline -= selling
             quick = selling * b.quick_deal_yield * supply
         closings = self.pipeline / cycle * supply
@@ -548,9 +587,11 @@ class Simulation:
         # formula, the same numbers, without broadcasting a second parameter per draw.
         draws = self.closings_rng.standard_gamma(shape_k) * (closings / shape_k)
         closings = put_where(draws, ~(closings > 0), 0.0)
+        quick_size = None
         if quick is not None:
             closings += quick
-            n_deals = n_deals + quick / (deal_size * b.quick_deal_size)
+            quick_size = deal_size * b.quick_deal_size
+            n_deals = n_deals + quick / quick_size
         natural, released = closings, None
         if self._week_in_period == 0:
             natural, released = closings.copy(), self.held
@@ -576,7 +617,8 @@ class Simulation:
         deals = booked / deal_size
         if quick is not None:
             # Quick deals are smaller: the same revenue in more deals.
-            deals = deals + quick * (1.0 / (deal_size * b.quick_deal_size) - 1.0 / deal_size)
+            assert quick_size is not None
+            deals = deals + quick * (1.0 / quick_size - 1.0 / deal_size)
             self.recorder.quick_deals(quick)
         self.revenue += booked
         self.deals += deals
@@ -1095,6 +1137,7 @@ def simulate_block(
     The block's stream is split into independent streams for the population, the market and the
     partners' own draws, so the same seed always gives the same numbers.
     """
+    allocator.keep_freed_memory()  # large temporaries reused, not page-faulted again
     population_seed, market_seed, partner_seed = seed.spawn(3)
     partners, market = draw_partners_and_market(scenario, population_seed, market_seed, reps)
     simulation = Simulation(

@@ -136,7 +136,7 @@ class Evaluator:
     def check_memory(self, scenario: Scenario, reps: int, tasks: int, panel: bool = False) -> None:
         """Refuse work whose blocks of ``scenario`` (of at most ``reps`` replications), one per
         local worker and at most ``tasks`` at once, would not fit in memory."""
-        block = min(self.options.block_size, reps)
+        block = min(self.options.block_size_for(scenario), reps)
         check_block_memory(scenario, block, self.options.local_workers(tasks), panel)
 
     # --- running -----------------------------------------------------------------------------
@@ -182,18 +182,17 @@ class Evaluator:
             raise ValueError("resume=True needs the out_dir of the run to continue")
         n_reps = o.replications_for(scenario)
         root = o.seed_for(scenario)
-        blocks = block_seeds(root, n_reps, o.block_size)
+        block_size = o.block_size_for(scenario)
+        blocks = block_seeds(root, n_reps, block_size)
         if scenario.population.source is not None:  # its rows are checked before anything starts
             load_partners_csv(scenario.population.source, scenario.population)
-        check_block_memory(
-            scenario, min(o.block_size, n_reps), o.local_workers(len(blocks)), o.panel
-        )
+        check_block_memory(scenario, min(block_size, n_reps), o.local_workers(len(blocks)), o.panel)
         task = functools.partial(
             run_block,
             scenario=scenario,
             block_fn=block_function(o),
             panel=o.panel,
-            block_size=o.block_size,
+            block_size=block_size,
         )
         manifest: dict[str, Any] = {
             "format": store.FORMAT_VERSION,
@@ -202,7 +201,7 @@ class Evaluator:
             "scenario_hash": scenario_hash(scenario),
             "seed": describe_seed(root),
             "replications": n_reps,
-            "block_size": o.block_size,
+            "block_size": block_size,
             "blocks": len(blocks),
             "panel": o.panel,
             "draws": o.identity()["draws"],

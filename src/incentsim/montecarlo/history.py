@@ -36,7 +36,8 @@ import numpy as np
 import pandas as pd
 
 from incentsim._output import atomic_file
-from incentsim.montecarlo.seeding import BLOCK_SIZE, SeedLike, block_seeds
+from incentsim.montecarlo.resources import block_size_for
+from incentsim.montecarlo.seeding import SeedLike, block_seeds
 from incentsim.payout.transactions import COLUMNS
 from incentsim.program.compiled import compile_program
 from incentsim.quantities import from_cents, round_to_cents, to_cents
@@ -86,7 +87,8 @@ def simulate_history(
     replication
         Which replication of a run with that seed (0-based); its block is simulated whole, so
         the numbers are those of ``incentsim run`` with at least as many full blocks (any run
-        of ``BLOCK_SIZE * (replication // BLOCK_SIZE + 1)`` replications or more).
+        of ``B * (replication // B + 1)`` replications or more, ``B`` the block size,
+        :func:`~incentsim.montecarlo.resources.block_size_for`).
 
     Returns
     -------
@@ -158,16 +160,17 @@ def _simulated(
     if replication < 0:
         raise ValueError(f"replication must be >= 0, got {replication}")
     root = scenario.seed if seed is None else seed
-    # A full block: the numbers of any run whose blocks up to this one are full.
-    block = block_seeds(root, (replication // BLOCK_SIZE + 1) * BLOCK_SIZE)[-1]
-    reps = BLOCK_SIZE
+    # A full block of the run's size: the numbers of any run whose blocks up to this one are
+    # full.
+    reps = block_size_for(scenario)
+    block = block_seeds(root, (replication // reps + 1) * reps, reps)[-1]
     population_seed, market_seed, partner_seed, history_seed = block.seed.spawn(4)
     partners, market = draw_partners_and_market(scenario, population_seed, market_seed, reps)
     simulation = Simulation(scenario, partners, market, np.random.default_rng(partner_seed))
     simulation.recorder.keep_partner_history()
     simulation.run()
     rng = np.random.default_rng(history_seed)
-    return simulation.recorder, partners, replication % BLOCK_SIZE, rng
+    return simulation.recorder, partners, replication % reps, rng
 
 
 def _history(

@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from incentsim.montecarlo.executors import Executor, ExecutorKind
+from incentsim.montecarlo.resources import block_size_for
 from incentsim.montecarlo.runner import BlockFn
-from incentsim.montecarlo.seeding import BLOCK_SIZE, SeedLike
+from incentsim.montecarlo.seeding import SeedLike
 
 if TYPE_CHECKING:
     from incentsim.montecarlo.draws import BehaviourDraws
@@ -53,7 +54,7 @@ class ExecutionKeywords(TypedDict, total=False):
     progress: bool | Literal["always"] | str
     block_fn: BlockFn | None
     draws: BehaviourDraws | None
-    block_size: int
+    block_size: int | None
     panel: bool
 
 
@@ -96,7 +97,10 @@ class RunOptions:
         Behaviour constants drawn from a calibration (:class:`~incentsim.montecarlo.draws.
         BehaviourDraws`): each block of replications uses the row its seed picks.
     block_size
-        Replications per block; changing it changes the streams and so the results.
+        Replications per block; changing it changes the streams and so the results. Default
+        :func:`~incentsim.montecarlo.resources.block_size_for` the scenario: ``BLOCK_SIZE``
+        (25), fewer for populations so large that 25 replications would not fit a block's
+        memory limit.
     panel
         Also keep per replication x partner x period rows (large).
     """
@@ -112,7 +116,7 @@ class RunOptions:
     progress: bool | Literal["always"] | str = True
     block_fn: BlockFn | None = None
     draws: BehaviourDraws | None = None
-    block_size: int = BLOCK_SIZE
+    block_size: int | None = None
     panel: bool = False
 
     def __post_init__(self) -> None:
@@ -153,10 +157,20 @@ class RunOptions:
         """The root seed to run ``scenario`` from: these options', else its own."""
         return scenario.seed if self.seed is None else self.seed
 
+    def block_size_for(self, scenario: Scenario) -> int:
+        """Replications per block of ``scenario``: these options', else
+        :func:`~incentsim.montecarlo.resources.block_size_for` it."""
+        return block_size_for(scenario) if self.block_size is None else int(self.block_size)
+
     def resolved(self, scenario: Scenario) -> RunOptions:
-        """These options with ``reps`` and ``seed`` fixed from ``scenario`` where not given,
-        so that other scenarios run with them share its replications and streams."""
-        return self.replace(reps=self.replications_for(scenario), seed=self.seed_for(scenario))
+        """These options with ``reps``, ``seed`` and ``block_size`` fixed from ``scenario``
+        where not given, so that other scenarios run with them share its replications and
+        streams."""
+        return self.replace(
+            reps=self.replications_for(scenario),
+            seed=self.seed_for(scenario),
+            block_size=self.block_size_for(scenario),
+        )
 
     @property
     def executor_name(self) -> str:

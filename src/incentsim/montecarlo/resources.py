@@ -21,6 +21,13 @@ so about 2.6 KB plus 0.02 KB per period, per partner (recruits included) and rep
 0.36 KB more per period with ``panel`` rows kept. :func:`check_block_memory` refuses a run whose
 concurrent blocks would need more than 80% of the memory available, saying how much they would
 need.
+
+A block's size is the seeds' :data:`~incentsim.montecarlo.seeding.BLOCK_SIZE` (25) unless 25
+replications of the population would need more than :data:`BLOCK_MEMORY_LIMIT`: then
+:func:`block_size_for` takes as many replications as fit it (at least one), so 1,000,000
+partners run in blocks of a few replications. The limit is a constant, not the machine's
+memory, so a scenario's block size, and its numbers, are the same on every machine; every
+population up to about 115,000 partners over 8 periods keeps blocks of 25.
 """
 
 from __future__ import annotations
@@ -37,6 +44,8 @@ BYTES_PER_PARTNER_REP_PERIOD = 20
 PANEL_BYTES_PER_PARTNER_REP_PERIOD = 360
 #: Share of the available memory a run may plan to use.
 USABLE_SHARE = 0.8
+#: Estimated bytes one block may need before its replications are fewer than ``BLOCK_SIZE``.
+BLOCK_MEMORY_LIMIT = 8 * 2**30
 
 
 class ResourceError(IncentsimError):
@@ -49,6 +58,18 @@ def block_memory(scenario: Scenario, reps: int, panel: bool = False) -> int:
     partners = population.partners + population.recruitment.per_period * horizon
     per_period = BYTES_PER_PARTNER_REP_PERIOD + (PANEL_BYTES_PER_PARTNER_REP_PERIOD if panel else 0)
     return int(partners * reps * (BYTES_PER_PARTNER_REP + per_period * horizon))
+
+
+def block_size_for(scenario: Scenario, panel: bool = False) -> int:
+    """Replications per block for ``scenario``: :data:`~incentsim.montecarlo.seeding.BLOCK_SIZE`,
+    or fewer (at least one) when that many would need more than :data:`BLOCK_MEMORY_LIMIT`
+    (:func:`block_memory`, without panel rows: keeping them does not change the numbers)."""
+    from incentsim.montecarlo.seeding import BLOCK_SIZE
+
+    del panel  # the block size, and so the streams, never depend on what is kept
+    if block_memory(scenario, BLOCK_SIZE) <= BLOCK_MEMORY_LIMIT:
+        return BLOCK_SIZE
+    return max(1, BLOCK_MEMORY_LIMIT // block_memory(scenario, 1))
 
 
 def available_memory() -> int | None:

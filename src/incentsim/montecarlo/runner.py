@@ -32,10 +32,7 @@ from incentsim.errors import IncentsimError
 from incentsim.montecarlo import store
 from incentsim.montecarlo.executors import Executor
 from incentsim.montecarlo.results import MonteCarloResult
-from incentsim.montecarlo.seeding import (
-    BLOCK_SIZE,
-    Block,
-)
+from incentsim.montecarlo.seeding import BLOCK_SIZE, Block
 from incentsim.montecarlo.summary import Summary, summarise
 from incentsim.scenario.model import Scenario
 

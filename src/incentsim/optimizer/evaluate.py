@@ -335,7 +335,7 @@ def _check_candidate_options(options: RunOptions) -> None:
     and keeps only outcomes, in its cache)."""
     if options.block_fn is not None:
         raise ValueError("candidates are simulated by the engine: a block_fn cannot be used")
-    if options.block_size != BLOCK_SIZE or options.panel:
+    if options.block_size not in (None, BLOCK_SIZE) or options.panel:
         raise ValueError(f"candidates are simulated in blocks of {BLOCK_SIZE}, without a panel")
 
 

@@ -294,15 +294,18 @@ class PartnerTerms(GroupTerms):
     acc_all_down: tuple[bool, ...]
     acc_uncapped: bool
     rebate_uncapped: bool
+    acc_only_adds: bool
     requires: dict[str, bool]
     _group_seen: _Seen
-    _flat_base: IntArray
+    _tier_base: IntArray
+    _tier_sources: dict[int, FloatArray]
     _allowed_cache: dict[tuple[str, ...], tuple[tuple[_Seen, ...], IntArray]] = field(
         default_factory=dict
     )
     _met_cache: dict[str, tuple[_Seen, _Seen | None, IntArray]] = field(default_factory=dict)
     _scaled_floors: dict[str, tuple[_Seen, tuple[FloatArray, ...]]] = field(default_factory=dict)
     _columns: dict[str, tuple[FloatArray, ...]] = field(default_factory=dict)
+    _floor_values: dict[str, tuple[FloatArray | float, ...]] = field(default_factory=dict)
     _memo: dict[str, tuple[object, object]] = field(default_factory=dict)
 
     @classmethod
@@ -310,6 +313,13 @@ class PartnerTerms(GroupTerms):
         """The terms of ``cp`` at each partner's ``group``."""
         tables: dict[str, Any] = {
             f.name: _frozen(getattr(cp, f.name)[group]) for f in fields(GroupTerms)
+        }
+        # Each per-tier table's per-group source, flat, by the gathered table's identity: a
+        # table read at each partner's tier is then read from the small per-group table.
+        tier_sources = {
+            id(tables[f.name]): np.ascontiguousarray(getattr(cp, f.name)).reshape(-1)
+            for f in fields(GroupTerms)
+            if np.ndim(getattr(cp, f.name)) == 2 and np.shape(getattr(cp, f.name))[1] == cp.n_tiers
         }
         multiplier = tables["acc_multiplier"]
         return cls(
@@ -331,12 +341,18 @@ class PartnerTerms(GroupTerms):
             ),
             acc_uncapped=bool((cp.acc_cap == np.inf).all()),
             rebate_uncapped=bool((cp.rebate_cap == np.inf).all()),
+            acc_only_adds=bool(
+                (cp.acc_multiplier >= 1.0).all()
+                and (cp.acc_cap >= 0.0).all()
+                and (cp.rebate_rate >= 0.0).all()
+            ),
             requires={
                 metric: bool(getattr(cp, f"req_{metric}").any())
                 for metric in ("revenue", "new_logos", "certified_staff", "csat")
             },
             _group_seen=_Seen(group),
-            _flat_base=np.arange(np.asarray(group).size) * cp.n_tiers,
+            _tier_base=np.asarray(group, dtype=np.int64) * cp.n_tiers,
+            _tier_sources=tier_sources,
         )
 
     def serves(self, group: IntArray) -> bool:
@@ -351,9 +367,18 @@ class PartnerTerms(GroupTerms):
     def at_tier(self, table: FloatArray, tier: IntArray) -> FloatArray:
         """A per-tier table ``(..., N, T)`` read at each partner's tier (tier 0 where below 0)."""
         held = np.maximum(tier, 0)
+        source = self._tier_sources.get(id(table))
+        if source is not None and held.shape == self._tier_base.shape:
+            # The same values as the gathered table's, read from the per-group ``(G, T)`` table,
+            # which stays in cache: several times faster than gathering from ``(..., N, T)``.
+            np.add(held, self._tier_base, out=held)
+            by_group: FloatArray = source[held]
+            return by_group
         if held.shape != table.shape[:-1]:
             return np.take_along_axis(table, held[..., None], axis=-1)[..., 0]
-        return table.reshape(-1)[self._flat_base + held.reshape(-1)].reshape(held.shape)
+        flat = np.arange(held.size) * table.shape[-1] + held.reshape(-1)
+        gathered: FloatArray = table.reshape(-1)[flat].reshape(held.shape)
+        return gathered
 
     def tier_columns(self, name: str) -> tuple[FloatArray, ...]:
         """A per-tier table ``(..., N, T)`` as one contiguous ``(..., N)`` array per tier."""
@@ -378,13 +403,9 @@ class PartnerTerms(GroupTerms):
         ``(..., N)`` comparison each: several times faster than broadcasting against the
         ``(..., N, T)`` table and summing over the short tier axis, for the same counts.
         """
-        if scale is None:
-            floors = self._split(
-                f"floor_{metric}",
-                lambda: self.table(f"req_{metric}") - REQUIREMENT_TOLERANCE,
-            )
-        else:
-            floors = self._floors_scaled(metric, scale)
+        floors: tuple[FloatArray | float, ...] = (
+            self._floors(metric) if scale is None else self._floors_scaled(metric, scale)
+        )
         # Counted in bytes (a quarter of the memory traffic; a comparison's booleans are read as
         # bytes without a copy), returned as int64.
         if len(floors) > np.iinfo(np.int8).max:
@@ -393,6 +414,19 @@ class PartnerTerms(GroupTerms):
         for floor in floors[1:]:
             met += (values >= floor).view(np.int8)
         return met.astype(np.int64)
+
+    def _floors(self, metric: str) -> tuple[FloatArray | float, ...]:
+        """Each tier's floor on ``metric`` (its requirement less the tolerance): one number
+        where every group has the same requirement, which compares faster, else per partner."""
+        key = f"floor_{metric}"
+        if key not in self._floor_values:
+            table = self.table(f"req_{metric}") - REQUIREMENT_TOLERANCE
+            columns = self._split(key, lambda: table)
+            self._floor_values[key] = tuple(
+                float(table[0, k]) if (table[:, k] == table[0, k]).all() else column
+                for k, column in enumerate(columns)
+            )
+        return self._floor_values[key]
 
     def _floors_scaled(self, metric: str, scale: FloatArray | float) -> tuple[FloatArray, ...]:
         """Each tier's floor on ``metric`` with its requirement multiplied by ``scale``,

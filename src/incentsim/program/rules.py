@@ -477,6 +477,13 @@ def _performance_parts(
         np.minimum(rebate, t.rebate_cap, out=rebate)
     if not t.acc_uncapped:
         acc = _capped_accelerators(t, acc)
+    if t.acc_only_adds:
+        # Accelerators only (multipliers, caps and rates never negative): every extra is at
+        # least +0.0 and nothing takes off the rebate, so the steps below give these numbers.
+        payout = sum_last(acc)
+        np.add(np.maximum(rebate, 0.0), payout, out=payout)
+        np.minimum(payout, t.partner_cap, out=payout)
+        return payout, rebate
     # As at the close: decelerators take at most the rebate, accelerators add on top.
     payout = sum_last(np.minimum(acc, 0.0))
     np.add(rebate, payout, out=payout)
