@@ -38,6 +38,16 @@ def trust_after_change(
     return np.clip(trust * (1.0 - behaviour.cut_sensitivity * cut_share * notice), 0.0, 1.0)
 
 
+def _over_partners(values: FloatArray, active: NDArray[np.bool_]) -> FloatArray:
+    """An indicator per partner ``(reps, slots)`` averaged over each replication's active
+    partners (over every slot in a replication with none active): the program-wide value a
+    rule on the budget reads."""
+    count = active.sum(axis=-1)
+    mean_active = np.where(active, values, 0.0).sum(axis=-1) / np.maximum(count, 1)
+    averaged: FloatArray = np.where(count > 0, mean_active, values.mean(axis=-1))
+    return averaged
+
+
 class ProgramInForce:
     """Which terms are in force for each partner, period by period, in one simulation.
 
@@ -49,13 +59,20 @@ class ProgramInForce:
 
     def __init__(self, plan: ProgramPlan) -> None:
         self.plan = plan
+        #: The period's budget multiplier per replication (``None``: no rule scales it).
+        self.budget_scale: FloatArray | None = None
 
     def start_period(self, sim: Simulation, period: int) -> tuple[CompiledProgram, CompiledProgram]:
         """The terms in force in ``period`` and those partners expect for the next period;
         partners learn of versions announced now and the event log marks versions taking
         effect."""
         plan, wpp = self.plan, sim.calendar.weeks_per_period
-        rules = plan.rules_on(self._indicators(sim, period)) if plan.rules else None
+        indicators = self._indicators(sim, period) if plan.rules else {}
+        rules = plan.rules_on(indicators) if plan.rules else None
+        if plan.scales_budget:
+            self.budget_scale = plan.budget_scale(
+                {name: _over_partners(values, sim.active) for name, values in indicators.items()}
+            )
         now = plan.terms(plan.partner_steps(period, sim.join_period), rules).program
         ahead = plan.partner_steps(period + 1, sim.join_period, known_at=period)
         upcoming = plan.terms(ahead, rules).program
