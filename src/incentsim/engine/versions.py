@@ -20,7 +20,7 @@ from incentsim.engine import decisions
 from incentsim.market.demand import normal_demand
 from incentsim.population.behaviour import Behaviour
 from incentsim.program.compiled import CompiledProgram
-from incentsim.program.in_force import ProgramPlan
+from incentsim.program.in_force import ProgramPlan, indicator_period
 from incentsim.program.rules import anticipated_payout
 
 if TYPE_CHECKING:
@@ -90,7 +90,8 @@ class ProgramInForce:
         at period 0): what a rule can know at the start of ``period``. Demand is read against
         its planned level (trend and seasonality), so 1 is demand as planned."""
         wpp = sim.calendar.weeks_per_period
-        weeks = slice(0, 1) if period == 0 else slice((period - 1) * wpp, period * wpp)
+        read = indicator_period(period)
+        weeks = slice(0, 1) if period == 0 else slice(read * wpp, (read + 1) * wpp)
         out: dict[str, FloatArray] = {}
         for name in {rule.indicator for rule in self.plan.rules}:
             values = getattr(sim.market, name)[:, weeks, :]

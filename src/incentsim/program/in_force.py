@@ -34,6 +34,13 @@ from incentsim.program.spec import SCALE_STEP, Program
 from incentsim.program.versions import Step, timeline, with_rule
 
 
+def indicator_period(period: int) -> int:
+    """The period whose market indicator a contingent rule in force in ``period`` reads: the
+    one just closed, what a rule can know at the start of ``period`` (the first period reads
+    its own; a simulation reads that period's first week)."""
+    return max(period - 1, 0)
+
+
 @dataclass(frozen=True)
 class StackedProgram(CompiledProgram):
     """Several compiled variants of a program stacked on the group axis; each partner reads
@@ -211,4 +218,4 @@ class ProgramPlan:
         return tuple(dict.fromkeys(rule.indicator for rule in self.rules))
 
 
-__all__ = ["ProgramPlan", "StackedProgram", "TermsInForce", "stack"]
+__all__ = ["ProgramPlan", "StackedProgram", "TermsInForce", "indicator_period", "stack"]
