@@ -64,21 +64,31 @@ class ProgramInForce:
 
     def start_period(self, sim: Simulation, period: int) -> tuple[CompiledProgram, CompiledProgram]:
         """The terms in force in ``period`` and those partners expect for the next period;
-        partners learn of versions announced now and the event log marks versions taking
-        effect."""
+        partners learn of versions announced now, and the event log marks announcements,
+        versions taking effect and, per replication, the contingent rules in force."""
         plan, wpp = self.plan, sim.calendar.weeks_per_period
         indicators = self._indicators(sim, period) if plan.rules else {}
         rules = plan.rules_on(indicators) if plan.rules else None
+        wide = {name: _over_partners(values, sim.active) for name, values in indicators.items()}
         if plan.scales_budget:
-            self.budget_scale = plan.budget_scale(
-                {name: _over_partners(values, sim.active) for name, values in indicators.items()}
-            )
+            self.budget_scale = plan.budget_scale(wide)
+        for name, rule in zip(plan.rule_names, plan.rules, strict=True):
+            # In force in a replication: for some active partner's terms, or for its budget.
+            on = np.zeros(sim.reps, dtype=bool)
+            if rule.changes_terms:
+                on |= (rule.in_force(indicators[rule.indicator]) & sim.active).any(axis=-1)
+            if rule.budget_scale != 1.0:
+                on |= rule.in_force(wide[rule.indicator])
+            if on.any():
+                sim.recorder.event("rule", period * wpp, on, rule=name)
         now = plan.terms(plan.partner_steps(period, sim.join_period), rules).program
         ahead = plan.partner_steps(period + 1, sim.join_period, known_at=period)
         upcoming = plan.terms(ahead, rules).program
+        everyone = np.ones(sim.reps, dtype=bool)
         for step in plan.steps[1:]:
             if step.announced == period and step.start == step.effective:
                 self._announce(sim, period, plan.steps.index(step))
+                sim.recorder.event("announcement", period * wpp, everyone, version=step.version)
             if step.start == period:
                 sim.recorder.event(
                     "version", period * wpp, np.ones(sim.reps, dtype=bool), version=step.label
