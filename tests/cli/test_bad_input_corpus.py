@@ -73,6 +73,10 @@ CASES: list[tuple[str, list[str], str]] = [
      ["compare", SMALL, SMALL, "--set",
       "program.versions.v2={effective_period: 2, announced_period: 3}"],
      "announced_period 3 is after effective_period 2"),
+    ("set-version-override-unknown-segment",
+     ["run", SMALL, "--set", "program.versions.v2={effective_period: 2, changes: "
+      "{segment_overrides: {distributor: {partner_cap: 5000}}}}"],
+     "program.versions.v2.changes.segment_overrides: 'distributor' is not a population segment"),
     ("set-rule-two-levels",
      ["stress", SMALL, "--set", "program.contingent.r={below: 0.9, above: 1.1}"],
      "program.contingent.r: give exactly one of 'below' or 'above'"),

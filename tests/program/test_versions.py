@@ -181,3 +181,41 @@ def test_a_budget_rule_needs_a_budget_to_scale() -> None:
         make_program(
             budget={"per_period": 1000.0}, contingent={"r": {"below": 0.9, "budget_scale": 0}}
         )
+
+
+def test_a_version_can_change_a_segment_and_phases_it_from_its_own_value() -> None:
+    program = make_program(
+        segment_overrides={"big": {"tiers": {"gold": {"rebate_rate": 0.05}}}},
+        versions={
+            "v2": {
+                "effective_period": 2,
+                "phase_in_periods": 2,
+                "changes": {
+                    "segment_overrides": {
+                        "big": {"tiers": {"gold": {"rebate_rate": 0.03}}},
+                        "small": {"tiers": {"gold": {"rebate_rate": 0.02}}},
+                    }
+                },
+            }
+        },
+    )
+    steps = timeline(program)
+    gold = [
+        [s.program.resolved(g).tiers["gold"].rebate_rate for g in ("big", "small", None)]
+        for s in steps
+    ]
+    # big moves from its own 5%, small from the program's 4%; the program itself stays.
+    expected = [[0.05, 0.04, 0.04], [0.04, 0.03, 0.04], [0.03, 0.02, 0.04]]
+    np.testing.assert_allclose(gold, expected)
+
+
+def test_a_version_override_changes_only_what_versions_change() -> None:
+    with pytest.raises(ValidationError, match=r"segment_overrides\.big\.guardrails: a version"):
+        make_program(
+            versions={
+                "v2": {
+                    "effective_period": 2,
+                    "changes": {"segment_overrides": {"big": {"guardrails": {}}}},
+                }
+            }
+        )

@@ -36,13 +36,12 @@ from typing import Any
 import numpy as np
 
 import incentsim
-from incentsim._merge import deep_merge
 from incentsim._output import atomic_file
 from incentsim.errors import OutDirError
 from incentsim.montecarlo.executors import Executor, open_executor
 from incentsim.montecarlo.runner import progress_bar
 from incentsim.montecarlo.seeding import BLOCK_SIZE, SeedLike, block_seeds, describe_seed
-from incentsim.optimizer.space import Candidate, DesignSpace, short_hash
+from incentsim.optimizer.space import Candidate, DesignSpace, add_to_segment, short_hash
 from incentsim.population.sample import load_partners_csv
 from incentsim.scenario.loader import scenario_from_dict, scenario_hash
 from incentsim.scenario.model import Scenario
@@ -220,10 +219,19 @@ def segment_scenario(
                 shock["segments"] = None
                 shock["magnitude"] = 0.0
     program = data["program"]
-    existing = program["segment_overrides"].get(segment, {})
-    merged = deep_merge(existing, dict(override or {}))
-    program["segment_overrides"] = {segment: merged} if merged else {}
+    add_to_segment(program, segment, dict(override or {}))
+    program["segment_overrides"] = {
+        k: v for k, v in program["segment_overrides"].items() if k == segment
+    }
+    for version in program["versions"].values():  # the other segments are not simulated here
+        changes = version.get("changes") or {}
+        if "segment_overrides" in changes:
+            changes["segment_overrides"] = {
+                k: v for k, v in changes["segment_overrides"].items() if k == segment
+            }
     program["budget"]["per_period"] = None
+    for rule in program["contingent"].values():  # the budget is lifted: nothing to scale
+        rule["budget_scale"] = 1.0
     program["budget"]["reserve"] = {
         **program["budget"]["reserve"],
         "initial": 0.0,

@@ -17,13 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from incentsim._merge import deep_merge
 from incentsim.engine.outcomes import describe
 from incentsim.montecarlo.seeding import SeedLike, describe_seed, seed_label
 from incentsim.montecarlo.summary import mean_interval, wilson_interval
 from incentsim.optimizer.coefficients import ProblemSettings, segment_values
 from incentsim.optimizer.evaluate import SimulatedCandidates
-from incentsim.optimizer.space import Candidate
+from incentsim.optimizer.space import Candidate, add_to_segment
 from incentsim.optimizer.spec import OptimizationSpec
 from incentsim.scenario.loader import scenario_from_dict
 from incentsim.scenario.model import Scenario
@@ -100,9 +99,7 @@ def design_scenario(
     data = base.model_dump(mode="json")
     program = data["program"]
     for g, candidate in chosen.items():
-        merged = deep_merge(program["segment_overrides"].get(g, {}), candidate.override)
-        if merged:
-            program["segment_overrides"][g] = merged
+        add_to_segment(program, g, candidate.override)
     budget = program["budget"]
     budget["per_period"] = settings.budget / base.calendar.horizon_periods
     base_max = budget["reserve"].get("max") or 0.0

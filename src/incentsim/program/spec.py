@@ -402,6 +402,15 @@ CHANGEABLE: dict[str, Any] = {
 }
 
 
+#: What a version may change: :data:`CHANGEABLE`, for the whole program or in a segment's or
+#: a region's override (a refresh can set a segment's rates).
+VERSION_CHANGEABLE: dict[str, Any] = {
+    **CHANGEABLE,
+    "segment_overrides": {"*": CHANGEABLE},
+    "region_overrides": {"*": CHANGEABLE},
+}
+
+
 def check_changes(where: str, changes: Any, allowed: Any = None) -> None:
     """Refuse a change outside :data:`CHANGEABLE`, naming the field at ``where``."""
     allowed = CHANGEABLE if allowed is None else allowed
@@ -423,8 +432,10 @@ class Version(Strict):
     """A later version of the program (a refresh), in force from ``effective_period``.
 
     ``changes`` is a diff on the version before, in the language of ``extends`` and overrides
-    (mappings merge key by key), limited to :data:`CHANGEABLE`. Partners learn of it at the
-    start of ``announced_period`` (default: when it takes effect, unannounced). Partners who
+    (mappings merge key by key), limited to :data:`CHANGEABLE`, for the whole program or under
+    ``segment_overrides`` and ``region_overrides`` (:data:`VERSION_CHANGEABLE`). Partners
+    learn of it at the start of ``announced_period`` (default: when it takes effect,
+    unannounced). Partners who
     joined before it keep the previous version's terms for ``grandfather_periods``; a change is
     phased in over ``phase_in_periods`` (transitional support: each period moves the numbers a
     further equal step from the old values to the new).
@@ -438,7 +449,7 @@ class Version(Strict):
 
     @model_validator(mode="after")
     def _dates(self) -> Version:
-        check_changes("changes", self.changes)
+        check_changes("changes", self.changes, VERSION_CHANGEABLE)
         if self.announced_period is not None and self.announced_period > self.effective_period:
             raise ValueError(
                 f"announced_period {self.announced_period} is after effective_period "
