@@ -212,3 +212,34 @@ def test_bad_fiscal_calendar_is_refused(tmp_path: Path) -> None:
     assert "calendar.start_date 2027-01-04 does not open a fiscal period" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "s").exists()
+
+
+def test_contingent_rules_over_transactions_end_to_end(tmp_path: Path) -> None:
+    """A recession clause widening the budget, paid over the sample with the bundled demand
+    series: demand of quarter 2 is 0.82, so the rule is in force in quarter 3, whose budget
+    (1.5 times) pays what the plain program cut there."""
+    rule = "program.contingent.relief={below: 0.9, threshold_scale: indicator, budget_scale: 1.5}"
+    indicators = ROOT / "scenarios" / "sample_indicators.csv"
+    out = tmp_path / "statements"
+    args = ["payout", str(SCENARIO), str(SAMPLE), "--set", rule, "--out", str(out)]
+    done = incentsim(*args, "--indicators", str(indicators), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert any(line.split() == ["cut", "0.00"] for line in done.stdout.splitlines())
+    frame = pd.read_csv(out / "statements.csv", keep_default_na=False)
+    in_force = frame.groupby("period")["contingent_rules"].agg(set).to_dict()
+    assert in_force == {1: {""}, 2: {""}, 3: {"relief"}, 4: {""}}
+    ledger = pd.read_csv(out / "program_ledger.csv")
+    plain = incentsim(
+        "payout", str(SCENARIO), str(SAMPLE), "--out", str(tmp_path / "p"), cwd=tmp_path
+    )
+    assert plain.returncode == 0, plain.stderr
+    plain_ledger = pd.read_csv(tmp_path / "p" / "program_ledger.csv")
+    widened = ledger["budget"] / plain_ledger["budget"]
+    assert widened.round(6).tolist() == [1.0, 1.0, 1.5, 1.0]
+    assert "contingent rule relief in force" in (out / "statements.txt").read_text()
+
+    missing = incentsim(*args[:-1], str(tmp_path / "other"), cwd=tmp_path)
+    assert missing.returncode == 2
+    assert "program.contingent.relief reads the market's demand indicator" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    assert not (tmp_path / "other").exists()

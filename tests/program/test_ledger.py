@@ -323,3 +323,45 @@ def test_a_run_too_large_to_count_in_cents_is_refused() -> None:
     # Amounts a real program pays are summed as always.
     _, run = pay(b, ledger, [10**14, 10**14, 10**14])
     assert run.paid.sum() == 3 * 10**14
+
+
+def test_a_scaled_budget_counts_each_period_in_the_run_that_settles_it() -> None:
+    from incentsim.program.compiled import compile_program
+    from incentsim.program.ledger import Accruals, PayoutSchedule, close_accounts
+    from incentsim.program.spec import Program
+
+    program = Program.model_validate(
+        {
+            "tiers": {"t": {}},
+            "budget": {"per_period": 100.0, "payout": {"cadence_periods": 2}},
+        }
+    )
+    cp = compile_program(program, ["all"])
+    schedule = PayoutSchedule.of(cp, 4)
+    group = np.zeros((2, 3), dtype=np.int64)
+    ledger, accruals = open_ledger(cp.budget, (2, 3)), Accruals.empty((2, 3))
+    due = np.full((2, 3), 10000, dtype=np.int64)
+    zero = np.zeros((2, 3), dtype=np.int64)
+    revenue = np.zeros((2, 3))
+    budgets = []
+    for period, scale in enumerate([np.array([1.0, 1.5]), np.array([1.0, 2.0])] * 2):
+        ledger, accruals, settlement = close_accounts(
+            schedule,
+            cp.budget,
+            ledger,
+            accruals,
+            group,
+            period,
+            due,
+            zero,
+            revenue,
+            budget_scale=scale,
+        )
+        if settlement.run is not None:
+            budgets.append(settlement.run.budget.tolist())
+            run = settlement.run
+            lhs = run.reserve_before + run.budget + run.contribution + run.overrun
+            rhs = run.paid.sum(axis=-1) + run.returned + run.reserve_after + run.carried
+            assert (lhs == rhs).all()
+    # Two periods a run: 100 + 100 in the first replication, 150 + 200 in the second.
+    assert budgets == [[20000, 35000], [20000, 35000]]

@@ -253,8 +253,15 @@ def cap_cents(value: float | None) -> int | None:
 
 
 @FEW
-@given(p=programs(), seed=st.integers(0, 2**32 - 1), periods=st.integers(2, 9))
-def test_money_is_never_lost(p, seed, periods):
+@given(
+    p=programs(),
+    seed=st.integers(0, 2**32 - 1),
+    periods=st.integers(2, 9),
+    scaled=st.booleans(),
+)
+def test_money_is_never_lost(p, seed, periods, scaled):
+    """The identities hold for any program, schedule and, with ``scaled``, a contingent
+    rule's budget multiplier drawn per period and replication."""
     prog = Program.model_validate(p)
     cp = compile_program(prog, SEGMENTS)
     rng = np.random.default_rng(seed)
@@ -270,6 +277,7 @@ def test_money_is_never_lost(p, seed, periods):
     reserve_max = cap_cents(prog.budget.reserve.max)
     resolved = [prog.resolved(name.split("/")[0]) for name in cp.group_names]
     defer = cp.defer_shortfall[group]
+    brought = np.zeros(R, dtype=np.int64)  # the budget of the periods since the last run
 
     for k in range(periods):
         m = random_metrics(rng, (R, N), len(cp.spiff_names))
@@ -278,8 +286,21 @@ def test_money_is_never_lost(p, seed, periods):
         total_accrued += a.accrued
         before = ledger
         pending = accruals.back_end + a.accrued - a.front_end
+        scale = rng.choice([0.5, 1.0, 1.25, 3.0], R) if scaled else None
+        if cp.budget.per_period is not None:
+            per_period = round(cp.budget.per_period * 100)
+            brought += np.rint(per_period * (1.0 if scale is None else scale)).astype(np.int64)
         ledger, accruals, settlement = close_accounts(
-            schedule, cp.budget, ledger, accruals, group, k, a.accrued, a.front_end, m.revenue
+            schedule,
+            cp.budget,
+            ledger,
+            accruals,
+            group,
+            k,
+            a.accrued,
+            a.front_end,
+            m.revenue,
+            budget_scale=scale,
         )
         settled = settlement.settled
         assert (settled == schedule.due(k)[group]).all()
@@ -288,6 +309,9 @@ def test_money_is_never_lost(p, seed, periods):
             assert not a.front_end.any()
             assert not settled.any()
             continue
+        if cp.budget.per_period is not None:
+            assert (run.budget == brought + before.carried).all()
+        brought[:] = 0
         paid_now = a.front_end + np.where(settled, pending, 0)
         assert (before.owed + paid_now == run.paid + run.cut + ledger.owed).all()
         lhs = run.reserve_before + run.budget + run.contribution + run.overrun

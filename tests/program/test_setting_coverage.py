@@ -183,9 +183,9 @@ def put(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 #: ``scenarios/pacer.yaml``) for the settings of components on horizons of their own, a
 #: category award (set here: the bundled scenario's numbers stay as they are), a year-two cut
 #: announced a quarter ahead, phased in over two quarters with incumbents grandfathered for one,
-#: and a rule that lowers thresholds and raises a rate when demand is below plan (about half the
-#: quarters). Remediation starts after one assessment below the entry tier, so that every
-#: region, small as each is here, has partners in a plan.
+#: and a rule that lowers thresholds, raises a rate and widens the budget when demand is below
+#: plan (about half the quarters). Remediation starts after one assessment below the entry
+#: tier, so that every region, small as each is here, has partners in a plan.
 SETTINGS = [
     "population.partners=60",
     "program.remediation.trigger_periods=1",
@@ -204,7 +204,7 @@ SETTINGS = [
     "program.versions={refresh: {effective_period: 4, announced_period: 3, grandfather_periods: 1,"
     " phase_in_periods: 2, changes: {tiers: {gold: {rebate_rate: 0.025}}}}}",
     "program.contingent={relief: {indicator: demand, below: 1.0, threshold_scale: 0.8,"
-    " changes: {partner_cap: 40000}}}",
+    " budget_scale: 1.2, changes: {partner_cap: 40000}}}",
 ]
 
 
@@ -308,6 +308,7 @@ def test_the_walk_finds_every_construct(base: Scenario) -> None:
         "awards.rising.cadence_periods",
         "versions.refresh.grandfather_periods",
         "contingent.relief.threshold_scale",
+        "contingent.relief.budget_scale",
     ):
         assert expected in paths
     assert len(paths) > 80

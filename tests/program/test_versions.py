@@ -154,3 +154,68 @@ def test_a_rule_can_scale_thresholds_with_its_indicator() -> None:
     terms = plan.terms(np.zeros(4, dtype=np.int64), codes).program
     gold = terms.at(np.zeros(4, dtype=np.int64)).req_revenue[:, 1]
     assert gold.tolist() == pytest.approx([5000.0, 4250.0, 3500.0, 250.0])
+
+
+def test_a_rule_on_the_budget_multiplies_it_where_in_force() -> None:
+    program = make_program(
+        budget={"per_period": 1000.0},
+        contingent={
+            "recession": {"below": 0.9, "budget_scale": 1.5},
+            "deep": {"below": 0.7, "budget_scale": 2.0},
+        },
+    )
+    plan = ProgramPlan(program, ["all"], ["all"])
+    assert plan.scales_budget
+    scale = plan.budget_scale({"demand": np.array([1.0, 0.85, 0.6])})
+    assert scale.tolist() == [1.0, 1.5, 3.0]  # rules in force multiply
+    # A rule that only scales the budget leaves partners' terms alone.
+    codes = plan.rules_on({"demand": np.array([1.0, 0.6])})
+    assert codes is not None
+    assert not codes.any()
+
+
+def test_a_budget_rule_needs_a_budget_to_scale() -> None:
+    with pytest.raises(ValidationError, match=r"contingent\.r\.budget_scale: the program has no"):
+        make_program(contingent={"r": {"below": 0.9, "budget_scale": 1.2}})
+    with pytest.raises(ValidationError, match="budget_scale"):
+        make_program(
+            budget={"per_period": 1000.0}, contingent={"r": {"below": 0.9, "budget_scale": 0}}
+        )
+
+
+def test_a_version_can_change_a_segment_and_phases_it_from_its_own_value() -> None:
+    program = make_program(
+        segment_overrides={"big": {"tiers": {"gold": {"rebate_rate": 0.05}}}},
+        versions={
+            "v2": {
+                "effective_period": 2,
+                "phase_in_periods": 2,
+                "changes": {
+                    "segment_overrides": {
+                        "big": {"tiers": {"gold": {"rebate_rate": 0.03}}},
+                        "small": {"tiers": {"gold": {"rebate_rate": 0.02}}},
+                    }
+                },
+            }
+        },
+    )
+    steps = timeline(program)
+    gold = [
+        [s.program.resolved(g).tiers["gold"].rebate_rate for g in ("big", "small", None)]
+        for s in steps
+    ]
+    # big moves from its own 5%, small from the program's 4%; the program itself stays.
+    expected = [[0.05, 0.04, 0.04], [0.04, 0.03, 0.04], [0.03, 0.02, 0.04]]
+    np.testing.assert_allclose(gold, expected)
+
+
+def test_a_version_override_changes_only_what_versions_change() -> None:
+    with pytest.raises(ValidationError, match=r"segment_overrides\.big\.guardrails: a version"):
+        make_program(
+            versions={
+                "v2": {
+                    "effective_period": 2,
+                    "changes": {"segment_overrides": {"big": {"guardrails": {}}}},
+                }
+            }
+        )

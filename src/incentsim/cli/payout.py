@@ -11,6 +11,8 @@ replaced whole once every file is written; one that already holds statements nee
 segments and regions must be the population's) or a program file (the calendar defaults to
 13-week quarters from 2027-01-04 over 8 periods). ``--start-date``, ``--periods``,
 ``--weeks-per-period`` and ``--periods-per-year`` change the calendar in either case.
+A program with contingent rules needs ``--indicators`` (the market indicators they read, by
+period).
 
 Nothing is written unless every row of the transactions is valid; the problems are listed
 with their line numbers and the command exits with 2.
@@ -57,6 +59,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="column mapping for an export with other column names, extra columns, currency "
         "strings, other date formats or a ';' separator (see incentsim.payout.intake)",
     )
+    parser.add_argument(
+        "--indicators",
+        metavar="INDICATORS.csv",
+        help="market indicators by period for the program's contingent rules: a 'period' "
+        "column (1-based) and one column per indicator the rules read (demand, price, supply, "
+        "competitor_offer; 1 = as planned); a rule in force in a period reads the period just "
+        "closed",
+    )
     add_excel_option(parser, "the statements")
     parser.add_argument(
         "--start-date",
@@ -84,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         write_excel,
         write_statements,
     )
+    from incentsim.payout.versions import read_indicators
     from incentsim.report.statements import statement_pages
 
     document = load_document(args.program, args.overrides)
@@ -115,7 +126,14 @@ def run(args: argparse.Namespace) -> int:
     transactions = read_transactions(
         args.transactions, calendar=calendar, segments=segments, regions=regions, mapping=mapping
     )
-    result = compute_statements(program, calendar, transactions)
+    indicators = read_indicators(args.indicators) if args.indicators else None
+    result = compute_statements(
+        program,
+        calendar,
+        transactions,
+        indicators=indicators,
+        indicators_source=args.indicators or "--indicators",
+    )
     out = Path(args.out)
     try:
         written = write_statements(

@@ -919,6 +919,7 @@ class Simulation:
             accrued,
             front,
             self.revenue,
+            budget_scale=None if self.in_force is None else self.in_force.budget_scale,
         )
         if settlement.run is not None:
             self._pay(period, settlement.run, settlement, front)

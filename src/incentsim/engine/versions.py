@@ -20,7 +20,7 @@ from incentsim.engine import decisions
 from incentsim.market.demand import normal_demand
 from incentsim.population.behaviour import Behaviour
 from incentsim.program.compiled import CompiledProgram
-from incentsim.program.in_force import ProgramPlan
+from incentsim.program.in_force import ProgramPlan, indicator_period
 from incentsim.program.rules import anticipated_payout
 
 if TYPE_CHECKING:
@@ -38,6 +38,16 @@ def trust_after_change(
     return np.clip(trust * (1.0 - behaviour.cut_sensitivity * cut_share * notice), 0.0, 1.0)
 
 
+def _over_partners(values: FloatArray, active: NDArray[np.bool_]) -> FloatArray:
+    """An indicator per partner ``(reps, slots)`` averaged over each replication's active
+    partners (over every slot in a replication with none active): the program-wide value a
+    rule on the budget reads."""
+    count = active.sum(axis=-1)
+    mean_active = np.where(active, values, 0.0).sum(axis=-1) / np.maximum(count, 1)
+    averaged: FloatArray = np.where(count > 0, mean_active, values.mean(axis=-1))
+    return averaged
+
+
 class ProgramInForce:
     """Which terms are in force for each partner, period by period, in one simulation.
 
@@ -49,19 +59,36 @@ class ProgramInForce:
 
     def __init__(self, plan: ProgramPlan) -> None:
         self.plan = plan
+        #: The period's budget multiplier per replication (``None``: no rule scales it).
+        self.budget_scale: FloatArray | None = None
 
     def start_period(self, sim: Simulation, period: int) -> tuple[CompiledProgram, CompiledProgram]:
         """The terms in force in ``period`` and those partners expect for the next period;
-        partners learn of versions announced now and the event log marks versions taking
-        effect."""
+        partners learn of versions announced now, and the event log marks announcements,
+        versions taking effect and, per replication, the contingent rules in force."""
         plan, wpp = self.plan, sim.calendar.weeks_per_period
-        rules = plan.rules_on(self._indicators(sim, period)) if plan.rules else None
+        indicators = self._indicators(sim, period) if plan.rules else {}
+        rules = plan.rules_on(indicators) if plan.rules else None
+        wide = {name: _over_partners(values, sim.active) for name, values in indicators.items()}
+        if plan.scales_budget:
+            self.budget_scale = plan.budget_scale(wide)
+        for name, rule in zip(plan.rule_names, plan.rules, strict=True):
+            # In force in a replication: for some active partner's terms, or for its budget.
+            on = np.zeros(sim.reps, dtype=bool)
+            if rule.changes_terms:
+                on |= (rule.in_force(indicators[rule.indicator]) & sim.active).any(axis=-1)
+            if rule.budget_scale != 1.0:
+                on |= rule.in_force(wide[rule.indicator])
+            if on.any():
+                sim.recorder.event("rule", period * wpp, on, rule=name)
         now = plan.terms(plan.partner_steps(period, sim.join_period), rules).program
         ahead = plan.partner_steps(period + 1, sim.join_period, known_at=period)
         upcoming = plan.terms(ahead, rules).program
+        everyone = np.ones(sim.reps, dtype=bool)
         for step in plan.steps[1:]:
             if step.announced == period and step.start == step.effective:
                 self._announce(sim, period, plan.steps.index(step))
+                sim.recorder.event("announcement", period * wpp, everyone, version=step.version)
             if step.start == period:
                 sim.recorder.event(
                     "version", period * wpp, np.ones(sim.reps, dtype=bool), version=step.label
@@ -73,7 +100,8 @@ class ProgramInForce:
         at period 0): what a rule can know at the start of ``period``. Demand is read against
         its planned level (trend and seasonality), so 1 is demand as planned."""
         wpp = sim.calendar.weeks_per_period
-        weeks = slice(0, 1) if period == 0 else slice((period - 1) * wpp, period * wpp)
+        read = indicator_period(period)
+        weeks = slice(0, 1) if period == 0 else slice(read * wpp, (read + 1) * wpp)
         out: dict[str, FloatArray] = {}
         for name in {rule.indicator for rule in self.plan.rules}:
             values = getattr(sim.market, name)[:, weeks, :]

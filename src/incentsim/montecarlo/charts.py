@@ -1,5 +1,5 @@
 """Chart helpers shared by every plot: axes in an outcome's unit, periods as quarters or dates
-from the calendar, shock windows marked.
+from the calendar, shock windows and program changes marked.
 
 Every plot in incentsim takes an optional matplotlib ``ax`` (drawing into it, for small
 multiples or a designer's own figure) and makes its own figure without one.
@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from incentsim.engine.outcomes import Unit, describe
@@ -33,11 +34,13 @@ __all__ = [
     "compact_money",
     "finish",
     "format_axis",
+    "mark_program_changes",
     "mark_shocks",
     "outcome_title",
     "period_axis",
     "period_labels",
     "pyplot",
+    "rule_shares",
     "unit_label",
 ]
 
@@ -169,6 +172,101 @@ def mark_shocks(ax: Axes, scenario: Scenario | None, weekly: bool = False) -> No
             va="top",
             fontsize=7,
             color="#a93226",
+        )
+
+
+def rule_shares(
+    events: Iterable[Mapping[str, Any]], weeks_per_period: int, periods: int, replications: int
+) -> dict[str, list[float]]:
+    """Per contingent rule, the share of replications with it in force in each period, from
+    the run's ``rule`` events (a rule in force for some partner's terms or for the budget)."""
+    shares: dict[str, list[float]] = {}
+    for event in events:
+        if event.get("event") != "rule":
+            continue
+        period = int(event["week"]) // weeks_per_period
+        row = shares.setdefault(str(event["rule"]), [0.0] * periods)
+        if 0 <= period < periods:
+            row[period] += len(event.get("replications", event.get("reps", []))) / replications
+    return shares
+
+
+def mark_program_changes(
+    ax: Axes,
+    scenario: Scenario | None,
+    rules: Mapping[str, list[float]] | None = None,
+    weekly: bool = False,
+) -> None:
+    """Mark the program's versions (a solid line where each takes effect, dotted where it is
+    announced, hatched while incumbents are grandfathered) and, from :func:`rule_shares`,
+    the periods each contingent rule was in force (a strip along the bottom, darker the more
+    replications it was in force in); nothing without a scenario or changes."""
+    if scenario is None:
+        return
+    from matplotlib import transforms
+
+    per = scenario.calendar.weeks_per_period
+    scale = per if weekly else 1
+    offset = 0.0 if weekly else 0.5  # period p's value is at its close: changes at p - 0.5
+    top = transforms.blended_transform_factory(ax.transData, ax.transAxes)
+    for name, version in scenario.program.versions.items():
+        effective = version.effective_period * scale - offset
+        ax.axvline(effective, color="#6c3483", linewidth=1.2)
+        ax.text(
+            effective,
+            0.5,
+            f" {name}",
+            transform=top,
+            rotation=90,
+            va="center",
+            fontsize=7,
+            color="#6c3483",
+        )
+        if version.announced < version.effective_period:
+            announced = version.announced * scale - offset
+            ax.axvline(announced, color="#6c3483", linewidth=1, linestyle=":")
+            ax.text(
+                announced,
+                0.5,
+                f" {name} announced",
+                transform=top,
+                rotation=90,
+                va="center",
+                fontsize=7,
+                color="#6c3483",
+            )
+        if version.grandfather_periods:
+            ax.axvspan(
+                effective,
+                effective + version.grandfather_periods * scale,
+                facecolor="none",
+                edgecolor="#6c3483",
+                hatch="//",
+                alpha=0.25,
+                linewidth=0,
+            )
+    for i, (name, shares) in enumerate((rules or {}).items()):
+        low = 0.005 + 0.045 * i
+        for period, share in enumerate(shares):
+            if share > 0:
+                start = period * scale - offset  # weeks [p * per, (p + 1) * per), or p +- 0.5
+                ax.axvspan(
+                    start,
+                    start + scale,
+                    ymin=low,
+                    ymax=low + 0.035,
+                    color="#117a65",
+                    alpha=0.15 + 0.75 * min(share, 1.0),
+                    linewidth=0,
+                )
+        ax.text(
+            0.005,
+            low + 0.0175,
+            f"rule {name} in force",
+            transform=ax.transAxes,
+            fontsize=7,
+            color="#0e6251",
+            va="center",
         )
 
 

@@ -268,6 +268,7 @@ class MonteCarloResult:
         else:
             charts.period_axis(ax, scenario.calendar if scenario else None, band.n_periods)
         charts.mark_shocks(ax, scenario, weekly=weekly)
+        charts.mark_program_changes(ax, scenario, self._rule_shares(scenario), weekly=weekly)
         ax.set_ylabel(charts.outcome_title(name, self.summary.currency))
         charts.format_axis(ax.yaxis, outcome_unit(name))
         ax.legend(frameon=False, fontsize="small")
@@ -287,6 +288,7 @@ class MonteCarloResult:
         ax.set_title(f"{self.summary.scenario}: mean share of partners by tier")
         charts.period_axis(ax, scenario.calendar if scenario else None, len(periods))
         charts.mark_shocks(ax, scenario)
+        charts.mark_program_changes(ax, scenario, self._rule_shares(scenario))
         ax.set_ylabel("share of partners")
         charts.format_axis(ax.yaxis, "share")
         ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, reverse=True)
@@ -299,6 +301,25 @@ class MonteCarloResult:
     def plot_tier_moves(self, ax: Axes | None = None) -> Figure:
         """Partners promoted, joining, demoted and leaving per period."""
         return tier_flows.plot_tier_moves(self.summary, self._scenario_or_none(), ax)
+
+    def rule_shares(self) -> pd.DataFrame:
+        """Per contingent rule (columns) and period (rows, 1-based), the share of
+        replications with the rule in force (empty for a program without rules)."""
+        scenario = self._scenario_or_none()
+        shares = self._rule_shares(scenario)
+        frame = pd.DataFrame(shares)
+        frame.index = pd.RangeIndex(1, len(frame) + 1, name="period")
+        return frame
+
+    def _rule_shares(self, scenario: Scenario | None) -> dict[str, list[float]]:
+        if scenario is None or not scenario.program.contingent:
+            return {}
+        events = self.events()
+        records = events.to_dict("records") if len(events) else []
+        cal = scenario.calendar
+        return charts.rule_shares(
+            records, cal.weeks_per_period, cal.horizon_periods, self.replications
+        )
 
     def _scenario_or_none(self) -> Scenario | None:
         try:

@@ -41,14 +41,13 @@ from typing import Any, Unpack
 import numpy as np
 
 import incentsim
-from incentsim._merge import deep_merge
 from incentsim._output import atomic_file
 from incentsim.errors import OutDirError, ScenarioError
 from incentsim.montecarlo.evaluator import Evaluator, evaluator_for
 from incentsim.montecarlo.options import ExecutionKeywords, RunOptions
 from incentsim.montecarlo.runner import BlockError, run_stacked
 from incentsim.montecarlo.seeding import BLOCK_SIZE, Block, SeedLike, block_seeds, describe_seed
-from incentsim.optimizer.space import Candidate, DesignSpace, short_hash
+from incentsim.optimizer.space import Candidate, DesignSpace, add_to_segment, short_hash
 from incentsim.population.sample import load_partners_csv
 from incentsim.scenario.loader import scenario_hash, with_values
 from incentsim.scenario.model import Scenario
@@ -223,9 +222,24 @@ def segment_scenario(
         else:  # keeps its place and random draws, with no effect here
             values[f"market.shocks.{i}.segments"] = None
             values[f"market.shocks.{i}.magnitude"] = 0.0
-    existing = base.program.segment_overrides.get(segment, {})
-    merged = deep_merge(existing, dict(override or {}))
-    values["program.segment_overrides"] = {segment: merged} if merged else {}
+    program = base.program.model_dump(mode="json")
+    add_to_segment(program, segment, dict(override or {}))
+    values["program.segment_overrides"] = {
+        k: v for k, v in program["segment_overrides"].items() if k == segment
+    }
+    versions = program["versions"]
+    for version in versions.values():  # the other segments are not simulated here
+        changes = version.get("changes") or {}
+        if "segment_overrides" in changes:
+            changes["segment_overrides"] = {
+                k: v for k, v in changes["segment_overrides"].items() if k == segment
+            }
+    if versions:
+        values["program.versions"] = versions
+    if program["contingent"]:  # the budget is lifted: nothing to scale
+        values["program.contingent"] = {
+            name: {**rule, "budget_scale": 1.0} for name, rule in program["contingent"].items()
+        }
     values["program.budget.per_period"] = None
     values["program.budget.reserve.initial"] = 0.0
     values["program.budget.reserve.max"] = None

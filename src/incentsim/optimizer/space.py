@@ -43,6 +43,7 @@ from pydantic import ValidationError
 from incentsim._merge import deep_merge
 from incentsim.optimizer.spec import CANDIDATE_KEYS, Lever, OptimizationSpec
 from incentsim.program.spec import Program
+from incentsim.program.versions import timeline
 from incentsim.scenario.model import Scenario
 from incentsim.scenario.paths import nest
 
@@ -50,6 +51,7 @@ __all__ = [
     "BASE_ID",
     "Candidate",
     "DesignSpace",
+    "add_to_segment",
     "canonical_json",
     "generate_candidates",
     "lever_values",
@@ -175,13 +177,30 @@ def override_from_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     return nest({path.removeprefix("program."): value for path, value in settings.items()})
 
 
-def segment_program(base: Program, segment: str, override: Mapping[str, Any]) -> dict[str, Any]:
-    """The base program (as a dict) with ``override`` added to ``segment``'s overrides."""
-    data = base.model_dump(mode="json")
-    existing = data["segment_overrides"].get(segment, {})
-    merged = deep_merge(existing, override)
+def add_to_segment(program: dict[str, Any], segment: str, override: Mapping[str, Any]) -> None:
+    """Add a candidate's ``override`` to ``segment``'s design in ``program`` (a program's data,
+    changed in place): values of the program go to the segment's override, values of a
+    version's changes (``versions.<name>.changes...``, a refresh's rates) to that version's
+    override for the segment (``versions.<name>.changes.segment_overrides.<segment>``), so
+    the segment's refresh is optimised and the other segments keep theirs."""
+    override = dict(override)
+    versions = override.pop("versions", None) or {}
+    merged = deep_merge(program["segment_overrides"].get(segment, {}), override)
     if merged:
-        data["segment_overrides"][segment] = merged
+        program["segment_overrides"][segment] = merged
+    for name, version in versions.items():
+        changes = program["versions"][name].setdefault("changes", {})
+        by_segment = changes.setdefault("segment_overrides", {})
+        diff = deep_merge(by_segment.get(segment, {}), version.get("changes") or {})
+        if diff:
+            by_segment[segment] = diff
+
+
+def segment_program(base: Program, segment: str, override: Mapping[str, Any]) -> dict[str, Any]:
+    """The base program (as a dict) with ``override`` added to ``segment``'s design
+    (:func:`add_to_segment`)."""
+    data = base.model_dump(mode="json")
+    add_to_segment(data, segment, override)
     return data
 
 
@@ -289,16 +308,17 @@ def _check(
     duplicates = 0
     for candidate in proposals:
         try:
-            resolved = Program.model_validate(
-                segment_program(program, segment, candidate.override)
-            ).resolved(segment)
+            made = Program.model_validate(segment_program(program, segment, candidate.override))
         except ValidationError as exc:
             error = exc.errors()[0]
             where = ".".join(str(p) for p in error["loc"])
             message = str(error["msg"]).removeprefix("Value error, ")
             dropped.append((candidate, f"{where}: {message}" if where else message))
             continue
-        fingerprint = canonical_json(resolved.model_dump(mode="json"))
+        # The segment's terms in every version: designs differing only in a refresh differ.
+        fingerprint = canonical_json(
+            [step.program.resolved(segment).model_dump(mode="json") for step in timeline(made)]
+        )
         if fingerprint in seen:
             duplicates += 1
             continue

@@ -145,6 +145,23 @@ class Lever(Strict):
                 f"'{path}': program.{parts[1]} cannot be a lever (a candidate is itself a segment "
                 "override; levers move values of the program)"
             )
+        if parts[1] == "versions" and (len(parts) < 5 or parts[3] != "changes"):
+            raise ValueError(
+                f"'{path}' cannot be a lever: a lever moves a value a version changes "
+                "(program.versions.<name>.changes.<field>, e.g. a refresh's rate), which each "
+                "segment's design then sets for that segment; a version's dates are the same "
+                "for every segment"
+            )
+        if parts[1] == "versions" and parts[4] in ("segment_overrides", "region_overrides"):
+            raise ValueError(
+                f"'{path}': a lever on a version moves its changes for each segment itself "
+                "(program.versions.<name>.changes.<field>); it cannot name an override"
+            )
+        if parts[1] == "contingent":
+            raise ValueError(
+                f"'{path}' cannot be a lever: a contingent rule is one program-wide clause "
+                "(compare it with and without in a stress test)"
+            )
         key = ".".join(parts[1:])
         if parts[1] == "budget" and not key.startswith((*BUDGET_LEVERS, *PROGRAM_WIDE_LEVERS)):
             reason = next(

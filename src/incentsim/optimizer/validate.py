@@ -17,13 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from incentsim._merge import deep_merge
 from incentsim.engine.outcomes import describe
 from incentsim.montecarlo.seeding import SeedLike, describe_seed, seed_label
 from incentsim.montecarlo.summary import mean_interval, wilson_interval
 from incentsim.optimizer.coefficients import ProblemSettings, segment_values
 from incentsim.optimizer.evaluate import SimulatedCandidates
-from incentsim.optimizer.space import Candidate
+from incentsim.optimizer.space import Candidate, add_to_segment
 from incentsim.optimizer.spec import OptimizationSpec
 from incentsim.scenario.loader import with_values
 from incentsim.scenario.model import Scenario
@@ -97,19 +96,19 @@ def design_scenario(
     budget spread evenly over the horizon's periods and the reserve starting at ``reserve``
     (its maximum is the larger of ``reserve`` and the base program's, so unspent budget can
     still build it up)."""
-    overrides = dict(base.program.segment_overrides)
+    program = base.program.model_dump(mode="json")
     for g, candidate in chosen.items():
-        merged = deep_merge(overrides.get(g, {}), candidate.override)
-        if merged:
-            overrides[g] = merged
+        add_to_segment(program, g, candidate.override)
     base_max = base.program.budget.reserve.max or 0.0
     values: dict[str, Any] = {
-        "program.segment_overrides": overrides,
+        "program.segment_overrides": program["segment_overrides"],
         "program.budget.per_period": settings.budget / base.calendar.horizon_periods,
         "program.budget.reserve.initial": reserve,
         "program.budget.reserve.max": max(reserve, base_max),
         "name": name,
     }
+    if program["versions"]:
+        values["program.versions"] = program["versions"]
     if description:
         values["description"] = description
     return with_values(base, values)

@@ -230,6 +230,8 @@ def compute_statements(
     transactions: pd.DataFrame,
     *,
     n_periods: int | None = None,
+    indicators: Mapping[str, Sequence[float] | np.ndarray] | None = None,
+    indicators_source: str = "--indicators",
 ) -> Statements:
     """Run the program over real transactions.
 
@@ -244,6 +246,11 @@ def compute_statements(
         validated first, and dates are checked against ``calendar`` either way).
     n_periods
         Periods to cover (default: through the last period with a row or an approved MDF claim).
+    indicators
+        Each market indicator's value by 0-based period
+        (:func:`~incentsim.payout.versions.read_indicators`), for the program's contingent
+        rules: needed, and only read, when it has them. ``indicators_source`` names them in
+        errors.
 
     Returns
     -------
@@ -267,7 +274,9 @@ def compute_statements(
     runs: list[dict[str, Any]] = []
     balance = ledger.owed.copy()  # owed, including accruals since the last run
     findings: list[dict[str, Any]] = []
-    in_force = PeriodTerms(program, cp, partners, agg.metrics, source)
+    in_force = PeriodTerms(
+        program, cp, partners, agg.metrics, source, indicators, indicators_source
+    )
     explaining: dict[int, tuple[_TierExplainer, Any]] = {}
     line_rows: list[dict[str, Any]] = []
     pending = np.zeros((len(agg.metrics), n), dtype=np.bool_)
@@ -275,7 +284,8 @@ def compute_statements(
     for k, metrics in enumerate(agg.metrics):
         # The version in force (the payout schedule, budget and guardrails are the same in
         # every version: only ``cp``'s rates, thresholds and caps can change).
-        cp, version = in_force.at(k)
+        now = in_force.at(k)
+        cp = now.program
         if id(cp) not in explaining:
             explaining[id(cp)] = (_TierExplainer(cp, group), relaxed_programs(cp))
         explainer, relaxed = explaining[id(cp)]
@@ -292,7 +302,16 @@ def compute_statements(
         ]
         payment_date = np.array(payment_by_group, dtype=object)[group]
         ledger, accruals, settlement = close_accounts(
-            schedule, cp.budget, ledger, accruals, group, k, accrued, a.front_end, metrics.revenue
+            schedule,
+            cp.budget,
+            ledger,
+            accruals,
+            group,
+            k,
+            accrued,
+            a.front_end,
+            metrics.revenue,
+            budget_scale=now.budget_scale,
         )
         settled = np.asarray(settlement.settled)
         zeros = np.zeros(n, dtype=np.int64)
@@ -345,7 +364,10 @@ def compute_statements(
                 owed_after=balance,
                 payment_date=payment_date,
                 status=np.where(settled, "settled", "pending"),
-                program_version=version,
+                program_version=now.version,
+                grandfathered_from=now.grandfathered_from,
+                grandfathered_until=now.grandfathered_until,
+                contingent_rules=now.rules,
             )
         )
         # The run settled the earlier periods it covers too.
@@ -493,6 +515,9 @@ def _partner_rows(
             "period_start": first,
             "period_end": last,
             "program_version": ledger["program_version"],
+            "grandfathered_from": ledger["grandfathered_from"],
+            "grandfathered_until": ledger["grandfathered_until"],
+            "contingent_rules": ledger["contingent_rules"],
             "new_logos": metrics.new_logos,
             "certified_staff": metrics.certified_staff,
             "csat": metrics.csat,
@@ -520,6 +545,9 @@ def _partner_rows(
         "period_start",
         "period_end",
         "program_version",
+        "grandfathered_from",
+        "grandfathered_until",
+        "contingent_rules",
         "revenue",
         "returns",
         "new_logos",
@@ -934,7 +962,7 @@ def render_text(result: Statements) -> str:
                 f"  accrued {_m(t['accrued'])} = paid {_m(t['paid'])} + cut {_m(t['cut'])} + "
                 + balance_words(cents_of(t["owed"]), last["payment_date"]),
             ]
-        lines += _period_lines(row, by_period.get((pid, row["period"]), []))
+        lines += _period_lines(row, by_period.get((pid, row["period"]), []), result.calendar)
     return "\n".join(lines) + "\n"
 
 
@@ -980,7 +1008,34 @@ def mdf_words(row: Mapping[str, Any]) -> str:
     )
 
 
-def _period_lines(row: dict[str, Any], statement: list[dict[str, Any]]) -> list[str]:
+def terms_words(row: Mapping[str, Any], calendar: Calendar) -> str:
+    """Which program terms a statement period was paid under, in words: the version (when not
+    the program as launched), a grandfathering and until when, the contingent rules in force
+    (``""`` for the program as launched with no rule in force)."""
+    parts = []
+    version, shielded = row.get("program_version", INITIAL), row.get("grandfathered_from", "")
+    if shielded:
+        until = int(row["grandfathered_until"])
+        end = calendar.period_bounds(until - 1)[1]
+        parts.append(
+            f"grandfathered: rates, thresholds and caps of program version {version}, not of "
+            f"version {shielded}, through period {until} ({calendar.period_label(until - 1)}, "
+            f"ending {end}); version {shielded} applies from period {until + 1}"
+        )
+    elif version != INITIAL:
+        parts.append(f"paid under program version {version}")
+    if rules := row.get("contingent_rules", ""):
+        plural = "s" if "," in rules else ""
+        parts.append(
+            f"contingent rule{plural} {rules} in force (the market indicator of the period "
+            "before was past its level)"
+        )
+    return "; ".join(parts)
+
+
+def _period_lines(
+    row: dict[str, Any], statement: list[dict[str, Any]], calendar: Calendar
+) -> list[str]:
     """One period of a partner's statement: tier, then the lines adding up to the payment."""
     lines = [
         f"  Period {row['period']} ({row['fiscal_period']})  {row['period_start']} .. "
@@ -988,8 +1043,8 @@ def _period_lines(row: dict[str, Any], statement: list[dict[str, Any]]) -> list[
         f"{_m(row['revenue'])}, returns {_m(row['returns'])}",
         f"    tier {row['tier']} (was {row['tier_before']}). {row['tier_reason']}",
     ]
-    if row.get("program_version", INITIAL) != INITIAL:
-        lines.insert(1, f"    paid under program version {row['program_version']}")
+    if terms := terms_words(row, calendar):
+        lines.insert(1, f"    {terms}")
     for line in statement:
         label = f"{line['kind']}: {line['item']}"
         lines.append(f"    {label:<44}{_m(line['amount']):>14}  {line['reason']}")

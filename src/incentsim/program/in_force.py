@@ -34,6 +34,13 @@ from incentsim.program.spec import SCALE_STEP, Program
 from incentsim.program.versions import Step, timeline, with_rule
 
 
+def indicator_period(period: int) -> int:
+    """The period whose market indicator a contingent rule in force in ``period`` reads: the
+    one just closed, what a rule can know at the start of ``period`` (the first period reads
+    its own; a simulation reads that period's first week)."""
+    return max(period - 1, 0)
+
+
 @dataclass(frozen=True)
 class StackedProgram(CompiledProgram):
     """Several compiled variants of a program stacked on the group axis; each partner reads
@@ -181,7 +188,7 @@ class ProgramPlan:
         codes = []
         for rule in self.rules:
             value = indicators[rule.indicator]
-            on = value < rule.below if rule.below is not None else value > (rule.above or 0.0)
+            on = rule.in_force(value) & rule.changes_terms
             code = np.ones(value.shape, dtype=np.int64)
             if rule.threshold_scale == "indicator":
                 steps = np.floor(np.minimum(value, 10.0) / SCALE_STEP + 1e-9)
@@ -189,5 +196,26 @@ class ProgramPlan:
             codes.append(np.where(on, code, 0))
         return np.stack(codes, axis=-1)
 
+    @property
+    def scales_budget(self) -> bool:
+        """Whether a rule scales the budget."""
+        return any(rule.budget_scale != 1.0 for rule in self.rules)
 
-__all__ = ["ProgramPlan", "StackedProgram", "TermsInForce", "stack"]
+    def budget_scale(self, indicators: dict[str, NDArray[np.float64]]) -> NDArray[np.float64]:
+        """The budget's multiplier for a period: the product of ``budget_scale`` over the rules
+        in force, given each indicator's program-wide value (arrays of any one shape, e.g. per
+        replication); 1 where none is."""
+        shape = np.shape(next(iter(indicators.values()))) if indicators else ()
+        scale = np.ones(shape)
+        for rule in self.rules:
+            if rule.budget_scale != 1.0:
+                on = rule.in_force(indicators[rule.indicator])
+                scale = np.where(on, scale * rule.budget_scale, scale)
+        return scale
+
+    def indicators_used(self) -> tuple[str, ...]:
+        """The market indicators the rules read, in the order first used."""
+        return tuple(dict.fromkeys(rule.indicator for rule in self.rules))
+
+
+__all__ = ["ProgramPlan", "StackedProgram", "TermsInForce", "indicator_period", "stack"]

@@ -154,6 +154,7 @@ def run_payout(
     settle: BoolArray | None = None,
     defer: BoolArray | bool = False,
     committed: IntArray | int = 0,
+    period_budget: IntArray | None = None,
 ) -> tuple[Ledger, PayoutRun]:
     """Settle partners' accounts in one payout run.
 
@@ -179,6 +180,10 @@ def run_payout(
     committed
         Cents accrued by partners whose group is not due in this run (``(...)``): budget the
         run leaves unspent is carried for them, up to this amount.
+    period_budget
+        The budget the run's periods bring, in cents (``(...)``), when a contingent rule
+        scaled it (:func:`scaled_budget`); default ``periods * budget.per_period``. What the
+        last run carried is added either way.
 
     Returns
     -------
@@ -193,9 +198,12 @@ def run_payout(
     if budget.per_period is None:
         run_budget = due_total
     else:
-        run_budget = (
-            np.full_like(reserve_before, cents_of(budget.per_period) * periods) + ledger.carried
+        brought = (
+            np.full_like(reserve_before, cents_of(budget.per_period) * periods)
+            if period_budget is None
+            else np.broadcast_to(period_budget, reserve_before.shape).astype(np.int64)
         )
+        run_budget = brought + ledger.carried
     contribution = np.full_like(reserve_before, cents_of(budget.reserve_fixed_per_period) * periods)
     cash = run_budget + contribution + reserve_before
     front_total = total(front_end)
@@ -292,16 +300,26 @@ class PayoutSchedule:
         return settles
 
 
+def scaled_budget(budget: BudgetTerms, scale: FloatArray | float) -> IntArray:
+    """One period's budget in cents times a contingent rule's ``scale`` (``(...)``), to the
+    cent (an unscaled period brings exactly ``budget.per_period``)."""
+    per_period = cents_of(budget.per_period or 0.0)
+    cents: IntArray = np.rint(per_period * np.asarray(scale, dtype=np.float64)).astype(np.int64)
+    return cents
+
+
 @dataclass(frozen=True)
 class Accruals:
     """What partners have accrued since their group was last settled (``(..., N)``; cents),
     their front-end rebates paid in that time and the revenue it was earned on, and the
-    periods since the last payout run of any group (for the run's budget)."""
+    periods since the last payout run of any group (for the run's budget), with the budget
+    those periods brought when a contingent rule scales it (``(...)``; ``None`` otherwise)."""
 
     back_end: IntArray
     front_end: IntArray
     revenue: FloatArray
     periods: int = 0
+    budget: IntArray | None = None
 
     @classmethod
     def empty(cls, shape: tuple[int, ...]) -> Accruals:
@@ -337,6 +355,8 @@ def close_accounts(
     accrued: IntArray,
     front_end: IntArray,
     revenue: FloatArray,
+    *,
+    budget_scale: FloatArray | float | None = None,
 ) -> tuple[Ledger, Accruals, Settlement]:
     """Add a period's accruals and run the payout the schedule has due at its close.
 
@@ -353,6 +373,10 @@ def close_accounts(
     accrued, front_end, revenue
         What the period accrued per partner (cents; ``front_end`` the part paid on invoice) and
         the revenue it was earned on.
+    budget_scale
+        The period's budget multiplier from the contingent rules in force
+        (:meth:`~incentsim.program.in_force.ProgramPlan.budget_scale`; ``(...)`` or one
+        number); ``None``: the budget as written.
 
     Returns
     -------
@@ -363,18 +387,29 @@ def close_accounts(
     paid_front = accruals.front_end + front_end
     pending_revenue = accruals.revenue + revenue
     periods = accruals.periods + 1
+    brought = accruals.budget
+    if budget_scale is not None and budget.per_period is not None:
+        if brought is None:  # periods before this one since the last run were unscaled
+            brought = scaled_budget(budget, np.full(ledger.reserve.shape, accruals.periods))
+        brought = brought + scaled_budget(budget, np.broadcast_to(budget_scale, brought.shape))
     due = schedule.due(period)
     all_due = bool(due.all())
     settled = np.broadcast_to(due[group], group.shape)
     if not (due.any() or front_end.any()):
-        after = Accruals(back_end, paid_front, pending_revenue, periods)
+        after = Accruals(back_end, paid_front, pending_revenue, periods, brought)
         return ledger, after, Settlement(None, settled, paid_front, pending_revenue, periods)
     defer = schedule.defer_shortfall
     uniform = bool((defer == defer[0]).all())
     defer_by_partner: BoolArray | bool = bool(defer[0]) if uniform else defer[group]
     if all_due:
         ledger, run = run_payout(
-            budget, ledger, back_end + front_end, front_end, periods, defer=defer_by_partner
+            budget,
+            ledger,
+            back_end + front_end,
+            front_end,
+            periods,
+            defer=defer_by_partner,
+            period_budget=brought,
         )
         settlement = Settlement(run, settled, paid_front, pending_revenue, periods)
         return ledger, Accruals.empty(group.shape), settlement
@@ -388,6 +423,7 @@ def close_accounts(
         settle=settled,
         defer=defer_by_partner,
         committed=committed,
+        period_budget=brought,
     )
     after = Accruals(
         back_end=np.where(settled, 0, back_end),

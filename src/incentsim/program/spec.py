@@ -15,6 +15,8 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Annotated, Any, Literal
 
+import numpy as np
+from numpy.typing import NDArray
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from incentsim._merge import deep_merge
@@ -400,6 +402,15 @@ CHANGEABLE: dict[str, Any] = {
 }
 
 
+#: What a version may change: :data:`CHANGEABLE`, for the whole program or in a segment's or
+#: a region's override (a refresh can set a segment's rates).
+VERSION_CHANGEABLE: dict[str, Any] = {
+    **CHANGEABLE,
+    "segment_overrides": {"*": CHANGEABLE},
+    "region_overrides": {"*": CHANGEABLE},
+}
+
+
 def check_changes(where: str, changes: Any, allowed: Any = None) -> None:
     """Refuse a change outside :data:`CHANGEABLE`, naming the field at ``where``."""
     allowed = CHANGEABLE if allowed is None else allowed
@@ -421,8 +432,10 @@ class Version(Strict):
     """A later version of the program (a refresh), in force from ``effective_period``.
 
     ``changes`` is a diff on the version before, in the language of ``extends`` and overrides
-    (mappings merge key by key), limited to :data:`CHANGEABLE`. Partners learn of it at the
-    start of ``announced_period`` (default: when it takes effect, unannounced). Partners who
+    (mappings merge key by key), limited to :data:`CHANGEABLE`, for the whole program or under
+    ``segment_overrides`` and ``region_overrides`` (:data:`VERSION_CHANGEABLE`). Partners
+    learn of it at the start of ``announced_period`` (default: when it takes effect,
+    unannounced). Partners who
     joined before it keep the previous version's terms for ``grandfather_periods``; a change is
     phased in over ``phase_in_periods`` (transitional support: each period moves the numbers a
     further equal step from the old values to the new).
@@ -436,7 +449,7 @@ class Version(Strict):
 
     @model_validator(mode="after")
     def _dates(self) -> Version:
-        check_changes("changes", self.changes)
+        check_changes("changes", self.changes, VERSION_CHANGEABLE)
         if self.announced_period is not None and self.announced_period > self.effective_period:
             raise ValueError(
                 f"announced_period {self.announced_period} is after effective_period "
@@ -466,12 +479,21 @@ class ContingentRule(Strict):
     ``threshold_scale``: a number, or ``indicator`` to scale them with the indicator itself
     (rounded down to a multiple of :data:`SCALE_STEP`, at least one step), so thresholds
     follow demand down in a recession.
+
+    ``budget_scale`` multiplies the program's budget per period (``budget.per_period``) for
+    every period the rule is in force, so a clause can widen the budget in a downturn rather
+    than cut what partners earn (several rules in force multiply). The budget is one
+    program-wide pool, so for the budget the rule reads the indicator averaged over the
+    partners in the program (in a simulation, the active partners of each replication; over
+    real transactions, the indicator series given for the period); a period's budget counts in
+    the payout run that settles it.
     """
 
     indicator: Literal["demand", "price", "supply", "competitor_offer"] = "demand"
     below: Annotated[float, Field(ge=0.0, le=10.0)] | None = None
     above: Annotated[float, Field(ge=0.0, le=10.0)] | None = None
     threshold_scale: Annotated[float, Field(gt=0.0, le=10.0)] | Literal["indicator"] = 1.0
+    budget_scale: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0
     changes: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -480,6 +502,21 @@ class ContingentRule(Strict):
             raise ValueError("give exactly one of 'below' or 'above'")
         check_changes("changes", self.changes)
         return self
+
+    @property
+    def changes_terms(self) -> bool:
+        """Whether the rule changes partners' terms (its changes or its threshold scale), not
+        only the budget."""
+        return bool(self.changes) or self.threshold_scale != 1.0
+
+    def in_force(self, value: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """Where the indicator's ``value`` (any shape) puts the rule in force: below
+        ``below`` or above ``above``."""
+        if self.below is not None:
+            on: NDArray[np.bool_] = np.asarray(value) < self.below
+        else:
+            on = np.asarray(value) > (self.above or 0.0)
+        return on
 
 
 class Program(Strict):
@@ -566,6 +603,12 @@ class Program(Strict):
             for key, override in overrides.items():
                 self._check_override(f"{label}.{key}", override)
         self._check_override_pairs()
+        for key, rule in self.contingent.items():
+            if rule.budget_scale != 1.0 and self.budget.per_period is None:
+                raise ValueError(
+                    f"contingent.{key}.budget_scale: the program has no budget per period to "
+                    "scale (set budget.per_period, or leave budget_scale at 1)"
+                )
         if self.versions or self.contingent:
             # circular: program.versions imports this module
             from incentsim.program.versions import check_timeline

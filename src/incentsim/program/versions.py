@@ -77,6 +77,22 @@ def _between(old: Any, new: Any, weight: float) -> Any:
     return new if weight >= 1.0 else old
 
 
+_OVERRIDES = ("segment_overrides", "region_overrides")
+
+
+def _phased(data: dict[str, Any], changes: dict[str, Any], weight: float) -> dict[str, Any]:
+    """``changes`` a ``weight`` of the way from ``data`` (:func:`_between`); a segment's or a
+    region's override moves from the value that group had (the program's, or its override's)."""
+    plain = {k: v for k, v in changes.items() if k not in _OVERRIDES}
+    out: dict[str, Any] = _between(data, plain, weight)
+    program = {k: v for k, v in data.items() if k not in _OVERRIDES}
+    for part in _OVERRIDES:
+        for key, diff in (changes.get(part) or {}).items():
+            old = deep_merge(program, data[part].get(key, {}))
+            out.setdefault(part, {})[key] = _between(old, diff, weight)
+    return out
+
+
 def _validated(data: dict[str, Any], where: str) -> Program:
     try:
         return Program.model_validate(data)
@@ -97,7 +113,7 @@ def timeline(program: Program) -> tuple[Step, ...]:
         phases = version.phase_in_periods
         for j in range(phases):
             weight = (j + 1) / phases
-            stepped = deep_merge(data, _between(data, version.changes, weight))
+            stepped = deep_merge(data, _phased(data, version.changes, weight))
             label = name if phases == 1 else f"{name} ({j + 1} of {phases})"
             steps.append(
                 Step(

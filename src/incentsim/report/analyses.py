@@ -91,8 +91,55 @@ def run_report(result: MonteCarloResult, path: str | os.PathLike[str]) -> Path:
         )
     _add_cost_components(report, result)
     _add_groups(report, result)
+    _add_program_changes(report, result)
     _add_run_plots(report, result)
     return report.write(path)
+
+
+def _add_program_changes(report: Report, result: MonteCarloResult) -> None:
+    """The program's timeline: each version's announcement, effective period, grandfathering
+    and phase-in, and each contingent rule's periods in force (share of replications); the
+    charts mark the same."""
+    from incentsim.montecarlo.charts import period_labels
+
+    scenario = result.scenario
+    program, calendar = scenario.program, scenario.calendar
+    if not (program.versions or program.contingent):
+        return
+    labels = period_labels(calendar, calendar.horizon_periods)
+
+    def at(period: int) -> str:
+        return labels[period] if 0 <= period < len(labels) else f"period {period + 1}"
+
+    rows = []
+    for name, version in program.versions.items():
+        notice = version.effective_period - version.announced
+        details = [
+            f"announced {at(version.announced)}"
+            + (f" ({notice} periods ahead)" if notice else " (unannounced)")
+        ]
+        if version.grandfather_periods:
+            last = version.effective_period + version.grandfather_periods - 1
+            details.append(f"incumbents grandfathered through {at(last)}")
+        if version.phase_in_periods > 1:
+            details.append(f"phased in over {version.phase_in_periods} periods")
+        rows.append((f"version {name}", f"from {at(version.effective_period)}", "; ".join(details)))
+    shares = result.rule_shares()
+    for name in program.contingent:
+        column = shares.get(name)
+        on = [] if column is None else [(k, v) for k, v in enumerate(column.tolist()) if v > 0]
+        when = ", ".join(f"{at(k)} {v:.0%}" for k, v in on) or "never"
+        rows.append((f"rule {name}", "in force (share of replications)", when))
+    report.add_heading("Program changes")
+    frame = pd.DataFrame(rows, columns=["change", "when", "details"]).set_index("change")
+    report.add_table(
+        frame,
+        caption="Versions and contingent rules over the horizon; the charts below mark them "
+        "(solid line: a version takes effect, dotted: announced, hatched: grandfathering; "
+        "green strip: a rule in force, darker in more replications)",
+    )
+    if len(shares.columns):
+        report.attach_table("rule_shares", shares)
 
 
 def run_summary(summary: Summary, scenario: Scenario) -> ExecutiveSummary:
@@ -313,8 +360,14 @@ def _add_run_plots(report: Report, result: MonteCarloResult, label: str = "") ->
         if name in result.trajectory_names:
             report.add_figure(
                 result.plot_trajectory(name),
-                caption=f"{describe(name).label}: median and P5-P95 (shaded: shock windows)",
+                caption=f"{describe(name).label}: median and P5-P95 (shaded: shock windows"
+                + ("; lines and strips: program changes)" if _changes(result) else ")"),
             )
+
+
+def _changes(result: MonteCarloResult) -> bool:
+    program = result.scenario.program
+    return bool(program.versions or program.contingent)
 
 
 def _add_tier_flows(report: Report, result: MonteCarloResult) -> None:

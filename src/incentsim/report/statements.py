@@ -15,8 +15,13 @@ from typing import Any
 import numpy as np
 
 from incentsim.payout.lines import format_amount, format_cents
-from incentsim.payout.statements import Statements, balance_words, mdf_words, paid_words
-from incentsim.program.versions import INITIAL
+from incentsim.payout.statements import (
+    Statements,
+    balance_words,
+    mdf_words,
+    paid_words,
+    terms_words,
+)
 from incentsim.quantities import cents_of, to_cents
 from incentsim.report.document import templates
 
@@ -85,12 +90,8 @@ def _page(
         {
             "heading": f"{row['fiscal_period']} (period {row['period']}): {row['period_start']} to "
             f"{row['period_end']}, revenue {format_amount(row['revenue'])}"
-            + (f", returns {format_amount(row['returns'])}" if row["returns"] else "")
-            + (
-                f", paid under program version {row['program_version']}"
-                if row.get("program_version", INITIAL) != INITIAL
-                else ""
-            ),
+            + (f", returns {format_amount(row['returns'])}" if row["returns"] else ""),
+            "terms": terms_words(row, result.calendar),
             "tier": f"Tier {row['tier']} (was {row['tier_before']}). {row['tier_reason']}",
             "lines": [
                 {

@@ -49,6 +49,17 @@ class Scenario(Strict):
         for key in self.program.region_overrides:
             if key not in regions:
                 raise ValueError(f"program.region_overrides: '{key}' is not a population region")
+        for name, version in self.program.versions.items():
+            for part, known, kind in (
+                ("segment_overrides", segments, "segment"),
+                ("region_overrides", regions, "region"),
+            ):
+                for key in version.changes.get(part) or {}:
+                    if key not in known:
+                        raise ValueError(
+                            f"program.versions.{name}.changes.{part}: '{key}' is not a "
+                            f"population {kind}"
+                        )
         for i, shock in enumerate(self.market.shocks):
             for seg in shock.segments or []:
                 if seg not in segments:
