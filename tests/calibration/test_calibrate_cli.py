@@ -23,10 +23,21 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def calibrated(history: Path) -> Path:
+def printed() -> dict[str, str]:
+    return {}
+
+
+@pytest.fixture(scope="module")
+def calibrated(history: Path, printed: dict[str, str]) -> Path:
+    import contextlib
+    import io
+
     out = history.parent / "calibration"
     args = ["calibrate", str(SMALL), str(history), "--out", str(out), "--holdout", "1"]
-    assert main([*args, *SETS, *QUICK]) == 0
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text):
+        assert main([*args, *SETS, *QUICK]) == 0
+    printed["out"] = text.getvalue()
     return out
 
 
@@ -40,6 +51,8 @@ def test_writes_a_calibrated_scenario_that_validates(
         "draws.csv",
         "moments.csv",
         "constants.csv",
+        "estimates.csv",
+        "backtest.csv",
         "holdout.csv",
     }
     scenario = load_scenario(calibrated / "calibrated.yaml")
@@ -48,10 +61,39 @@ def test_writes_a_calibrated_scenario_that_validates(
     assert scenario.population.partners == len(pd.read_csv(calibrated / "partners.csv"))
     assert set(scenario.calibration.constants) >= {"churn_base", "timing_friction"}
     assert "effort_elasticity" in scenario.calibration.not_identified
-    assert set(scenario.calibration.holdout) >= {"period_end_share", "revenue:reseller"}
+    assert set(scenario.calibration.holdout) >= {
+        "period_end_share",
+        "revenue:reseller",
+        "program_cost",
+    }
+    record = scenario.calibration
+    # every figure per segment is listed, identified or not, with its reason
+    win = record.estimates["win_rate:segment:reseller"]
+    assert not win.identified
+    assert "opportunities lost" in win.reason
+    assert {"trend_per_year", "mdf_take_up", "deal_cycle_weeks:segment:reseller"} <= set(
+        record.estimates
+    )
+    # the back-test: the old program's cost replayed by the payout rules, against simulation
+    total = record.backtest["total"]
+    assert total.cost > 0
+    assert total.cost_low <= total.cost_predicted <= total.cost_high
+    assert total.cost == pytest.approx(total.cost_predicted, rel=0.25)
+    backtest = pd.read_csv(calibrated / "backtest.csv", index_col="period")
+    assert backtest.loc["total", "cost"] == pytest.approx(total.cost)
     capsys.readouterr()
     assert main(["validate", str(calibrated / "calibrated.yaml")]) == 0
     assert "calibrated to" in capsys.readouterr().out
+
+
+def test_prints_the_figures_for_people(calibrated: Path, printed: dict[str, str]) -> None:
+    text = printed["out"]
+    assert "Back-test" in text
+    assert "USD " in text  # money as money
+    assert "%" in text  # shares as percentages
+    assert "not identified" in text
+    assert "opportunities lost" in text
+    assert "program_cost" in text
 
 
 def test_run_with_draws_is_reproducible_whatever_the_workers(

@@ -6,7 +6,12 @@ behaviour constants and matches its moments to the history's.
 * :mod:`~incentsim.calibration.observed`: a history or a simulation as the same arrays;
 * :mod:`~incentsim.calibration.moments`: the moments computed from them;
 * :mod:`~incentsim.calibration.constants`: which constants are estimated, which are not, why;
-* :mod:`~incentsim.calibration.estimate`: :func:`calibrate` (simulated moments, bootstrap);
+* :mod:`~incentsim.calibration.estimate`: :func:`calibrate` (simulated moments, sandwich
+  intervals);
+* :mod:`~incentsim.calibration.segments`: trend, seasonality, deal size and MDF take-up per
+  segment and region, and why win rate and deal cycle are not identified;
+* :mod:`~incentsim.calibration.backtest`: the old program's cost replayed by the payout rules
+  against the calibrated simulation's;
 * :mod:`~incentsim.calibration.holdout`: :func:`holdout_check`;
 * :mod:`~incentsim.calibration.output`: :func:`write_calibration`;
 * :mod:`~incentsim.calibration.draws`: parameter draws for ``incentsim run --draws``.

@@ -30,6 +30,8 @@ class Estimated:
         ``"log"`` or ``"logit"``.
     evidence
         What in the history identifies it, in the designer's words.
+    percent
+        Whether it is shown as a percentage (a rate or share).
     """
 
     name: str
@@ -38,6 +40,7 @@ class Estimated:
     high: float
     scale: str
     evidence: str
+    percent: bool = False
 
     def _t(self, value: float) -> float:
         if self.scale == "log":
@@ -65,6 +68,7 @@ ESTIMATED: tuple[Estimated, ...] = (
         0.2,
         "log",
         "partners that stop booking revenue, per period",
+        percent=True,
     ),
     Estimated(
         "timing_friction",
@@ -81,6 +85,7 @@ ESTIMATED: tuple[Estimated, ...] = (
         0.99,
         "logit",
         "returns booked after period ends (stuffed inventory coming back)",
+        percent=True,
     ),
     Estimated(
         "forecast_noise",
@@ -89,6 +94,16 @@ ESTIMATED: tuple[Estimated, ...] = (
         1.5,
         "log",
         "how revenue bunches just above the tier thresholds in force and thins below them",
+    ),
+    Estimated(
+        "mdf_claim_rate",
+        ("mdf_claims_share",),
+        0.05,
+        0.95,
+        "logit",
+        "MDF claimed as a share of revenue under the accrual and approval lag in force "
+        "(MDF take-up)",
+        percent=True,
     ),
 )
 

@@ -2,9 +2,12 @@
 
 :func:`holdout_check` calibrates on every period but the last ``periods``, simulates the
 calibrated model over the whole history (its partners and constants, one block per parameter
-draw on a fresh stream) and compares, for the held-out periods, each segment's revenue and
-the pooled period-end and returns shares with the history's: the prediction is the median over
-replications and draws, the interval their 5-95% range.
+draw on a fresh stream) and compares, for the held-out periods, each segment's revenue, the
+pooled period-end and returns shares and the program's cost with the history's: the
+prediction is the median over replications and draws, the interval their 5-95% range. The
+history's program cost is the payout replay of the program in force over the held-out periods
+(:mod:`incentsim.calibration.backtest`: the rules a simulation runs), the prediction the
+engine's accrued cost of the same periods.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from incentsim.calibration.estimate import Progress, _simulate, calibrate, history_periods
+from incentsim.calibration.backtest import history_cost, history_statements
+from incentsim.calibration.estimate import Progress, _run, calibrate, history_periods
 from incentsim.calibration.moments import moments
 from incentsim.calibration.observed import Observed, observed_history
 from incentsim.montecarlo.seeding import BLOCK_SIZE, fresh_seed
@@ -27,6 +31,10 @@ if TYPE_CHECKING:
 
 #: Parameter draws simulated for the prediction (one block each).
 DRAWS: int = 4
+
+#: Simulated histories of each draw's block replayed by the payout rules for the program
+#: cost.
+REPLAYED: int = 5
 
 
 def holdout_check(
@@ -45,8 +53,9 @@ def holdout_check(
     -------
     pandas.DataFrame
         Index: ``revenue:<segment>`` (total over the held-out periods, partners present at the
-        history's start), ``period_end_share``, ``returns_share``; columns ``actual``,
-        ``predicted``, ``low``, ``high``, ``inside``.
+        history's start), ``period_end_share``, ``returns_share``, ``program_cost`` (total
+        over the held-out periods, the same partners); columns ``actual``, ``predicted``,
+        ``low``, ``high``, ``inside``.
 
     Raises
     ------
@@ -69,6 +78,13 @@ def holdout_check(
     observed, ids = observed_history(transactions, whole, segments)
     cohort = ids.get_indexer(fitted.partners["partner_id"])
     actual = _held_out(observed.take(cohort), cut, scenario.behaviour.timing_weeks)
+    members = set(fitted.partners["partner_id"])
+    replay = history_statements(
+        transactions[transactions["partner_id"].isin(members)],
+        scenario.program if program is None else program,
+        whole,
+    )
+    actual["program_cost"] = float(history_cost(replay, total)[cut:].sum())
     rows = np.linspace(0, len(fitted.draws) - 1, DRAWS).astype(int)
     seeds = fresh_seed(scenario.seed, 5).spawn(DRAWS)
     predicted: list[pd.Series] = []
@@ -86,9 +102,12 @@ def holdout_check(
             trial = base.model_copy(update={"behaviour": base.behaviour.model_copy(update=values)})
             if progress:
                 progress(f"hold-out prediction {len(predicted) + 1} of {DRAWS}")
-            sim = _simulate(trial, seed, reps, len(fitted.partners))
+            sim, cost = _run(trial, seed, reps, len(fitted.partners), replayed=REPLAYED)
             for r in range(reps):
-                predicted.append(_held_out(_replication(sim, r), cut, trial.behaviour.timing_weeks))
+                figures = _held_out(sim.replication(r), cut, trial.behaviour.timing_weeks)
+                # the replayed histories' cost (the others' is left out of its median)
+                figures["program_cost"] = float(cost[r, cut:].sum()) if r < len(cost) else np.nan
+                predicted.append(figures)
     spread = pd.DataFrame(predicted)
     table = pd.DataFrame(
         {
@@ -102,26 +121,9 @@ def holdout_check(
     return table
 
 
-def _replication(observed: Observed, r: int) -> Observed:
-    return Observed(
-        observed.weekly[r : r + 1],
-        observed.returns[r : r + 1],
-        observed.segment[r : r + 1],
-        observed.segments,
-        observed.weeks_per_period,
-    )
-
-
 def _held_out(observed: Observed, cut: int, timing_weeks: int) -> pd.Series:
     """The compared figures of the periods from ``cut`` on."""
-    wpp = observed.weeks_per_period
-    later = Observed(
-        observed.weekly[:, :, cut * wpp :],
-        observed.returns[:, :, cut:],
-        observed.segment,
-        observed.segments,
-        wpp,
-    )
+    later = observed.periods_from(cut)
     m = moments(later, timing_weeks=timing_weeks)
     revenue = later.revenue.sum(axis=2)[0]
     out = {

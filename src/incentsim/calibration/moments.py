@@ -13,6 +13,9 @@ per segment):
     deals deferred into it).
 ``returns_share``
     Returns as a share of revenue (stuffed inventory coming back after the period end).
+``mdf_claims_share``
+    MDF claimed as a share of revenue (NaN when the history records no claim): how much of
+    the marketing funds the program accrues partners take up.
 ``churn``
     Share of the partners active in a period that are never active again, per period (the last
     period, which cannot show a departure, excluded).
@@ -102,11 +105,17 @@ def _moments(
     later = np.flip(np.cumsum(np.flip(active, axis=2), axis=2), axis=2)
     leaves = active[:, :, :-1] & (later[:, :, 1:] == 0)
     booked = revenue[active]
+    claims = (
+        float("nan")
+        if observed.claims is None
+        else float(np.where(members[:, :, None], observed.claims, 0.0).sum())
+    )
     out = {
         "revenue": _ratio(float(booked.sum()), float(active.sum())),
         "period_end_share": _ratio(end, total),
         "period_start_share": _ratio(start, total),
         "returns_share": _ratio(returns, total),
+        "mdf_claims_share": _ratio(claims, total),
         "churn": _ratio(float(leaves.sum()), float(active[:, :, :-1].sum())),
         "bunching": _bunching(booked, list(thresholds.values())),
     }

@@ -6,7 +6,9 @@ history's moments and the model's simulated moments are the same function of the
 * ``weekly``: revenue booked per partner and week of the calendar;
 * ``returns``: revenue returned per partner and period;
 * ``active`` (derived): whether the partner booked revenue in a period;
-* ``segment``: each partner's segment, as an index into ``segments``.
+* ``segment``: each partner's segment, as an index into ``segments``;
+* ``claims``: MDF claimed per partner and period (``None``: the history records none);
+* ``region``: each partner's region, as an index into ``regions``.
 
 Arrays carry a leading replications axis (one replication for a history).
 """
@@ -41,6 +43,13 @@ class Observed:
         Segment names.
     weeks_per_period
         Weeks in a period.
+    claims
+        MDF claimed, shape ``(reps, partners, periods)``; ``None`` when the history records
+        no claim (a program without MDF, or claims kept elsewhere).
+    region
+        Region index, shape ``(reps, partners)`` (``None``: not recorded).
+    regions
+        Region names.
     """
 
     weekly: np.ndarray
@@ -48,6 +57,9 @@ class Observed:
     segment: np.ndarray
     segments: tuple[str, ...]
     weeks_per_period: int
+    claims: np.ndarray | None = None
+    region: np.ndarray | None = None
+    regions: tuple[str, ...] = ()
 
     @property
     def periods(self) -> int:
@@ -76,6 +88,36 @@ class Observed:
             self.segment[:, partners],
             self.segments,
             self.weeks_per_period,
+            None if self.claims is None else self.claims[:, partners],
+            None if self.region is None else self.region[:, partners],
+            self.regions,
+        )
+
+    def replication(self, r: int) -> Observed:
+        """Replication ``r`` alone (a simulated block's ``r``-th history)."""
+        return Observed(
+            self.weekly[r : r + 1],
+            self.returns[r : r + 1],
+            self.segment[r : r + 1],
+            self.segments,
+            self.weeks_per_period,
+            None if self.claims is None else self.claims[r : r + 1],
+            None if self.region is None else self.region[r : r + 1],
+            self.regions,
+        )
+
+    def periods_from(self, first: int) -> Observed:
+        """The history from period ``first`` (0-based) on."""
+        wpp = self.weeks_per_period
+        return Observed(
+            self.weekly[:, :, first * wpp :],
+            self.returns[:, :, first:],
+            self.segment,
+            self.segments,
+            wpp,
+            None if self.claims is None else self.claims[:, :, first:],
+            self.region,
+            self.regions,
         )
 
     def first_periods(self, periods: int) -> Observed:
@@ -87,11 +129,17 @@ class Observed:
             self.segment,
             self.segments,
             self.weeks_per_period,
+            None if self.claims is None else self.claims[:, :, :periods],
+            self.region,
+            self.regions,
         )
 
 
 def observed_history(
-    transactions: pd.DataFrame, calendar: Calendar, segments: tuple[str, ...]
+    transactions: pd.DataFrame,
+    calendar: Calendar,
+    segments: tuple[str, ...],
+    regions: tuple[str, ...] = (),
 ) -> tuple[Observed, pd.Index]:
     """A transactions history (the ``payout`` format) as an :class:`Observed`.
 
@@ -104,6 +152,8 @@ def observed_history(
         The calendar the dates follow; its ``horizon_periods`` are the periods observed.
     segments
         The population's segment names (every row's segment must be one of them).
+    regions
+        The population's region names (default: the regions are not kept).
 
     Returns
     -------
@@ -127,10 +177,25 @@ def observed_history(
     np.add.at(weekly, (who, week), amount)
     returns = np.zeros((n, periods))
     np.add.at(returns, (who, period), returned)
+    claims = np.zeros((n, periods))
+    if "mdf_claim" in rows:
+        claimed = pd.to_numeric(rows["mdf_claim"], errors="coerce").fillna(0.0).to_numpy()
+        np.add.at(claims, (who, period), claimed)
     first = rows.groupby("partner_id")["segment"].first().reindex(ids)
     segment = pd.Index(segments).get_indexer(first.to_numpy())
+    region = None
+    if regions and "region" in rows:
+        where = rows.groupby("partner_id")["region"].first().reindex(ids)
+        region = pd.Index(regions).get_indexer(where.to_numpy())[None]
     observed = Observed(
-        weekly[None], returns[None], segment[None], segments, calendar.weeks_per_period
+        weekly[None],
+        returns[None],
+        segment[None],
+        segments,
+        calendar.weeks_per_period,
+        claims[None] if claims.any() else None,
+        region,
+        tuple(regions) if region is not None else (),
     )
     return observed, ids
 
@@ -145,4 +210,7 @@ def observed_simulation(recorder: Recorder, partners: Partners, weeks_per_period
         np.asarray(partners.segment),
         tuple(partners.segment_names),
         weeks_per_period,
+        np.stack([p["mdf_claims"] for p in periods], axis=2),
+        np.asarray(partners.region),
+        tuple(partners.region_names),
     )

@@ -4,10 +4,13 @@ fit, in one folder replaced whole (:func:`~incentsim._output.new_folder`).
 ``calibrated.yaml`` is a small ``extends:`` diff on the input scenario: the real partners
 (``partners.csv``, capacity fitted), the recruitment rate and each segment's capacity
 distribution fitted in the input's family (for recruits; the block says which heavy-tailed
-family fits better), the identified behaviour constants, and the ``calibration:`` block
-(:class:`~incentsim.scenario.calibration.CalibrationRecord`). ``draws.csv`` holds the bootstrap
-draws of the estimated constants (``incentsim run --draws``), ``moments.csv`` the fit per
-segment, ``constants.csv`` the estimates, and ``holdout.csv`` the hold-out check when it ran.
+family fits better), each segment's deal size and the market's trend and seasonality where
+the history identifies them, the identified behaviour constants, and the ``calibration:``
+block (:class:`~incentsim.scenario.calibration.CalibrationRecord`). ``draws.csv`` holds the
+parameter draws of the estimated constants (``incentsim run --draws``), ``moments.csv`` the
+fit per segment, ``constants.csv`` the constants, ``estimates.csv`` the figures per segment
+and region, ``backtest.csv`` revenue and program cost per period against the simulation, and
+``holdout.csv`` the hold-out check when it ran.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import yaml
 
 from incentsim._output import new_folder
 from incentsim.calibration.estimate import Calibration
+from incentsim.population.spec import LogNormal
 from incentsim.scenario.loader import load_scenario
 
 KIND = "calibration"
@@ -45,8 +49,9 @@ def calibration_block(
         "partners": len(calibration.partners),
         "periods": calibration.periods,
         "method": (
-            "simulated moments under common random numbers; partner bootstrap "
-            f"({len(calibration.draws)} draws)"
+            "simulated moments under common random numbers; sandwich intervals with the "
+            "moments' spread over simulated histories and the simulation's own noise "
+            f"({len(calibration.draws)} parameter draws)"
         ),
         "constants": {
             c.name: {
@@ -56,6 +61,7 @@ def calibration_block(
                 "high": c.high,
                 "identified": c.identified,
                 "evidence": c.evidence,
+                "reason": c.reason,
             }
             for c in calibration.constants
         },
@@ -72,6 +78,24 @@ def calibration_block(
             for name, row in calibration.moments.iterrows()
         },
         "capacity": calibration.capacity,
+        "estimates": {
+            str(name): {
+                "quantity": row.quantity,
+                "group": row.group,
+                "estimate": number(row.estimate),
+                "low": number(row.low),
+                "high": number(row.high),
+                "prior": number(row.prior),
+                "identified": bool(row.identified),
+                "in_scenario": bool(row.in_scenario),
+                "reason": row.reason,
+            }
+            for name, row in calibration.estimates.iterrows()
+        },
+        "backtest": {
+            str(name): {k: float(v) for k, v in row.items() if k != "cost_inside"}
+            for name, row in calibration.backtest.iterrows()
+        },
         "draws": "draws.csv",
         "holdout": {}
         if holdout is None
@@ -99,8 +123,24 @@ def scenario_diff(
         else:
             dist = {"dist": "pareto", "scale": fit["pareto_scale"], "shape": fit["pareto_shape"]}
         segments[name] = {"capacity": dist}
+    calibrated = calibration.scenario
+    for name, segment in calibrated.population.segments.items():
+        held = [f"deal_size:segment:{name}", f"deal_size_sigma:segment:{name}"]
+        if all(_held(calibration, key) for key in held):
+            deal = segment.deal_size
+            assert isinstance(deal, LogNormal)  # only a lognormal deal size is held
+            segments.setdefault(name, {})["deal_size"] = {
+                "dist": "lognormal",
+                "median": round(float(deal.median), 2),
+                "sigma": round(float(deal.sigma), 4),
+            }
+    market: dict[str, Any] = {}
+    if _held(calibration, "trend_per_year"):
+        market["trend_per_year"] = round(calibrated.market.trend_per_year, 4)
+    if _held(calibration, "seasonality_1"):
+        market["seasonality"] = [round(v, 4) for v in calibrated.market.seasonality]
     name = calibration.scenario.name
-    return {
+    diff: dict[str, Any] = {
         "extends": parent,
         "name": f"{name}-calibrated",
         "description": f"{name} calibrated to {block['history']} (incentsim calibrate).",
@@ -111,8 +151,17 @@ def scenario_diff(
             "segments": segments,
         },
         "behaviour": {c.name: c.value for c in calibration.constants if c.identified},
-        "calibration": block,
     }
+    if market:
+        diff["market"] = market
+    diff["calibration"] = block
+    return diff
+
+
+def _held(calibration: Calibration, key: str) -> bool:
+    """Whether the calibrated scenario holds the estimate ``key``."""
+    table = calibration.estimates
+    return key in table.index and bool(table.loc[key, "in_scenario"])
 
 
 def write_calibration(
@@ -136,7 +185,15 @@ def write_calibration(
     out = Path(out)
     block = calibration_block(calibration, history=history, data_hash=data_hash, holdout=holdout)
     diff = scenario_diff(calibration, scenario_file, out, block)
-    names = ["calibrated.yaml", "partners.csv", "draws.csv", "moments.csv", "constants.csv"]
+    names = [
+        "calibrated.yaml",
+        "partners.csv",
+        "draws.csv",
+        "moments.csv",
+        "constants.csv",
+        "estimates.csv",
+        "backtest.csv",
+    ]
     with new_folder(out, KIND, overwrite=overwrite) as staging:
         header = (
             f"# Calibrated by incentsim calibrate from {history} ({data_hash}).\n"
@@ -151,6 +208,8 @@ def write_calibration(
         pd.DataFrame([c.__dict__ for c in calibration.constants]).to_csv(
             staging / "constants.csv", index=False
         )
+        calibration.estimates.to_csv(staging / "estimates.csv")
+        calibration.backtest.to_csv(staging / "backtest.csv")
         if holdout is not None:
             holdout.rename_axis("figure").to_csv(staging / "holdout.csv")
             names.append("holdout.csv")

@@ -3,20 +3,25 @@
 Calibrates the scenario to a transactions history (the ``payout`` format: CSV, Parquet or
 Excel) under the program that was in force (default: the scenario's): each partner's capacity,
 each segment's capacity family, and the behaviour constants the history identifies, by the
-method of simulated moments with partner-bootstrap intervals
-(:mod:`incentsim.calibration.estimate`). With ``--holdout N`` (default 2; 0 skips it) it also
+method of simulated moments with sandwich intervals (:mod:`incentsim.calibration.estimate`);
+per segment and region the trend, seasonality, deal size and MDF take-up, saying why win rate
+and deal cycle stay at their priors (:mod:`incentsim.calibration.segments`); and a back-test
+of revenue and program cost per period, the cost replayed by the payout rules
+(:mod:`incentsim.calibration.backtest`). With ``--holdout N`` (default 2; 0 skips it) it also
 calibrates without the last N periods and predicts them.
 
 Writes ``calibrated.yaml`` (an ``extends:`` diff on SCENARIO with a ``calibration:`` block),
 ``partners.csv``, ``draws.csv`` (for ``incentsim run --draws``), ``moments.csv``,
-``constants.csv`` and ``holdout.csv`` to ``--out``, a folder replaced whole once every file is
-written. A bad history is reported with its file, line and column; nothing is written.
+``constants.csv``, ``estimates.csv``, ``backtest.csv`` and ``holdout.csv`` to ``--out``, a
+folder replaced whole once every file is written. A bad history is reported with its file,
+line and column; nothing is written.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from incentsim.cli._common import add_history_arguments, positive_int
 from incentsim.errors import IncentsimError
@@ -52,7 +57,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--reps", type=positive_int, default=25, metavar="N", help="replications per simulation"
     )
     parser.add_argument(
-        "--bootstrap", type=positive_int, default=200, metavar="B", help="partner resamples"
+        "--bootstrap",
+        type=positive_int,
+        default=200,
+        metavar="B",
+        help="partner resamples and parameter draws",
     )
     parser.add_argument(
         "--holdout",
@@ -113,46 +122,119 @@ def run(args: argparse.Namespace) -> int:
         )
     except OSError as exc:
         raise IncentsimError(f"cannot write the calibration: {exc}") from None
-    print(
-        f"Calibrated {scenario.name} to {args.history}: {len(calibration.partners)} partners, "
-        f"{calibration.periods} periods, {calibration.evaluations} simulations"
-    )
-    print("Behaviour constants (estimate [90% interval], prior):")
+    print(_report(calibration, holdout, args, scenario.program.currency))
+    print(f"Wrote {', '.join(str(p) for p in written)}")
+    return 0
+
+
+def _report(calibration: Any, holdout: Any, args: argparse.Namespace, currency: str) -> str:
+    """The estimates, the fit, the back-test and the hold-out check in words."""
+    from incentsim.calibration.constants import ESTIMATED
+
+    lines = [
+        f"Calibrated {calibration.scenario.name.removesuffix('-calibrated')} to {args.history}: "
+        f"{len(calibration.partners)} partners, {calibration.periods} periods, "
+        f"{calibration.evaluations} simulations",
+        "Behaviour constants (estimate [90% interval], prior):",
+    ]
+    percent = {e.name: e.percent for e in ESTIMATED}
     for c in calibration.constants:
-        verdict = "identified" if c.identified else "NOT identified: kept at prior"
-        print(
-            f"  {c.name:<22}{c.estimate:>9.4g} [{c.low:.4g}, {c.high:.4g}]  prior {c.prior:.4g}  "
-            f"{verdict}"
+
+        def fig(v: float, name: str = c.name) -> str:
+            return f"{v:.2%}" if percent.get(name) else f"{v:.3g}"
+
+        verdict = "identified" if c.identified else f"NOT identified, kept at prior: {c.reason}"
+        lines.append(
+            f"  {c.name:<22}{fig(c.estimate):>9} [{fig(c.low)}, {fig(c.high)}]  "
+            f"prior {fig(c.prior)}  {verdict}"
         )
-    print(f"  not identified by the history (kept at priors): {len(calibration.unidentified)}")
-    print(f"Fit (observed / simulated; revenue in {scenario.program.currency}):")
+    lines.append(
+        f"  not identified by the history (kept at priors): {len(calibration.unidentified)}"
+    )
+    lines.append("Per segment and region (estimate [90% interval]; * held by the scenario):")
+    for key, row in calibration.estimates.iterrows():
+        if row.identified:
+            text = f"{_figure(row.quantity, row.estimate, currency)} [" + (
+                f"{_figure(row.quantity, row.low, currency)}, "
+                f"{_figure(row.quantity, row.high, currency)}]"
+            )
+            mark = "*" if row.in_scenario else " "
+            note = f"  {row.reason}" if row.reason and not row.in_scenario else ""
+            lines.append(f"  {mark}{key:<44}{text}{note}")
+        else:
+            prior = (
+                ""
+                if row.prior != row.prior
+                else (f" (kept at {_figure(row.quantity, row.prior, currency)})")
+            )
+            lines.append(f"   {key:<44}not identified{prior}: {row.reason}")
+    lines.append(f"Fit (observed / simulated; revenue in {currency}):")
     fit = calibration.moments
-    for name in ("revenue", "period_end_share", "returns_share", "churn", "bunching"):
-        for key in [name] + [f"{name}:{s}" for s in population.segments]:
+    names = ("revenue", "period_end_share", "returns_share", "mdf_claims_share", "churn")
+    for name in (*names, "bunching"):
+        for key in [name] + [f"{name}:{s}" for s in calibration.scenario.population.segments]:
             if key in fit.index:
                 row = fit.loc[key]
                 observed, simulated = _shown(key, row.observed), _shown(key, row.simulated)
-                print(f"  {key:<34}{observed:>16} {simulated:>16}")
+                lines.append(f"  {key:<34}{observed:>16} {simulated:>16}")
+    lines.append(
+        "Back-test (history: revenue booked, program cost replayed by the payout rules; "
+        "simulated: median [5-95%]):"
+    )
+    for period, row in calibration.backtest.iterrows():
+        label = "total" if period == "total" else f"period {period}"
+        lines.append(
+            f"  {label:<10} revenue {_money(row.revenue, currency)} against "
+            f"{_money(row.revenue_predicted, currency)} [{_money(row.revenue_low, currency)}, "
+            f"{_money(row.revenue_high, currency)}]; cost {_money(row.cost, currency)} against "
+            f"{_money(row.cost_predicted, currency)} [{_money(row.cost_low, currency)}, "
+            f"{_money(row.cost_high, currency)}]" + ("" if row.cost_inside else "  outside")
+        )
     if holdout is not None:
-        print(
-            f"Hold-out (last {args.holdout} periods: actual, predicted [5-95%]; revenue in "
-            f"{scenario.program.currency}):"
+        lines.append(
+            f"Hold-out (last {args.holdout} periods: actual, predicted [5-95%]; revenue and "
+            f"cost in {currency}):"
         )
         for key, row in holdout.iterrows():
             mark = "" if row.inside else "  outside"
-            print(
+            lines.append(
                 f"  {key:<34}{_shown(key, row.actual):>16} {_shown(key, row.predicted):>16} "
                 f"[{_shown(key, row.low)}, {_shown(key, row.high)}]{mark}"
             )
-    print(f"Wrote {', '.join(str(p) for p in written)}")
-    return 0
+    return "\n".join(lines)
+
+
+def _money(value: float, currency: str) -> str:
+    from incentsim.report.words import amount
+
+    return amount(value, currency)
+
+
+def _figure(quantity: str, value: float, currency: str) -> str:
+    """An estimate for people: trend and take-up as percentages, deal sizes as money,
+    seasonality and ratios as multipliers."""
+    if value != value:
+        return "-"
+    if quantity == "trend_per_year":
+        return f"{value:+.1%} a year"
+    if quantity == "mdf_take_up":
+        return f"{value:.1%}"
+    if quantity == "deal_size":
+        return _money(value, currency)
+    if quantity in ("win_rate",):
+        return f"{value:.0%}"
+    if quantity == "deal_cycle_weeks":
+        return f"{value:.1f} weeks"
+    if quantity == "deal_size_sigma":
+        return f"{value:.2f}"
+    return f"x{value:.3f}"
 
 
 def _shown(key: str, value: float) -> str:
     """A fitted figure for people: revenue as money with separators, shares and churn as
     percentages, other figures (bunching ratios) to three significant digits."""
     name = key.split(":", 1)[0]
-    if name == "revenue":
+    if name in ("revenue", "program_cost"):
         return f"{value:,.0f}"
     if name.endswith("share") or name == "churn":
         return f"{value:.2%}"

@@ -98,6 +98,20 @@ def simulate_history(
     return _history(scenario, recorder, partners, row, rng)
 
 
+def replication_history(
+    scenario: Scenario,
+    recorder: Recorder,
+    partners: Partners,
+    replication: int,
+    rng: np.random.Generator,
+) -> SimulatedHistory:
+    """The history of one replication of a block its caller simulated with
+    ``recorder.keep_partner_history()`` (what :func:`simulate_history` writes for its own
+    block); ``rng`` splits and dates the deals. The calibration's back-test replays such
+    histories through the payout rules, as it replays the real one."""
+    return _history(scenario, recorder, partners, replication, rng)
+
+
 def write_history(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write transactions (:attr:`SimulatedHistory.transactions`) as CSV, or as Parquet for
     ``.parquet``/``.pq``.

@@ -26,6 +26,7 @@ class ConstantRecord(Strict):
     high: float
     identified: bool
     evidence: str = ""
+    reason: str = ""
 
 
 class MomentRecord(Strict):
@@ -34,6 +35,37 @@ class MomentRecord(Strict):
     observed: float | None = None
     simulated: float | None = None
     matched: bool = False
+
+
+class EstimateRecord(Strict):
+    """A figure estimated per segment or region (trend, seasonality, deal size, MDF take-up,
+    win rate, deal cycle): its 90% interval, whether the history identifies it, whether the
+    calibrated scenario holds it, and why not (``None``: no estimate)."""
+
+    quantity: str
+    group: str
+    estimate: float | None = None
+    low: float | None = None
+    high: float | None = None
+    prior: float | None = None
+    identified: bool = False
+    in_scenario: bool = False
+    reason: str = ""
+
+
+class BacktestRecord(Strict):
+    """A period's (or the total's) revenue and program cost: the history's (cost replayed by the
+    payout rules under the program in force) against the calibrated simulation's median and
+    5-95% range."""
+
+    revenue: float
+    revenue_predicted: float
+    revenue_low: float
+    revenue_high: float
+    cost: float
+    cost_predicted: float
+    cost_low: float
+    cost_high: float
 
 
 class HoldoutRecord(Strict):
@@ -70,6 +102,11 @@ class CalibrationRecord(Strict):
         and the ``best`` of the two.
     draws
         The parameter-draws file (relative to this scenario file), if written.
+    estimates
+        Per segment and region: trend, seasonality, deal size, MDF take-up, win rate and deal
+        cycle, identified or not and why.
+    backtest
+        Revenue and program cost per period (and ``total``), history against simulation.
     holdout
         Predicted against actual over the held-out last periods.
     """
@@ -84,6 +121,8 @@ class CalibrationRecord(Strict):
     moments: dict[str, MomentRecord] = Field(default_factory=dict)
     capacity: dict[str, dict[str, float | str]] = Field(default_factory=dict)
     draws: str | None = None
+    estimates: dict[str, EstimateRecord] = Field(default_factory=dict)
+    backtest: dict[str, BacktestRecord] = Field(default_factory=dict)
     holdout: dict[str, HoldoutRecord] = Field(default_factory=dict)
 
     def summary(self) -> str:
