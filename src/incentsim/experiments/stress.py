@@ -62,6 +62,7 @@ from incentsim.experiments.compare import (
     paired_difference,
 )
 from incentsim.experiments.shocks import SHOCK_LIBRARY, ShockChoice, parse_shocks, with_shocks
+from incentsim.montecarlo.charts import outcome_title, unit_label
 from incentsim.montecarlo.evaluator import Evaluator, evaluator_for
 from incentsim.montecarlo.options import RunKeywords, RunOptions
 from incentsim.montecarlo.summary import outcome_unit
@@ -393,6 +394,11 @@ class StressTest:
 
     # --- text ------------------------------------------------------------------------------------
 
+    @property
+    def currency(self) -> str:
+        """The currency the baseline's program pays in (amounts are shown in it)."""
+        return self.results[self.labels[0]].scenario.program.currency
+
     def display_risks(self) -> pd.DataFrame:
         """:meth:`risks` as formatted text: probabilities with their intervals, money."""
         risks = self.risks()
@@ -410,10 +416,11 @@ class StressTest:
                         risks[f"p_{name}_low"], risks[f"p_{name}_high"], strict=True
                     )
                 ]
+        currency = self.currency
         for column in (c for c in risks if c.endswith("_mean")):
             name = column.removesuffix("_mean")
-            shown[f"{describe(name).label} (mean)"] = risks[column].map(
-                functools.partial(format_value, unit=outcome_unit(name))
+            shown[f"{describe(name).label} (mean, {unit_label(outcome_unit(name), currency)})"] = (
+                risks[column].map(functools.partial(format_value, unit=outcome_unit(name)))
             )
         return shown
 
@@ -454,7 +461,12 @@ class StressTest:
             f"Resilience: mean per case ('*': changed from the baseline, distinguishable at "
             f"{level}); worst CVaR: mean of the worst {self.tail:.0%} of replications, in the "
             "case where it is worst:",
-            *frame_columns(self.display_matrix(outcomes), "case"),
+            *frame_columns(
+                self.display_matrix(outcomes).rename(
+                    columns=lambda name: outcome_title(name, self.currency)
+                ),
+                "case",
+            ),
         ]
         if self.breaking_points:
             lines += ["", "Reverse stress test (the mildest shock that breaks each limit):"]
