@@ -87,3 +87,27 @@ def test_linear_pay_attracts_more_and_stronger_recruits(lazear) -> None:
 def test_without_selection_recruits_do_not_respond() -> None:
     linear, flat = designs(["behaviour.recruit_sensitivity=0"])
     np.testing.assert_array_equal(linear.outcomes["recruited"], flat.outcomes["recruited"])
+
+
+def test_a_recruit_starts_at_normal_effort() -> None:
+    """A recruit's first period starts at normal effort, as an incumbent's first period does.
+
+    With slow effort adjustment (5% of the gap a week) a slot that drifted toward its target
+    before the partner joined would start its first period well below normal: 0.894 mean
+    effort against incumbents' 0.978 before this was fixed, 0.970 after.
+    """
+    scenario = load_scenario(
+        "scenarios/baseline.yaml",
+        ["population.partners=300", "behaviour.effort_adjustment=0.05"],
+    )
+    panel = simulate_block(scenario, np.random.SeedSequence(5), 2, panel=True).panel
+    assert panel is not None
+    active = panel[panel["active"]]
+    recruit = active["partner_id"].str.startswith("recruit-")
+    recruits = active[recruit]
+    first = recruits["period"] == recruits.groupby(["rep", "partner_id"])["period"].transform("min")
+    incumbents = active[~recruit & (active["period"] == 0)]
+    assert len(recruits[first]) > 50
+    gap = incumbents["effort"].mean() - recruits[first]["effort"].mean()
+    # Recruits sell at a ramp and start in the lowest tier: a little less effort, not 8 points.
+    assert abs(gap) < 0.03, gap

@@ -941,6 +941,9 @@ class Simulation:
         self.join_period = np.where(recruits, period + 1, self.join_period)
         self.loyalty = np.where(recruits, self.partners.initial_loyalty, self.loyalty)
         self.trust = np.where(recruits, 1.0, self.trust)
+        # A recruit starts at normal effort: the slot's effort drifted toward targets priced
+        # on no sales while the partner had not joined, and that drift is not the partner's.
+        self.effort = np.where(recruits, 1.0, self.effort)
         if self.demand_kept is not None:
             self.demand_kept = np.where(recruits, 1.0, self.demand_kept)
         self._period = period + 1
