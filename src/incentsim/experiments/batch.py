@@ -85,15 +85,31 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import pandas as pd
 from pydantic import Field, ValidationError, field_validator
 
+from incentsim._output import folder_lock
+from incentsim.engine.outcomes import describe
 from incentsim.errors import IncentsimError, OutDirError, ScenarioError
+from incentsim.experiments.compare import Comparison, format_value, text_columns, variant_folders
+from incentsim.experiments.sensitivity import (
+    DEFAULT_FACTORS,
+    SensitivityError,
+    check_factors,
+    factors_from_mapping,
+    sensitivity,
+)
+from incentsim.experiments.shocks import ShockError, parse_shock
+from incentsim.experiments.stress import StressCase, StressTest
+from incentsim.montecarlo import BLOCK_SIZE, MonteCarloResult, run_montecarlo, store
 from incentsim.montecarlo.evaluator import Evaluator
 from incentsim.montecarlo.options import RunOptions
+from incentsim.montecarlo.seeding import describe_seed
+from incentsim.montecarlo.store import write_table
+from incentsim.montecarlo.summary import outcome_unit
+from incentsim.scenario.loader import load_scenario, read_document, scenario_hash
 from incentsim.strict import Strict
 
 if TYPE_CHECKING:
     from incentsim.experiments.sensitivity import Factor, SensitivityResult
-    from incentsim.experiments.stress import StressCase
-    from incentsim.montecarlo import Executor, MonteCarloResult
+    from incentsim.montecarlo import Executor
     from incentsim.montecarlo.runner import BlockFn
     from incentsim.optimizer.spec import OptimizationSpec
     from incentsim.scenario.model import Scenario
@@ -229,7 +245,6 @@ def load_experiment(path: str | os.PathLike[str]) -> Experiment:
     ScenarioError
         The file cannot be read, is not YAML, or a field is wrong (named by its dotted path).
     """
-    from incentsim.scenario.loader import read_document
 
     file = Path(path)
     data = read_document(file)
@@ -263,10 +278,6 @@ def plan_experiment(path: str | os.PathLike[str], out_dir: str | os.PathLike[str
     ScenarioError
         A problem in the experiment file or a scenario it names (file and field named).
     """
-    from incentsim.experiments.compare import variant_folders
-    from incentsim.experiments.shocks import ShockError, parse_shock
-    from incentsim.experiments.stress import StressCase
-    from incentsim.scenario.loader import load_scenario, scenario_hash
 
     file = Path(path)
     experiment = load_experiment(file)
@@ -341,6 +352,8 @@ def plan_experiment(path: str | os.PathLike[str], out_dir: str | os.PathLike[str
 def _optimizations(experiment: Experiment, folder: Path, file: str) -> dict[str, OptimizationSpec]:
     """The optimisations, each checked as ``incentsim validate`` checks an optimisation file
     (none without the analysis)."""
+    # The optimizer uses experiments.sensitivity (its robustness factors), so it is imported
+    # when an optimisation runs, not when this package loads.
     from incentsim.optimizer.api import prepare
     from incentsim.optimizer.spec import load_spec
 
@@ -365,7 +378,6 @@ def _optimizations(experiment: Experiment, folder: Path, file: str) -> dict[str,
 def _optimization_identity(specs: Mapping[str, OptimizationSpec]) -> dict[str, Any]:
     """What each optimisation is, for the experiment's content hash: the file's settings and
     its base scenario's content."""
-    from incentsim.scenario.loader import load_scenario, scenario_hash
 
     return {
         name: {
@@ -381,12 +393,6 @@ def _sensitivity_factors(
 ) -> list[Factor]:
     """The sensitivity factors, checked against the variant they apply to (none without the
     analysis)."""
-    from incentsim.experiments.sensitivity import (
-        DEFAULT_FACTORS,
-        SensitivityError,
-        check_factors,
-        factors_from_mapping,
-    )
 
     if "sensitivity" not in experiment.analyses:
         return []
@@ -450,8 +456,6 @@ def _check_analyses(experiment: Experiment, file: str, n_cases: int) -> None:
 
 def _run_done(run: ExperimentRun, reps: int) -> bool:
     """Whether the run's folder holds its complete results (and every block file)."""
-    from incentsim.montecarlo import BLOCK_SIZE, store
-    from incentsim.montecarlo.seeding import describe_seed
 
     manifest = _read_manifest(run.folder / store.MANIFEST)
     if manifest is None:
@@ -472,7 +476,6 @@ def _run_done(run: ExperimentRun, reps: int) -> bool:
 def _simulate_run(run: ExperimentRun, *, options: RunOptions) -> str:
     """Simulate one run into its folder (runs in a worker, serially, with ``options``'
     replications, block function and draws); returns its key."""
-    from incentsim.montecarlo import run_montecarlo
 
     run_montecarlo(
         run.scenario,
@@ -532,7 +535,6 @@ def _empty(out: Path) -> None:
 
 def _read_manifest(path: Path) -> dict[str, Any] | None:
     """A manifest's content; ``None`` when it is missing, unreadable or not a JSON object."""
-    from incentsim.montecarlo import store
 
     try:
         data = store.read_json(path)
@@ -569,7 +571,6 @@ def _changes(previous: Mapping[str, Any], plan: Plan) -> str:
 
 def _write_manifest(plan: Plan, out: Path, status: str, **extra: Any) -> None:
     import incentsim
-    from incentsim.montecarlo import store
 
     store.write_json(
         out / MANIFEST,
@@ -638,7 +639,6 @@ def run_experiment(
         A non-empty folder without ``resume``; a folder holding another experiment with it;
         another process writing the folder.
     """
-    from incentsim._output import folder_lock
 
     if resume and overwrite:
         raise ValueError("resume keeps what the folder holds and overwrite removes it: give one")
@@ -695,7 +695,7 @@ def _run(
 def _optimize(spec: OptimizationSpec, folder: Path, executor: str, workers: int | None) -> None:
     """Run one optimisation into its folder (its text report too; the HTML report is the
     presentation layer's, linked from the experiment's report)."""
-    from incentsim.optimizer.api import optimize
+    from incentsim.optimizer.api import optimize  # see _optimizations: breaks the cycle
 
     optimize(spec, out_dir=folder, overwrite=True, executor=executor, workers=workers,
              progress=False)  # fmt: skip
@@ -714,7 +714,6 @@ def point_runs(options: RunOptions) -> RunOptions:
 
 
 def _sensitivity(plan: Plan, out: Path, ev: Evaluator) -> SensitivityResult:
-    from incentsim.experiments.sensitivity import sensitivity
 
     spec = plan.experiment.sensitivity or SensitivitySpec()
     name = spec.variant or next(iter(plan.variants))
@@ -761,7 +760,6 @@ class ExperimentResult:
     def __init__(
         self, plan: Plan, out_dir: Path, sensitivity: SensitivityResult | None = None
     ) -> None:
-        from incentsim.montecarlo import MonteCarloResult
 
         self.plan = plan
         self.out_dir = out_dir
@@ -794,8 +792,6 @@ class ExperimentResult:
         }
 
     def __str__(self) -> str:
-        from incentsim.experiments.compare import format_value, text_columns
-        from incentsim.montecarlo.summary import outcome_unit
 
         plan = self.plan
         lines = [
@@ -838,9 +834,6 @@ class ExperimentResult:
     def overview(self) -> pd.DataFrame:
         """Per variant and case, the mean of the overview outcomes over every seed's
         replications, as text in each outcome's unit, columns headed by their labels."""
-        from incentsim.engine.outcomes import describe
-        from incentsim.experiments.compare import format_value
-        from incentsim.montecarlo.summary import outcome_unit
 
         outcomes = self.outcomes()
         shown = [n for n in _OVERVIEW if n in outcomes.columns]
@@ -876,7 +869,6 @@ class ExperimentResult:
 
     def comparisons(self) -> dict[tuple[str, int], Any]:
         """``(case, seed) -> Comparison`` of the variants (the first is the reference)."""
-        from incentsim.experiments.compare import Comparison
 
         if self._comparisons is None:
             self._comparisons = {
@@ -890,7 +882,6 @@ class ExperimentResult:
 
     def stress_tests(self) -> dict[tuple[str, int], Any]:
         """``(variant, seed) -> StressTest`` over the shock cases."""
-        from incentsim.experiments.stress import StressTest
 
         if self._stress_tests is None:
             self._stress_tests = {
@@ -965,7 +956,6 @@ class ExperimentResult:
     def write(self) -> list[Path]:
         """Write every table (CSV and Parquet) under ``results/``; the HTML report is
         :func:`incentsim.report.experiment_report`."""
-        from incentsim.montecarlo.store import write_table
 
         written = []
         for name, frame in self.tables().items():

@@ -43,9 +43,13 @@ import pandas as pd
 
 from incentsim.engine.outcomes import KEY_OUTCOMES, constructs_in_use, describe, shown_outcomes
 from incentsim.errors import IncentsimError
+from incentsim.montecarlo import charts
 from incentsim.montecarlo.evaluator import Evaluator, evaluator_for, variant_folders
 from incentsim.montecarlo.options import ExecutionKeywords, RunOptions
+from incentsim.montecarlo.seeding import seed_label
 from incentsim.montecarlo.summary import outcome_unit
+from incentsim.scenario.loader import load_scenario
+from incentsim.scenario.model import Scenario
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -53,7 +57,6 @@ if TYPE_CHECKING:
 
     from incentsim.montecarlo import MonteCarloResult
     from incentsim.montecarlo.seeding import SeedLike
-    from incentsim.scenario.model import Scenario
 
 CONFIDENCE = 0.95
 POWER = 0.8
@@ -380,7 +383,6 @@ class Comparison:
         """The terminal table: per variant, each outcome's means, difference, interval, verdict
         and replications needed. By default the :data:`KEY_OUTCOMES` the run has, without those
         of constructs no variant uses."""
-        from incentsim.montecarlo.seeding import seed_label
 
         names = self._shown(outcomes, all_outcomes)
         level = f"{self.confidence:.0%}"
@@ -465,7 +467,6 @@ class Comparison:
         """Histograms of an outcome for every variant, overlaid, with the reference's budget and
         budget + reserve marked; a variant identical to an earlier one is drawn dashed on top
         of it and says so in the legend."""
-        from incentsim.montecarlo import charts
 
         fig, ax, made = charts.axes(ax)
         values = {
@@ -515,7 +516,6 @@ class Comparison:
     def plot_difference(self, outcome: str, ax: Axes | None = None) -> Figure:
         """One outcome's mean paired difference per variant with its interval, in the
         outcome's own unit; green better, red worse, grey neutral or not distinguishable."""
-        from incentsim.montecarlo import charts
 
         fig, ax, made = charts.axes(ax, figsize=(4, 1.2 + 0.4 * len(self.variants)))
         colours = {"better": "#27ae60", "worse": "#c0392b", "neutral": "#7f8c8d"}
@@ -548,7 +548,6 @@ class Comparison:
     ) -> Figure:
         """Small multiples: one panel per outcome (:meth:`plot_difference`), each in its own
         unit, so a large relative change in one outcome does not flatten the others."""
-        from incentsim.montecarlo import charts
 
         names = self._shown(outcomes, all_outcomes)
         plt, _ = charts.pyplot()
@@ -574,7 +573,6 @@ class Comparison:
         """Mean of a trajectory per period for every variant, with the P5-P95 band; periods
         labelled from the reference's calendar, its shock windows shaded; a variant identical to
         an earlier one is drawn dashed on top of it and says so in the legend."""
-        from incentsim.montecarlo import charts
 
         fig, ax, made = charts.axes(ax)
         scenario = self.results[self.reference].scenario
@@ -738,8 +736,6 @@ def load_variants(
     scenarios: Sequence[Scenario | str | os.PathLike[str]], overrides: Sequence[str] = ()
 ) -> list[tuple[Scenario, Path | None]]:
     """Each scenario as ``(Scenario, file or None)``; files are loaded with ``overrides``."""
-    from incentsim.scenario.loader import load_scenario
-    from incentsim.scenario.model import Scenario
 
     if isinstance(scenarios, str | os.PathLike | Scenario):
         raise ExperimentError("give a list of scenarios or scenario files, not a single one")

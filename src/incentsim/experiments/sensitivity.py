@@ -63,10 +63,16 @@ from typing import TYPE_CHECKING, Any, Literal, Unpack
 import numpy as np
 import pandas as pd
 
+from incentsim._output import atomic_file, folder_lock
 from incentsim.errors import IncentsimError, OutDirError, ScenarioError
+from incentsim.experiments.compare import text_columns
+from incentsim.montecarlo import store
+from incentsim.montecarlo.charts import pyplot as _pyplot
 from incentsim.montecarlo.evaluator import Evaluator, evaluator_for
 from incentsim.montecarlo.options import ExecutionKeywords, RunOptions
+from incentsim.scenario.loader import read_document, scenario_from_dict, scenario_hash
 from incentsim.scenario.paths import PathError, locate
+from incentsim.scenario.reader import is_file
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -255,13 +261,10 @@ def parse_factors(text: str | os.PathLike[str]) -> list[Factor]:
     ScenarioError
         A file that cannot be read or whose factors are malformed (names the file and field).
     """
-    from incentsim.scenario.reader import is_file
 
     path = Path(text)
     looks_like_file = str(text).endswith((".yaml", ".yml", ".json")) or is_file(path)
     if looks_like_file:
-        from incentsim.scenario.loader import read_document
-
         data = read_document(path)
         if "names" in data and "bounds" in data:
             return factors_from_salib(data, file=str(path))
@@ -433,7 +436,6 @@ def apply_factors(
 def _scenario_at(
     base: Mapping[str, Any], factors: Sequence[Factor], values: Sequence[float]
 ) -> Scenario:
-    from incentsim.scenario.loader import scenario_from_dict
 
     return scenario_from_dict(apply_factors(base, factors, values))
 
@@ -521,8 +523,6 @@ def _chunk_file(folder: Path, index: int) -> Path:
 def _write_chunk(folder: Path, chunk: _Chunk, values: np.ndarray, outcomes: Sequence[str]) -> None:
     import pyarrow as pa
 
-    from incentsim.montecarlo import store
-
     n, reps, _ = values.shape
     columns = {
         "point": np.repeat(np.arange(chunk.start, chunk.start + n, dtype=np.int64), reps),
@@ -542,7 +542,6 @@ def _read_chunk(folder: Path, chunk: _Chunk, reps: int, outcomes: Sequence[str])
 
 def _prepare_folder(folder: Path, identity: dict[str, Any]) -> None:
     """Make ``folder`` ready; finished chunks of the same analysis are kept (and reused)."""
-    from incentsim.montecarlo import store
 
     manifest = folder / MANIFEST
     if folder.exists() and not folder.is_dir():
@@ -872,7 +871,6 @@ class SensitivityResult:
         )
 
     def __str__(self) -> str:
-        from incentsim.experiments.compare import text_columns
 
         lead = RANK_BY[self.method]
         header = (
@@ -954,7 +952,6 @@ class SensitivityResult:
     def plot(self, outcome: str) -> Figure:
         """Morris: mu* bars (tornado) with both intervals, and the mu*-sigma plane. Sobol: S1 and
         ST bars with their intervals."""
-        from incentsim.montecarlo.charts import pyplot as _pyplot
 
         plt, ticker = _pyplot()
         rows = self._table[self._table["outcome"] == outcome].sort_values("rank")
@@ -1056,8 +1053,6 @@ class SensitivityResult:
         """Write the ranked indices, the noise table and the points (CSV and Parquet each), one
         PNG per outcome and ``result.json``; returns the files written. The HTML report is
         :func:`incentsim.report.sensitivity_report`."""
-        from incentsim._output import atomic_file
-        from incentsim.montecarlo import store
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -1185,8 +1180,6 @@ def _sensitivity(
     ev: Evaluator,
 ) -> SensitivityResult:
     """The analysis of :func:`sensitivity` once its run options are known."""
-    from incentsim._output import folder_lock
-    from incentsim.scenario.loader import scenario_hash
 
     if method not in METHODS:
         raise SensitivityError(f"unknown method '{method}'; choose morris or sobol")
@@ -1258,8 +1251,6 @@ def _sensitivity(
             draws=drawn,
         )
         if out_dir is not None:
-            from incentsim.montecarlo import store
-
             result.write(out_dir)
             store.write_json(
                 Path(out_dir) / MANIFEST, {"identity": result.identity(), "status": "complete"}

@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from incentsim.engine.outcomes import describe
+from incentsim.errors import ScenarioError
 from incentsim.experiments.compare import (
     CONFIDENCE,
     Comparison,
@@ -63,9 +64,11 @@ from incentsim.experiments.compare import (
 )
 from incentsim.experiments.shocks import SHOCK_LIBRARY, ShockChoice, parse_shocks, with_shocks
 from incentsim.montecarlo.charts import outcome_title, unit_label
+from incentsim.montecarlo.charts import pyplot as _pyplot
 from incentsim.montecarlo.evaluator import Evaluator, evaluator_for
 from incentsim.montecarlo.options import RunKeywords, RunOptions
-from incentsim.montecarlo.summary import outcome_unit
+from incentsim.montecarlo.seeding import seed_label
+from incentsim.montecarlo.summary import describe_outcome, outcome_unit
 from incentsim.risk import cvar
 
 if TYPE_CHECKING:
@@ -265,7 +268,6 @@ class StressTest:
     def risks(self) -> pd.DataFrame:
         """Per case: P(budget exceeded) and P(reserve depleted) with Wilson intervals, the mean
         lowest reserve and the mean budget overrun."""
-        from incentsim.montecarlo.summary import describe_outcome
 
         rows = []
         for label in self.labels:
@@ -292,7 +294,6 @@ class StressTest:
         return self._resilience[outcome].copy()
 
     def _resilience_table(self, outcome: str) -> pd.DataFrame:
-        from incentsim.montecarlo.summary import describe_outcome
 
         if outcome not in self.outcome_names:
             raise ExperimentError(
@@ -448,7 +449,6 @@ class StressTest:
 
     def table(self, outcomes: Sequence[str] | None = None) -> str:
         """The terminal report: budget and reserve, the resilience matrix, breaking points."""
-        from incentsim.montecarlo.seeding import seed_label
 
         level = f"{self.confidence:.0%}"
         lines = [
@@ -499,7 +499,6 @@ class StressTest:
         """The resilience table as a heatmap: change against the baseline per case and outcome,
         green better and red worse for the designer (relative change; percentage points for
         probabilities), annotated."""
-        from incentsim.montecarlo.charts import pyplot as _pyplot
 
         names = self._shown(outcomes)
         labels = self.labels[1:]
@@ -546,7 +545,6 @@ def _worst_case_of(verdict: str) -> str:
 def _shocked_scenarios(base: Scenario, cases: Sequence[StressCase]) -> dict[str, Scenario]:
     """``case label -> base with the case's shocks``; a magnitude the scenario rejects is named
     with its shock."""
-    from incentsim.errors import ScenarioError
 
     shocked = {}
     for case in cases:
@@ -844,7 +842,6 @@ def _probe(
 
 def _limit_stats(limit: Limit, result: MonteCarloResult, confidence: float) -> OutcomeStats:
     """The limit's outcome in ``result``: its mean and interval (an unknown outcome raises)."""
-    from incentsim.montecarlo.summary import describe_outcome
 
     check_limit(limit, result)
     return describe_outcome(limit.outcome, result.outcomes[limit.outcome].to_numpy(), confidence)
