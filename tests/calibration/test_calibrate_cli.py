@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -27,17 +30,21 @@ def printed() -> dict[str, str]:
     return {}
 
 
+class Terminal(io.StringIO):
+    """A stderr that says it is a terminal, as a console running incentsim is."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 @pytest.fixture(scope="module")
 def calibrated(history: Path, printed: dict[str, str]) -> Path:
-    import contextlib
-    import io
-
     out = history.parent / "calibration"
     args = ["calibrate", str(SMALL), str(history), "--out", str(out), "--holdout", "1"]
-    text = io.StringIO()
-    with contextlib.redirect_stdout(text):
+    text, err = io.StringIO(), Terminal()
+    with contextlib.redirect_stdout(text), contextlib.redirect_stderr(err):
         assert main([*args, *SETS, *QUICK]) == 0
-    printed["out"] = text.getvalue()
+    printed["out"], printed["err"] = text.getvalue(), err.getvalue()
     return out
 
 
@@ -94,6 +101,28 @@ def test_prints_the_figures_for_people(calibrated: Path, printed: dict[str, str]
     assert "not identified" in text
     assert "opportunities lost" in text
     assert "program_cost" in text
+
+
+def test_no_progress_shows_no_bar_even_on_a_terminal(
+    calibrated: Path, printed: dict[str, str]
+) -> None:
+    assert printed["err"] == ""
+
+
+def test_a_terminal_shows_a_bar_counting_the_simulations(history: Path, tmp_path: Path) -> None:
+    args = ["calibrate", str(SMALL), str(history), "--out", str(tmp_path / "out"), *SETS]
+    text, err = io.StringIO(), Terminal()
+    with contextlib.redirect_stdout(text), contextlib.redirect_stderr(err):
+        assert main([*args, "--reps", "2", "--bootstrap", "10", "--holdout", "0"]) == 0
+    searched = re.search(r"(\d+) simulations\n", text.getvalue())
+    shown = re.search(
+        r"calibrate: (\d+)simulation \[[^,]*, [^,]*, (.*)\]$", err.getvalue().split("\r")[-1]
+    )
+    assert searched is not None
+    assert shown is not None
+    # the search's simulations, then the moments' spread and a simulated history
+    assert int(shown.group(1)) == int(searched.group(1)) + 2
+    assert shown.group(2).startswith("deal sizes, trend and seasonality")
 
 
 def test_run_with_draws_is_reproducible_whatever_the_workers(

@@ -97,7 +97,10 @@ VARIANCE_REPS: int = 50
 #: Simulated histories of the back-test, replayed by the payout rules as the history is.
 BACKTEST_HISTORIES: int = 20
 
-Progress = Callable[[str], None]
+#: Told each stage and simulation of a calibration: a short message, and how many simulations
+#: the step starts (1 for a search evaluation, the spread and the simulated history; 0 for
+#: a stage that only fits), so a progress bar can count simulations.
+Progress = Callable[[str, int], None]
 
 
 @dataclass(frozen=True)
@@ -252,7 +255,8 @@ def calibrate(
     passes
         Capacity-then-constants rounds.
     progress
-        Called with a short message at each stage and simulation.
+        Called with a short message and the simulations started (:data:`Progress`) at each
+        stage and simulation.
 
     Returns
     -------
@@ -264,7 +268,7 @@ def calibrate(
         The history has no partner booking revenue in its first period.
     """
 
-    say = progress or (lambda message: None)
+    say = progress or (lambda message, simulations: None)
     in_force = scenario.program if program is None else program
     periods = min(history_periods(transactions, scenario.calendar), 80)
     calendar = scenario.calendar.model_copy(update={"horizon_periods": periods})
@@ -329,7 +333,7 @@ def calibrate(
             key = tuple(np.round(u, 12))
             if key not in cache:
                 evaluations += 1
-                say(f"simulation {evaluations}")
+                say(f"simulation {evaluations}", 1)
                 cache[key] = measure(_simulate(_with(trial, u), seed, reps, len(table)))
             return cache[key]
 
@@ -360,20 +364,20 @@ def calibrate(
 
         fitted = table
         for round_ in range(passes):
-            say(f"pass {round_ + 1}: fitting capacity")
+            say(f"pass {round_ + 1}: fitting capacity", 0)
             fitted = calibrate_capacity(
                 _with(base, units), reps=reps, refit=round_ > 0, seed=fresh_seed(scenario.seed, 2)
             )
             fitted.to_csv(path, index=False, na_rep="")
             cache.clear()
             trial = base
-            say(f"pass {round_ + 1}: matching moments")
+            say(f"pass {round_ + 1}: matching moments", 0)
             units = full(_search(residuals, jacobian, units[free]))
         jac = np.zeros((len(matched), len(units)))
         jac[:, free] = jacobian(units[free], central=True)
         best = simulated(units)
         calibrated = _with(base, units)
-        say("sampling spread of the moments")
+        say("sampling spread of the moments", 1)
         spread, spread_cost = _run(
             calibrated,
             fresh_seed(scenario.seed, 6),
@@ -384,7 +388,7 @@ def calibrate(
         per_history = pd.DataFrame(
             [measure(spread.replication(r)) for r in range(VARIANCE_REPS)]
         ).reindex(columns=data.index)
-        say("deal sizes, trend and seasonality; payout replay of the program in force")
+        say("deal sizes, trend and seasonality; payout replay of the program in force", 1)
         deals_seed = fresh_seed(scenario.seed, 8)
         simulated_history = simulate_history(calibrated, seed=deals_seed).transactions
         rng = np.random.default_rng(fresh_seed(scenario.seed, 9))

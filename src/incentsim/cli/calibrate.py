@@ -20,7 +20,6 @@ line and column; nothing is written.
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from incentsim.cli._common import add_history_arguments, positive_int
@@ -70,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help="also calibrate without the last N periods and predict them (0: skip)",
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress messages")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
 
@@ -79,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     # loaded when the verb runs: every verb module is imported to build the parser
     from incentsim.calibration import calibrate, holdout_check, write_calibration
     from incentsim.calibration.estimate import history_hash
+    from incentsim.montecarlo.runner import progress_bar
     from incentsim.payout import read_transactions
 
     scenario = load_scenario(args.scenario, args.overrides)
@@ -96,20 +96,23 @@ def run(args: argparse.Namespace) -> int:
     if transactions.empty:
         raise IncentsimError(f"{args.history}: no transactions")
 
-    def say(message: str) -> None:
-        if not args.no_progress:
-            print(f"calibrate: {message}", file=sys.stderr, flush=True)
-
     options = {"program": program, "reps": args.reps, "bootstrap": args.bootstrap}
-    try:
-        calibration = calibrate(scenario, transactions, progress=say, **options)
-        holdout = (
-            holdout_check(scenario, transactions, args.holdout, progress=say, **options)
-            if args.holdout
-            else None
-        )
-    except ValueError as exc:
-        raise IncentsimError(f"{args.history}: {exc}") from None
+    # the bar of incentsim run, counting simulations (the search stops when it converges)
+    with progress_bar(None, "calibrate", not args.no_progress, unit="simulation") as bar:
+
+        def say(message: str, simulations: int) -> None:
+            bar.set_postfix_str(message, refresh=False)
+            bar.update(simulations)
+
+        try:
+            calibration = calibrate(scenario, transactions, progress=say, **options)
+            holdout = (
+                holdout_check(scenario, transactions, args.holdout, progress=say, **options)
+                if args.holdout
+                else None
+            )
+        except ValueError as exc:
+            raise IncentsimError(f"{args.history}: {exc}") from None
     try:
         written = write_calibration(
             calibration,

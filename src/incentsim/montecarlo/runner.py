@@ -453,11 +453,12 @@ class _DiskSink(Sink):
 
 @contextmanager
 def progress_bar(
-    total: int, name: str, progress: bool | str, unit: str = "block", initial: int = 0
+    total: int | None, name: str, progress: bool | str, unit: str = "block", initial: int = 0
 ) -> Iterator[Any]:
-    """A tqdm bar over ``total`` units (blocks by default), ``initial`` of them already done,
-    shown on a terminal or in a notebook (or always, if ``progress`` is ``"always"``); its
-    ``update(n)`` advances it."""
+    """A tqdm bar over ``total`` units (blocks by default; ``None``: a count, the total not
+    known beforehand), ``initial`` of them already done, shown on a terminal or in a notebook
+    (or always, if ``progress`` is ``"always"``); its ``update(n)`` advances it and
+    ``set_postfix_str(text, refresh)`` says what is being done."""
     interactive = sys.stderr.isatty() or "ipykernel" in sys.modules
     show = progress == "always" or (bool(progress) and interactive)
     if not show:
@@ -474,6 +475,9 @@ def progress_bar(
 
 class _NoBar:
     def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix_str(self, text: str, refresh: bool = True) -> None:
         pass
 
 
