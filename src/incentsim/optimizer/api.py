@@ -41,7 +41,7 @@ from incentsim.montecarlo.options import RunOptions
 from incentsim.montecarlo.seeding import fresh_seed
 from incentsim.optimizer.coefficients import ProblemSettings, design_problem, resolve_settings
 from incentsim.optimizer.coupling import Coupling, couple
-from incentsim.optimizer.evaluate import SimulatedCandidates, simulate_candidates
+from incentsim.optimizer.evaluate import SimulatedCandidates, lifted_budget, simulate_candidates
 from incentsim.optimizer.frontier import Frontier, trace_frontier
 from incentsim.optimizer.milp import DesignProblem, Risk, Solution, assess, solve
 from incentsim.optimizer.program_wide import (
@@ -68,7 +68,7 @@ from incentsim.optimizer.validate import (
     promised_outcomes,
     validate_design,
 )
-from incentsim.scenario.loader import load_scenario, scenario_hash
+from incentsim.scenario.loader import load_scenario, scenario_hash, with_values
 from incentsim.scenario.model import Scenario
 
 __all__ = ["OptimizationResult", "optimize", "prepare"]
@@ -397,15 +397,23 @@ def _optimize_on(
     if spec.coupling is not None and solution.has_design:
         joint_reps = spec.coupling.replications or spec.replications
 
-        def joint(choice: Mapping[str, int], reserve: float, at: Any) -> dict[str, np.ndarray]:
+        def joint(
+            choice: Mapping[str, int], reserve: float, at: Any, lift: bool = False
+        ) -> dict[str, np.ndarray]:
             picked = {g: space.candidates[g][c] for g, c in choice.items()}
             program = design_scenario(base, picked, settings, reserve, name)
+            if lift:
+                dumped = program.program.model_dump(mode="json")
+                program = with_values(program, lifted_budget(dumped))
             return joint_outcomes(spec, program, settings, reserve, at, joint_reps, **run_options)
+
+        def lifted(choice: Mapping[str, int], reserve: float, at: Any) -> dict[str, np.ndarray]:
+            return joint(choice, reserve, at, lift=True)
 
         ids = {g: [c.id for c in space.candidates[g]] for g in space.segments}
         problem, solution, coupling = couple(
             problem, solution, joint, ids, spec.coupling.iterations, joint_reps, seed, quiet_solve,
-            sim.partners,
+            sim.partners, lifted,
         )  # fmt: skip
     if spec.robust is not None and solution.has_design and nominal_ids:
         assert draws is not None  # drawn above for a robust optimisation

@@ -236,6 +236,16 @@ def segment_scenario(
             }
     if versions:
         values["program.versions"] = versions
+    values |= lifted_budget(program)
+    values["name"] = f"{base.name}/{segment}"
+    return with_values(base, values)
+
+
+def lifted_budget(program: Mapping[str, Any]) -> dict[str, Any]:
+    """The scenario changes (for :func:`~incentsim.scenario.loader.with_values`) that lift the
+    budget of ``program`` (a dumped program): no budget per period, no reserve, and contingent
+    rules that no longer scale a budget."""
+    values: dict[str, Any] = {}
     if program["contingent"]:  # the budget is lifted: nothing to scale
         values["program.contingent"] = {
             name: {**rule, "budget_scale": 1.0} for name, rule in program["contingent"].items()
@@ -243,8 +253,7 @@ def segment_scenario(
     values["program.budget.per_period"] = None
     values["program.budget.reserve.initial"] = 0.0
     values["program.budget.reserve.max"] = None
-    values["name"] = f"{base.name}/{segment}"
-    return with_values(base, values)
+    return values
 
 
 def _segment_partners(base: Scenario, segment: str, folder: Path) -> Path:

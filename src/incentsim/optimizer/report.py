@@ -282,6 +282,16 @@ def _coupling_lines(result: OptimizationResult) -> list[str]:
         f"  the joint and the segments' runs share no random numbers: differences in objective "
         f"below about {noise:,.0f} (95%) cannot be told from noise"
     )
+    for i in coupling.iterations:
+        if "budget_noise" in i:
+            verdict = "within noise, not corrected" if i["budget_agrees"] else "corrected"
+            lines.append(
+                f"  run {i['iteration']}: the budget's own effect (the same program with the "
+                f"budget lifted, same seed, paired): {i['budget_objective_effect']:+,.0f} "
+                f"± {i['budget_noise']:,.0f} in objective, "
+                f"{i['budget_incentive_cost_effect']:+,.0f} ± {i['budget_cost_noise']:,.0f} "
+                f"in cost ({verdict})"
+            )
     state = "consistent" if coupling.consistent else "NOT consistent"
     lines.append(f"  {state}: stopped as {coupling.stopped}")
     return lines

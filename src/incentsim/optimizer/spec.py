@@ -298,7 +298,8 @@ class RefineSpec(Strict):
 class CouplingSpec(Strict):
     """Budget coupling in the loop (:mod:`incentsim.optimizer.coupling`): the chosen design is
     simulated as one program (budget and reserve on) over ``replications`` (default: the
-    optimiser's), each segment's coefficients are corrected by what the joint run shows and
+    optimiser's), and again with the budget lifted on the same seed to measure the budget's own
+    effect precisely; each segment's coefficients are corrected by what the joint runs show and
     the problem re-solved, at most ``iterations`` times, until the choice repeats."""
 
     iterations: Annotated[int, Field(ge=1, le=20)] = 3
