@@ -21,8 +21,8 @@ from incentsim.scenario.loader import load_scenario
 SCENARIOS = Path(__file__).parents[2] / "scenarios"
 
 #: 30 partners over two quarters; two segments choose a tight partner cap (8,000) or keep the
-#: base one (60,000); the
-#: budget (125,000 a quarter, no reserve) binds for the costlier designs and cuts payouts.
+#: base one (60,000); the budget (125,000 a quarter, no reserve) binds for the costlier designs
+#: and cuts payouts.
 SPACE = {
     "scenario": str(SCENARIOS / "optimize_base.yaml"),
     "overrides": ["population.partners=30", "calendar.horizon_periods=2"],
