@@ -59,6 +59,7 @@ Run::
 
     .venv/bin/python benchmarks/optimizer.py                  # all four parts
     .venv/bin/python benchmarks/optimizer.py --part methods --budgets 0.5,1,2
+    .venv/bin/python benchmarks/optimizer.py --part methods --spec scenarios/optimize_levers.yaml
     .venv/bin/python benchmarks/optimizer.py --part candidates --repeat 5
     .venv/bin/python benchmarks/optimizer.py --part size --repeat 3
     .venv/bin/python benchmarks/optimizer.py --part chance
