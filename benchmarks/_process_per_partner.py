@@ -628,14 +628,16 @@ class ProcessPerPartner:
                     self.returns_next[i] += b.stuffing_return_rate * stuff
                     self.overhang[i] += (1.0 - b.stuffing_return_rate) * stuff
                     self.totals["stuffed"] += stuff
-            if window:
-                # Deals moved into the period close on its last days, whichever week moved them.
-                self.moved_waiting[i] += pulled * (1.0 - discount) + stuff
+            # Deals moved into the period close on its last days, whichever week moved them: the
+            # last week's revenue includes those moved in the weeks before (engine.days).
+            moved = pulled * (1.0 - discount) + stuff  # nothing outside the timing window
             if weeks_left == 1:
-                self.totals["last_week"] += booked
+                self.totals["last_week"] += booked + self.moved_waiting[i]
                 self.date_last_week(natural, released, closings, deferred_share, shape)
-                self.totals["last_day"] += self.moved_last * self.moved_waiting[i]
+                self.totals["last_day"] += self.moved_last * (self.moved_waiting[i] + moved)
                 self.moved_waiting[i] = 0.0
+            else:
+                self.moved_waiting[i] += moved
             deals = booked / deal_size
             deals += quick * (1.0 / (deal_size * b.quick_deal_size) - 1.0 / deal_size)
             self.totals["quick_deals"] += quick

@@ -3,7 +3,8 @@
 The benchmark compares the two on figures that are noisy (each draws its own closings); here
 both close every week's pipeline at its mean, and churn and recruitment draw the same uniforms
 (the baseline reads the engine's streams), so on a small case they must agree to the cent: every
-timing game (deals deferred, pulled forward, stuffed), revenue and payouts.
+timing game (deals deferred, pulled forward, stuffed), revenue, the last week's share of it,
+and payouts.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from incentsim.scenario.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from _process_per_partner import ProcessPerPartner  # type: ignore[import-not-found]  # noqa: E402
+from _process_per_partner import ProcessPerPartner  # noqa: E402
 
 
 class MeanClosings:
@@ -49,7 +50,7 @@ def both() -> tuple[ProcessPerPartner, dict[str, np.ndarray]]:
     )
     seed = 4
     baseline = ProcessPerPartner(scenario, seed)
-    baseline.closings_rng = MeanClosings()  # type: ignore[assignment]
+    baseline.closings_rng = MeanClosings()
     baseline.run()
     population_seed, market_seed, partner_seed = np.random.SeedSequence(seed).spawn(3)
     partners, market = draw_partners_and_market(scenario, population_seed, market_seed, 1)
@@ -83,6 +84,9 @@ def test_timing_games_revenue_and_payouts_agree_to_the_cent(
         assert baseline.totals[key] == pytest.approx(outcomes[engine_key][0], rel=1e-9, abs=0.01)
     revenue = sum(baseline.revenue_per_period)
     assert revenue == pytest.approx(outcomes["revenue_gross"][0], rel=1e-9)
+    # Deals moved in the period's earlier weeks count in its last week, as in the engine.
+    last_week = baseline.totals["last_week"] / revenue
+    assert last_week == pytest.approx(outcomes["last_week_share"][0], rel=1e-9)
     retained = sum(baseline.active[i] for i, start in enumerate(baseline.active_from) if start == 0)
     initial = sum(start == 0 for start in baseline.active_from)
     assert retained / initial == pytest.approx(outcomes["retention"][0], abs=1e-12)
