@@ -40,8 +40,11 @@ neither), tier benefits, look-back windows over one period, maintenance fraction
 remediation plans. Population and market are drawn with the engine's own functions
 (:func:`incentsim.population.sample.build_partners`,
 :func:`incentsim.market.demand.market_path`) from the same seed split as
-:func:`incentsim.engine.simulation.simulate_block`; the partners' own draws come from Python's
-``random`` (so the numbers agree with the engine's in distribution, not draw for draw).
+:func:`incentsim.engine.simulation.simulate_block`. Churn and recruitment draw their uniforms
+from the engine's own churn and recruitment streams (common random numbers: one array a close,
+read per partner), so a paired comparison is not swamped by which large partner happened to
+leave; closings and closing days come from Python's ``random`` (so those numbers agree with the
+engine's in distribution, not draw for draw).
 """
 
 from __future__ import annotations
@@ -163,10 +166,15 @@ class ProcessPerPartner:
         cp = compile_program(scenario.program, partners.segment_names, partners.region_names)
         check_supported(scenario, cp, partners)
         self.scenario, self.cp, self.b = scenario, cp, scenario.behaviour
-        closings_seed, churn_seed = (int(s.generate_state(1)[0]) for s in partner_seed.spawn(2))
-        self.closings_rng, self.churn_rng = random.Random(closings_seed), random.Random(churn_seed)
-        self.recruit_rng = random.Random(int(partner_seed.spawn(1)[0].generate_state(1)[0]))
-        self.days_rng = random.Random(int(partner_seed.spawn(1)[0].generate_state(1)[0]))
+        # Churn and recruitment draw the engine's own streams (common random numbers: the same
+        # partner slot leaves or joins on the same uniform draw in both), closings and closing
+        # days Python's random from seeds of their own.
+        streams = np.random.default_rng(partner_seed)
+        self.churn_stream = streams.spawn(3)[2]
+        self.recruit_stream = streams.spawn(2)[1]
+        closings_seed, days_seed = (int(s.generate_state(1)[0]) for s in partner_seed.spawn(2))
+        self.closings_rng, self.days_rng = random.Random(closings_seed), random.Random(days_seed)
+        self.n_slots = partners.group.shape[1]
         self.noise = forecast_noise(self.b, scenario.calendar.weeks_per_period)
         share = self.b.moved_deals_last_day_share
         # Moved and released deferred deals' shares of the last business day (engine.days).
@@ -325,11 +333,11 @@ class ProcessPerPartner:
     # ----------------------------------------------------------------------------------------
     # partner decision rules, one partner at a time
 
-    def joins(self, i: int) -> bool:
-        """Whether recruiting candidate ``i`` joins: the rate the program would pay it at its
-        expected revenue against the normal rate (odds scaled as the engine's)."""
+    def joins(self, i: int, draw: float) -> bool:
+        """Whether recruiting candidate ``i`` joins on the uniform ``draw``: the rate the program
+        would pay it at its expected revenue against the normal rate (odds scaled as the
+        engine's)."""
         b = self.b
-        draw = self.recruit_rng.random()
         if self.acceptance >= 1.0:
             return True
         revenue = self.capacity[i] * self.wallet(self.initial_loyalty[i]) * self.wpp
@@ -620,14 +628,16 @@ class ProcessPerPartner:
                     self.returns_next[i] += b.stuffing_return_rate * stuff
                     self.overhang[i] += (1.0 - b.stuffing_return_rate) * stuff
                     self.totals["stuffed"] += stuff
-            if window:
-                # Deals moved into the period close on its last days, whichever week moved them.
-                self.moved_waiting[i] += pulled * (1.0 - discount) + stuff
+            # Deals moved into the period close on its last days, whichever week moved them: the
+            # last week's revenue includes those moved in the weeks before (engine.days).
+            moved = pulled * (1.0 - discount) + stuff  # nothing outside the timing window
             if weeks_left == 1:
-                self.totals["last_week"] += booked
+                self.totals["last_week"] += booked + self.moved_waiting[i]
                 self.date_last_week(natural, released, closings, deferred_share, shape)
-                self.totals["last_day"] += self.moved_last * self.moved_waiting[i]
+                self.totals["last_day"] += self.moved_last * (self.moved_waiting[i] + moved)
                 self.moved_waiting[i] = 0.0
+            else:
+                self.moved_waiting[i] += moved
             deals = booked / deal_size
             deals += quick * (1.0 / (deal_size * b.quick_deal_size) - 1.0 / deal_size)
             self.totals["quick_deals"] += quick
@@ -705,19 +715,21 @@ class ProcessPerPartner:
         )
         env.process(self.payout_run(env, period, accrued, front))
         self.update_loyalty(period, accrued[0].tolist(), front[0].tolist())
+        churn_draws = self.churn_stream.random(self.n_slots)
         for i in range(n):
             self.mdf_boost[i] = claims[i] * b.mdf_pipeline_return / wpp
             target = max(1.0 - b.satisfaction_demand_effect * (self.csat0[i] - csat[i]), 0.0)
             self.demand_kept[i] += self.demand_step * (target - self.demand_kept[i])
-            if self.active[i] and self.churn_rng.random() < self.churn_probability(i):
+            if self.active[i] and churn_draws[self.slots[i]] < self.churn_probability(i):
                 self.active[i] = False
                 self.pipeline[i] = self.held[i] = 0.0
             self.revenue[i] = self.deals[i] = self.new_logos[i] = 0.0
             self.co_sell_revenue[i] = self.effort_sum[i] = 0.0
             self.returns[i], self.returns_next[i] = self.returns_next[i], 0.0
         self.period = period + 1
+        recruit_draws = self.recruit_stream.random(self.n_slots)
         for i in range(n):
-            if self.active_from[i] == period + 1 and self.joins(i):
+            if self.active_from[i] == period + 1 and self.joins(i, recruit_draws[self.slots[i]]):
                 self.joined[i] = self.active[i] = True
                 self.join_period[i] = period + 1
                 self.loyalty[i] = self.initial_loyalty[i]
