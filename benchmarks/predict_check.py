@@ -104,10 +104,12 @@ def with_partners(scenario: Scenario, path: Path) -> Scenario:
     return scenario.model_copy(update={"population": population})
 
 
-def check(partners: int, seed: int, *, reps: int, bootstrap: int) -> None:
+def check(
+    partners: int, seed: int, true_constants: dict[str, float], *, reps: int, bootstrap: int
+) -> None:
     """Run the four steps and print the comparison."""
     sets = [f"population.partners={partners}", "population.recruitment.per_period=0"]
-    truth_sets = sets + [f"behaviour.{k}={v}" for k, v in TRUTH.items()]
+    truth_sets = sets + [f"behaviour.{k}={v}" for k, v in true_constants.items()]
     file_a = ROOT / "scenarios" / "baseline.yaml"
     file_b = ROOT / "scenarios" / "variant_richer_rebates.yaml"
     truth = incentsim.load_scenario(file_a, truth_sets)
@@ -153,7 +155,7 @@ def check(partners: int, seed: int, *, reps: int, bootstrap: int) -> None:
     order += ["loyalty_mean", "retention", "churned"]
     print(
         f"{partners} partners x {truth.calendar.horizon_periods} quarters, seed {seed}; "
-        f"A: {file_a.name}, B: {file_b.name}; truth {TRUTH}"
+        f"A: {file_a.name}, B: {file_b.name}; truth {true_constants}"
     )
     print(
         f"CPU seconds: truth {truth_seconds:.0f}, calibration {calibrate_seconds:.0f} "
@@ -179,14 +181,17 @@ def check(partners: int, seed: int, *, reps: int, bootstrap: int) -> None:
                 line += f"  {'yes' if inside else 'NO '} "
         print(line)
     print(f"truth inside the calibrated 90% interval: {hits} of {len(order)}")
-    print("calibrated constants (truth; prior):")
+    print("estimated constants (truth; prior):")
     for c in fitted.constants:
-        true = TRUTH.get(c.name, c.prior)
+        true = true_constants.get(c.name, c.prior)
         print(
             f"  {c.name:<22} {c.value:.4g} [{c.low:.4g}, {c.high:.4g}] "
             f"{'identified' if c.identified else 'kept at prior'} (truth {true:g}; prior "
             f"{c.prior:g})"
         )
+    for name, (value, *_) in fitted.unidentified.items():
+        if name in true_constants:
+            print(f"  {name:<22} {value:.4g} not estimated (truth {true_constants[name]:g})")
 
 
 def main() -> None:
@@ -195,8 +200,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--reps", type=int, default=BLOCK_SIZE, help="calibration replications")
     parser.add_argument("--bootstrap", type=int, default=200)
+    parser.add_argument(
+        "--truth",
+        nargs="*",
+        default=[],
+        metavar="NAME=VALUE",
+        help="more true behaviour constants, or other values (e.g. effort_elasticity=3)",
+    )
     args = parser.parse_args()
-    check(args.partners, args.seed, reps=args.reps, bootstrap=args.bootstrap)
+    true_constants = dict(TRUTH)
+    for item in args.truth:
+        name, _, value = item.partition("=")
+        true_constants[name] = float(value)
+    check(args.partners, args.seed, true_constants, reps=args.reps, bootstrap=args.bootstrap)
 
 
 if __name__ == "__main__":
