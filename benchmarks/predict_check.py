@@ -21,7 +21,8 @@ interval over replications and draws, the error of each, and whether the truth f
 calibrated interval; then the calibrated constants. The truth is one realisation: its own
 noise (demand, partners' draws) is part of what the interval has to cover.
 
-    .venv/bin/python benchmarks/predict_check.py                  # 300 partners, ~2-3 min CPU
+    .venv/bin/python benchmarks/predict_check.py                  # 300 partners, ~4 min of CPU
+    .venv/bin/python benchmarks/predict_check.py --truth effort_elasticity=3  # unestimated
     .venv/bin/python benchmarks/predict_check.py --partners 1000 --seed 2
 """
 
@@ -181,13 +182,13 @@ def check(
                 line += f"  {'yes' if inside else 'NO '} "
         print(line)
     print(f"truth inside the calibrated 90% interval: {hits} of {len(order)}")
-    print("estimated constants (truth; prior):")
+    print("estimated constants:")
     for c in fitted.constants:
         true = true_constants.get(c.name, c.prior)
+        verdict = "identified" if c.identified else f"not identified: uses the prior {c.prior:g}"
         print(
-            f"  {c.name:<22} {c.value:.4g} [{c.low:.4g}, {c.high:.4g}] "
-            f"{'identified' if c.identified else 'kept at prior'} (truth {true:g}; prior "
-            f"{c.prior:g})"
+            f"  {c.name:<22} estimate {c.estimate:.4g} [{c.low:.4g}, {c.high:.4g}] {verdict} "
+            f"(truth {true:g})"
         )
     for name, (value, *_) in fitted.unidentified.items():
         if name in true_constants:
