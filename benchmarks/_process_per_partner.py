@@ -701,6 +701,7 @@ class ProcessPerPartner:
             audited_co_sell_revenue=zeros,
             audited_spiff_revenue=np.zeros((1, n, 0)),
             audited_spiff_deals=np.zeros((1, n, 0)),
+            week_revenue=np.zeros((1, n, 0)),
         )
         self.pstate, assessment = assess_period(
             cp, self.pstate, self.group_array, metrics, self.scenario.calendar.periods_per_year

@@ -86,6 +86,25 @@ def test_program_file_with_calendar_options(tmp_path: Path) -> None:
     assert df["rebate"].tolist() == [20.0, 10.0]
 
 
+def test_a_bonus_window_too_long_for_the_calendar_option_exits_2(tmp_path: Path) -> None:
+    program = tmp_path / "program.yaml"
+    program.write_text(
+        "tiers:\n  member:\n    rebate_rate: 0.01\n"
+        "bonuses:\n  monthly: {horizon_weeks: 4, threshold: 3000, reward: 100}\n"
+    )
+    tx = tmp_path / "tx.csv"
+    tx.write_text("partner_id,date,amount\nA,2027-01-08,1000\n")
+    out = tmp_path / "out"
+    done = incentsim(
+        "payout", str(program), str(tx), "--out", str(out), "--weeks-per-period", "6", cwd=tmp_path
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "program.bonuses.monthly.horizon_weeks 4: a window must fit" in done.stderr
+    assert "(--weeks-per-period)" in done.stderr
+    assert not out.exists()
+
+
 def test_bad_file_exits_2_with_line_numbers_and_writes_nothing(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text(

@@ -350,6 +350,7 @@ def test_partner_cap_trims_components_in_reverse_statement_order():
         "co_sell": [0],
         "milestones": [0],
         "pacers": [0],
+        "bonuses": [0],
         "true_up": [0],
         "mdf": [0],
         "awards": [0],

@@ -41,7 +41,8 @@ AWARD_RULES = tuple(
 )
 
 #: Program-wide settings an override may not change (refused by the schema, tested below).
-PROGRAM_WIDE = ("budget.per_period", "budget.reserve.", *AWARD_RULES)
+#: A bonus's window length is one for the program (its windows are one calendar).
+PROGRAM_WIDE = ("budget.per_period", "budget.reserve.", "bonuses.*.horizon_weeks", *AWARD_RULES)
 #: Changes over time, set on the program only (an override cannot hold them, tested below).
 PROGRAM_ONLY = ("versions.", "contingent.")
 
@@ -122,6 +123,8 @@ def candidates(path: str, current: Any, program: dict[str, Any]) -> list[dict[st
         sibling = "above" if name == "below" else "below"
         level = 1.0 if current is None else current
         return [{name: v, sibling: None} for v in (level * 0.9, level * 1.1, 0.5, 2.0)]
+    if name == "threshold" and path.startswith("bonuses."):  # a bonus's threshold stands alone
+        return [{name: current * 0.5}, {name: current * 2.0}]
     if name in ("threshold", "target", "quota_fraction"):  # exactly one of the two is set
         amount = "target" if path.startswith("pacers.") else "threshold"
         sibling = "quota_fraction" if name == amount else amount
@@ -180,7 +183,8 @@ def put(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 #: The scenario the changes are simulated on: every construct on, a budget that runs short
 #: (so shortfall policy and reserve settings bite) and two program years (so milestones can be
 #: earned twice and true-ups happen), plus an annual accelerator and a quarterly pacer (as in
-#: ``scenarios/pacer.yaml``) for the settings of components on horizons of their own, a
+#: ``scenarios/pacer.yaml``) and a monthly bonus (as in ``scenarios/monthly_bonus.yaml``) for
+#: the settings of components on horizons of their own, a
 #: category award (set here: the bundled scenario's numbers stay as they are), a year-two cut
 #: announced a quarter ahead, phased in over two quarters with incumbents grandfathered for one,
 #: and a rule that lowers thresholds, raises a rate and widens the budget when demand is below
@@ -192,6 +196,7 @@ SETTINGS = [
     "program.accelerators.annual_kicker="
     "{quota_fraction: 1.0, multiplier: 2.0, cap: 20000, horizon_periods: 4}",
     "program.pacers={on_pace: {horizon_periods: 4, quota_fraction: 1.0, reward: 1500}}",
+    "program.bonuses={monthly: {horizon_weeks: 4, threshold: 12000, reward: 400, rate: 0.01}}",
     "program.awards.rising.metric=growth",
     "program.awards.rising.within=segment",
     "program.awards.rising.size_band=[0, 0.5]",
@@ -304,6 +309,8 @@ def test_the_walk_finds_every_construct(base: Scenario) -> None:
         "accelerators.annual_kicker.horizon_periods",
         "pacers.on_pace.every_periods",
         "pacers.on_pace.target",
+        "bonuses.monthly.horizon_weeks",
+        "bonuses.monthly.rate",
         "awards.rising.size_band",
         "awards.rising.cadence_periods",
         "versions.refresh.grandfather_periods",

@@ -95,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         write_statements,
     )
     from incentsim.payout.versions import read_indicators
+    from incentsim.program.windows import window_problems
     from incentsim.report.statements import statement_pages
 
     document = load_document(args.program, args.overrides)
@@ -121,6 +122,11 @@ def run(args: argparse.Namespace) -> int:
                 option = options[field][0] if field in options else "calendar"
                 problems.append(f"{option}: {str(error['msg']).removeprefix('Value error, ')}")
             raise IncentsimError("invalid calendar option: " + "; ".join(problems)) from None
+
+    problems = window_problems(program, calendar.weeks_per_period)
+    if problems:
+        given = " (--weeks-per-period)" if args.weeks_per_period is not None else ""
+        raise IncentsimError(f"{args.program}: {problems[0]}{given}")
 
     mapping = ColumnMapping.load(args.columns) if args.columns else None
     transactions = read_transactions(

@@ -42,6 +42,7 @@ thresholds, notches or caps except through the payouts those rules produce.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -62,6 +63,8 @@ from incentsim.program.rules import (
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
+#: What an assessment is expected to pay for its revenue (a period's, or a window's inside it).
+Price = Callable[[FloatArray], FloatArray]
 
 # Two-point Gauss-Hermite rule for a standard normal (exact for polynomials up to degree 3):
 # enough to smooth a notch over the partner's uncertainty at a third of the cost of three points.
@@ -124,10 +127,16 @@ def expected_payout(
     outlook: Outlook,
 ) -> FloatArray:
     """Expected period payout when period revenue is ``revenue`` give or take ``spread`` (sd)."""
+    return expected_value(lambda x: priced_payout(cp, pstate, group, x, outlook), revenue, spread)
+
+
+def expected_value(price: Price, revenue: FloatArray, spread: FloatArray) -> FloatArray:
+    """Expected ``price`` of an assessment's revenue (a period's, or a window's inside it:
+    :mod:`incentsim.engine.window_outlook`) when it is ``revenue`` give or take ``spread``
+    (sd), by the two-point rule."""
     total = np.zeros_like(revenue)
     for node, weight in zip(_NODES, _WEIGHTS, strict=True):
-        x = _node_revenue(revenue, node, spread)
-        total += weight * priced_payout(cp, pstate, group, x, outlook)
+        total += weight * price(_node_revenue(revenue, node, spread))
     return total
 
 
@@ -234,10 +243,18 @@ def payout_outlook(
     lowers it. The expected payout at ``expected_revenue`` (the two-point rule's first two
     points) comes for free.
     """
-    points = [
-        priced_payout(cp, pstate, group, _node_revenue(expected_revenue, k, spread), outlook)
-        for k in (-1.0, 1.0, 3.0)
-    ]
+    return smoothed_outlook(
+        lambda x: priced_payout(cp, pstate, group, x, outlook), expected_revenue, spread
+    )
+
+
+def smoothed_outlook(
+    price: Price, expected_revenue: FloatArray, spread: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`payout_outlook` for any ``price`` of an assessment's revenue (a period's, or a
+    window's inside it: :mod:`incentsim.engine.window_outlook`): the smoothed rate per unit
+    of extra revenue and the expected price at ``expected_revenue``."""
+    points = [price(_node_revenue(expected_revenue, k, spread)) for k in (-1.0, 1.0, 3.0)]
     step = np.multiply(spread, 2.0)
     np.maximum(step, 1e-9, out=step)
     rate = np.subtract(points[2], points[0])
@@ -285,11 +302,20 @@ def moved_revenue_rate(
     would see only the cap, or mostly the floor).
     """
 
+    return centred_rate(
+        lambda x: priced_payout(cp, pstate, group, x, outlook), expected_revenue, spread
+    )
+
+
+def centred_rate(price: Price, expected_revenue: FloatArray, spread: FloatArray) -> FloatArray:
+    """:func:`moved_revenue_rate` for any ``price`` of an assessment's revenue (a period's,
+    or a window's inside it: :mod:`incentsim.engine.window_outlook`)."""
+
     def expected(revenue: FloatArray) -> FloatArray:
         total = np.zeros_like(revenue)
         for node, w in zip(_NODES_FINE, _WEIGHTS_FINE, strict=True):
             x = np.maximum(revenue + node * spread, 0.0)
-            total += w * priced_payout(cp, pstate, group, x, outlook)
+            total += w * price(x)
         return total
 
     half = 0.5 * spread
@@ -482,22 +508,21 @@ def pull_reach(
 
 def timing_choice(
     behaviour: Behaviour,
-    cp: CompiledProgram,
-    pstate: ProgramState,
-    group: IntArray,
-    expected_revenue: FloatArray,
-    spread: FloatArray,
+    price: Price,
     closings: FloatArray,
     pulls: tuple[PullOption, ...],
     next_rate: FloatArray,
     weight: FloatArray,
     next_weight: FloatArray,
     gaming: FloatArray,
-    outlook: Outlook,
     base: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Pipeline pulled into this period, its discount, and the share of this week's closings
     deferred.
+
+    The same choice is made at the end of a bonus's window inside the period
+    (:mod:`incentsim.engine.window_outlook`): ``price`` is then what the window is expected to
+    pay and ``next_rate`` what the moved revenue would earn in the next window.
 
     The choice is made at the start of the week, before the week's closings are known: the
     partner weighs deferring a share of what it expects to close (``closings``) and each of
@@ -508,8 +533,11 @@ def timing_choice(
 
     Parameters
     ----------
-    expected_revenue
-        Period revenue the partner expects without moving anything.
+    price
+        The payout the partner expects when ``booked`` more revenue (negative: less) is booked
+        in the period than it expects without moving anything, ``price(booked)`` (smoothed
+        over its uncertainty, e.g. :func:`expected_payout` at the expected revenue plus
+        ``booked``).
     closings
         This week's expected natural closings (what could be deferred).
     pulls
@@ -521,8 +549,7 @@ def timing_choice(
     gaming
         Gaming propensity in [0, 1].
     base
-        The expected payout at ``expected_revenue`` when already known (saves two payout
-        evaluations).
+        ``price`` of nothing moved when already known (saves two payout evaluations).
 
     Returns
     -------
@@ -531,8 +558,8 @@ def timing_choice(
         of the week's closings deferred, and the payout the partner expects after its choice.
     """
     if base is None:
-        base = expected_payout(cp, pstate, group, expected_revenue, spread, outlook)
-    shape = np.shape(expected_revenue)
+        base = price(np.zeros(np.shape(closings)))
+    shape = np.shape(base)
     # The best option so far, updated in place (doing nothing gains 0 and is kept unless an
     # option gains more).
     best_gain = np.zeros(shape)
@@ -547,7 +574,7 @@ def timing_choice(
     def consider(move: FloatArray, booked: FloatArray, cost: FloatArray | float) -> BoolArray:
         """Keep moving ``move`` (``booked`` of it this period, at a further ``cost``) where it
         gains more than the best option so far; where it does."""
-        payout = expected_payout(cp, pstate, group, expected_revenue + booked, spread, outlook)
+        payout = price(booked)
         gain = weight * (payout - base) - moved_worth * move - friction * np.abs(move) - cost
         better = gain > best_gain
         put_where(best_gain, better, gain)

@@ -154,6 +154,7 @@ _COMPONENT_LABELS = {
     "co_sell": "Co-sell bonuses",
     "milestones": "Loyalty milestones",
     "pacers": "Pacer bonuses",
+    "bonuses": "Window bonuses",
     "true_up": "Annual true-up",
     "mdf": "MDF reimbursed",
     "awards": "Category awards",
@@ -574,6 +575,7 @@ def _switches(program: Program) -> dict[str, bool]:
         "co_sell": program.co_sell.rate > 0,
         "milestones": bool(program.milestones),
         "pacers": bool(program.pacers),
+        "bonuses": bool(program.bonuses),
         "true_up": budget.true_up.enabled,
         "mdf": program.mdf.accrual_rate > 0
         or any(t.mdf_accrual_rate for t in program.tiers.values()),

@@ -24,7 +24,7 @@ import pandas as pd
 import simpy
 from numpy.typing import NDArray
 
-from incentsim.engine import allocator, days, decisions, satisfaction, tournament
+from incentsim.engine import allocator, days, decisions, satisfaction, tournament, window_outlook
 from incentsim.engine.horizon_outlook import HorizonOutlook, horizon_outlook
 from incentsim.engine.recorder import Recorder
 from incentsim.engine.versions import ProgramInForce
@@ -87,6 +87,19 @@ class _PeriodUplifts:
     size: FloatArray
     ramp: FloatArray
     remediation: FloatArray
+
+
+@dataclass(frozen=True)
+class _WindowBonus:
+    """What the bonus window a week is in means to partners, ``(R, N)``: the ``reward`` it adds
+    to one more unit of effort, the window's expected ``pay`` and its ``price`` of revenue
+    booked (:func:`decisions.timing_choice`), and what revenue moved into the next window earns
+    there (``moved_rate``)."""
+
+    reward: FloatArray
+    pay: FloatArray
+    price: decisions.Price
+    moved_rate: FloatArray
 
 
 def _peer_median(values: FloatArray, members: NDArray[np.bool_]) -> FloatArray:
@@ -247,6 +260,7 @@ class Simulation:
         self._period = 0
         self._week_in_period = 0
         self._m_next = np.zeros(shape)
+        self._window_next: tuple[FloatArray, FloatArray] | None = None
         self._m_moved = np.zeros(shape)
         self._ratchet: FloatArray | None = None
         self._standings: tournament.Standings | None = None  # the awards' cut-offs as read
@@ -295,6 +309,10 @@ class Simulation:
         self.spiff_revenue = np.zeros((*shape, n_spiffs))
         self.spiff_deals = np.zeros((*shape, n_spiffs))
         self.effort_sum = np.zeros(shape)
+        # revenue by week of the period, for the bonuses on windows inside it
+        self.week_revenue = np.zeros(
+            (*shape, self.calendar.weeks_per_period if self.cp.bonus_weeks else 0)
+        )
         self.returns = self.returns_next
         self.returns_next = np.zeros(shape)
 
@@ -458,6 +476,7 @@ class Simulation:
         wpp = cal.weeks_per_period
         self._week_in_period = week % wpp
         weeks_left = wpp - self._week_in_period
+        window = window_outlook.window_week(self._week_in_period, wpp, self.cp.bonus_weeks)
         active = self.active
         if self._week_in_period == 0:
             if self.in_force is not None:
@@ -478,7 +497,8 @@ class Simulation:
         # week), and the reward for one more unit this period and next.
         outlook = self._outlook()
         closing_rate = self.pipeline / cycle * supply
-        carried = self.held if self._week_in_period == 0 else 0.0
+        # Deals deferred at a bonus window's end inside the period come back in the next window.
+        carried = self.held if window.opening or not window.last else 0.0
         expected = self.revenue + carried + closing_rate * weeks_left
         typical = np.maximum(potential * wpp, 1.0)
         spread = np.maximum(
@@ -488,8 +508,10 @@ class Simulation:
         m_this, payout_now = decisions.payout_outlook(
             self.cp, self.pstate, self.group, expected, spread, outlook
         )
-        gaming_window = weeks_left <= b.timing_weeks
-        if self._week_in_period == 0 or (gaming_window and weeks_left == b.timing_weeks):
+        period_gaming = weeks_left <= b.timing_weeks
+        # With bonus windows inside the period, the period's games are played in its last window.
+        gaming_window = period_gaming and window.last
+        if self._week_in_period == 0 or (period_gaming and weeks_left == b.timing_weeks):
             self._m_next, self._m_moved, self._ratchet = self._next_period_rates(
                 expected, spread, closing_rate, typical, outlook, gaming_window
             )
@@ -505,6 +527,10 @@ class Simulation:
             m_moved = m_moved + self._ratchet  # what moving a unit into this period costs
         if self.cp.awards.count:
             reward = reward + weight * self._award_rate(expected, spread, share_this)
+        bonus = None
+        if self.cp.bonus_weeks:
+            bonus = self._window_bonus(window, closing_rate, typical)
+            reward = reward + bonus.reward
         target = decisions.target_effort(b, p.responsiveness, reward)
         self.effort = self.effort + b.effort_adjustment * (target - self.effort)
         quick_share = decisions.quick_deal_choice(
@@ -520,27 +546,28 @@ class Simulation:
         # Timing games in the last weeks of the period, chosen before the week's closings are
         # known: pull part of the pipeline in, or defer a share of whatever closes this week.
         pulled = discount = deferred_share = stuff = self._nothing
-        if gaming_window:
-            if weeks_left not in self._pull_reach:
-                self._pull_reach[weeks_left] = decisions.pull_reach(b, cycle, weeks_left)
-            pulls = decisions.pull_options(
-                b, self.pipeline, cycle, weeks_left, self._pull_reach[weeks_left]
+        window_gaming = not window.last and window.weeks_left <= b.timing_weeks
+        moving = gaming_window or window_gaming
+        if moving:
+            # At the period's end, or at a bonus window's end inside it (the bonus alone prices
+            # the move there: the deals stay in the period).
+            move_price, base, moved_rate, moved_weight = self._timing_terms(
+                expected, spread, m_moved, payout_now, outlook, bonus, gaming_window
             )
+            gap = window.weeks_left
+            if gap not in self._pull_reach:
+                self._pull_reach[gap] = decisions.pull_reach(b, cycle, gap)
+            pulls = decisions.pull_options(b, self.pipeline, cycle, gap, self._pull_reach[gap])
             pulled, discount, deferred_share, payout_after = decisions.timing_choice(
                 b,
-                self.cp,
-                self.pstate,
-                self.group,
-                expected,
-                spread,
+                move_price,
                 closing_rate,
                 pulls,
-                m_moved,
+                moved_rate,
                 weight,
-                next_weight,
+                moved_weight,
                 p.gaming_propensity,
-                outlook,
-                base=payout_now,
+                base=base,
             )
             pulled = pulled * active
             deferred_share = deferred_share * active
@@ -564,7 +591,8 @@ class Simulation:
                         next_weight,
                         p.gaming_propensity,
                         outlook,
-                        base=payout_after,
+                        # stuffing is priced on the period's payout alone
+                        base=payout_after if bonus is None else None,
                     )
                     * active
                 )
@@ -593,7 +621,7 @@ class Simulation:
             quick_size = deal_size * b.quick_deal_size
             n_deals = n_deals + quick / quick_size
         natural, released = closings, None
-        if self._week_in_period == 0:
+        if window.opening:
             natural, released = closings.copy(), self.held
             closings += self.held
             self.held = np.zeros_like(self.held)
@@ -602,7 +630,7 @@ class Simulation:
         closings -= from_stock
 
         booked = closings
-        if gaming_window:
+        if moving:
             pulled = np.minimum(pulled, self.pipeline)
             deferred = deferred_share * closings
             self.pipeline -= pulled
@@ -625,23 +653,95 @@ class Simulation:
         self.new_logos += deals * p.new_logo_share
         self.co_sell_revenue += booked * p.co_sell_share
         self.effort_sum += self.effort
+        if self.cp.bonus_weeks:
+            self.week_revenue[..., self._week_in_period] = booked
         in_window = self._spiff_window(week)
         spiff_revenue = booked[..., None] * self.product_share * in_window
         self.spiff_revenue += spiff_revenue
         self.spiff_deals += spiff_revenue / deal_size[..., None]
         self._duplicates(deals, booked, spiff_revenue, deal_size, in_window)
         week_booked, week_deals, moved = booked, deals, None
-        if gaming_window:
-            # Deals moved into the period close on its last business days (engine.days).
+        if moving:
+            # Deals moved into the period (or a bonus window) close on its last business days
+            # (engine.days).
             moved = pulled * (1.0 - discount) + stuff
             to_revenue, to_deals, moved = self.period_end.close(
-                moved, moved / deal_size, weeks_left == 1
+                moved, moved / deal_size, window.closing
             )
             week_booked, week_deals = booked + to_revenue, deals + to_deals
         self.recorder.week(week, week_booked, week_deals)
         if self.recorder.dates(week):
-            kept = 1.0 - deferred_share if gaming_window else None
+            kept = 1.0 - deferred_share if moving else None
             self._date_closings(week, natural, released, closings, kept, moved, n_deals)
+
+    def _window_bonus(
+        self, window: window_outlook.WindowWeek, closing_rate: FloatArray, typical: FloatArray
+    ) -> _WindowBonus:
+        """What the bonus window this week is in means to partners
+        (:mod:`incentsim.engine.window_outlook`): the reward for one more unit of effort
+        through its bonus and the next window's (by the share of this week's pipeline closing
+        before the window ends), its expected pay and price, and what revenue moved into the
+        next window earns there (kept from the window's first week and its first week of timing
+        games, like next period's rates)."""
+        b, wpp, hw = self.behaviour, self.calendar.weeks_per_period, self.cp.bonus_weeks
+        so_far = self.week_revenue[..., window.start : self._week_in_period].sum(axis=-1)
+        carried = self.held if window.opening else 0.0
+        expected = so_far + carried + closing_rate * window.weeks_left
+        spread = window_outlook.window_spread(
+            self.noise, window.weeks_left, wpp, expected, typical * window.length / wpp
+        )
+        rate, pay = window_outlook.window_outlook(self.terms, expected, spread)
+        if window.opening or window.weeks_left == b.timing_weeks or self._window_next is None:
+            length = window_outlook.next_length(window, wpp, hw)
+            expected_next = closing_rate * length
+            spread_next = window_outlook.window_spread(
+                self.noise, length, wpp, expected_next, typical * length / wpp
+            )
+            self._window_next = (
+                window_outlook.window_outlook(self.terms, expected_next, spread_next)[0],
+                window_outlook.window_moved_rate(self.terms, expected_next, spread_next),
+            )
+        rate_next, moved_next = self._window_next
+        share = 1.0 - np.exp(-window.weeks_left / self.partners.deal_cycle_weeks)
+        weight_next = self.next_weight if window.last else self.weight
+        return _WindowBonus(
+            reward=share * self.weight * rate + (1.0 - share) * weight_next * rate_next,
+            pay=pay,
+            price=window_outlook.window_price(self.terms, expected, spread),
+            moved_rate=moved_next,
+        )
+
+    def _timing_terms(
+        self,
+        expected: FloatArray,
+        spread: FloatArray,
+        m_moved: FloatArray,
+        payout_now: FloatArray,
+        outlook: decisions.Outlook,
+        bonus: _WindowBonus | None,
+        period_end: bool,
+    ) -> tuple[decisions.Price, FloatArray, FloatArray, FloatArray]:
+        """What :func:`decisions.timing_choice` prices a move with this week: the expected
+        payout for revenue booked, its value with nothing moved, what the moved revenue earns
+        where it goes, and the weight on that. At the ``period_end`` the period's payout (plus
+        its last window's bonus) against next period's (plus its first window's); at a bonus
+        window's end inside the period, the window's bonus against the next window's, paid at
+        the same close."""
+        cp, pstate, group = self.cp, self.pstate, self.group
+
+        def period_price(booked: FloatArray) -> FloatArray:
+            return decisions.expected_payout(cp, pstate, group, expected + booked, spread, outlook)
+
+        if bonus is None:
+            return period_price, payout_now, m_moved, self.next_weight
+        if not period_end:
+            return bonus.price, bonus.pay, bonus.moved_rate, self.weight
+        window_price = bonus.price
+
+        def price(booked: FloatArray) -> FloatArray:
+            return period_price(booked) + window_price(booked)
+
+        return price, payout_now + bonus.pay, m_moved + bonus.moved_rate, self.next_weight
 
     def _date_closings(
         self,
@@ -886,6 +986,7 @@ class Simulation:
             audited_co_sell_revenue=co_audit,
             audited_spiff_revenue=spiff_rev_audit,
             audited_spiff_deals=spiff_deals_audit,
+            week_revenue=self.week_revenue,
         )
         self.pstate, assessment = assess_period(
             self.cp, self.pstate, self.group, metrics, cal.periods_per_year

@@ -13,6 +13,10 @@ Conventions (where real data needs a rule the program file does not state):
   :mod:`incentsim.calendar.fiscal`) and its week ``(date - start_date).days // 7``; a
   SPIFF's window is the half-open range of weeks ``[start_week, end_week)`` counted from the
   program's start.
+* A bonus's windows (``bonuses.*.horizon_weeks``, :mod:`incentsim.program.windows`) are
+  counted in weeks from the first day of the row's period, ``(date - period start).days //
+  7``; days past the period's last whole week of ``weeks_per_period`` (a fiscal month's quarter
+  of 13 weeks and a day or two) count in its last week, and so in its last window.
 * A *deal* is a registration: all rows of one partner with the same ``deal_registration_id``
   are one deal (counted once for a SPIFF's per-deal amount and for new logos, in the period of
   its first qualifying row). An unregistered row is a deal of its own.
@@ -50,6 +54,7 @@ from incentsim.payout.transactions import validate_transactions
 from incentsim.program.compiled import DEAL_TYPES, CompiledProgram, compile_program
 from incentsim.program.rules import PeriodMetrics
 from incentsim.program.spec import Program
+from incentsim.program.windows import window_problems
 from incentsim.quantities import MAX_AMOUNT
 
 FloatArray = NDArray[np.float64]
@@ -179,6 +184,9 @@ def aggregate(
     if (row_partner < 0).any():
         missing = sorted(set(df["partner_id"][row_partner < 0]))[:5]
         raise ValueError(f"partners {missing} are in the transactions but not in partners_index")
+    problems = window_problems(program, calendar.weeks_per_period)
+    if problems:
+        raise ValueError(problems[0])
     cp = compile_program(program, partners.segments, partners.regions)
     g = partners.group[row_partner]
 
@@ -263,6 +271,7 @@ def aggregate(
     everything = np.ones(len(df), dtype=np.bool_)
     for name, values, sums in (("amount", amount, revenue), ("returned_amount", returned, returns)):
         _refuse_beyond_bound(source, name, sums, flat, values, everything, df)
+    week_revenue = _week_revenue(calendar, cp, period, days, row_partner, amount, shape)
     logo_rows = df["new_logo"].to_numpy(dtype=np.bool_) & first_of_deal
     new_logos = per_period(np.ones(len(df)), logo_rows)
 
@@ -362,6 +371,7 @@ def aggregate(
             audited_co_sell_revenue=audited_co_sell[k],
             audited_spiff_revenue=audited_spiff_revenue[k],
             audited_spiff_deals=audited_spiff_deals[k],
+            week_revenue=week_revenue[k],
         )
         for k in range(n_periods)
     ]
@@ -454,6 +464,32 @@ def _refuse_beyond_bound(
             )
         )
     raise DataError(source, sorted(problems, key=lambda p: p[0] or 0))
+
+
+def _week_revenue(
+    calendar: Any,
+    cp: CompiledProgram,
+    period: IntArray,
+    days: IntArray,
+    row_partner: IntArray,
+    amount: FloatArray,
+    shape: tuple[int, int],
+) -> FloatArray:
+    """Revenue by week of the period, ``(periods, N, W)``, for the bonuses on windows inside
+    the period (``W`` is 0 when the program has none; a row past the period's last whole week
+    counts in its last week)."""
+    if not cp.bonus_weeks:
+        return np.zeros((*shape, 0))
+    weeks = calendar.weeks_per_period
+    first_day = _days(
+        np.array([calendar.period_bounds(k)[0] for k in range(shape[0])], dtype="datetime64[D]"),
+        calendar,
+    )
+    week = np.minimum((days - first_day[period]) // 7, weeks - 1)
+    flat = (period * shape[1] + row_partner) * weeks + week
+    out = np.zeros(shape[0] * shape[1] * weeks)
+    np.add.at(out, flat, amount)
+    return out.reshape(*shape, weeks)
 
 
 def _add(

@@ -61,6 +61,7 @@ COMPONENT_LABEL = {
     "co_sell": "co-selling bonus",
     "milestones": "loyalty milestones",
     "pacers": "pacer bonuses",
+    "bonuses": "window bonuses",
     "true_up": "annual true-up",
     "mdf": "MDF reimbursement",
     "awards": "category awards",
@@ -313,6 +314,10 @@ def _earned_reason(c: str, i: int, g: int, cp: CompiledProgram, metrics: Any, a:
         return "milestone reached: " + ", ".join(names)
     if c == "pacers":
         return "on pace to a horizon's target: " + ", ".join(cp.pacer_names)
+    if c == "bonuses":
+        return f"windows of {cp.bonus_weeks} weeks reaching a bonus's threshold: " + ", ".join(
+            cp.bonus_names
+        )
     if c == "true_up":
         return "the year's rebate at the year's tier, less the rebates paid in the year"
     if c == "awards":
@@ -390,7 +395,8 @@ def _gate_reason(i: int, g: int, cp: CompiledProgram, metrics: Any) -> str:
 def _partner_cap_reason(g: int, cp: CompiledProgram) -> str:
     return (
         f"partner cap {format_amount(cp.partner_cap[g])} a period: the excess is taken"
-        " from the true-up, pacers, milestones, co-selling, SPIFFs, accelerators, then the rebate"
+        " from the true-up, window bonuses, pacers, milestones, co-selling, SPIFFs,"
+        " accelerators, then the rebate"
     )
 
 

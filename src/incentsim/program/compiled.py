@@ -28,6 +28,7 @@ from incentsim.program.horizons import (
     period_accelerators,
 )
 from incentsim.program.spec import Budget, Program
+from incentsim.program.windows import bonus_terms, window_weeks
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -140,6 +141,10 @@ class GroupTerms:
     pacer_target: FloatArray
     pacer_quota_fraction: FloatArray
     pacer_reward: FloatArray
+    # bonuses on windows shorter than the period (G, B): see program.windows
+    bonus_threshold: FloatArray
+    bonus_reward: FloatArray
+    bonus_rate: FloatArray
     # spiffs (G, S): what they pay, when, on which deals
     spiff_per_deal: FloatArray
     spiff_uplift: FloatArray
@@ -213,6 +218,8 @@ class CompiledProgram(GroupTerms):
     ``spiff_product`` is, per group and SPIFF, the product a SPIFF pays on (``None``: any).
     ``accelerator_names`` are the accelerators assessed every period (the ``acc_*`` arrays);
     those on a longer horizon are ``horizon_accelerator_names`` (``hacc_*``).
+    ``bonus_names`` are the bonuses on windows of ``bonus_weeks`` weeks inside the period (0
+    without a bonus; :mod:`incentsim.program.windows`).
     ``awards`` are the category awards (:mod:`incentsim.program.awards`).
     """
 
@@ -221,6 +228,8 @@ class CompiledProgram(GroupTerms):
     accelerator_names: tuple[str, ...]
     horizon_accelerator_names: tuple[str, ...]
     pacer_names: tuple[str, ...]
+    bonus_names: tuple[str, ...]
+    bonus_weeks: int
     spiff_names: tuple[str, ...]
     milestone_names: tuple[str, ...]
     spiff_product: tuple[tuple[str | None, ...], ...]
@@ -562,6 +571,8 @@ def compile_program(
         accelerator_names=tuple(period_accelerators(program)),
         horizon_accelerator_names=tuple(horizon_accelerators(program)),
         pacer_names=tuple(program.pacers),
+        bonus_names=tuple(program.bonuses),
+        bonus_weeks=window_weeks(program),
         spiff_names=tuple(program.spiffs),
         milestone_names=tuple(program.milestones),
         spiff_product=tuple(tuple(s.product for s in p.spiffs.values()) for p in resolved),
@@ -597,6 +608,7 @@ def compile_program(
         acc_multiplier=per_item("accelerators", lambda a: a.multiplier),
         acc_cap=per_item("accelerators", lambda a: _cap(a.cap)),
         **horizon_terms(program, resolved),
+        **bonus_terms(program, resolved),
         spiff_per_deal=per_item("spiffs", lambda s: s.amount_per_deal),
         spiff_uplift=per_item("spiffs", lambda s: s.uplift_rate),
         spiff_cap=per_item("spiffs", lambda s: _cap(s.cap)),

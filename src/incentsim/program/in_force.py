@@ -75,6 +75,8 @@ def stack(variants: Sequence[CompiledProgram], variant: IntArray) -> StackedProg
         accelerator_names=first.accelerator_names,
         horizon_accelerator_names=first.horizon_accelerator_names,
         pacer_names=first.pacer_names,
+        bonus_names=first.bonus_names,
+        bonus_weeks=first.bonus_weeks,
         spiff_names=first.spiff_names,
         milestone_names=first.milestone_names,
         spiff_product=tuple(p for v in variants for p in v.spiff_product),

@@ -32,6 +32,7 @@ from incentsim.program.horizons import (
     assess_horizons,
     initial_horizons,
 )
+from incentsim.program.windows import assess_bonuses
 from incentsim.quantities import from_cents, to_cents
 
 FloatArray = NDArray[np.float64]
@@ -46,6 +47,7 @@ COMPONENTS = (
     "co_sell",
     "milestones",
     "pacers",
+    "bonuses",
     "true_up",
     "mdf",
     "awards",
@@ -92,6 +94,10 @@ class PeriodMetrics:
     audited_co_sell_revenue, audited_spiff_revenue, audited_spiff_deals
         Earlier claims an audit found invalid in this period (duplicates, unregistered deals):
         what they earned is clawed back with the audit penalty.
+    week_revenue
+        Invoiced revenue by week of the period ``(..., N, W)``, for the bonuses on windows
+        shorter than the period (:mod:`incentsim.program.windows`); ``W`` is 0 when the program
+        has no bonus.
     """
 
     revenue: FloatArray
@@ -107,11 +113,12 @@ class PeriodMetrics:
     audited_co_sell_revenue: FloatArray
     audited_spiff_revenue: FloatArray
     audited_spiff_deals: FloatArray
+    week_revenue: FloatArray
 
     @classmethod
     def of(cls, revenue: FloatArray, n_spiffs: int = 0, **given: FloatArray) -> PeriodMetrics:
         """Metrics from ``revenue`` plus any other fields; the rest default to neutral values
-        (zero activity, full satisfaction, full co-delivery)."""
+        (zero activity, full satisfaction, full co-delivery; no revenue by week)."""
         revenue = np.asarray(revenue, dtype=np.float64)
         shape = revenue.shape
         defaults = {
@@ -124,6 +131,8 @@ class PeriodMetrics:
                 continue
             per_spiff = name.endswith(("spiff_revenue", "spiff_deals"))
             full = (*shape, n_spiffs) if per_spiff else shape
+            if name == "week_revenue":
+                full = (*shape, np.shape(given.get(name, np.zeros((*shape, 0))))[-1])
             if name in given:
                 values[name] = np.broadcast_to(np.asarray(given.pop(name), dtype=np.float64), full)
             else:
@@ -1057,6 +1066,8 @@ def assess_period(
     cents["pacers"] = (
         np.zeros(tier.shape, dtype=np.int64) if horizons is None else to_cents(horizons.pacers)
     )
+    # Bonuses on windows shorter than the period, paid at its close.
+    cents["bonuses"] = to_cents(assess_bonuses(t, metrics.week_revenue, cp.bonus_weeks))
     cents["true_up"] = np.where(true_up_on, np.rint(true_up * gate[..., 0]).astype(np.int64), 0)
     true_up_gated = np.where(true_up_on, true_up, 0) - cents["true_up"]
     performance = sum(cents.values())
@@ -1064,7 +1075,16 @@ def assess_period(
     over = np.maximum(performance - cap, 0)
     # Take the partner-cap excess from components in reverse statement order.
     remaining_over = over
-    for name in ("true_up", "pacers", "milestones", "co_sell", "spiffs", "accelerators", "rebate"):
+    for name in (
+        "true_up",
+        "bonuses",
+        "pacers",
+        "milestones",
+        "co_sell",
+        "spiffs",
+        "accelerators",
+        "rebate",
+    ):
         take = np.clip(remaining_over, 0, np.maximum(cents[name], 0))
         cents[name] = cents[name] - take
         remaining_over = remaining_over - take

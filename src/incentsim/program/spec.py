@@ -171,6 +171,31 @@ class Pacer(Strict):
         return self
 
 
+class Bonus(Strict):
+    """A bonus assessed on windows of ``horizon_weeks`` weeks inside each period (a monthly
+    bonus inside a quarterly program: ``horizon_weeks: 4`` in periods of 12 or 13 weeks).
+
+    Each window of the period is assessed on its own: a partner whose revenue booked in the
+    window (before returns) reaches ``threshold`` is paid ``reward + rate * window revenue`` for
+    it, at the period's close. The windows are counted from the period's first week; weeks
+    left over when ``horizon_weeks`` does not divide the period (a 13-week quarter of 4-week
+    months) belong to its last window. Components on horizons longer than the period are
+    :class:`Pacer` and :class:`Accelerator` ``horizon_periods`` (see
+    :mod:`incentsim.program.windows`).
+    """
+
+    horizon_weeks: Annotated[int, Field(ge=1, le=52)]
+    threshold: Money
+    reward: Money = 0.0
+    rate: Rate = 0.0
+
+    @model_validator(mode="after")
+    def _pays(self) -> Bonus:
+        if self.reward <= 0 and self.rate <= 0:
+            raise ValueError("give a reward or a rate above 0 (the bonus would pay nothing)")
+        return self
+
+
 class Spiff(Strict):
     """A short campaign paying extra on a product line or deal type inside a window of weeks."""
 
@@ -533,6 +558,7 @@ class Program(Strict):
     quota: Quota = Field(default_factory=Quota)
     accelerators: dict[str, Accelerator] = Field(default_factory=dict)
     pacers: dict[str, Pacer] = Field(default_factory=dict)
+    bonuses: dict[str, Bonus] = Field(default_factory=dict)
     spiffs: dict[str, Spiff] = Field(default_factory=dict)
     co_sell: CoSell = Field(default_factory=CoSell)
     mdf: Mdf = Field(default_factory=Mdf)
@@ -596,6 +622,14 @@ class Program(Strict):
                     f"pacers.{key} uses quota_fraction but the program sets no quota "
                     "(give quota.amount, quota.floor or quota.basis: prior)"
                 )
+        lengths = {key: bonus.horizon_weeks for key, bonus in self.bonuses.items()}
+        if len(set(lengths.values())) > 1:
+            (first, weeks), *others = lengths.items()
+            other, other_weeks = next((k, w) for k, w in others if w != weeks)
+            raise ValueError(
+                f"bonuses.{other}.horizon_weeks {other_weeks} differs from bonuses.{first}."
+                f"horizon_weeks {weeks}: the bonuses of a program share one window length"
+            )
         for label, overrides in (
             ("segment_overrides", self.segment_overrides),
             ("region_overrides", self.region_overrides),
@@ -649,7 +683,15 @@ class Program(Strict):
                 "payout cadence and delay, shortfall policy and true-up can be overridden)"
             )
         base = self.model_dump(exclude=NOT_RESOLVED)
-        for part in ("tiers", "accelerators", "pacers", "spiffs", "milestones", "awards"):
+        for part in (
+            "tiers",
+            "accelerators",
+            "pacers",
+            "bonuses",
+            "spiffs",
+            "milestones",
+            "awards",
+        ):
             added = set(override.get(part) or {}) - set(base[part])
             if added:
                 raise ValueError(
@@ -675,6 +717,12 @@ class Program(Strict):
                     f"{where}.accelerators.{key}.horizon_periods: an override can change the "
                     "length of an accelerator's horizon but not make a period accelerator a "
                     "horizon one or the other way round"
+                )
+        for key, bonus in merged.bonuses.items():
+            if bonus.horizon_weeks != self.bonuses[key].horizon_weeks:
+                raise ValueError(
+                    f"{where}.bonuses.{key}.horizon_weeks: a bonus's window length cannot differ "
+                    "by segment or region (its threshold, reward and rate can)"
                 )
 
     def resolved(self, segment: str | None = None, region: str | None = None) -> Program:

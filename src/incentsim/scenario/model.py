@@ -11,6 +11,7 @@ from incentsim.market.spec import Market
 from incentsim.population.behaviour import Behaviour
 from incentsim.population.spec import Population
 from incentsim.program.spec import Program
+from incentsim.program.windows import window_problems
 from incentsim.scenario.calibration import CalibrationRecord
 from incentsim.strict import Strict
 
@@ -80,6 +81,9 @@ class Scenario(Strict):
                     f"program.spiffs.{key}.start_week {spiff.start_week} is at or after the end "
                     f"of the horizon (week {horizon}); the SPIFF would never pay"
                 )
+        problems = window_problems(self.program, self.calendar.weeks_per_period)
+        if problems:
+            raise ValueError(problems[0])
         periods = self.calendar.horizon_periods
         for key, version in self.program.versions.items():
             if version.effective_period >= periods:
