@@ -10,6 +10,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from incentsim.montecarlo.evaluator import run_montecarlo
 from incentsim.scenario.loader import load_scenario
 from incentsim.scenario.model import Scenario
 
@@ -70,7 +71,4 @@ def simulate(
     >>> result = incentsim.simulate("scenarios/small.yaml", reps=50)  # doctest: +SKIP
     >>> result.summary.to_frame().loc["cost_to_revenue"]            # doctest: +SKIP
     """
-    # load_scenario, the other door here, does not load the Monte Carlo layer
-    from incentsim.montecarlo.evaluator import run_montecarlo
-
     return run_montecarlo(as_scenario(scenario, overrides), reps, seed, **options)

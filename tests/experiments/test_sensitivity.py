@@ -78,25 +78,22 @@ def test_factor_file_and_its_errors(tmp_path: Path) -> None:
 
 
 def test_apply_factors_sets_scales_and_rounds(tiny: Scenario) -> None:
-    data = tiny.model_dump(mode="json")
     factors = [
         Factor("rates", REBATES, 0.5, 2.0, scale=True),
         Factor("trend", "market.trend_per_year", -0.1, 0.2),
         Factor("timing", "behaviour.timing_weeks", 0, 4),
         Factor("dummy", None, 0, 1),
     ]
-    out = apply_factors(data, factors, [2.0, 0.1, 2.6, 0.3])
-    for tier, spec in data["program"]["tiers"].items():
-        assert out["program"]["tiers"][tier]["rebate_rate"] == pytest.approx(
-            2 * spec["rebate_rate"]
-        )
-    assert out["market"]["trend_per_year"] == 0.1
-    assert out["behaviour"]["timing_weeks"] == 3  # an integer field stays an integer
-    assert data["market"]["trend_per_year"] == tiny.market.trend_per_year  # not modified
-    with pytest.raises(SensitivityError, match=r"'behaviour.churn' is not in the scenario"):
-        apply_factors(data, [Factor("x", "behaviour.churn", 0, 1)], [0.5])
+    out = apply_factors(tiny, factors, [2.0, 0.1, 2.6, 0.3])
+    for tier, spec in tiny.program.tiers.items():
+        assert out.program.tiers[tier].rebate_rate == pytest.approx(2 * spec.rebate_rate)
+    assert out.market.trend_per_year == 0.1
+    assert out.behaviour.timing_weeks == 3  # an integer field stays an integer
+    assert tiny.market.trend_per_year != 0.1  # not modified
+    with pytest.raises(SensitivityError, match=r"factor 'x': 'behaviour.churn' is not in the"):
+        apply_factors(tiny, [Factor("x", "behaviour.churn", 0, 1)], [0.5])
     with pytest.raises(SensitivityError, match="holds 'small', not a number"):
-        apply_factors(data, [Factor("x", "name", 0, 1)], [0.5])
+        apply_factors(tiny, [Factor("x", "name", 0, 1)], [0.5])
 
 
 def test_a_range_the_scenario_rejects_is_named(tiny: Scenario) -> None:

@@ -296,6 +296,7 @@ def run_options(args: argparse.Namespace) -> RunOptions:
     """The run options the shared options collected (``--reps``, ``--seed``, ``--workers``,
     ``--executor``, ``--scheduler``, ``--draws``, ``--out``, ``--overwrite``,
     ``--no-progress``; those a verb does not have are left at their defaults)."""
+    # loaded when the verb runs: every verb module is imported to build the parser
     from incentsim.montecarlo import RunOptions
 
     workers = getattr(args, "workers", 1)

@@ -132,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _report(calibration: Any, holdout: Any, args: argparse.Namespace, currency: str) -> str:
     """The estimates, the fit, the back-test and the hold-out check in words."""
+    # loaded when the verb runs: every verb module is imported to build the parser
     from incentsim.calibration.constants import ESTIMATED
 
     lines = [
@@ -208,6 +209,7 @@ def _report(calibration: Any, holdout: Any, args: argparse.Namespace, currency: 
 
 
 def _money(value: float, currency: str) -> str:
+    # loaded when the verb runs: every verb module is imported to build the parser
     from incentsim.report.words import amount
 
     return amount(value, currency)

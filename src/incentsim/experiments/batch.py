@@ -75,6 +75,7 @@ import functools
 import hashlib
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Mapping
@@ -85,6 +86,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import pandas as pd
 from pydantic import Field, ValidationError, field_validator
 
+import incentsim
 from incentsim._output import folder_lock
 from incentsim.engine.outcomes import describe
 from incentsim.errors import IncentsimError, OutDirError, ScenarioError
@@ -524,8 +526,6 @@ def _prepare(plan: Plan, out: Path, resume: bool, overwrite: bool = False) -> No
 def _empty(out: Path) -> None:
     """Remove everything ``out`` holds (``overwrite``), keeping the folder (and its lock,
     which sits beside it)."""
-    import shutil
-
     for entry in out.iterdir():
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry)
@@ -570,8 +570,6 @@ def _changes(previous: Mapping[str, Any], plan: Plan) -> str:
 
 
 def _write_manifest(plan: Plan, out: Path, status: str, **extra: Any) -> None:
-    import incentsim
-
     store.write_json(
         out / MANIFEST,
         {

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Literal, Unpack
 import numpy as np
 import pandas as pd
 
+import incentsim
 from incentsim.engine.outcomes import KEY_OUTCOMES, constructs_in_use, describe, shown_outcomes
 from incentsim.errors import IncentsimError
 from incentsim.montecarlo import charts
@@ -360,8 +361,6 @@ class Comparison:
 
     def identity(self) -> dict[str, Any]:
         """Scenario names, content hashes, seed, replications and package version."""
-        import incentsim
-
         return {
             "variants": {
                 label: {

@@ -48,7 +48,6 @@ continues where it stopped when run again into the same folder.
 from __future__ import annotations
 
 import contextlib
-import copy
 import functools
 import hashlib
 import itertools
@@ -70,8 +69,8 @@ from incentsim.montecarlo import store
 from incentsim.montecarlo.charts import pyplot as _pyplot
 from incentsim.montecarlo.evaluator import Evaluator, evaluator_for
 from incentsim.montecarlo.options import ExecutionKeywords, RunOptions
-from incentsim.scenario.loader import read_document, scenario_from_dict, scenario_hash
-from incentsim.scenario.paths import PathError, locate
+from incentsim.scenario.loader import read_document, scenario_hash, with_values
+from incentsim.scenario.paths import Change, PathError
 from incentsim.scenario.reader import is_file
 
 if TYPE_CHECKING:
@@ -403,9 +402,10 @@ def _number(value: Any) -> float:
 
 
 def apply_factors(
-    data: Mapping[str, Any], factors: Sequence[Factor], values: Sequence[float]
-) -> dict[str, Any]:
-    """A copy of a scenario's mapping with each factor set (or scaled) to its value.
+    scenario: Scenario, factors: Sequence[Factor], values: Sequence[float]
+) -> Scenario:
+    """``scenario`` with each factor set (or scaled) to its value, in order
+    (:func:`~incentsim.scenario.loader.with_values`).
 
     Integer fields get rounded values.
 
@@ -413,31 +413,27 @@ def apply_factors(
     ------
     SensitivityError
         A path that does not lead to numbers in the scenario.
+    ScenarioError
+        The changed scenario is invalid.
     """
-    out = copy.deepcopy(dict(data))
-    for factor, value in zip(factors, values, strict=True):
-        if factor.path is None:
-            continue
-        try:
-            found = list(locate(out, factor.path))
-        except PathError as exc:
-            raise SensitivityError(f"factor '{factor.name}': {exc}") from None
-        for container, key, where in found:
-            current = container[key]
-            if isinstance(current, bool) or not isinstance(current, int | float):
-                raise SensitivityError(
-                    f"factor '{factor.name}': '{where}' holds {current!r}, not a number"
-                )
-            new = current * float(value) if factor.scale else float(value)
-            container[key] = round(new) if isinstance(current, int) else new
-    return out
+    changes = [
+        (factor.path, Change(functools.partial(_factor_value, factor, float(value))))
+        for factor, value in zip(factors, values, strict=True)
+        if factor.path is not None
+    ]
+    try:
+        return with_values(scenario, changes)
+    except PathError as exc:
+        name = next(f.name for f in factors if f.path == exc.path)
+        raise SensitivityError(f"factor '{name}': {exc}") from None
 
 
-def _scenario_at(
-    base: Mapping[str, Any], factors: Sequence[Factor], values: Sequence[float]
-) -> Scenario:
-
-    return scenario_from_dict(apply_factors(base, factors, values))
+def _factor_value(factor: Factor, value: float, current: Any, where: str) -> float:
+    """The value ``factor`` at ``value`` puts where ``current`` was."""
+    if isinstance(current, bool) or not isinstance(current, int | float):
+        raise SensitivityError(f"factor '{factor.name}': '{where}' holds {current!r}, not a number")
+    new = current * value if factor.scale else value
+    return round(new) if isinstance(current, int) else new
 
 
 def check_factors(scenario: Scenario, factors: Sequence[Factor]) -> None:
@@ -453,13 +449,12 @@ def check_factors(scenario: Scenario, factors: Sequence[Factor]) -> None:
     names = [f.name for f in factors]
     if len(set(names)) != len(names):
         raise SensitivityError(f"factor names must differ: {names}")
-    base = scenario.model_dump(mode="json")
     middle = [(f.low + f.high) / 2 for f in factors]
     for i, factor in enumerate(factors):
         for end in (factor.low, factor.high):
             values = [*middle[:i], end, *middle[i + 1 :]]
             try:
-                _scenario_at(base, factors, values)
+                apply_factors(scenario, factors, values)
             except ScenarioError as exc:
                 problems = "; ".join(
                     f"{path}: {msg}" if path else msg for path, msg in exc.problems
@@ -499,7 +494,7 @@ class _Chunk:
 def _simulate_chunk(
     chunk: _Chunk,
     *,
-    base: dict[str, Any],
+    base: Scenario,
     factors: tuple[Factor, ...],
     outcomes: tuple[str, ...],
     options: RunOptions,
@@ -511,7 +506,7 @@ def _simulate_chunk(
     values = np.empty((len(chunk.values), options.reps, len(outcomes)))
     with Evaluator(options) as ev:
         for i, row in enumerate(chunk.values):
-            result = ev.run(_scenario_at(base, factors, row))
+            result = ev.run(apply_factors(base, factors, row))
             values[i] = result.outcomes[list(outcomes)].to_numpy(dtype=np.float64)
     return chunk.index, values
 
@@ -601,7 +596,7 @@ def evaluate_points(
                 todo.append(chunk)
         task = functools.partial(
             _simulate_chunk,
-            base=scenario.model_dump(mode="json"),
+            base=scenario,
             factors=tuple(factors),
             outcomes=tuple(outcomes),
             options=point_options(common),

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from incentsim.engine.simulation import simulate_block
 from incentsim.montecarlo.seeding import BLOCK_SIZE, SeedLike, block_seeds, fresh_seed
 from incentsim.population.sample import CAPACITY_SHARE_ASSUMED, PARAMETER_BOUNDS, load_partners_csv
 
@@ -71,9 +72,6 @@ def calibrate_capacity(
     ValueError
         The scenario has no partner file or its file no revenue columns.
     """
-    # first use: importing the Monte Carlo package loads neither SimPy nor the engine
-    from incentsim.engine.simulation import simulate_block
-
     population = scenario.population
     if population.source is None:
         raise ValueError("calibrate_capacity needs a scenario with population.source")

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from incentsim.engine.simulation import simulate_block
+
 if TYPE_CHECKING:
     from incentsim.scenario.model import Scenario
 
@@ -92,8 +94,5 @@ class DrawnBehaviour:
     ) -> Any:
         inner = self.inner
         if inner is None:
-            # first use: importing the Monte Carlo package loads neither SimPy nor the engine
-            from incentsim.engine.simulation import simulate_block
-
             inner = simulate_block
         return inner(self.rows.for_block(scenario, seed), seed, reps, panel=panel)

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from incentsim._output import atomic_file
+from incentsim.engine.simulation import Simulation, draw_partners_and_market
 from incentsim.montecarlo.resources import block_size_for
 from incentsim.montecarlo.seeding import SeedLike, block_seeds
 from incentsim.payout.transactions import COLUMNS
@@ -168,9 +169,6 @@ def _simulated(
 ) -> tuple[Recorder, Partners, int, np.random.Generator]:
     """Run the block holding ``replication`` with the partner history kept; also the stream
     that splits and dates its deals (the block seed's fourth child: the engine uses three)."""
-    # first use: importing the Monte Carlo package loads neither SimPy nor the engine
-    from incentsim.engine.simulation import Simulation, draw_partners_and_market
-
     if replication < 0:
         raise ValueError(f"replication must be >= 0, got {replication}")
     root = scenario.seed if seed is None else seed

@@ -35,6 +35,7 @@ from __future__ import annotations
 import os
 
 from incentsim.errors import IncentsimError
+from incentsim.montecarlo.seeding import BLOCK_SIZE
 from incentsim.scenario.model import Scenario
 
 #: Bytes per partner and replication in a block, and the extra per period of the horizon.
@@ -64,8 +65,6 @@ def block_size_for(scenario: Scenario, panel: bool = False) -> int:
     """Replications per block for ``scenario``: :data:`~incentsim.montecarlo.seeding.BLOCK_SIZE`,
     or fewer (at least one) when that many would need more than :data:`BLOCK_MEMORY_LIMIT`
     (:func:`block_memory`, without panel rows: keeping them does not change the numbers)."""
-    from incentsim.montecarlo.seeding import BLOCK_SIZE
-
     del panel  # the block size, and so the streams, never depend on what is kept
     if block_memory(scenario, BLOCK_SIZE) <= BLOCK_MEMORY_LIMIT:
         return BLOCK_SIZE

@@ -28,6 +28,8 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from incentsim.engine.simulation import simulate_block
+from incentsim.engine.stacked import simulate_stacked
 from incentsim.errors import IncentsimError
 from incentsim.montecarlo import store
 from incentsim.montecarlo.executors import Executor
@@ -107,10 +109,7 @@ class BlockOutput:
 
 
 def default_block_fn() -> BlockFn:
-    """The engine's ``simulate_block`` (imported when first needed)."""
-    # first use: importing the Monte Carlo package loads neither SimPy nor the engine
-    from incentsim.engine.simulation import simulate_block
-
+    """The engine's ``simulate_block``, which runs a block unless told otherwise."""
     return simulate_block
 
 
@@ -157,8 +156,6 @@ def run_stacked(
     BlockError
         The simulation raised (naming the first block), or returned outcomes of the wrong shape.
     """
-    from incentsim.engine.stacked import simulate_stacked
-
     began = time.perf_counter()
     seeds = [_fresh(block.seed) for block in blocks]
     first = blocks[0]

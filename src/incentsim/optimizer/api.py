@@ -51,6 +51,7 @@ from incentsim.optimizer.program_wide import (
     with_settings,
 )
 from incentsim.optimizer.refine import Refinement, refine
+from incentsim.optimizer.report import candidate_rows, result_dict, text_report, write_outputs
 from incentsim.optimizer.robust import (
     Robustness,
     assumption_draws,
@@ -156,20 +157,14 @@ class OptimizationResult:
 
     def report(self) -> str:
         """The text report (also written as ``report.txt``)."""
-        from incentsim.optimizer.report import text_report
-
         return text_report(self)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (also written as ``optimization.json``)."""
-        from incentsim.optimizer.report import result_dict
-
         return result_dict(self)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per segment and candidate with its expected outcomes (``candidates.csv``)."""
-        from incentsim.optimizer.report import candidate_rows
-
         return pd.DataFrame(candidate_rows(self))
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -278,7 +273,6 @@ def optimize(
     )  # fmt: skip
     if out_dir is None:
         return run()
-    from incentsim.optimizer.report import write_outputs
 
     folder = Path(out_dir)
     other = _other_optimisation(spec)

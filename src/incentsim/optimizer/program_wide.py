@@ -24,13 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from incentsim._merge import deep_merge
 from incentsim.montecarlo.seeding import SeedLike
 from incentsim.optimizer.coefficients import ProblemSettings
-from incentsim.optimizer.space import canonical_json, lever_values, override_from_settings
+from incentsim.optimizer.space import canonical_json, lever_values
 from incentsim.optimizer.spec import Lever, OptimizationSpec
 from incentsim.optimizer.validate import joint_outcomes
-from incentsim.scenario.loader import scenario_from_dict
+from incentsim.scenario.loader import with_values
 from incentsim.scenario.model import Scenario
 
 __all__ = ["ProgramWideChoice", "choose_program_wide", "program_wide_options", "with_settings"]
@@ -90,10 +89,12 @@ def program_wide_options(spec: OptimizationSpec, base: Scenario) -> list[dict[st
 
 
 def with_settings(design: Scenario, settings: Mapping[str, Any]) -> Scenario:
-    """``design`` with program-wide ``settings`` applied to its program."""
-    data = design.model_dump(mode="json")
-    data["program"] = deep_merge(data["program"], override_from_settings(settings))
-    return scenario_from_dict(data)
+    """``design`` with program-wide ``settings`` (``{"program.<path>": value}``; the
+    ``program.`` prefix may be left out) set in its program
+    (:func:`~incentsim.scenario.loader.with_values`)."""
+    return with_values(
+        design, {f"program.{path.removeprefix('program.')}": v for path, v in settings.items()}
+    )
 
 
 def choose_program_wide(

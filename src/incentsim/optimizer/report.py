@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from incentsim._output import write_text
+from incentsim.optimizer.milp import assess
 from incentsim.scenario.loader import load_scenario
 
 if TYPE_CHECKING:
@@ -40,8 +41,6 @@ __all__ = ["base_assessment", "candidate_rows", "result_dict", "text_report", "w
 def base_assessment(result: OptimizationResult) -> dict[str, Any] | None:
     """The base design (every segment's ``base`` candidate) on the optimiser's scenarios, as
     :func:`~incentsim.optimizer.milp.assess` gives it (``None`` without the base candidate)."""
-    from incentsim.optimizer.milp import assess
-
     segments = result.problem.segments
     if not all("base" in coef.candidates for coef in segments.values()):
         return None

@@ -36,7 +36,6 @@ from incentsim.optimizer.evaluate import SimulatedCandidates
 from incentsim.optimizer.milp import DesignProblem, Solution, draw_means, draw_objective
 from incentsim.optimizer.refine import Refinement
 from incentsim.optimizer.spec import OptimizationSpec
-from incentsim.scenario.loader import scenario_from_dict
 from incentsim.scenario.model import Scenario
 
 __all__ = [
@@ -130,8 +129,7 @@ def assumption_draws(spec: OptimizationSpec, seed: SeedLike) -> tuple[list[Facto
 
 def draw_scenario(base: Scenario, factors: Sequence[Factor], values: Sequence[float]) -> Scenario:
     """``base`` with each assumption set to its drawn value."""
-    data = apply_factors(base.model_dump(mode="json"), factors, values)
-    return scenario_from_dict(data)
+    return apply_factors(base, factors, values)
 
 
 def stack_draws(

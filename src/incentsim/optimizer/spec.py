@@ -54,6 +54,8 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from incentsim.errors import ScenarioError
 from incentsim.quantities import MAX_TOTAL, Money
+from incentsim.scenario.loader import apply_override
+from incentsim.scenario.reader import read_yaml_file
 from incentsim.strict import Strict
 
 __all__ = [
@@ -325,6 +327,7 @@ class RobustSpec(Strict):
     @field_validator("assumptions")
     @classmethod
     def _known(cls, names: list[str] | None) -> list[str] | None:
+        # circular: optimizer.robust imports this module
         from incentsim.optimizer.robust import ASSUMPTIONS
 
         if names is None:
@@ -494,8 +497,6 @@ def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> OptimizationSp
     OptimizationSpecError
         The file cannot be read or does not validate.
     """
-    from incentsim.scenario.reader import read_yaml_file
-
     path = Path(path)
     data = read_yaml_file(path, OptimizationSpecError)
     if not isinstance(data, dict):
@@ -513,8 +514,6 @@ def spec_from_dict(
     A relative ``scenario`` path is taken relative to ``file``'s folder (the working directory
     when ``file`` is ``None``).
     """
-    from incentsim.scenario.loader import apply_override
-
     document = copy.deepcopy(dict(data))
     for override in overrides:
         if override.startswith(BASE_PREFIX):

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from incentsim.engine.outcomes import describe
+from incentsim.montecarlo.evaluator import run_montecarlo
 from incentsim.montecarlo.seeding import SeedLike, describe_seed, seed_label
 from incentsim.montecarlo.summary import mean_interval, wilson_interval
 from incentsim.optimizer.coefficients import ProblemSettings, segment_values
@@ -187,8 +188,6 @@ def joint_outcomes(
 
     ``options`` go to :func:`~incentsim.montecarlo.run_montecarlo`.
     """
-    from incentsim.montecarlo.evaluator import run_montecarlo
-
     outcomes = run_montecarlo(design, reps=reps, seed=seed, **options).outcomes
     partners = design.population.partners
     cost = outcomes["incentive_cost"].to_numpy(dtype=float)

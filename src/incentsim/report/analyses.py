@@ -23,6 +23,9 @@ from incentsim.engine.outcomes import (
     describe,
     shown_outcomes,
 )
+from incentsim.experiments.batch import RESULTS, SENSITIVITY
+from incentsim.experiments.compare import format_value
+from incentsim.experiments.sensitivity import RANK_BY
 from incentsim.montecarlo.charts import axes, finish, format_axis, period_labels, unit_label
 from incentsim.montecarlo.seeding import seed_label
 from incentsim.montecarlo.summary import outcome_unit
@@ -100,8 +103,6 @@ def _add_program_changes(report: Report, result: MonteCarloResult) -> None:
     """The program's timeline: each version's announcement, effective period, grandfathering
     and phase-in, and each contingent rule's periods in force (share of replications); the
     charts mark the same."""
-    from incentsim.montecarlo.charts import period_labels
-
     scenario = result.scenario
     program, calendar = scenario.program, scenario.calendar
     if not (program.versions or program.contingent):
@@ -241,9 +242,6 @@ def summary_display(summary: Summary, constructs: Iterable[str] | None = None) -
 def _short(number: float, outcome: str) -> str:
     """A table cell in the outcome's unit; money with separators and without the currency
     (the unit column or the caption says it)."""
-    # run and payout import report: an analysis package loads only for its report
-    from incentsim.experiments.compare import format_value
-
     return format_value(number, outcome_unit(outcome))
 
 
@@ -418,9 +416,6 @@ def _try_figure(report: Report, plot: Callable[[], Figure], caption: str) -> Non
 
 def _unit_formatters(outcome: str) -> dict[str, Callable[[float], str]]:
     """Formatters for a resilience table's columns in the outcome's unit (changes signed)."""
-    # run and payout import report: an analysis package loads only for its report
-    from incentsim.experiments.compare import format_value
-
     unit = outcome_unit(outcome)
     plain = ("mean", "ci_low", "ci_high", "cvar")
     signed = ("change", "change_low", "change_high")
@@ -608,9 +603,6 @@ _INDEX_COLUMNS = {
 def sensitivity_report(result: SensitivityResult, path: str | os.PathLike[str]) -> Path:
     """A self-contained HTML report of a sensitivity analysis: ranked tables, plots, noise,
     warnings and identity."""
-    # run and payout import report: an analysis package loads only for its report
-    from incentsim.experiments.sensitivity import RANK_BY
-
     report = Report(
         f"{result.method.capitalize()} sensitivity of '{result.scenario_name}'",
         identity=result.identity(),
@@ -640,10 +632,6 @@ def sensitivity_report(result: SensitivityResult, path: str | os.PathLike[str]) 
 
 def experiment_report(result: ExperimentResult, path: str | os.PathLike[str]) -> Path:
     """A self-contained HTML report of a batch experiment's analyses."""
-    # run and payout import report: an analysis package loads only for its report
-    from incentsim.experiments.batch import RESULTS, SENSITIVITY
-    from incentsim.experiments.sensitivity import RANK_BY
-
     plan = result.plan
     identity = {
         key.replace("_", " "): ", ".join(map(str, value)) if isinstance(value, list) else value

@@ -18,8 +18,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from incentsim.engine.outcomes import describe
+from incentsim.experiments import compare
+from incentsim.experiments.compare import format_value
 from incentsim.montecarlo.charts import format_axis, outcome_title, pyplot
 from incentsim.montecarlo.summary import outcome_unit
+from incentsim.optimizer.milp import assess
+from incentsim.optimizer.report import candidate_rows, result_dict
 from incentsim.report import optimizer_steps as steps
 from incentsim.report import words
 from incentsim.report.analyses import _labelled
@@ -68,9 +72,6 @@ def optimization_report(
         Simulate the base scenario and the chosen design over the same replications (common
         random numbers, the validation's replication count) and show what the design changes.
     """
-    # run and payout import report: an analysis package loads only for its report
-    from incentsim.optimizer.report import candidate_rows, result_dict
-
     data = result_dict(result)
     currency = result.base.program.currency
     report = Report(
@@ -155,9 +156,6 @@ def optimization_report(
 
 def _add_frontier(report: Report, result: OptimizationResult, currency: str) -> None:
     """The design re-chosen at each budget: a cost-objective plot and a table."""
-    # run and payout import report: an analysis package loads only for its report
-    from incentsim.experiments.compare import format_value
-
     frontier = result.frontier
     assert frontier is not None
     report.add_heading("Trade-off frontier")
@@ -187,9 +185,6 @@ def _add_frontier(report: Report, result: OptimizationResult, currency: str) -> 
 def _plot_frontier(result: OptimizationResult, currency: str) -> Figure:
     """Expected cost against objective per budget; the base design a black square, the design
     chosen at the file's budget ringed."""
-    # run and payout import report: an analysis package loads only for its report
-    from incentsim.optimizer.milp import assess
-
     plt, _ = pyplot()
     assert result.frontier is not None
     points = [p for p in result.frontier.points if p["design"]]
@@ -244,9 +239,6 @@ def _short_money(value: float) -> str:
 
 def _add_program_wide(report: Report, result: OptimizationResult, currency: str) -> None:
     """The program-wide levers' options, each simulated jointly with the chosen design."""
-    # run and payout import report: an analysis package loads only for its report
-    from incentsim.experiments.compare import format_value
-
     choice = result.program_wide
     assert choice is not None
     report.add_heading("Program-wide choices")
@@ -324,9 +316,6 @@ def _add_stability(report: Report, result: OptimizationResult) -> None:
 
 
 def _base_comparison(result: OptimizationResult) -> Comparison:
-    # run and payout import report: an analysis package loads only for its report
-    from incentsim.experiments import compare
-
     assert result.design is not None  # compared only when a design was found
     reps = result.validation.replications if result.validation else result.spec.replications
     return compare(
@@ -485,8 +474,6 @@ def _plot_candidates(rows: pd.DataFrame, currency: str) -> Figure:
 
 def _candidate_frame(rows: pd.DataFrame, currency: str) -> pd.DataFrame:
     """The candidates as text: the chosen one marked, money and shares in their units."""
-    # run and payout import report: an analysis package loads only for its report
-    from incentsim.experiments.compare import format_value
 
     def money(v: Any) -> str:
         return format_value(v, "money")

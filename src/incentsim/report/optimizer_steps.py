@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from incentsim.experiments.compare import format_value
 from incentsim.montecarlo.charts import format_axis, pyplot
+from incentsim.optimizer.report import base_assessment
 from incentsim.report.document import Report
 
 if TYPE_CHECKING:
@@ -19,9 +21,6 @@ __all__ = ["add_base_note", "add_coupling", "add_refinement", "add_robust"]
 
 
 def _money(value: Any) -> str:
-    # run and payout import report: an analysis package loads only for its report
-    from incentsim.experiments.compare import format_value
-
     return format_value(value, "money")
 
 
@@ -32,9 +31,6 @@ def _design(design: dict[str, str]) -> str:
 def add_base_note(report: Report, result: OptimizationResult, currency: str) -> None:
     """Say so when the base design breaks a constraint on the optimiser's scenarios: then
     what the chosen design gives up against the base is the price of the constraints."""
-    # run and payout import report: an analysis package loads only for its report
-    from incentsim.optimizer.report import base_assessment
-
     base = base_assessment(result)
     if base is None or base["feasible"]:
         return

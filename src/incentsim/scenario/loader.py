@@ -25,7 +25,7 @@ import hashlib
 import json
 import re
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn, TypeVar, Union, get_args, get_origin
 
@@ -35,7 +35,7 @@ from incentsim._merge import deep_merge
 from incentsim.errors import ScenarioError
 from incentsim.program.spec import Program
 from incentsim.scenario.model import Scenario
-from incentsim.scenario.paths import PathError, set_path
+from incentsim.scenario.paths import Change, PathError, set_path, update_path
 from incentsim.scenario.reader import (
     YamlProblem,
     is_file,
@@ -154,12 +154,17 @@ def scenario_from_dict(data: Mapping[str, Any], file: str | Path | None = None) 
     return _with_partner_file(scenario, file)
 
 
-def with_values(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
+def with_values(
+    scenario: Scenario, values: Mapping[str, Any] | Iterable[tuple[str, Any]]
+) -> Scenario:
     """``scenario`` with each path of ``values`` set to its value, validated again.
 
     The paths are in the one path language (:mod:`incentsim.scenario.paths`, as ``--set``
     writes them: ``market.shocks``, ``program.budget.reserve.initial``, ``*`` for every key of
-    a mapping); values are set in the order given, on the scenario's JSON form.
+    a mapping); values are set in the order given (a mapping, or ``(path, value)`` pairs when
+    one path is changed twice), on the scenario's JSON form. A
+    :class:`~incentsim.scenario.paths.Change` is computed from the value it replaces (which
+    must exist); any other value is set, creating missing mappings on the way.
 
     Raises
     ------
@@ -169,8 +174,11 @@ def with_values(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
         The changed scenario is invalid.
     """
     data = scenario.model_dump(mode="json")
-    for path, value in values.items():
-        set_path(data, path, value)
+    for path, value in values.items() if isinstance(values, Mapping) else values:
+        if isinstance(value, Change):
+            update_path(data, path, value.function)
+        else:
+            set_path(data, path, value)
     return scenario_from_dict(data)
 
 

@@ -4,7 +4,9 @@
 document the same way: keys joined by dots, a number indexing a list, ``*`` matching every key
 of a mapping (``program.tiers.*.rebate_rate``: every tier's rate). :func:`locate` walks such a
 path; :func:`set_path` sets a value there (creating missing mappings, as ``--set`` does);
-:func:`nest` turns ``{"a.b": 1}`` into ``{"a": {"b": 1}}``, the form of a segment override.
+:func:`update_path` replaces the values there by a function of each (a :class:`Change`, as a
+sensitivity factor that scales a rate); :func:`nest` turns ``{"a.b": 1}`` into
+``{"a": {"b": 1}}``, the form of a segment override.
 
 >>> data = {"tiers": {"gold": {"rate": 0.03}, "silver": {"rate": 0.02}}}
 >>> [where for _, _, where in locate(data, "tiers.*.rate")]
@@ -12,23 +14,40 @@ path; :func:`set_path` sets a value there (creating missing mappings, as ``--set
 >>> set_path(data, "tiers.gold.cap", 5000)
 >>> data["tiers"]["gold"]
 {'rate': 0.03, 'cap': 5000}
+>>> update_path(data, "tiers.*.rate", lambda rate, where: rate * 2)
+>>> [data["tiers"][t]["rate"] for t in data["tiers"]]
+[0.06, 0.04]
 >>> nest({"rebate.cap": 1000, "rebate.basis": "marginal"})
 {'rebate': {'cap': 1000, 'basis': 'marginal'}}
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PathError", "locate", "nest", "set_path", "split_path"]
+__all__ = ["Change", "PathError", "locate", "nest", "set_path", "split_path", "update_path"]
 
 #: Matches every key of a mapping.
 WILDCARD = "*"
 
 
 class PathError(ValueError):
-    """A path that does not fit the data; the message says where and why."""
+    """A path that does not fit the data; the message says where and why, ``path`` which path
+    it was (as written)."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+@dataclass(frozen=True)
+class Change:
+    """A value computed from the one it replaces: ``function(current, where)``, ``where`` the
+    place's dotted path with wildcards resolved (for messages)."""
+
+    function: Callable[[Any, str], Any]
 
 
 def split_path(path: str) -> list[str]:
@@ -41,7 +60,7 @@ def split_path(path: str) -> list[str]:
     """
     parts = path.strip().split(".")
     if not all(parts):
-        raise PathError(f"'{path}' is not a dotted path: every part must be non-empty")
+        raise PathError(f"'{path}' is not a dotted path: every part must be non-empty", path)
     return parts
 
 
@@ -70,7 +89,7 @@ def locate(
             if part == WILDCARD:
                 keys: list[Any] = list(node)
                 if not keys:
-                    raise PathError(f"'{where}' matches nothing: '{trail}' is empty")
+                    raise PathError(f"'{where}' matches nothing: '{trail}' is empty", path)
             elif part in node and (last or node[part] is not None or not create):
                 keys = [part]
             elif create and isinstance(node, MutableMapping):
@@ -80,16 +99,19 @@ def locate(
             else:
                 known = ", ".join(map(str, node))
                 raise PathError(
-                    f"'{where}' is not in the {document}" + (f" (known: {known})" if known else "")
+                    f"'{where}' is not in the {document}" + (f" (known: {known})" if known else ""),
+                    path,
                 )
         elif isinstance(node, list):
             if not part.isdigit():
-                raise PathError(f"'{where}': a list needs a numeric index, not '{part}'")
+                raise PathError(f"'{where}': a list needs a numeric index, not '{part}'", path)
             if int(part) >= len(node):
-                raise PathError(f"'{where}': index {part} out of range (the list has {len(node)})")
+                raise PathError(
+                    f"'{where}': index {part} out of range (the list has {len(node)})", path
+                )
             keys = [int(part)]
         else:
-            raise PathError(f"'{trail}' is a single value, not a mapping or list")
+            raise PathError(f"'{trail}' is a single value, not a mapping or list", path)
         for key in keys:
             here = f"{trail}.{key}" if trail else str(key)
             if last:
@@ -113,11 +135,24 @@ def set_path(data: MutableMapping[str, Any], path: str, value: Any) -> None:
         container[key] = value
 
 
+def update_path(data: Any, path: str, change: Callable[[Any, str], Any]) -> None:
+    """Replace the value at every place ``path`` reaches in ``data`` (in place) by
+    ``change(value, where)``; every key on the way must exist.
+
+    Raises
+    ------
+    PathError
+        As :func:`locate`.
+    """
+    for container, key, where in list(locate(data, path)):
+        container[key] = change(container[key], where)
+
+
 def nest(settings: Mapping[str, Any]) -> dict[str, Any]:
     """``{"a.b": v}`` as the nested mapping ``{"a": {"b": v}}`` (paths without wildcards)."""
     nested: dict[str, Any] = {}
     for path, value in settings.items():
         if WILDCARD in split_path(path):
-            raise PathError(f"'{path}': a wildcard names no single place to nest")
+            raise PathError(f"'{path}': a wildcard names no single place to nest", path)
         set_path(nested, path, value)
     return nested
