@@ -115,8 +115,9 @@ class OptimizationResult:
         The program-wide levers' options simulated jointly with the chosen design, and the one
         chosen (``None`` without such levers or with no design).
     frontier
-        The design problem re-solved at each of the file's ``frontier`` budgets (``None``
-        without ``frontier``).
+        The design problem re-solved over the file's ``frontier`` sweep (budgets, or floors on
+        its ``measure``), with the base and chosen designs' figures (``None`` without
+        ``frontier``).
     refinement
         The refinement rounds (``None`` without ``refine``); ``space``, ``simulations``,
         ``problem`` and ``solution`` are then the last round's.
@@ -415,7 +416,13 @@ def _optimize_on(
         robustness.nominal_refinement = nominal_refinement
     frontier = None
     if spec.frontier is not None:
-        frontier = trace_frontier(problem, spec.frontier.values(), sim.partners, quiet_solve)
+        frontier = trace_frontier(
+            problem,
+            spec.frontier.measure,
+            spec.frontier.values(),
+            quiet_solve,
+            chosen=solution.choice if solution.has_design else None,
+        )
     chosen: dict[str, Candidate] = {}
     assessment = design = validation = stability = program_wide = None
     if solution.has_design:
