@@ -187,7 +187,9 @@ def _add_frontier(report: Report, result: OptimizationResult, currency: str) -> 
     none = f" No design meets every rule at: {', '.join(missing)}." if missing else ""
     report.add_text(
         f"{sweep} Hollow grey points are dominated: another point costs no more and does no "
-        f"worse on {label}.{none}{base}",
+        f"worse on {label}"
+        + ("" if frontier.measure == "objective" else " (it was chosen for its higher objective)")
+        + f".{none}{base}",
         note=True,
     )
     report.add_figure(_plot_frontier(result, currency), caption=f"Expected cost against {label}")
