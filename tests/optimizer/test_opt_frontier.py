@@ -155,6 +155,7 @@ def test_frontier_spec() -> None:
         ({"measure": "revenue", "range": [0.0, 1e6]}, "range: give 0 < low < high"),
         ({"measure": "retention"}, "exactly one of 'floors' or 'range'"),
         ({"measure": "loyalty", "range": [0.5, 0.9]}, "measure"),
+        ({"budgets": [1e5, 2e5], "points": 3}, "'points' goes with 'range', not with 'budgets'"),
     ],
 )
 def test_a_bad_frontier_names_the_field(frontier: dict, message: str) -> None:

@@ -296,6 +296,8 @@ class FrontierSpec(Strict):
             raise ValueError(f"give exactly one of '{name}' or 'range'")
         if listed is not None and not listed:
             raise ValueError(f"'{name}' is empty")
+        if listed is not None and "points" in self.model_fields_set:
+            raise ValueError(f"'points' goes with 'range', not with '{name}'")
         amounts = self.measure in ("objective", "revenue")
         if self.range is not None and not (
             (self.range[0] > 0.0 if amounts else self.range[0] >= 0.0)
