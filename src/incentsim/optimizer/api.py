@@ -13,10 +13,11 @@ robust design, :mod:`~incentsim.optimizer.robust`), choose one per segment and t
 (:mod:`~incentsim.optimizer.milp`), optionally refine the candidates around the choice
 (:mod:`~incentsim.optimizer.refine`) and correct the coefficients by joint runs of the choice
 (:mod:`~incentsim.optimizer.coupling`), re-solve over a range of budgets or of floors on
-retention, fairness or revenue (:mod:`~incentsim.optimizer.frontier`), re-solve on bootstrap resamples of the scenarios
-(:mod:`~incentsim.optimizer.stability`), choose the program-wide levers on joint runs of the
-chosen design (:mod:`~incentsim.optimizer.program_wide`), re-simulate the chosen design jointly
-on fresh seeds (:mod:`~incentsim.optimizer.validate`) and write it
+retention, fairness or revenue (:mod:`~incentsim.optimizer.frontier`), re-solve on bootstrap
+resamples of the scenarios (:mod:`~incentsim.optimizer.stability`), choose the program-wide
+levers on joint runs of the chosen design (:mod:`~incentsim.optimizer.program_wide`),
+re-simulate the chosen design jointly on fresh seeds (:mod:`~incentsim.optimizer.validate`)
+and write it
 (:mod:`~incentsim.optimizer.report`).
 """
 
