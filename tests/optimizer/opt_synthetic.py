@@ -30,6 +30,7 @@ def synthetic_segments(
             loyalty=rng.uniform(0.3, 0.6, n_candidates),
             small_paid=paid * rng.uniform(0.05, 0.2, n_candidates),
             paid=paid,
+            revenue=10 * (value.mean(axis=1) + paid),  # no draw: the other figures stay put
         )
     return segments
 

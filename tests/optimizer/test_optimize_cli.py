@@ -170,7 +170,30 @@ def test_frontier_option_traces_the_budgets(spec_file: Path, tmp_path: Path) -> 
     assert "Trade-off frontier" in (out / "report.html").read_text()
 
 
-@pytest.mark.parametrize("value", ["5", "9:3", "1:2:1", "1:2:x"])
+def test_frontier_option_with_a_measure_sweeps_its_floor(spec_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code = _optimize(spec_file, out, tmp_path / "cache", "--frontier", "fairness=0:0.2:3")
+    assert code == 0
+    saved = json.loads((out / "optimization.json").read_text())["frontier"]
+    assert saved["measure"] == "fairness"
+    assert [p["fairness_floor"] for p in saved["points"]] == [0.0, 0.1, 0.2]
+    assert saved["points"][0]["status"] == "optimal"  # no floor: the file's problem
+    assert "Expected cost against small-partner share" in (out / "report.html").read_text()
+
+
+def test_frontier_measures_are_the_spec_s() -> None:
+    from typing import get_args
+
+    from incentsim.cli.optimize import FRONTIER_MEASURES
+    from incentsim.optimizer.spec import FrontierSpec
+
+    measures = get_args(FrontierSpec.model_fields["measure"].annotation)
+    assert ("objective", *FRONTIER_MEASURES) == measures
+
+
+@pytest.mark.parametrize(
+    "value", ["5", "9:3", "1:2:1", "1:2:x", "loyalty=0.5:0.9", "retention=a:0.9"]
+)
 def test_a_bad_frontier_option_exits_2(
     value: str, spec_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

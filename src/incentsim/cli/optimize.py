@@ -38,6 +38,10 @@ if TYPE_CHECKING:
 #: Default cache of simulated candidates, shared by successive optimisations.
 CACHE_FOLDER = RUNS_FOLDER / ".optimize-cache"
 
+#: What ``--frontier MEASURE=...`` may sweep a floor on: ``FrontierSpec.measure``'s choices
+#: other than ``objective`` (kept here so building the parser imports no optimiser code).
+FRONTIER_MEASURES = ("retention", "fairness", "revenue")
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``optimize`` verb."""
@@ -61,9 +65,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--frontier",
         type=_frontier,
-        metavar="LOW:HIGH[:POINTS]",
+        metavar="[MEASURE=]LOW:HIGH[:POINTS]",
         help="also re-solve at POINTS budgets from LOW to HIGH (default 5), reusing every "
-        "simulation: the trade-off of cost against objective and retention (frontier.csv)",
+        "simulation: the trade-off of cost against the objective (frontier.csv); with "
+        "MEASURE (retention, fairness or revenue), at POINTS floors on it instead, e.g. "
+        "retention=0.85:0.95; replaces the file's frontier",
     )
     parser.add_argument("--alpha", type=_share, metavar="A", help="tail-risk level, e.g. 0.05")
     parser.add_argument("--risk", choices=("cvar", "chance", "none"), help="tail-risk measure")
@@ -159,11 +165,20 @@ def _share(text: str) -> float:
 
 
 def _frontier(text: str) -> str:
-    """``LOW:HIGH[:POINTS]`` as the override of the file's ``frontier``."""
-    parts = text.split(":")
+    """``[MEASURE=]LOW:HIGH[:POINTS]`` as the override of the file's ``frontier``: budgets, or
+    with a measure (retention, fairness, revenue) floors on it."""
+    measure, _, sweep = text.rpartition("=")
+    if measure and measure not in FRONTIER_MEASURES:
+        raise argparse.ArgumentTypeError(
+            f"the measure is one of {', '.join(FRONTIER_MEASURES)}, not '{measure}'"
+        )
+    parts = sweep.split(":")
     if len(parts) not in (2, 3):
-        raise argparse.ArgumentTypeError(f"expected LOW:HIGH or LOW:HIGH:POINTS, not '{text}'")
-    low, high = (_money(part) for part in parts[:2])
+        raise argparse.ArgumentTypeError(
+            f"expected [MEASURE=]LOW:HIGH or [MEASURE=]LOW:HIGH:POINTS, not '{text}'"
+        )
+    amount = _money if measure in ("", "revenue") else _number  # budgets and revenue: money
+    low, high = (amount(part) for part in parts[:2])
     if not low < high:
         raise argparse.ArgumentTypeError(f"LOW must be below HIGH, not '{text}'")
     try:
@@ -174,4 +189,13 @@ def _frontier(text: str) -> str:
         ) from None
     if not 2 <= points <= 100:
         raise argparse.ArgumentTypeError(f"POINTS must be between 2 and 100, not {points}")
+    if measure:
+        return f"frontier={{measure: {measure}, range: [{low!r}, {high!r}], points: {points}}}"
     return f"frontier={{range: [{low!r}, {high!r}], points: {points}}}"
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not '{text}'") from None

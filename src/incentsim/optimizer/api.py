@@ -12,11 +12,12 @@ common random numbers (:mod:`~incentsim.optimizer.evaluate`; under assumption dr
 robust design, :mod:`~incentsim.optimizer.robust`), choose one per segment and the reserve
 (:mod:`~incentsim.optimizer.milp`), optionally refine the candidates around the choice
 (:mod:`~incentsim.optimizer.refine`) and correct the coefficients by joint runs of the choice
-(:mod:`~incentsim.optimizer.coupling`), re-solve over a range of budgets
-(:mod:`~incentsim.optimizer.frontier`), re-solve on bootstrap resamples of the scenarios
-(:mod:`~incentsim.optimizer.stability`), choose the program-wide levers on joint runs of the
-chosen design (:mod:`~incentsim.optimizer.program_wide`), re-simulate the chosen design jointly
-on fresh seeds (:mod:`~incentsim.optimizer.validate`) and write it
+(:mod:`~incentsim.optimizer.coupling`), re-solve over a range of budgets or of floors on
+retention, fairness or revenue (:mod:`~incentsim.optimizer.frontier`), re-solve on bootstrap
+resamples of the scenarios (:mod:`~incentsim.optimizer.stability`), choose the program-wide
+levers on joint runs of the chosen design (:mod:`~incentsim.optimizer.program_wide`),
+re-simulate the chosen design jointly on fresh seeds (:mod:`~incentsim.optimizer.validate`)
+and write it
 (:mod:`~incentsim.optimizer.report`).
 """
 
@@ -116,8 +117,9 @@ class OptimizationResult:
         The program-wide levers' options simulated jointly with the chosen design, and the one
         chosen (``None`` without such levers or with no design).
     frontier
-        The design problem re-solved at each of the file's ``frontier`` budgets (``None``
-        without ``frontier``).
+        The design problem re-solved over the file's ``frontier`` sweep (budgets, or floors on
+        its ``measure``), with the base and chosen designs' figures (``None`` without
+        ``frontier``).
     refinement
         The refinement rounds (``None`` without ``refine``); ``space``, ``simulations``,
         ``problem`` and ``solution`` are then the last round's.
@@ -417,7 +419,13 @@ def _optimize_on(
         robustness.nominal_refinement = nominal_refinement
     frontier = None
     if spec.frontier is not None:
-        frontier = trace_frontier(problem, spec.frontier.values(), sim.partners, quiet_solve)
+        frontier = trace_frontier(
+            problem,
+            spec.frontier.measure,
+            spec.frontier.values(),
+            quiet_solve,
+            chosen=solution.choice if solution.has_design else None,
+        )
     chosen: dict[str, Candidate] = {}
     assessment = design = validation = stability = program_wide = None
     if solution.has_design:

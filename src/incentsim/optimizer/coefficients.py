@@ -108,6 +108,7 @@ def design_problem(
             loyalty=data["loyalty_mean"].mean(axis=1),
             small_paid=data["small_paid"].mean(axis=1),
             paid=data["incentive_paid"].mean(axis=1),
+            revenue=data["revenue_net"].mean(axis=1),
         )
     return DesignProblem(
         segments=segments,
@@ -119,6 +120,7 @@ def design_problem(
         retention_floor=spec.floors.per_segment("retention", sim.segments),
         loyalty_floor=spec.floors.per_segment("loyalty", sim.segments),
         small_partner_share=spec.floors.small_partner_share,
+        partners=dict(sim.partners),
         same_design=not spec.per_segment,
         draws=draws,
         draw_measure=spec.robust.measure if spec.robust and draws is not None else "expected",

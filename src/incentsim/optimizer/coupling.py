@@ -64,8 +64,7 @@ from typing import Any
 import numpy as np
 
 from incentsim.montecarlo.seeding import SeedLike
-from incentsim.optimizer.frontier import design_retention
-from incentsim.optimizer.milp import DesignProblem, Solution, assess
+from incentsim.optimizer.milp import DesignProblem, Solution, assess, design_retention
 from incentsim.optimizer.validate import _Z, _var_of_mean, compare
 
 __all__ = ["Coupling", "corrected_problem", "couple"]

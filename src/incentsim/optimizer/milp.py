@@ -39,7 +39,11 @@ Constraints:
 
 - floors per segment on expected retention and loyalty, and a fairness floor: the expected
   payouts reaching the smaller half of partners are at least ``small_partner_share`` of the
-  expected payouts (linearised as ``sum x * (small_paid - share * paid) >= 0``).
+  expected payouts (linearised as ``sum x * (small_paid - share * paid) >= 0``);
+- program-wide floors, which the trade-off frontier sweeps (:mod:`incentsim.optimizer.frontier`):
+  the program's expected retention, the segments' weighted by their partners, at least
+  ``program_retention_floor`` (linearised as ``sum x * partners * (retention - floor) >= 0``),
+  and the program's expected net revenue at least ``revenue_floor``.
 
 Every constraint is built from prebuilt (variable, coefficient) lists. HiGHS (through PuLP's
 ``highspy`` interface) is the default solver and CBC the fallback; the status and the gap are
@@ -73,6 +77,9 @@ __all__ = [
     "Solution",
     "assess",
     "choices",
+    "design_retention",
+    "design_revenue",
+    "design_small_partner_share",
     "diagnose",
     "draw_means",
     "draw_objective",
@@ -105,6 +112,8 @@ class SegmentCoefficients:
     loyalty: np.ndarray
     small_paid: np.ndarray
     paid: np.ndarray
+    #: Expected net revenue per candidate (``None``: not known, so no revenue floor).
+    revenue: np.ndarray | None = None
 
     @property
     def n_candidates(self) -> int:
@@ -125,6 +134,10 @@ class DesignProblem:
     retention_floor: dict[str, float] = field(default_factory=dict)
     loyalty_floor: dict[str, float] = field(default_factory=dict)
     small_partner_share: float | None = None
+    #: Partners per segment, the weights of the program's retention (:func:`design_retention`).
+    partners: dict[str, int] = field(default_factory=dict)
+    program_retention_floor: float | None = None
+    revenue_floor: float | None = None
     same_design: bool = False
     #: Robust objective: the assumption draw of each scenario (``None``: one set of
     #: assumptions), and the measure over the draws' expected objectives maximised instead of
@@ -154,6 +167,10 @@ class DesignProblem:
         names += [f"loyalty_floor[{g}]" for g in self.loyalty_floor]
         if self.small_partner_share is not None:
             names.append("small_partner_share")
+        if self.program_retention_floor is not None:
+            names.append("program_retention_floor")
+        if self.revenue_floor is not None:
+            names.append("revenue_floor")
         return names
 
     def without(self, group: ConstraintGroup) -> DesignProblem:
@@ -175,6 +192,10 @@ class DesignProblem:
             other.loyalty_floor.pop(group[len("loyalty_floor[") : -1])
         elif group == "small_partner_share":
             other.small_partner_share = None
+        elif group == "program_retention_floor":
+            other.program_retention_floor = None
+        elif group == "revenue_floor":
+            other.revenue_floor = None
         else:
             raise ValueError(f"unknown constraint group {group!r}")
         return other
@@ -254,6 +275,36 @@ class Solution:
 # --- assessing a fixed choice ------------------------------------------------------------------
 
 
+def design_retention(
+    problem: DesignProblem, choice: Mapping[str, int], partners: Mapping[str, int] | None = None
+) -> float:
+    """Expected retention of a choice over the whole program (segments weighted by partners,
+    ``problem.partners`` unless given)."""
+    weights = problem.partners if partners is None else partners
+    total = sum(weights[g] for g in choice)
+    kept = sum(weights[g] * problem.segments[g].retention[c] for g, c in choice.items())
+    return float(kept / total) if total else math.nan
+
+
+def design_small_partner_share(problem: DesignProblem, choice: Mapping[str, int]) -> float:
+    """Share of a choice's expected payouts reaching the smaller half of partners (as the
+    ``small_partner_share`` floor measures it: summed over segments)."""
+    small = sum(problem.segments[g].small_paid[c] for g, c in choice.items())
+    paid = sum(problem.segments[g].paid[c] for g, c in choice.items())
+    return float(small / paid) if paid > 0 else math.nan
+
+
+def design_revenue(problem: DesignProblem, choice: Mapping[str, int]) -> float:
+    """Expected net revenue of a choice over the whole program (``nan`` when unknown)."""
+    total = 0.0
+    for g, c in choice.items():
+        revenue = problem.segments[g].revenue
+        if revenue is None:
+            return math.nan
+        total += float(revenue[c])
+    return total
+
+
 def program_cost(problem: DesignProblem, choice: Mapping[str, int]) -> np.ndarray:
     """The program's cost per scenario for a choice (one candidate index per segment)."""
     return np.sum([coef.cost[choice[g]] for g, coef in problem.segments.items()], axis=0)
@@ -303,6 +354,14 @@ def assess(problem: DesignProblem, choice: Mapping[str, int]) -> dict[str, Any]:
         paid = sum(segments[g].paid[c] for g, c in choice.items())
         if small < problem.small_partner_share * paid - _TOLERANCE * max(paid, 1.0):
             violations.append("small_partner_share")
+    least = problem.program_retention_floor
+    if least is not None and design_retention(problem, choice) < least - _TOLERANCE:
+        violations.append("program_retention_floor")
+    least = problem.revenue_floor
+    if least is not None and not design_revenue(problem, choice) >= least - _TOLERANCE * max(
+        abs(least), 1.0
+    ):
+        violations.append("revenue_floor")
     if problem.same_design and len({segments[g].candidates[c] for g, c in choice.items()}) > 1:
         violations.append("same_design")
     return {
@@ -436,6 +495,25 @@ def build_model(
             0.0,
             "small_partner_share",
         )
+    if problem.program_retention_floor is not None:
+        weights = np.concatenate(
+            [np.full(problem.segments[g].n_candidates, float(problem.partners[g])) for g in names]
+        )
+        coefficients = weights * (stacked["retention"] - problem.program_retention_floor)
+        add(
+            list(zip(flat, coefficients.tolist(), strict=True)),
+            pulp.LpConstraintGE,
+            0.0,
+            "program_retention_floor",
+        )
+    if problem.revenue_floor is not None:
+        revenue = np.concatenate([_revenue(problem.segments[g]) for g in names])
+        add(
+            list(zip(flat, revenue.tolist(), strict=True)),
+            pulp.LpConstraintGE,
+            problem.revenue_floor,
+            "revenue_floor",
+        )
     if problem.same_design:
         first = names[0]
         for i, g in enumerate(names[1:], start=1):
@@ -444,6 +522,13 @@ def build_model(
                     [(x[g][c], 1.0), (x[first][c], -1.0)], pulp.LpConstraintEQ, 0.0, f"same_{i}_{c}"
                 )
     return _Model(prob, x, reserve)
+
+
+def _revenue(coef: SegmentCoefficients) -> np.ndarray:
+    """The segment's expected net revenue per candidate, which a revenue floor needs."""
+    if coef.revenue is None:
+        raise ValueError("a revenue floor needs each candidate's expected net revenue")
+    return coef.revenue
 
 
 def draw_means(problem: DesignProblem, value: np.ndarray) -> np.ndarray:

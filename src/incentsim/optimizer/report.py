@@ -10,7 +10,7 @@
 - ``validation.csv``: promised against realised, with intervals;
 - ``stability.csv``: per segment, each candidate the bootstrap resamples picked and how often;
 - ``program_wide.csv``: each option of the program-wide levers, simulated jointly;
-- ``frontier.csv``: the design re-chosen at each of the ``frontier`` budgets;
+- ``frontier.csv``: the design re-chosen at each budget or floor of the ``frontier`` sweep;
 - ``refinement.csv``: the refinement rounds (objective, solver status and gap per round);
 - ``coupling.csv``: the coupling loop's joint runs, promised against joint;
 - ``robust.csv``: per assumption draw, the drawn values and the nominal and robust designs'
@@ -34,6 +34,8 @@ from incentsim.scenario.loader import load_scenario
 
 if TYPE_CHECKING:
     from incentsim.optimizer.api import OptimizationResult
+
+from incentsim.optimizer.frontier import MEASURE_LABELS
 
 __all__ = ["base_assessment", "candidate_rows", "result_dict", "text_report", "write_outputs"]
 
@@ -338,25 +340,54 @@ def _robust_lines(result: OptimizationResult) -> list[str]:
 
 
 def _frontier_lines(result: OptimizationResult) -> list[str]:
-    """The frontier as a table (none without ``frontier``)."""
-    if result.frontier is None:
+    """The frontier as a table (none without ``frontier``); dominated points starred."""
+    frontier = result.frontier
+    if frontier is None:
         return []
+    swept = "budget" if frontier.measure == "objective" else "floor"
+    share = frontier.measure in ("retention", "fairness")
+    label = MEASURE_LABELS[frontier.measure]
+    at = "budget" if frontier.measure == "objective" else f"floor on {label}"
     lines = [
         "",
-        "Trade-off frontier: the design re-chosen at each budget, on the same simulations",
-        f"  {'budget':>12}{'status':>12}{'expected cost':>15}{'objective':>14}{'reserve':>11}"
-        f"{'P(overrun)':>12}{'retention':>11}  design",
+        f"Trade-off frontier: expected cost against {label}, the design re-chosen at each "
+        f"{at}, on the same simulations (* dominated: another point costs no more and does "
+        "no worse)",
+        f"  {swept:>12}{'status':>12}{'expected cost':>15}{'objective':>14}{'reserve':>11}"
+        f"{'P(overrun)':>12}{'retention':>11}{'small share':>13}{'revenue':>14}  design",
     ]
-    for p in result.frontier.points:
+    for p in frontier.points:
+        value = p[frontier.swept]
+        value_text = f"{value:>12.3f}" if share else f"{value:>12,.0f}"
         if p["design"]:
             lines.append(
-                f"  {p['budget']:>12,.0f}{p['status']:>12}{p['expected_cost']:>15,.0f}"
+                f"  {value_text}{p['status']:>12}{p['expected_cost']:>15,.0f}"
                 f"{p['objective']:>14,.0f}{p['reserve']:>11,.0f}"
-                f"{p['overrun_probability']:>12.3f}{p['retention']:>11.3f}  {p['design']}"
+                f"{p['overrun_probability']:>12.3f}{p['retention']:>11.3f}"
+                f"{p['small_partner_share']:>13.3f}{p['revenue']:>14,.0f}  "
+                + ("* " if p["dominated"] else "")
+                + p["design"]
             )
         else:
-            lines.append(f"  {p['budget']:>12,.0f}{p['status']:>12}  no design")
+            lines.append(f"  {value_text}{p['status']:>12}  no design")
+    for name, figures in (("base design", frontier.base), ("chosen design", frontier.chosen)):
+        if figures is None:
+            lines.append(
+                f"  {name}: not among the candidates of every segment (include_base: false)"
+                if name == "base design"
+                else f"  {name}: none"
+            )
+        else:
+            lines.append(
+                f"  {name}: expected cost {figures['expected_cost']:,.0f}, "
+                f"{label} " + _frontier_value(figures[frontier.figure], frontier.measure)
+            )
     return lines
+
+
+def _frontier_value(value: float, measure: str) -> str:
+    """A frontier measure's value in its unit (a share or an amount)."""
+    return f"{value:.3f}" if measure in ("retention", "fairness") else f"{value:,.0f}"
 
 
 def _program_wide_lines(result: OptimizationResult) -> list[str]:

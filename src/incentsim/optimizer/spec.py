@@ -33,6 +33,7 @@ describing the design space and the problem::
     validation_replications: 200    # fresh scenarios to check the chosen design on
     stability_resamples: 20         # bootstrap samples of the scenarios to re-solve (0: none)
     frontier: {range: [3.0e6, 6.0e6], points: 7}   # re-solve at these budgets (or budgets: [...])
+    # or: frontier: {measure: retention, range: [0.8, 0.95], points: 4}  (fairness, revenue)
     refine: {rounds: 3, candidates: 8}   # new candidates around the chosen design, re-solved
     coupling: {iterations: 3}       # the choice simulated jointly, coefficients corrected
     robust: {draws: 10, measure: cvar, alpha: 0.2}   # over draws of the behaviour constants
@@ -258,27 +259,65 @@ class Floors(Strict):
 
 
 class FrontierSpec(Strict):
-    """Budgets to re-solve the MILP at, reusing every simulation: ``budgets`` (a list), or
-    ``range: [low, high]`` with ``points`` evenly spaced budgets (ends included)."""
+    """The trade-off frontier (:mod:`incentsim.optimizer.frontier`): the MILP re-solved over a
+    sweep of one constraint, reusing every simulation.
 
+    ``measure`` is what is traded against the expected incentive cost, and so what is swept:
+
+    - ``objective`` (the default): the budget; give ``budgets`` (a list) or ``range``;
+    - ``retention``: a floor on the program's expected retention (the segments' weighted by
+      their partners), a share within 0 and 1;
+    - ``fairness``: the floor on the share of payouts reaching the smaller half of partners
+      (``floors.small_partner_share``, which the sweep replaces), a share within 0 and 1;
+    - ``revenue``: a floor on the program's expected net revenue, an amount.
+
+    A floor measure takes ``floors`` (a list) or ``range``. ``range: [low, high]`` gives
+    ``points`` evenly spaced values, ends included. At every floor the MILP keeps its
+    objective, budget and other constraints.
+    """
+
+    measure: Literal["objective", "retention", "fairness", "revenue"] = "objective"
     budgets: list[Annotated[float, Field(gt=0.0, le=MAX_TOTAL)]] | None = None
+    floors: list[Annotated[float, Field(ge=0.0, le=MAX_TOTAL)]] | None = None
     range: tuple[float, float] | None = None
     points: Annotated[int, Field(ge=2, le=100)] = 5
 
     @model_validator(mode="after")
     def _one_way(self) -> FrontierSpec:
-        if (self.budgets is None) == (self.range is None):
-            raise ValueError("give exactly one of 'budgets' or 'range'")
-        if self.budgets is not None and not self.budgets:
-            raise ValueError("'budgets' is empty")
-        if self.range is not None and not 0.0 < self.range[0] < self.range[1] <= MAX_TOTAL:
-            raise ValueError("range: give 0 < low < high")
+        listed, name = (
+            (self.budgets, "budgets") if self.measure == "objective" else (self.floors, "floors")
+        )
+        other = "floors" if self.measure == "objective" else "budgets"
+        if getattr(self, other) is not None:
+            sweeps = "budgets" if self.measure == "objective" else f"{self.measure} floors"
+            raise ValueError(
+                f"'{other}' does not go with measure: {self.measure} (it sweeps {sweeps}): "
+                f"give '{name}' or 'range'"
+            )
+        if (listed is None) == (self.range is None):
+            raise ValueError(f"give exactly one of '{name}' or 'range'")
+        if listed is not None and not listed:
+            raise ValueError(f"'{name}' is empty")
+        if listed is not None and "points" in self.model_fields_set:
+            raise ValueError(f"'points' goes with 'range', not with '{name}'")
+        amounts = self.measure in ("objective", "revenue")
+        if self.range is not None and not (
+            (self.range[0] > 0.0 if amounts else self.range[0] >= 0.0)
+            and self.range[0] < self.range[1] <= (MAX_TOTAL if amounts else 1.0)
+        ):
+            bounds = "0 < low < high" if amounts else "0 <= low < high <= 1"
+            what = "" if amounts else f" ({self.measure} floors are shares)"
+            raise ValueError(f"range: give {bounds}{what}")
+        for value in listed or []:
+            if not amounts and not 0.0 <= value <= 1.0:
+                raise ValueError(f"a {self.measure} floor is a share within 0 and 1, not {value:g}")
         return self
 
     def values(self) -> list[float]:
-        """The budgets, ascending."""
-        if self.budgets is not None:
-            return sorted(set(self.budgets))
+        """The swept values (budgets or floors), ascending."""
+        listed = self.budgets if self.measure == "objective" else self.floors
+        if listed is not None:
+            return sorted(set(listed))
         assert self.range is not None
         low, high = self.range
         return [low + (high - low) * i / (self.points - 1) for i in range(self.points)]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -22,7 +22,7 @@ from incentsim.experiments import compare
 from incentsim.experiments.compare import format_value
 from incentsim.montecarlo.charts import format_axis, outcome_title, pyplot
 from incentsim.montecarlo.summary import outcome_unit
-from incentsim.optimizer.milp import assess
+from incentsim.optimizer.frontier import MEASURE_LABELS
 from incentsim.optimizer.report import candidate_rows, result_dict
 from incentsim.report import optimizer_steps as steps
 from incentsim.report import words
@@ -155,25 +155,57 @@ def optimization_report(
 
 
 def _add_frontier(report: Report, result: OptimizationResult, currency: str) -> None:
-    """The design re-chosen at each budget: a cost-objective plot and a table."""
+    """The design re-chosen over the frontier's sweep: cost against the measure, and a table."""
     frontier = result.frontier
     assert frontier is not None
+    label = MEASURE_LABELS[frontier.measure]
     report.add_heading("Trade-off frontier")
+    if frontier.measure == "objective":
+        sweep = (
+            "The design re-chosen at each budget on the same simulations (nothing "
+            "re-simulated): what more budget buys in objective and retention, and where it "
+            "stops buying anything."
+        )
+    else:
+        sweep = (
+            f"The design re-chosen at each floor on the program's {label}, on the same "
+            "simulations (nothing re-simulated), keeping the objective, the budget and every "
+            f"other rule: what each step of {label} costs, and where no design reaches it."
+        )
+    base = (
+        ""
+        if frontier.base is not None
+        else " The base design is not among the candidates of every segment "
+        "(include_base: false), so it is not marked."
+    )
+    missing = [
+        _swept_text(p[frontier.swept], frontier.measure) for p in frontier.points if not p["design"]
+    ]
+    none = f" No design meets every rule at: {', '.join(missing)}." if missing else ""
     report.add_text(
-        "The design re-chosen at each budget on the same simulations (nothing re-simulated): "
-        "what more budget buys in objective and retention, and where it stops buying anything.",
+        f"{sweep} Hollow grey points are dominated: another point costs no more and does no "
+        f"worse on {label}"
+        + ("" if frontier.measure == "objective" else " (it was chosen for its higher objective)")
+        + f".{none}{base}",
         note=True,
     )
-    report.add_figure(_plot_frontier(result, currency), caption="Expected cost against objective")
+    report.add_figure(_plot_frontier(result, currency), caption=f"Expected cost against {label}")
+    unit = _frontier_unit(frontier.measure)
+    swept = f"budget ({currency})" if frontier.measure == "objective" else f"{label} floor"
+    if unit == "money" and frontier.measure != "objective":
+        swept += f" ({currency})"
     rows = [
         {
-            f"budget ({currency})": format_value(p["budget"], "money"),
+            swept: format_value(p[frontier.swept], unit),
             "status": p["status"],
             f"expected cost ({currency})": format_value(p["expected_cost"], "money"),
             f"objective ({currency})": format_value(p["objective"], "money"),
             f"reserve ({currency})": format_value(p["reserve"], "money"),
             "P(cost over budget + reserve)": format_value(p["overrun_probability"], "share"),
             "retention": format_value(p["retention"], "share"),
+            "small-partner share": format_value(p["small_partner_share"], "share"),
+            f"net revenue ({currency})": format_value(p["revenue"], "money"),
+            "dominated": "yes" if p["dominated"] else "",
             "design": p["design"] or "none",
         }
         for p in frontier.points
@@ -182,52 +214,74 @@ def _add_frontier(report: Report, result: OptimizationResult, currency: str) -> 
     report.add_table(pd.DataFrame(rows), index=False)
 
 
+def _frontier_unit(measure: str) -> Literal["share", "money"]:
+    """The unit of a frontier measure's swept value and figure."""
+    return "share" if measure in ("retention", "fairness") else "money"
+
+
 def _plot_frontier(result: OptimizationResult, currency: str) -> Figure:
-    """Expected cost against objective per budget; the base design a black square, the design
-    chosen at the file's budget ringed."""
+    """Expected cost against the frontier's measure per swept value: the points not dominated
+    joined, the dominated hollow; the base design a black square, the design chosen on the
+    file's settings ringed."""
     plt, _ = pyplot()
-    assert result.frontier is not None
-    points = [p for p in result.frontier.points if p["design"]]
+    frontier = result.frontier
+    assert frontier is not None
+    figure, unit = frontier.figure, _frontier_unit(frontier.measure)
+    points = [p for p in frontier.points if p["design"]]
+    front = sorted((p for p in points if not p["dominated"]), key=lambda p: p["expected_cost"])
+    dominated = [p for p in points if p["dominated"]]
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    what = "budget" if frontier.measure == "objective" else "floor"
     ax.plot(
-        [p["expected_cost"] for p in points],
-        [p["objective"] for p in points],
+        [p["expected_cost"] for p in front],
+        [p[figure] for p in front],
         marker="o",
         color="#7a9cc6",
-        label="design chosen at each budget",
+        label=f"design chosen at each {what}",
     )
-    labels: dict[float, list[str]] = {}  # budgets choosing the same cost share one label
+    if dominated:
+        ax.scatter(
+            [p["expected_cost"] for p in dominated], [p[figure] for p in dominated],
+            facecolors="none", edgecolors="#999999", label="dominated", zorder=2,
+        )  # fmt: skip
+    labels: dict[tuple[float, float], list[str]] = {}  # values choosing one design share a label
     for p in points:
-        labels.setdefault(round(p["expected_cost"], 6), []).append(_short_money(p["budget"]))
-    for p in {round(p["expected_cost"], 6): p for p in reversed(points)}.values():
+        key = (round(p["expected_cost"], 6), round(p[figure], 9))
+        labels.setdefault(key, []).append(_swept_text(p[frontier.swept], frontier.measure))
+    for key, texts in labels.items():
         ax.annotate(
-            "budget " + ", ".join(labels[round(p["expected_cost"], 6)]),
-            (p["expected_cost"], p["objective"]),
+            f"{what} " + ", ".join(texts),
+            key,
             fontsize=7,
             xytext=(5, -10),
             textcoords="offset points",
         )
-    segments = result.problem.segments
-    if all("base" in coef.candidates for coef in segments.values()):
-        base = assess(result.problem, {g: c.candidates.index("base") for g, c in segments.items()})
+    if frontier.base is not None:
         ax.scatter(
-            [base["expected_cost"]], [base["objective"]], marker="s", color="#333333",
-            label="base design", zorder=3,
+            [frontier.base["expected_cost"]], [frontier.base[figure]], marker="s",
+            color="#333333", label="base design", zorder=3,
         )  # fmt: skip
-    if result.assessment is not None:
+    if frontier.chosen is not None:
         ax.scatter(
-            [result.assessment["expected_cost"]], [result.assessment["objective"]], s=160,
+            [frontier.chosen["expected_cost"]], [frontier.chosen[figure]], s=160,
             facecolors="none", edgecolors="#c0392b", linewidths=2,
             label=f"chosen (budget {_short_money(result.settings.budget)})", zorder=4,
         )  # fmt: skip
+    ax.margins(0.1)
     ax.set_xlabel(f"expected incentive cost ({currency})")
-    ax.set_ylabel(f"objective ({currency})")
+    label = MEASURE_LABELS[frontier.measure]
+    ax.set_ylabel(f"{label} ({currency})" if unit == "money" else label)
     format_axis(ax.xaxis, "money", bins=5)
-    format_axis(ax.yaxis, "money", bins=5)
+    format_axis(ax.yaxis, unit, bins=5)
     ax.legend(frameon=False, fontsize="small")
     fig.tight_layout()
     plt.close(fig)
     return fig
+
+
+def _swept_text(value: float, measure: str) -> str:
+    """A swept budget or floor in a few characters (1.2M, 850k, 90%)."""
+    return f"{100 * value:.3g}%" if _frontier_unit(measure) == "share" else _short_money(value)
 
 
 def _short_money(value: float) -> str:
