@@ -5,16 +5,11 @@ bonus and annual accelerator the simulation's rules engine paid it."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
+from recorded_history import recorded_history
 
-from incentsim.engine import simulation
-from incentsim.montecarlo.history import simulate_history, write_history
-from incentsim.payout.statements import compute_statements
-from incentsim.payout.transactions import read_transactions
-from incentsim.program import rules
 from incentsim.scenario.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,34 +20,15 @@ def test_statements_over_a_history_pay_the_simulated_horizon_components(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     scenario = load_scenario(PACER, ["population.partners=120"])
-    closes: list[Any] = []
-    built: list[Any] = []
-
-    def recording(*args: Any, **kwargs: Any) -> Any:
-        state, assessment = rules.assess_period(*args, **kwargs)
-        closes.append(assessment)
-        return state, assessment
-
-    build = simulation.build_partners
-
-    def building(*args: Any, **kwargs: Any) -> Any:
-        built.append(build(*args, **kwargs))
-        return built[-1]
-
-    monkeypatch.setattr(simulation, "assess_period", recording)
-    monkeypatch.setattr(simulation, "build_partners", building)
-    history = simulate_history(scenario)
-    monkeypatch.undo()
-    path = write_history(history.transactions, tmp_path / "history.csv")
-    transactions = read_transactions(path, calendar=scenario.calendar)
+    recorded = recorded_history(scenario, tmp_path, monkeypatch)
     periods = scenario.calendar.horizon_periods
-    statements = compute_statements(
-        scenario.program, scenario.calendar, transactions, n_periods=periods
-    ).partners
-    assert len(closes) == periods
     # Replication 0 of the block; partners by id, in the simulation's slot order.
-    ids = list(history.revenue.index)
-    slots = {pid: i for i, pid in enumerate(built[0].partner_id)}
+    ids, slots, closes, statements = (
+        recorded.ids,
+        recorded.slots,
+        recorded.closes,
+        recorded.statements,
+    )
     names = np.array([*scenario.program.tier_names, "unqualified"], dtype=object)
     compared = 0
     paid = {"pacers": 0, "accelerators": 0}
@@ -60,7 +36,7 @@ def test_statements_over_a_history_pay_the_simulated_horizon_components(
         rows = statements[statements["period"] == k + 1].set_index("partner_id").loc[ids]
         at = [slots[pid] for pid in ids]
         tier = np.asarray(assessment.tier)[0, at]
-        active = history.revenue[k + 1].to_numpy() > 0
+        active = recorded.revenue[k + 1].to_numpy() > 0
         # Tiers also rest on new logos, which a history matches only in expectation: compare
         # where the payout run reached the simulated tier and nothing was capped differently.
         same = active & (rows["tier"].to_numpy() == names[tier])

@@ -12,12 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from recorded_history import recorded_history
 
 from incentsim.calendar import Calendar
-from incentsim.engine import simulation
-from incentsim.montecarlo.history import simulate_history, write_history
 from incentsim.payout import compute_statements, period_metrics, read_transactions
-from incentsim.program import rules
 from incentsim.program.spec import Program
 from incentsim.scenario.loader import load_scenario
 
@@ -102,33 +100,14 @@ def test_statements_over_a_history_pay_the_simulated_bonuses(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     scenario = load_scenario(MONTHLY_BONUS, ["population.partners=120"])
-    closes: list[Any] = []
-    built: list[Any] = []
-
-    def recording(*args: Any, **kwargs: Any) -> Any:
-        state, assessment = rules.assess_period(*args, **kwargs)
-        closes.append(assessment)
-        return state, assessment
-
-    build = simulation.build_partners
-
-    def building(*args: Any, **kwargs: Any) -> Any:
-        built.append(build(*args, **kwargs))
-        return built[-1]
-
-    monkeypatch.setattr(simulation, "assess_period", recording)
-    monkeypatch.setattr(simulation, "build_partners", building)
-    history = simulate_history(scenario)
-    monkeypatch.undo()
-    path = write_history(history.transactions, tmp_path / "history.csv")
-    transactions = read_transactions(path, calendar=scenario.calendar)
+    recorded = recorded_history(scenario, tmp_path, monkeypatch)
     periods = scenario.calendar.horizon_periods
-    statements = compute_statements(
-        scenario.program, scenario.calendar, transactions, n_periods=periods
-    ).partners
-    assert len(closes) == periods
-    ids = list(history.revenue.index)
-    slots = {pid: i for i, pid in enumerate(built[0].partner_id)}
+    ids, slots, closes, statements = (
+        recorded.ids,
+        recorded.slots,
+        recorded.closes,
+        recorded.statements,
+    )
     compared = paid = 0
     for k, assessment in enumerate(closes):
         rows = statements[statements["period"] == k + 1].set_index("partner_id").loc[ids]
