@@ -170,3 +170,34 @@ def test_a_recession_clause_changes_nothing_without_a_recession() -> None:
     b = simulate_block(without, np.random.SeedSequence(4), 4).outcomes
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_an_announced_richer_window_bonus_holds_back_the_last_window_before_it() -> None:
+    """A refresh can change a window bonus (``bonuses`` in its changes). Announced, partners
+    price the first window after it at its terms when they play the last window's timing games
+    before it, so deals are deferred into the refresh, as before an announced rate rise.
+
+    Measured (30 replications of 200 partners, 3 quarters of ``monthly_bonus.yaml``, the
+    monthly bonus's reward 400 -> 3,200 from the third quarter): deferred revenue +130,000
+    (standard error 31,000; 8.7% of the unannounced 1.50M) against the same refresh
+    unannounced, and the first quarter unchanged (nothing is known of the refresh's terms
+    before the last window of the quarter before it).
+    """
+    refresh = (
+        "program.versions={richer: {effective_period: 2, %s"
+        " changes: {bonuses: {monthly_bonus: {reward: 3200}}}}}"
+    )
+
+    def block(announced: str) -> Any:
+        scenario = load_scenario(
+            "scenarios/monthly_bonus.yaml",
+            ["population.partners=200", "calendar.horizon_periods=3", refresh % announced],
+        )
+        return simulate_block(scenario, np.random.SeedSequence(3), 30)
+
+    announced, unannounced = block("announced_period: 0,"), block("")
+    held = effect(announced.outcomes["deferred"] - unannounced.outcomes["deferred"])
+    assert held.low > 0.03 * unannounced.outcomes["deferred"].mean(), held
+    np.testing.assert_array_equal(
+        _period(announced, "revenue", 0), _period(unannounced, "revenue", 0)
+    )

@@ -96,10 +96,19 @@ def test_a_window_too_long_for_the_calendar_is_refused(tmp_path: Path) -> None:
         compute_statements(PROGRAM, calendar, transactions)
 
 
+#: A refresh from the third quarter: a bonus twice as rich on a higher threshold.
+RICHER_BONUS = (
+    "program.versions={richer: {effective_period: 2, changes: {bonuses: {monthly_bonus:"
+    " {threshold: 15000, reward: 800}}}}}"
+)
+
+
+@pytest.mark.parametrize("overrides", [[], [RICHER_BONUS]], ids=["as launched", "refreshed"])
 def test_statements_over_a_history_pay_the_simulated_bonuses(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    overrides: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    scenario = load_scenario(MONTHLY_BONUS, ["population.partners=120"])
+    """Also when a version changes the bonus: statements pay each period's terms in force."""
+    scenario = load_scenario(MONTHLY_BONUS, ["population.partners=120", *overrides])
     recorded = recorded_history(scenario, tmp_path, monkeypatch)
     periods = scenario.calendar.horizon_periods
     ids, slots, closes, statements = (

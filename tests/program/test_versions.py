@@ -66,6 +66,19 @@ def test_a_phase_in_moves_numbers_in_equal_steps() -> None:
             r"versions\.v2\.changes\.tiers: \['gld'\] not in the program",
         ),
         (
+            {"v2": {"effective_period": 2, "changes": {"bonuses": {"monthly": {"reward": 9.0}}}}},
+            r"versions\.v2\.changes\.bonuses: \['monthly'\] not in the program",
+        ),
+        (
+            {
+                "v2": {
+                    "effective_period": 2,
+                    "changes": {"bonuses": {"monthly": {"horizon_weeks": 2}}},
+                }
+            },
+            r"changes\.bonuses\.monthly\.horizon_weeks: a version or contingent rule cannot",
+        ),
+        (
             {"v2": {"effective_period": 2, "announced_period": 3, "changes": CUT}},
             "announced_period 3 is after effective_period 2",
         ),
@@ -95,6 +108,7 @@ def test_a_rule_needs_one_level_and_a_valid_result() -> None:
 def test_a_rule_scales_every_revenue_threshold() -> None:
     program = make_program(
         accelerators={"kick": {"threshold": 10000.0, "multiplier": 1.5}},
+        bonuses={"monthly": {"horizon_weeks": 4, "threshold": 2000.0, "reward": 50.0}},
         quota={"amount": 3000.0, "floor": 1000.0},
         segment_overrides={"si": {"tiers": {"gold": {"requirements": {"revenue": 6000.0}}}}},
         contingent={"r": {"below": 0.9, "threshold_scale": 0.5}},
@@ -102,8 +116,26 @@ def test_a_rule_scales_every_revenue_threshold() -> None:
     scaled = with_rule(program, program.contingent["r"])
     assert [t.requirements.revenue for t in scaled.tiers.values()] == [500.0, 2500.0, 10000.0]
     assert scaled.accelerators["kick"].threshold == 5000.0
+    assert scaled.bonuses["monthly"].threshold == 1000.0
     assert (scaled.quota.amount, scaled.quota.floor) == (1500.0, 500.0)
     assert scaled.resolved("si").tiers["gold"].requirements.revenue == 3000.0
+
+
+def test_a_version_changes_a_window_bonus_and_phases_it_in() -> None:
+    """A refresh can change a bonus's threshold, reward and rate (not its window length), and a
+    phase-in moves them in equal steps like any rate."""
+    bonus = {"monthly": {"horizon_weeks": 4, "threshold": 2000.0, "reward": 50.0, "rate": 0.01}}
+    changes = {"bonuses": {"monthly": {"threshold": 3000.0, "reward": 150.0}}}
+    program = make_program(
+        bonuses=bonus,
+        versions={"v2": {"effective_period": 2, "phase_in_periods": 2, "changes": changes}},
+    )
+    steps = timeline(program)
+    assert [s.program.bonuses["monthly"].threshold for s in steps] == [2000.0, 2500.0, 3000.0]
+    assert [s.program.bonuses["monthly"].reward for s in steps] == [50.0, 100.0, 150.0]
+    assert {s.program.bonuses["monthly"].horizon_weeks for s in steps} == {4}
+    plan = ProgramPlan(program, ["all"], ["all"])
+    assert plan.compiled(2).bonus_threshold.tolist() == [[3000.0]]
 
 
 def test_grandfathered_partners_read_the_previous_version() -> None:

@@ -682,7 +682,8 @@ class Simulation:
         through its bonus and the next window's (by the share of this week's pipeline closing
         before the window ends), its expected pay and price, and what revenue moved into the
         next window earns there (kept from the window's first week and its first week of timing
-        games, like next period's rates)."""
+        games, like next period's rates; the last window's next is next period's first, priced
+        at the version of the program partners know of)."""
         b, wpp, hw = self.behaviour, self.calendar.weeks_per_period, self.cp.bonus_weeks
         so_far = self.week_revenue[..., window.start : self._week_in_period].sum(axis=-1)
         carried = self.held if window.opening else 0.0
@@ -697,9 +698,11 @@ class Simulation:
             spread_next = window_outlook.window_spread(
                 self.noise, length, wpp, expected_next, typical * length / wpp
             )
+            # The last window's next is next period's first, at the terms partners know of.
+            terms_next = self.next_cp.at(self.group) if window.last else self.terms
             self._window_next = (
-                window_outlook.window_outlook(self.terms, expected_next, spread_next)[0],
-                window_outlook.window_moved_rate(self.terms, expected_next, spread_next),
+                window_outlook.window_outlook(terms_next, expected_next, spread_next)[0],
+                window_outlook.window_moved_rate(terms_next, expected_next, spread_next),
             )
         rate_next, moved_next = self._window_next
         share = 1.0 - np.exp(-window.weeks_left / self.partners.deal_cycle_weeks)

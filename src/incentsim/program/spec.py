@@ -399,9 +399,10 @@ class Remediation(Strict):
 
 
 #: What a version or a contingent rule may change: values the engine reads at every period
-#: close and every anticipation (rates, thresholds, caps, milestone rewards), never the
-#: program's structure or its calendar (look-back windows, payout schedule, budget pool,
-#: guardrails). ``*`` stands for any entry of a mapping; ``None`` for a leaf.
+#: close and every anticipation (rates, thresholds, caps, milestone rewards, a window bonus's
+#: threshold, reward and rate), never the program's structure or its calendar (look-back
+#: windows, a bonus's window length, payout schedule, budget pool, guardrails). ``*`` stands
+#: for any entry of a mapping; ``None`` for a leaf.
 CHANGEABLE: dict[str, Any] = {
     "tiers": {
         "*": {
@@ -422,6 +423,7 @@ CHANGEABLE: dict[str, Any] = {
         }
     },
     "milestones": {"*": {"reward": None}},
+    "bonuses": {"*": {"threshold": None, "reward": None, "rate": None}},
     "mdf": {"accrual_rate": None},
     "partner_cap": None,
 }
@@ -500,7 +502,8 @@ class ContingentRule(Strict):
     offer as a rate) averaged over the period just closed (the first week at period 0), per
     partner group; while it is ``below`` (or ``above``) the level, the
     period's terms are the program with ``changes`` merged in and every revenue threshold
-    (tier requirements, accelerator thresholds, quota amount and floor) multiplied by
+    (tier requirements, accelerator thresholds, quota amount and floor, window bonus
+    thresholds) multiplied by
     ``threshold_scale``: a number, or ``indicator`` to scale them with the indicator itself
     (rounded down to a multiple of :data:`SCALE_STEP`, at least one step), so thresholds
     follow demand down in a recession.

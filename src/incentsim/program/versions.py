@@ -133,7 +133,8 @@ def timeline(program: Program) -> tuple[Step, ...]:
 
 def _scaled(data: dict[str, Any], scale: float) -> dict[str, Any]:
     """``data`` (a program or an override) with every revenue threshold it sets times
-    ``scale``: tier revenue requirements, accelerator thresholds, quota amount and floor."""
+    ``scale``: tier revenue requirements, accelerator and window bonus thresholds, quota
+    amount and floor."""
     out = dict(data)
     tiers = data.get("tiers")
     if isinstance(tiers, dict):
@@ -144,14 +145,15 @@ def _scaled(data: dict[str, Any], scale: float) -> dict[str, Any]:
                 tier = {**tier, "requirements": {**requirements}}
                 tier["requirements"]["revenue"] = requirements["revenue"] * scale
             out["tiers"][key] = tier
-    accelerators = data.get("accelerators")
-    if isinstance(accelerators, dict):
-        out["accelerators"] = {
-            key: {**acc, "threshold": acc["threshold"] * scale}
-            if isinstance(acc, dict) and acc.get("threshold") is not None
-            else acc
-            for key, acc in accelerators.items()
-        }
+    for part in ("accelerators", "bonuses"):
+        entries = data.get(part)
+        if isinstance(entries, dict):
+            out[part] = {
+                key: {**entry, "threshold": entry["threshold"] * scale}
+                if isinstance(entry, dict) and entry.get("threshold") is not None
+                else entry
+                for key, entry in entries.items()
+            }
     quota = data.get("quota")
     if isinstance(quota, dict):
         out["quota"] = {
@@ -176,8 +178,9 @@ def with_rule(
 
 
 def _check_entries(where: str, changes: dict[str, Any], program: Program) -> None:
-    """A change names existing tiers, accelerators and milestones: it cannot add new ones."""
-    for part in ("tiers", "accelerators", "milestones"):
+    """A change names existing tiers, accelerators, milestones and bonuses: it cannot add new
+    ones."""
+    for part in ("tiers", "accelerators", "milestones", "bonuses"):
         added = sorted(set(changes.get(part) or {}) - set(getattr(program, part)))
         if added:
             raise ValueError(
