@@ -157,7 +157,7 @@ def test_a_cache_names_each_run_folder_by_its_key_and_code(tmp_path: Path) -> No
     def cached(**changes: object) -> Path:
         code = changes.pop("code", None)
         key = {**KEY, **changes}
-        return RunStore.in_cache(tmp_path, LAYOUT, key, code=code, blocks=2).folder  # type: ignore[arg-type]
+        return RunStore(tmp_path, LAYOUT, key, code=code, blocks=2).by_key().folder  # type: ignore[arg-type]
 
     assert cached() == cached()
     assert cached().parent == tmp_path

@@ -152,26 +152,15 @@ class RunStore:
             "blocks": blocks,
         }
 
-    @classmethod
-    def in_cache(
-        cls,
-        cache: Path,
-        layout: Layout,
-        key: Mapping[str, Any],
-        *,
-        code: Mapping[str, Any] | None = None,
-        blocks: int,
-        info: Mapping[str, Any] | None = None,
-    ) -> RunStore:
-        """The store of this run in a cache: the folder ``cache/<hash of key and code>``, so
-        runs never share a folder and one whose key or code changed starts a new one. Such a
-        store is opened with ``resume`` and removes nothing, so several processes may fill a
-        cache at once (every file is written atomically, and a manifest says the same run
-        whoever writes it)."""
-        made = cls(cache, layout, key, code=code, blocks=blocks, info=info)
-        text = json.dumps({**made.key, **made.code}, sort_keys=True, default=_json_default)
-        made.folder = Path(cache) / hashlib.sha256(text.encode()).hexdigest()[:20]
-        return made
+    def by_key(self) -> RunStore:
+        """Move this store into ``folder/<hash of its key and code>`` (a cache of runs) and
+        return it: runs never share a folder, and one whose key or code changed starts a new
+        one. Such a store is opened with ``resume`` and removes nothing, so several processes
+        may fill a cache at once (every file is written atomically, and a manifest says the
+        same run whoever writes it)."""
+        text = json.dumps({**self.key, **self.code}, sort_keys=True, default=_json_default)
+        self.folder = self.folder / hashlib.sha256(text.encode()).hexdigest()[:20]
+        return self
 
     # --- where things are ----------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ scenario's probabilities) for all candidates and segments. Summing a replication
 segments therefore gives the cost of the joint program in one coherent scenario.
 
 Each (segment, candidate) is cached on disk as a run store
-(:meth:`~incentsim.montecarlo.run_store.RunStore.in_cache`: a folder named by the hash of its
+(:meth:`~incentsim.montecarlo.run_store.RunStore.by_key`: a folder named by the hash of its
 key, the segment scenario with the candidate applied, the root seed and the block size, with
 one block file of outcomes per seed block), so rerunning with a wider design space, more
 replications or another budget simulates only what is new: a stored block is reused when it
@@ -88,7 +88,8 @@ OUTCOMES = (
 #: reaching the smaller half of the segment's partners).
 METRICS = (*OUTCOMES, "margin", "small_paid")
 
-#: The candidate cache's stores: one block file of :data:`METRICS` per seed block.
+#: The candidate cache's stores: one block file of :data:`METRICS` per seed block; ``complete``
+#: once every block a simulation asked for is written.
 CANDIDATE_STORE = Layout(
     kind=KINDS["candidate.json"], noun="candidate simulation", parts={"outcomes": ".parquet"}
 )
@@ -381,7 +382,7 @@ def _simulate_candidates(
         for g in space.segments
     }
     layout: dict[str, tuple[str, int, int, int]] = {}  # key -> segment, row, start, reps
-    stores: dict[str, RunStore] = {}  # key -> the cache's store of its block
+    stores: dict[str, tuple[RunStore, int]] = {}  # key -> the cache's store, block index
 
     def record(output: TaskOutput) -> None:
         g, row, start, reps = layout[output.key]
@@ -411,9 +412,11 @@ def _simulate_candidates(
                     entropy, spawn_key = block.seed.entropy, tuple(block.seed.spawn_key)
                     waiting.append(TaskBlock(block.index, block.reps, entropy, spawn_key, key))
                     if run_store is not None:
-                        stores[key] = run_store
+                        stores[key] = (run_store, block.index)
                 if waiting:
                     pending.append((g, candidate.id, simulated, waiting))
+                elif run_store is not None:
+                    run_store.write_manifest(status="complete")
     simulated_blocks = sum(len(todo) for *_, todo in pending)
     if pending:  # a full cache starts no workers
         # Stacked up to the memory bound, leaving at least two tasks per worker.
@@ -432,7 +435,9 @@ def _simulate_candidates(
             for output in outputs:
                 record(output)
                 if output.key in stores:
-                    _write_stored(stores[output.key], int(output.key.rsplit("/", 1)[1]), output)
+                    _write_stored(*stores[output.key], output)
+        for run_store in {id(r): r for r, _ in stores.values()}.values():
+            run_store.write_manifest(status="complete")  # every block asked for is written
     own_folder.cleanup()
     return SimulatedCandidates(
         segments=list(space.segments),
@@ -472,14 +477,14 @@ def _candidate_store(cache: Path, scenario: Scenario, seed: SeedLike, blocks: in
         "seed": describe_seed(seed),
         "block_size": BLOCK_SIZE,
     }
-    run_store = RunStore.in_cache(
+    run_store = RunStore(
         cache,
         CANDIDATE_STORE,
         key,
         code={"metrics": list(METRICS)},
         blocks=blocks,
         info={"scenario": scenario.name},
-    )
+    ).by_key()
     try:
         run_store.open(resume=True)
     except OSError as exc:
