@@ -124,20 +124,20 @@ SETTLED_RANKS = 3
 
 POINTS_FOLDER = "points"
 MANIFEST = "sensitivity.json"
-#: A sensitivity analysis' folder as a run store: its blocks are chunks of points, beside the
-#: tables, plots and report :meth:`SensitivityResult.write` and the report write.
+#: A sensitivity analysis' folder as a run store: its blocks are chunks of points; its other
+#: files are those :meth:`SensitivityResult.write` and the report write.
 SENSITIVITY_STORE = Layout(
     kind=KINDS[MANIFEST],
     noun="sensitivity analysis",
     parts={POINTS_FOLDER: ".parquet"},
     files=(
-        *(
-            f"{table}.{ext}"
-            for table in ("indices", "noise", "points")
-            for ext in ("csv", "parquet")
-        ),
+        "indices.*",
+        "noise.*",
+        "points.*",
+        "*.png",
         "result.json",
         "sensitivity.html",
+        "sensitivity_tables",
     ),
 )
 
