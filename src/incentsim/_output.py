@@ -37,6 +37,7 @@ from incentsim.errors import OutDirError
 
 __all__ = [
     "KINDS",
+    "article",
     "atomic_file",
     "check_kind",
     "file_mode",
@@ -55,6 +56,7 @@ KINDS: dict[str, str] = {
     "optimization.json": "optimisation",
     "program_ledger.csv": "set of payout statements",
     "calibrated.yaml": "calibration",
+    "candidate.json": "candidate simulation",
 }
 
 #: Locks this process holds (folder -> depth), so a writer may nest a lock it already holds.
@@ -163,14 +165,15 @@ def check_kind(folder: Path, kind: str | None, overwrite: bool = False) -> bool:
         return False
     if not overwrite:
         raise OutDirError(
-            f"{folder} holds {_article(found)} {found}, not {_article(kind)} "
+            f"{folder} holds {article(found)} {found}, not {article(kind)} "
             f"{kind or 'result of this command'}; choose another folder or replace it "
             "(--overwrite, or overwrite=True)"
         )
     return True
 
 
-def _article(word: str | None) -> str:
+def article(word: str | None) -> str:
+    """``"an"`` before a word that starts with a vowel, else ``"a"``."""
     return "an" if (word or "r")[0] in "aeiou" else "a"
 
 
@@ -223,7 +226,7 @@ def new_folder(
                 f"{target} holds files that are not incentsim results; choose another folder"
             )
         if found == kind and not overwrite:
-            other = f"{_article(kind)} {kind}" if other_run is None else other_run(target)
+            other = f"{article(kind)} {kind}" if other_run is None else other_run(target)
             if other is not None:
                 raise OutDirError(
                     f"{target} holds {other}; choose another folder or replace it "

@@ -118,18 +118,17 @@ def test_resume_keeps_finished_runs_and_redoes_broken_ones(
         assert (out / "results" / name).read_bytes() == (source / "results" / name).read_bytes()
 
 
-def test_an_existing_folder_needs_resume_and_the_same_experiment(
+def test_a_folder_holding_another_experiment_is_refused(
     finished: tuple[Path, object], tmp_path: Path
 ) -> None:
     out, _ = finished
-    experiment = write(tmp_path, EXPERIMENT)
-    with pytest.raises(OutDirError, match="is not empty: continue the experiment there with"):
-        run_experiment(experiment, out, log=False)
     changed = write(tmp_path, EXPERIMENT.replace("replications: 3", "replications: 4"), "b.yaml")
-    with pytest.raises(OutDirError, match=r"cannot resume in .*: the experiment changed"):
+    with pytest.raises(OutDirError, match=r"holds a different experiment \(experiment 'tiny', set"):
+        run_experiment(changed, out, log=False)
+    with pytest.raises(OutDirError, match=r"holds an experiment that cannot be resumed here"):
         run_experiment(changed, out, resume=True, log=False)
     other = write(tmp_path, EXPERIMENT.replace("0.05", "0.06"), "c.yaml")
-    with pytest.raises(OutDirError, match="scenario contents differ for richer"):
+    with pytest.raises(OutDirError, match=r"scenarios '\w+', not '\w+'\); choose another"):
         run_experiment(other, out, resume=True, log=False)
 
 

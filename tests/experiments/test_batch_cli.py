@@ -32,8 +32,12 @@ def test_experiment_runs_refuses_a_used_folder_and_resumes(
     assert json.loads((out / "experiment.json").read_text())["status"] == "complete"
     assert (out / "results" / "summary.csv").is_file()
     assert "Experiment &#39;cli&#39;" in (out / "report.html").read_text()
-    assert main(["experiment", str(experiment), "--out", str(out)]) == 2
-    assert "is not empty: continue the experiment there with --resume" in capsys.readouterr().err
+    other = tmp_path / "other.yaml"
+    other.write_text(EXPERIMENT.replace("name: cli", "name: other"))
+    assert main(["experiment", str(other), "--out", str(out)]) == 2
+    assert f"error: {out} holds a different experiment (experiment 'cli', settings" in (
+        capsys.readouterr().err
+    )
     assert main(["experiment", str(experiment), "--out", str(out), "--resume"]) == 0
     assert "resuming: 2 of 2 runs already complete" in capsys.readouterr().err
 
@@ -95,5 +99,5 @@ def test_resuming_from_an_unreadable_manifest_exits_2(
     (out / "experiment.json").write_text(manifest)
     assert main(["experiment", str(experiment), "--out", str(out), "--resume"]) == 2
     err = capsys.readouterr().err
-    assert f"error: cannot resume in {out}: its experiment.json cannot be read" in err
+    assert f"error: {out / 'experiment.json'} cannot be read (" in err
     assert "Traceback" not in err

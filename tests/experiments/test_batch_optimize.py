@@ -135,7 +135,7 @@ def test_a_bad_optimisation_is_refused_before_anything_runs(
     assert not (out / "experiment.json").exists()
 
 
-def test_overwrite_empties_a_used_folder_and_refuses_resume_with_it(
+def test_overwrite_keeps_files_it_did_not_write_and_refuses_resume_with_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = _files(tmp_path, EXPERIMENT.split("analyses:")[0])
@@ -143,14 +143,13 @@ def test_overwrite_empties_a_used_folder_and_refuses_resume_with_it(
     out.mkdir()
     (out / "stale.txt").write_text("from before")
     (out / "old").mkdir()
-    assert main(["experiment", str(path), "--out", str(out), "--no-progress"]) == 2
-    assert "--overwrite" in capsys.readouterr().err
+    assert main(["experiment", str(path), "--out", str(out), "--no-progress"]) == 0
     assert main(["experiment", str(path), "--out", str(out), "--overwrite", "--no-progress"]) == 0
-    assert not (out / "stale.txt").exists()
-    assert not (out / "old").exists()
+    assert (out / "stale.txt").read_text() == "from before"  # not the experiment's to remove
+    assert (out / "old").is_dir()
     assert json.loads((out / "experiment.json").read_text())["status"] == "complete"
     args = ["experiment", str(path), "--out", str(out), "--overwrite", "--resume"]
     assert main(args) == 2
-    assert "give one" in capsys.readouterr().err
+    assert "not allowed with argument" in capsys.readouterr().err
     with pytest.raises(ValueError, match="give one"):
         run_experiment(path, out, resume=True, overwrite=True)

@@ -65,7 +65,7 @@ def progress(out: Path) -> int:
             done += json.loads(manifest.read_text())["status"] == "complete"
         except (OSError, ValueError):
             continue
-    return done + len(list(out.glob("sensitivity/points/chunk-*.parquet")))
+    return done + len(list(out.glob("sensitivity/points/block-*.parquet")))
 
 
 def contents(out: Path) -> dict[str, bytes]:

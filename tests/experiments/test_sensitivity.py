@@ -167,11 +167,11 @@ def test_an_interrupted_analysis_continues_from_its_folder(
         "morris_loyalty_mean.png",
     ):
         assert (out / name).is_file(), name
-    first, second = sorted((out / "points").glob("chunk-*.parquet"))  # 12 points, 8 a chunk
+    first, second = sorted((out / "points").glob("block-*.parquet"))  # 12 points, 8 a chunk
     kept = first.stat().st_mtime_ns
     # Pretend the machine stopped while the second chunk was being written.
     second.unlink()
-    again = sensitivity(tiny, FACTORS, out_dir=out, **MORRIS)
+    again = sensitivity(tiny, FACTORS, out_dir=out, resume=True, **MORRIS)
     assert first.stat().st_mtime_ns == kept  # read back, not simulated again
     assert second.is_file()
     np.testing.assert_array_equal(morris.values, again.values)

@@ -292,9 +292,26 @@ def add_output_options(parser: argparse.ArgumentParser, runs: str) -> None:
     )
 
 
+def add_reuse_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--overwrite`` and ``--resume`` (one or the other) for a verb whose ``--out`` is a run
+    store (:mod:`incentsim.montecarlo.run_store`), ``what`` naming what it holds."""
+    reuse = parser.add_mutually_exclusive_group()
+    reuse.add_argument(
+        "--overwrite",
+        action="store_true",
+        help=f"reuse a --out folder that holds a different {what}",
+    )
+    reuse.add_argument(
+        "--resume",
+        action="store_true",
+        help=f"continue the {what} in --out where it stopped: keep its finished blocks, compute "
+        "the rest (same arguments; same results as if never stopped)",
+    )
+
+
 def run_options(args: argparse.Namespace) -> RunOptions:
     """The run options the shared options collected (``--reps``, ``--seed``, ``--workers``,
-    ``--executor``, ``--scheduler``, ``--draws``, ``--out``, ``--overwrite``,
+    ``--executor``, ``--scheduler``, ``--draws``, ``--out``, ``--overwrite``, ``--resume``,
     ``--no-progress``; those a verb does not have are left at their defaults)."""
     # loaded when the verb runs: every verb module is imported to build the parser
     from incentsim.montecarlo import RunOptions
@@ -309,6 +326,7 @@ def run_options(args: argparse.Namespace) -> RunOptions:
         address=scheduler,
         out_dir=getattr(args, "out", None),
         overwrite=getattr(args, "overwrite", False),
+        resume=getattr(args, "resume", False),
         progress=not getattr(args, "no_progress", False),
         draws=read_draws_option(getattr(args, "draws", None)),
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from incentsim.cli._common import (
     RUNS_FOLDER,
+    add_reuse_options,
     executor_kind,
     folder_name,
     worker_count,
@@ -29,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "Simulate every variant under every shock case with every seed, streaming each "
             "finished run to disk, then run the analyses the file asks for (compare, stress, "
             "sensitivity, optimize) and write tables and an HTML report. An interrupted "
-            "experiment continues with --resume; --overwrite replaces a folder's contents."
+            "experiment continues with --resume; --overwrite replaces another experiment."
         ),
     )
     parser.add_argument("file", metavar="FILE", help="experiment YAML file")
@@ -39,16 +40,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="DIR",
         help=f"output folder (default {RUNS_FOLDER}/<experiment name>)",
     )
-    parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue an interrupted experiment in --out, keeping its finished runs",
-    )
-    parser.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="empty a non-empty --out folder first (not with --resume)",
-    )
+    add_reuse_options(parser, "experiment")
     parser.add_argument(
         "--workers", type=worker_count, default=1, metavar="W", help="worker processes (default 1)"
     )
@@ -70,13 +62,6 @@ def run(args: argparse.Namespace) -> int:
     )
     from incentsim.report import experiment_report, sensitivity_report
 
-    if args.resume and args.overwrite:
-        print(
-            "incentsim experiment: --resume keeps what --out holds and --overwrite removes it; "
-            "give one",
-            file=sys.stderr,
-        )
-        return 2
     out_dir = args.out or RUNS_FOLDER / folder_name(load_experiment(args.file).name)
     print(f"experiment folder: {out_dir}", file=sys.stderr)
     result = run_experiment(

@@ -24,6 +24,7 @@ from incentsim.cli._common import (
     RUNS_FOLDER,
     add_draws_option,
     add_excel_option,
+    add_reuse_options,
     add_set_option,
     default_out_dir,
     replications,
@@ -73,17 +74,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="DIR",
         help=f"run folder (default: {RUNS_FOLDER}/<scenario name>-<timestamp>)",
     )
-    reuse = parser.add_mutually_exclusive_group()
-    reuse.add_argument(
-        "--overwrite", action="store_true", help="reuse a --out folder that holds a different run"
-    )
-    reuse.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue the run in --out where it stopped: keep its finished blocks, simulate "
-        "the rest (same scenario, --reps, --seed and --panel; same results as a run never "
-        "stopped)",
-    )
+    add_reuse_options(parser, "run")
     parser.add_argument(
         "--panel",
         action="store_true",
@@ -124,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         return _write_history(scenario, args)
     out_dir = args.out if args.out is not None else default_out_dir(scenario.name)
     print(f"run folder: {out_dir}", file=sys.stderr)
-    options = run_options(args).replace(out_dir=out_dir, panel=args.panel, resume=args.resume)
+    options = run_options(args).replace(out_dir=out_dir, panel=args.panel)
     result = run_montecarlo(scenario, options=options)
     resumed = result.manifest.get("resumed_blocks")
     if resumed:

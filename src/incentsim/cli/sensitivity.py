@@ -15,6 +15,7 @@ from pathlib import Path
 from incentsim.cli._common import (
     RUNS_FOLDER,
     add_draws_option,
+    add_reuse_options,
     add_set_option,
     default_out_dir,
     positive_int,
@@ -82,9 +83,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--out",
         type=Path,
         metavar="DIR",
-        help=f"folder for tables and plots (default {RUNS_FOLDER}/<scenario>-sensitivity-<time>); "
-        "run again into the same folder to continue an interrupted analysis",
+        help=f"folder for tables and plots (default {RUNS_FOLDER}/<scenario>-sensitivity-<time>)",
     )
+    add_reuse_options(parser, "sensitivity analysis")
     add_draws_option(parser)
     add_set_option(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

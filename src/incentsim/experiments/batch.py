@@ -35,8 +35,8 @@ over the same random numbers, so comparisons and stress changes are paired.
 
 The output folder::
 
-    OUT/experiment.json        the plan and its content hash (experiment + every scenario),
-                               status running / complete
+    OUT/experiment.json        the run store's manifest: the plan and its hashes (experiment
+                               + every scenario), status running / complete
     OUT/runs/...               one run folder per variant x case x seed (incentsim.montecarlo.store)
     OUT/results/outcomes.*     every replication of every run (CSV, Parquet)
     OUT/results/summary.*      per run and outcome: mean, sd, percentiles, 95% CI
@@ -50,16 +50,20 @@ The output folder::
     OUT/report.html            a self-contained report of it all (written by ``incentsim
                                experiment``; from Python, ``incentsim.report.experiment_report``)
 
-**Resuming.** A run counts as done only when its folder's manifest says ``complete`` with the
-planned identity (scenario hash, seed, replications, block size); every file is written to a
-temporary name and renamed into place, so a killed process leaves either complete files or
-none. ``--resume`` checks that the experiment and its scenarios hash as before (else a clear
-error), keeps the finished runs, re-runs the others from the start of the run, and recomputes
-the tables from the run files: the result is the same as an uninterrupted run's. The
-sensitivity analysis streams its sample points in chunks and resumes the same way; an
-optimisation whose folder is complete (its folder is swapped into place whole) is kept, the
-others run again. Without ``--resume`` a non-empty output folder is an error, unless
-``overwrite`` (``--overwrite``) empties it first.
+**Resuming.** The output folder is a run store (:mod:`incentsim.montecarlo.run_store`, the
+rule every resumable result follows) whose key is the hash of the experiment's settings and
+of its runs' scenarios, and whose blocks are the runs, each a Monte Carlo run store of its
+own. A run counts as done only when its store is complete with the planned key (scenario
+hash, seed, replications, block size, draws); every file is written to a temporary name and
+renamed into place, so a killed process leaves either complete files or none. ``--resume``
+refuses a folder holding another experiment (naming the field that differs), keeps the
+finished runs, re-runs the others from the start of the run, and recomputes the tables from
+the run files: the result is the same as an uninterrupted run's. The sensitivity analysis
+resumes its store of sample points the same way; an optimisation whose folder is complete
+(its folder is swapped into place whole) is kept, the others run again. Without
+``--resume`` the same experiment is run afresh, and a folder holding another experiment is
+refused unless ``overwrite`` (``--overwrite``), which removes what the experiment wrote
+(files it did not write are left alone).
 
 **Optimisations.** ``optimize`` names optimisation files, each with ``set`` overrides as
 ``incentsim optimize --set`` takes them (``base.`` changes the base scenario); each is checked
@@ -70,12 +74,10 @@ anything runs. The optimisations run after the runs, in the experiment's executo
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import hashlib
 import json
 import os
-import shutil
 import sys
 import time
 from collections.abc import Mapping
@@ -86,10 +88,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import pandas as pd
 from pydantic import Field, ValidationError, field_validator
 
-import incentsim
-from incentsim._output import folder_lock
+from incentsim._output import KINDS, folder_lock
 from incentsim.engine.outcomes import describe
-from incentsim.errors import IncentsimError, OutDirError, ScenarioError
+from incentsim.errors import IncentsimError, ScenarioError
 from incentsim.experiments.compare import Comparison, format_value, text_columns, variant_folders
 from incentsim.experiments.sensitivity import (
     DEFAULT_FACTORS,
@@ -100,10 +101,10 @@ from incentsim.experiments.sensitivity import (
 )
 from incentsim.experiments.shocks import ShockError, parse_shock
 from incentsim.experiments.stress import StressCase, StressTest
-from incentsim.montecarlo import BLOCK_SIZE, MonteCarloResult, run_montecarlo, store
-from incentsim.montecarlo.evaluator import Evaluator
+from incentsim.montecarlo import MonteCarloResult, run_montecarlo
+from incentsim.montecarlo.evaluator import Evaluator, monte_carlo_store
 from incentsim.montecarlo.options import RunOptions
-from incentsim.montecarlo.seeding import describe_seed
+from incentsim.montecarlo.run_store import Layout, RunStore
 from incentsim.montecarlo.store import write_table
 from incentsim.montecarlo.summary import outcome_unit
 from incentsim.scenario.loader import load_scenario, read_document, scenario_hash
@@ -134,7 +135,14 @@ RESULTS = "results"
 SENSITIVITY = "sensitivity"
 OPTIMIZE = "optimize"
 REPORT = "report.html"
-FORMAT_VERSION = 1
+#: An experiment's folder as a run store: its blocks are the runs, in folders of their own,
+#: beside the tables, the analyses' folders and the report.
+EXPERIMENT_STORE = Layout(
+    kind=KINDS[MANIFEST],
+    noun="experiment",
+    files=(RUNS, RESULTS, SENSITIVITY, OPTIMIZE, REPORT, f"{Path(REPORT).stem}_tables"),
+    name_field="experiment",
+)
 
 Overrides = list[str] | dict[str, Any]
 
@@ -225,7 +233,8 @@ class ExperimentRun:
 
 @dataclass
 class Plan:
-    """An experiment file resolved: scenarios loaded, runs laid out, content hashed."""
+    """An experiment file resolved: scenarios loaded, runs laid out, content hashed
+    (``content_hash``: of ``key``)."""
 
     file: Path
     experiment: Experiment
@@ -236,6 +245,9 @@ class Plan:
     runs: list[ExperimentRun]
     content_hash: str
     factors: list[Factor]
+    #: The experiment store's key: the hash of the file's settings (with the optimisations'),
+    #: and of the runs' scenarios (variants x cases x seeds and each one's content hash).
+    key: dict[str, str]
     optimizations: dict[str, OptimizationSpec] = field(default_factory=dict)
 
 
@@ -336,19 +348,32 @@ def plan_experiment(path: str | os.PathLike[str], out_dir: str | os.PathLike[str
             for seed in seeds:
                 run_dir = case_dirs[case.label] / f"seed-{seed}"
                 runs.append(ExperimentRun(name, case.label, seed, run_dir, shocked, shocked_hash))
-    identity = {
-        "format": FORMAT_VERSION,
+    settings = {
         "experiment": experiment.model_dump(mode="json"),
         "replications": reps,
-        "runs": [[r.variant, r.case, r.seed, r.scenario_hash] for r in runs],
         **({"optimize": _optimization_identity(optimizations)} if optimizations else {}),
     }
-    digest = hashlib.sha256(
-        json.dumps(identity, sort_keys=True, separators=(",", ":")).encode()
-    ).hexdigest()
+    scenarios = [[r.variant, r.case, r.seed, r.scenario_hash] for r in runs]
+    key = {"settings": _digest(settings), "scenarios": _digest(scenarios)}
     return Plan(
-        file, experiment, variants, cases, seeds, reps, runs, digest, factors, optimizations
+        file,
+        experiment,
+        variants,
+        cases,
+        seeds,
+        reps,
+        runs,
+        _digest(key),
+        factors,
+        key,
+        optimizations,
     )
+
+
+def _digest(data: Any) -> str:
+    """A short content hash of JSON-able ``data``."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 def _optimizations(experiment: Experiment, folder: Path, file: str) -> dict[str, OptimizationSpec]:
@@ -456,28 +481,37 @@ def _check_analyses(experiment: Experiment, file: str, n_cases: int) -> None:
 # --- running -----------------------------------------------------------------------------------
 
 
-def _run_done(run: ExperimentRun, reps: int) -> bool:
-    """Whether the run's folder holds its complete results (and every block file)."""
-
-    manifest = _read_manifest(run.folder / store.MANIFEST)
-    if manifest is None:
-        return False
-    expected = {
-        "scenario_hash": run.scenario_hash,
-        "seed": describe_seed(run.seed),
-        "replications": reps,
-        "block_size": BLOCK_SIZE,
-    }
-    return (
-        manifest.get("status") == "complete"
-        and all(manifest.get(k) == v for k, v in expected.items())
-        and all((run.folder / name).is_file() for name in manifest.get("files", []))
+def experiment_store(plan: Plan, out: Path) -> RunStore:
+    """The run store of ``plan`` in ``out``: its key is :attr:`Plan.key`, its blocks are the
+    runs (each a Monte Carlo run store of its own under ``runs/``)."""
+    return RunStore(
+        out,
+        EXPERIMENT_STORE,
+        plan.key,
+        blocks=len(plan.runs),
+        info={
+            "experiment": plan.experiment.name,
+            "file": str(plan.file),
+            "content_hash": plan.content_hash,
+            "replications": plan.replications,
+            "seeds": plan.seeds,
+            "analyses": plan.experiment.analyses,
+            "runs": [
+                [r.variant, r.case, r.seed, r.scenario_hash, str(r.folder.relative_to(out))]
+                for r in plan.runs
+            ],
+        },
     )
 
 
+def _run_store(run: ExperimentRun, options: RunOptions) -> RunStore:
+    """The run store of one run, simulated with ``options`` (:func:`point_runs`)."""
+    return monte_carlo_store(run.scenario, options.replace(seed=run.seed, out_dir=run.folder))
+
+
 def _simulate_run(run: ExperimentRun, *, options: RunOptions) -> str:
-    """Simulate one run into its folder (runs in a worker, serially, with ``options``'
-    replications, block function and draws); returns its key."""
+    """Simulate one run into its folder from its start (runs in a worker, serially, with
+    ``options``' replications, block function and draws); returns its key."""
 
     run_montecarlo(
         run.scenario,
@@ -486,116 +520,6 @@ def _simulate_run(run: ExperimentRun, *, options: RunOptions) -> str:
         ),
     )
     return run.key
-
-
-def _prepare(plan: Plan, out: Path, resume: bool, overwrite: bool = False) -> None:
-    """Check the output folder against the plan (emptying it with ``overwrite``); write the
-    manifest (status running)."""
-
-    manifest = out / MANIFEST
-    if out.exists() and not out.is_dir():
-        raise OutDirError(f"{out} exists and is not a folder")
-    if overwrite and not resume and _holds_files(out):
-        _empty(out)
-    if not resume and _holds_files(out):
-        raise OutDirError(
-            f"{out} is not empty: continue the experiment there with --resume, replace what it "
-            "holds with --overwrite, or choose another folder"
-        )
-    if resume and manifest.is_file():
-        previous = _read_manifest(manifest)
-        if previous is None:
-            raise OutDirError(
-                f"cannot resume in {out}: its {MANIFEST} cannot be read; run the experiment into "
-                "a new folder"
-            )
-        if previous.get("content_hash") != plan.content_hash:
-            changed = _changes(previous, plan)
-            raise OutDirError(
-                f"cannot resume in {out}: the experiment changed since it started ({changed}); "
-                "run it into a new folder"
-            )
-    elif resume and _holds_files(out):
-        raise OutDirError(f"cannot resume in {out}: it holds no {MANIFEST}")
-    out.mkdir(parents=True, exist_ok=True)
-    for leftover in out.rglob(_TEMPORARY):  # written by a process killed mid-write
-        leftover.unlink()
-    _write_manifest(plan, out, "running")
-
-
-def _empty(out: Path) -> None:
-    """Remove everything ``out`` holds (``overwrite``), keeping the folder (and its lock,
-    which sits beside it)."""
-    for entry in out.iterdir():
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
-        else:
-            entry.unlink()
-
-
-def _read_manifest(path: Path) -> dict[str, Any] | None:
-    """A manifest's content; ``None`` when it is missing, unreadable or not a JSON object."""
-
-    try:
-        data = store.read_json(path)
-    except (OSError, ValueError):  # ValueError: not UTF-8 or not JSON
-        return None
-    return data if isinstance(data, dict) else None
-
-
-#: Temporary files of atomic writes (``.name.<pid>.tmp``, ``.name.tmp``, ``.name.tmp.png``).
-_TEMPORARY = ".*.tmp*"
-
-
-def _holds_files(out: Path) -> bool:
-    """Whether ``out`` holds anything but temporary files."""
-    return out.is_dir() and any(not p.match(_TEMPORARY) for p in out.iterdir())
-
-
-def _changes(previous: Mapping[str, Any], plan: Plan) -> str:
-    """What differs between a stored plan and this one, in words."""
-    before = {tuple(r[:3]): r[3] for r in previous.get("runs", [])}
-    now = {(r.variant, r.case, r.seed): r for r in plan.runs}
-
-    differ = [
-        f"{v} | {c} | seed {s}"
-        for (v, c, s), run in now.items()
-        if (v, c, s) in before and before[v, c, s] != run.scenario_hash
-    ]
-    if differ:
-        return f"scenario contents differ for {', '.join(differ[:3])}"
-    if set(before) != set(now):
-        return "variants, shocks or seeds differ"
-    return "the experiment file's settings differ"
-
-
-def _write_manifest(plan: Plan, out: Path, status: str, **extra: Any) -> None:
-    store.write_json(
-        out / MANIFEST,
-        {
-            "format": FORMAT_VERSION,
-            "status": status,
-            "experiment": plan.experiment.name,
-            "file": str(plan.file),
-            "content_hash": plan.content_hash,
-            "replications": plan.replications,
-            "seeds": plan.seeds,
-            "analyses": plan.experiment.analyses,
-            "runs": [
-                [
-                    r.variant,
-                    r.case,
-                    r.seed,
-                    r.scenario_hash,
-                    str(r.folder.relative_to(out)),
-                ]
-                for r in plan.runs
-            ],
-            "incentsim_version": incentsim.__version__,
-            "updated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            **extra,
-        },
-    )
 
 
 def run_experiment(
@@ -616,11 +540,12 @@ def run_experiment(
     path
         The experiment file.
     out_dir
-        The output folder: new or empty, or (``resume``) one this experiment started.
+        The output folder (a run store: see the module notes).
     resume
         Keep the finished runs of an interrupted run of the same experiment.
     overwrite
-        Empty a non-empty ``out_dir`` first (whatever it holds); not with ``resume``.
+        Use a folder holding another experiment (or another kind of result), removing what
+        it wrote first; not with ``resume``.
     executor, workers
         Where runs (and sensitivity points) run; runs are the unit of work, each simulated
         serially in its worker, so the results do not depend on the executor.
@@ -634,12 +559,12 @@ def run_experiment(
     ScenarioError
         A bad experiment file or scenario.
     OutDirError
-        A non-empty folder without ``resume``; a folder holding another experiment with it;
-        another process writing the folder.
+        A folder holding another experiment (or another kind of result) without
+        ``overwrite``; another process writing the folder.
+    ValueError
+        ``resume`` and ``overwrite`` together.
     """
 
-    if resume and overwrite:
-        raise ValueError("resume keeps what the folder holds and overwrite removes it: give one")
     out = Path(out_dir)
     plan = plan_experiment(path, out)
     options = RunOptions(  # runs are logged a line each, not shown as a bar
@@ -660,13 +585,15 @@ def _run(
     plan: Plan, out: Path, resume: bool, ev: Evaluator, log: Any, overwrite: bool = False
 ) -> ExperimentResult:
     """Run the plan into ``out`` (holding its lock): the manifest says ``complete`` last."""
-    _prepare(plan, out, resume, overwrite)
+    run_store = experiment_store(plan, out)
+    run_store.open(resume=resume, overwrite=overwrite)
     stream = sys.stderr if log is None else log
-    todo = [r for r in plan.runs if not (resume and _run_done(r, plan.replications))]
+    per_run = point_runs(ev.options)
+    todo = [r for r in plan.runs if not (resume and _run_store(r, per_run).complete())]
     done = len(plan.runs) - len(todo)
     if stream and done:
         print(f"resuming: {done} of {len(plan.runs)} runs already complete", file=stream)
-    task = functools.partial(_simulate_run, options=point_runs(ev.options))
+    task = functools.partial(_simulate_run, options=per_run)
     began = time.perf_counter()
     for key in ev.map(task, todo, name=plan.experiment.name, total=len(todo), unit="run"):
         done += 1
@@ -674,7 +601,7 @@ def _run(
             print(f"run {done}/{len(plan.runs)} complete: {key}", file=stream, flush=True)
     sensitivity = None
     if "sensitivity" in plan.experiment.analyses:
-        sensitivity = _sensitivity(plan, out, ev)
+        sensitivity = _sensitivity(plan, out, ev, resume)
     executor = ev.options.executor
     kind = executor if isinstance(executor, str) else "serial"
     for name, spec in plan.optimizations.items():
@@ -686,7 +613,7 @@ def _run(
         _optimize(spec, folder, kind, ev.options.workers)
     result = ExperimentResult(plan, out, sensitivity)
     result.write()
-    _write_manifest(plan, out, "complete", seconds=round(time.perf_counter() - began, 3))
+    run_store.write_manifest(status="complete", seconds=round(time.perf_counter() - began, 3))
     return result
 
 
@@ -711,7 +638,7 @@ def point_runs(options: RunOptions) -> RunOptions:
     )
 
 
-def _sensitivity(plan: Plan, out: Path, ev: Evaluator) -> SensitivityResult:
+def _sensitivity(plan: Plan, out: Path, ev: Evaluator, resume: bool) -> SensitivityResult:
 
     spec = plan.experiment.sensitivity or SensitivitySpec()
     name = spec.variant or next(iter(plan.variants))
@@ -724,7 +651,7 @@ def _sensitivity(plan: Plan, out: Path, ev: Evaluator) -> SensitivityResult:
         outcomes=spec.outcomes,
         seed=plan.seeds[0],
         options=ev.with_options(
-            ev.options.replace(reps=None, out_dir=out / SENSITIVITY, progress=True)
+            ev.options.replace(reps=None, out_dir=out / SENSITIVITY, progress=True, resume=resume)
         ),
     )
 

@@ -35,8 +35,10 @@ Under common random numbers a *dummy* factor (one that enters nothing) scores ex
 checks the estimator rather than the noise; the replication bootstrap is the noise floor.
 
 Points are evaluated in chunks on an executor (``--workers``) and the results do not depend on
-the executor. With ``out_dir`` each finished chunk is written at once, so an interrupted analysis
-continues where it stopped when run again into the same folder.
+the executor. With ``out_dir`` the folder is a run store
+(:mod:`incentsim.montecarlo.run_store`): each finished chunk of points is written at once as a
+block, so an interrupted analysis continues where it stopped when run again into the same
+folder with ``resume`` (``incentsim sensitivity --resume``).
 
 >>> from incentsim.experiments.sensitivity import parse_factors, sensitivity  # doctest: +SKIP
 >>> factors = parse_factors("behaviour.churn_slope=2:8,market.trend_per_year=-0.05:0.15")
@@ -62,13 +64,14 @@ from typing import TYPE_CHECKING, Any, Literal, Unpack
 import numpy as np
 import pandas as pd
 
-from incentsim._output import atomic_file, folder_lock
-from incentsim.errors import IncentsimError, OutDirError, ScenarioError
+from incentsim._output import KINDS, atomic_file, folder_lock
+from incentsim.errors import IncentsimError, ScenarioError
 from incentsim.experiments.compare import text_columns
 from incentsim.montecarlo import store
 from incentsim.montecarlo.charts import pyplot as _pyplot
 from incentsim.montecarlo.evaluator import Evaluator, evaluator_for
 from incentsim.montecarlo.options import ExecutionKeywords, RunOptions
+from incentsim.montecarlo.run_store import Layout, RunStore, write_json
 from incentsim.scenario.loader import read_document, scenario_hash, with_values
 from incentsim.scenario.paths import Change, PathError
 from incentsim.scenario.reader import is_file
@@ -121,6 +124,22 @@ SETTLED_RANKS = 3
 
 POINTS_FOLDER = "points"
 MANIFEST = "sensitivity.json"
+#: A sensitivity analysis' folder as a run store: its blocks are chunks of points; its other
+#: files are those :meth:`SensitivityResult.write` and the report write.
+SENSITIVITY_STORE = Layout(
+    kind=KINDS[MANIFEST],
+    noun="sensitivity analysis",
+    parts={POINTS_FOLDER: ".parquet"},
+    files=(
+        "indices.*",
+        "noise.*",
+        "points.*",
+        "*.png",
+        "result.json",
+        "sensitivity.html",
+        "sensitivity_tables",
+    ),
+)
 
 
 class SensitivityError(IncentsimError):
@@ -511,11 +530,8 @@ def _simulate_chunk(
     return chunk.index, values
 
 
-def _chunk_file(folder: Path, index: int) -> Path:
-    return folder / POINTS_FOLDER / f"chunk-{index:05d}.parquet"
-
-
-def _write_chunk(folder: Path, chunk: _Chunk, values: np.ndarray, outcomes: Sequence[str]) -> None:
+def _chunk_table(chunk: _Chunk, values: np.ndarray, outcomes: Sequence[str]) -> Any:
+    """A chunk's block file: ``point``, ``replication``, then one column per outcome."""
     import pyarrow as pa
 
     n, reps, _ = values.shape
@@ -524,37 +540,15 @@ def _write_chunk(folder: Path, chunk: _Chunk, values: np.ndarray, outcomes: Sequ
         "replication": np.tile(np.arange(reps, dtype=np.int64), n),
     }
     columns.update({name: values[:, :, k].reshape(-1) for k, name in enumerate(outcomes)})
-    store.write_parquet(_chunk_file(folder, chunk.index), pa.table(columns))
+    return pa.table(columns)
 
 
-def _read_chunk(folder: Path, chunk: _Chunk, reps: int, outcomes: Sequence[str]) -> np.ndarray:
+def _read_chunk(path: Path, chunk: _Chunk, reps: int, outcomes: Sequence[str]) -> np.ndarray:
     import pyarrow.parquet as pq
 
-    frame = pq.read_table(_chunk_file(folder, chunk.index)).to_pandas()
+    frame = pq.read_table(path).to_pandas()
     matrix = frame[list(outcomes)].to_numpy(dtype=np.float64)
     return matrix.reshape(len(chunk.values), reps, len(outcomes))
-
-
-def _prepare_folder(folder: Path, identity: dict[str, Any]) -> None:
-    """Make ``folder`` ready; finished chunks of the same analysis are kept (and reused)."""
-
-    manifest = folder / MANIFEST
-    if folder.exists() and not folder.is_dir():
-        raise OutDirError(f"{folder} exists and is not a folder")
-    if manifest.is_file():
-        try:
-            previous = store.read_json(manifest)
-        except ValueError:  # not UTF-8 or not JSON: not an analysis this one can continue
-            previous = None
-        if not isinstance(previous, dict) or previous.get("identity") != identity:
-            raise OutDirError(
-                f"{folder} holds a different sensitivity analysis (other scenario, factors, "
-                "sample or replications); choose another folder"
-            )
-    elif folder.is_dir() and any(folder.iterdir()):
-        raise OutDirError(f"{folder} is not empty and holds no sensitivity analysis")
-    (folder / POINTS_FOLDER).mkdir(parents=True, exist_ok=True)
-    store.write_json(manifest, {"identity": identity, "status": "running"})
 
 
 def evaluate_points(
@@ -564,7 +558,7 @@ def evaluate_points(
     outcomes: Sequence[str],
     options: RunOptions | Evaluator,
     *,
-    identity: dict[str, Any] | None = None,
+    run_store: RunStore | None = None,
 ) -> np.ndarray:
     """Simulate every sample point with the options' replications from the same seed (both
     default to the scenario's), with a progress bar over points if asked.
@@ -572,28 +566,26 @@ def evaluate_points(
     Returns
     -------
     numpy.ndarray
-        ``points x reps x outcomes``. With ``out_dir`` in the options, chunks already there
-        are read back instead of simulated, and new ones are written as they finish (the
-        folder's manifest holds ``identity``).
+        ``points x reps x outcomes``. With a ``run_store`` (opened: :func:`points_store`),
+        its finished blocks of points are read back instead of simulated, and new ones are
+        written as they finish.
     """
     with evaluator_for(options) as ev:
         common = ev.options.resolved(scenario)
         assert common.reps is not None
-        reps, out_dir = common.reps, common.out_dir
+        reps = common.reps
         chunks = [
             _Chunk(i, start, sample[start : start + CHUNK_POINTS])
             for i, start in enumerate(range(0, len(sample), CHUNK_POINTS))
         ]
         values = np.empty((len(sample), reps, len(outcomes)))
-        todo = []
-        if out_dir is not None:
-            _prepare_folder(out_dir, identity or {})
-        for chunk in chunks:
-            if out_dir is not None and _chunk_file(out_dir, chunk.index).is_file():
-                stop = chunk.start + len(chunk.values)
-                values[chunk.start : stop] = _read_chunk(out_dir, chunk, reps, outcomes)
-            else:
-                todo.append(chunk)
+        kept = [] if run_store is None else run_store.finished_blocks()
+        for index in kept:
+            chunk = chunks[index]
+            path = run_store.block_file(POINTS_FOLDER, index)  # type: ignore[union-attr]
+            stop = chunk.start + len(chunk.values)
+            values[chunk.start : stop] = _read_chunk(path, chunk, reps, outcomes)
+        todo = [chunk for chunk in chunks if chunk.index not in kept]
         task = functools.partial(
             _simulate_chunk,
             base=scenario,
@@ -611,8 +603,9 @@ def evaluate_points(
         ):
             chunk = chunks[index]
             values[chunk.start : chunk.start + len(chunk.values)] = chunk_values
-            if out_dir is not None:
-                _write_chunk(out_dir, chunk, chunk_values, outcomes)
+            if run_store is not None:
+                path = run_store.block_file(POINTS_FOLDER, index)
+                store.write_parquet(path, _chunk_table(chunk, chunk_values, outcomes))
     return values
 
 
@@ -1066,7 +1059,7 @@ class SensitivityResult:
             "warnings": self.warnings(),
             "factors": [asdict(f) for f in self.factors],
         }
-        store.write_json(folder / "result.json", result)
+        write_json(folder / "result.json", result)
         return [*written, folder / "result.json"]
 
 
@@ -1089,7 +1082,7 @@ def _identity(
 ) -> dict[str, Any]:
     factor_rows = [asdict(f) for f in factors]
     digest = hashlib.sha256(json.dumps(factor_rows, sort_keys=True).encode()).hexdigest()
-    drawn = {} if draws is None else {"draws": draws}  # absent without: older folders resume
+    drawn = {} if draws is None else {"draws": draws}  # absent without, as result.json shows
     return {
         "scenario": name,
         "scenario_hash": scenario_hash,
@@ -1224,13 +1217,15 @@ def _sensitivity(
     digest = scenario_hash(scenario)
     drawn = None if draws is None else draws.digest()
     out_dir = common.out_dir
-    # The folder is written in place (finished chunks are reused by a run that continues it):
-    # its manifest says "complete" only once every file is written.
+    identity = _identity(scenario.name, digest, method, chosen, outcomes, n, reps, root, drawn)
+    run_store = None
     writing = contextlib.nullcontext() if out_dir is None else folder_lock(out_dir)
     with writing:
-        identity = _identity(scenario.name, digest, method, chosen, outcomes, n, reps, root, drawn)
+        if out_dir is not None:
+            run_store = points_store(out_dir, identity, len(sample))
+            run_store.open(resume=common.resume, overwrite=common.overwrite)
         values = evaluate_points(
-            scenario, chosen, sample, outcomes, ev.with_options(common), identity=identity
+            scenario, chosen, sample, outcomes, ev.with_options(common), run_store=run_store
         )
         result = SensitivityResult(
             method=method,
@@ -1245,9 +1240,14 @@ def _sensitivity(
             scenario_hash=digest,
             draws=drawn,
         )
-        if out_dir is not None:
-            result.write(out_dir)
-            store.write_json(
-                Path(out_dir) / MANIFEST, {"identity": result.identity(), "status": "complete"}
-            )
+        if run_store is not None:
+            result.write(run_store.folder)
+            run_store.write_manifest(status="complete")  # last: once every file is written
     return result
+
+
+def points_store(folder: Path, identity: Mapping[str, Any], points: int) -> RunStore:
+    """The run store of a sensitivity analysis in ``folder``: its key is the analysis'
+    ``identity`` (:meth:`SensitivityResult.identity`), its blocks the chunks of
+    :data:`CHUNK_POINTS` sample points."""
+    return RunStore(folder, SENSITIVITY_STORE, identity, blocks=math.ceil(points / CHUNK_POINTS))

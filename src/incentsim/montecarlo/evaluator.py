@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 import numpy as np
 
-import incentsim
 from incentsim import _output
 from incentsim.montecarlo import runner, store
 from incentsim.montecarlo.draws import DrawnBehaviour
@@ -41,6 +40,7 @@ from incentsim.montecarlo.executors import Executor, open_executor
 from incentsim.montecarlo.options import ExecutionKeywords, RunKeywords, RunOptions
 from incentsim.montecarlo.resources import check_block_memory
 from incentsim.montecarlo.results import MonteCarloResult
+from incentsim.montecarlo.run_store import RunStore, write_json
 from incentsim.montecarlo.runner import (
     BlockFn,
     Sink,
@@ -49,7 +49,7 @@ from incentsim.montecarlo.runner import (
     simulate_into,
     timestamp,
 )
-from incentsim.montecarlo.seeding import block_seeds, describe_seed
+from incentsim.montecarlo.seeding import block_seeds, describe_seed, n_blocks
 from incentsim.population.sample import load_partners_csv
 from incentsim.scenario.loader import scenario_hash
 
@@ -60,6 +60,7 @@ __all__ = [
     "Evaluator",
     "block_function",
     "evaluator_for",
+    "monte_carlo_store",
     "run_montecarlo",
     "variant_folders",
 ]
@@ -180,13 +181,12 @@ class Evaluator:
         o = self.options.replace(**changes) if changes else self.options
         if o.resume and o.out_dir is None:
             raise ValueError("resume=True needs the out_dir of the run to continue")
-        n_reps = o.replications_for(scenario)
-        root = o.seed_for(scenario)
         block_size = o.block_size_for(scenario)
-        blocks = block_seeds(root, n_reps, block_size)
+        blocks = block_seeds(o.seed_for(scenario), o.replications_for(scenario), block_size)
         if scenario.population.source is not None:  # its rows are checked before anything starts
             load_partners_csv(scenario.population.source, scenario.population)
-        check_block_memory(scenario, min(block_size, n_reps), o.local_workers(len(blocks)), o.panel)
+        reps = o.replications_for(scenario)
+        check_block_memory(scenario, min(block_size, reps), o.local_workers(len(blocks)), o.panel)
         task = functools.partial(
             run_block,
             scenario=scenario,
@@ -194,25 +194,8 @@ class Evaluator:
             panel=o.panel,
             block_size=block_size,
         )
-        manifest: dict[str, Any] = {
-            "format": store.FORMAT_VERSION,
-            "status": "running",
-            "scenario": scenario.name,
-            "scenario_hash": scenario_hash(scenario),
-            "seed": describe_seed(root),
-            "replications": n_reps,
-            "block_size": block_size,
-            "blocks": len(blocks),
-            "panel": o.panel,
-            "draws": o.identity()["draws"],
-            "incentsim_version": incentsim.__version__,
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "platform": platform.platform(),
-            "executor": o.executor_name,
-            "workers": None,
-            "started": timestamp(),
-        }
+        run_store = monte_carlo_store(scenario, o)
+        manifest = run_store.manifest
         with contextlib.ExitStack() as stack:
             path = o.out_dir
             if path is not None:
@@ -224,14 +207,11 @@ class Evaluator:
             if path is None:
                 sink = Sink.in_memory(manifest)
             else:
-                finished = store.prepare_out_dir(
-                    path, manifest, overwrite=o.overwrite, resume=o.resume
-                )
-                sink = Sink.on_disk(path, manifest)
+                finished = run_store.open(resume=o.resume, overwrite=o.overwrite)
+                sink = Sink.on_disk(run_store)
                 for index in finished:
                     sink.keep(index)
-                manifest["resumed_blocks"] = len(finished)
-                store.write_json(path / store.SCENARIO, scenario.model_dump(mode="json"))
+                write_json(path / store.SCENARIO, scenario.model_dump(mode="json"))
                 sink.write_manifest()
             todo = [block for block in blocks if block.index not in finished]
             return simulate_into(scenario, task, todo, running, sink, o.progress)
@@ -282,6 +262,38 @@ def evaluator_for(
         return
     with Evaluator(options, **keywords) as ev:
         yield ev
+
+
+def monte_carlo_store(scenario: Scenario, options: RunOptions) -> RunStore:
+    """The run store of ``scenario`` run with ``options`` (in ``options.out_dir``; with none,
+    only its manifest is used): its key is the scenario's content hash, the plan's seed,
+    replications and block size, and the calibration draws' hash; its blocks are reused only
+    by a run that also keeps (or not) the same panel."""
+    reps = options.replications_for(scenario)
+    block_size = options.block_size_for(scenario)
+    seed = describe_seed(options.seed_for(scenario))
+    drawn = options.identity()["draws"]
+    values = (scenario_hash(scenario), seed, reps, block_size, drawn)
+    key = dict(zip(store.IDENTITY_KEYS, values, strict=True))
+    info = {
+        "scenario": scenario.name,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "executor": options.executor_name,
+        "workers": None,
+        "started": timestamp(),
+    }
+    parts = [store.REPLICATIONS, store.TRAJECTORIES, store.EVENTS]
+    return RunStore(
+        options.out_dir or Path(),
+        store.MONTE_CARLO,
+        key,
+        code={"panel": options.panel},
+        blocks=n_blocks(reps, block_size),
+        info=info,
+        parts=[*parts, store.PANEL] if options.panel else parts,
+    )
 
 
 def block_function(options: RunOptions) -> BlockFn:

@@ -25,6 +25,7 @@ import pandas as pd
 
 from incentsim.engine.outcomes import TIER_SHARE_PREFIX, describe
 from incentsim.montecarlo import charts, store, tier_flows
+from incentsim.montecarlo.run_store import read_json
 from incentsim.montecarlo.summary import Summary, outcome_unit
 from incentsim.scenario.model import Scenario
 
@@ -98,13 +99,13 @@ class MonteCarloResult:
         manifest_path = path / store.MANIFEST
         if not manifest_path.is_file():
             raise FileNotFoundError(f"{path} holds no Monte Carlo run (no {store.MANIFEST})")
-        manifest = store.read_json(manifest_path)
+        manifest = read_json(manifest_path)
         if manifest.get("status") != "complete":
             raise ValueError(
                 f"the run in {path} did not complete (status: {manifest.get('status')}); "
                 "run it again"
             )
-        summary = Summary.from_dict(store.read_json(path / store.SUMMARY))
+        summary = Summary.from_dict(read_json(path / store.SUMMARY))
         outcomes = store.read_outcomes(path, manifest["blocks"])
         return cls(summary, manifest=manifest, outcomes=outcomes, out_dir=path)
 
@@ -120,7 +121,7 @@ class MonteCarloResult:
         if self._scenario is None:
             if self.out_dir is None:
                 raise ValueError("this result does not hold its scenario")
-            data = store.read_json(self.out_dir / store.SCENARIO)
+            data = read_json(self.out_dir / store.SCENARIO)
             self._scenario = Scenario.model_validate(data)
         return self._scenario
 

@@ -22,7 +22,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -34,6 +33,7 @@ from incentsim.errors import IncentsimError
 from incentsim.montecarlo import store
 from incentsim.montecarlo.executors import Executor
 from incentsim.montecarlo.results import MonteCarloResult
+from incentsim.montecarlo.run_store import RunStore, write_json, write_jsonl
 from incentsim.montecarlo.seeding import BLOCK_SIZE, Block
 from incentsim.montecarlo.summary import Summary, summarise
 from incentsim.scenario.model import Scenario
@@ -309,9 +309,9 @@ class Sink(ABC):
         return _MemorySink(manifest)
 
     @staticmethod
-    def on_disk(out_dir: Path, manifest: dict[str, Any]) -> Sink:
-        """A sink writing each block into ``out_dir`` as it arrives."""
-        return _DiskSink(out_dir, manifest)
+    def on_disk(run_store: RunStore) -> Sink:
+        """A sink writing each block into ``run_store`` (opened) as it arrives."""
+        return _DiskSink(run_store)
 
     def keep(self, index: int) -> None:
         """Take block ``index`` as already stored (a resumed run)."""
@@ -396,10 +396,11 @@ class _MemorySink(Sink):
 class _DiskSink(Sink):
     """Writes each block as it arrives and keeps none of it."""
 
-    def __init__(self, out_dir: Path, manifest: dict[str, Any]) -> None:
-        super().__init__(manifest)
-        self.out_dir = out_dir
-        self.n_blocks = manifest["blocks"]
+    def __init__(self, run_store: RunStore) -> None:
+        super().__init__(run_store.manifest)
+        self.run_store = run_store
+        self.out_dir = run_store.folder
+        self.n_blocks = run_store.manifest["blocks"]
 
     def add(self, output: BlockOutput) -> None:
         super().add(output)
@@ -415,15 +416,14 @@ class _DiskSink(Sink):
         if output.panel is not None:
             path = store.block_file(self.out_dir, store.PANEL, i)
             store.write_parquet(path, store.panel_table(output.panel))
-        store.write_jsonl(store.block_file(self.out_dir, store.EVENTS, i), output.events)
+        write_jsonl(store.block_file(self.out_dir, store.EVENTS, i), output.events)
 
     def keep(self, index: int) -> None:
         """Take block ``index`` as already written (a resumed run)."""
         self._check_shape(index, *store.block_shape(self.out_dir, index))
 
     def write_manifest(self) -> None:
-        self.manifest["files"] = store.run_files(self.out_dir)
-        store.write_json(self.out_dir / store.MANIFEST, self.manifest)
+        self.run_store.write_manifest()
 
     def outcomes(self) -> pd.DataFrame:
         return store.read_outcomes(self.out_dir, self.n_blocks)
@@ -434,7 +434,7 @@ class _DiskSink(Sink):
     def finish(
         self, summary: Summary, outcomes: pd.DataFrame, scenario: Scenario
     ) -> MonteCarloResult:
-        store.write_json(self.out_dir / store.SUMMARY, summary.to_dict())
+        write_json(self.out_dir / store.SUMMARY, summary.to_dict())
         self.write_manifest()
         return MonteCarloResult(
             summary,

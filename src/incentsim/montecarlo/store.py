@@ -19,9 +19,10 @@
       events/block-00007.jsonl           calendar events, one JSON object a line, with ``block``
                                          and (where the event belongs to one) ``replication``
 
-Replication ``r`` is in block ``r // block_size``. Each file is written to a temporary name in
-the same folder and renamed into place, so a file that exists is complete. ``status`` in the
-manifest is ``running`` until every block is written and the summary computed, then
+Replication ``r`` is in block ``r // block_size``. The folder is a
+:class:`~incentsim.montecarlo.run_store.RunStore` (:data:`MONTE_CARLO`): its manifest, its
+atomic block files and its rule for resuming and overwriting are every store's. ``status`` in
+the manifest is ``running`` until every block is written and the summary computed, then
 ``complete`` (or ``failed`` / ``interrupted``). A run stopped part-way can be resumed into the
 same folder (``resume=True``, ``incentsim run --resume``): its finished blocks are kept and only
 the others are simulated, with the same results as a run never stopped.
@@ -31,7 +32,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ import pyarrow.parquet as pq
 
 from incentsim import _output
 from incentsim.errors import OutDirError
+from incentsim.montecarlo.run_store import Layout
 
 MANIFEST = "manifest.json"
 SUMMARY = "summary.json"
@@ -51,141 +52,27 @@ REPLICATIONS = "replications"
 TRAJECTORIES = "trajectories"
 PANEL = "panel"
 EVENTS = "events"
-BLOCK_FOLDERS = (REPLICATIONS, TRAJECTORIES, PANEL, EVENTS)
-TOP_FILES = (MANIFEST, SUMMARY, SCENARIO)
 
-#: The manifest keys that say which run a folder holds; equal keys mean the same results
-#: (``draws``: the content hash of the calibration draws, ``None`` without; absent from
-#: manifests written before it was recorded, which read as ``None``).
+#: The manifest keys that say which run a folder holds (its run store's ``key``); equal keys
+#: mean the same results (``draws``: the content hash of the calibration draws, ``None``
+#: without).
 IDENTITY_KEYS = ("scenario_hash", "seed", "replications", "block_size", "draws")
-#: What a run resumed from a folder must also share with the run that wrote it.
-RESUME_KEYS = ("panel", "incentsim_version")
 
-FORMAT_VERSION = 1
+#: A Monte Carlo run as a :class:`~incentsim.montecarlo.run_store.RunStore` lays it out.
+MONTE_CARLO = Layout(
+    kind=_output.KINDS[MANIFEST],
+    noun="run",
+    parts={REPLICATIONS: ".parquet", TRAJECTORIES: ".parquet", PANEL: ".parquet", EVENTS: ".jsonl"},
+    files=(SUMMARY, SCENARIO),
+)
 
 
 def block_file(out_dir: Path, folder: str, index: int) -> Path:
     """Where block ``index`` of ``folder`` (``replications``, ``trajectories``...) is stored."""
-    suffix = ".jsonl" if folder == EVENTS else ".parquet"
-    return out_dir / folder / f"block-{index:05d}{suffix}"
-
-
-# --- preparing a folder ----------------------------------------------------------------------
-
-
-def prepare_out_dir(
-    out_dir: Path, identity: Mapping[str, Any], overwrite: bool = False, resume: bool = False
-) -> list[int]:
-    """Make ``out_dir`` ready for a run, removing a previous run's files where that is safe.
-
-    A folder may be reused when it is empty, holds nothing of a run, holds the same run
-    (same :data:`IDENTITY_KEYS` in its manifest, so the same results), or ``overwrite`` is set.
-    Only files of a run are removed; other files in the folder are left alone, except that a
-    folder holding another kind of result (an experiment, an optimisation...) is refused, and
-    removed whole with ``overwrite``. Call it holding the folder's lock
-    (:func:`incentsim._output.folder_lock`). With ``resume``,
-    the finished blocks of the same run (every file of the block written) are kept, and the run
-    must also have been made with the same ``panel`` setting and incentsim version.
-
-    Returns
-    -------
-    list of int
-        The finished blocks kept (always empty without ``resume``).
-
-    Raises
-    ------
-    OutDirError
-        The folder holds a different run (or a run's files without a readable manifest) or
-        another kind of result and ``overwrite`` is not set, a run that cannot be resumed, or
-        it cannot be created or cleared.
-    """
-    if _output.check_kind(out_dir, _output.KINDS[MANIFEST], overwrite):
-        try:
-            shutil.rmtree(out_dir)
-        except OSError as exc:
-            raise OutDirError(f"cannot remove {out_dir} to overwrite it: {exc}") from None
-    kept: list[int] = []
-    if out_dir.is_dir() and _holds_run(out_dir) and not overwrite:
-        previous = _previous_manifest(out_dir)
-        if previous is None:
-            raise OutDirError(
-                f"{out_dir} holds files of a run but no {MANIFEST}; choose another folder or "
-                "overwrite it (--overwrite, or overwrite=True)"
-            )
-        keys = (*IDENTITY_KEYS, *RESUME_KEYS) if resume else IDENTITY_KEYS
-        differs = [k for k in keys if previous.get(k) != identity.get(k)]
-        if differs:
-            shown = ", ".join(f"{k} {previous.get(k)!r}, not {identity.get(k)!r}" for k in differs)
-            what = "a run that cannot be resumed here" if resume else "a different run"
-            raise OutDirError(
-                f"{out_dir} holds {what} (scenario '{previous.get('scenario')}', {shown}); "
-                "choose another folder or overwrite it (--overwrite, or overwrite=True)"
-            )
-        if resume:
-            kept = finished_blocks(out_dir, int(identity["blocks"]), bool(identity["panel"]))
-    try:
-        clear_run(out_dir, keep=kept)
-        for folder in (REPLICATIONS, TRAJECTORIES, EVENTS):
-            (out_dir / folder).mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutDirError(f"cannot use {out_dir} as the run folder: {exc}") from None
-    return kept
-
-
-def finished_blocks(out_dir: Path, n_blocks: int, panel: bool) -> list[int]:
-    """Blocks of ``out_dir`` whose every file is written (files appear whole, by renaming)."""
-    folders = (*BLOCK_FOLDERS,) if panel else (REPLICATIONS, TRAJECTORIES, EVENTS)
-    return [
-        i
-        for i in range(n_blocks)
-        if all(block_file(out_dir, folder, i).is_file() for folder in folders)
-    ]
-
-
-def _previous_manifest(out_dir: Path) -> dict[str, Any] | None:
-    """The manifest of the run in ``out_dir``, or ``None`` when there is none to read."""
-    path = out_dir / MANIFEST
-    if not path.is_file():
-        return None
-    try:
-        previous = read_json(path)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise OutDirError(
-            f"{path} cannot be read ({exc}); choose another folder or overwrite it "
-            "(--overwrite, or overwrite=True)"
-        ) from None
-    return previous if isinstance(previous, dict) else {}
-
-
-def clear_run(out_dir: Path, keep: Sequence[int] = ()) -> None:
-    """Remove a run's files from ``out_dir`` (and its folders when they end up empty), except
-    the files of the blocks in ``keep``."""
-    if not out_dir.is_dir():
-        return
-    kept = {block_file(out_dir, folder, i).name for folder in BLOCK_FOLDERS for i in keep}
-    for name in TOP_FILES:
-        (out_dir / name).unlink(missing_ok=True)
-    for folder in BLOCK_FOLDERS:
-        path = out_dir / folder
-        if not path.is_dir():
-            continue
-        for file in path.iterdir():
-            if file.name.startswith(("block-", ".block-")) and file.name not in kept:
-                file.unlink()
-        if not any(path.iterdir()):
-            path.rmdir()
-
-
-def _holds_run(out_dir: Path) -> bool:
-    return any((out_dir / name).exists() for name in (*TOP_FILES, *BLOCK_FOLDERS))
+    return MONTE_CARLO.block_file(out_dir, folder, index)
 
 
 # --- writing ---------------------------------------------------------------------------------
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (unique temporary file, then rename)."""
-    _output.write_text(path, json.dumps(data, indent=2, default=_json_default) + "\n")
 
 
 def write_parquet(path: Path, table: pa.Table) -> None:
@@ -209,13 +96,6 @@ def write_table(frame: pd.DataFrame, stem: str | os.PathLike[str]) -> list[Path]
     parquet = stem.with_suffix(".parquet")
     write_parquet(parquet, pa.Table.from_pandas(flat, preserve_index=False))
     return [csv, parquet]
-
-
-def write_jsonl(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
-    """Write JSON lines atomically."""
-    with _output.atomic_file(path) as tmp, tmp.open("w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(record, default=_json_default) + "\n")
 
 
 def outcomes_table(start: int, outcomes: Mapping[str, np.ndarray]) -> pa.Table:
@@ -242,31 +122,7 @@ def panel_table(frame: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
-def run_files(out_dir: Path) -> list[str]:
-    """The run's files in ``out_dir`` (relative paths, without the manifest itself)."""
-    files = [name for name in (SUMMARY, SCENARIO) if (out_dir / name).is_file()]
-    for folder in BLOCK_FOLDERS:
-        if (out_dir / folder).is_dir():
-            files += [f"{folder}/{p.name}" for p in (out_dir / folder).glob("block-*")]
-    return sorted(files)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    return str(value)
-
-
 # --- reading ---------------------------------------------------------------------------------
-
-
-def read_json(path: Path) -> Any:
-    """A JSON file's content."""
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def read_outcomes(out_dir: Path, n_blocks: int) -> pd.DataFrame:

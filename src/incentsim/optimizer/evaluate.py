@@ -13,9 +13,12 @@ Every candidate of every segment runs on the same seed blocks (common random num
 scenario's probabilities) for all candidates and segments. Summing a replication's costs over
 segments therefore gives the cost of the joint program in one coherent scenario.
 
-Each (segment, candidate, block) is cached on disk by a hash of its content (the segment
-scenario with the candidate applied, the block's seed and size), so rerunning with a wider
-design space, more replications or another budget simulates only what is new.
+Each (segment, candidate) is cached on disk as a run store
+(:meth:`~incentsim.montecarlo.run_store.RunStore.by_key`: a folder named by the hash of its
+key, the segment scenario with the candidate applied, the root seed and the block size, with
+one block file of outcomes per seed block), so rerunning with a wider design space, more
+replications or another budget simulates only what is new: a stored block is reused when it
+holds as many replications as the block asks for.
 
 A task simulates several blocks of one candidate at once, stacked along the replication axis
 (:func:`~incentsim.montecarlo.runner.run_stacked`, with the runner's checks: the same numbers
@@ -25,7 +28,7 @@ once per task: up to :data:`STACK_PARTNER_REPLICATIONS` partner-replications per
 
 With calibration draws (``RunOptions(draws=...)``, ``incentsim optimize --draws``) block ``i``
 simulates the behaviour constants of the draw its seed picks, for every candidate of every
-segment (so the common random numbers hold), and its cache key is that of the drawn scenario.
+segment (so the common random numbers hold), and is cached in the store of the drawn scenario.
 """
 
 from __future__ import annotations
@@ -39,14 +42,18 @@ from pathlib import Path
 from typing import Any, Unpack
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-import incentsim
-from incentsim._output import atomic_file
+from incentsim._output import KINDS, atomic_file
 from incentsim.errors import OutDirError, ScenarioError
+from incentsim.montecarlo.draws import BehaviourDraws
 from incentsim.montecarlo.evaluator import Evaluator, evaluator_for
 from incentsim.montecarlo.options import ExecutionKeywords, RunOptions
+from incentsim.montecarlo.run_store import Layout, RunStore
 from incentsim.montecarlo.runner import BlockError, run_stacked
 from incentsim.montecarlo.seeding import BLOCK_SIZE, Block, SeedLike, block_seeds, describe_seed
+from incentsim.montecarlo.store import write_parquet
 from incentsim.optimizer.space import Candidate, DesignSpace, add_to_segment, short_hash
 from incentsim.population.sample import load_partners_csv
 from incentsim.scenario.loader import scenario_hash, with_values
@@ -64,7 +71,6 @@ __all__ = [
     "segment_scenario",
     "simulate_candidates",
     "simulate_task",
-    "task_key",
 ]
 
 #: Outcomes kept per (segment, candidate, replication).
@@ -82,8 +88,11 @@ OUTCOMES = (
 #: reaching the smaller half of the segment's partners).
 METRICS = (*OUTCOMES, "margin", "small_paid")
 
-#: Bump when what a cached file holds changes.
-CACHE_FORMAT = 1
+#: The candidate cache's stores: one block file of :data:`METRICS` per seed block; ``complete``
+#: once every block a simulation asked for is written.
+CANDIDATE_STORE = Layout(
+    kind=KINDS["candidate.json"], noun="candidate simulation", parts={"outcomes": ".parquet"}
+)
 
 #: Most partner-replications (initial partners x replications) a task stacks: the size of one
 #: block of the bundled 1,000-partner baseline, so a task never holds more memory than that
@@ -93,7 +102,8 @@ STACK_PARTNER_REPLICATIONS = 25_000
 
 @dataclass(frozen=True)
 class TaskBlock:
-    """One seed block of a task, and its cache key."""
+    """One seed block of a task, and where its outcomes go (``key``: segment, candidate row
+    and block)."""
 
     block: int
     reps: int
@@ -294,21 +304,6 @@ def simulate_task(task: SegmentTask) -> list[TaskOutput]:
     return outputs
 
 
-def task_key(scenario: Scenario, seed: np.random.SeedSequence, reps: int) -> str:
-    """The cache key of one block of one segment scenario."""
-    return short_hash(
-        {
-            "format": CACHE_FORMAT,
-            "incentsim": incentsim.__version__,
-            "scenario": scenario_hash(scenario),
-            "entropy": str(seed.entropy),
-            "spawn_key": list(seed.spawn_key),
-            "reps": reps,
-        },
-        length=40,
-    )
-
-
 def simulate_candidates(
     base: Scenario,
     space: DesignSpace,
@@ -338,8 +333,8 @@ def simulate_candidates(
         :class:`~incentsim.montecarlo.Evaluator` to run on. With ``draws``, block ``i`` of
         every candidate and segment simulates the calibration draw its seed picks.
     cache_dir
-        Folder of cached block results (``None``: no cache). Each file is written atomically
-        under a unique temporary name, so optimisations may share a cache.
+        Folder of cached block results (``None``: no cache): a run store per segment scenario
+        simulated, so optimisations may share a cache.
     **run
         Run options one by one (``executor="processes", progress=False``).
 
@@ -387,8 +382,9 @@ def _simulate_candidates(
         for g in space.segments
     }
     layout: dict[str, tuple[str, int, int, int]] = {}  # key -> segment, row, start, reps
+    stores: dict[str, tuple[RunStore, int]] = {}  # key -> the cache's store, block index
 
-    def store(output: TaskOutput) -> None:
+    def record(output: TaskOutput) -> None:
         g, row, start, reps = layout[output.key]
         for metric in METRICS:
             data[g][metric][row, start : start + reps] = output.outcomes[metric]
@@ -399,28 +395,28 @@ def _simulate_candidates(
         for row, candidate in enumerate(space.candidates[g]):
             scenario = segment_scenario(base, g, candidate.override, partner_folder)
             # Blocks that simulate the same scenario (the same draw) stack together.
-            todo: dict[int, tuple[Scenario, list[TaskBlock]]] = {}
-            for block in blocks:
-                pick = -1 if draws is None else draws.pick(block.seed)
-                simulated = scenario if draws is None else draws.apply(scenario, pick)
-                key = task_key(simulated, block.seed, block.reps)
-                layout[key] = (g, row, block.index * BLOCK_SIZE, block.reps)
-                found = None if cache is None else _read_cache(cache, key)
-                if found is None:
-                    todo.setdefault(pick, (simulated, []))[1].append(
-                        TaskBlock(
-                            block.index,
-                            block.reps,
-                            block.seed.entropy,
-                            tuple(block.seed.spawn_key),
-                            key,
-                        )
-                    )
-                else:
-                    store(found)
-                    cached += 1
-            for simulated, waiting in todo.values():
-                pending.append((g, candidate.id, simulated, waiting))
+            for simulated, drawn_blocks in _by_draw(scenario, blocks, draws):
+                run_store = None
+                found: dict[int, dict[str, np.ndarray]] = {}
+                if cache is not None:
+                    run_store = _candidate_store(cache, simulated, seed, len(blocks))
+                    found = _read_stored(run_store, drawn_blocks)
+                waiting = []
+                for block in drawn_blocks:
+                    key = f"{g}/{row}/{block.index}"
+                    layout[key] = (g, row, block.index * BLOCK_SIZE, block.reps)
+                    if block.index in found:
+                        record(TaskOutput(key, found[block.index]))
+                        cached += 1
+                        continue
+                    entropy, spawn_key = block.seed.entropy, tuple(block.seed.spawn_key)
+                    waiting.append(TaskBlock(block.index, block.reps, entropy, spawn_key, key))
+                    if run_store is not None:
+                        stores[key] = (run_store, block.index)
+                if waiting:
+                    pending.append((g, candidate.id, simulated, waiting))
+                elif run_store is not None:
+                    run_store.write_manifest(status="complete")
     simulated_blocks = sum(len(todo) for *_, todo in pending)
     if pending:  # a full cache starts no workers
         # Stacked up to the memory bound, leaving at least two tasks per worker.
@@ -437,9 +433,11 @@ def _simulate_candidates(
             simulate_task, tasks, name="candidates", total=total, initial=cached, size=len
         ):
             for output in outputs:
-                store(output)
-                if cache is not None:
-                    _write_cache(cache, output)
+                record(output)
+                if output.key in stores:
+                    _write_stored(*stores[output.key], output)
+        for run_store in {id(r): r for r, _ in stores.values()}.values():
+            run_store.write_manifest(status="complete")  # every block asked for is written
     own_folder.cleanup()
     return SimulatedCandidates(
         segments=list(space.segments),
@@ -454,25 +452,69 @@ def _simulate_candidates(
     )
 
 
-def _cache_file(cache: Path, key: str) -> Path:
-    return cache / key[:2] / f"{key}.npz"
+def _by_draw(
+    scenario: Scenario, blocks: list[Block], draws: BehaviourDraws | None
+) -> list[tuple[Scenario, list[Block]]]:
+    """The scenario each block simulates (``scenario``, or with ``draws`` the draw its seed
+    picks applied to it) with its blocks, in the order the draws are first picked."""
+    if draws is None:
+        return [(scenario, list(blocks))]
+    by_pick: dict[int, tuple[Scenario, list[Block]]] = {}
+    for block in blocks:
+        pick = draws.pick(block.seed)
+        if pick not in by_pick:
+            by_pick[pick] = (draws.apply(scenario, pick), [])
+        by_pick[pick][1].append(block)
+    return list(by_pick.values())
 
 
-def _read_cache(cache: Path, key: str) -> TaskOutput | None:
-    path = _cache_file(cache, key)
-    if not path.is_file():
-        return None
+def _candidate_store(cache: Path, scenario: Scenario, seed: SeedLike, blocks: int) -> RunStore:
+    """The cache's run store of ``scenario`` (one segment with one candidate, drawn if the
+    run has draws) simulated from the root ``seed``, opened: its key is the scenario's content
+    hash, the seed and the block size; the outcomes it keeps are part of its code."""
+    key = {
+        "scenario_hash": scenario_hash(scenario),
+        "seed": describe_seed(seed),
+        "block_size": BLOCK_SIZE,
+    }
+    run_store = RunStore(
+        cache,
+        CANDIDATE_STORE,
+        key,
+        code={"metrics": list(METRICS)},
+        blocks=blocks,
+        info={"scenario": scenario.name},
+    ).by_key()
     try:
-        with np.load(path) as archive:
-            outcomes = {name: archive[name] for name in METRICS}
-    except (OSError, KeyError, ValueError):
-        return None  # unreadable or from an older format: simulate again
-    return TaskOutput(key, outcomes)
-
-
-def _write_cache(cache: Path, output: TaskOutput) -> None:
-    try:
-        with atomic_file(_cache_file(cache, output.key)) as partial:
-            np.savez(partial, **output.outcomes)  # type: ignore[arg-type]  # numpy's stub
+        run_store.open(resume=True)
     except OSError as exc:
         raise OutDirError(f"cannot write the candidate cache in {cache}: {exc}") from None
+    return run_store
+
+
+def _read_stored(run_store: RunStore, blocks: list[Block]) -> dict[int, dict[str, np.ndarray]]:
+    """The stored outcomes of ``blocks`` (``index -> metric -> values``) that hold the
+    block's replications; others (missing, unreadable, of another length) are simulated
+    again."""
+    finished = set(run_store.finished_blocks())
+    found = {}
+    for block in blocks:
+        if block.index not in finished:
+            continue
+        try:
+            table = pq.read_table(run_store.block_file("outcomes", block.index))
+            outcomes = {name: table.column(name).to_numpy() for name in METRICS}
+        except (OSError, KeyError, pa.ArrowException):
+            continue
+        if all(len(values) == block.reps for values in outcomes.values()):
+            found[block.index] = outcomes
+    return found
+
+
+def _write_stored(run_store: RunStore, index: int, output: TaskOutput) -> None:
+    try:
+        write_parquet(run_store.block_file("outcomes", index), pa.table(output.outcomes))
+    except OSError as exc:
+        raise OutDirError(
+            f"cannot write the candidate cache in {run_store.folder}: {exc}"
+        ) from None
