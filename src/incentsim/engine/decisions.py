@@ -18,8 +18,8 @@ thresholds, notches or caps except through the payouts those rules produce.
 * **Quick deals**: near a period end a partner with a threshold within reach may put part of
   its selling into small deals that close within the week, at a lower yield
   (:func:`quick_deal_choice`): deal size falls and deal count rises in the last weeks.
-* **Stuffing**: at the period end a partner may load extra inventory that comes back as returns
-  or displaces next period's orders.
+* **Stuffing**: at the period end (and at a bonus window's end inside it) a partner may load
+  extra inventory that comes back as returns or displaces the next assessment's orders.
 * **Milestones**: a loyalty reward for consecutive periods at a tier is worth more the nearer
   the streak is to completion (it is paid sooner, and present bias weighs it less the further it
   is), and missing a period that restarts the streak is felt as losing the progress made (loss
@@ -598,37 +598,36 @@ def timing_choice(
 
 def stuffing_choice(
     behaviour: Behaviour,
-    cp: CompiledProgram,
-    pstate: ProgramState,
-    group: IntArray,
-    expected_revenue: FloatArray,
-    spread: FloatArray,
+    price: Price,
     capacity: FloatArray,
     next_rate: FloatArray,
-    return_rate_paid: FloatArray,
+    return_rate_paid: FloatArray | float,
     weight: FloatArray,
     next_weight: FloatArray,
     gaming: FloatArray,
-    outlook: Outlook,
     base: FloatArray | None = None,
 ) -> FloatArray:
-    """Extra inventory sold in at the period end (zero for most partners most of the time).
+    """Extra inventory sold in at the end of an assessment (zero for most partners most of the
+    time): a period's, or a bonus window's inside it (:mod:`incentsim.engine.window_outlook`),
+    priced as the timing games are there.
 
-    The returned share is clawed back at ``return_rate_paid`` (zero if the program does not claw
-    back returns); the rest displaces next period's orders and what they would have earned.
-    ``base`` is the expected payout at ``expected_revenue`` when already known.
+    ``price(stuff)`` is what the assessment is expected to pay with ``stuff`` more revenue
+    booked in it (``base``: with none, when already known). The returned share of the stock
+    is clawed back at ``return_rate_paid`` (zero if nothing is clawed back); the rest displaces
+    the next assessment's orders and what they would have earned there (``next_rate``, paid
+    with weight ``next_weight``).
     """
     if base is None:
-        base = expected_payout(cp, pstate, group, expected_revenue, spread, outlook)
+        base = price(np.zeros(np.shape(capacity)))
     # The best option so far, updated in place.
-    best_gain = np.zeros(np.shape(expected_revenue))
-    best = np.zeros(np.shape(expected_revenue))
+    best_gain = np.zeros(np.shape(base))
+    best = np.zeros(np.shape(base))
     rr = behaviour.stuffing_return_rate
     friction = behaviour.timing_friction * (1.0 - gaming) * 2.0
     lost_per_unit = rr * return_rate_paid + (1.0 - rr) * next_rate  # clawed back or displaced
     for option in (0.5, 1.0):
         stuff = option * capacity
-        payout = expected_payout(cp, pstate, group, expected_revenue + stuff, spread, outlook)
+        payout = price(stuff)
         gain = weight * (payout - base) - next_weight * stuff * lost_per_unit - friction * stuff
         better = gain > best_gain
         put_where(best_gain, better, gain)

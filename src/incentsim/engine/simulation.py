@@ -571,31 +571,19 @@ class Simulation:
             )
             pulled = pulled * active
             deferred_share = deferred_share * active
-            if weeks_left == 1 and b.stuffing_capacity_weeks > 0:
-                clawed = np.where(
-                    self.cp.clawback_on_returns[self.group], self.pstate.last_rate, 0.0
+            if window.closing and b.stuffing_capacity_weeks > 0:
+                stuff = self._stuffing(
+                    expected,
+                    spread,
+                    pulled * (1.0 - discount) - deferred_share * closing_rate,
+                    b.stuffing_capacity_weeks * potential,
+                    (moved_rate, moved_weight),
+                    payout_after,
+                    outlook,
+                    bonus,
+                    gaming_window,
                 )
-                after = expected + pulled * (1.0 - discount) - deferred_share * closing_rate
-                stuff = (
-                    decisions.stuffing_choice(
-                        b,
-                        self.cp,
-                        self.pstate,
-                        self.group,
-                        after,
-                        spread,
-                        b.stuffing_capacity_weeks * potential,
-                        m_moved,
-                        clawed,
-                        weight,
-                        next_weight,
-                        p.gaming_propensity,
-                        outlook,
-                        # stuffing is priced on the period's payout alone
-                        base=payout_after if bonus is None else None,
-                    )
-                    * active
-                )
+                stuff = stuff * active
 
         # New pipeline, natural closings (random around their mean), deliveries limited by supply.
         sold = potential * self.effort * price
@@ -637,9 +625,14 @@ class Simulation:
             self.held += deferred
             booked = closings - deferred + pulled * (1.0 - discount) + stuff
             self.recorder.timing(pulled, deferred, pulled * discount)
-            if weeks_left == 1 and b.stuffing_capacity_weeks > 0:
-                self.returns_next += b.stuffing_return_rate * stuff
-                self.overhang += (1.0 - b.stuffing_return_rate) * stuff
+            if window.closing and b.stuffing_capacity_weeks > 0:
+                if window.last:
+                    self.returns_next += b.stuffing_return_rate * stuff
+                    self.overhang += (1.0 - b.stuffing_return_rate) * stuff
+                else:
+                    # Inside the period, stock loaded at a window's end comes back against
+                    # the next window's orders, returned or displacing them (_stuffing).
+                    self.overhang += stuff
                 self.recorder.stuffing(stuff)
 
         deals = booked / deal_size
@@ -689,14 +682,14 @@ class Simulation:
         carried = self.held if window.opening else 0.0
         expected = so_far + carried + closing_rate * window.weeks_left
         spread = window_outlook.window_spread(
-            self.noise, window.weeks_left, wpp, expected, typical * window.length / wpp
+            b, window.weeks_left, window.length, expected, typical * window.length / wpp
         )
         rate, pay = window_outlook.window_outlook(self.terms, expected, spread)
         if window.opening or window.weeks_left == b.timing_weeks or self._window_next is None:
             length = window_outlook.next_length(window, wpp, hw)
             expected_next = closing_rate * length
             spread_next = window_outlook.window_spread(
-                self.noise, length, wpp, expected_next, typical * length / wpp
+                b, length, length, expected_next, typical * length / wpp
             )
             # The last window's next is next period's first, at the terms partners know of.
             terms_next = self.next_cp.at(self.group) if window.last else self.terms
@@ -745,6 +738,69 @@ class Simulation:
             return period_price(booked) + window_price(booked)
 
         return price, payout_now + bonus.pay, m_moved + bonus.moved_rate, self.next_weight
+
+    def _stuffing(
+        self,
+        expected: FloatArray,
+        spread: FloatArray,
+        moved_in: FloatArray,
+        capacity: FloatArray,
+        displaced: tuple[FloatArray, FloatArray],
+        payout_after: FloatArray,
+        outlook: decisions.Outlook,
+        bonus: _WindowBonus | None,
+        period_end: bool,
+    ) -> FloatArray:
+        """Extra inventory sold in (:func:`decisions.stuffing_choice`) in the last week of the
+        period or of a bonus window inside it, after ``moved_in`` was pulled in (less what was
+        deferred): the same rule at the window's own horizon, priced as the week's other timing
+        games (:meth:`_timing_terms`). The orders it displaces would have earned ``displaced``
+        (rate, weight) where they were due.
+
+        At the ``period_end`` the period's payout (plus its last window's bonus) prices it: the
+        stock comes back next period, returned (clawed back at the rebate rate) or displacing
+        its orders. At a window's end inside the period the window's bonus alone prices it, as
+        it does the window's pulls (Owan, Tsuru & Uehara 2015: dealers book stock at the end
+        of every bonus month): the stock comes back against the next window's orders, all of
+        it at the next window's rate, and the period's revenue does not move."""
+        cp, pstate, group, b, p = self.cp, self.pstate, self.group, self.behaviour, self.partners
+        rate, weight = displaced
+        if not period_end:
+            assert bonus is not None
+            window_price = bonus.price
+
+            def in_window(stuff: FloatArray) -> FloatArray:
+                return window_price(moved_in + stuff)
+
+            return decisions.stuffing_choice(
+                b,
+                in_window,
+                capacity,
+                rate,
+                rate,
+                self.weight,
+                weight,
+                p.gaming_propensity,
+                base=payout_after,
+            )
+        after = expected + moved_in
+        clawed = np.where(cp.clawback_on_returns[group], pstate.last_rate, 0.0)
+
+        def in_period(stuff: FloatArray) -> FloatArray:
+            return decisions.expected_payout(cp, pstate, group, after + stuff, spread, outlook)
+
+        if bonus is None:
+            price, base = in_period, payout_after
+        else:
+            last_window = bonus.price
+
+            def price(stuff: FloatArray) -> FloatArray:
+                return in_period(stuff) + last_window(moved_in + stuff)
+
+            base = None
+        return decisions.stuffing_choice(
+            b, price, capacity, rate, clawed, self.weight, weight, p.gaming_propensity, base=base
+        )
 
     def _date_closings(
         self,

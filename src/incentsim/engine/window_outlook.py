@@ -23,7 +23,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from incentsim.engine.decisions import Price, centred_rate, expected_value, smoothed_outlook
+from incentsim.engine.decisions import (
+    Price,
+    centred_rate,
+    expected_value,
+    forecast_noise,
+    smoothed_outlook,
+)
+from incentsim.population.behaviour import Behaviour
 from incentsim.program.compiled import PartnerTerms
 from incentsim.program.windows import bonus_pay, window_of_week, windows_in
 
@@ -97,13 +104,16 @@ def window_moved_rate(t: PartnerTerms, expected: FloatArray, spread: FloatArray)
 
 
 def window_spread(
-    noise: float, weeks_left: int, weeks_per_period: int, expected: FloatArray, typical: FloatArray
+    behaviour: Behaviour, weeks_left: int, length: int, expected: FloatArray, typical: FloatArray
 ) -> FloatArray:
-    """The sd of a window's revenue with ``weeks_left`` weeks to go, as the period's is
-    computed (``noise`` a period's coefficient of variation, weeks equally uncertain), with
-    ``typical`` the window's revenue at the partner's potential."""
+    """The sd of a window's revenue with ``weeks_left`` of its ``length`` weeks to go, as a
+    period's is computed at the window's own horizon: the uncertainty of a period of
+    ``length`` weeks (:func:`~incentsim.engine.decisions.forecast_noise`, weeks equally
+    uncertain whatever the horizon, so a month's total is relatively more uncertain than a
+    quarter's), for the weeks left, with ``typical`` the window's revenue at the partner's
+    potential."""
+    noise = forecast_noise(behaviour, length)
     spread: FloatArray = np.maximum(
-        noise * np.sqrt(weeks_left / weeks_per_period) * np.maximum(expected, typical),
-        0.01 * typical,
+        noise * np.sqrt(weeks_left / length) * np.maximum(expected, typical), 0.01 * typical
     )
     return spread

@@ -109,7 +109,9 @@ class Behaviour(Strict):
         Cost, per unit of moved revenue, that a partner with no gaming propensity perceives in
         moving deals (scaled by ``1 - gaming_propensity``).
     stuffing_capacity_weeks
-        Extra sell-in a partner can load at a period end, in weeks of its normal sales.
+        Extra sell-in a partner can load at a period end, in weeks of its normal sales (and
+        at the end of each bonus window inside the period, where the window's bonus prices
+        it: Owan, Tsuru & Uehara 2015 find dealers booking stock at every bonus month's end).
     stuffing_return_rate
         Share of stuffed inventory returned in the next period; the rest displaces next
         period's orders.
