@@ -318,7 +318,7 @@ def compare_methods(spec: OptimizationSpec, spec_path: str, validation_reps: int
     seed = fresh_seed(spec.seed or 0, 7)
     floor = spec.floors.retention if isinstance(spec.floors.retention, float) else None
     print(
-        f"  {'method':<40}{'designs':>8}{'in-sample obj':>15}{'realised objective (95% CI)':>38}"
+        f"  {'method':<50}{'designs':>8}{'in-sample obj':>15}{'realised objective (95% CI)':>38}"
         f"{'vs MILP, paired (95% CI)':>32}{'P(overrun) (95% CI)':>22}{'violations':>26}"
         f"{'wall s':>8}"
     )
@@ -352,7 +352,7 @@ def compare_methods(spec: OptimizationSpec, spec_path: str, validation_reps: int
             else (f"{(value - reference).mean():+,.0f} ({d_low:+,.0f} to {d_high:+,.0f})")
         )
         print(
-            f"  {pick.method:<40}{pick.evaluations:>8}{pick.in_sample:>15,.0f}"
+            f"  {pick.method:<50}{pick.evaluations:>8}{pick.in_sample:>15,.0f}"
             f"{f'{value.mean():,.0f} ({low:,.0f}-{high:,.0f})':>38}{paired:>32}"
             f"{f'{overruns / validation_reps:.3f} ({p_low:.3f}-{p_high:.3f})':>22}"
             f"{(', '.join(violations) or 'none'):>26}{pick.seconds:>8.1f}"
