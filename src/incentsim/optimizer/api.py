@@ -63,6 +63,12 @@ from incentsim.optimizer.robust import (
 from incentsim.optimizer.space import Candidate, DesignSpace, generate_candidates
 from incentsim.optimizer.spec import OptimizationSpec, load_spec
 from incentsim.optimizer.stability import Stability, bootstrap_stability
+from incentsim.optimizer.tail_check import (
+    TAIL_CHECK_STREAM,
+    TailCheck,
+    check_tail,
+    tail_check_replications,
+)
 from incentsim.optimizer.validate import (
     Validation,
     design_scenario,
@@ -89,6 +95,8 @@ STABILITY_STREAM = 2
 
 #: Fresh-seed stream the robust design's assumption draws come from.
 ROBUST_STREAM = 3
+
+# Stream 4 is the tail check's (:data:`~incentsim.optimizer.tail_check.TAIL_CHECK_STREAM`).
 
 
 @dataclass
@@ -129,6 +137,9 @@ class OptimizationResult:
     robustness
         The nominal and the robust design under every assumption draw (``None`` without
         ``robust``); the ``simulations`` are then draws x replications.
+    tail_check
+        The chosen designs' tails checked on fresh joint runs (``None`` without
+        ``tail_check``); ``problem`` then excludes the designs that failed.
     files
         What was written to ``out_dir`` (name -> path).
     """
@@ -151,6 +162,7 @@ class OptimizationResult:
     refinement: Refinement | None = None
     coupling: Coupling | None = None
     robustness: Robustness | None = None
+    tail_check: TailCheck | None = None
 
     @property
     def feasible(self) -> bool:
@@ -411,6 +423,27 @@ def _optimize_on(
             problem, solution, joint, ids, spec.coupling.iterations, joint_reps, seed, quiet_solve,
             sim.partners, lifted,
         )  # fmt: skip
+    tail_check = None
+    if spec.tail_check is not None and solution.has_design:
+        if settings.risk == "none":
+            raise spec.error("tail_check", "there is no tail limit to check with risk: none")
+        check_reps = spec.tail_check.replications or tail_check_replications(
+            spec.replications, settings.alpha
+        )
+        check_seed = fresh_seed(seed, TAIL_CHECK_STREAM)
+
+        def fresh_cost(choice: Mapping[str, int], reserve: float) -> np.ndarray:
+            picked = {g: space.candidates[g][c] for g, c in choice.items()}
+            program = design_scenario(base, picked, settings, reserve, name)
+            outcomes = joint_outcomes(
+                spec, program, settings, reserve, check_seed, check_reps, **run_options
+            )
+            return outcomes["incentive_cost"]
+
+        ids = {g: [c.id for c in space.candidates[g]] for g in space.segments}
+        problem, solution, tail_check = check_tail(
+            problem, solution, fresh_cost, ids, spec.tail_check.attempts, check_reps, quiet_solve
+        )
     if spec.robust is not None and solution.has_design and nominal_ids:
         assert draws is not None  # drawn above for a robust optimisation
         ids = {g: [c.id for c in space.candidates[g]] for g in space.segments}
@@ -474,6 +507,7 @@ def _optimize_on(
     return OptimizationResult(
         spec, base, settings, space, sim, problem, solution, chosen, assessment, design,
         validation, {}, stability, program_wide, frontier, refinement, coupling, robustness,
+        tail_check,
     )  # fmt: skip
 
 

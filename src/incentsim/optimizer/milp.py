@@ -147,6 +147,12 @@ class DesignProblem:
     draw_alpha: float = 1.0
     #: For ``regret``: the best objective reachable in each draw alone (one per draw label).
     draw_best: np.ndarray | None = None
+    #: Choices the model may not return (a tail check's failures,
+    #: :mod:`incentsim.optimizer.tail_check`).
+    excluded: list[dict[str, int]] = field(default_factory=list)
+    #: Added to the tail measure of the scenarios' cost before it is held to budget + reserve:
+    #: how optimistic a tail check found the in-sample tail (0: taken as it is).
+    tail_margin: float = 0.0
 
     @property
     def n_scenarios(self) -> int:
@@ -157,6 +163,19 @@ class DesignProblem:
     def allowed_overruns(self) -> int:
         """Scenarios allowed to overrun budget + reserve under the chance constraint."""
         return math.floor(self.alpha * self.n_scenarios + _TOLERANCE)
+
+    def excluding(self, choice: Mapping[str, int], tail_margin: float) -> DesignProblem:
+        """A copy that may not return ``choice`` (nor any choice already excluded), with the
+        tail margin ``tail_margin``."""
+        other = copy.copy(self)
+        other.excluded = [*self.excluded, dict(choice)]
+        other.tail_margin = tail_margin
+        return other
+
+    @property
+    def tail_budget(self) -> float:
+        """What the tail measure is held to, less the reserve: the budget less the margin."""
+        return self.budget - self.tail_margin
 
     def groups(self) -> list[ConstraintGroup]:
         """The constraint groups present, as :func:`diagnose` names them."""
@@ -310,17 +329,24 @@ def program_cost(problem: DesignProblem, choice: Mapping[str, int]) -> np.ndarra
     return np.sum([coef.cost[choice[g]] for g, coef in problem.segments.items()], axis=0)
 
 
-def minimum_reserve(problem: DesignProblem, cost: np.ndarray) -> float:
-    """The smallest reserve with which ``cost`` (per scenario) meets the tail constraint."""
-    if problem.risk == "none" or not math.isfinite(problem.budget):
-        return 0.0
+def tail_measure(problem: DesignProblem, cost: np.ndarray) -> float:
+    """What the tail constraint holds to budget + reserve: the CVaR of ``cost`` (per
+    scenario) at ``alpha``, or for the chance constraint its ``(k+1)``-th largest value
+    (``-inf`` when every scenario may overrun); ``-inf`` without a tail constraint."""
+    if problem.risk == "none":
+        return -math.inf
     if problem.risk == "cvar":
-        return max(0.0, cvar(cost, problem.alpha) - problem.budget)
-    ordered = np.sort(cost)[::-1]
+        return cvar(cost, problem.alpha)
     k = problem.allowed_overruns
-    if k >= len(ordered):
+    return -math.inf if k >= len(cost) else float(np.sort(cost)[::-1][k])
+
+
+def minimum_reserve(problem: DesignProblem, cost: np.ndarray) -> float:
+    """The smallest reserve with which ``cost`` (per scenario) meets the tail constraint (its
+    tail measure, plus the tail margin, at most budget + reserve)."""
+    if not math.isfinite(problem.budget):
         return 0.0
-    return max(0.0, float(ordered[k]) - problem.budget)
+    return max(0.0, tail_measure(problem, cost) - problem.tail_budget)
 
 
 def assess(problem: DesignProblem, choice: Mapping[str, int]) -> dict[str, Any]:
@@ -364,6 +390,8 @@ def assess(problem: DesignProblem, choice: Mapping[str, int]) -> dict[str, Any]:
         violations.append("revenue_floor")
     if problem.same_design and len({segments[g].candidates[c] for g, c in choice.items()}) > 1:
         violations.append("same_design")
+    if dict(choice) in problem.excluded:
+        violations.append("excluded")
     return {
         "objective": value - problem.carrying_cost * reserve,
         "expected_cost": expected_cost,
@@ -474,7 +502,8 @@ def build_model(
             "expected_cost",
         )
     if use_reserve:
-        tail = _Tail(flat, cost, reserve, budget_pairs, budget_rhs, tail_scenarios, forced_overruns)
+        rhs = budget_rhs - problem.tail_margin  # the tail is held to budget + reserve - margin
+        tail = _Tail(flat, cost, reserve, budget_pairs, rhs, tail_scenarios, forced_overruns)
         _add_tail(problem, prob, add, tail)
     for label, floors, metric in (
         ("retention", problem.retention_floor, stacked["retention"]),
@@ -514,6 +543,9 @@ def build_model(
             problem.revenue_floor,
             "revenue_floor",
         )
+    for j, choice in enumerate(problem.excluded):  # no-good cut: not every segment's pick again
+        pairs = [(x[g][c], 1.0) for g, c in choice.items()]
+        add(pairs, pulp.LpConstraintLE, len(choice) - 1.0, f"excluded_{j}")
     if problem.same_design:
         first = names[0]
         for i, g in enumerate(names[1:], start=1):
@@ -615,7 +647,7 @@ def _add_tail(problem: DesignProblem, prob: Any, add: Any, tail: _Tail) -> None:
         kept = np.setdiff1d(kept, tail.forced)
         allowed -= len(tail.forced)
         cost = cost[:, kept]
-    lowest = 0.0 if budget_pairs else problem.budget
+    lowest = -problem.tail_margin if budget_pairs else problem.tail_budget
     rows = chance_rows(cost, _offsets(problem), lowest, allowed)
     hard, soft = kept[rows.hard], kept[rows.soft]
     cost_of = {int(s): cost[:, i] for i, s in zip(rows.hard, hard, strict=True)}
@@ -831,7 +863,7 @@ def forced_overruns(
             [*zip(flat, cost[:, s].tolist(), strict=True), (model.reserve, -1.0)]
         )
         model.prob.addConstraint(
-            pulp.LpConstraint(row, pulp.LpConstraintLE, "alone", problem.budget)
+            pulp.LpConstraint(row, pulp.LpConstraintLE, "alone", problem.tail_budget)
         )
         found = _run(model, solver, left, 1e-6, False)
         bound = found.bound

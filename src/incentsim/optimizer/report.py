@@ -133,6 +133,7 @@ def result_dict(result: OptimizationResult) -> dict[str, Any]:
             "refinement": None if result.refinement is None else result.refinement.to_dict(),
             "coupling": None if result.coupling is None else result.coupling.to_dict(),
             "robustness": None if result.robustness is None else result.robustness.to_dict(),
+            "tail_check": None if result.tail_check is None else result.tail_check.to_dict(),
             "base_design": base_assessment(result),
             "candidates": candidate_rows(result),
         }
@@ -194,6 +195,7 @@ def text_report(result: OptimizationResult) -> str:
     lines += _base_lines(result)
     lines += _refinement_lines(result)
     lines += _coupling_lines(result)
+    lines += _tail_check_lines(result)
     lines += _robust_lines(result)
     lines += _program_wide_lines(result)
     lines += _frontier_lines(result)
@@ -256,6 +258,21 @@ def _refinement_lines(result: OptimizationResult) -> list[str]:
             f"{gap:>10}  {', '.join(r['design'].values())}"
         )
     lines.append(f"  stopped {result.refinement.stopped}")
+    return lines
+
+
+def _tail_check_lines(result: OptimizationResult) -> list[str]:
+    """The fresh tail checks of the designs tried (none without ``tail_check``)."""
+    check = result.tail_check
+    if check is None:
+        return []
+    lines = ["", f"Tail check: {check.message}"]
+    for t in check.tries:
+        verdict = "kept" if t["kept"] else "excluded"
+        lines.append(
+            f"  {', '.join(t['choice'].values())}: MILP reserve {t['milp_reserve']:,.0f}, "
+            f"fresh run needs {t['fresh_reserve']:,.0f} ({verdict})"
+        )
     return lines
 
 

@@ -36,6 +36,7 @@ describing the design space and the problem::
     # or: frontier: {measure: retention, range: [0.8, 0.95], points: 4}  (fairness, revenue)
     refine: {rounds: 3, candidates: 8}   # new candidates around the chosen design, re-solved
     coupling: {iterations: 3}       # the choice simulated jointly, coefficients corrected
+    tail_check: {attempts: 5}       # the choice's tail checked on fresh joint runs
     robust: {draws: 10, measure: cvar, alpha: 0.2}   # over draws of the behaviour constants
     seed: 7
 
@@ -347,6 +348,18 @@ class CouplingSpec(Strict):
     replications: Annotated[int, Field(ge=1, le=100_000)] | None = None
 
 
+class TailCheckSpec(Strict):
+    """The fresh tail check (:mod:`incentsim.optimizer.tail_check`): the chosen design is
+    simulated as one program over ``replications`` fresh replications (default: the
+    optimiser's, but at least 20 / ``alpha``, so the tail holds 20 scenarios); if its tail
+    limit needs more reserve there than the maximum allows, the design is excluded, the
+    others held to the optimism seen, and the problem re-solved, at most ``attempts`` designs
+    in all."""
+
+    attempts: Annotated[int, Field(ge=1, le=50)] = 5
+    replications: Annotated[int, Field(ge=1, le=100_000)] | None = None
+
+
 class RobustSpec(Strict):
     """Robust design (:mod:`incentsim.optimizer.robust`): every candidate is simulated under
     ``draws`` Latin hypercube draws of the uncertain behaviour constants ``assumptions`` (names
@@ -420,6 +433,7 @@ class OptimizationSpec(Strict):
     refine: RefineSpec | None = None
     coupling: CouplingSpec | None = None
     robust: RobustSpec | None = None
+    tail_check: TailCheckSpec | None = None
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
     time_limit: Annotated[float, Field(gt=0.0, le=86_400.0)] = 60.0
     mip_gap: Annotated[float, Field(ge=0.0, lt=1.0)] = 1e-6
@@ -494,6 +508,13 @@ class OptimizationSpec(Strict):
                 "refine: refinement samples new values of the numeric levers around the chosen "
                 "design, and no lever is numeric (a range, or numbers as values, per segment)"
             )
+        if self.tail_check is not None and self.robust is not None:
+            raise ValueError(
+                "tail_check: the fresh joint runs use the base scenario's assumptions, while "
+                "robust coefficients average over assumption draws; use one of tail_check or robust"
+            )
+        if self.tail_check is not None and self.risk == "none":
+            raise ValueError("tail_check: there is no tail limit to check with risk: none")
         if self.coupling is not None and self.robust is not None:
             raise ValueError(
                 "coupling: the joint runs use the base scenario's assumptions, while robust "

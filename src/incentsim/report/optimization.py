@@ -111,6 +111,8 @@ def optimization_report(
         steps.add_refinement(report, result, currency)
     if result.coupling is not None:
         steps.add_coupling(report, result, currency)
+    if result.tail_check is not None:
+        steps.add_tail_check(report, result, currency)
     if result.robustness is not None:
         steps.add_robust(report, result, currency)
     if result.program_wide is not None:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from incentsim.optimizer.api import OptimizationResult
 
-__all__ = ["add_base_note", "add_coupling", "add_refinement", "add_robust"]
+__all__ = ["add_base_note", "add_coupling", "add_refinement", "add_robust", "add_tail_check"]
 
 
 def _money(value: Any) -> str:
@@ -117,6 +117,33 @@ def _plot_rounds(rounds: list[dict[str, Any]], currency: str) -> Figure:
     fig.tight_layout()
     plt.close(fig)
     return fig
+
+
+def add_tail_check(report: Report, result: OptimizationResult, currency: str) -> None:
+    """The fresh tail checks: per design tried, the reserve the MILP gave it and the reserve
+    its tail limit needs on fresh joint runs."""
+    check = result.tail_check
+    assert check is not None
+    report.add_heading("Tail check on fresh runs")
+    report.add_text(
+        "The MILP sizes the reserve from the tail of the scenarios it chose the design on, "
+        "which leans optimistic with few replications. Each design below was simulated as one "
+        f"program on {check.replications:,} fresh replications; one needing more reserve than "
+        "the maximum was excluded, and the next held to its in-sample tail plus the optimism "
+        f"seen (the margin). {check.message[0].upper()}{check.message[1:]}.",
+        note=check.passed,
+    )
+    rows = [
+        {
+            "design": _design(t["choice"]),
+            f"margin ({currency})": _money(t["tail_margin"]),
+            f"MILP reserve ({currency})": _money(t["milp_reserve"]),
+            f"fresh runs need ({currency})": _money(t["fresh_reserve"]),
+            "kept": "yes" if t["kept"] else "no",
+        }
+        for t in check.tries
+    ]
+    report.add_table(pd.DataFrame(rows), index=False)
 
 
 def add_coupling(report: Report, result: OptimizationResult, currency: str) -> None:
