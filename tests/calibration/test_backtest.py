@@ -6,13 +6,40 @@ from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import incentsim
-from incentsim.calibration.backtest import backtest_table, history_cost, history_statements
+from incentsim.calibration.backtest import (
+    as_validated,
+    backtest_table,
+    history_cost,
+    history_statements,
+)
 from incentsim.montecarlo.history import simulate_history
 
-SMALL = Path(__file__).resolve().parents[2] / "scenarios" / "small.yaml"
+ROOT = Path(__file__).resolve().parents[2]
+SMALL = ROOT / "scenarios" / "small.yaml"
+
+
+@pytest.mark.parametrize("name", ["small", "baseline"])
+def test_a_simulated_history_as_validated_is_what_validation_returns(name: str) -> None:
+    """Returns, MDF claims, snapshots, blank deal types and registrations: the same frame,
+    value for value and type for type, as reading every value back from text gives."""
+    from incentsim.payout.transactions import validate_transactions
+
+    scenario = incentsim.load_scenario(
+        ROOT / "scenarios" / f"{name}.yaml", ["population.partners=60"]
+    )
+    history = simulate_history(scenario, seed=3).transactions
+    assert (history["returned_amount"] > 0).any()
+    assert (history["mdf_claim"] > 0).any()
+    assert (history["deal_type"] == "").any()
+    trusted = as_validated(history)
+    pd.testing.assert_frame_equal(
+        trusted, validate_transactions(history, calendar=scenario.calendar)
+    )
+    assert trusted.attrs["validated"]
 
 
 def test_history_cost_is_the_payout_replay_and_matches_the_simulation() -> None:

@@ -7,7 +7,7 @@ pooled period-end and returns shares and the program's cost with the history's: 
 prediction is the median over replications and draws, the interval their 5-95% range. The
 history's program cost is the payout replay of the program in force over the held-out periods
 (:mod:`incentsim.calibration.backtest`: the rules a simulation runs), the prediction the
-engine's accrued cost of the same periods.
+same replay of :data:`REPLAYED` simulated histories of each draw.
 """
 
 from __future__ import annotations
@@ -20,7 +20,13 @@ import numpy as np
 import pandas as pd
 
 from incentsim.calibration.backtest import history_cost, history_statements
-from incentsim.calibration.estimate import Progress, _run, calibrate, history_periods
+from incentsim.calibration.estimate import (
+    VARIANCE_REPS,
+    Progress,
+    _run,
+    calibrate,
+    history_periods,
+)
 from incentsim.calibration.moments import moments
 from incentsim.calibration.observed import Observed, observed_history
 from incentsim.montecarlo.seeding import BLOCK_SIZE, fresh_seed
@@ -45,9 +51,14 @@ def holdout_check(
     program: Program | None = None,
     reps: int = BLOCK_SIZE,
     bootstrap: int = 200,
+    variance_reps: int = VARIANCE_REPS,
     progress: Progress | None = None,
 ) -> pd.DataFrame:
     """Predicted against actual over the last ``periods`` of a history.
+
+    ``program``, ``reps``, ``bootstrap`` and ``variance_reps`` are those of
+    :func:`~incentsim.calibration.estimate.calibrate`, whose calibration here skips the
+    back-test (only its partners, constants and draws are used).
 
     Returns
     -------
@@ -71,7 +82,14 @@ def holdout_check(
     dates = pd.to_datetime(transactions["date"])
     early = transactions[(dates - start).dt.days < cut * 7 * calendar.weeks_per_period]
     fitted = calibrate(
-        scenario, early, program=program, reps=reps, bootstrap=bootstrap, progress=progress
+        scenario,
+        early,
+        program=program,
+        reps=reps,
+        bootstrap=bootstrap,
+        variance_reps=variance_reps,
+        backtest_histories=0,
+        progress=progress,
     )
     segments = tuple(scenario.population.segments)
     whole = calendar.model_copy(update={"horizon_periods": total})

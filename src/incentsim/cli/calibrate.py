@@ -152,6 +152,12 @@ def _report(calibration: Any, holdout: Any, args: argparse.Namespace, currency: 
             f"  {c.name:<22}{fig(c.estimate):>9} [{fig(c.low)}, {fig(c.high)}]  "
             f"prior {fig(c.prior)}  {verdict}"
         )
+    used = [c.name for c in calibration.constants if c.identified]
+    held = [c.name for c in calibration.constants if not c.identified]
+    lines.append(
+        f"  the calibrated scenario uses the estimates of {', '.join(used) or 'none'}; "
+        f"keeps at their priors {', '.join(held) or 'none'} (reasons above)"
+    )
     lines.append(
         f"  not identified by the history (kept at priors): {len(calibration.unidentified)}"
     )
