@@ -183,30 +183,20 @@ def put(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 #: The scenario the changes are simulated on: every construct on, a budget that runs short
 #: (so shortfall policy and reserve settings bite) and two program years (so milestones can be
 #: earned twice and true-ups happen), plus an annual accelerator and a quarterly pacer (as in
-#: ``scenarios/pacer.yaml``) and a three-week bonus (as ``scenarios/monthly_bonus.yaml``'s
-#: monthly one) for the settings of components on horizons of their own, a
+#: ``scenarios/pacer.yaml``) and a monthly bonus (as in ``scenarios/monthly_bonus.yaml``) for
+#: the settings of components on horizons of their own, a
 #: category award (set here: the bundled scenario's numbers stay as they are), a year-two cut
 #: announced a quarter ahead, phased in over two quarters with incumbents grandfathered for one,
 #: and a rule that lowers thresholds, raises a rate and widens the budget when demand is below
 #: plan (about half the quarters). Remediation starts after one assessment below the entry
 #: tier, so that every region, small as each is here, has partners in a plan.
-#:
-#: The question is whether a change moves anything, not by how much, so the scenario is kept
-#: cheap: 60 partners, one replication and six-week "quarters" (eight periods of 48 weeks, the
-#: two SPIFFs moved into the second and fourth of them). The engine's cost is per week and per
-#: period, hardly per partner; this takes the walk from about 0.7 s a simulation to 0.4 s.
 SETTINGS = [
     "population.partners=60",
-    "calendar.weeks_per_period=6",
-    "program.spiffs.security_launch.start_week=6",
-    "program.spiffs.security_launch.end_week=12",
-    "program.spiffs.new_logo_drive.start_week=18",
-    "program.spiffs.new_logo_drive.end_week=24",
     "program.remediation.trigger_periods=1",
     "program.accelerators.annual_kicker="
     "{quota_fraction: 1.0, multiplier: 2.0, cap: 20000, horizon_periods: 4}",
     "program.pacers={on_pace: {horizon_periods: 4, quota_fraction: 1.0, reward: 1500}}",
-    "program.bonuses={monthly: {horizon_weeks: 3, threshold: 6000, reward: 400, rate: 0.01}}",
+    "program.bonuses={monthly: {horizon_weeks: 4, threshold: 12000, reward: 400, rate: 0.01}}",
     "program.awards.rising.metric=growth",
     "program.awards.rising.within=segment",
     "program.awards.rising.size_band=[0, 0.5]",
@@ -229,20 +219,14 @@ def base() -> Scenario:
 
 
 def outcomes(scenario: Scenario) -> dict[str, np.ndarray]:
-    result = simulate_block(scenario, np.random.SeedSequence(11), 1)
+    result = simulate_block(scenario, np.random.SeedSequence(11), 2)
     return {**result.outcomes, **{f"t/{k}": v for k, v in result.trajectories.items()}}
 
 
 def moves(base: Scenario, reference: dict[str, np.ndarray], program: dict[str, Any]) -> bool:
-    """Whether ``program`` in place of the base's moves the outcomes (False when the scenario
-    refuses it, e.g. a bonus window that no longer fits the period twice)."""
     data = base.model_dump(mode="json")
     data["program"] = program
-    try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError:
-        return False
-    changed = outcomes(scenario)
+    changed = outcomes(Scenario.model_validate(data))
     return any(not np.array_equal(reference[k], changed[k], equal_nan=True) for k in reference)
 
 
