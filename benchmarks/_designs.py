@@ -21,11 +21,12 @@ sys.path.insert(0, str(ROOT / "tests" / "engine"))
 
 import engine_scenarios as scenarios
 import test_engine_phenomena as phenomena
+import test_engine_selection as selection
 
 from incentsim.engine.simulation import BlockResult, simulate_block
 from incentsim.scenario.loader import load_scenario
 
-__all__ = ["phenomena", "run_file", "scenarios"]
+__all__ = ["phenomena", "run_file", "scenarios", "selection"]
 
 
 def run_file(

@@ -29,6 +29,7 @@ import pandas as pd
 from _designs import phenomena as ph
 from _designs import run_file
 from _designs import scenarios as es
+from _designs import selection as sel
 
 from incentsim.engine.simulation import BlockResult
 
@@ -375,14 +376,8 @@ def tunnel_vision(seed: int, reps: int) -> Figures:
 
 # --- section 2.8: linear pay, output and selection ----------------------------------------
 
-LAZEAR_PLAIN = [
-    "population.partners=250",
-    "program.tiers={member: {rebate_rate: 0.0}}",
-    "program.accelerators={}",
-    "program.partner_cap=null",
-    "program.rebate.cap=null",
-    "program.budget.per_period=null",
-]
+#: One tier, no accelerators, caps or budget (the selection test's design).
+LAZEAR_PLAIN = sel.PLAIN
 
 
 def per_partner_period(result: BlockResult) -> np.ndarray:
