@@ -57,6 +57,11 @@ def test_no_design_meeting_the_constraint_breaks_a_strengthened_row(
             assert overrun[s] <= constant + sum(a * z[t] for t, a in terms) + 1e-7
         for s, d in rows.dominance:
             assert z[s] <= z[d]
+        # With any less reserve it breaks the constraint, and the rows see that: a hard
+        # scenario overruns, or more soft ones than allowed.
+        if reserve > 1e-6:
+            broken = program - problem.budget - (reserve - 1e-6) > 1e-9
+            assert broken[rows.hard].any() or broken[rows.soft].sum() > problem.allowed_overruns
 
 
 def test_strengthening_removes_rows_on_a_market_driven_problem() -> None:

@@ -739,7 +739,10 @@ def chance_rows(cost: np.ndarray, offsets: np.ndarray, budget: float, allowed: i
       ``y[s] = cost[s] - B - R``, is at most ``cost[s] - cost[t] <= m[s, t] = sum_g max_c
       (cost[g,c,s] - cost[g,c,t])`` (one candidate per segment makes the maximum separable),
       so at most the ``(k+1)``-th smallest ``m[s, t]``. That, or the dearest program's overrun
-      when smaller, is ``M[s]``; a scenario with ``M[s] <= 0`` cannot overrun and needs no row.
+      when smaller, is ``M[s]``. A scenario whose dearest program is within the budget needs
+      no row; one whose quantile is ``<= 0`` has ``k`` others costing at least as much in
+      every design, so it cannot overrun in a design meeting the constraint, but only its own
+      row (hard, without ``z``) makes the design meet it.
     - **Dominance fixing**: scenario ``d`` dominates ``s`` when every candidate costs at least
       as much in ``d``; a design overrunning in ``s`` overruns in all its dominators, so a
       scenario with ``k`` or more dominators never overruns (a hard row, without ``z``), and a
@@ -766,7 +769,8 @@ def chance_rows(cost: np.ndarray, offsets: np.ndarray, budget: float, allowed: i
         nearest = nearest[np.argsort(spread[nearest], kind="stable")]
         order[s] = (nearest, spread[nearest])
         big_m[s] = min(big_m[s], float(spread[nearest[-1]]))
-    live = live[big_m[live] > 0]
+    # k or more scenarios cost at least as much as these in every design: they keep a row.
+    within_quantile = big_m[live] <= 0
     # Dominance among them (a dominator of a scenario that may overrun may overrun too).
     sub = cost[:, live]
     dominates = np.empty((len(live), len(live)), dtype=bool)  # [i, j]: scenario j dominates i
@@ -775,7 +779,7 @@ def chance_rows(cost: np.ndarray, offsets: np.ndarray, budget: float, allowed: i
     dominates[np.diag_indices(len(live))] = False
     same = dominates & dominates.T  # identical columns: the later one dominates the earlier
     dominates &= ~same | np.triu(np.ones_like(same), 1)
-    is_hard = dominates.sum(axis=1) >= allowed
+    is_hard = (dominates.sum(axis=1) >= allowed) | within_quantile
     hard = live[is_hard & ~(dominates & is_hard[None, :]).any(axis=1)]
     has_z = np.zeros(n_scenarios, dtype=bool)
     has_z[live[~is_hard]] = True
