@@ -309,6 +309,14 @@ def add_reuse_options(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+def check_resume_has_out(args: argparse.Namespace, what: str) -> None:
+    """Refuse ``--resume`` without ``--out`` for a verb whose default folder is new each time
+    (named by the time), where the run would otherwise start afresh beside the one to
+    continue; ``what`` names what the folder holds."""
+    if args.resume and args.out is None:
+        raise IncentsimError(f"--resume needs --out, the folder of the {what} to continue")
+
+
 def run_options(args: argparse.Namespace) -> RunOptions:
     """The run options the shared options collected (``--reps``, ``--seed``, ``--workers``,
     ``--executor``, ``--scheduler``, ``--draws``, ``--out``, ``--overwrite``, ``--resume``,

@@ -26,6 +26,7 @@ from incentsim.cli._common import (
     add_excel_option,
     add_reuse_options,
     add_set_option,
+    check_resume_has_out,
     default_out_dir,
     replications,
     run_options,
@@ -108,8 +109,12 @@ def run(args: argparse.Namespace) -> int:
     from incentsim.montecarlo.summary import format_table
     from incentsim.montecarlo.tidy import write_tidy
 
-    if args.resume and args.out is None:
-        raise IncentsimError("--resume needs --out, the folder of the run to continue")
+    if args.resume and args.transactions is not None:
+        raise IncentsimError(
+            "--resume continues a Monte Carlo run; --transactions writes a history instead of "
+            "running one: give one of them"
+        )
+    check_resume_has_out(args, "run")
     scenario = load_scenario(args.scenario, args.overrides)
     if args.transactions is not None:
         return _write_history(scenario, args)
