@@ -318,17 +318,16 @@ def check_resume_has_out(args: argparse.Namespace, what: str) -> None:
 
 
 def run_options(args: argparse.Namespace) -> RunOptions:
-    """The run options the shared options collected (``--reps``, ``--seed``, ``--workers``,
-    ``--executor``, ``--scheduler``, ``--draws``, ``--out``, ``--overwrite``, ``--resume``,
-    ``--no-progress``; those a verb does not have are left at their defaults)."""
+    """The run options the shared options collected (``--workers``, ``--executor``,
+    ``--scheduler``, ``--draws``, ``--out``, ``--overwrite``, ``--resume``, ``--no-progress``;
+    those a verb does not have are left at their defaults). ``--reps`` and ``--seed`` are the
+    run plan's, given to the library on their own."""
     # loaded when the verb runs: every verb module is imported to build the parser
     from incentsim.montecarlo import RunOptions
 
     workers = getattr(args, "workers", 1)
     scheduler = getattr(args, "scheduler", None)
     return RunOptions(
-        reps=getattr(args, "reps", None),
-        seed=getattr(args, "seed", None),
         executor=executor_kind(getattr(args, "executor", None), workers, scheduler),
         workers=workers,
         address=scheduler,
@@ -343,8 +342,14 @@ def run_options(args: argparse.Namespace) -> RunOptions:
 def run_arguments(args: argparse.Namespace) -> dict[str, Any]:
     """What :func:`add_montecarlo_options` and :func:`add_output_options` collected, as the
     keyword arguments of :func:`~incentsim.experiments.compare` and
-    :func:`~incentsim.experiments.stress`: the run options and the ``--set`` overrides."""
-    return {"options": run_options(args), "overrides": args.overrides}
+    :func:`~incentsim.experiments.stress`: replications, seed, the run options and the
+    ``--set`` overrides."""
+    return {
+        "reps": args.reps,
+        "seed": args.seed,
+        "options": run_options(args),
+        "overrides": args.overrides,
+    }
 
 
 @contextlib.contextmanager

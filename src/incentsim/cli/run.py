@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     out_dir = args.out if args.out is not None else default_out_dir(scenario.name)
     print(f"run folder: {out_dir}", file=sys.stderr)
     options = run_options(args).replace(out_dir=out_dir, panel=args.panel)
-    result = run_montecarlo(scenario, options=options)
+    result = run_montecarlo(scenario, args.reps, args.seed, options=options)
     resumed = result.manifest.get("resumed_blocks")
     if resumed:
         print(

@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         reps=args.reps,
         outcomes=[o.strip() for o in args.outcomes.split(",") if o.strip()],
         seed=args.seed,
-        options=run_options(args).replace(reps=None, seed=None, out_dir=out_dir),
+        options=run_options(args).replace(out_dir=out_dir),
     )
     page = sensitivity_report(result, Path(out_dir) / "sensitivity.html")
     print(result)
