@@ -63,6 +63,8 @@ from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from incentsim._output import KINDS, atomic_file, folder_lock
 from incentsim.errors import IncentsimError, ScenarioError
@@ -534,8 +536,6 @@ def _simulate_chunk(
 
 def _chunk_table(chunk: _Chunk, values: np.ndarray, outcomes: Sequence[str]) -> Any:
     """A chunk's block file: ``point``, ``replication``, then one column per outcome."""
-    import pyarrow as pa
-
     n, reps, _ = values.shape
     columns = {
         "point": np.repeat(np.arange(chunk.start, chunk.start + n, dtype=np.int64), reps),
@@ -546,8 +546,6 @@ def _chunk_table(chunk: _Chunk, values: np.ndarray, outcomes: Sequence[str]) -> 
 
 
 def _read_chunk(path: Path, chunk: _Chunk, reps: int, outcomes: Sequence[str]) -> np.ndarray:
-    import pyarrow.parquet as pq
-
     frame = pq.read_table(path).to_pandas()
     matrix = frame[list(outcomes)].to_numpy(dtype=np.float64)
     return matrix.reshape(len(chunk.values), reps, len(outcomes))
@@ -626,9 +624,11 @@ def _problem(factors: Sequence[Factor]) -> dict[str, Any]:
 def _sample(method: str, factors: Sequence[Factor], size: int, seed: int) -> np.ndarray:
     problem = _problem(factors)
     if method == "morris":
+        # optional (incentsim[sensitivity]); ~0.2 s CPU to load
         from SALib.sample import morris
 
         return morris.sample(problem, size, num_levels=MORRIS_LEVELS, seed=seed)
+    # optional (incentsim[sensitivity]); ~1.1 s CPU to load
     from SALib.sample import sobol
 
     return sobol.sample(problem, size, calc_second_order=False, seed=seed)
@@ -644,6 +644,7 @@ def _indices(
 ) -> dict[str, np.ndarray]:
     """SALib's indices for one outcome (``mu_star``... or ``S1``, ``ST``... with intervals)."""
     if method == "morris":
+        # optional (incentsim[sensitivity]); ~1.2 s CPU to load
         from SALib.analyze import morris
 
         found = morris.analyze(
@@ -657,6 +658,7 @@ def _indices(
         )
         keys = ("mu", "mu_star", "sigma", "mu_star_conf")
     else:
+        # optional (incentsim[sensitivity]); ~1.1 s CPU to load
         from SALib.analyze import sobol
 
         found = sobol.analyze(

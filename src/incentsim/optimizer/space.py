@@ -409,6 +409,8 @@ def _latin_hypercube(
 ) -> list[dict[str, Any]]:
     """``spec.max_candidates`` Latin hypercube points over ``levers``, from ``seed`` and the
     levers' paths."""
+    # SciPy's stats take ~1 s CPU to load, for a Latin hypercube only; the report package
+    # imports this module
     from scipy.stats import qmc
 
     paths = "|".join(lever.path for lever in levers)
