@@ -2,8 +2,8 @@
 
 ::
 
-    from incentsim.montecarlo import RunOptions, RunPlan, run_montecarlo
-    options = RunOptions(executor="processes", workers=4, out_dir="runs/base")
+    from incentsim.montecarlo import RunOptions, run_montecarlo
+    options = RunOptions(executor="processes", workers=4)
     result = run_montecarlo(scenario, reps=200, seed=7, options=options)
     compare(["a.yaml", "b.yaml"], reps=200, options=options)   # the same options, every variant
 
