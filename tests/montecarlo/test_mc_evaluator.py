@@ -1,4 +1,5 @@
-"""The run options and the evaluator: one bundle, one executor, calibration draws applied."""
+"""The run options, the run plan and the evaluator: one bundle, one executor, calibration draws
+applied."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from incentsim.montecarlo import (
     DrawnBehaviour,
     Evaluator,
     RunOptions,
+    RunPlan,
     SerialExecutor,
     run_montecarlo,
 )
@@ -29,19 +31,26 @@ def scenario() -> incentsim.Scenario:
 
 
 def test_keywords_replace_the_options_and_none_keeps_them() -> None:
-    options = RunOptions(reps=50, seed=3, workers=2)
-    merged = RunOptions.merged(options, reps=None, seed=9, progress=False)
-    assert (merged.reps, merged.seed, merged.workers, merged.progress) == (50, 9, 2, False)
+    options = RunOptions(workers=2, block_size=5)
+    merged = RunOptions.merged(options, workers=None, block_size=9, progress=False)
+    assert (merged.workers, merged.block_size, merged.progress) == (2, 9, False)
     assert RunOptions.merged(options) is options
     with pytest.raises(TypeError, match="unknown run option 'worker'"):
         RunOptions.merged(options, worker=3)
 
 
+def test_replications_and_seed_are_the_plans_not_the_options() -> None:
+    with pytest.raises(TypeError, match="unknown run option 'reps'"):
+        RunOptions.merged(reps=3)
+    with pytest.raises(TypeError, match="unknown run option 'seed'"):
+        Evaluator(seed=3)  # type: ignore[call-arg]
+
+
 def test_reps_and_seed_default_to_the_scenario(scenario: incentsim.Scenario) -> None:
-    assert RunOptions().replications_for(scenario) == scenario.replications
-    assert RunOptions().seed_for(scenario) == scenario.seed
-    resolved = RunOptions(seed=11).resolved(scenario)
-    assert (resolved.reps, resolved.seed) == (scenario.replications, 11)
+    assert RunPlan().replications_for(scenario) == scenario.replications
+    assert RunPlan().seed_for(scenario) == scenario.seed
+    assert RunPlan(seed=11).resolved(scenario) == RunPlan(scenario.replications, 11)
+    assert RunPlan(reps=4).resolved(scenario) == RunPlan(4, scenario.seed)
 
 
 def test_an_evaluator_runs_what_run_montecarlo_runs_on_one_executor(
@@ -49,9 +58,9 @@ def test_an_evaluator_runs_what_run_montecarlo_runs_on_one_executor(
 ) -> None:
     alone = run_montecarlo(scenario, reps=30, seed=4, progress=False)
     serial = SerialExecutor()
-    with Evaluator(RunOptions(reps=30, seed=4, executor=serial, progress=False)) as ev:
-        first = ev.run(scenario)
-        again = ev.run(scenario, seed=5)
+    with Evaluator(RunOptions(executor=serial, progress=False)) as ev:
+        first = ev.run(scenario, RunPlan(30, 4))
+        again = ev.run(scenario, RunPlan(30, 5))
         assert ev.executor is serial
     pd.testing.assert_frame_equal(first.outcomes, alone.outcomes)
     assert not first.outcomes.equals(again.outcomes)
@@ -65,8 +74,11 @@ def test_variants_share_the_first_scenarios_replications_and_seed(
     other = scenario.model_copy(update={"seed": scenario.seed + 1, "replications": 7})
     with Evaluator(progress=False) as ev:
         runs = ev.run_variants({"a": scenario, "b": other})
+        planned = ev.run_variants({"a": scenario, "b": other}, RunPlan(reps=3))
     assert runs["a"].manifest["seed"] == runs["b"].manifest["seed"] == scenario.seed
     assert len(runs["b"].outcomes) == scenario.replications
+    assert planned["b"].manifest["seed"] == scenario.seed
+    assert len(planned["b"].outcomes) == 3
 
 
 def test_draws_in_the_options_are_the_drawn_block_function(scenario: incentsim.Scenario) -> None:

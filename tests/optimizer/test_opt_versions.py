@@ -55,6 +55,21 @@ def test_a_segment_design_sets_the_refresh_for_that_segment_only() -> None:
     )
 
 
+def test_a_segment_design_is_set_by_paths_even_for_a_segment_name_with_a_dot() -> None:
+    base = load_scenario(SCENARIOS / "optimize_base.yaml", SPEC["overrides"])
+    override = {
+        "tiers": {"gold": {"rebate_rate": 0.038}},
+        "versions": {"refresh": {"changes": {"tiers": {"platinum": {"rebate_rate": 0.08}}}}},
+    }
+    program = Program.model_validate(segment_program(base.program, "north.america", override))
+    assert program.resolved("north.america").tiers["gold"].rebate_rate == 0.038
+    assert program.resolved("reseller").tiers["gold"].rebate_rate == (
+        base.program.resolved("reseller").tiers["gold"].rebate_rate
+    )
+    refresh = timeline(program)[1].program
+    assert refresh.resolved("north.america").tiers["platinum"].rebate_rate == 0.08
+
+
 def test_the_refresh_rate_is_a_lever_per_segment(tmp_path: Path) -> None:
     spec = spec_from_dict(SPEC, SCENARIOS / "refresh_optimisation.yaml")
     base = load_scenario(spec.scenario_path, spec.overrides)

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from incentsim._merge import deep_merge
 from incentsim.errors import ScenarioError
-from incentsim.scenario.loader import load_scenario, with_values
-from incentsim.scenario.paths import PathError, locate, nest, set_path
+from incentsim.scenario.loader import load_scenario, set_values, with_values
+from incentsim.scenario.paths import PathError, flatten, locate, nest, set_path
 
 SMALL = Path(__file__).parents[2] / "scenarios" / "small.yaml"
 KEYS = st.text(alphabet="abcxyz_", min_size=1, max_size=6)
@@ -59,6 +60,47 @@ def test_nest_builds_an_override_and_refuses_wildcards() -> None:
     }
     with pytest.raises(PathError, match="wildcard"):
         nest({"tiers.*.rate": 1})
+
+
+#: Nested mappings, none empty (an empty one sets nothing), whose keys (some holding a dot)
+#: always name a mapping, and leaves by others.
+LEAVES = st.dictionaries(
+    st.sampled_from(["a", "b", "c"]), st.integers() | st.lists(st.integers()), min_size=1
+)
+NESTED = st.recursive(
+    LEAVES,
+    lambda inner: st.dictionaries(st.sampled_from(["x", "y", "x.y"]), inner, min_size=1),
+    max_leaves=8,
+)
+
+
+@given(st.just({}) | NESTED, NESTED)
+def test_setting_the_flattened_paths_merges_as_deep_merge(
+    base: dict[str, Any], override: dict[str, Any]
+) -> None:
+    data = {"doc": base}
+    set_values(data, {("doc", *path): value for path, value in flatten(override).items()})
+    expected = deep_merge(base, override)
+    assert flatten(data["doc"]) == flatten(expected)
+    assert list(data["doc"]) == list(expected)  # keys in the same order
+
+
+def test_flatten_undoes_nest_and_a_path_given_as_parts_may_hold_a_dot() -> None:
+    nested = {"rebate": {"cap": 1, "basis": "marginal"}, "tiers": {}, "mdf": [1, 2]}
+    assert flatten(nested) == {
+        ("rebate", "cap"): 1,
+        ("rebate", "basis"): "marginal",
+        ("mdf",): [1, 2],
+    }
+    settings = {".".join(path): value for path, value in flatten(nested).items()}
+    assert nest(settings) == {"rebate": {"cap": 1, "basis": "marginal"}, "mdf": [1, 2]}
+    data: dict[str, Any] = {"segment_overrides": {}}
+    set_path(data, ("segment_overrides", "north.america", "partner_cap"), 5)
+    assert data == {"segment_overrides": {"north.america": {"partner_cap": 5}}}
+    with pytest.raises(PathError, match=r"'segment_overrides\.x\.y': a list needs a numeric"):
+        set_path({"segment_overrides": {"x": [1]}}, ("segment_overrides", "x", "y"), 1)
+    with pytest.raises(PathError, match="every part must be non-empty"):
+        set_path(data, (), 1)
 
 
 def test_set_on_the_command_line_takes_a_wildcard() -> None:

@@ -309,18 +309,25 @@ def add_reuse_options(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+def check_resume_has_out(args: argparse.Namespace, what: str) -> None:
+    """Refuse ``--resume`` without ``--out`` for a verb whose default folder is new each time
+    (named by the time), where the run would otherwise start afresh beside the one to
+    continue; ``what`` names what the folder holds."""
+    if args.resume and args.out is None:
+        raise IncentsimError(f"--resume needs --out, the folder of the {what} to continue")
+
+
 def run_options(args: argparse.Namespace) -> RunOptions:
-    """The run options the shared options collected (``--reps``, ``--seed``, ``--workers``,
-    ``--executor``, ``--scheduler``, ``--draws``, ``--out``, ``--overwrite``, ``--resume``,
-    ``--no-progress``; those a verb does not have are left at their defaults)."""
+    """The run options the shared options collected (``--workers``, ``--executor``,
+    ``--scheduler``, ``--draws``, ``--out``, ``--overwrite``, ``--resume``, ``--no-progress``;
+    those a verb does not have are left at their defaults). ``--reps`` and ``--seed`` are the
+    run plan's, given to the library on their own."""
     # loaded when the verb runs: every verb module is imported to build the parser
     from incentsim.montecarlo import RunOptions
 
     workers = getattr(args, "workers", 1)
     scheduler = getattr(args, "scheduler", None)
     return RunOptions(
-        reps=getattr(args, "reps", None),
-        seed=getattr(args, "seed", None),
         executor=executor_kind(getattr(args, "executor", None), workers, scheduler),
         workers=workers,
         address=scheduler,
@@ -335,8 +342,14 @@ def run_options(args: argparse.Namespace) -> RunOptions:
 def run_arguments(args: argparse.Namespace) -> dict[str, Any]:
     """What :func:`add_montecarlo_options` and :func:`add_output_options` collected, as the
     keyword arguments of :func:`~incentsim.experiments.compare` and
-    :func:`~incentsim.experiments.stress`: the run options and the ``--set`` overrides."""
-    return {"options": run_options(args), "overrides": args.overrides}
+    :func:`~incentsim.experiments.stress`: replications, seed, the run options and the
+    ``--set`` overrides."""
+    return {
+        "reps": args.reps,
+        "seed": args.seed,
+        "options": run_options(args),
+        "overrides": args.overrides,
+    }
 
 
 @contextlib.contextmanager

@@ -26,6 +26,7 @@ from incentsim.cli._common import (
     add_excel_option,
     add_reuse_options,
     add_set_option,
+    check_resume_has_out,
     default_out_dir,
     replications,
     run_options,
@@ -108,15 +109,19 @@ def run(args: argparse.Namespace) -> int:
     from incentsim.montecarlo.summary import format_table
     from incentsim.montecarlo.tidy import write_tidy
 
-    if args.resume and args.out is None:
-        raise IncentsimError("--resume needs --out, the folder of the run to continue")
+    if args.resume and args.transactions is not None:
+        raise IncentsimError(
+            "--resume continues a Monte Carlo run; --transactions writes a history instead of "
+            "running one: give one of them"
+        )
+    check_resume_has_out(args, "run")
     scenario = load_scenario(args.scenario, args.overrides)
     if args.transactions is not None:
         return _write_history(scenario, args)
     out_dir = args.out if args.out is not None else default_out_dir(scenario.name)
     print(f"run folder: {out_dir}", file=sys.stderr)
     options = run_options(args).replace(out_dir=out_dir, panel=args.panel)
-    result = run_montecarlo(scenario, options=options)
+    result = run_montecarlo(scenario, args.reps, args.seed, options=options)
     resumed = result.manifest.get("resumed_blocks")
     if resumed:
         print(

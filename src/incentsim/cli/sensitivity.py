@@ -17,6 +17,7 @@ from incentsim.cli._common import (
     add_draws_option,
     add_reuse_options,
     add_set_option,
+    check_resume_has_out,
     default_out_dir,
     positive_int,
     run_options,
@@ -98,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     from incentsim.experiments.sensitivity import sensitivity
     from incentsim.report import sensitivity_report
 
+    check_resume_has_out(args, "sensitivity analysis")
     scenario = load_scenario(args.scenario, args.overrides)
     if args.method == "morris" and args.samples is not None:
         raise IncentsimError("--samples is for --method sobol; Morris takes --trajectories")
@@ -113,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         reps=args.reps,
         outcomes=[o.strip() for o in args.outcomes.split(",") if o.strip()],
         seed=args.seed,
-        options=run_options(args).replace(reps=None, seed=None, out_dir=out_dir),
+        options=run_options(args).replace(out_dir=out_dir),
     )
     page = sensitivity_report(result, Path(out_dir) / "sensitivity.html")
     print(result)

@@ -104,6 +104,7 @@ from incentsim.experiments.stress import StressCase, StressTest
 from incentsim.montecarlo import MonteCarloResult, run_montecarlo
 from incentsim.montecarlo.evaluator import Evaluator, monte_carlo_store
 from incentsim.montecarlo.options import RunOptions
+from incentsim.montecarlo.plan import RunPlan
 from incentsim.montecarlo.run_store import Layout, RunStore
 from incentsim.montecarlo.store import write_table
 from incentsim.montecarlo.summary import outcome_unit
@@ -504,19 +505,23 @@ def experiment_store(plan: Plan, out: Path) -> RunStore:
     )
 
 
-def _run_store(run: ExperimentRun, options: RunOptions) -> RunStore:
-    """The run store of one run, simulated with ``options`` (:func:`point_runs`)."""
-    return monte_carlo_store(run.scenario, options.replace(seed=run.seed, out_dir=run.folder))
+def _run_store(run: ExperimentRun, reps: int, options: RunOptions) -> RunStore:
+    """The run store of one run of ``reps`` replications, simulated with ``options``
+    (:meth:`~incentsim.montecarlo.RunOptions.in_worker`)."""
+    plan = RunPlan(reps, run.seed)
+    return monte_carlo_store(run.scenario, plan, options.replace(out_dir=run.folder))
 
 
-def _simulate_run(run: ExperimentRun, *, options: RunOptions) -> str:
-    """Simulate one run into its folder from its start (runs in a worker, serially, with
-    ``options``' replications, block function and draws); returns its key."""
+def _simulate_run(run: ExperimentRun, *, reps: int, options: RunOptions) -> str:
+    """Simulate ``reps`` replications of one run into its folder from its start (runs in a
+    worker, serially, with ``options``' block function and draws); returns its key."""
 
     run_montecarlo(
         run.scenario,
+        reps,
+        run.seed,
         options=options.replace(
-            seed=run.seed, executor="serial", out_dir=run.folder, progress=False, overwrite=True
+            executor="serial", out_dir=run.folder, progress=False, overwrite=True
         ),
     )
     return run.key
@@ -568,7 +573,6 @@ def run_experiment(
     out = Path(out_dir)
     plan = plan_experiment(path, out)
     options = RunOptions(  # runs are logged a line each, not shown as a bar
-        reps=plan.replications,
         executor=executor,
         workers=workers,
         block_fn=block_fn,
@@ -588,12 +592,13 @@ def _run(
     run_store = experiment_store(plan, out)
     run_store.open(resume=resume, overwrite=overwrite)
     stream = sys.stderr if log is None else log
-    per_run = point_runs(ev.options)
-    todo = [r for r in plan.runs if not (resume and _run_store(r, per_run).complete())]
+    per_run = ev.options.in_worker()
+    reps = plan.replications
+    todo = [r for r in plan.runs if not (resume and _run_store(r, reps, per_run).complete())]
     done = len(plan.runs) - len(todo)
     if stream and done:
         print(f"resuming: {done} of {len(plan.runs)} runs already complete", file=stream)
-    task = functools.partial(_simulate_run, options=per_run)
+    task = functools.partial(_simulate_run, reps=reps, options=per_run)
     began = time.perf_counter()
     for key in ev.map(task, todo, name=plan.experiment.name, total=len(todo), unit="run"):
         done += 1
@@ -626,18 +631,6 @@ def _optimize(spec: OptimizationSpec, folder: Path, executor: str, workers: int 
              progress=False)  # fmt: skip
 
 
-def point_runs(options: RunOptions) -> RunOptions:
-    """What a worker simulating one run gets of ``options``: replications, block function,
-    draws and block size (it runs serially, into the run's folder)."""
-    return RunOptions(
-        reps=options.reps,
-        block_fn=options.block_fn,
-        draws=options.draws,
-        block_size=options.block_size,
-        progress=False,
-    )
-
-
 def _sensitivity(plan: Plan, out: Path, ev: Evaluator, resume: bool) -> SensitivityResult:
 
     spec = plan.experiment.sensitivity or SensitivitySpec()
@@ -651,7 +644,7 @@ def _sensitivity(plan: Plan, out: Path, ev: Evaluator, resume: bool) -> Sensitiv
         outcomes=spec.outcomes,
         seed=plan.seeds[0],
         options=ev.with_options(
-            ev.options.replace(reps=None, out_dir=out / SENSITIVITY, progress=True, resume=resume)
+            ev.options.replace(out_dir=out / SENSITIVITY, progress=True, resume=resume)
         ),
     )
 

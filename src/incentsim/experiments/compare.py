@@ -46,7 +46,8 @@ from incentsim.engine.outcomes import KEY_OUTCOMES, constructs_in_use, describe,
 from incentsim.errors import IncentsimError
 from incentsim.montecarlo import charts
 from incentsim.montecarlo.evaluator import Evaluator, evaluator_for, variant_folders
-from incentsim.montecarlo.options import ExecutionKeywords, RunOptions
+from incentsim.montecarlo.options import RunKeywords, RunOptions
+from incentsim.montecarlo.plan import RunPlan
 from incentsim.montecarlo.seeding import seed_label
 from incentsim.montecarlo.summary import outcome_unit
 from incentsim.scenario.loader import load_scenario
@@ -624,7 +625,7 @@ def compare(
     confidence: float = CONFIDENCE,
     power: float = POWER,
     allow_different_populations: bool = False,
-    **run: Unpack[ExecutionKeywords],
+    **run: Unpack[RunKeywords],
 ) -> Comparison:
     """Simulate every variant over the same random numbers and compare each with the first.
 
@@ -633,8 +634,8 @@ def compare(
     scenarios
         Two or more scenarios, or paths of scenario files; the first is the reference.
     reps, seed
-        Replications and root seed shared by every variant (default: the options', else the
-        reference's). A variant's own ``seed`` and ``replications`` are replaced by these (and
+        Replications and root seed shared by every variant (default: the reference's). A
+        variant's own ``seed`` and ``replications`` are replaced by these (and
         a note says so).
     options
         The run options (:class:`~incentsim.montecarlo.RunOptions`); one executor serves every
@@ -682,9 +683,10 @@ def compare(
             + "; ".join(mismatches)
             + " (--allow-different-populations compares them anyway)"
         )
-    chosen = RunOptions.merged(options, reps=reps, seed=seed, **run)
-    notes = _common_number_notes(loaded, labels, chosen.reps, chosen.seed)
-    results = run_variants(dict(zip(labels, (s for s, _ in loaded), strict=True)), chosen)
+    chosen = RunOptions.merged(options, **run)
+    notes = _common_number_notes(loaded, labels, reps, seed)
+    variants = dict(zip(labels, (s for s, _ in loaded), strict=True))
+    results = run_variants(variants, chosen, RunPlan(reps, seed))
     return Comparison(
         results,
         confidence=confidence,
@@ -794,15 +796,15 @@ def _common_number_notes(
 
 
 def run_variants(
-    scenarios: Mapping[str, Scenario], options: RunOptions | Evaluator
+    scenarios: Mapping[str, Scenario], options: RunOptions | Evaluator, plan: RunPlan
 ) -> dict[str, MonteCarloResult]:
-    """Run every scenario with the same replications, root seed and blocks (common random
-    numbers: the options', else the first scenario's), on one executor; ``label ->
-    MonteCarloResult`` (:meth:`~incentsim.montecarlo.Evaluator.run_variants`; an evaluator
-    given is used as it is).
+    """Run every scenario with the same replications and root seed (common random numbers:
+    the ``plan``'s, else the first scenario's), on one executor; ``label -> MonteCarloResult``
+    (:meth:`~incentsim.montecarlo.Evaluator.run_variants`; an evaluator given is used as it
+    is).
     """
     with evaluator_for(options) as ev:
-        return ev.run_variants(scenarios)
+        return ev.run_variants(scenarios, plan)
 
 
 def _ordered_outcomes(names: Sequence[str]) -> list[str]:

@@ -63,6 +63,8 @@ from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from incentsim._output import KINDS, atomic_file, folder_lock
 from incentsim.errors import IncentsimError, ScenarioError
@@ -70,7 +72,8 @@ from incentsim.experiments.compare import text_columns
 from incentsim.montecarlo import store
 from incentsim.montecarlo.charts import pyplot as _pyplot
 from incentsim.montecarlo.evaluator import Evaluator, evaluator_for
-from incentsim.montecarlo.options import ExecutionKeywords, RunOptions
+from incentsim.montecarlo.options import RunKeywords, RunOptions
+from incentsim.montecarlo.plan import RunPlan
 from incentsim.montecarlo.run_store import Layout, RunStore, write_json
 from incentsim.scenario.loader import read_document, scenario_hash, with_values
 from incentsim.scenario.paths import Change, PathError
@@ -516,24 +519,23 @@ def _simulate_chunk(
     base: Scenario,
     factors: tuple[Factor, ...],
     outcomes: tuple[str, ...],
+    plan: RunPlan,
     options: RunOptions,
 ) -> tuple[int, np.ndarray]:
-    """Simulate each point of a chunk (runs in a worker, serially, in memory, with
-    ``options``' replications, seed, block function and draws): ``(index, points x reps x
+    """Simulate each point of a chunk (runs in a worker, serially, in memory, by ``plan``
+    with ``options``' block function, draws and block size): ``(index, points x reps x
     outcomes)``."""
-    assert options.reps is not None
-    values = np.empty((len(chunk.values), options.reps, len(outcomes)))
+    assert plan.reps is not None
+    values = np.empty((len(chunk.values), plan.reps, len(outcomes)))
     with Evaluator(options) as ev:
         for i, row in enumerate(chunk.values):
-            result = ev.run(apply_factors(base, factors, row))
+            result = ev.run(apply_factors(base, factors, row), plan)
             values[i] = result.outcomes[list(outcomes)].to_numpy(dtype=np.float64)
     return chunk.index, values
 
 
 def _chunk_table(chunk: _Chunk, values: np.ndarray, outcomes: Sequence[str]) -> Any:
     """A chunk's block file: ``point``, ``replication``, then one column per outcome."""
-    import pyarrow as pa
-
     n, reps, _ = values.shape
     columns = {
         "point": np.repeat(np.arange(chunk.start, chunk.start + n, dtype=np.int64), reps),
@@ -544,8 +546,6 @@ def _chunk_table(chunk: _Chunk, values: np.ndarray, outcomes: Sequence[str]) -> 
 
 
 def _read_chunk(path: Path, chunk: _Chunk, reps: int, outcomes: Sequence[str]) -> np.ndarray:
-    import pyarrow.parquet as pq
-
     frame = pq.read_table(path).to_pandas()
     matrix = frame[list(outcomes)].to_numpy(dtype=np.float64)
     return matrix.reshape(len(chunk.values), reps, len(outcomes))
@@ -557,10 +557,11 @@ def evaluate_points(
     sample: np.ndarray,
     outcomes: Sequence[str],
     options: RunOptions | Evaluator,
+    plan: RunPlan,
     *,
     run_store: RunStore | None = None,
 ) -> np.ndarray:
-    """Simulate every sample point with the options' replications from the same seed (both
+    """Simulate every sample point with the plan's replications from the same seed (both
     default to the scenario's), with a progress bar over points if asked.
 
     Returns
@@ -570,10 +571,9 @@ def evaluate_points(
         its finished blocks of points are read back instead of simulated, and new ones are
         written as they finish.
     """
+    plan = plan.resolved(scenario)
+    reps = plan.replications_for(scenario)
     with evaluator_for(options) as ev:
-        common = ev.options.resolved(scenario)
-        assert common.reps is not None
-        reps = common.reps
         chunks = [
             _Chunk(i, start, sample[start : start + CHUNK_POINTS])
             for i, start in enumerate(range(0, len(sample), CHUNK_POINTS))
@@ -591,7 +591,8 @@ def evaluate_points(
             base=scenario,
             factors=tuple(factors),
             outcomes=tuple(outcomes),
-            options=point_options(common),
+            plan=plan,
+            options=ev.options.resolved(scenario).in_worker(),
         )
         for index, chunk_values in ev.map(
             task,
@@ -609,19 +610,6 @@ def evaluate_points(
     return values
 
 
-def point_options(options: RunOptions) -> RunOptions:
-    """How one sample point is simulated in a worker: ``options``' replications, seed, block
-    function, draws and block size, serially, in memory and without a progress bar."""
-    return RunOptions(
-        reps=options.reps,
-        seed=options.seed,
-        block_fn=options.block_fn,
-        draws=options.draws,
-        block_size=options.block_size,
-        progress=False,
-    )
-
-
 # --- analysis ----------------------------------------------------------------------------------
 
 
@@ -636,9 +624,11 @@ def _problem(factors: Sequence[Factor]) -> dict[str, Any]:
 def _sample(method: str, factors: Sequence[Factor], size: int, seed: int) -> np.ndarray:
     problem = _problem(factors)
     if method == "morris":
+        # optional (incentsim[sensitivity]); ~0.2 s CPU to load
         from SALib.sample import morris
 
         return morris.sample(problem, size, num_levels=MORRIS_LEVELS, seed=seed)
+    # optional (incentsim[sensitivity]); ~1.1 s CPU to load
     from SALib.sample import sobol
 
     return sobol.sample(problem, size, calc_second_order=False, seed=seed)
@@ -654,6 +644,7 @@ def _indices(
 ) -> dict[str, np.ndarray]:
     """SALib's indices for one outcome (``mu_star``... or ``S1``, ``ST``... with intervals)."""
     if method == "morris":
+        # optional (incentsim[sensitivity]); ~1.2 s CPU to load
         from SALib.analyze import morris
 
         found = morris.analyze(
@@ -667,6 +658,7 @@ def _indices(
         )
         keys = ("mu", "mu_star", "sigma", "mu_star_conf")
     else:
+        # optional (incentsim[sensitivity]); ~1.1 s CPU to load
         from SALib.analyze import sobol
 
         found = sobol.analyze(
@@ -1110,7 +1102,7 @@ def sensitivity(
     outcomes: Sequence[str] = DEFAULT_OUTCOMES,
     seed: int | None = None,
     options: RunOptions | Evaluator | None = None,
-    **run: Unpack[ExecutionKeywords],
+    **run: Unpack[RunKeywords],
 ) -> SensitivityResult:
     """Rank uncertain assumptions by how much they move the outcomes.
 
@@ -1125,13 +1117,12 @@ def sensitivity(
     size
         Morris trajectories (default 10) or Sobol base samples, a power of two (default 64).
     reps
-        Replications per sample point (at least 2, for the replication noise; default the
-        options', else :data:`POINT_REPS`).
+        Replications per sample point (at least 2, for the replication noise; default
+        :data:`POINT_REPS`).
     outcomes
         Outcomes to analyse (the engine's outcome names).
     seed
-        Common root seed of every point, and the sampling seed (default: the options', else
-        the scenario's).
+        Common root seed of every point, and the sampling seed (default: the scenario's).
     options
         The run options (:class:`~incentsim.montecarlo.RunOptions`), or an
         :class:`~incentsim.montecarlo.Evaluator` to run on: where chunks of points run;
@@ -1150,10 +1141,9 @@ def sensitivity(
         Unknown method or outcome, a bad sample size, factors that do not fit the scenario,
         or factors that the calibration draws would override.
     """
+    point_reps = POINT_REPS if reps is None else reps
+    root = scenario.seed if seed is None else int(seed)
     with evaluator_for(options, **run) as ev:
-        point_reps = reps if reps is not None else ev.options.reps or POINT_REPS
-        given = seed if seed is not None else ev.options.seed
-        root = scenario.seed if given is None else int(given)  # type: ignore[arg-type]
         return _sensitivity(scenario, factors, method, size, point_reps, outcomes, root, ev)
 
 
@@ -1204,9 +1194,9 @@ def _sensitivity(
     if draws is not None:
         _check_drawn(chosen, draws.constants)
     ev.check_memory(scenario, reps, points)
-    common = ev.options.replace(reps=reps, seed=root)
-    with Evaluator(point_options(common).replace(reps=2)) as reference_run:
-        reference = reference_run.run(scenario)
+    plan = RunPlan(reps, root)
+    with Evaluator(ev.options.in_worker()) as reference_run:
+        reference = reference_run.run(scenario, RunPlan(2, root))
     unknown = [o for o in outcomes if o not in reference.outcomes.columns]
     if unknown:
         raise SensitivityError(
@@ -1216,17 +1206,15 @@ def _sensitivity(
     sample = _sample(method, chosen, n, root)
     digest = scenario_hash(scenario)
     drawn = None if draws is None else draws.digest()
-    out_dir = common.out_dir
+    out_dir = ev.options.out_dir
     identity = _identity(scenario.name, digest, method, chosen, outcomes, n, reps, root, drawn)
     run_store = None
     writing = contextlib.nullcontext() if out_dir is None else folder_lock(out_dir)
     with writing:
         if out_dir is not None:
             run_store = points_store(out_dir, identity, len(sample))
-            run_store.open(resume=common.resume, overwrite=common.overwrite)
-        values = evaluate_points(
-            scenario, chosen, sample, outcomes, ev.with_options(common), run_store=run_store
-        )
+            run_store.open(resume=ev.options.resume, overwrite=ev.options.overwrite)
+        values = evaluate_points(scenario, chosen, sample, outcomes, ev, plan, run_store=run_store)
         result = SensitivityResult(
             method=method,
             factors=chosen,

@@ -67,7 +67,8 @@ from incentsim.montecarlo.charts import outcome_title, unit_label
 from incentsim.montecarlo.charts import pyplot as _pyplot
 from incentsim.montecarlo.evaluator import Evaluator, evaluator_for
 from incentsim.montecarlo.options import RunKeywords, RunOptions
-from incentsim.montecarlo.seeding import seed_label
+from incentsim.montecarlo.plan import RunPlan
+from incentsim.montecarlo.seeding import SeedLike, seed_label
 from incentsim.montecarlo.summary import describe_outcome, outcome_unit
 from incentsim.risk import cvar
 
@@ -757,6 +758,8 @@ def reverse_stress(
     shocks: Sequence[str | ShockChoice],
     limit: str | Limit,
     *,
+    reps: int | None = None,
+    seed: SeedLike | None = None,
     options: RunOptions | Evaluator | None = None,
     steps: int = STEPS,
     baseline: MonteCarloResult | None = None,
@@ -777,15 +780,17 @@ def reverse_stress(
         Library shock names (a severity or magnitude given is ignored: the search sets it).
     limit
         The condition that breaks the limit, e.g. ``retention<0.7``.
+    reps, seed
+        Replications and root seed of every probe (default: the scenario's).
     options
-        The run options (replications and seed default to the scenario's), or an
-        :class:`~incentsim.montecarlo.Evaluator` to run on; probes stay in memory.
+        The run options, or an :class:`~incentsim.montecarlo.Evaluator` to run on; probes
+        stay in memory.
     baseline
         A finished run of ``scenario`` with the same replications and seed, reused for scale 0.
     extreme
         The same for the shocks at their extremes, reused for scale 1.
     **run
-        Run options one by one (``reps=200, seed=7``), replacing those of ``options``.
+        Run options one by one (``executor="processes"``), replacing those of ``options``.
 
     Raises
     ------
@@ -795,13 +800,13 @@ def reverse_stress(
     limit = parse_limit(limit)
     _check_steps(steps)
     extremes = {c.name: c.template.extreme for c in parse_shocks(list(shocks))}
+    plan = RunPlan(reps, seed).resolved(scenario)
     with evaluator_for(options, **run) as ev:
-        common = ev.options.resolved(scenario)
-        point = BreakingPoint(tuple(extremes), extremes, limit, common.replications_for(scenario))
+        point = BreakingPoint(tuple(extremes), extremes, limit, plan.replications_for(scenario))
         known = {0.0: baseline, 1.0: extreme}
 
         def probe(scale: float) -> Probe:
-            return _probe(ev, common, scenario, point, scale, known.get(scale), confidence)
+            return _probe(ev, plan, scenario, point, scale, known.get(scale), confidence)
 
         if probe(0.0).broken or not probe(1.0).broken:
             return point
@@ -817,7 +822,7 @@ def reverse_stress(
 
 def _probe(
     ev: Evaluator,
-    common: RunOptions,
+    plan: RunPlan,
     scenario: Scenario,
     point: BreakingPoint,
     scale: float,
@@ -831,7 +836,7 @@ def _probe(
     if result is None:
         chosen = [ShockChoice(n, m) for n, m in magnitudes.items() if scale > 0]
         case = StressCase(tuple(chosen)).scenario(scenario)
-        result = ev.run(case, reps=common.reps, seed=common.seed, out_dir=None)
+        result = ev.run(case, plan, out_dir=None)
     stats = _limit_stats(limit, result, confidence)
     broken = limit.broken(stats.mean)
     certain = limit.broken(stats.ci_low) == limit.broken(stats.ci_high) == broken
@@ -859,6 +864,8 @@ def combined_reverse_stress(
     singles: Sequence[BreakingPoint],
     limit: str | Limit,
     *,
+    reps: int | None = None,
+    seed: SeedLike | None = None,
     options: RunOptions | Evaluator | None = None,
     steps: int = STEPS,
     baseline: MonteCarloResult | None = None,
@@ -886,12 +893,14 @@ def combined_reverse_stress(
         for probe in point.probes
         if probe.scale == 1.0
     }
+    plan = RunPlan(reps, seed).resolved(scenario)
     with evaluator_for(options, **run) as ev:
-        common = ev.options.resolved(scenario)
         search = functools.partial(
             reverse_stress,
             scenario,
             limit=limit,
+            reps=plan.reps,
+            seed=plan.seed,
             options=ev,
             steps=steps,
             baseline=baseline,
@@ -907,7 +916,7 @@ def combined_reverse_stress(
                 case = StressCase(
                     tuple(ShockChoice(n, SHOCK_LIBRARY[n].extreme) for n in trial)
                 ).scenario(scenario)
-                result = ev.run(case, reps=common.reps, seed=common.seed, out_dir=None)
+                result = ev.run(case, plan, out_dir=None)
                 value = _limit_stats(limit, result, confidence).mean
                 if _badness(limit, value) > _badness(limit, worst):
                     chosen, worst, worst_run = trial, value, result
@@ -942,6 +951,8 @@ def stress(
     *,
     combine: bool = False,
     limits: Sequence[str | Limit] = (),
+    reps: int | None = None,
+    seed: SeedLike | None = None,
     options: RunOptions | None = None,
     overrides: Sequence[str] = (),
     tail: float = TAIL,
@@ -964,17 +975,18 @@ def stress(
         Conditions that break a limit (``retention<0.7``); for each, a reverse stress test of
         each shock (and, with ``combine``, of their worst combination, scaled together:
         :func:`combined_reverse_stress`).
+    reps, seed
+        Replications and root seed of every case (default: the scenario's).
     options
-        The run options (:class:`~incentsim.montecarlo.RunOptions`): replications and root
-        seed for every case (default: the scenario's); one executor serves every case; with
-        ``out_dir`` each case's run streams into ``out_dir/<case>`` (reverse-stress probes
-        stay in memory).
+        The run options (:class:`~incentsim.montecarlo.RunOptions`): one executor serves
+        every case; with ``out_dir`` each case's run streams into ``out_dir/<case>``
+        (reverse-stress probes stay in memory).
     tail
         The CVaR tail, a share of replications.
     steps
         Bisection steps per reverse stress search.
     **run
-        Run options one by one (``reps=200, executor="processes"``), replacing those of
+        Run options one by one (``executor="processes", workers=4``), replacing those of
         ``options``.
     """
     _check_tail(tail)
@@ -985,13 +997,13 @@ def stress(
         _check_steps(steps)
     cases = stress_cases(chosen, combine)
     shocked = _shocked_scenarios(base, cases[1:])  # before anything runs
-    common = RunOptions.merged(options, **run).resolved(base)
-    with Evaluator(common) as ev:
+    plan = RunPlan(reps, seed).resolved(base)
+    with Evaluator(RunOptions.merged(options, **run).resolved(base)) as ev:
         # the baseline first, so that a limit on an unknown outcome fails before the shocks run
-        results = ev.run_variants({BASELINE: base})
+        results = ev.run_variants({BASELINE: base}, plan)
         for limit in parsed_limits:
             check_limit(limit, results[BASELINE])
-        results.update(ev.run_variants(shocked))
+        results.update(ev.run_variants(shocked, plan))
         points = [
             point
             for limit in parsed_limits
@@ -1000,6 +1012,8 @@ def stress(
                 chosen,
                 combine,
                 limit,
+                reps=plan.reps,
+                seed=plan.seed,
                 options=ev,
                 steps=steps,
                 baseline=results[BASELINE],

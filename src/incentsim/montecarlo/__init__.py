@@ -2,11 +2,11 @@
 
 ::
 
-    from incentsim.montecarlo import Evaluator, MonteCarloResult, RunOptions, run_montecarlo
+    from incentsim.montecarlo import Evaluator, MonteCarloResult, RunPlan, run_montecarlo
     result = run_montecarlo(scenario, executor="processes", workers=4, out_dir="runs/base")
     # or, the same run options for several runs and analyses:
-    with Evaluator(RunOptions(reps=200, executor="processes", workers=4)) as ev:
-        result = ev.run(scenario)
+    with Evaluator(executor="processes", workers=4) as ev:
+        result = ev.run(scenario, RunPlan(reps=200))
     print(result.summary)               # the table: mean, sd, P5/P50/P95, 95% CI of the mean
     MonteCarloResult.open("runs/base").plot_cost_distribution()
 
@@ -33,6 +33,7 @@ from incentsim.montecarlo.history import (
     write_history,
 )
 from incentsim.montecarlo.options import RunOptions
+from incentsim.montecarlo.plan import RunPlan
 from incentsim.montecarlo.results import MonteCarloResult
 from incentsim.montecarlo.runner import BlockError
 from incentsim.montecarlo.seeding import BLOCK_SIZE, Block, block_seeds, fresh_seed
@@ -58,6 +59,7 @@ __all__ = [
     "OutcomeStats",
     "ProcessExecutor",
     "RunOptions",
+    "RunPlan",
     "SerialExecutor",
     "SimulatedHistory",
     "Summary",

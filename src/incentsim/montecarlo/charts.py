@@ -203,6 +203,7 @@ def mark_program_changes(
     replications it was in force in); nothing without a scenario or changes."""
     if scenario is None:
         return
+    # matplotlib loads only when a chart is drawn (pyplot); ~0.25 s CPU for transforms alone
     from matplotlib import transforms
 
     per = scenario.calendar.weeks_per_period

@@ -2,22 +2,25 @@
 
 ::
 
-    from incentsim.montecarlo import Evaluator, RunOptions
-    with Evaluator(RunOptions(reps=200, executor="processes", workers=4)) as ev:
-        base = ev.run(scenario)                            # a MonteCarloResult
-        runs = ev.run_variants({"a": a, "b": b}, out_dir="runs/cmp")
+    from incentsim.montecarlo import Evaluator, RunOptions, RunPlan
+    plan = RunPlan(reps=200)
+    with Evaluator(RunOptions(executor="processes", workers=4)) as ev:
+        base = ev.run(scenario, plan)                      # a MonteCarloResult
+        runs = ev.run_variants({"a": a, "b": b}, plan, out_dir="runs/cmp")
         for output in ev.map(task, chunks, name="points", total=len(chunks)):
             ...                                            # any work, same executor and bar
 
 An evaluator holds the :class:`~incentsim.montecarlo.options.RunOptions` of an analysis and
 the executor they name, started the first time something runs and closed with the context (an
 :class:`~incentsim.montecarlo.executors.Executor` given ready-made is used as it is and left
-open, so several analyses can share one pool or cluster). Every analysis runs through it:
-:func:`run_montecarlo`, comparisons and stress tests (:meth:`Evaluator.run_variants`),
-sensitivity points and optimiser candidates (:meth:`Evaluator.map`, whose tasks simulate
-through :meth:`Evaluator.simulate` or :func:`~incentsim.montecarlo.runner.run_stacked`), so
-every block gets the runner's checks, the calibration draws of ``options.draws`` and the same
-progress bar.
+open, so several analyses can share one pool or cluster); how many replications are run from
+which seed is the :class:`~incentsim.montecarlo.plan.RunPlan` each run is given. Every analysis
+runs through it: :func:`run_montecarlo`, comparisons and stress tests
+(:meth:`Evaluator.run_variants`), sensitivity points and optimiser candidates
+(:meth:`Evaluator.map`, whose tasks simulate through :meth:`Evaluator.run` with the options
+:meth:`~incentsim.montecarlo.options.RunOptions.in_worker`, or through
+:func:`~incentsim.montecarlo.runner.run_stacked`), so every block gets the runner's checks,
+the calibration draws of ``options.draws`` and the same progress bar.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ from incentsim import _output
 from incentsim.montecarlo import runner, store
 from incentsim.montecarlo.draws import DrawnBehaviour
 from incentsim.montecarlo.executors import Executor, open_executor
-from incentsim.montecarlo.options import ExecutionKeywords, RunKeywords, RunOptions
+from incentsim.montecarlo.options import RunKeywords, RunOptions
+from incentsim.montecarlo.plan import RunPlan
 from incentsim.montecarlo.resources import check_block_memory
 from incentsim.montecarlo.results import MonteCarloResult
 from incentsim.montecarlo.run_store import RunStore, write_json
@@ -49,7 +53,7 @@ from incentsim.montecarlo.runner import (
     simulate_into,
     timestamp,
 )
-from incentsim.montecarlo.seeding import block_seeds, describe_seed, n_blocks
+from incentsim.montecarlo.seeding import SeedLike, block_seeds, describe_seed, n_blocks
 from incentsim.population.sample import load_partners_csv
 from incentsim.scenario.loader import scenario_hash
 
@@ -164,9 +168,12 @@ class Evaluator:
                 bar.update(size(result))
                 yield result
 
-    def run(self, scenario: Scenario, **changes: Unpack[RunKeywords]) -> MonteCarloResult:
-        """Simulate ``scenario`` as Monte Carlo with these options (``changes`` replacing some
-        for this run only: ``ev.run(case, out_dir=folder)``) and summarise it.
+    def run(
+        self, scenario: Scenario, plan: RunPlan | None = None, **changes: Unpack[RunKeywords]
+    ) -> MonteCarloResult:
+        """Simulate ``scenario`` as Monte Carlo by ``plan`` (default: the scenario's own
+        replications and seed) with these options (``changes`` replacing some for this run
+        only: ``ev.run(case, plan, out_dir=folder)``) and summarise it.
 
         Raises
         ------
@@ -179,13 +186,14 @@ class Evaluator:
             ``resume`` without an ``out_dir``.
         """
         o = self.options.replace(**changes) if changes else self.options
+        plan = (plan or RunPlan()).resolved(scenario)
         if o.resume and o.out_dir is None:
             raise ValueError("resume=True needs the out_dir of the run to continue")
         block_size = o.block_size_for(scenario)
-        blocks = block_seeds(o.seed_for(scenario), o.replications_for(scenario), block_size)
+        reps = plan.replications_for(scenario)
+        blocks = block_seeds(plan.seed_for(scenario), reps, block_size)
         if scenario.population.source is not None:  # its rows are checked before anything starts
             load_partners_csv(scenario.population.source, scenario.population)
-        reps = o.replications_for(scenario)
         check_block_memory(scenario, min(block_size, reps), o.local_workers(len(blocks)), o.panel)
         task = functools.partial(
             run_block,
@@ -194,7 +202,7 @@ class Evaluator:
             panel=o.panel,
             block_size=block_size,
         )
-        run_store = monte_carlo_store(scenario, o)
+        run_store = monte_carlo_store(scenario, plan, o)
         manifest = run_store.manifest
         with contextlib.ExitStack() as stack:
             path = o.out_dir
@@ -217,10 +225,13 @@ class Evaluator:
             return simulate_into(scenario, task, todo, running, sink, o.progress)
 
     def run_variants(
-        self, scenarios: Mapping[str, Scenario], out_dir: str | Path | None = None
+        self,
+        scenarios: Mapping[str, Scenario],
+        plan: RunPlan | None = None,
+        out_dir: str | Path | None = None,
     ) -> dict[str, MonteCarloResult]:
-        """Run every scenario with the same replications, root seed and blocks (common random
-        numbers: the options', else the first scenario's); ``label -> MonteCarloResult``.
+        """Run every scenario with the same replications and root seed (common random numbers:
+        the ``plan``'s, else the first scenario's); ``label -> MonteCarloResult``.
 
         With ``out_dir`` (default ``options.out_dir``) each run streams into
         ``out_dir/<slug of label>`` (:func:`variant_folders`), holding the lock of ``out_dir``
@@ -229,15 +240,13 @@ class Evaluator:
         if not scenarios:
             return {}
         folder = self.options.out_dir if out_dir is None else Path(out_dir)
-        common = self.options.resolved(next(iter(scenarios.values())))
+        common = (plan or RunPlan()).resolved(next(iter(scenarios.values())))
         folders = variant_folders(scenarios, folder)
         results: dict[str, MonteCarloResult] = {}
         writing = contextlib.nullcontext() if folder is None else _output.folder_lock(folder)
         with writing:
             for label, scenario in scenarios.items():
-                results[label] = self.run(
-                    scenario, reps=common.reps, seed=common.seed, out_dir=folders.get(label)
-                )
+                results[label] = self.run(scenario, common, out_dir=folders.get(label))
         return results
 
 
@@ -264,14 +273,14 @@ def evaluator_for(
         yield ev
 
 
-def monte_carlo_store(scenario: Scenario, options: RunOptions) -> RunStore:
-    """The run store of ``scenario`` run with ``options`` (in ``options.out_dir``; with none,
-    only its manifest is used): its key is the scenario's content hash, the plan's seed,
-    replications and block size, and the calibration draws' hash; its blocks are reused only
-    by a run that also keeps (or not) the same panel."""
-    reps = options.replications_for(scenario)
+def monte_carlo_store(scenario: Scenario, plan: RunPlan, options: RunOptions) -> RunStore:
+    """The run store of ``scenario`` run by ``plan`` with ``options`` (in ``options.out_dir``;
+    with none, only its manifest is used): its key is the scenario's content hash, the plan's
+    seed and replications, the block size, and the calibration draws' hash; its blocks are
+    reused only by a run that also keeps (or not) the same panel."""
+    reps = plan.replications_for(scenario)
     block_size = options.block_size_for(scenario)
-    seed = describe_seed(options.seed_for(scenario))
+    seed = describe_seed(plan.seed_for(scenario))
     drawn = options.identity()["draws"]
     values = (scenario_hash(scenario), seed, reps, block_size, drawn)
     key = dict(zip(store.IDENTITY_KEYS, values, strict=True))
@@ -324,10 +333,10 @@ def variant_folders(labels: Iterable[str], out_dir: str | Path | None) -> dict[s
 def run_montecarlo(
     scenario: Scenario,
     reps: int | None = None,
-    seed: Any = None,
+    seed: SeedLike | None = None,
     *,
     options: RunOptions | Evaluator | None = None,
-    **keywords: Unpack[ExecutionKeywords],
+    **keywords: Unpack[RunKeywords],
 ) -> MonteCarloResult:
     """Simulate ``reps`` replications of a scenario and summarise them.
 
@@ -336,8 +345,8 @@ def run_montecarlo(
     scenario
         The validated scenario.
     reps, seed
-        Replications and root seed (default: the options', else the scenario's
-        ``replications`` and ``seed``).
+        Replications and root seed (the run plan, :class:`~incentsim.montecarlo.plan.RunPlan`;
+        default: the scenario's ``replications`` and ``seed``).
     options
         The run options (:class:`~incentsim.montecarlo.options.RunOptions`: executor, workers,
         ``out_dir``, ``resume``, ``overwrite``, ``panel``, ``progress``, ``block_fn``,
@@ -361,8 +370,9 @@ def run_montecarlo(
     ValueError
         ``resume`` without an ``out_dir``.
     """
-    given = {k: v for k, v in {"reps": reps, "seed": seed, **keywords}.items() if v is not None}
+    plan = RunPlan(reps, seed)
     if isinstance(options, Evaluator):
-        return options.run(scenario, **given)
-    with Evaluator(RunOptions.merged(options, **given)) as ev:
-        return ev.run(scenario)
+        given: dict[str, Any] = {k: v for k, v in keywords.items() if v is not None}
+        return options.run(scenario, plan, **given)
+    with Evaluator(RunOptions.merged(options, **keywords)) as ev:
+        return ev.run(scenario, plan)

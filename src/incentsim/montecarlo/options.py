@@ -3,15 +3,14 @@
 ::
 
     from incentsim.montecarlo import RunOptions, run_montecarlo
-    options = RunOptions(reps=200, seed=7, executor="processes", workers=4)
-    result = run_montecarlo(scenario, options=options)
-    compare(["a.yaml", "b.yaml"], options=options)     # the same options, every variant
+    options = RunOptions(executor="processes", workers=4)
+    result = run_montecarlo(scenario, reps=200, seed=7, options=options)
+    compare(["a.yaml", "b.yaml"], reps=200, options=options)   # the same options, every variant
 
-A scenario says what is simulated; :class:`RunOptions` says how many replications, from which
-root seed, where the blocks run, where results are stored and whether a progress bar shows.
-``reps`` and ``seed`` left as ``None`` take the scenario's own ``replications`` and ``seed``
-(:meth:`RunOptions.replications_for`, :meth:`RunOptions.seed_for`), so a comparison gives every
-variant the options' (or the reference's) values without editing the scenarios.
+A scenario says what is simulated and the run plan (:class:`~incentsim.montecarlo.plan.
+RunPlan`) how many replications from which root seed; :class:`RunOptions` says where the blocks
+run, where results are stored, whether a progress bar shows, and what else shapes the blocks
+(their size, calibration draws, a block function of your own).
 
 The notebook-facing functions (:func:`~incentsim.montecarlo.run_montecarlo`,
 :func:`~incentsim.experiments.compare`, :func:`~incentsim.experiments.stress`,
@@ -32,18 +31,17 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict
 from incentsim.montecarlo.executors import Executor, ExecutorKind
 from incentsim.montecarlo.resources import block_size_for
 from incentsim.montecarlo.runner import BlockFn
-from incentsim.montecarlo.seeding import SeedLike
 
 if TYPE_CHECKING:
     from incentsim.montecarlo.draws import BehaviourDraws
     from incentsim.scenario.model import Scenario
 
-__all__ = ["ExecutionKeywords", "RunKeywords", "RunOptions"]
+__all__ = ["RunKeywords", "RunOptions"]
 
 
-class ExecutionKeywords(TypedDict, total=False):
-    """The run options but ``reps`` and ``seed`` as keywords (for functions that take those
-    two as their own parameters), each a field of :class:`RunOptions`."""
+class RunKeywords(TypedDict, total=False):
+    """The run options as keywords (``**keywords: Unpack[RunKeywords]``), each a field of
+    :class:`RunOptions`."""
 
     executor: ExecutorKind | str | Executor
     workers: int | None
@@ -58,25 +56,12 @@ class ExecutionKeywords(TypedDict, total=False):
     panel: bool
 
 
-class RunKeywords(ExecutionKeywords, total=False):
-    """The run options as keywords (``**keywords: Unpack[RunKeywords]``), each a field of
-    :class:`RunOptions`."""
-
-    reps: int | None
-    seed: SeedLike | None
-
-
 @dataclass(frozen=True)
 class RunOptions:
-    """Replications, seed, executor, storage and progress of a run (see the module notes).
+    """Executor, storage, progress and block shape of a run (see the module notes).
 
     Attributes
     ----------
-    reps
-        Replications (``None``: the scenario's ``replications``).
-    seed
-        Root seed (``None``: the scenario's ``seed``); a SeedSequence from
-        :func:`~incentsim.montecarlo.seeding.fresh_seed` gives streams disjoint from a main run.
     executor
         ``"serial"``, ``"processes"``, ``"dask"``, or an :class:`Executor` you manage (used as
         is and not closed).
@@ -105,8 +90,6 @@ class RunOptions:
         Also keep per replication x partner x period rows (large).
     """
 
-    reps: int | None = None
-    seed: SeedLike | None = None
     executor: ExecutorKind | str | Executor = "serial"
     workers: int | None = None
     address: str | None = None
@@ -122,8 +105,6 @@ class RunOptions:
     def __post_init__(self) -> None:
         if self.out_dir is not None and not isinstance(self.out_dir, Path):
             object.__setattr__(self, "out_dir", Path(self.out_dir))
-        if self.reps is not None:
-            object.__setattr__(self, "reps", int(self.reps))
 
     @classmethod
     def merged(cls, options: RunOptions | None = None, /, **keywords: Any) -> RunOptions:
@@ -149,27 +130,25 @@ class RunOptions:
         copy in memory)."""
         return dataclasses.replace(self, **changes)
 
-    def replications_for(self, scenario: Scenario) -> int:
-        """The replications to run of ``scenario``: these options', else its own."""
-        return scenario.replications if self.reps is None else int(self.reps)
-
-    def seed_for(self, scenario: Scenario) -> SeedLike:
-        """The root seed to run ``scenario`` from: these options', else its own."""
-        return scenario.seed if self.seed is None else self.seed
-
     def block_size_for(self, scenario: Scenario) -> int:
         """Replications per block of ``scenario``: these options', else
         :func:`~incentsim.montecarlo.resources.block_size_for` it."""
         return block_size_for(scenario) if self.block_size is None else int(self.block_size)
 
     def resolved(self, scenario: Scenario) -> RunOptions:
-        """These options with ``reps``, ``seed`` and ``block_size`` fixed from ``scenario``
-        where not given, so that other scenarios run with them share its replications and
-        streams."""
-        return self.replace(
-            reps=self.replications_for(scenario),
-            seed=self.seed_for(scenario),
-            block_size=self.block_size_for(scenario),
+        """These options with ``block_size`` fixed from ``scenario`` where not given, so that
+        other scenarios run with them share its blocks."""
+        return self.replace(block_size=self.block_size_for(scenario))
+
+    def in_worker(self) -> RunOptions:
+        """What a task simulating in a worker gets of these options: the block function, the
+        calibration draws and the block size (it runs serially, in memory, without a progress
+        bar)."""
+        return RunOptions(
+            block_fn=self.block_fn,
+            draws=self.draws,
+            block_size=self.block_size,
+            progress=False,
         )
 
     @property
@@ -192,7 +171,7 @@ class RunOptions:
         return max(1, local if tasks is None else min(local, tasks))
 
     def identity(self) -> Mapping[str, Any]:
-        """What of these options changes the numbers (beyond reps and seed): block size and
+        """What of these options changes the numbers (beyond the run plan): block size and
         the calibration draws, as JSON-able data for a manifest."""
         return {
             "block_size": self.block_size,

@@ -300,14 +300,14 @@ def optimize(
 
 
 def _check_run_options(spec: OptimizationSpec, options: RunOptions) -> None:
-    """Refuse run options an optimisation does not take from its caller (the file sets its
-    replications and seeds; its output folder is ``out_dir``), and calibration draws beside a
+    """Refuse run options an optimisation does not take from its caller (its output folder is
+    ``out_dir``; it continues through its candidate cache), and calibration draws beside a
     robust design (both would set the behaviour constants)."""
-    for name, default in (("reps", None), ("seed", None), ("out_dir", None), ("resume", False)):
+    for name, default in (("out_dir", None), ("resume", False)):
         if getattr(options, name) != default:
             raise ValueError(
-                f"run option '{name}' is not used by an optimisation: set replications and seed "
-                "in the optimisation file, and its output folder with out_dir="
+                f"run option '{name}' is not used by an optimisation: give its output folder "
+                "with out_dir= (a rerun continues through its candidate cache)"
             )
     if options.block_fn is not None or options.panel:
         raise ValueError("an optimisation simulates with the engine, without a panel")

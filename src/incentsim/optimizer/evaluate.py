@@ -49,7 +49,7 @@ from incentsim._output import KINDS, atomic_file
 from incentsim.errors import OutDirError, ScenarioError
 from incentsim.montecarlo.draws import BehaviourDraws
 from incentsim.montecarlo.evaluator import Evaluator, evaluator_for
-from incentsim.montecarlo.options import ExecutionKeywords, RunOptions
+from incentsim.montecarlo.options import RunKeywords, RunOptions
 from incentsim.montecarlo.run_store import Layout, RunStore
 from incentsim.montecarlo.runner import BlockError, run_stacked
 from incentsim.montecarlo.seeding import BLOCK_SIZE, Block, SeedLike, block_seeds, describe_seed
@@ -312,7 +312,7 @@ def simulate_candidates(
     *,
     options: RunOptions | Evaluator | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
-    **run: Unpack[ExecutionKeywords],
+    **run: Unpack[RunKeywords],
 ) -> SimulatedCandidates:
     """Simulate every candidate of every segment on the same seed blocks.
 

@@ -66,6 +66,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+import pulp
 
 from incentsim.risk import cvar
 
@@ -448,8 +449,6 @@ def build_model(
     ``forced_overruns`` are scenarios the chance constraint lets overrun
     without a row, each using one of the allowed overruns (see :func:`forced_overruns`).
     """
-    import pulp
-
     sense = pulp.LpMinimize if budget_variable else pulp.LpMaximize
     prob = pulp.LpProblem("incentive_design", sense)
     names = list(problem.segments)
@@ -587,8 +586,6 @@ def _add_draw_objective(
     """Maximise the lower CVaR (or the minimum) over draws of the draws' expected objective:
     ``eta - 1/(alpha*D) * sum v[d]`` with ``v[d] >= eta - V[d]``, ``v >= 0``; the worst case is
     ``alpha = 1/D``, and minimax regret the worst case of ``V[d] - best[d]``."""
-    import pulp
-
     names = list(problem.segments)
     per_draw = np.concatenate([draw_means(problem, problem.segments[g].value) for g in names])
     n_draws = per_draw.shape[1]
@@ -622,8 +619,6 @@ class _Tail:
 
 def _add_tail(problem: DesignProblem, prob: Any, add: Any, tail: _Tail) -> None:
     """The CVaR or chance constraint on the cost per scenario."""
-    import pulp
-
     flat, cost, reserve = tail.flat, tail.cost, tail.reserve
     budget_pairs, budget_rhs = tail.budget_pairs, tail.budget_rhs
     n_scenarios = cost.shape[1]
@@ -842,8 +837,6 @@ def forced_overruns(
     overruns are all forced, or at ``time_limit``. Each sub-problem's proven bound is used, so
     a sub-solve stopped early forces less but never wrongly.
     """
-    import pulp
-
     began = time.perf_counter()
     free = copy.copy(problem)
     free.risk = "none"
@@ -1061,8 +1054,6 @@ def _run(
     model: _Model, solver: str, time_limit: float | None, mip_gap: float, msg: bool
 ) -> Solution:
     """Solve with HiGHS (falling back to CBC) and read the real status."""
-    import pulp
-
     fallback = ""
     if solver == "highs":
         highs = pulp.HiGHS(msg=msg, timeLimit=time_limit, gapRel=mip_gap, gapAbs=0.0)
@@ -1094,6 +1085,7 @@ def _chosen(model: _Model) -> dict[str, int]:
 
 
 def _read_highs(model: _Model, seconds: float) -> Solution:
+    # loaded only once HiGHS has solved: without highspy, _run falls back to CBC
     import highspy
 
     h = model.prob.solverModel
@@ -1126,16 +1118,14 @@ def _read_highs(model: _Model, seconds: float) -> Solution:
 def _negated(model: _Model, highs: Any) -> bool:
     """Whether HiGHS holds the negated objective: PuLP hands it a maximisation as the
     minimisation of minus the objective, so its bound has the wrong sign for the problem."""
+    # loaded only once HiGHS has solved: without highspy, _run falls back to CBC
     import highspy
-    import pulp
 
     _, sense = highs.getObjectiveSense()
     return model.prob.sense == pulp.LpMaximize and sense == highspy.ObjSense.kMinimize
 
 
 def _read_cbc(model: _Model, seconds: float) -> Solution:
-    import pulp
-
     raw = pulp.LpStatus[model.prob.status]
     sol = model.prob.sol_status
     if sol == pulp.LpSolutionOptimal:

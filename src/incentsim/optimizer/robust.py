@@ -114,6 +114,7 @@ class Robustness:
 
 def assumption_draws(spec: OptimizationSpec, seed: SeedLike) -> tuple[list[Factor], np.ndarray]:
     """The assumptions drawn and a ``(draws, assumptions)`` Latin hypercube over their ranges."""
+    # SciPy's stats take ~0.8 s CPU to load; the report package imports this module
     from scipy.stats import qmc
 
     assert spec.robust is not None
@@ -194,6 +195,7 @@ def compare_designs(
     values: np.ndarray,
 ) -> Robustness:
     """The nominal and robust choices under every draw of ``problem`` (see the module notes)."""
+    # SciPy's stats take ~0.8 s CPU to load; the report package imports this module
     from scipy.stats import spearmanr
 
     alpha = problem.draw_alpha

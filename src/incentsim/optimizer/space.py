@@ -44,8 +44,9 @@ from incentsim._merge import deep_merge
 from incentsim.optimizer.spec import CANDIDATE_KEYS, Lever, OptimizationSpec
 from incentsim.program.spec import Program
 from incentsim.program.versions import timeline
+from incentsim.scenario.loader import set_values
 from incentsim.scenario.model import Scenario
-from incentsim.scenario.paths import nest
+from incentsim.scenario.paths import flatten, nest
 
 __all__ = [
     "BASE_ID",
@@ -57,6 +58,7 @@ __all__ = [
     "lever_values",
     "override_from_settings",
     "segment_program",
+    "segment_values",
     "short_hash",
 ]
 
@@ -177,23 +179,28 @@ def override_from_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     return nest({path.removeprefix("program."): value for path, value in settings.items()})
 
 
-def add_to_segment(program: dict[str, Any], segment: str, override: Mapping[str, Any]) -> None:
-    """Add a candidate's ``override`` to ``segment``'s design in ``program`` (a program's data,
-    changed in place): values of the program go to the segment's override, values of a
-    version's changes (``versions.<name>.changes...``, a refresh's rates) to that version's
-    override for the segment (``versions.<name>.changes.segment_overrides.<segment>``), so
-    the segment's refresh is optimised and the other segments keep theirs."""
+def segment_values(segment: str, override: Mapping[str, Any]) -> dict[tuple[str, ...], Any]:
+    """A candidate's ``override`` as values at paths of the program (as parts, so a segment
+    name may hold a dot): values of the program go to the segment's override
+    (``segment_overrides.<segment>...``), values of a version's changes
+    (``versions.<name>.changes...``, a refresh's rates) to that version's override for the
+    segment (``versions.<name>.changes.segment_overrides.<segment>...``), so the segment's
+    refresh is optimised and the other segments keep theirs."""
     override = dict(override)
     versions = override.pop("versions", None) or {}
-    merged = deep_merge(program["segment_overrides"].get(segment, {}), override)
-    if merged:
-        program["segment_overrides"][segment] = merged
+    values = {("segment_overrides", segment, *path): v for path, v in flatten(override).items()}
     for name, version in versions.items():
-        changes = program["versions"][name].setdefault("changes", {})
-        by_segment = changes.setdefault("segment_overrides", {})
-        diff = deep_merge(by_segment.get(segment, {}), version.get("changes") or {})
-        if diff:
-            by_segment[segment] = diff
+        by_segment = ("versions", name, "changes", "segment_overrides", segment)
+        changes = flatten(version.get("changes") or {})
+        values.update({(*by_segment, *path): v for path, v in changes.items()})
+    return values
+
+
+def add_to_segment(program: dict[str, Any], segment: str, override: Mapping[str, Any]) -> None:
+    """Add a candidate's ``override`` to ``segment``'s design in ``program`` (a program's data,
+    changed in place) by the one way values are set at paths
+    (:func:`~incentsim.scenario.loader.set_values` of :func:`segment_values`)."""
+    set_values(program, segment_values(segment, override), document="program")
 
 
 def segment_program(base: Program, segment: str, override: Mapping[str, Any]) -> dict[str, Any]:
@@ -402,6 +409,8 @@ def _latin_hypercube(
 ) -> list[dict[str, Any]]:
     """``spec.max_candidates`` Latin hypercube points over ``levers``, from ``seed`` and the
     levers' paths."""
+    # SciPy's stats take ~1 s CPU to load, for a Latin hypercube only; the report package
+    # imports this module
     from scipy.stats import qmc
 
     paths = "|".join(lever.path for lever in levers)

@@ -25,7 +25,7 @@ import hashlib
 import json
 import re
 import types
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn, TypeVar, Union, get_args, get_origin
 
@@ -35,7 +35,7 @@ from incentsim._merge import deep_merge
 from incentsim.errors import ScenarioError
 from incentsim.program.spec import Program
 from incentsim.scenario.model import Scenario
-from incentsim.scenario.paths import Change, PathError, set_path, update_path
+from incentsim.scenario.paths import Change, KeyPath, PathError, set_path, update_path
 from incentsim.scenario.reader import (
     YamlProblem,
     is_file,
@@ -154,17 +154,20 @@ def scenario_from_dict(data: Mapping[str, Any], file: str | Path | None = None) 
     return _with_partner_file(scenario, file)
 
 
-def with_values(
-    scenario: Scenario, values: Mapping[str, Any] | Iterable[tuple[str, Any]]
-) -> Scenario:
+#: Values to set at paths: a mapping, or ``(path, value)`` pairs when one path is set twice.
+Values = Mapping[str, Any] | Mapping[tuple[str, ...], Any] | Iterable[tuple[KeyPath, Any]]
+
+
+def with_values(scenario: Scenario, values: Values) -> Scenario:
     """``scenario`` with each path of ``values`` set to its value, validated again.
 
     The paths are in the one path language (:mod:`incentsim.scenario.paths`, as ``--set``
     writes them: ``market.shocks``, ``program.budget.reserve.initial``, ``*`` for every key of
-    a mapping); values are set in the order given (a mapping, or ``(path, value)`` pairs when
-    one path is changed twice), on the scenario's JSON form. A
-    :class:`~incentsim.scenario.paths.Change` is computed from the value it replaces (which
-    must exist); any other value is set, creating missing mappings on the way.
+    a mapping; or as their parts, for keys holding a dot); values are set in the order given
+    (a mapping, or ``(path, value)`` pairs when one path is changed twice), on the scenario's
+    JSON form (:func:`set_values`). A :class:`~incentsim.scenario.paths.Change` is computed
+    from the value it replaces (which must exist); any other value is set, creating missing
+    mappings on the way.
 
     Raises
     ------
@@ -174,12 +177,25 @@ def with_values(
         The changed scenario is invalid.
     """
     data = scenario.model_dump(mode="json")
+    set_values(data, values)
+    return scenario_from_dict(data)
+
+
+def set_values(data: MutableMapping[str, Any], values: Values, document: str = "scenario") -> None:
+    """Set ``values`` in a document's JSON form ``data`` (in place) as :func:`with_values`
+    does, for a caller that validates the document itself (a program: ``document`` names it
+    in messages).
+
+    Raises
+    ------
+    PathError
+        A path that does not fit ``data``.
+    """
     for path, value in values.items() if isinstance(values, Mapping) else values:
         if isinstance(value, Change):
-            update_path(data, path, value.function)
+            update_path(data, path, value.function, document=document)
         else:
-            set_path(data, path, value)
-    return scenario_from_dict(data)
+            set_path(data, path, value, document=document)
 
 
 def scenario_hash(scenario: BaseModel) -> str:

@@ -6,7 +6,9 @@ of a mapping (``program.tiers.*.rebate_rate``: every tier's rate). :func:`locate
 path; :func:`set_path` sets a value there (creating missing mappings, as ``--set`` does);
 :func:`update_path` replaces the values there by a function of each (a :class:`Change`, as a
 sensitivity factor that scales a rate); :func:`nest` turns ``{"a.b": 1}`` into
-``{"a": {"b": 1}}``, the form of a segment override.
+``{"a": {"b": 1}}``, the form of a segment override, and :func:`flatten` turns such a mapping
+back into paths. A path may also be given as its parts (``("segment_overrides", "a.b",
+"partner_cap")``), for keys that hold a dot, such as a designer's segment name.
 
 >>> data = {"tiers": {"gold": {"rate": 0.03}, "silver": {"rate": 0.02}}}
 >>> [where for _, _, where in locate(data, "tiers.*.rate")]
@@ -19,15 +21,30 @@ sensitivity factor that scales a rate); :func:`nest` turns ``{"a.b": 1}`` into
 [0.06, 0.04]
 >>> nest({"rebate.cap": 1000, "rebate.basis": "marginal"})
 {'rebate': {'cap': 1000, 'basis': 'marginal'}}
+>>> flatten({"rebate": {"cap": 1000, "basis": "marginal"}, "tiers": {}})
+{('rebate', 'cap'): 1000, ('rebate', 'basis'): 'marginal'}
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Change", "PathError", "locate", "nest", "set_path", "split_path", "update_path"]
+__all__ = [
+    "Change",
+    "KeyPath",
+    "PathError",
+    "flatten",
+    "locate",
+    "nest",
+    "set_path",
+    "split_path",
+    "update_path",
+]
+
+#: A path: keys joined by dots, or the keys themselves (a key may then hold a dot).
+KeyPath = str | Sequence[str]
 
 #: Matches every key of a mapping.
 WILDCARD = "*"
@@ -50,22 +67,28 @@ class Change:
     function: Callable[[Any, str], Any]
 
 
-def split_path(path: str) -> list[str]:
-    """The parts of a dotted path.
+def split_path(path: KeyPath) -> list[str]:
+    """The parts of a dotted path (a path given as its parts: those parts).
 
     Raises
     ------
     PathError
         An empty path or an empty part (``a..b``).
     """
-    parts = path.strip().split(".")
-    if not all(parts):
-        raise PathError(f"'{path}' is not a dotted path: every part must be non-empty", path)
+    parts = path.strip().split(".") if isinstance(path, str) else [str(p) for p in path]
+    if not all(parts) or not parts:
+        text = _written(path)
+        raise PathError(f"'{text}' is not a dotted path: every part must be non-empty", text)
     return parts
 
 
+def _written(path: KeyPath) -> str:
+    """``path`` as a dotted path (for messages)."""
+    return path if isinstance(path, str) else ".".join(map(str, path))
+
+
 def locate(
-    data: Any, path: str, *, create: bool = False, document: str = "scenario"
+    data: Any, path: KeyPath, *, create: bool = False, document: str = "scenario"
 ) -> Iterator[tuple[Any, Any, str]]:
     """``(container, key, where)`` for every place ``path`` reaches in ``data``.
 
@@ -80,7 +103,7 @@ def locate(
         message), a list indexed by something other than an in-range number, or a path that
         goes on past a single value.
     """
-    parts = split_path(path)
+    parts, text = split_path(path), _written(path)
 
     def walk(node: Any, depth: int, trail: str) -> Iterator[tuple[Any, Any, str]]:
         part, last = parts[depth], depth == len(parts) - 1
@@ -89,7 +112,7 @@ def locate(
             if part == WILDCARD:
                 keys: list[Any] = list(node)
                 if not keys:
-                    raise PathError(f"'{where}' matches nothing: '{trail}' is empty", path)
+                    raise PathError(f"'{where}' matches nothing: '{trail}' is empty", text)
             elif part in node and (last or node[part] is not None or not create):
                 keys = [part]
             elif create and isinstance(node, MutableMapping):
@@ -100,18 +123,18 @@ def locate(
                 known = ", ".join(map(str, node))
                 raise PathError(
                     f"'{where}' is not in the {document}" + (f" (known: {known})" if known else ""),
-                    path,
+                    text,
                 )
         elif isinstance(node, list):
             if not part.isdigit():
-                raise PathError(f"'{where}': a list needs a numeric index, not '{part}'", path)
+                raise PathError(f"'{where}': a list needs a numeric index, not '{part}'", text)
             if int(part) >= len(node):
                 raise PathError(
-                    f"'{where}': index {part} out of range (the list has {len(node)})", path
+                    f"'{where}': index {part} out of range (the list has {len(node)})", text
                 )
             keys = [int(part)]
         else:
-            raise PathError(f"'{trail}' is a single value, not a mapping or list", path)
+            raise PathError(f"'{trail}' is a single value, not a mapping or list", text)
         for key in keys:
             here = f"{trail}.{key}" if trail else str(key)
             if last:
@@ -122,29 +145,34 @@ def locate(
     return walk(data, 0, "")
 
 
-def set_path(data: MutableMapping[str, Any], path: str, value: Any) -> None:
+def set_path(
+    data: MutableMapping[str, Any], path: KeyPath, value: Any, *, document: str = "scenario"
+) -> None:
     """Set ``value`` at every place ``path`` reaches in ``data`` (in place), creating missing
-    mappings along the way.
+    mappings along the way (``document`` names ``data`` in messages).
 
     Raises
     ------
     PathError
         As :func:`locate`.
     """
-    for container, key, _ in list(locate(data, path, create=True)):
+    for container, key, _ in list(locate(data, path, create=True, document=document)):
         container[key] = value
 
 
-def update_path(data: Any, path: str, change: Callable[[Any, str], Any]) -> None:
+def update_path(
+    data: Any, path: KeyPath, change: Callable[[Any, str], Any], *, document: str = "scenario"
+) -> None:
     """Replace the value at every place ``path`` reaches in ``data`` (in place) by
-    ``change(value, where)``; every key on the way must exist.
+    ``change(value, where)``; every key on the way must exist (``document`` names ``data`` in
+    messages).
 
     Raises
     ------
     PathError
         As :func:`locate`.
     """
-    for container, key, where in list(locate(data, path)):
+    for container, key, where in list(locate(data, path, document=document)):
         container[key] = change(container[key], where)
 
 
@@ -156,3 +184,17 @@ def nest(settings: Mapping[str, Any]) -> dict[str, Any]:
             raise PathError(f"'{path}': a wildcard names no single place to nest", path)
         set_path(nested, path, value)
     return nested
+
+
+def flatten(nested: Mapping[str, Any]) -> dict[tuple[str, ...], Any]:
+    """The paths (as parts) and values of a nested mapping: :func:`nest` undone. Lists and
+    other values are leaves; an empty mapping has none, so setting the paths
+    (:func:`set_path`) merges ``nested`` into a document as
+    :func:`~incentsim._merge.deep_merge` does."""
+    found: dict[tuple[str, ...], Any] = {}
+    for key, value in nested.items():
+        if isinstance(value, Mapping):
+            found.update({(str(key), *rest): leaf for rest, leaf in flatten(value).items()})
+        else:
+            found[(str(key),)] = value
+    return found
