@@ -6,8 +6,10 @@ code 2. Library callers catch them like any exception.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 
 class IncentsimError(Exception):
@@ -64,3 +66,20 @@ class MoneyOverflowError(IncentsimError):
 class OutDirError(IncentsimError):
     """An output folder that cannot be written: it holds another result this command must not
     overwrite, another process is writing it, or it cannot be created."""
+
+
+class MissingExtraError(IncentsimError):
+    """A feature whose optional dependencies are not installed: names the feature and the
+    ``pip install`` that adds them."""
+
+
+def optional_module(name: str, feature: str, extra: str) -> ModuleType:
+    """Import ``name``, an optional dependency of ``feature`` installed by the package extra
+    ``extra``; a :class:`MissingExtraError` saying how to install it when it is missing."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        raise MissingExtraError(
+            f"{feature} needs {exc.name or name}, which is not installed: "
+            f"pip install 'incentsim[{extra}]'"
+        ) from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -107,3 +108,18 @@ def test_a_factor_the_draws_set_is_refused(
     err = capsys.readouterr().err
     assert "factor 'behaviour.churn_base' varies a behaviour constant the calibration" in err
     assert "Traceback" not in err
+
+
+def test_without_salib_the_message_says_what_to_install(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [n for n in sys.modules if n.split(".")[0] == "SALib"] + ["SALib"]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if the extra were not installed
+    out = tmp_path / "sens"
+    argv = ["sensitivity", str(SMALL), *TINY, "--trajectories", "2", "--out", str(out)]
+    assert main(argv) == 2
+    message = capsys.readouterr().err
+    assert "sensitivity analysis needs SALib" in message
+    assert "pip install 'incentsim[sensitivity]'" in message
+    assert "Traceback" not in message
+    assert not out.exists() or not any(out.iterdir())

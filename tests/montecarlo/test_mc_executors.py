@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import sys
 import time
 
 import pytest
 
+from incentsim.errors import MissingExtraError
 from incentsim.montecarlo.executors import (
     DaskExecutor,
     ProcessExecutor,
@@ -74,3 +76,12 @@ def test_interrupt_cancels_the_queue_and_stops_workers() -> None:
         interrupted_after_one_result()
     assert results == [None]
     assert time.perf_counter() - began < 20
+
+
+def test_the_dask_executor_without_dask_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in [n for n in sys.modules if n.split(".")[0] == "distributed"] + ["distributed"]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if the extra were not installed
+    with pytest.raises(MissingExtraError, match=r"pip install 'incentsim\[dask\]'"):
+        DaskExecutor(workers=1).start()

@@ -59,6 +59,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 import numpy as np
@@ -67,7 +68,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from incentsim._output import KINDS, atomic_file, folder_lock
-from incentsim.errors import IncentsimError, ScenarioError
+from incentsim.errors import IncentsimError, ScenarioError, optional_module
 from incentsim.experiments.compare import text_columns
 from incentsim.montecarlo import store
 from incentsim.montecarlo.charts import pyplot as _pyplot
@@ -621,16 +622,18 @@ def _problem(factors: Sequence[Factor]) -> dict[str, Any]:
     }
 
 
+def _salib(module: str) -> ModuleType:
+    """A SALib module, loaded when an analysis needs it (SALib is the optional extra
+    ``incentsim[sensitivity]``; a clear error says how to install it when it is missing)."""
+    return optional_module(f"SALib.{module}", "sensitivity analysis", "sensitivity")
+
+
 def _sample(method: str, factors: Sequence[Factor], size: int, seed: int) -> np.ndarray:
     problem = _problem(factors)
     if method == "morris":
-        # optional (incentsim[sensitivity]); ~0.2 s CPU to load
-        from SALib.sample import morris
-
+        morris = _salib("sample.morris")  # ~0.2 s CPU to load
         return morris.sample(problem, size, num_levels=MORRIS_LEVELS, seed=seed)
-    # optional (incentsim[sensitivity]); ~1.1 s CPU to load
-    from SALib.sample import sobol
-
+    sobol = _salib("sample.sobol")  # ~1.1 s CPU to load
     return sobol.sample(problem, size, calc_second_order=False, seed=seed)
 
 
@@ -644,9 +647,7 @@ def _indices(
 ) -> dict[str, np.ndarray]:
     """SALib's indices for one outcome (``mu_star``... or ``S1``, ``ST``... with intervals)."""
     if method == "morris":
-        # optional (incentsim[sensitivity]); ~1.2 s CPU to load
-        from SALib.analyze import morris
-
+        morris = _salib("analyze.morris")  # ~1.2 s CPU to load
         found = morris.analyze(
             problem,
             sample,
@@ -658,9 +659,7 @@ def _indices(
         )
         keys = ("mu", "mu_star", "sigma", "mu_star_conf")
     else:
-        # optional (incentsim[sensitivity]); ~1.1 s CPU to load
-        from SALib.analyze import sobol
-
+        sobol = _salib("analyze.sobol")  # ~1.1 s CPU to load
         found = sobol.analyze(
             problem,
             y,

@@ -40,6 +40,8 @@ from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
+from incentsim.errors import optional_module
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -209,15 +211,12 @@ class DaskExecutor(Executor):
     def start(self) -> DaskExecutor:
         if self._client is not None:
             return self
-        try:
-            # optional (incentsim[dask]): loaded only for the Dask executor
-            from distributed import Client, LocalCluster
+        # optional (incentsim[dask]): loaded only for the Dask executor
+        distributed = optional_module("distributed", "the Dask executor", "dask")
+        Client, LocalCluster = distributed.Client, distributed.LocalCluster
+        # imports dask itself: only once distributed is known to be installed
+        from incentsim.montecarlo.dask_workers import AllocatorPlugin, environment_kept
 
-            from incentsim.montecarlo.dask_workers import AllocatorPlugin, environment_kept
-        except ImportError as exc:  # pragma: no cover - depends on the installation
-            raise ImportError(
-                "the Dask executor needs dask[distributed]: pip install 'incentsim[dask]'"
-            ) from exc
         if self.address is None:
             with environment_kept():
                 self._cluster = LocalCluster(
