@@ -36,12 +36,23 @@ def test_resume_without_out_is_refused_before_anything_runs(
     assert list(tmp_path.iterdir()) == []  # no new folder under runs/
 
 
-def test_resume_with_transactions_is_refused(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (["--out", "out", "--resume"], "--out, --resume are for the Monte Carlo"),
+        (["--reps", "5"], "--reps is for the Monte Carlo"),
+        (["--workers", "2", "--panel"], "--workers, --panel are for the Monte Carlo"),
+        (["--html", "r.html", "--excel", "r.xlsx"], "--html, --excel are for the Monte Carlo"),
+    ],
+)
+def test_monte_carlo_options_with_transactions_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str], named: str
 ) -> None:
-    argv = ["run", str(SMALL), "--out", "out", "--resume", "--transactions", "history.csv"]
+    argv = ["run", str(SMALL), *options, "--transactions", "history.csv"]
     assert main(argv) == 2
-    assert "--resume continues a Monte Carlo run; --transactions" in capsys.readouterr().err
+    message = capsys.readouterr().err
+    assert "--transactions writes replication 0's history instead" in message
+    assert named in message
     assert list(tmp_path.iterdir()) == []
 
 

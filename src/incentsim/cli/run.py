@@ -109,11 +109,8 @@ def run(args: argparse.Namespace) -> int:
     from incentsim.montecarlo.summary import format_table
     from incentsim.montecarlo.tidy import write_tidy
 
-    if args.resume and args.transactions is not None:
-        raise IncentsimError(
-            "--resume continues a Monte Carlo run; --transactions writes a history instead of "
-            "running one: give one of them"
-        )
+    if args.transactions is not None:
+        _check_history_options(args)
     check_resume_has_out(args, "run")
     scenario = load_scenario(args.scenario, args.overrides)
     if args.transactions is not None:
@@ -143,6 +140,34 @@ def run(args: argparse.Namespace) -> int:
 
         write_workbook_file(run_workbook, result, args.excel)
     return 0
+
+
+def _check_history_options(args: argparse.Namespace) -> None:
+    """Refuse the Monte Carlo's options beside ``--transactions``, which writes one history
+    (of ``--seed``) instead of running replications: each would be accepted and ignored."""
+    given = [
+        option
+        for option, used in (
+            ("--reps", args.reps is not None),
+            ("--workers", args.workers != 1),
+            ("--executor", args.executor is not None),
+            ("--scheduler", args.scheduler is not None),
+            ("--out", args.out is not None),
+            ("--overwrite", args.overwrite),
+            ("--resume", args.resume),
+            ("--panel", args.panel),
+            ("--html", args.html is not None),
+            ("--excel", args.excel is not None),
+            ("--draws", args.draws is not None),
+        )
+        if used
+    ]
+    if given:
+        raise IncentsimError(
+            f"--transactions writes replication 0's history instead of running the Monte "
+            f"Carlo; {', '.join(given)} {'is' if len(given) == 1 else 'are'} for the Monte "
+            "Carlo: give one or the other"
+        )
 
 
 def _write_history(scenario: object, args: argparse.Namespace) -> int:
