@@ -207,3 +207,15 @@ def test_next_period_is_priced_at_the_quota_the_ratchet_sets() -> None:
         quotas[basis] = decisions.ratcheted_state(cp, state, group, expected).quota
     np.testing.assert_allclose(quotas["prior"], [[55_000.0, 10_000.0]])
     np.testing.assert_array_equal(quotas["fixed"], [[45_000.0, 45_000.0]])
+
+
+def test_without_reach_nothing_can_be_pulled_and_nothing_is_undefined() -> None:
+    """``pull_forward_reach`` 0 (its documented range starts at 0.25, the schema allows 0): no
+    pipeline within reach, and a finite discount (the limit of a window of no width)."""
+    b = Behaviour(pull_forward_reach=0.0)
+    cycles = np.array([2.0, 13.0])
+    with np.errstate(all="raise"):
+        pulls = decisions.pull_options(b, 1_000.0 * cycles, cycles, weeks_left=2)
+    for pull in pulls:
+        np.testing.assert_array_equal(pull.amount, 0.0)
+        np.testing.assert_allclose(pull.discount, 0.01 * 2.0)

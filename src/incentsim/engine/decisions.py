@@ -518,8 +518,11 @@ def pull_reach(
         reach = share * behaviour.pull_forward_reach * cycle
         due = due_after - np.exp(-(weeks_left + reach) / cycle)
         # Mean weeks away of a deal due in (weeks_left, weeks_left + reach]: an exponential
-        # closing time truncated to that window.
-        weeks_moved = weeks_left + cycle - reach / np.expm1(reach / cycle)
+        # closing time truncated to that window (with no reach, its limit: weeks_left).
+        tail = np.divide(
+            reach, np.expm1(reach / cycle), out=np.array(cycle, dtype=np.float64), where=reach > 0
+        )
+        weeks_moved = weeks_left + cycle - tail
         discount = np.minimum(
             behaviour.pull_forward_discount_per_week * weeks_moved,
             behaviour.pull_forward_discount_max,
