@@ -58,7 +58,7 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from incentsim.engine.decisions import forecast_noise, per_period
+from incentsim.engine.decisions import CAP_SEARCH_STEPS, FLAT_RATE, forecast_noise, per_period
 from incentsim.engine.simulation import draw_partners_and_market
 from incentsim.market.demand import MarketPath
 from incentsim.population.sample import NEVER_ACTIVE, Partners
@@ -482,6 +482,49 @@ class ProcessPerPartner:
                 best_gain, best, best_payout = gain, choice, payout
         return (*best, best_payout)
 
+    def past_cap_deferral(
+        self, i: int, closings: float, moved_in: float, rest: float, m_moved: float,
+        next_weight: float, outlook: tuple,
+    ) -> float:  # fmt: skip
+        """What partner ``i`` defers of the week's ``closings``, once it sees them, because
+        booking them would take the period past a cap, as
+        :func:`incentsim.engine.decisions.past_cap_deferral`: the largest share of what it can
+        defer over which the payout is flat with nothing more booked, and (checked once found)
+        with the ``rest`` the weeks after this one should close."""
+        b = self.b
+        held = self.revenue[i] + moved_in
+        most = b.deferral_share * closings
+
+        def price(booked: float, extra: float = 0.0) -> float:
+            return self.anticipated_payout(i, held + extra + booked, *outlook)
+
+        top = price(closings)
+
+        def flat(share: float) -> bool:
+            return top - price(closings - share * most) <= FLAT_RATE * share * most
+
+        finest = 0.5**CAP_SEARCH_STEPS
+        if not (flat(finest) and closings > 0):
+            return 0.0
+        if not next_weight * m_moved > b.timing_friction * (1.0 - self.gaming[i]):
+            return 0.0
+        bottom = price(closings - most)
+        if top - bottom <= FLAT_RATE * most:
+            low = 1.0 if bottom > price(-held) else 0.0
+        else:
+            low, high = finest, 1.0
+            for _ in range(CAP_SEARCH_STEPS):
+                middle = 0.5 * (low + high)
+                if flat(middle):
+                    low = middle
+                else:
+                    high = middle
+        if rest > 0.0 and low > 0.0:
+            moved = low * most
+            if price(closings, rest) - price(closings - moved, rest) > FLAT_RATE * moved:
+                low = 0.0
+        return low * most
+
     def stuffing_choice(
         self, i: int, expected: float, spread: float, capacity: float, m_next: float,
         weight: float, next_weight: float, outlook: tuple, base: float,
@@ -619,6 +662,12 @@ class ProcessPerPartner:
             if window:
                 pulled = min(pulled, self.pipeline[i])
                 deferred = deferred_share * closings
+                past_cap = self.past_cap_deferral(
+                    i, closings, pulled * (1.0 - discount) + stuff,
+                    closing_rate * (weeks_left - 1), m_moved, next_weight, outlook,
+                )  # fmt: skip
+                if past_cap > 0.0:
+                    deferred, deferred_share = past_cap, past_cap / closings
                 self.pipeline[i] -= pulled
                 self.held[i] += deferred
                 booked = closings - deferred + pulled * (1.0 - discount) + stuff

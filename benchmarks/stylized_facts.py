@@ -104,26 +104,6 @@ def effort_lift(
     return (by_rep["effort_a"] / by_rep["effort_b"] - 1.0).to_numpy()
 
 
-def density_ratio(result: BlockResult, centre: float, half: float, side: float) -> np.ndarray:
-    """Per replication, partner-periods with revenue within ``half`` (a share of ``centre``)
-    of ``centre`` over the mean count of the two neighbouring windows of the same width
-    ``side`` away (a pile-up at ``centre`` reads above 1)."""
-    assert result.panel is not None
-    panel = result.panel[result.panel["active"]]
-    revenue, rep = panel["revenue"].to_numpy() / centre, panel["rep"].to_numpy()
-    reps = len(result.outcomes["revenue_gross"])
-
-    def count(low: float, high: float) -> np.ndarray:
-        inside = (revenue >= low) & (revenue < high)
-        return np.bincount(rep, weights=inside, minlength=reps)
-
-    middle = count(1.0 - half, 1.0 + half)
-    sides = 0.5 * (
-        count(1.0 - side - half, 1.0 - side + half) + count(1.0 + side - half, 1.0 + side + half)
-    )
-    return middle / np.maximum(sides, 1.0)
-
-
 def share(result: BlockResult, name: str, of: str = "revenue_gross") -> np.ndarray:
     """An outcome per unit of another, per replication."""
     return np.asarray(result.outcomes[name] / result.outcomes[of])
@@ -228,7 +208,7 @@ def smooth_accelerator(seed: int, reps: int) -> Figures:
 def cap_pile_up(seed: int, reps: int) -> Figures:
     capped = es.run(es.linear(0.04), es.PARTNER_CAP, seed=seed, reps=reps, panel=True)
     free = es.run(es.linear(0.04), seed=seed, reps=reps, panel=True)
-    return density_ratio(capped, 75_000, 0.05, 0.15), density_ratio(free, 75_000, 0.05, 0.15)
+    return ph.cap_density_ratio(capped), ph.cap_density_ratio(free)
 
 
 def benefits_only_tier(seed: int, reps: int) -> Figures:

@@ -145,3 +145,77 @@ def test_pulls_reach_further_with_longer_cycles_and_cost_more_the_further() -> N
     # A deal due the week after a one-week cycle's period end is moved about 1.5 weeks.
     short = decisions.pull_options(b, np.array([weekly]), np.array([1.0]), weeks_left=1)
     assert short[0].discount[0] == pytest.approx(0.01 * (1.0 + 1.0 - 0.125 / np.expm1(0.125)))
+
+
+def test_a_partner_seeing_its_closings_defers_what_would_pass_a_cap() -> None:
+    """Burgstahler & Dichev (1997), Healy (1985; domain notes 2.2 and 2.4): results pile up at
+    a cap because the revenue past it, which earns nothing this period, is held for the next.
+    Four partners book this week's 10,000 of closings on 4% of revenue capped at 3,000 (reached
+    at 75,000): one crossing the cap, one already past it, one far below it, and one short of a
+    floor that pays nothing."""
+    b = Behaviour()
+    so_far = np.array([70_000.0, 80_000.0, 20_000.0, 20_000.0])
+    closings = np.full(4, 10_000.0)
+    floor_only = np.array([False, False, False, True])
+
+    def price(booked: np.ndarray) -> np.ndarray:
+        revenue = so_far + booked
+        capped = np.minimum(0.04 * revenue, 3_000.0)
+        return np.where(floor_only, np.where(revenue >= 40_000.0, 0.04 * revenue, 0.0), capped)
+
+    rate, weight, gaming = np.full(4, 0.04), np.full(4, 0.8), np.zeros(4)
+    deferred = decisions.past_cap_deferral(b, price, closings, so_far, rate, weight, gaming)
+    # Crossing: the 5,000 past 75,000 are held (to the bisection's step of the 8,000 it can
+    # defer); already past: all it can defer; far below, or short of a floor: nothing at all.
+    step = b.deferral_share * 10_000.0 * 0.5**decisions.CAP_SEARCH_STEPS
+    assert 5_000.0 - step <= deferred[0] <= 5_000.0
+    assert deferred[1] == b.deferral_share * 10_000.0
+    assert deferred[2] == 0.0
+    assert deferred[3] == 0.0
+    # Not worth the friction of moving it (next period pays next to nothing): booked.
+    poor = decisions.past_cap_deferral(b, price, closings, so_far, rate * 0.01, weight, gaming)
+    assert (poor == 0.0).all()
+
+    # A payout that rises again once the rest of the period is booked is not a cap.
+    def rising_later(booked: np.ndarray) -> np.ndarray:
+        return price(booked) + 0.04 * np.maximum(so_far + booked + 20_000.0 - 85_000.0, 0.0)
+
+    kept = decisions.past_cap_deferral(
+        b, price, closings, so_far, rate, weight, gaming, later=rising_later
+    )
+    assert kept[0] == 0.0
+    assert kept[1] == 0.0
+
+
+def test_next_period_is_priced_at_the_quota_the_ratchet_sets() -> None:
+    """Leone & Rock (2002): a strong period raises the next target. Under a ratchet, next
+    period's state carries the quota this period's expected revenue sets (plus 10%, at least the
+    floor); a fixed quota is left as it is."""
+    base = {
+        "tiers": {"silver": {"rebate_rate": 0.02}},
+        "accelerators": {"over": {"quota_fraction": 1.0, "multiplier": 2.0}},
+    }
+    group = np.zeros((1, 2), dtype=np.int64)
+    expected = np.array([[50_000.0, 5_000.0]])
+    quotas = {}
+    for basis in ("prior", "fixed"):
+        program = Program.model_validate(
+            base | {"quota": {"basis": basis, "growth": 0.1, "amount": 45_000, "floor": 10_000}}
+        )
+        cp = compile_program(program)
+        state = initial_state(cp, group)
+        quotas[basis] = decisions.ratcheted_state(cp, state, group, expected).quota
+    np.testing.assert_allclose(quotas["prior"], [[55_000.0, 10_000.0]])
+    np.testing.assert_array_equal(quotas["fixed"], [[45_000.0, 45_000.0]])
+
+
+def test_without_reach_nothing_can_be_pulled_and_nothing_is_undefined() -> None:
+    """``pull_forward_reach`` 0 (its documented range starts at 0.25, the schema allows 0): no
+    pipeline within reach, and a finite discount (the limit of a window of no width)."""
+    b = Behaviour(pull_forward_reach=0.0)
+    cycles = np.array([2.0, 13.0])
+    with np.errstate(all="raise"):
+        pulls = decisions.pull_options(b, 1_000.0 * cycles, cycles, weeks_left=2)
+    for pull in pulls:
+        np.testing.assert_array_equal(pull.amount, 0.0)
+        np.testing.assert_allclose(pull.discount, 0.01 * 2.0)

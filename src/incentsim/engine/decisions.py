@@ -14,7 +14,9 @@ thresholds, notches or caps except through the payouts those rules produce.
   would earn next period (averaged over next period's outcomes, so partners past a cap or out
   of a floor's reach defer), the discount it bears and a friction that falls with its gaming
   propensity. It controls the closing dates of deals due within a share of its deal cycle,
-  and a pulled deal's discount grows with the weeks it is moved.
+  and a pulled deal's discount grows with the weeks it is moved. Once it sees the week's
+  closings it holds back those that would take the period past a cap (they earn nothing this
+  period: :func:`past_cap_deferral`), so results pile up at caps.
 * **Quick deals**: near a period end a partner with a threshold within reach may put part of
   its selling into small deals that close within the week, at a lower yield
   (:func:`quick_deal_choice`): deal size falls and deal count rises in the last weeks.
@@ -30,8 +32,9 @@ thresholds, notches or caps except through the payouts those rules produce.
   annual true-up), weighted for being paid later
   (:func:`~incentsim.engine.horizon_outlook.horizon_value`).
 * **Ratchets**: when next period's quota follows this period's revenue, revenue booked now
-  raises the thresholds of next period's quota-based accelerators; partners count that cost, so
-  they hold deals back at the period end.
+  raises the thresholds of next period's quota-based accelerators; partners count that cost, and
+  price next period at the quota this period will set (:func:`ratcheted_state`), so they hold
+  deals back at the period end where next period's quota will be within reach.
 * **Co-delivery**: a partner does a share of the delivery on co-sold deals itself; below a
   program's co-delivery requirement it does more only when the co-selling bonus it keeps is
   worth the extra delivery, and otherwise forgoes the bonus.
@@ -439,10 +442,29 @@ def ratchet_cost(
     step = np.maximum(spread, 1e-9)
 
     def next_payout(revenue: FloatArray) -> FloatArray:
-        state = replace(pstate, quota=next_quota(t, pstate.quota, revenue))
+        state = ratcheted_state(cp, pstate, group, revenue)
         return expected_payout(cp, state, group, expected_next, spread_next, outlook)
 
     return (next_payout(expected_revenue) - next_payout(expected_revenue + step)) / step
+
+
+def ratcheted_state(
+    cp: CompiledProgram, pstate: ProgramState, group: IntArray, expected_revenue: FloatArray
+) -> ProgramState:
+    """The program's state standing in for next period's when this period ends at
+    ``expected_revenue``: ``pstate`` itself, but with the quota the ratchet sets from that
+    revenue where a partner's quota follows its prior revenue (``pstate`` unchanged where none
+    does).
+
+    Next period's payout is priced at the quota this period's revenue will set, the same
+    quota :func:`ratchet_cost` prices the ratchet with: a partner well above its quota now
+    expects next period's (its revenue plus the growth) to be out of reach, one well below
+    expects an easy one (Leone & Rock 2002: a strong period raises the next target).
+    """
+    t = cp.at(group)
+    if not np.any(t.quota_prior):
+        return pstate
+    return replace(pstate, quota=next_quota(t, pstate.quota, expected_revenue))
 
 
 @dataclass(frozen=True)
@@ -496,8 +518,11 @@ def pull_reach(
         reach = share * behaviour.pull_forward_reach * cycle
         due = due_after - np.exp(-(weeks_left + reach) / cycle)
         # Mean weeks away of a deal due in (weeks_left, weeks_left + reach]: an exponential
-        # closing time truncated to that window.
-        weeks_moved = weeks_left + cycle - reach / np.expm1(reach / cycle)
+        # closing time truncated to that window (with no reach, its limit: weeks_left).
+        tail = np.divide(
+            reach, np.expm1(reach / cycle), out=np.array(cycle, dtype=np.float64), where=reach > 0
+        )
+        weeks_moved = weeks_left + cycle - tail
         discount = np.minimum(
             behaviour.pull_forward_discount_per_week * weeks_moved,
             behaviour.pull_forward_discount_max,
@@ -529,7 +554,8 @@ def timing_choice(
     its ``pulls`` (:func:`pull_options`), and keeps whichever option raises what it expects to
     be paid, net of what the moved revenue would earn next period (``next_rate``), its share of
     the discount on pulled deals (its margin on the value given away) and a friction that falls
-    with its gaming propensity.
+    with its gaming propensity. At a period end, a partner whose closings would take it past a
+    cap revises the deferral once it sees them (:func:`past_cap_deferral`).
 
     Parameters
     ----------
@@ -594,6 +620,86 @@ def timing_choice(
         put_where(pulled, better, pull.amount)
         put_where(discount, better, pull.discount)
     return pulled, discount, deferred_share, best_payout
+
+
+#: Payout per unit of revenue below which booking more counts as earning nothing this period
+#: (a numerical zero: payouts rising at any rate a program pays are far above it).
+FLAT_RATE = 1e-6
+
+#: Halvings of the deferrable share that :func:`past_cap_deferral` searches the cap's point
+#: with: to 1/16 of it, a few tenths of a percent of a quarter's revenue (a partner holds
+#: whole deals, not the exact amount; results within a few percent of a cap read as piled up
+#: at it). Each halving prices the period once more for every partner.
+CAP_SEARCH_STEPS = 4
+
+
+def past_cap_deferral(
+    behaviour: Behaviour,
+    price: Price,
+    closings: FloatArray,
+    held: FloatArray,
+    next_rate: FloatArray,
+    next_weight: FloatArray,
+    gaming: FloatArray,
+    later: Price | None = None,
+) -> FloatArray:
+    """The part of this week's closings a partner defers, once it sees them, because booking it
+    would take the period past the point where its payout stops rising (a cap): zero for most
+    partners most of the time.
+
+    :func:`timing_choice` decides before the week's closings are known, and prices what it
+    moves over the uncertainty of the whole period's revenue (as if revenue already booked could
+    still fall short of a cap); but a partner sees a deal's paperwork before booking it, and can
+    hold the deals that would earn nothing this period for the next one, where they earn
+    ``next_rate`` (paid with weight ``next_weight``), when that is worth the friction of moving
+    them. Results then pile up at the cap (Burgstahler & Dichev 1997; domain notes 2.2; Healy
+    1985 on deferral at a bonus plan's upper bound, domain notes 2.4).
+
+    ``price(booked)`` is what the period pays with ``booked`` of the week's closings booked on
+    top of the revenue it ``held`` already (``price(-held)``: no revenue at all); ``later``,
+    when given, the same with the rest of the period's expected closings booked too, over
+    which the closings deferred must stay flat as well (a payout that rises again further up
+    is not a cap). At most ``deferral_share`` of the closings can be deferred: the largest
+    share of that (to 1/2**:data:`CAP_SEARCH_STEPS`) over which the payout rises by less than
+    :data:`FLAT_RATE` per unit, found by bisection (payouts never fall as revenue rises). A
+    partner short of a floor also sees a flat payout, but earns nothing at all: it is left to
+    :func:`timing_choice`. Nothing moves for a partner whose payout keeps rising, so a design
+    without a reachable cap is unchanged.
+    """
+    most = behaviour.deferral_share * closings
+    top = price(closings)
+
+    def flat(share: FloatArray | float) -> BoolArray:
+        """Whether booking ``share`` of ``most`` less lowers the payout by under FLAT_RATE."""
+        moved = share * most
+        return top - price(closings - moved) <= FLAT_RATE * moved
+
+    finest = 0.5**CAP_SEARCH_STEPS
+    capped = flat(finest) & (closings > 0)
+    if not capped.any():
+        return np.zeros(np.shape(closings))
+    friction = behaviour.timing_friction * (1.0 - gaming)
+    capped &= next_weight * next_rate > friction
+    bottom = price(closings - most)
+    all_flat = top - bottom <= FLAT_RATE * most
+    crossing = capped & ~all_flat
+    past = capped & all_flat  # all it can defer is past the cap ...
+    if past.any():
+        past &= bottom > price(-held)  # ... and it earns something: not short of a floor
+    low = np.where(past, 1.0, np.where(crossing, finest, 0.0))  # a share the payout is flat over
+    high = np.ones(np.shape(closings))  # one it is not flat over (where crossing)
+    if crossing.any():
+        for _ in range(CAP_SEARCH_STEPS):
+            middle = 0.5 * (low + high)
+            is_flat = flat(middle)
+            low = np.where(crossing & is_flat, middle, low)
+            high = np.where(crossing & ~is_flat, middle, high)
+    if later is not None and (low > 0).any():
+        later_top = later(closings)
+        moved = low * most
+        low = np.where(later_top - later(closings - moved) <= FLAT_RATE * moved, low, 0.0)
+    deferred: FloatArray = low * most
+    return deferred
 
 
 def stuffing_choice(

@@ -621,6 +621,23 @@ class Simulation:
         if moving:
             pulled = np.minimum(pulled, self.pipeline)
             deferred = deferred_share * closings
+            if gaming_window:
+                # Seeing the week's closings, a partner holds back what would pass a cap.
+                past_cap = self._past_cap_deferral(
+                    closings,
+                    pulled * (1.0 - discount) + stuff,
+                    closing_rate,
+                    weeks_left,
+                    (moved_rate, moved_weight),
+                    outlook,
+                    bonus,
+                )
+                if past_cap is not None:
+                    holds = past_cap > 0  # only where closings are
+                    deferred = np.where(holds, past_cap, deferred)
+                    deferred_share = np.where(
+                        holds, past_cap / np.where(holds, closings, 1.0), deferred_share
+                    )
             self.pipeline -= pulled
             self.held += deferred
             booked = closings - deferred + pulled * (1.0 - discount) + stuff
@@ -738,6 +755,57 @@ class Simulation:
             return period_price(booked) + window_price(booked)
 
         return price, payout_now + bonus.pay, m_moved + bonus.moved_rate, self.next_weight
+
+    def _past_cap_deferral(
+        self,
+        closings: FloatArray,
+        moved_in: FloatArray,
+        closing_rate: FloatArray,
+        weeks_left: int,
+        moved: tuple[FloatArray, FloatArray],
+        outlook: decisions.Outlook,
+        bonus: _WindowBonus | None,
+    ) -> FloatArray | None:
+        """What partners defer of the week's ``closings``, once they see them, because booking
+        them would take the period past a cap (:func:`decisions.past_cap_deferral`); ``None``
+        where nobody does.
+
+        Booked on top of the period's revenue so far and what was moved in this week
+        (``moved_in``), revenue past a cap earns nothing whatever the rest of the period
+        brings: the closings deferred are those over which the payout is flat both with
+        nothing more booked this period and with what the weeks after this one should close
+        at the week's ``closing_rate`` (so a payout that rises again further up is not taken
+        for a cap). With a bonus window ending with the period, its bonus (priced as at the
+        week's start, :meth:`_window_bonus`) prices the closings too. ``moved`` is what a unit
+        deferred earns next period, and the weight on it.
+        """
+        cp, pstate, group = self.cp, self.pstate, self.group
+        settled = self.revenue + moved_in
+        rest = closing_rate * (weeks_left - 1)
+
+        def priced(extra: FloatArray | float) -> decisions.Price:
+            def price(booked: FloatArray) -> FloatArray:
+                pay = decisions.priced_payout(cp, pstate, group, settled + extra + booked, outlook)
+                if bonus is not None:
+                    # Against the week's expectation: this week's closings and the rest's.
+                    pay = pay + bonus.price(booked + moved_in - closing_rate)
+                return pay
+
+            return price
+
+        rate, weight = moved
+        deferred = decisions.past_cap_deferral(
+            self.behaviour,
+            priced(0.0),
+            closings,
+            settled,
+            rate,
+            weight,
+            self.partners.gaming_propensity,
+            later=priced(rest) if weeks_left > 1 else None,
+        )
+        deferred = deferred * self.active
+        return deferred if deferred.any() else None
 
     def _stuffing(
         self,
@@ -885,22 +953,24 @@ class Simulation:
 
         Next period's revenue is expected at the partner's current pace (this week's closing
         rate over a whole period) plus any deals already deferred into it; the program's state
-        stands in for next period's, priced at the terms partners know will be in force then
-        (a version announced for next period: :mod:`incentsim.engine.versions`), so revenue
-        moves ahead of an announced cut and is held back before a rise. A partner at a cap
-        this period, or hopelessly below a
-        floor, sees a zero rate this period and, by the chance of ending next period between
-        the two, a positive one on revenue moved into next period: deferral emerges at both ends.
+        stands in for next period's, with the quota a ratchet will set from this period's
+        expected revenue (:func:`decisions.ratcheted_state`), priced at the terms partners know
+        will be in force then (a version announced for next period:
+        :mod:`incentsim.engine.versions`), so revenue moves ahead of an announced cut and is
+        held back before a rise. A partner at a cap this period, or hopelessly below a floor,
+        sees a zero rate this period and, by the chance of ending next period between the two,
+        a positive one on revenue moved into next period: deferral emerges at both ends.
         """
         wpp = self.calendar.weeks_per_period
         expected_next = closing_rate * wpp + self.held
         spread_next = np.maximum(self.noise * np.maximum(expected_next, typical), 0.01 * typical)
+        state = decisions.ratcheted_state(self.cp, self.pstate, self.group, expected)
         rate = decisions.marginal_rate(
-            self.next_cp, self.pstate, self.group, expected_next, spread_next, outlook
+            self.next_cp, state, self.group, expected_next, spread_next, outlook
         )
         moved = (
             decisions.moved_revenue_rate(
-                self.next_cp, self.pstate, self.group, expected_next, spread_next, outlook
+                self.next_cp, state, self.group, expected_next, spread_next, outlook
             )
             if moving
             else rate
