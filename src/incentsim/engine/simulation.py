@@ -102,6 +102,69 @@ class _WindowBonus:
     moved_rate: FloatArray
 
 
+@dataclass(frozen=True)
+class _WeekView:
+    """What partners see at the start of a week, ``(R, N)`` arrays unless said: the ``week``,
+    its ``weeks_left`` in the period and bonus ``window``, the market's ``potential``, ``price``
+    and ``supply`` per partner, the horizon ``outlook``, the pipeline's ``closing_rate``, the
+    period's ``expected`` revenue and its ``spread``, the marginal rates this period
+    (``m_this``), next (``m_next``) and of revenue moved into this one (``m_moved``, with the
+    ratchet's cost), the expected ``payout_now``, the ``share_this`` of the week's work closing
+    this period and the two ``reward_weights``, the ``reward`` for one more unit of effort, the
+    bonus window's terms (``bonus``), and whether the period's timing games are played this
+    week (``gaming_window``) or any timing game is (``moving``)."""
+
+    week: int
+    weeks_left: int
+    window: window_outlook.WindowWeek
+    potential: FloatArray
+    price: FloatArray
+    supply: FloatArray
+    outlook: decisions.Outlook
+    closing_rate: FloatArray
+    expected: FloatArray
+    spread: FloatArray
+    m_this: FloatArray
+    m_next: FloatArray
+    m_moved: FloatArray
+    payout_now: FloatArray
+    share_this: FloatArray
+    reward_weights: tuple[FloatArray, FloatArray]
+    reward: FloatArray
+    bonus: _WindowBonus | None
+    gaming_window: bool
+    moving: bool
+
+
+@dataclass
+class _Timing:
+    """The week's timing games, ``(R, N)``: revenue ``pulled`` in, the ``discount`` on it, the
+    ``deferred_share`` of closings held for later, the ``stuff`` loaded, and what moved revenue
+    earns where it goes with its weight (``moved``; ``None`` when nothing moves)."""
+
+    pulled: FloatArray
+    discount: FloatArray
+    deferred_share: FloatArray
+    stuff: FloatArray
+    moved: tuple[FloatArray, FloatArray] | None
+
+
+@dataclass(frozen=True)
+class _Closings:
+    """The week's ``closings`` after stock and released deals, the ``natural`` closings before
+    deals held at a window's end were ``released`` into them, the expected number of deals
+    (``n_deals``), their ``deal_size``, and the ``quick`` deals' revenue and size (``None``
+    without quick deals)."""
+
+    closings: FloatArray
+    natural: FloatArray
+    released: FloatArray | None
+    n_deals: FloatArray
+    deal_size: FloatArray
+    quick: FloatArray | None
+    quick_size: FloatArray | None
+
+
 def _peer_median(values: FloatArray, members: NDArray[np.bool_]) -> FloatArray:
     """Median of ``values`` over each replication's ``members`` (0 where it has none).
 
@@ -472,6 +535,21 @@ class Simulation:
         return satisfaction.worn_satisfaction(self.partners.csat, self.csat_pressure, effort)
 
     def _week(self, week: int) -> None:
+        """One week of every partner, in the order partners act: what they expect, the effort
+        they put in, the timing games they choose before the week's closings are known, the
+        closings, what they book of them, and the records."""
+        view = self._week_view(week)
+        quick_share = self._choose_effort(view)
+        timing = self._choose_timing(view)
+        closed = self._close_deals(view, quick_share)
+        booked = self._book(view, timing, closed)
+        self._tally_week(view, timing, closed, booked)
+
+    def _week_view(self, week: int) -> _WeekView:
+        """What partners expect at the start of ``week``: the period's revenue so far, what
+        their pipeline should still close (deferred deals count from the next period's first
+        week), and the reward for one more unit this period and next (a new period's terms,
+        versions and uplifts first, in its first week)."""
         b, p, cal = self.behaviour, self.partners, self.calendar
         wpp = cal.weeks_per_period
         self._week_in_period = week % wpp
@@ -484,18 +562,12 @@ class Simulation:
                 self.terms = self.cp.at(self.group)
                 self._tier_values = self._tier_values_now()
             self._uplifts = self._period_uplifts()
-        size = self._uplifts.size
         potential = self._reach() * self._weekly(self.market.demand, week) * active
         if self.demand_kept is not None:
             potential = potential * self.demand_kept
-        price = self._weekly(self.market.price, week)
-        supply = self._weekly(self.market.supply, week)
         cycle = p.deal_cycle_weeks
-
-        # What the partner expects at the start of the week: the period's revenue so far, what
-        # its pipeline should still close (deferred deals count from the next period's first
-        # week), and the reward for one more unit this period and next.
         outlook = self._outlook()
+        supply = self._weekly(self.market.supply, week)
         closing_rate = self.pipeline / cycle * supply
         # Deals deferred at a bonus window's end inside the period come back in the next window.
         carried = self.held if window.opening or not window.last else 0.0
@@ -517,86 +589,129 @@ class Simulation:
             )
         m_next, m_moved = self._m_next, self._m_moved
         # Next period's payout comes a period later: present bias weighs it less.
-        weight, next_weight = self.weight, self.next_weight
         share_this = self._share_this_period(weeks_left)
         this_weight, next_share_weight = self._reward_weights(weeks_left)
         reward = this_weight * m_this + next_share_weight * m_next
         if self._ratchet is not None:
             # Revenue booked this period raises next period's quota: a cost paid next period.
-            reward = reward - share_this * next_weight * self._ratchet
+            reward = reward - share_this * self.next_weight * self._ratchet
             m_moved = m_moved + self._ratchet  # what moving a unit into this period costs
         if self.cp.awards.count:
-            reward = reward + weight * self._award_rate(expected, spread, share_this)
+            reward = reward + self.weight * self._award_rate(expected, spread, share_this)
         bonus = None
         if self.cp.bonus_weeks:
             bonus = self._window_bonus(window, closing_rate, typical)
             reward = reward + bonus.reward
-        target = decisions.target_effort(b, p.responsiveness, reward)
-        self.effort = self.effort + b.effort_adjustment * (target - self.effort)
-        quick_share = decisions.quick_deal_choice(
-            b,
-            m_this,
-            m_next,
-            share_this,
-            weight,
-            next_weight,
-            weights=(this_weight, next_share_weight),
+        return _WeekView(
+            week=week,
+            weeks_left=weeks_left,
+            window=window,
+            potential=potential,
+            price=self._weekly(self.market.price, week),
+            supply=supply,
+            outlook=outlook,
+            closing_rate=closing_rate,
+            expected=expected,
+            spread=spread,
+            m_this=m_this,
+            m_next=m_next,
+            m_moved=m_moved,
+            payout_now=payout_now,
+            share_this=share_this,
+            reward_weights=(this_weight, next_share_weight),
+            reward=reward,
+            bonus=bonus,
+            gaming_window=gaming_window,
+            moving=gaming_window or (not window.last and window.weeks_left <= b.timing_weeks),
         )
 
-        # Timing games in the last weeks of the period, chosen before the week's closings are
-        # known: pull part of the pipeline in, or defer a share of whatever closes this week.
-        pulled = discount = deferred_share = stuff = self._nothing
-        window_gaming = not window.last and window.weeks_left <= b.timing_weeks
-        moving = gaming_window or window_gaming
-        if moving:
-            # At the period's end, or at a bonus window's end inside it (the bonus alone prices
-            # the move there: the deals stay in the period).
-            move_price, base, moved_rate, moved_weight = self._timing_terms(
-                expected, spread, m_moved, payout_now, outlook, bonus, gaming_window
-            )
-            gap = window.weeks_left
-            if gap not in self._pull_reach:
-                self._pull_reach[gap] = decisions.pull_reach(b, cycle, gap)
-            pulls = decisions.pull_options(b, self.pipeline, cycle, gap, self._pull_reach[gap])
-            pulled, discount, deferred_share, payout_after = decisions.timing_choice(
-                b,
-                move_price,
-                closing_rate,
-                pulls,
-                moved_rate,
-                weight,
-                moved_weight,
-                p.gaming_propensity,
-                base=base,
-            )
-            pulled = pulled * active
-            deferred_share = deferred_share * active
-            if window.closing and b.stuffing_capacity_weeks > 0:
-                stuff = self._stuffing(
-                    expected,
-                    spread,
-                    pulled * (1.0 - discount) - deferred_share * closing_rate,
-                    b.stuffing_capacity_weeks * potential,
-                    (moved_rate, moved_weight),
-                    payout_after,
-                    outlook,
-                    bonus,
-                    gaming_window,
-                )
-                stuff = stuff * active
+    def _choose_effort(self, view: _WeekView) -> FloatArray:
+        """Move effort toward the target the week's reward sets
+        (:func:`decisions.target_effort`), and return the share of selling put into small quick
+        deals (:func:`decisions.quick_deal_choice`)."""
+        b = self.behaviour
+        target = decisions.target_effort(b, self.partners.responsiveness, view.reward)
+        self.effort = self.effort + b.effort_adjustment * (target - self.effort)
+        return decisions.quick_deal_choice(
+            b,
+            view.m_this,
+            view.m_next,
+            view.share_this,
+            self.weight,
+            self.next_weight,
+            weights=view.reward_weights,
+        )
 
-        # New pipeline, natural closings (random around their mean), deliveries limited by supply.
-        sold = potential * self.effort * price
+    def _choose_timing(self, view: _WeekView) -> _Timing:
+        """Timing games in the last weeks of the period, chosen before the week's closings are
+        known: pull part of the pipeline in, defer a share of whatever closes this week, load
+        stock at a closing (nothing moves outside those weeks)."""
+        b, p, active = self.behaviour, self.partners, self.active
+        timing = _Timing(self._nothing, self._nothing, self._nothing, self._nothing, None)
+        if not view.moving:
+            return timing
+        window, cycle = view.window, p.deal_cycle_weeks
+        # At the period's end, or at a bonus window's end inside it (the bonus alone prices
+        # the move there: the deals stay in the period).
+        move_price, base, moved_rate, moved_weight = self._timing_terms(
+            view.expected,
+            view.spread,
+            view.m_moved,
+            view.payout_now,
+            view.outlook,
+            view.bonus,
+            view.gaming_window,
+        )
+        timing.moved = (moved_rate, moved_weight)
+        gap = window.weeks_left
+        if gap not in self._pull_reach:
+            self._pull_reach[gap] = decisions.pull_reach(b, cycle, gap)
+        pulls = decisions.pull_options(b, self.pipeline, cycle, gap, self._pull_reach[gap])
+        pulled, timing.discount, deferred_share, payout_after = decisions.timing_choice(
+            b,
+            move_price,
+            view.closing_rate,
+            pulls,
+            moved_rate,
+            self.weight,
+            moved_weight,
+            p.gaming_propensity,
+            base=base,
+        )
+        timing.pulled = pulled * active
+        timing.deferred_share = deferred_share * active
+        if window.closing and b.stuffing_capacity_weeks > 0:
+            stuff = self._stuffing(
+                view.expected,
+                view.spread,
+                timing.pulled * (1.0 - timing.discount) - timing.deferred_share * view.closing_rate,
+                b.stuffing_capacity_weeks * view.potential,
+                (moved_rate, moved_weight),
+                payout_after,
+                view.outlook,
+                view.bonus,
+                view.gaming_window,
+            )
+            timing.stuff = stuff * active
+        return timing
+
+    def _close_deals(self, view: _WeekView, quick_share: FloatArray) -> _Closings:
+        """New pipeline, natural closings (random around their mean) limited by supply, small
+        quick deals, deals held at a bonus window's end released at the next one's opening, and
+        orders met from stock loaded earlier."""
+        b, p, active = self.behaviour, self.partners, self.active
+        cycle = p.deal_cycle_weeks
+        sold = view.potential * self.effort * view.price
         self.pipeline += (sold + self.mdf_boost) * active
         quick = None
         if quick_share.any():
             # Small quick deals: selling that closes this week instead of entering the pipeline.
             selling = sold * quick_share * active
             self.pipeline -= selling
-            quick = selling * b.quick_deal_yield * supply
-        closings = self.pipeline / cycle * supply
+            quick = selling * b.quick_deal_yield * view.supply
+        closings = self.pipeline / cycle * view.supply
         self.pipeline -= closings
-        deal_size = np.maximum(p.deal_size * price * size, 1.0)
+        deal_size = np.maximum(p.deal_size * view.price * self._uplifts.size, 1.0)
         n_deals = closings / deal_size
         shape_k = np.maximum(n_deals, 1e-6)
         # Gamma(shape, scale) draws as standard gamma draws times the scale: numpy's own
@@ -609,55 +724,70 @@ class Simulation:
             quick_size = deal_size * b.quick_deal_size
             n_deals = n_deals + quick / quick_size
         natural, released = closings, None
-        if window.opening:
+        if view.window.opening:
             natural, released = closings.copy(), self.held
             closings += self.held
             self.held = np.zeros_like(self.held)
         from_stock = np.minimum(self.overhang, closings)
         self.overhang -= from_stock
         closings -= from_stock
+        return _Closings(closings, natural, released, n_deals, deal_size, quick, quick_size)
 
-        booked = closings
-        if moving:
-            pulled = np.minimum(pulled, self.pipeline)
-            deferred = deferred_share * closings
-            if gaming_window:
-                # Seeing the week's closings, a partner holds back what would pass a cap.
-                past_cap = self._past_cap_deferral(
-                    closings,
-                    pulled * (1.0 - discount) + stuff,
-                    closing_rate,
-                    weeks_left,
-                    (moved_rate, moved_weight),
-                    outlook,
-                    bonus,
+    def _book(self, view: _WeekView, timing: _Timing, closed: _Closings) -> FloatArray:
+        """The revenue booked this week: the closings, less what is deferred (a share chosen
+        before, or, at the period's end, what would pass a cap once the closings are seen),
+        plus what is pulled in (net of its discount) and the stock loaded."""
+        b, window, closings = self.behaviour, view.window, closed.closings
+        if not view.moving:
+            return closings
+        timing.pulled = np.minimum(timing.pulled, self.pipeline)
+        pulled, discount, stuff = timing.pulled, timing.discount, timing.stuff
+        deferred = timing.deferred_share * closings
+        if view.gaming_window:
+            assert timing.moved is not None  # priced whenever anything moves
+            # Seeing the week's closings, a partner holds back what would pass a cap.
+            past_cap = self._past_cap_deferral(
+                closings,
+                pulled * (1.0 - discount) + stuff,
+                view.closing_rate,
+                view.weeks_left,
+                timing.moved,
+                view.outlook,
+                view.bonus,
+            )
+            if past_cap is not None:
+                holds = past_cap > 0  # only where closings are
+                deferred = np.where(holds, past_cap, deferred)
+                timing.deferred_share = np.where(
+                    holds, past_cap / np.where(holds, closings, 1.0), timing.deferred_share
                 )
-                if past_cap is not None:
-                    holds = past_cap > 0  # only where closings are
-                    deferred = np.where(holds, past_cap, deferred)
-                    deferred_share = np.where(
-                        holds, past_cap / np.where(holds, closings, 1.0), deferred_share
-                    )
-            self.pipeline -= pulled
-            self.held += deferred
-            booked = closings - deferred + pulled * (1.0 - discount) + stuff
-            self.recorder.timing(pulled, deferred, pulled * discount)
-            if window.closing and b.stuffing_capacity_weeks > 0:
-                if window.last:
-                    self.returns_next += b.stuffing_return_rate * stuff
-                    self.overhang += (1.0 - b.stuffing_return_rate) * stuff
-                else:
-                    # Inside the period, stock loaded at a window's end comes back against
-                    # the next window's orders, returned or displacing them (_stuffing).
-                    self.overhang += stuff
-                self.recorder.stuffing(stuff)
+        self.pipeline -= pulled
+        self.held += deferred
+        booked = closings - deferred + pulled * (1.0 - discount) + stuff
+        self.recorder.timing(pulled, deferred, pulled * discount)
+        if window.closing and b.stuffing_capacity_weeks > 0:
+            if window.last:
+                self.returns_next += b.stuffing_return_rate * stuff
+                self.overhang += (1.0 - b.stuffing_return_rate) * stuff
+            else:
+                # Inside the period, stock loaded at a window's end comes back against
+                # the next window's orders, returned or displacing them (_stuffing).
+                self.overhang += stuff
+            self.recorder.stuffing(stuff)
+        return booked
 
+    def _tally_week(
+        self, view: _WeekView, timing: _Timing, closed: _Closings, booked: FloatArray
+    ) -> None:
+        """Add the week's booked revenue, deals, new logos, co-selling and SPIFF revenue to the
+        period's tally, and record the week (moved deals on the period's last business days)."""
+        p, deal_size = self.partners, closed.deal_size
         deals = booked / deal_size
-        if quick is not None:
+        if closed.quick is not None:
             # Quick deals are smaller: the same revenue in more deals.
-            assert quick_size is not None
-            deals = deals + quick * (1.0 / quick_size - 1.0 / deal_size)
-            self.recorder.quick_deals(quick)
+            assert closed.quick_size is not None
+            deals = deals + closed.quick * (1.0 / closed.quick_size - 1.0 / deal_size)
+            self.recorder.quick_deals(closed.quick)
         self.revenue += booked
         self.deals += deals
         self.new_logos += deals * p.new_logo_share
@@ -665,24 +795,27 @@ class Simulation:
         self.effort_sum += self.effort
         if self.cp.bonus_weeks:
             self.week_revenue[..., self._week_in_period] = booked
+        week = view.week
         in_window = self._spiff_window(week)
         spiff_revenue = booked[..., None] * self.product_share * in_window
         self.spiff_revenue += spiff_revenue
         self.spiff_deals += spiff_revenue / deal_size[..., None]
         self._duplicates(deals, booked, spiff_revenue, deal_size, in_window)
         week_booked, week_deals, moved = booked, deals, None
-        if moving:
+        if view.moving:
             # Deals moved into the period (or a bonus window) close on its last business days
             # (engine.days).
-            moved = pulled * (1.0 - discount) + stuff
+            moved = timing.pulled * (1.0 - timing.discount) + timing.stuff
             to_revenue, to_deals, moved = self.period_end.close(
-                moved, moved / deal_size, window.closing
+                moved, moved / deal_size, view.window.closing
             )
             week_booked, week_deals = booked + to_revenue, deals + to_deals
         self.recorder.week(week, week_booked, week_deals)
         if self.recorder.dates(week):
-            kept = 1.0 - deferred_share if moving else None
-            self._date_closings(week, natural, released, closings, kept, moved, n_deals)
+            kept = 1.0 - timing.deferred_share if view.moving else None
+            self._date_closings(
+                week, closed.natural, closed.released, closed.closings, kept, moved, closed.n_deals
+            )
 
     def _window_bonus(
         self, window: window_outlook.WindowWeek, closing_rate: FloatArray, typical: FloatArray
