@@ -273,7 +273,7 @@ class Recorder:
         pp["loyalty_mean"][:, period] = np.where(active, sim.loyalty, 0).sum(axis=1) / n_active
         pp["active_share"][:, period] = active.sum(axis=1) / np.maximum(self.initial, 1)
         weeks = sim.calendar.weeks_per_period
-        effort = sim.effort_sum / weeks
+        effort = sim.tally.effort_sum / weeks
         pp["effort_mean"][:, period] = np.where(active, effort, 0).sum(axis=1) / n_active
         kept = 1.0 if sim.demand_kept is None else sim.demand_kept
         pp["demand_kept_mean"][:, period] = np.where(active, kept, 0).sum(axis=1) / n_active

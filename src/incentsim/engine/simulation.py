@@ -25,8 +25,10 @@ import simpy
 from numpy.typing import NDArray
 
 from incentsim.engine import allocator, days, decisions, satisfaction, tournament, window_outlook
+from incentsim.engine.audit_pool import AuditPool
 from incentsim.engine.horizon_outlook import HorizonOutlook, horizon_outlook
 from incentsim.engine.recorder import Recorder
+from incentsim.engine.tally import PeriodTally
 from incentsim.engine.versions import ProgramInForce
 from incentsim.market.demand import MarketPath, market_path
 from incentsim.population.sample import Partners, build_partners
@@ -314,10 +316,7 @@ class Simulation:
         self.pstate = initial_state(self.cp, self.group)
         self.ledger = open_ledger(self.cp.budget, shape)
         self.accruals = Accruals.empty(shape)
-        self.unaudited_co_sell = np.zeros(shape)
-        self.unaudited_spiff_revenue = np.zeros((*shape, self.n_spiffs))
-        self.unaudited_spiff_deals = np.zeros((*shape, self.n_spiffs))
-        self.unaudited_duplicates = np.zeros(shape)
+        self.audit_pool = AuditPool.empty(shape, self.n_spiffs)
         self._reset_period()
         # The calendar's position and what partners carry from week to week.
         self._period = 0
@@ -364,17 +363,8 @@ class Simulation:
 
     def _reset_period(self) -> None:
         shape = self.group.shape
-        n_spiffs = self.n_spiffs
-        self.revenue = np.zeros(shape)
-        self.deals = np.zeros(shape)
-        self.new_logos = np.zeros(shape)
-        self.co_sell_revenue = np.zeros(shape)
-        self.spiff_revenue = np.zeros((*shape, n_spiffs))
-        self.spiff_deals = np.zeros((*shape, n_spiffs))
-        self.effort_sum = np.zeros(shape)
-        # revenue by week of the period, for the bonuses on windows inside it
-        self.week_revenue = np.zeros(
-            (*shape, self.calendar.weeks_per_period if self.cp.bonus_weeks else 0)
+        self.tally = PeriodTally.empty(
+            shape, self.n_spiffs, self.calendar.weeks_per_period if self.cp.bonus_weeks else 0
         )
         self.returns = self.returns_next
         self.returns_next = np.zeros(shape)
@@ -471,7 +461,7 @@ class Simulation:
         weeks_done = max(self._week_in_period, 1)
         wpp = self.calendar.weeks_per_period
         outlook = decisions.Outlook(
-            new_logos=self.new_logos * wpp / weeks_done,
+            new_logos=self.tally.new_logos * wpp / weeks_done,
             certified_staff=self.partners.certified_staff,
             csat=self._csat(),
             tier_values=self._tier_values,
@@ -531,7 +521,7 @@ class Simulation:
         the weeks before this one; at the start of a period, the current effort).
         """
         weeks_done = self._week_in_period if weeks_done is None else weeks_done
-        effort = self.effort_sum / weeks_done if weeks_done else self.effort
+        effort = self.tally.effort_sum / weeks_done if weeks_done else self.effort
         return satisfaction.worn_satisfaction(self.partners.csat, self.csat_pressure, effort)
 
     def _week(self, week: int) -> None:
@@ -571,7 +561,7 @@ class Simulation:
         closing_rate = self.pipeline / cycle * supply
         # Deals deferred at a bonus window's end inside the period come back in the next window.
         carried = self.held if window.opening or not window.last else 0.0
-        expected = self.revenue + carried + closing_rate * weeks_left
+        expected = self.tally.revenue + carried + closing_rate * weeks_left
         typical = np.maximum(potential * wpp, 1.0)
         spread = np.maximum(
             self.noise * np.sqrt(weeks_left / wpp) * np.maximum(expected, typical),
@@ -788,18 +778,18 @@ class Simulation:
             assert closed.quick_size is not None
             deals = deals + closed.quick * (1.0 / closed.quick_size - 1.0 / deal_size)
             self.recorder.quick_deals(closed.quick)
-        self.revenue += booked
-        self.deals += deals
-        self.new_logos += deals * p.new_logo_share
-        self.co_sell_revenue += booked * p.co_sell_share
-        self.effort_sum += self.effort
+        self.tally.revenue += booked
+        self.tally.deals += deals
+        self.tally.new_logos += deals * p.new_logo_share
+        self.tally.co_sell_revenue += booked * p.co_sell_share
+        self.tally.effort_sum += self.effort
         if self.cp.bonus_weeks:
-            self.week_revenue[..., self._week_in_period] = booked
+            self.tally.week_revenue[..., self._week_in_period] = booked
         week = view.week
         in_window = self._spiff_window(week)
         spiff_revenue = booked[..., None] * self.product_share * in_window
-        self.spiff_revenue += spiff_revenue
-        self.spiff_deals += spiff_revenue / deal_size[..., None]
+        self.tally.spiff_revenue += spiff_revenue
+        self.tally.spiff_deals += spiff_revenue / deal_size[..., None]
         self._duplicates(deals, booked, spiff_revenue, deal_size, in_window)
         week_booked, week_deals, moved = booked, deals, None
         if view.moving:
@@ -828,7 +818,7 @@ class Simulation:
         games, like next period's rates; the last window's next is next period's first, priced
         at the version of the program partners know of)."""
         b, wpp, hw = self.behaviour, self.calendar.weeks_per_period, self.cp.bonus_weeks
-        so_far = self.week_revenue[..., window.start : self._week_in_period].sum(axis=-1)
+        so_far = self.tally.week_revenue[..., window.start : self._week_in_period].sum(axis=-1)
         carried = self.held if window.opening else 0.0
         expected = so_far + carried + closing_rate * window.weeks_left
         spread = window_outlook.window_spread(
@@ -913,7 +903,7 @@ class Simulation:
         deferred earns next period, and the weight on it.
         """
         cp, pstate, group = self.cp, self.pstate, self.group
-        settled = self.revenue + moved_in
+        settled = self.tally.revenue + moved_in
         rest = closing_rate * (weeks_left - 1)
 
         def priced(extra: FloatArray | float) -> decisions.Price:
@@ -1151,13 +1141,10 @@ class Simulation:
         co_sell = booked * self.partners.co_sell_share * co_share
         spiff_claimed = spiff_revenue * spiff_share
         spiff_deals = spiff_revenue / deal_size[..., None] * spiff_share
-        self.co_sell_revenue += co_sell
-        self.spiff_revenue += spiff_claimed
-        self.spiff_deals += spiff_deals
-        self.unaudited_co_sell += co_sell
-        self.unaudited_spiff_revenue += spiff_claimed
-        self.unaudited_spiff_deals += spiff_deals
-        self.unaudited_duplicates += submitted * missed
+        self.tally.co_sell_revenue += co_sell
+        self.tally.spiff_revenue += spiff_claimed
+        self.tally.spiff_deals += spiff_deals
+        self.audit_pool.add(co_sell, spiff_claimed, spiff_deals, submitted * missed)
         self.recorder.duplicates(submitted, submitted * caught)
 
     # ----------------------------------------------------------------------------------------
@@ -1168,17 +1155,9 @@ class Simulation:
         cp, g = self.cp, self.group
         audited = self.audit_rng.random(g.shape) < cp.audit_rate[g]
         detected = audited & (self.audit_rng.random(g.shape) < cp.audit_detection[g])
-        co_sell = np.where(detected, self.unaudited_co_sell, 0.0)
-        spiff_revenue = np.where(detected[..., None], self.unaudited_spiff_revenue, 0.0)
-        spiff_deals = np.where(detected[..., None], self.unaudited_spiff_deals, 0.0)
-        self.recorder.audit(np.where(detected, self.unaudited_duplicates, 0.0))
-        self.unaudited_co_sell = np.where(audited, 0.0, self.unaudited_co_sell)
-        self.unaudited_duplicates = np.where(audited, 0.0, self.unaudited_duplicates)
-        self.unaudited_spiff_revenue = np.where(
-            audited[..., None], 0.0, self.unaudited_spiff_revenue
-        )
-        self.unaudited_spiff_deals = np.where(audited[..., None], 0.0, self.unaudited_spiff_deals)
-        return co_sell, spiff_revenue, spiff_deals
+        found = self.audit_pool.sweep(audited, detected)
+        self.recorder.audit(found.duplicates)
+        return found.co_sell, found.spiff_revenue, found.spiff_deals
 
     def _co_delivery(self) -> FloatArray:
         """Share of delivery on co-sold deals each partner did itself this period (see
@@ -1235,20 +1214,20 @@ class Simulation:
             self.recorder.benefits(self._benefit_cost())
         claims = self._mdf_claims()
         metrics = PeriodMetrics(
-            revenue=self.revenue,
+            revenue=self.tally.revenue,
             returns=self.returns,
-            new_logos=self.new_logos,
+            new_logos=self.tally.new_logos,
             certified_staff=np.asarray(self.partners.certified_staff, dtype=np.float64),
             csat=self._csat(cal.weeks_per_period),
-            co_sell_revenue=self.co_sell_revenue,
+            co_sell_revenue=self.tally.co_sell_revenue,
             co_delivery=self._co_delivery(),
-            spiff_revenue=self.spiff_revenue,
-            spiff_deals=self.spiff_deals,
+            spiff_revenue=self.tally.spiff_revenue,
+            spiff_deals=self.tally.spiff_deals,
             mdf_claims=claims,
             audited_co_sell_revenue=co_audit,
             audited_spiff_revenue=spiff_rev_audit,
             audited_spiff_deals=spiff_deals_audit,
-            week_revenue=self.week_revenue,
+            week_revenue=self.tally.week_revenue,
         )
         self.pstate, assessment = assess_period(
             self.cp, self.pstate, self.group, metrics, cal.periods_per_year
@@ -1281,7 +1260,7 @@ class Simulation:
             period,
             accrued,
             front,
-            self.revenue,
+            self.tally.revenue,
             budget_scale=None if self.in_force is None else self.in_force.budget_scale,
         )
         if settlement.run is not None:
@@ -1409,7 +1388,7 @@ class Simulation:
         wait beyond the norm. Paying less often or later lengthens the wait for what was
         earned, so it never raises loyalty."""
         b, p, cal = self.behaviour, self.partners, self.calendar
-        revenue = self.revenue
+        revenue = self.tally.revenue
         settles = self.schedule.settlement_period(period)[self.group]
         wait = ((settles - period) * cal.weeks_per_period + self.delay).astype(np.float64)
         back, front_paid = from_cents(accrued - front), from_cents(front)
