@@ -1,8 +1,9 @@
 """A finished block frees its memory as soon as it is dropped, without the cyclic collector.
 
-The simulation owns its recorder; were the recorder to hold the simulation strongly, the pair
-would form a reference cycle and every finished block's arrays would stay alive until Python's
-cyclic garbage collector ran, so that a long Monte Carlo run's memory grew with replications.
+The simulation owns its recorder; were the recorder to hold the simulation, the pair would form
+a reference cycle and every finished block's arrays would stay alive until Python's cyclic
+garbage collector ran, so that a long Monte Carlo run's memory grew with replications. The
+recorder is handed what it records (the partner state, the tally, the ledger) instead.
 """
 
 from __future__ import annotations

@@ -139,13 +139,13 @@ def test_remediation_support_is_per_group_and_lifts_win_rate() -> None:
     partners, market = draw_partners_and_market(scenario, population_seed, market_seed, 2)
     sim = Simulation(scenario, partners, market, np.random.default_rng(partner_seed))
     sim._period = 0
-    sim._in_remediation = np.ones(sim.group.shape, dtype=np.bool_)
+    sim.state.in_remediation = np.ones(sim.group.shape, dtype=np.bool_)
     uplifts = sim._period_uplifts()
     reseller = partners.segment == partners.segment_names.index("reseller")
     np.testing.assert_allclose(uplifts.remediation, np.where(reseller, 1.6, 1.1))
     win_points = np.where(reseller, 0.1, 0.05)
     np.testing.assert_allclose(uplifts.win, 1.0 + win_points / np.maximum(partners.win_rate, 0.05))
-    sim._in_remediation = np.zeros(sim.group.shape, dtype=np.bool_)
+    sim.state.in_remediation = np.zeros(sim.group.shape, dtype=np.bool_)
     assert (sim._period_uplifts().remediation == 1.0).all()
 
 

@@ -17,24 +17,50 @@ The money outcomes obey the ledger's identities summed over the run (checked by 
 
 from __future__ import annotations
 
-import weakref
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from incentsim.calendar.model import Calendar
 from incentsim.engine.days import BUSINESS_DAYS
 from incentsim.engine.decisions import share_of_wallet
+from incentsim.engine.partner_state import PartnerState
+from incentsim.engine.tally import PeriodTally
 from incentsim.engine.tier_flow import TierFlows
-from incentsim.program.ledger import PayoutRun
+from incentsim.market.spec import Market
+from incentsim.population.behaviour import Behaviour
+from incentsim.population.sample import Partners
+from incentsim.program.compiled import CompiledProgram
+from incentsim.program.ledger import Ledger, PayoutRun
 from incentsim.program.rules import COMPONENTS, Assessment, PeriodMetrics
 from incentsim.quantities import from_cents
 
-if TYPE_CHECKING:
-    from incentsim.engine.simulation import BlockResult, Simulation
-
 FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class BlockResult:
+    """What one block of replications produced.
+
+    Attributes
+    ----------
+    outcomes
+        One value per replication for each outcome, arrays ``(reps,)``.
+    trajectories
+        One value per replication and period, arrays ``(reps, periods)``; ``weekly_revenue`` is
+        ``(reps, weeks)``.
+    panel
+        Per replication, partner and period rows when asked for, else ``None``.
+    events
+        Calendar events (shock start/end, payout runs) with the replications they touched.
+    """
+
+    outcomes: dict[str, FloatArray]
+    trajectories: dict[str, FloatArray]
+    panel: pd.DataFrame | None
+    events: list[dict[str, object]]
 
 
 def gini(values: FloatArray, mask: NDArray[np.bool_]) -> FloatArray:
@@ -113,22 +139,45 @@ def smallest_half_earning(
 
 
 class Recorder:
-    """Accumulates a block's history as the calendar runs.
+    """Accumulates a block's history as the calendar runs, from what the simulation passes it.
 
-    The recorder holds its simulation through a weak proxy: the simulation owns the recorder,
-    and a strong reference back would make a cycle that keeps every finished block's arrays
-    alive until Python's cyclic collector happens to run (memory growing with replications).
+    The recorder holds the block's fixed terms (calendar, program, partners, behaviour,
+    market) and never the simulation, so a finished block is freed as soon as it is dropped,
+    without waiting for Python's cyclic collector (memory flat in replications).
+
+    Parameters
+    ----------
+    calendar, program, partners, behaviour, market
+        The block's calendar, compiled program, partner population, behaviour constants and
+        market terms.
+    state
+        The partners' state at the horizon's start.
+    panel
+        Whether to keep per-partner per-period rows.
     """
 
-    def __init__(self, sim: Simulation, panel: bool) -> None:
-        self.sim = weakref.proxy(sim)
-        reps, n = sim.group.shape
-        periods = sim.calendar.horizon_periods
+    def __init__(
+        self,
+        calendar: Calendar,
+        program: CompiledProgram,
+        partners: Partners,
+        behaviour: Behaviour,
+        market: Market,
+        state: PartnerState,
+        panel: bool,
+    ) -> None:
+        self.calendar = calendar
+        self.program = program
+        self.partners = partners
+        self.behaviour = behaviour
+        self.market = market
+        reps, n = partners.group.shape
+        periods = calendar.horizon_periods
         self.keep_panel = panel
         self.panel_frames: list[pd.DataFrame] = []
         self.events: list[dict[str, object]] = []
-        self.weekly_revenue = np.zeros((reps, sim.calendar.horizon_weeks))
-        self.weekly_deals = np.zeros((reps, sim.calendar.horizon_weeks))
+        self.weekly_revenue = np.zeros((reps, calendar.horizon_weeks))
+        self.weekly_deals = np.zeros((reps, calendar.horizon_weeks))
         self.per_period = {
             name: np.zeros((reps, periods))
             for name in (
@@ -144,7 +193,7 @@ class Recorder:
                 "cut",
             )
         }
-        self.tier_share = np.zeros((reps, periods, sim.cp.n_tiers + 1))
+        self.tier_share = np.zeros((reps, periods, program.n_tiers + 1))
         self.components = {c: np.zeros(reps) for c in COMPONENTS}
         self.totals = {
             name: np.zeros(reps)
@@ -184,12 +233,12 @@ class Recorder:
         self.reserve_end = np.zeros(reps)
         self.last_period_revenue = np.zeros((reps, n))
         self.churned = np.zeros(reps)
-        self.initial = sim.joined.sum(axis=1).astype(np.float64)
-        self.tier_flows = TierFlows(sim.joined, sim.cp.n_tiers, periods)
+        self.initial = state.joined.sum(axis=1).astype(np.float64)
+        self.tier_flows = TierFlows(state.joined, program.n_tiers, periods)
         self.last_day_revenue = np.zeros(reps)  # booked on periods' last business days
         self.partner_weeks: dict[str, FloatArray] | None = None
         self.partner_days: NDArray[np.float32] | None = None
-        self.partner_periods: list[dict[str, FloatArray]] = []
+        self.partner_periods: list[dict[str, NDArray[np.float64] | NDArray[np.bool_]]] = []
 
     def keep_partner_history(self) -> None:
         """Also keep each partner's booked revenue and deals per week and its period metrics
@@ -197,8 +246,7 @@ class Recorder:
         on each business day (``partner_days``, :mod:`incentsim.engine.days`), for writing a
         synthetic history: about ``36 * R * N * weeks`` bytes more. Nothing simulated
         changes."""
-        sim = self.sim
-        shape = (*sim.group.shape, sim.calendar.horizon_weeks)
+        shape = (*self.partners.group.shape, self.calendar.horizon_weeks)
         self.partner_weeks = {"revenue": np.zeros(shape), "deals": np.zeros(shape)}
         self.partner_days = np.zeros((*shape, BUSINESS_DAYS), dtype=np.float32)
 
@@ -216,12 +264,12 @@ class Recorder:
     def dates(self, week: int) -> bool:
         """Whether ``week``'s closings need dating: a period's last week, or every week when
         the partner history is kept."""
-        last = (week + 1) % self.sim.calendar.weeks_per_period == 0
+        last = (week + 1) % self.calendar.weeks_per_period == 0
         return last or self.partner_days is not None
 
     def days(self, week: int, by_day: FloatArray) -> None:
         """Record a week's booked revenue by business day, ``(R, N, 5)``."""
-        if (week + 1) % self.sim.calendar.weeks_per_period == 0:
+        if (week + 1) % self.calendar.weeks_per_period == 0:
             self.last_day_revenue += by_day[..., -1].sum(axis=1)
         if self.partner_days is not None:
             total = by_day.sum(axis=-1, keepdims=True)
@@ -257,28 +305,31 @@ class Recorder:
     def close(
         self,
         period: int,
+        state: PartnerState,
+        tally: PeriodTally,
         metrics: PeriodMetrics,
         assessment: Assessment,
         accrued: NDArray[np.int64],
     ) -> None:
-        """Record a period close."""
-        sim = self.sim
-        active = sim.active
+        """Record a period close: the partners' ``state`` and the period's ``tally`` as the
+        close found them, its ``metrics``, the rules engine's ``assessment`` and what was
+        ``accrued`` (cents)."""
+        active = state.active
         n_active = np.maximum(active.sum(axis=1), 1)
-        joined = sim.joined
+        joined = state.joined
         pp = self.per_period
         pp["revenue"][:, period] = metrics.revenue.sum(axis=1)
         pp["returns"][:, period] = metrics.returns.sum(axis=1)
         pp["cost"][:, period] = from_cents(accrued.sum(axis=1, dtype=np.float64))
-        pp["loyalty_mean"][:, period] = np.where(active, sim.loyalty, 0).sum(axis=1) / n_active
+        pp["loyalty_mean"][:, period] = np.where(active, state.loyalty, 0).sum(axis=1) / n_active
         pp["active_share"][:, period] = active.sum(axis=1) / np.maximum(self.initial, 1)
-        weeks = sim.calendar.weeks_per_period
-        effort = sim.tally.effort_sum / weeks
+        weeks = self.calendar.weeks_per_period
+        effort = tally.effort_sum / weeks
         pp["effort_mean"][:, period] = np.where(active, effort, 0).sum(axis=1) / n_active
-        kept = 1.0 if sim.demand_kept is None else sim.demand_kept
+        kept = 1.0 if state.demand_kept is None else state.demand_kept
         pp["demand_kept_mean"][:, period] = np.where(active, kept, 0).sum(axis=1) / n_active
         tiers = np.where(active, assessment.tier + 1, -1)
-        for t in range(sim.cp.n_tiers + 1):
+        for t in range(self.program.n_tiers + 1):
             self.tier_share[:, period, t] = (tiers == t).sum(axis=1) / n_active
         self.tier_flows.record(period, active, assessment.tier, assessment.previous_tier)
         for name in COMPONENTS:
@@ -299,7 +350,7 @@ class Recorder:
         self.partner_revenue += metrics.revenue
         self.last_period_revenue = np.where(active, metrics.revenue - metrics.returns, 0.0)
         if self.keep_panel:
-            self._panel_rows(period, metrics, assessment, accrued, effort)
+            self._panel_rows(period, state, metrics, assessment, accrued, effort)
         if self.partner_weeks is not None:
             self.partner_periods.append(
                 {
@@ -326,24 +377,25 @@ class Recorder:
     def _panel_rows(
         self,
         period: int,
+        state: PartnerState,
         metrics: PeriodMetrics,
         assessment: Assessment,
         accrued: NDArray[np.int64],
         effort: FloatArray,
     ) -> None:
-        sim = self.sim
-        reps, n = sim.group.shape
-        rows = sim.joined.ravel()
+        p = self.partners
+        reps, n = p.group.shape
+        rows = state.joined.ravel()
         rep = np.repeat(np.arange(reps), n)
-        names = np.array(("unqualified", *sim.cp.tier_names))
+        names = np.array(("unqualified", *self.program.tier_names))
         frame = pd.DataFrame(
             {
                 "rep": rep,
-                "partner_id": np.tile(sim.partners.partner_id, reps),
-                "segment": np.array(sim.partners.segment_names)[sim.partners.segment.ravel()],
-                "region": np.array(sim.partners.region_names)[sim.partners.region.ravel()],
+                "partner_id": np.tile(p.partner_id, reps),
+                "segment": np.array(p.segment_names)[p.segment.ravel()],
+                "region": np.array(p.region_names)[p.region.ravel()],
                 "period": period,
-                "active": sim.active.ravel(),
+                "active": state.active.ravel(),
                 "revenue": metrics.revenue.ravel(),
                 "returns": metrics.returns.ravel(),
                 "tier": names[assessment.tier.ravel() + 1],
@@ -355,7 +407,7 @@ class Recorder:
                 "deferred": self.partner_deferred.ravel(),
                 "stuffed": self.partner_stuffed.ravel(),
                 "effort": effort.ravel(),
-                "loyalty": sim.loyalty.ravel(),
+                "loyalty": state.loyalty.ravel(),
                 "csat": metrics.csat.ravel(),
             }
         )
@@ -374,7 +426,6 @@ class Recorder:
         """Record the payout run of period ``period``'s close and when its money reaches
         partners: ``payments`` splits what the run paid (``(R, N)`` cents) by the week it is
         received (per replication)."""
-        sim = self.sim
         paid = from_cents(run.paid.sum(axis=1))
         self.partner_paid += from_cents(run.paid)
         self.per_period["paid"][:, period] += paid
@@ -384,20 +435,20 @@ class Recorder:
         self.totals["cut"] += from_cents(run.cut.sum(axis=1))
         self.totals["overrun_funding"] += from_cents(run.overrun)
         self.totals["returned_to_vendor"] += from_cents(run.returned)
-        rate = sim.scenario.market.discount_rate_per_year
+        rate = self.market.discount_rate_per_year
         for amount, week in payments:
             received = from_cents(amount.sum(axis=1))
             self.totals["npv_payouts"] += received * (1.0 + rate) ** (-week / 52.0)
         self.reserve_min = np.minimum(self.reserve_min, from_cents(run.reserve_after))
         self.reserve_end = from_cents(run.reserve_after)
 
-    def benefits(self, cost: FloatArray) -> None:
-        """Record what the benefits partners held in a period cost the vendor (at its close)."""
-        sim = self.sim
+    def benefits(self, cost: FloatArray, week: float) -> None:
+        """Record what the benefits partners held in a period cost the vendor, at its close in
+        ``week``."""
         total = cost.sum(axis=1)
         self.totals["benefits"] += total
-        rate = sim.scenario.market.discount_rate_per_year
-        self.totals["npv_benefits"] += total * (1.0 + rate) ** (-sim.env.now / 52.0)
+        rate = self.market.discount_rate_per_year
+        self.totals["npv_benefits"] += total * (1.0 + rate) ** (-week / 52.0)
 
     def event(self, kind: str, week: float, reps: NDArray[np.bool_], **details: object) -> None:
         """Log a calendar event touching replications ``reps``."""
@@ -407,14 +458,11 @@ class Recorder:
 
     # -- results -----------------------------------------------------------------------------
 
-    def result(self) -> BlockResult:
-        """The block's outcomes, trajectories, panel and events."""
-        # circular: engine.simulation imports the recorder
-        from incentsim.engine.simulation import BlockResult
-
-        sim = self.sim
-        market = sim.scenario.market
-        cal = sim.calendar
+    def result(self, state: PartnerState, ledger: Ledger) -> BlockResult:
+        """The block's outcomes, trajectories, panel and events, from the partners' ``state``
+        and the ``ledger`` at the horizon's end."""
+        market = self.market
+        cal = self.calendar
         tot = self.totals
         revenue_gross = self.per_period["revenue"].sum(axis=1)
         returns = self.per_period["returns"].sum(axis=1)
@@ -425,10 +473,12 @@ class Recorder:
         # count in what the program costs.
         payout_cost = earned - clawbacks
         incentive_cost = payout_cost + tot["benefits"]
-        owed = from_cents(np.maximum(sim.ledger.owed, 0).sum(axis=1))
-        receivable = from_cents(-np.minimum(sim.ledger.owed, 0).sum(axis=1))
-        budget = sim.cp.budget.per_period
-        budget_total = np.full(sim.reps, np.inf if budget is None else budget * cal.horizon_periods)
+        owed = from_cents(np.maximum(ledger.owed, 0).sum(axis=1))
+        receivable = from_cents(-np.minimum(ledger.owed, 0).sum(axis=1))
+        budget = self.program.budget.per_period
+        budget_total = np.full(
+            len(owed), np.inf if budget is None else budget * cal.horizon_periods
+        )
         weeks = np.arange(cal.horizon_weeks)
         discount = (1.0 + market.discount_rate_per_year) ** (-weeks / 52.0)
         weekly_net = self.weekly_revenue.copy()
@@ -445,13 +495,13 @@ class Recorder:
             - tot["npv_payouts"]
             - tot["npv_benefits"]
         )
-        ever = sim.joined
-        initial = sim.partners.active_from_period == 0
-        final_active = sim.active
-        loyalty_end = np.where(final_active, sim.loyalty, 0).sum(1) / np.maximum(
+        ever = state.joined
+        initial = self.partners.active_from_period == 0
+        final_active = state.active
+        loyalty_end = np.where(final_active, state.loyalty, 0).sum(1) / np.maximum(
             final_active.sum(1), 1
         )
-        by_capacity = quartile_shares(self.partner_paid, sim.partners.capacity, ever)
+        by_capacity = quartile_shares(self.partner_paid, self.partners.capacity, ever)
         outcomes = {
             "revenue_gross": revenue_gross,
             "returns": returns,
@@ -485,7 +535,7 @@ class Recorder:
             "churned": self.churned,
             "recruited": (ever & ~initial).sum(1).astype(np.float64),
             "loyalty_mean": loyalty_end,
-            "share_of_wallet": share_of_wallet(sim.behaviour, loyalty_end),
+            "share_of_wallet": share_of_wallet(self.behaviour, loyalty_end),
             "pulled_forward": tot["pulled_forward"],
             "deferred": tot["deferred"],
             "discount_cost": tot["discount_cost"],
@@ -519,9 +569,9 @@ class Recorder:
             "mdf_expired": tot["mdf_expired"],
         }
         trajectories = dict(self.per_period)
-        for t, name in enumerate(("unqualified", *sim.cp.tier_names)):
+        for t, name in enumerate(("unqualified", *self.program.tier_names)):
             trajectories[f"tier_share/{name}"] = self.tier_share[:, :, t]
-        trajectories.update(self.tier_flows.trajectories(sim.cp.tier_names))
+        trajectories.update(self.tier_flows.trajectories(self.program.tier_names))
         trajectories["weekly_revenue"] = self.weekly_revenue
         trajectories["weekly_deals"] = self.weekly_deals
         panel = pd.concat(self.panel_frames, ignore_index=True) if self.keep_panel else None

@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import simpy
 from numpy.typing import NDArray
 
 from incentsim.engine import allocator, days, decisions, satisfaction, tournament, window_outlook
 from incentsim.engine.audit_pool import AuditPool
 from incentsim.engine.horizon_outlook import HorizonOutlook, horizon_outlook
-from incentsim.engine.recorder import Recorder
+from incentsim.engine.partner_state import PartnerState
+from incentsim.engine.recorder import BlockResult, Recorder
 from incentsim.engine.tally import PeriodTally
 from incentsim.engine.versions import ProgramInForce
 from incentsim.market.demand import MarketPath, market_path
@@ -55,29 +55,6 @@ from incentsim.scenario.model import Scenario
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-
-
-@dataclass(frozen=True)
-class BlockResult:
-    """What one block of replications produced.
-
-    Attributes
-    ----------
-    outcomes
-        One value per replication for each outcome, arrays ``(reps,)``.
-    trajectories
-        One value per replication and period, arrays ``(reps, periods)``; ``weekly_revenue`` is
-        ``(reps, weeks)``.
-    panel
-        Per replication, partner and period rows when asked for, else ``None``.
-    events
-        Calendar events (shock start/end, payout runs) with the replications they touched.
-    """
-
-    outcomes: dict[str, FloatArray]
-    trajectories: dict[str, FloatArray]
-    panel: pd.DataFrame | None
-    events: list[dict[str, object]]
 
 
 @dataclass(frozen=True)
@@ -263,11 +240,6 @@ class Simulation:
         self.csat_pressure = satisfaction.satisfaction_pressure(
             self.behaviour, self.cp.csat_guarded[self.group]
         )
-        # Share of its normal repeat and renewal demand each partner keeps (satisfaction's
-        # consequence, moved at each close; None while the link is off).
-        self.demand_kept: FloatArray | None = (
-            np.ones(shape) if self.behaviour.satisfaction_demand_effect > 0 else None
-        )
         # Duplicate registrations pay only where a deal can earn a co-sell or SPIFF bonus.
         self.bonus_per_deal = any(
             bool((table > 0).any())
@@ -290,29 +262,10 @@ class Simulation:
         within = np.minimum(terms.registration_protection_days / cycle_days, 1.0)
         self.registration_catch = terms.registration_detection * within
 
-        joined = partners.active_from_period == 0
-        self.joined = joined.copy()
-        self.active = joined.copy()
-        self.join_period = np.where(joined, 0, -1)
-        self.left_period = np.full(shape, -1)
-        self.loyalty = np.where(joined, partners.initial_loyalty, 0.0)
-        self.trust = np.ones(shape)  # trust in the vendor's process, 1 until it is let down
+        self.state = PartnerState.opening(partners, self.behaviour)
         self.loyalty_step = decisions.per_period(
             self.behaviour.loyalty_speed, self.calendar.weeks_per_period
         )
-        self.effort = np.ones(shape)
-        self.pipeline = np.where(
-            joined,
-            partners.capacity
-            * decisions.share_of_wallet(self.behaviour, self.loyalty)
-            * partners.deal_cycle_weeks,
-            0.0,
-        )
-        self.held = np.zeros(shape)  # deferred closings released at the next period start
-        self.period_end = days.PeriodEndClosings(shape)  # moved deals closing at its end
-        self.overhang = np.zeros(shape)  # stuffed inventory displacing next period's orders
-        self.returns_next = np.zeros(shape)
-        self.mdf_boost = np.zeros(shape)  # weekly pipeline from MDF campaigns
         self.pstate = initial_state(self.cp, self.group)
         self.ledger = open_ledger(self.cp.budget, shape)
         self.accruals = Accruals.empty(shape)
@@ -331,10 +284,17 @@ class Simulation:
             self.cp.benefit_win_rate_uplift.any() or self.cp.benefit_deal_size_uplift.any()
         )
         self._tier_values = self._tier_values_now()
-        self._in_remediation = np.zeros(shape, dtype=np.bool_)
         self._uplifts = self._period_uplifts()
         self._horizons = self._horizon_outlook()
-        self.recorder = Recorder(self, panel=panel)
+        self.recorder = Recorder(
+            self.calendar,
+            self.cp,
+            partners,
+            self.behaviour,
+            scenario.market,
+            self.state,
+            panel=panel,
+        )
 
     # ----------------------------------------------------------------------------------------
     # set-up helpers
@@ -366,8 +326,8 @@ class Simulation:
         self.tally = PeriodTally.empty(
             shape, self.n_spiffs, self.calendar.weeks_per_period if self.cp.bonus_weeks else 0
         )
-        self.returns = self.returns_next
-        self.returns_next = np.zeros(shape)
+        self.state.returns = self.state.returns_next
+        self.state.returns_next = np.zeros(shape)
 
     def _weekly(self, array: NDArray[Any], week: int) -> FloatArray:
         """A market array ``(R, W, G)`` at ``week``, gathered per partner ``(R, N)``."""
@@ -386,19 +346,23 @@ class Simulation:
         """
         p, terms = self.partners, self.terms
         points = self._tier_value(terms.benefit_win_rate_uplift)
-        if self._in_remediation.any():
-            points = points + np.where(self._in_remediation, terms.remediation_win_rate_uplift, 0.0)
+        if self.state.in_remediation.any():
+            points = points + np.where(
+                self.state.in_remediation, terms.remediation_win_rate_uplift, 0.0
+            )
         win = 1.0 + points / np.maximum(p.win_rate, 0.05)
         size = 1.0 + self._tier_value(terms.benefit_deal_size_uplift)
-        tenure = self._period - self.join_period
+        tenure = self._period - self.state.join_period
         ramp_periods = self.scenario.population.recruitment.ramp_periods
         speed = 1.0 + self._tier_value(terms.benefit_ramp_speedup)
         ramp = np.where(
-            self.join_period > 0,
+            self.state.join_period > 0,
             np.clip((tenure + 1) * speed / (ramp_periods + 1), 0.0, 1.0),
             1.0,
         )
-        remediation = np.where(self._in_remediation, 1.0 + terms.remediation_capacity_uplift, 1.0)
+        remediation = np.where(
+            self.state.in_remediation, 1.0 + terms.remediation_capacity_uplift, 1.0
+        )
         return _PeriodUplifts(win=win, size=size, ramp=ramp, remediation=remediation)
 
     def _spiff_window(self, week: int) -> FloatArray:
@@ -437,14 +401,14 @@ class Simulation:
         """Each partner's weekly sales potential before the week's demand: its capacity, the
         share of it the vendor gets (loyalty), and the period's uplifts; kept while loyalty
         and the uplifts stay the same arrays (both are replaced, never changed in place)."""
-        key = (self.loyalty, self._uplifts)
+        key = (self.state.loyalty, self._uplifts)
         if self._reach_key is None or any(
             a is not b for a, b in zip(key, self._reach_key, strict=True)
         ):
             u = self._uplifts
             self._reach_value = (
                 self.partners.capacity
-                * decisions.share_of_wallet(self.behaviour, self.loyalty)
+                * decisions.share_of_wallet(self.behaviour, self.state.loyalty)
                 * u.win
                 * u.size
                 * u.ramp
@@ -483,7 +447,7 @@ class Simulation:
         )
         if not self.valued_benefits:
             return milestones
-        revenue_next = p.capacity * decisions.share_of_wallet(b, self.loyalty) * wpp
+        revenue_next = p.capacity * decisions.share_of_wallet(b, self.state.loyalty) * wpp
         benefits = decisions.benefit_values(
             b, self.terms, p.win_rate, revenue_next, self.weight, self.next_weight
         )
@@ -497,11 +461,11 @@ class Simulation:
         b, p, u, wpp = self.behaviour, self.partners, self._uplifts, self.calendar.weeks_per_period
         pace = (
             p.capacity
-            * decisions.share_of_wallet(b, self.loyalty)
+            * decisions.share_of_wallet(b, self.state.loyalty)
             * wpp
-            * self.effort
+            * self.state.effort
             * (u.win * u.size * u.ramp * u.remediation)
-            * self.active
+            * self.state.active
         )
         return horizon_outlook(
             b,
@@ -521,7 +485,7 @@ class Simulation:
         the weeks before this one; at the start of a period, the current effort).
         """
         weeks_done = self._week_in_period if weeks_done is None else weeks_done
-        effort = self.tally.effort_sum / weeks_done if weeks_done else self.effort
+        effort = self.tally.effort_sum / weeks_done if weeks_done else self.state.effort
         return satisfaction.worn_satisfaction(self.partners.csat, self.csat_pressure, effort)
 
     def _week(self, week: int) -> None:
@@ -545,7 +509,7 @@ class Simulation:
         self._week_in_period = week % wpp
         weeks_left = wpp - self._week_in_period
         window = window_outlook.window_week(self._week_in_period, wpp, self.cp.bonus_weeks)
-        active = self.active
+        active = self.state.active
         if self._week_in_period == 0:
             if self.in_force is not None:
                 self.cp, self.next_cp = self.in_force.start_period(self, week // wpp)
@@ -553,14 +517,14 @@ class Simulation:
                 self._tier_values = self._tier_values_now()
             self._uplifts = self._period_uplifts()
         potential = self._reach() * self._weekly(self.market.demand, week) * active
-        if self.demand_kept is not None:
-            potential = potential * self.demand_kept
+        if self.state.demand_kept is not None:
+            potential = potential * self.state.demand_kept
         cycle = p.deal_cycle_weeks
         outlook = self._outlook()
         supply = self._weekly(self.market.supply, week)
-        closing_rate = self.pipeline / cycle * supply
+        closing_rate = self.state.pipeline / cycle * supply
         # Deals deferred at a bonus window's end inside the period come back in the next window.
-        carried = self.held if window.opening or not window.last else 0.0
+        carried = self.state.held if window.opening or not window.last else 0.0
         expected = self.tally.revenue + carried + closing_rate * weeks_left
         typical = np.maximum(potential * wpp, 1.0)
         spread = np.maximum(
@@ -621,7 +585,7 @@ class Simulation:
         deals (:func:`decisions.quick_deal_choice`)."""
         b = self.behaviour
         target = decisions.target_effort(b, self.partners.responsiveness, view.reward)
-        self.effort = self.effort + b.effort_adjustment * (target - self.effort)
+        self.state.effort = self.state.effort + b.effort_adjustment * (target - self.state.effort)
         return decisions.quick_deal_choice(
             b,
             view.m_this,
@@ -636,7 +600,7 @@ class Simulation:
         """Timing games in the last weeks of the period, chosen before the week's closings are
         known: pull part of the pipeline in, defer a share of whatever closes this week, load
         stock at a closing (nothing moves outside those weeks)."""
-        b, p, active = self.behaviour, self.partners, self.active
+        b, p, active = self.behaviour, self.partners, self.state.active
         timing = _Timing(self._nothing, self._nothing, self._nothing, self._nothing, None)
         if not view.moving:
             return timing
@@ -656,7 +620,7 @@ class Simulation:
         gap = window.weeks_left
         if gap not in self._pull_reach:
             self._pull_reach[gap] = decisions.pull_reach(b, cycle, gap)
-        pulls = decisions.pull_options(b, self.pipeline, cycle, gap, self._pull_reach[gap])
+        pulls = decisions.pull_options(b, self.state.pipeline, cycle, gap, self._pull_reach[gap])
         pulled, timing.discount, deferred_share, payout_after = decisions.timing_choice(
             b,
             move_price,
@@ -689,18 +653,18 @@ class Simulation:
         """New pipeline, natural closings (random around their mean) limited by supply, small
         quick deals, deals held at a bonus window's end released at the next one's opening, and
         orders met from stock loaded earlier."""
-        b, p, active = self.behaviour, self.partners, self.active
+        b, p, active = self.behaviour, self.partners, self.state.active
         cycle = p.deal_cycle_weeks
-        sold = view.potential * self.effort * view.price
-        self.pipeline += (sold + self.mdf_boost) * active
+        sold = view.potential * self.state.effort * view.price
+        self.state.pipeline += (sold + self.state.mdf_boost) * active
         quick = None
         if quick_share.any():
             # Small quick deals: selling that closes this week instead of entering the pipeline.
             selling = sold * quick_share * active
-            self.pipeline -= selling
+            self.state.pipeline -= selling
             quick = selling * b.quick_deal_yield * view.supply
-        closings = self.pipeline / cycle * view.supply
-        self.pipeline -= closings
+        closings = self.state.pipeline / cycle * view.supply
+        self.state.pipeline -= closings
         deal_size = np.maximum(p.deal_size * view.price * self._uplifts.size, 1.0)
         n_deals = closings / deal_size
         shape_k = np.maximum(n_deals, 1e-6)
@@ -715,11 +679,11 @@ class Simulation:
             n_deals = n_deals + quick / quick_size
         natural, released = closings, None
         if view.window.opening:
-            natural, released = closings.copy(), self.held
-            closings += self.held
-            self.held = np.zeros_like(self.held)
-        from_stock = np.minimum(self.overhang, closings)
-        self.overhang -= from_stock
+            natural, released = closings.copy(), self.state.held
+            closings += self.state.held
+            self.state.held = np.zeros_like(self.state.held)
+        from_stock = np.minimum(self.state.overhang, closings)
+        self.state.overhang -= from_stock
         closings -= from_stock
         return _Closings(closings, natural, released, n_deals, deal_size, quick, quick_size)
 
@@ -730,7 +694,7 @@ class Simulation:
         b, window, closings = self.behaviour, view.window, closed.closings
         if not view.moving:
             return closings
-        timing.pulled = np.minimum(timing.pulled, self.pipeline)
+        timing.pulled = np.minimum(timing.pulled, self.state.pipeline)
         pulled, discount, stuff = timing.pulled, timing.discount, timing.stuff
         deferred = timing.deferred_share * closings
         if view.gaming_window:
@@ -751,18 +715,18 @@ class Simulation:
                 timing.deferred_share = np.where(
                     holds, past_cap / np.where(holds, closings, 1.0), timing.deferred_share
                 )
-        self.pipeline -= pulled
-        self.held += deferred
+        self.state.pipeline -= pulled
+        self.state.held += deferred
         booked = closings - deferred + pulled * (1.0 - discount) + stuff
         self.recorder.timing(pulled, deferred, pulled * discount)
         if window.closing and b.stuffing_capacity_weeks > 0:
             if window.last:
-                self.returns_next += b.stuffing_return_rate * stuff
-                self.overhang += (1.0 - b.stuffing_return_rate) * stuff
+                self.state.returns_next += b.stuffing_return_rate * stuff
+                self.state.overhang += (1.0 - b.stuffing_return_rate) * stuff
             else:
                 # Inside the period, stock loaded at a window's end comes back against
                 # the next window's orders, returned or displacing them (_stuffing).
-                self.overhang += stuff
+                self.state.overhang += stuff
             self.recorder.stuffing(stuff)
         return booked
 
@@ -782,7 +746,7 @@ class Simulation:
         self.tally.deals += deals
         self.tally.new_logos += deals * p.new_logo_share
         self.tally.co_sell_revenue += booked * p.co_sell_share
-        self.tally.effort_sum += self.effort
+        self.tally.effort_sum += self.state.effort
         if self.cp.bonus_weeks:
             self.tally.week_revenue[..., self._week_in_period] = booked
         week = view.week
@@ -796,7 +760,7 @@ class Simulation:
             # Deals moved into the period (or a bonus window) close on its last business days
             # (engine.days).
             moved = timing.pulled * (1.0 - timing.discount) + timing.stuff
-            to_revenue, to_deals, moved = self.period_end.close(
+            to_revenue, to_deals, moved = self.state.period_end.close(
                 moved, moved / deal_size, view.window.closing
             )
             week_booked, week_deals = booked + to_revenue, deals + to_deals
@@ -819,7 +783,7 @@ class Simulation:
         at the version of the program partners know of)."""
         b, wpp, hw = self.behaviour, self.calendar.weeks_per_period, self.cp.bonus_weeks
         so_far = self.tally.week_revenue[..., window.start : self._week_in_period].sum(axis=-1)
-        carried = self.held if window.opening else 0.0
+        carried = self.state.held if window.opening else 0.0
         expected = so_far + carried + closing_rate * window.weeks_left
         spread = window_outlook.window_spread(
             b, window.weeks_left, window.length, expected, typical * window.length / wpp
@@ -927,7 +891,7 @@ class Simulation:
             self.partners.gaming_propensity,
             later=priced(rest) if weeks_left > 1 else None,
         )
-        deferred = deferred * self.active
+        deferred = deferred * self.state.active
         return deferred if deferred.any() else None
 
     def _stuffing(
@@ -1085,7 +1049,7 @@ class Simulation:
         a positive one on revenue moved into next period: deferral emerges at both ends.
         """
         wpp = self.calendar.weeks_per_period
-        expected_next = closing_rate * wpp + self.held
+        expected_next = closing_rate * wpp + self.state.held
         spread_next = np.maximum(self.noise * np.maximum(expected_next, typical), 0.01 * typical)
         state = decisions.ratcheted_state(self.cp, self.pstate, self.group, expected)
         rate = decisions.marginal_rate(
@@ -1196,7 +1160,7 @@ class Simulation:
 
     def _benefit_cost(self) -> FloatArray:
         """What the benefits of the tier each active partner held this period cost the vendor."""
-        return np.where(self.active, self._tier_value(self.terms.benefit_cost), 0.0)
+        return np.where(self.state.active, self._tier_value(self.terms.benefit_cost), 0.0)
 
     def _mdf_claims(self) -> FloatArray:
         """Marketing spend partners claim: less when reimbursement is slow."""
@@ -1204,18 +1168,18 @@ class Simulation:
         propensity = b.mdf_claim_rate * 0.5 ** (cp.mdf_approval_lag_weeks[g] / b.mdf_lag_weeks)
         balance = from_cents(self.pstate.mdf_funds.sum(axis=-1))
         reimbursement = np.maximum(cp.mdf_reimbursement[g], 1e-9)
-        return np.where(self.active, propensity * balance / reimbursement, 0.0)
+        return np.where(self.state.active, propensity * balance / reimbursement, 0.0)
 
     def _close(self, period: int) -> Generator[simpy.Event, object, None]:
         """Close a period: audits, MDF, the rules engine, payout scheduling, churn, recruits."""
         b, cal = self.behaviour, self.calendar
         co_audit, spiff_rev_audit, spiff_deals_audit = self._audit()
         if self.cp.benefit_cost.any():
-            self.recorder.benefits(self._benefit_cost())
+            self.recorder.benefits(self._benefit_cost(), self.env.now)
         claims = self._mdf_claims()
         metrics = PeriodMetrics(
             revenue=self.tally.revenue,
-            returns=self.returns,
+            returns=self.state.returns,
             new_logos=self.tally.new_logos,
             certified_staff=np.asarray(self.partners.certified_staff, dtype=np.float64),
             csat=self._csat(cal.weeks_per_period),
@@ -1234,23 +1198,25 @@ class Simulation:
         )
         self._tier_values = self._tier_values_now()
         self._horizons = self._horizon_outlook()
-        self._in_remediation = assessment.in_remediation & self.active
+        self.state.in_remediation = assessment.in_remediation & self.state.active
         # Partners who have left earn nothing more, but still owe clawbacks on what they return
         # (churn is drawn after the close: a partner leaving now still earns this period).
         accrued = np.where(
-            self.active, assessment.accrued, np.where(self.joined, -assessment.clawback, 0)
+            self.state.active,
+            assessment.accrued,
+            np.where(self.state.joined, -assessment.clawback, 0),
         )
-        front = np.where(self.active, assessment.front_end, 0)
-        self.mdf_boost = claims * b.mdf_pipeline_return / cal.weeks_per_period
-        if self.demand_kept is not None:
-            self.demand_kept = satisfaction.demand_kept_after(
+        front = np.where(self.state.active, assessment.front_end, 0)
+        self.state.mdf_boost = claims * b.mdf_pipeline_return / cal.weeks_per_period
+        if self.state.demand_kept is not None:
+            self.state.demand_kept = satisfaction.demand_kept_after(
                 b,
-                self.demand_kept,
+                self.state.demand_kept,
                 metrics.csat,
                 self.partners.csat,
                 satisfaction.demand_step(b, cal.weeks_per_period),
             )
-        self.recorder.close(period, metrics, assessment, accrued)
+        self.recorder.close(period, self.state, self.tally, metrics, assessment, accrued)
         self.ledger, self.accruals, settlement = close_accounts(
             self.schedule,
             self.cp.budget,
@@ -1267,27 +1233,27 @@ class Simulation:
             self._pay(period, settlement.run, settlement, front)
         self._update_loyalty(period, accrued, front)
 
-        churn = self.active & (
+        churn = self.state.active & (
             self.churn_rng.random(self.group.shape)
-            < decisions.churn_probability(b, self.loyalty, cal.weeks_per_period)
+            < decisions.churn_probability(b, self.state.loyalty, cal.weeks_per_period)
         )
-        self.active &= ~churn
-        self.left_period = np.where(churn, period, self.left_period)
-        self.pipeline = np.where(churn, 0.0, self.pipeline)
-        self.held = np.where(churn, 0.0, self.held)
+        self.state.active &= ~churn
+        self.state.left_period = np.where(churn, period, self.state.left_period)
+        self.state.pipeline = np.where(churn, 0.0, self.state.pipeline)
+        self.state.held = np.where(churn, 0.0, self.state.held)
         self.recorder.churn(churn)
 
         recruits = self._recruits(period + 1)
-        self.joined |= recruits
-        self.active |= recruits
-        self.join_period = np.where(recruits, period + 1, self.join_period)
-        self.loyalty = np.where(recruits, self.partners.initial_loyalty, self.loyalty)
-        self.trust = np.where(recruits, 1.0, self.trust)
+        self.state.joined |= recruits
+        self.state.active |= recruits
+        self.state.join_period = np.where(recruits, period + 1, self.state.join_period)
+        self.state.loyalty = np.where(recruits, self.partners.initial_loyalty, self.state.loyalty)
+        self.state.trust = np.where(recruits, 1.0, self.state.trust)
         # A recruit starts at normal effort: the slot's effort drifted toward targets priced
         # on no sales while the partner had not joined, and that drift is not the partner's.
-        self.effort = np.where(recruits, 1.0, self.effort)
-        if self.demand_kept is not None:
-            self.demand_kept = np.where(recruits, 1.0, self.demand_kept)
+        self.state.effort = np.where(recruits, 1.0, self.state.effort)
+        if self.state.demand_kept is not None:
+            self.state.demand_kept = np.where(recruits, 1.0, self.state.demand_kept)
         self._period = period + 1
         self._reset_period()
         yield self.env.timeout(0)
@@ -1373,13 +1339,15 @@ class Simulation:
             from_cents(unpaid), expected, out=np.zeros(expected.shape), where=expected > 0
         )
         late = np.asarray(delay_weeks - self.delay, dtype=np.float64)
-        update = receiving & self.active
-        trust = decisions.trust_after_payment(b, self.trust, unpaid_share, late)
-        lost = np.minimum(trust - self.trust, 0.0)
-        self.loyalty = np.where(
-            update, np.clip(self.loyalty + b.procedural_weight * lost, 0.0, 1.0), self.loyalty
+        update = receiving & self.state.active
+        trust = decisions.trust_after_payment(b, self.state.trust, unpaid_share, late)
+        lost = np.minimum(trust - self.state.trust, 0.0)
+        self.state.loyalty = np.where(
+            update,
+            np.clip(self.state.loyalty + b.procedural_weight * lost, 0.0, 1.0),
+            self.state.loyalty,
         )
-        self.trust = np.where(update, trust, self.trust)
+        self.state.trust = np.where(update, trust, self.state.trust)
 
     def _update_loyalty(self, period: int, accrued: IntArray, front: IntArray) -> None:
         """Loyalty at a period close, for partners that sold in the period: what the period
@@ -1392,7 +1360,7 @@ class Simulation:
         settles = self.schedule.settlement_period(period)[self.group]
         wait = ((settles - period) * cal.weeks_per_period + self.delay).astype(np.float64)
         back, front_paid = from_cents(accrued - front), from_cents(front)
-        valued = decisions.valued_earnings(b, p.myopia, front_paid, back, wait, self.trust)
+        valued = decisions.valued_earnings(b, p.myopia, front_paid, back, wait, self.state.trust)
         rate = np.divide(valued, revenue, out=np.zeros_like(revenue), where=revenue > 0)
         owed_share = np.divide(
             np.maximum(back, 0.0),
@@ -1400,7 +1368,7 @@ class Simulation:
             out=np.ones_like(revenue),
             where=(back > 0) | (front > 0),
         )
-        earning = self.active & (revenue > 0)
+        earning = self.state.active & (revenue > 0)
         peer_gap = np.zeros_like(rate)
         for s in range(len(p.segment_names)):
             members = earning & (p.segment == s)
@@ -1416,11 +1384,13 @@ class Simulation:
             offer,
             peer_gap,
             p.fairness_sensitivity,
-            self.trust,
+            self.state.trust,
             wait * owed_share,
         )
-        self.loyalty = np.where(
-            earning, self.loyalty + self.loyalty_step * (target - self.loyalty), self.loyalty
+        self.state.loyalty = np.where(
+            earning,
+            self.state.loyalty + self.loyalty_step * (target - self.state.loyalty),
+            self.state.loyalty,
         )
 
     # ----------------------------------------------------------------------------------------
@@ -1450,7 +1420,7 @@ class Simulation:
         for index in range(len(self.scenario.market.shocks)):
             self.env.process(self._shock_process(index))
         self.env.run()
-        return self.recorder.result()
+        return self.recorder.result(self.state, self.ledger)
 
 
 def draw_partners_and_market(

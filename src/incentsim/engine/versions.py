@@ -69,20 +69,22 @@ class ProgramInForce:
         plan, wpp = self.plan, sim.calendar.weeks_per_period
         indicators = self._indicators(sim, period) if plan.rules else {}
         rules = plan.rules_on(indicators) if plan.rules else None
-        wide = {name: _over_partners(values, sim.active) for name, values in indicators.items()}
+        wide = {
+            name: _over_partners(values, sim.state.active) for name, values in indicators.items()
+        }
         if plan.scales_budget:
             self.budget_scale = plan.budget_scale(wide)
         for name, rule in zip(plan.rule_names, plan.rules, strict=True):
             # In force in a replication: for some active partner's terms, or for its budget.
             on = np.zeros(sim.reps, dtype=bool)
             if rule.changes_terms:
-                on |= (rule.in_force(indicators[rule.indicator]) & sim.active).any(axis=-1)
+                on |= (rule.in_force(indicators[rule.indicator]) & sim.state.active).any(axis=-1)
             if rule.budget_scale != 1.0:
                 on |= rule.in_force(wide[rule.indicator])
             if on.any():
                 sim.recorder.event("rule", period * wpp, on, rule=name)
-        now = plan.terms(plan.partner_steps(period, sim.join_period), rules).program
-        ahead = plan.partner_steps(period + 1, sim.join_period, known_at=period)
+        now = plan.terms(plan.partner_steps(period, sim.state.join_period), rules).program
+        ahead = plan.partner_steps(period + 1, sim.state.join_period, known_at=period)
         upcoming = plan.terms(ahead, rules).program
         everyone = np.ones(sim.reps, dtype=bool)
         for step in plan.steps[1:]:
@@ -118,7 +120,7 @@ class ProgramInForce:
         step = plan.steps[first]
         last = max(i for i, s in enumerate(plan.steps) if s.version == step.version)
         wpp = sim.calendar.weeks_per_period
-        revenue = p.capacity * decisions.share_of_wallet(b, sim.loyalty) * wpp
+        revenue = p.capacity * decisions.share_of_wallet(b, sim.state.loyalty) * wpp
         logos = revenue / np.maximum(p.deal_size, 1.0) * p.new_logo_share
 
         def pay(cp: CompiledProgram) -> FloatArray:
@@ -134,11 +136,13 @@ class ProgramInForce:
             out=np.zeros_like(before),
             where=before > 0,
         )
-        incumbent = (sim.join_period >= 0) & (sim.join_period < step.effective)
+        incumbent = (sim.state.join_period >= 0) & (sim.state.join_period < step.effective)
         notice = (step.effective - period + np.where(incumbent, step.grandfather, 0)) * wpp
-        trust = trust_after_change(b, sim.trust, np.minimum(cut, 1.0), notice)
-        lost = np.minimum(trust - sim.trust, 0.0)
-        sim.loyalty = np.where(
-            sim.active, np.clip(sim.loyalty + b.procedural_weight * lost, 0.0, 1.0), sim.loyalty
+        trust = trust_after_change(b, sim.state.trust, np.minimum(cut, 1.0), notice)
+        lost = np.minimum(trust - sim.state.trust, 0.0)
+        sim.state.loyalty = np.where(
+            sim.state.active,
+            np.clip(sim.state.loyalty + b.procedural_weight * lost, 0.0, 1.0),
+            sim.state.loyalty,
         )
-        sim.trust = np.where(sim.active, trust, sim.trust)
+        sim.state.trust = np.where(sim.state.active, trust, sim.state.trust)
