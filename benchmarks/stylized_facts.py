@@ -526,7 +526,12 @@ def concentration(seed: int, reps: int) -> Figures:
 
 
 NO_REBATES = ["program.tiers.*.rebate_rate=0"]
-NO_INCENTIVES = [*NO_REBATES, "program.accelerators={}", "program.mdf.accrual_rate=0"]
+NO_INCENTIVES = [
+    *NO_REBATES,
+    "program.accelerators={}",
+    "program.co_sell.rate=0",
+    "program.mdf.accrual_rate=0",
+]
 
 
 def rebate_share(seed: int, reps: int) -> Figures:
@@ -873,7 +878,7 @@ CHECKS = (
         "domain notes 3",
         (0.03, 0.08),
         "",
-        "no rebates, accelerators or MDF",
+        "no rebates, accelerators, co-sell bonus or MDF",
         incentive_cost,
     ),
     Check(
