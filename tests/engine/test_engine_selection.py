@@ -20,11 +20,14 @@ from incentsim.engine.simulation import BlockResult, simulate_block
 from incentsim.scenario.loader import load_scenario
 
 REPS = 8
-#: One tier, no accelerators, caps or budget: the only incentive is the one under test.
+#: One tier, no accelerators, co-sell bonus, MDF, caps or budget: the only incentive is the one
+#: under test.
 PLAIN = [
     "population.partners=250",
     "program.tiers={member: {rebate_rate: 0.0}}",
     "program.accelerators={}",
+    "program.co_sell.rate=0",
+    "program.mdf.accrual_rate=0",
     "program.partner_cap=null",
     "program.rebate.cap=null",
     "program.budget.per_period=null",
@@ -77,11 +80,16 @@ def test_linear_pay_raises_output_per_partner_as_documented(lazear) -> None:
     assert 1.03 < effort < 1.0 + gain.mean() * 0.75
 
 
-def test_linear_pay_attracts_more_and_stronger_recruits(lazear) -> None:
+def test_linear_pay_attracts_stronger_recruits_and_a_flat_fee_more_small_ones(lazear) -> None:
+    """A candidate weighs what the program would pay it per period against the normal rate:
+    a flat fee is worth far more than 3% of a small candidate's revenue and far less than 3%
+    of a large one's, so it signs more partners, and weaker ones (Lazear 2000: the wage drew
+    the less productive; piece rates the more productive)."""
     linear, flat = lazear
-    assert (linear.outcomes["recruited"] > flat.outcomes["recruited"]).all()
+    assert (flat.outcomes["recruited"] > linear.outcomes["recruited"]).all()
     strength = per_partner_period(linear, True) / per_partner_period(flat, True) - 1.0
-    assert strength.mean() > 0.15, strength
+    # Measured: +103% per recruit-period (+31% with recruit_sensitivity 0: effort alone).
+    assert strength.mean() > 0.5, strength
 
 
 def test_without_selection_recruits_do_not_respond() -> None:

@@ -16,6 +16,7 @@ from incentsim.program.rules import (
     PeriodMetrics,
     accelerator_payouts,
     anticipated_payout,
+    anticipated_recurring,
     assess_period,
     initial_state,
     performance_payout,
@@ -424,6 +425,42 @@ def test_co_sell_min_tier_and_co_delivery_share():
     # gold and delivering 50%: 5% * 500 = 25; silver: below min tier; 20% < 30% share;
     # 5% * 1,000 = 50 capped at 40.
     assert a.components["co_sell"].tolist() == [2500, 0, 0, 4000]
+
+
+def test_anticipated_co_sell_follows_the_close_and_milestones_spread_over_their_streak():
+    cp = compiled(
+        {
+            "co_sell": {"rate": 0.05, "min_tier": "gold", "cap": 40.0},
+            "guardrails": {"co_delivery_share": 0.3},
+            "milestones": {
+                "fee": {"tier": "silver", "consecutive_periods": 1, "reward": 90.0},
+                "loyal": {"tier": "gold", "consecutive_periods": 3, "reward": 600.0},
+                "once": {
+                    "tier": "platinum",
+                    "consecutive_periods": 2,
+                    "reward": 800.0,
+                    "repeatable": False,
+                },
+            },
+        }
+    )
+    revenue = [6000.0, 2000.0, 6000.0, 6000.0]
+    co_sold = np.array([500.0, 500.0, 500.0, 1000.0])
+    delivery = np.array([0.5, 0.5, 0.2, 0.3])
+    state, a = close(cp, revenue, co_sell_revenue=co_sold, co_delivery=delivery)
+    tier = state.tier
+    expected_co_sell = a.components["co_sell"] / 100.0  # the close's own rule: 25, 0, 0, 40
+    recurring = anticipated_recurring(cp, np.zeros(4, dtype=np.int64), tier, co_sold, delivery, 8)
+    # gold holds the fee (90 a period) and the 3-period streak (600 / 3); platinum's one-off
+    # 800 spreads over the 8-period horizon, not its 2-period streak.
+    np.testing.assert_allclose(recurring - expected_co_sell, [290.0, 90.0, 290.0, 290.0])
+    at_platinum = np.full(4, 2, dtype=np.int64)
+    top = anticipated_recurring(cp, np.zeros(4, dtype=np.int64), at_platinum, co_sold, delivery, 8)
+    np.testing.assert_allclose(top, [25.0 + 390.0, 25.0 + 390.0, 390.0, 40.0 + 390.0])
+    nothing = anticipated_recurring(
+        cp, np.zeros(4, dtype=np.int64), np.full(4, -1), co_sold, 1.0, 8
+    )
+    np.testing.assert_array_equal(nothing, np.zeros(4))
 
 
 def test_csat_gate_scales_only_listed_components():

@@ -50,6 +50,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import special
 
 from incentsim.engine.horizon_outlook import HorizonOutlook, horizon_value
 from incentsim.population.behaviour import Behaviour
@@ -849,10 +850,12 @@ def join_probability(behaviour: Behaviour, acceptance: float, rate: FloatArray) 
         return np.zeros_like(rate)
     if acceptance >= 1.0:
         return np.ones_like(rate)
-    odds = (acceptance / (1.0 - acceptance)) * np.exp(
-        behaviour.recruit_sensitivity * (rate - behaviour.reference_rate)
+    log_odds = np.log(acceptance / (1.0 - acceptance)) + behaviour.recruit_sensitivity * (
+        rate - behaviour.reference_rate
     )
-    probability: FloatArray = odds / (1.0 + odds)
+    # The logistic function of the log odds: a rate far above normal (a flat fee to a tiny
+    # candidate) gives a probability of 1 rather than overflowing the odds.
+    probability: FloatArray = special.expit(log_odds)
     return probability
 
 

@@ -45,6 +45,7 @@ from incentsim.program.ledger import (
 from incentsim.program.rules import (
     PeriodMetrics,
     anticipated_payout,
+    anticipated_recurring,
     assess_period,
     initial_state,
     put_where,
@@ -1138,8 +1139,10 @@ class Simulation:
 
     def _recruits(self, period: int) -> NDArray[np.bool_]:
         """The candidates for ``period`` who join: each weighs the rate the program would pay
-        it at its expected revenue, a new partner's first period, against the normal rate
-        (:func:`decisions.join_probability`)."""
+        it per period at its expected revenue, a new partner's first period, against the
+        normal rate (:func:`decisions.join_probability`): the rebate and accelerators, the
+        co-sell bonus on its co-sold share and the milestones of the tier that revenue earns
+        (:func:`~incentsim.program.rules.anticipated_recurring`)."""
         candidates: NDArray[np.bool_] = self.partners.active_from_period == period
         draws = self.recruit_rng.random(self.group.shape)
         if not candidates.any():
@@ -1148,8 +1151,17 @@ class Simulation:
         wpp = self.calendar.weeks_per_period
         revenue = p.capacity * decisions.share_of_wallet(b, p.initial_loyalty) * wpp
         logos = revenue / np.maximum(p.deal_size, 1.0) * p.new_logo_share
-        pay, _ = anticipated_payout(
+        pay, tier = anticipated_payout(
             self.cp, self.pstate, self.group, revenue, logos, p.certified_staff, p.csat
+        )
+        co_delivery = 1.0 if self.natural_co_delivery is None else self.natural_co_delivery
+        pay = pay + anticipated_recurring(
+            self.cp,
+            self.group,
+            tier,
+            revenue * p.co_sell_share,
+            co_delivery,
+            self.calendar.horizon_periods,
         )
         rate = np.divide(pay, revenue, out=np.zeros_like(revenue), where=revenue > 0)
         accept = self.scenario.population.recruitment.acceptance

@@ -523,6 +523,48 @@ def anticipated_payout(
     return _performance_payout(t, tier, revenue, standing.acc_thresholds), tier
 
 
+def anticipated_recurring(
+    cp: CompiledProgram,
+    group: IntArray,
+    tier: IntArray,
+    co_sell_revenue: FloatArray,
+    co_delivery: FloatArray | float,
+    horizon_periods: int,
+) -> FloatArray:
+    """What a partner holding ``tier`` period after period expects each period beyond its
+    performance payout (:func:`anticipated_payout`): the co-sell bonus on ``co_sell_revenue``
+    delivered at ``co_delivery`` (the same rule as the close, capped), and the milestones at or
+    below ``tier`` spread over the periods they take (a repeatable milestone's reward over its
+    streak; a one-off reward over the longer of its streak and the ``horizon_periods``).
+
+    A candidate weighing whether to join values the program at what it would pay per period
+    (:func:`incentsim.engine.decisions.join_probability`): a flat fee written as a one-period
+    milestone then counts, as it does in Lazear's (2000) comparison of piece rates with a wage.
+    """
+    t = cp.at(group)
+    co_sell = np.minimum(_co_sell_earned(t, tier, co_sell_revenue, co_delivery), t.co_sell_cap)
+    if not cp.milestone_names:
+        return co_sell
+    length = np.maximum(t.ms_length, 1)
+    spread = np.where(t.ms_repeatable, length, np.maximum(length, horizon_periods))
+    reached = tier[..., None] >= t.ms_tier
+    milestones: FloatArray = (np.where(reached, t.ms_reward / spread, 0.0)).sum(axis=-1)
+    return co_sell + milestones
+
+
+def _co_sell_earned(
+    t: PartnerTerms,
+    tier: IntArray,
+    co_sell_revenue: FloatArray,
+    co_delivery: FloatArray | float,
+) -> FloatArray:
+    """The co-sell bonus before its cap: the rate on co-sold revenue where the partner holds the
+    bonus's tier and does its share of the delivery."""
+    earns = (tier >= t.co_sell_min_tier) & (co_delivery >= t.co_delivery_share)
+    earned: FloatArray = np.where(earns, t.co_sell_rate * co_sell_revenue, 0.0)
+    return earned
+
+
 def anticipated_payout_parts(
     cp: CompiledProgram,
     state: ProgramState,
@@ -998,8 +1040,7 @@ def assess_period(
     # SPIFFs and co-selling.
     raw_spiffs = t.spiff_per_deal * metrics.spiff_deals + t.spiff_uplift * metrics.spiff_revenue
     spiffs = np.minimum(raw_spiffs, t.spiff_cap).sum(axis=-1)
-    co_sell_ok = (tier >= t.co_sell_min_tier) & (metrics.co_delivery >= t.co_delivery_share)
-    raw_co_sell = np.where(co_sell_ok, t.co_sell_rate * metrics.co_sell_revenue, 0.0)
+    raw_co_sell = _co_sell_earned(t, tier, metrics.co_sell_revenue, metrics.co_delivery)
     co_sell = np.minimum(raw_co_sell, t.co_sell_cap)
     # Milestones.
     streak, shortfall, done, reached = _milestones(cp, state, group, tier)
