@@ -32,12 +32,17 @@ BUNDLED = [
 
 @pytest.fixture(scope="module")
 def blocks() -> dict[str, tuple[frozenset[str], BlockResult]]:
-    """Three replications of each bundled scenario, on 150 partners."""
+    """Three replications of each bundled scenario, on 150 partners, and of the small scenario
+    without its co-sell bonus (every bundled program pays one)."""
+    cases = [(path.name, path, []) for path in BUNDLED]
+    cases.append(
+        ("small.yaml without co-sell", SCENARIOS / "small.yaml", ["program.co_sell.rate=0"])
+    )
     runs = {}
-    for path in BUNDLED:
-        scenario = load_scenario(path, ["population.partners=150"])
+    for name, path, changes in cases:
+        scenario = load_scenario(path, ["population.partners=150", *changes])
         block = simulate_block(scenario, np.random.SeedSequence(3), 3)
-        runs[path.name] = (constructs_in_use(scenario.program), block)
+        runs[name] = (constructs_in_use(scenario.program), block)
     return runs
 
 
