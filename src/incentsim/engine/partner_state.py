@@ -111,3 +111,45 @@ class PartnerState:
             demand_kept=np.ones(shape) if behaviour.satisfaction_demand_effect > 0 else None,
             in_remediation=np.zeros(shape, dtype=np.bool_),
         )
+
+
+def update_trust(
+    state: PartnerState, behaviour: Behaviour, trust: FloatArray, who: BoolArray
+) -> None:
+    """Partners ``who`` now trust the vendor's process at ``trust``: trust lost costs loyalty at
+    once, ``behaviour.procedural_weight`` points per point lost (procedural fairness weighs at
+    least as much as the amount: Kumar, Scheer & Steenkamp 1995). Used where a payout arrives
+    cut or late and where a new version cuts what partners are paid."""
+    lost = np.minimum(trust - state.trust, 0.0)
+    state.loyalty = np.where(
+        who, np.clip(state.loyalty + behaviour.procedural_weight * lost, 0.0, 1.0), state.loyalty
+    )
+    state.trust = np.where(who, trust, state.trust)
+
+
+def leave(state: PartnerState, leaving: BoolArray, period: int) -> None:
+    """Partners ``leaving`` at the close of ``period`` stop selling; their pipeline and the
+    deals they held back go with them."""
+    state.active &= ~leaving
+    state.left_period = np.where(leaving, period, state.left_period)
+    state.pipeline = np.where(leaving, 0.0, state.pipeline)
+    state.held = np.where(leaving, 0.0, state.held)
+
+
+def join(
+    state: PartnerState, recruits: BoolArray, period: int, initial_loyalty: FloatArray
+) -> None:
+    """``recruits`` join at the start of ``period`` at their ``initial_loyalty``, full trust,
+    normal effort and all of their normal demand.
+
+    A recruit starts at normal effort: the slot's effort drifted toward targets priced on no
+    sales while the partner had not joined, and that drift is not the partner's.
+    """
+    state.joined |= recruits
+    state.active |= recruits
+    state.join_period = np.where(recruits, period, state.join_period)
+    state.loyalty = np.where(recruits, initial_loyalty, state.loyalty)
+    state.trust = np.where(recruits, 1.0, state.trust)
+    state.effort = np.where(recruits, 1.0, state.effort)
+    if state.demand_kept is not None:
+        state.demand_kept = np.where(recruits, 1.0, state.demand_kept)

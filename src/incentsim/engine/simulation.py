@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from incentsim.engine import allocator, days, decisions, satisfaction, tournament, window_outlook
 from incentsim.engine.audit_pool import AuditPool
 from incentsim.engine.horizon_outlook import HorizonOutlook, horizon_outlook
-from incentsim.engine.partner_state import PartnerState
+from incentsim.engine.partner_state import PartnerState, join, leave, update_trust
 from incentsim.engine.recorder import BlockResult, Recorder
 from incentsim.engine.tally import PeriodTally
 from incentsim.engine.versions import ProgramInForce
@@ -43,6 +43,7 @@ from incentsim.program.ledger import (
     open_ledger,
 )
 from incentsim.program.rules import (
+    Assessment,
     PeriodMetrics,
     anticipated_payout,
     anticipated_recurring,
@@ -1183,13 +1184,32 @@ class Simulation:
         return np.where(self.state.active, propensity * balance / reimbursement, 0.0)
 
     def _close(self, period: int) -> Generator[simpy.Event, object, None]:
-        """Close a period: audits, MDF, the rules engine, payout scheduling, churn, recruits."""
-        b, cal = self.behaviour, self.calendar
+        """Close a period, in the order the vendor does: the period's metrics (audits, MDF
+        claims), the rules engine, what partners carry into the next period, the accounts and
+        payout run, loyalty, then churn and recruits."""
+        metrics = self._period_metrics()
+        self.pstate, assessment = assess_period(
+            self.cp, self.pstate, self.group, metrics, self.calendar.periods_per_year
+        )
+        accrued, front = self._carry_forward(metrics, assessment)
+        self.recorder.close(period, self.state, self.tally, metrics, assessment, accrued)
+        self._settle(period, accrued, front)
+        self._update_loyalty(period, accrued, front)
+        self._churn(period)
+        join(self.state, self._recruits(period + 1), period + 1, self.partners.initial_loyalty)
+        self._period = period + 1
+        self._reset_period()
+        yield self.env.timeout(0)
+
+    def _period_metrics(self) -> PeriodMetrics:
+        """What the rules engine reads at the close: the period's tally, returns, the audits'
+        sample of claims and the MDF claimed (the benefits held are recorded at their cost)."""
+        cal = self.calendar
         co_audit, spiff_rev_audit, spiff_deals_audit = self._audit()
         if self.cp.benefit_cost.any():
             self.recorder.benefits(self._benefit_cost(), self.env.now)
         claims = self._mdf_claims()
-        metrics = PeriodMetrics(
+        return PeriodMetrics(
             revenue=self.tally.revenue,
             returns=self.state.returns,
             new_logos=self.tally.new_logos,
@@ -1205,9 +1225,14 @@ class Simulation:
             audited_spiff_deals=spiff_deals_audit,
             week_revenue=self.tally.week_revenue,
         )
-        self.pstate, assessment = assess_period(
-            self.cp, self.pstate, self.group, metrics, cal.periods_per_year
-        )
+
+    def _carry_forward(
+        self, metrics: PeriodMetrics, assessment: Assessment
+    ) -> tuple[IntArray, IntArray]:
+        """What the close's assessment leaves partners for the next period (the tiers' worth,
+        the horizons' outlook, remediation, the MDF campaigns' pipeline, the demand kept), and
+        what it accrued to each partner and paid on invoice (``front``), in cents."""
+        b, cal = self.behaviour, self.calendar
         self._tier_values = self._tier_values_now()
         self._horizons = self._horizon_outlook()
         self.state.in_remediation = assessment.in_remediation & self.state.active
@@ -1219,7 +1244,7 @@ class Simulation:
             np.where(self.state.joined, -assessment.clawback, 0),
         )
         front = np.where(self.state.active, assessment.front_end, 0)
-        self.state.mdf_boost = claims * b.mdf_pipeline_return / cal.weeks_per_period
+        self.state.mdf_boost = metrics.mdf_claims * b.mdf_pipeline_return / cal.weeks_per_period
         if self.state.demand_kept is not None:
             self.state.demand_kept = satisfaction.demand_kept_after(
                 b,
@@ -1228,7 +1253,11 @@ class Simulation:
                 self.partners.csat,
                 satisfaction.demand_step(b, cal.weeks_per_period),
             )
-        self.recorder.close(period, self.state, self.tally, metrics, assessment, accrued)
+        return accrued, front
+
+    def _settle(self, period: int, accrued: IntArray, front: IntArray) -> None:
+        """Book what the period accrued in the accounts and start the payout run they have
+        due (:func:`~incentsim.program.ledger.close_accounts`)."""
         self.ledger, self.accruals, settlement = close_accounts(
             self.schedule,
             self.cp.budget,
@@ -1243,32 +1272,15 @@ class Simulation:
         )
         if settlement.run is not None:
             self._pay(period, settlement.run, settlement, front)
-        self._update_loyalty(period, accrued, front)
 
-        churn = self.state.active & (
-            self.churn_rng.random(self.group.shape)
-            < decisions.churn_probability(b, self.state.loyalty, cal.weeks_per_period)
+    def _churn(self, period: int) -> None:
+        """Partners leave at the close of ``period`` with the hazard their loyalty gives."""
+        hazard = decisions.churn_probability(
+            self.behaviour, self.state.loyalty, self.calendar.weeks_per_period
         )
-        self.state.active &= ~churn
-        self.state.left_period = np.where(churn, period, self.state.left_period)
-        self.state.pipeline = np.where(churn, 0.0, self.state.pipeline)
-        self.state.held = np.where(churn, 0.0, self.state.held)
-        self.recorder.churn(churn)
-
-        recruits = self._recruits(period + 1)
-        self.state.joined |= recruits
-        self.state.active |= recruits
-        self.state.join_period = np.where(recruits, period + 1, self.state.join_period)
-        self.state.loyalty = np.where(recruits, self.partners.initial_loyalty, self.state.loyalty)
-        self.state.trust = np.where(recruits, 1.0, self.state.trust)
-        # A recruit starts at normal effort: the slot's effort drifted toward targets priced
-        # on no sales while the partner had not joined, and that drift is not the partner's.
-        self.state.effort = np.where(recruits, 1.0, self.state.effort)
-        if self.state.demand_kept is not None:
-            self.state.demand_kept = np.where(recruits, 1.0, self.state.demand_kept)
-        self._period = period + 1
-        self._reset_period()
-        yield self.env.timeout(0)
+        leaving = self.state.active & (self.churn_rng.random(self.group.shape) < hazard)
+        leave(self.state, leaving, period)
+        self.recorder.churn(leaving)
 
     # ----------------------------------------------------------------------------------------
     # payout runs
@@ -1351,15 +1363,8 @@ class Simulation:
             from_cents(unpaid), expected, out=np.zeros(expected.shape), where=expected > 0
         )
         late = np.asarray(delay_weeks - self.delay, dtype=np.float64)
-        update = receiving & self.state.active
         trust = decisions.trust_after_payment(b, self.state.trust, unpaid_share, late)
-        lost = np.minimum(trust - self.state.trust, 0.0)
-        self.state.loyalty = np.where(
-            update,
-            np.clip(self.state.loyalty + b.procedural_weight * lost, 0.0, 1.0),
-            self.state.loyalty,
-        )
-        self.state.trust = np.where(update, trust, self.state.trust)
+        update_trust(self.state, b, trust, receiving & self.state.active)
 
     def _update_loyalty(self, period: int, accrued: IntArray, front: IntArray) -> None:
         """Loyalty at a period close, for partners that sold in the period: what the period

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from incentsim.engine import decisions
+from incentsim.engine.partner_state import update_trust
 from incentsim.market.demand import normal_demand
 from incentsim.population.behaviour import Behaviour
 from incentsim.program.compiled import CompiledProgram
@@ -139,10 +140,4 @@ class ProgramInForce:
         incumbent = (sim.state.join_period >= 0) & (sim.state.join_period < step.effective)
         notice = (step.effective - period + np.where(incumbent, step.grandfather, 0)) * wpp
         trust = trust_after_change(b, sim.state.trust, np.minimum(cut, 1.0), notice)
-        lost = np.minimum(trust - sim.state.trust, 0.0)
-        sim.state.loyalty = np.where(
-            sim.state.active,
-            np.clip(sim.state.loyalty + b.procedural_weight * lost, 0.0, 1.0),
-            sim.state.loyalty,
-        )
-        sim.state.trust = np.where(sim.state.active, trust, sim.state.trust)
+        update_trust(sim.state, b, trust, sim.state.active)
