@@ -93,8 +93,9 @@ def test_baseline_budget_is_a_few_percent_of_channel_revenue(
     assert budget.reserve.initial > 0
     assert budget.reserve.max is not None
     mdf = baseline.program.mdf
-    assert mdf.accrual_rate == pytest.approx(0.01)
+    assert mdf.accrual_rate == pytest.approx(0.02)
     assert 0.5 <= mdf.reimbursement_rate <= 0.8
+    assert baseline.program.co_sell.rate == pytest.approx(0.03)
 
 
 def test_small_scales_the_budget_with_the_partners(baseline: Scenario) -> None:
