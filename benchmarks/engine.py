@@ -1,8 +1,8 @@
 """Simulation engine throughput: partner-weeks per second, against one process per partner.
 
 Candidate: the real engine, :func:`incentsim.engine.simulation.simulate_block`, on the baseline
-scenario without its co-sell bonus (1,000 partners, 8 quarters of 13 weeks), for a block of 25 replications (the Monte
-Carlo block size) and for a single replication.
+scenario without its co-sell bonus (1,000 partners, 8 quarters of 13 weeks), for a block of 25
+replications (the Monte Carlo block size) and for a single replication.
 
 Baseline, timed side by side in the same run: ``_process_per_partner.py``, one SimPy process per
 partner holding its state in Python floats and deciding week by week with the engine's decision

@@ -14,8 +14,9 @@ its last week, for the two windows that end inside the quarter (weeks 4 and 8; u
 is 0.79 points higher with the bonus (standard error 0.15; 0.38 before the window took a
 month's uncertainty and loaded stock at its end, ``test_engine_window_games.py``), and 0.21
 points higher (standard error 0.15) with the linear bonus; pull-forward discounts cost the
-vendor 5.6 times as much with the bonus. The baseline's short deal cycles leave little to move: its quarter ends are as
-mild (7.8% of a quarter in its last week against a uniform 7.7%).
+vendor 5.6 times as much with the bonus. The baseline's short deal cycles leave little to
+move: its quarter ends are as mild (7.8% of a quarter in its last week against a uniform
+7.7%).
 """
 
 from __future__ import annotations
