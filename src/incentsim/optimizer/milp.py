@@ -445,7 +445,8 @@ def build_model(
 
     With ``budget_variable`` the budget becomes a variable ``B >= 0`` and the objective is to
     minimise it (used to find the smallest feasible budget). ``tail_scenarios`` limits the
-    CVaR's excess rows to those scenarios (a relaxation; see :func:`solve`).
+    CVaR's excess rows, or the chance constraint's scenarios (its allowed overruns kept), to
+    those scenarios (a relaxation; see :func:`solve` and :func:`_lazy_chance`).
     ``forced_overruns`` are scenarios the chance constraint lets overrun
     without a row, each using one of the allowed overruns (see :func:`forced_overruns`).
     """
@@ -970,28 +971,45 @@ def _force_and_resolve(
     msg: bool,
 ) -> Solution:
     """The chance model's second phase, after a first solve stopped at its time limit with an
-    incumbent: force the overruns every better design has (:func:`forced_overruns`), then solve
-    what is left over a subset of the scenarios, adding the ones the chosen design overruns
-    outside it, in the remaining time (:func:`_lazy_chance`); keep the best design met.
+    incumbent (improved first, :func:`improved`, like every design met): force the overruns every better design has (:func:`forced_overruns`, up to a
+    quarter of ``time_limit``), then bound what is left over growing subsets of the scenarios
+    (:func:`_lazy_chance`) and, if its first subset model does not solve within a third of the
+    time left, over every scenario in the rest of the time; keep the best design met.
 
-    The bound is the smaller of the first solve's and the larger of the incumbent's objective
-    and the smallest bound of the subset models (each a relaxation of the designs better than
-    the incumbent: minus infinity when one is infeasible, then no design beats the incumbent),
-    so the status and gap stay proven."""
+    Every model is a relaxation of the designs better than the incumbent (minus infinity when
+    one is infeasible: then no design beats the incumbent), so the bound is the smaller of the
+    first solve's and the larger of the incumbent's objective and the smallest of their
+    bounds, and the status and gap stay proven."""
     began = time.perf_counter()
-    lower = _worth(problem, first.choice)
+    start = improved(problem, first.choice)
+    lower = _worth(problem, start)
     margin = 1e-9 * max(1.0, abs(lower))
-    forced = forced_overruns(problem, lower - margin, solver=solver, time_limit=time_limit / 3)
-    best, best_choice = lower, first.choice
+    forced = forced_overruns(problem, lower - margin, solver=solver, time_limit=time_limit / 4)
+    best, best_choice = lower, start
     second_bound = -math.inf
     outcome = f"{len(forced)} scenarios forced to overrun"
     if len(forced) <= problem.allowed_overruns:
         left = max(time_limit - (time.perf_counter() - began), 0.1)
-        lazy = _lazy_chance(problem, forced, solver, left, mip_gap, msg)
-        if lazy.choice and _worth(problem, lazy.choice) > best:
-            best, best_choice = _worth(problem, lazy.choice), lazy.choice
+        lazy = _lazy_chance(problem, forced, solver, left, mip_gap, msg, first.choice)
+        if lazy.choice and _worth(problem, better := improved(problem, lazy.choice)) > best:
+            best, best_choice = _worth(problem, better), better
         second_bound = lazy.bound
-        outcome += f", then {lazy.outcome} on the rest"
+        outcome += f", then {lazy.outcome}"
+        left = time_limit - (time.perf_counter() - began)
+        if second_bound - best > mip_gap * max(abs(best), 1e-10) and left > 1.0:  # not proven
+            second = _run(build_model(problem, forced_overruns=forced), solver, left, mip_gap, msg)
+            if (
+                second.has_design
+                and _worth(problem, better := improved(problem, second.choice)) > best
+            ):
+                best, best_choice = _worth(problem, better), better
+            if second.status == "infeasible":
+                second_bound = -math.inf
+            elif second.status == "optimal" and second.has_design:
+                second_bound = min(second_bound, _worth(problem, second.choice))
+            elif second.bound is not None:
+                second_bound = min(second_bound, second.bound)
+            outcome += f", then {second.status} over every scenario"
     else:
         outcome += ", more than allowed: no design beats the first"
     upper = math.inf if first.bound is None else first.bound
@@ -1010,6 +1028,28 @@ def _force_and_resolve(
     )
 
 
+def improved(problem: DesignProblem, choice: Mapping[str, int]) -> dict[str, int]:
+    """A feasible choice improved by changing one segment's candidate at a time: each pass
+    makes the single change that raises the objective most while every constraint holds
+    (:func:`assess`), until none does (a local optimum; the solver's incumbent at a time limit
+    often is not one)."""
+    current, worth = dict(choice), _worth(problem, choice)
+    while True:
+        move, gain = None, 0.0
+        for g, coef in problem.segments.items():
+            for c in range(coef.n_candidates):
+                if c == current[g]:
+                    continue
+                other = current | {g: c}
+                figures = assess(problem, other)
+                value = float(figures.get("robust_objective", figures["objective"]))
+                if figures["feasible"] and value - worth > gain:
+                    move, gain = other, value - worth
+        if move is None:
+            return current
+        current, worth = move, worth + gain
+
+
 def _worth(problem: DesignProblem, choice: Mapping[str, int]) -> float:
     """The objective the solver maximises (the robust one with assumption draws) of a choice,
     with its smallest sufficient reserve."""
@@ -1018,7 +1058,7 @@ def _worth(problem: DesignProblem, choice: Mapping[str, int]) -> float:
 
 
 #: Scenarios the second phase's first subset model holds beyond the overruns still allowed.
-CHANCE_SUBSET_EXTRA = 10
+CHANCE_SUBSET_EXTRA = 3
 
 
 @dataclass
@@ -1039,28 +1079,35 @@ def _lazy_chance(
     time_limit: float,
     mip_gap: float,
     msg: bool,
+    reference: Mapping[str, int] | None = None,
 ) -> _Lazy:
     """The chance model with ``forced`` overrunning, over a growing subset of the scenarios.
 
     Leaving scenarios out (the allowed overruns kept) only admits more designs, so each model
     is a relaxation and its bound holds for the full problem. The first subset holds the
     :data:`CHANCE_SUBSET_EXTRA` plus allowed overruns scenarios dearest for the average
-    candidate; small subsets are far quicker to bound than all the scenarios, whose rows mostly
+    candidate, and as many dearest for the ``reference`` design if given; small subsets are far quicker to bound than all the scenarios, whose rows mostly
     matter little. While a model's design needs more reserve on every scenario than the model
     gave it, its dearest scenarios missing from the subset are added and the model solved
-    again; a design the model solved to optimality that needs no more is the optimum.
+    again; a design the model solved to optimality that needs no more is the optimum. The
+    first model gets a third of ``time_limit``: if it stops there, subsets are not worth it and
+    the rest of the time is left unused.
     """
     began = time.perf_counter()
     allowed = problem.allowed_overruns - len(forced)
     typical = np.sum([coef.cost.mean(axis=0) for coef in problem.segments.values()], axis=0)
-    order = np.argsort(-typical, kind="stable")
-    order = order[~np.isin(order, forced)]
-    scenarios = np.sort(order[: allowed + CHANCE_SUBSET_EXTRA])
+    scenarios = np.empty(0, dtype=int)
+    for cost in (typical, *([program_cost(problem, reference)] if reference else [])):
+        order = np.argsort(-cost, kind="stable")
+        order = order[~np.isin(order, forced)]
+        scenarios = np.union1d(scenarios, order[: allowed + CHANCE_SUBSET_EXTRA])
     best: dict[str, int] = {}
     bound, rounds, status = math.inf, 0, "not_solved"
     while True:
         rounds += 1
         left = max(time_limit - (time.perf_counter() - began), 0.1)
+        if rounds == 1:
+            left /= 3
         model = build_model(problem, tail_scenarios=scenarios, forced_overruns=forced)
         found = _run(model, solver, left, mip_gap, msg)
         status = found.status
