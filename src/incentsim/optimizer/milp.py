@@ -971,10 +971,11 @@ def _force_and_resolve(
     msg: bool,
 ) -> Solution:
     """The chance model's second phase, after a first solve stopped at its time limit with an
-    incumbent (improved first, :func:`improved`, like every design met): force the overruns every better design has (:func:`forced_overruns`, up to a
-    quarter of ``time_limit``), then bound what is left over growing subsets of the scenarios
-    (:func:`_lazy_chance`) and, if its first subset model does not solve within a third of the
-    time left, over every scenario in the rest of the time; keep the best design met.
+    incumbent (improved first, :func:`improved`, like every design met): force the overruns
+    every better design has (:func:`forced_overruns`, up to a quarter of ``time_limit``), then
+    bound what is left over growing subsets of the scenarios (:func:`_lazy_chance`) and, if
+    its first subset model does not solve within a third of the time left, over every scenario
+    in the rest of the time; keep the best design met.
 
     Every model is a relaxation of the designs better than the incumbent (minus infinity when
     one is infeasible: then no design beats the incumbent), so the bound is the smaller of the
@@ -1086,12 +1087,13 @@ def _lazy_chance(
     Leaving scenarios out (the allowed overruns kept) only admits more designs, so each model
     is a relaxation and its bound holds for the full problem. The first subset holds the
     :data:`CHANCE_SUBSET_EXTRA` plus allowed overruns scenarios dearest for the average
-    candidate, and as many dearest for the ``reference`` design if given; small subsets are far quicker to bound than all the scenarios, whose rows mostly
-    matter little. While a model's design needs more reserve on every scenario than the model
-    gave it, its dearest scenarios missing from the subset are added and the model solved
-    again; a design the model solved to optimality that needs no more is the optimum. The
-    first model gets a third of ``time_limit``: if it stops there, subsets are not worth it and
-    the rest of the time is left unused.
+    candidate, and as many dearest for the ``reference`` design if given; small subsets are
+    far quicker to bound than all the scenarios, whose rows mostly matter little. While a
+    model's design needs more reserve on every scenario than the model gave it, its dearest
+    scenarios missing from the subset are added and the model solved again; a design the
+    model solved to optimality that needs no more is the optimum. The first model gets a
+    third of ``time_limit``: if it stops there, subsets are not worth it and the rest of the
+    time is left unused.
     """
     began = time.perf_counter()
     allowed = problem.allowed_overruns - len(forced)
