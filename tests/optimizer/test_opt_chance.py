@@ -20,6 +20,7 @@ from incentsim.optimizer.milp import (
     chance_rows,
     choices,
     forced_overruns,
+    improved,
     minimum_reserve,
     program_cost,
     solve,
@@ -139,6 +140,39 @@ def test_the_second_phase_proves_the_exhaustive_optimum(
     assert solution.gap is not None
     assert solution.gap <= 1e-6
     assert "forced to overrun" in solution.detail
+
+
+@pytest.mark.parametrize("budget", [250.0, 330.0])
+def test_a_first_phase_without_a_design_still_ends_with_the_exhaustive_answer(
+    budget: float,
+) -> None:
+    problem = _problem(2, budget=budget)
+    best, best_value = exhaustive_best(problem)
+    first = Solution("time_limit", "HiGHS", detail="no feasible design found")
+    solution = _force_and_resolve(problem, first, "highs", 30.0, 1e-6, False)
+    if best is None:
+        assert solution.status == "infeasible"
+        assert not solution.has_design
+        return
+    assert solution.status == "optimal"
+    assert assess(problem, solution.choice)["objective"] == pytest.approx(best_value, abs=1e-6)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(1, 10_000), budget=st.floats(300.0, 380.0))
+def test_improving_a_design_ends_at_a_local_optimum_no_worse(seed: int, budget: float) -> None:
+    problem = _problem(seed, budget=budget)
+    feasible = [c for c in choices(problem) if assess(problem, c)["feasible"]]
+    assume(feasible)
+    start = min(feasible, key=lambda c: assess(problem, c)["objective"])
+    better = improved(problem, start)
+    value = assess(problem, better)["objective"]
+    assert assess(problem, better)["feasible"]
+    assert value >= assess(problem, start)["objective"]
+    for g, coef in problem.segments.items():
+        for c in range(coef.n_candidates):
+            figures = assess(problem, better | {g: c})
+            assert not figures["feasible"] or figures["objective"] <= value + 1e-9
 
 
 def test_a_short_time_limit_still_reports_time_limit_with_a_proven_gap() -> None:

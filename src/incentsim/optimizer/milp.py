@@ -936,7 +936,7 @@ def solve(
             solution.choice = {}
             solution.detail = "stopped at the time limit before the CVaR rows were complete"
             break
-    if problem.risk == "chance" and solution.status == "time_limit" and solution.has_design:
+    if problem.risk == "chance" and solution.status == "time_limit":
         assert time_limit is not None  # only a time limit stops a solve short
         left = max(time_limit - (time.perf_counter() - began), 0.1)
         solution = _force_and_resolve(problem, solution, solver, left, mip_gap, msg)
@@ -970,34 +970,38 @@ def _force_and_resolve(
     mip_gap: float,
     msg: bool,
 ) -> Solution:
-    """The chance model's second phase, after a first solve stopped at its time limit with an
-    incumbent (improved first, :func:`improved`, like every design met): force the overruns
-    every better design has (:func:`forced_overruns`, up to a quarter of ``time_limit``), then
+    """The chance model's second phase, after a first solve stopped at its time limit: improve
+    its incumbent, if any (:func:`improved`, like every design met), force the overruns every
+    better design has (:func:`forced_overruns`, up to a quarter of ``time_limit``), then
     bound what is left over growing subsets of the scenarios (:func:`_lazy_chance`) and, if
-    its first subset model does not solve within a third of the time left, over every scenario
-    in the rest of the time; keep the best design met.
+    its first subset model does not solve within a quarter of the time left, over every
+    scenario in the rest of the time; keep the best design met.
 
     Every model is a relaxation of the designs better than the incumbent (minus infinity when
     one is infeasible: then no design beats the incumbent), so the bound is the smaller of the
     first solve's and the larger of the incumbent's objective and the smallest of their
-    bounds, and the status and gap stay proven."""
+    bounds, and the status and gap stay proven (without any design, a relaxation found
+    infeasible proves the problem so)."""
     began = time.perf_counter()
-    start = improved(problem, first.choice)
-    lower = _worth(problem, start)
-    margin = 1e-9 * max(1.0, abs(lower))
-    forced = forced_overruns(problem, lower - margin, solver=solver, time_limit=time_limit / 4)
+    start = improved(problem, first.choice) if first.choice else {}
+    lower = _worth(problem, start) if start else -math.inf
+    forced = np.empty(0, dtype=int)
+    if start:
+        margin = 1e-9 * max(1.0, abs(lower))
+        forced = forced_overruns(problem, lower - margin, solver=solver, time_limit=time_limit / 4)
     best, best_choice = lower, start
     second_bound = -math.inf
     outcome = f"{len(forced)} scenarios forced to overrun"
     if len(forced) <= problem.allowed_overruns:
         left = max(time_limit - (time.perf_counter() - began), 0.1)
-        lazy = _lazy_chance(problem, forced, solver, left, mip_gap, msg, first.choice)
+        lazy = _lazy_chance(problem, forced, solver, left, mip_gap, msg)
         if lazy.choice and _worth(problem, better := improved(problem, lazy.choice)) > best:
             best, best_choice = _worth(problem, better), better
         second_bound = lazy.bound
         outcome += f", then {lazy.outcome}"
         left = time_limit - (time.perf_counter() - began)
-        if second_bound - best > mip_gap * max(abs(best), 1e-10) and left > 1.0:  # not proven
+        gap = _gap(second_bound, best)
+        if second_bound > best and (gap is None or gap > mip_gap) and left > 1.0:  # unproven
             second = _run(build_model(problem, forced_overruns=forced), solver, left, mip_gap, msg)
             if (
                 second.has_design
@@ -1015,10 +1019,14 @@ def _force_and_resolve(
         outcome += ", more than allowed: no design beats the first"
     upper = math.inf if first.bound is None else first.bound
     bound = min(upper, max(best, second_bound))
-    gap = max(0.0, bound - best) / max(abs(best), 1e-10) if math.isfinite(bound) else None
+    gap = _gap(bound, best)
     proven = gap is not None and gap <= mip_gap + 1e-12
+    status: Status = "optimal" if proven else "time_limit"
+    if not best_choice:
+        status = "infeasible" if bound == -math.inf else "time_limit"
+        outcome = f"no feasible design found within the time limit; {outcome}"
     return Solution(
-        "optimal" if proven else "time_limit",
+        status,
         first.solver,
         gap=gap,
         bound=bound if math.isfinite(bound) else None,
@@ -1027,6 +1035,14 @@ def _force_and_resolve(
         detail=f"chance constraint in two phases: {outcome}",
         raw_status="Optimal" if proven else first.raw_status,
     )
+
+
+def _gap(bound: float, best: float) -> float | None:
+    """The relative gap between a bound and the best objective found (``None`` when either is
+    not finite)."""
+    if not (math.isfinite(bound) and math.isfinite(best)):
+        return None
+    return max(0.0, bound - best) / max(abs(best), 1e-10)
 
 
 def improved(problem: DesignProblem, choice: Mapping[str, int]) -> dict[str, int]:
@@ -1059,7 +1075,7 @@ def _worth(problem: DesignProblem, choice: Mapping[str, int]) -> float:
 
 
 #: Scenarios the second phase's first subset model holds beyond the overruns still allowed.
-CHANCE_SUBSET_EXTRA = 3
+CHANCE_SUBSET_EXTRA = 10
 
 
 @dataclass
@@ -1080,36 +1096,32 @@ def _lazy_chance(
     time_limit: float,
     mip_gap: float,
     msg: bool,
-    reference: Mapping[str, int] | None = None,
 ) -> _Lazy:
     """The chance model with ``forced`` overrunning, over a growing subset of the scenarios.
 
     Leaving scenarios out (the allowed overruns kept) only admits more designs, so each model
     is a relaxation and its bound holds for the full problem. The first subset holds the
     :data:`CHANCE_SUBSET_EXTRA` plus allowed overruns scenarios dearest for the average
-    candidate, and as many dearest for the ``reference`` design if given; small subsets are
-    far quicker to bound than all the scenarios, whose rows mostly matter little. While a
-    model's design needs more reserve on every scenario than the model gave it, its dearest
-    scenarios missing from the subset are added and the model solved again; a design the
-    model solved to optimality that needs no more is the optimum. The first model gets a
-    third of ``time_limit``: if it stops there, subsets are not worth it and the rest of the
-    time is left unused.
+    candidate: small subsets are far quicker to bound than all the scenarios, most of whose
+    rows matter little. While a model's design needs more reserve on every scenario than the
+    model gave it, its dearest scenarios missing from the subset are added and the model
+    solved again; a design the model solved to optimality that needs no more is the optimum.
+    The first model gets a quarter of ``time_limit``: if it stops there, subsets are not
+    worth it and the rest of the time is left to the caller.
     """
     began = time.perf_counter()
     allowed = problem.allowed_overruns - len(forced)
     typical = np.sum([coef.cost.mean(axis=0) for coef in problem.segments.values()], axis=0)
-    scenarios = np.empty(0, dtype=int)
-    for cost in (typical, *([program_cost(problem, reference)] if reference else [])):
-        order = np.argsort(-cost, kind="stable")
-        order = order[~np.isin(order, forced)]
-        scenarios = np.union1d(scenarios, order[: allowed + CHANCE_SUBSET_EXTRA])
+    order = np.argsort(-typical, kind="stable")
+    order = order[~np.isin(order, forced)]
+    scenarios = np.sort(order[: allowed + CHANCE_SUBSET_EXTRA])
     best: dict[str, int] = {}
     bound, rounds, status = math.inf, 0, "not_solved"
     while True:
         rounds += 1
         left = max(time_limit - (time.perf_counter() - began), 0.1)
         if rounds == 1:
-            left /= 3
+            left /= 4
         model = build_model(problem, tail_scenarios=scenarios, forced_overruns=forced)
         found = _run(model, solver, left, mip_gap, msg)
         status = found.status
