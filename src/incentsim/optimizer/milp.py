@@ -974,8 +974,8 @@ def _force_and_resolve(
     its incumbent, if any (:func:`improved`, like every design met), force the overruns every
     better design has (:func:`forced_overruns`, up to a quarter of ``time_limit``), then
     bound what is left over growing subsets of the scenarios (:func:`_lazy_chance`) and, if
-    its first subset model does not solve within a quarter of the time left, over every
-    scenario in the rest of the time; keep the best design met.
+    its first subset model does not solve within half the time left, over every scenario
+    in the rest of the time; keep the best design met.
 
     Every model is a relaxation of the designs better than the incumbent (minus infinity when
     one is infeasible: then no design beats the incumbent), so the bound is the smaller of the
@@ -1075,7 +1075,7 @@ def _worth(problem: DesignProblem, choice: Mapping[str, int]) -> float:
 
 
 #: Scenarios the second phase's first subset model holds beyond the overruns still allowed.
-CHANCE_SUBSET_EXTRA = 10
+CHANCE_SUBSET_EXTRA = 3
 
 
 @dataclass
@@ -1106,8 +1106,8 @@ def _lazy_chance(
     rows matter little. While a model's design needs more reserve on every scenario than the
     model gave it, its dearest scenarios missing from the subset are added and the model
     solved again; a design the model solved to optimality that needs no more is the optimum.
-    The first model gets a quarter of ``time_limit``: if it stops there, subsets are not
-    worth it and the rest of the time is left to the caller.
+    The first model gets half of ``time_limit``: if it stops there, subsets are not worth
+    it and the rest of the time is left to the caller.
     """
     began = time.perf_counter()
     allowed = problem.allowed_overruns - len(forced)
@@ -1121,7 +1121,7 @@ def _lazy_chance(
         rounds += 1
         left = max(time_limit - (time.perf_counter() - began), 0.1)
         if rounds == 1:
-            left /= 4
+            left /= 2
         model = build_model(problem, tail_scenarios=scenarios, forced_overruns=forced)
         found = _run(model, solver, left, mip_gap, msg)
         status = found.status
