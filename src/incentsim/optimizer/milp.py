@@ -976,10 +976,10 @@ def _force_and_resolve(
     """The chance model's second phase, after a first solve stopped at its time limit: improve
     its incumbent, if any (:func:`improved`, like every design met), force the overruns every
     better design has (:func:`forced_overruns`, up to a quarter of ``time_limit``), then
-    bound what is left over growing subsets of the scenarios (:func:`_lazy_chance`; only while
-    the gap is at most :data:`CHANCE_SUBSET_GAP`) and, if its first subset model does not
-    solve within half the time left, over every scenario in the rest of the time; keep the
-    best design met.
+    bound what is left over growing subsets of the scenarios (:func:`_lazy_chance`; only when
+    the improved incumbent is within :data:`CHANCE_SUBSET_GAP` of the first bound) and, unless
+    that proves a design optimal, solve it over every scenario in the rest of the time; keep
+    the best design met.
 
     Every model is a relaxation of the designs better than the incumbent (minus infinity when
     one is infeasible: then no design beats the incumbent), so the bound is the smaller of the
