@@ -41,7 +41,8 @@ Part 3: build and solve times of the CVaR MILP for 8 segments x 64 candidates x 
 scenarios with synthetic coefficients (the generator of the optimiser's tests); target under
 20 s to proven optimality. ``--part chance``: the exact chance-constrained MILP on the same
 coefficients at 8 x 32 x 500 and 8 x 64 x 1,000 with a 120 s limit: status, gap, bound and the
-strengthened model's rows (target, issue 14: optimal or a gap under 0.5%).
+strengthened model's rows (target, issue 14: optimal or a gap under 0.5%; last run, on 2
+shared cores, 0.38% at 8 x 32 x 500 and 3.11% at 8 x 64 x 1,000).
 
 Part 4 (issue 14), on the bundled optimisation: the optimiser's optional steps side by side:
 the base design (under the file's budget, with the largest reserve allowed), the one-shot MILP,
