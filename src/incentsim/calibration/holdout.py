@@ -119,7 +119,7 @@ def holdout_check(
             values = fitted.draws.drop(columns="draw").iloc[row].to_dict()
             trial = base.model_copy(update={"behaviour": base.behaviour.model_copy(update=values)})
             if progress:
-                progress(f"hold-out prediction {len(predicted) // reps + 1} of {DRAWS}", 1)
+                progress(f"prediction {len(predicted) // reps + 1} of {DRAWS}", 1)
             sim, cost = _run(trial, seed, reps, len(fitted.partners), replayed=REPLAYED)
             for r in range(reps):
                 figures = _held_out(sim.replication(r), cut, trial.behaviour.timing_weeks)
