@@ -404,9 +404,11 @@ def _order(df: pd.DataFrame) -> NDArray[np.int64]:
 
 
 def _deal_codes(row_partner: IntArray, reg: NDArray[np.object_]) -> IntArray:
-    """Each row's (partner, registration id) pair as a number, the same for the same pair."""
+    """Each row's (partner, registration id) pair as a number from 0, the same for the same
+    pair."""
     codes, uniques = pd.factorize(reg, use_na_sentinel=False)
-    return np.asarray(row_partner, dtype=np.int64) * max(len(uniques), 1) + codes
+    pairs = np.asarray(row_partner, dtype=np.int64) * max(len(uniques), 1) + codes
+    return np.asarray(pd.factorize(pairs)[0], dtype=np.int64)
 
 
 def _first_in_order(order: IntArray, key: IntArray) -> IntArray:
