@@ -67,6 +67,7 @@ def calibrate_and_check(
     program: Program | None = None,
     reps: int | None = None,
     bootstrap: int | None = None,
+    variance_reps: int | None = None,
     workers: int = 1,
     progress: Progress | None = None,
 ) -> tuple[Calibration, pd.DataFrame | None]:
@@ -75,7 +76,7 @@ def calibrate_and_check(
 
     Parameters
     ----------
-    scenario, transactions, program, reps, bootstrap
+    scenario, transactions, program, reps, bootstrap, variance_reps
         Those of :func:`~incentsim.calibration.estimate.calibrate` (``None``: its defaults).
     holdout
         Periods held out (0: no check).
@@ -93,7 +94,12 @@ def calibrate_and_check(
     """
     options: dict[str, Any] = {
         k: v
-        for k, v in {"program": program, "reps": reps, "bootstrap": bootstrap}.items()
+        for k, v in {
+            "program": program,
+            "reps": reps,
+            "bootstrap": bootstrap,
+            "variance_reps": variance_reps,
+        }.items()
         if v is not None
     }
     if workers < 2 or not holdout:
