@@ -40,7 +40,10 @@ class Terminal(io.StringIO):
 @pytest.fixture(scope="module")
 def calibrated(history: Path, printed: dict[str, str]) -> Path:
     out = history.parent / "calibration"
+    # on 2 workers: the hold-out check beside the calibration (tests/calibration/test_parallel.py
+    # checks 1 and 2 give the same figures)
     args = ["calibrate", str(SMALL), str(history), "--out", str(out), "--holdout", "1"]
+    args += ["--workers", "2"]
     text, err = io.StringIO(), Terminal()
     with contextlib.redirect_stdout(text), contextlib.redirect_stderr(err):
         assert main([*args, *SETS, *QUICK]) == 0

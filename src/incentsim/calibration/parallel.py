@@ -67,7 +67,9 @@ def calibrate_and_check(
     program: Program | None = None,
     reps: int | None = None,
     bootstrap: int | None = None,
+    passes: int | None = None,
     variance_reps: int | None = None,
+    backtest_histories: int | None = None,
     workers: int = 1,
     progress: Progress | None = None,
 ) -> tuple[Calibration, pd.DataFrame | None]:
@@ -76,8 +78,11 @@ def calibrate_and_check(
 
     Parameters
     ----------
-    scenario, transactions, program, reps, bootstrap, variance_reps
-        Those of :func:`~incentsim.calibration.estimate.calibrate` (``None``: its defaults).
+    scenario, transactions, program, reps, bootstrap, passes, variance_reps
+        Those of :func:`~incentsim.calibration.estimate.calibrate` (``None``: its defaults),
+        for both.
+    backtest_histories
+        The calibration's (the hold-out check's calibration has no back-test).
     holdout
         Periods held out (0: no check).
     workers
@@ -98,12 +103,14 @@ def calibrate_and_check(
             "program": program,
             "reps": reps,
             "bootstrap": bootstrap,
+            "passes": passes,
             "variance_reps": variance_reps,
         }.items()
         if v is not None
     }
+    own = {} if backtest_histories is None else {"backtest_histories": backtest_histories}
     if workers < 2 or not holdout:
-        calibration = calibrate(scenario, transactions, progress=progress, **options)
+        calibration = calibrate(scenario, transactions, progress=progress, **options, **own)
         table = (
             holdout_check(
                 scenario,
@@ -124,10 +131,13 @@ def calibrate_and_check(
                 scenario,
                 transactions,
                 holdout,
-                options,
+                chosen,
                 None if calls is None else _Relay(calls, prefix),
             )
-            for kind, prefix in (("calibration", ""), ("holdout", HOLDOUT_PREFIX))
+            for kind, prefix, chosen in (
+                ("calibration", "", {**options, **own}),
+                ("holdout", HOLDOUT_PREFIX, options),
+            )
         ]
         results: dict[str, Any] = {}
         failure: list[BaseException] = []
