@@ -118,7 +118,9 @@ def calibrate_once(
     stages["reading the history"] = now - began
     # until a job's first message: starting the workers on 2 (each job its own)
     jobs = ("", HOLDOUT_PREFIX) if workers > 1 and holdout else ("",)
-    current.update({job: (job + "starting", now) for job in jobs})
+    current.update(
+        {job: (job + "history as arrays (on 2: starting the workers)", now) for job in jobs}
+    )
     result, table = calibrate_and_check(
         scenario, transactions, holdout, workers=workers, progress=say
     )
