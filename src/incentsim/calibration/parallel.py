@@ -108,7 +108,9 @@ def calibrate_and_check(
         }.items()
         if v is not None
     }
-    own = {} if backtest_histories is None else {"backtest_histories": backtest_histories}
+    own: dict[str, Any] = (
+        {} if backtest_histories is None else {"backtest_histories": backtest_histories}
+    )
     if workers < 2 or not holdout:
         calibration = calibrate(scenario, transactions, progress=progress, **options, **own)
         table = (
