@@ -13,6 +13,7 @@ behaviour constants and matches its moments to the history's.
 * :mod:`~incentsim.calibration.backtest`: the old program's cost replayed by the payout rules
   against the calibrated simulation's;
 * :mod:`~incentsim.calibration.holdout`: :func:`holdout_check`;
+* :mod:`~incentsim.calibration.parallel`: :func:`calibrate_and_check`, the two side by side;
 * :mod:`~incentsim.calibration.output`: :func:`write_calibration`;
 * :mod:`~incentsim.calibration.draws`: parameter draws for ``incentsim run --draws``.
 """
@@ -21,12 +22,14 @@ from incentsim.calibration.draws import DrawnBehaviour, read_draws
 from incentsim.calibration.estimate import Calibration, ConstantFit, calibrate
 from incentsim.calibration.holdout import holdout_check
 from incentsim.calibration.output import write_calibration
+from incentsim.calibration.parallel import calibrate_and_check
 
 __all__ = [
     "Calibration",
     "ConstantFit",
     "DrawnBehaviour",
     "calibrate",
+    "calibrate_and_check",
     "holdout_check",
     "read_draws",
     "write_calibration",

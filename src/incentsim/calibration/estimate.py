@@ -314,6 +314,7 @@ def calibrate(
     def measure(o: Observed) -> pd.Series:
         return moments(o, timing_weeks=timing, thresholds=thresholds)
 
+    say("observed moments and partner bootstrap", 0)
     data = measure(observed)
     resamples = _resample(observed, bootstrap, np.random.default_rng(fresh_seed(scenario.seed, 4)))
     boot = pd.DataFrame([measure(observed.take(idx)) for idx in resamples])
@@ -395,6 +396,7 @@ def calibrate(
             cache.clear()
             say(f"pass {round_ + 1}: matching moments", 0)
             units = full(_search(residuals, jacobian, units[free]))
+        say("central differences at the estimate", 0)
         jac = np.zeros((len(matched), len(units)))
         jac[:, free] = jacobian(units[free], central=True)
         best = simulated(units)
@@ -527,7 +529,7 @@ def _run(
     population_seed, market_seed, partner_seed, history_seed = seed.spawn(4)
     drawn, market = draw_partners_and_market(scenario, population_seed, market_seed, reps)
     simulation = Simulation(scenario, drawn, market, np.random.default_rng(partner_seed))
-    simulation.recorder.keep_partner_history()
+    simulation.recorder.keep_partner_history(days=replayed > 0)
     simulation.run()
     observed = observed_simulation(simulation.recorder, drawn, scenario.calendar.weeks_per_period)
     cost = np.array(simulation.recorder.per_period["cost"], dtype=np.float64)

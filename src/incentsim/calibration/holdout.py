@@ -51,12 +51,13 @@ def holdout_check(
     program: Program | None = None,
     reps: int = BLOCK_SIZE,
     bootstrap: int = 200,
+    passes: int = 2,
     variance_reps: int = VARIANCE_REPS,
     progress: Progress | None = None,
 ) -> pd.DataFrame:
     """Predicted against actual over the last ``periods`` of a history.
 
-    ``program``, ``reps``, ``bootstrap`` and ``variance_reps`` are those of
+    ``program``, ``reps``, ``bootstrap``, ``passes`` and ``variance_reps`` are those of
     :func:`~incentsim.calibration.estimate.calibrate`, whose calibration here skips the
     back-test (only its partners, constants and draws are used).
 
@@ -87,6 +88,7 @@ def holdout_check(
         program=program,
         reps=reps,
         bootstrap=bootstrap,
+        passes=passes,
         variance_reps=variance_reps,
         backtest_histories=0,
         progress=progress,
@@ -119,7 +121,7 @@ def holdout_check(
             values = fitted.draws.drop(columns="draw").iloc[row].to_dict()
             trial = base.model_copy(update={"behaviour": base.behaviour.model_copy(update=values)})
             if progress:
-                progress(f"hold-out prediction {len(predicted) // reps + 1} of {DRAWS}", 1)
+                progress(f"prediction {len(predicted) // reps + 1} of {DRAWS}", 1)
             sim, cost = _run(trial, seed, reps, len(fitted.partners), replayed=REPLAYED)
             for r in range(reps):
                 figures = _held_out(sim.replication(r), cut, trial.behaviour.timing_weeks)

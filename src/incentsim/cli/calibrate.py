@@ -8,7 +8,8 @@ per segment and region the trend, seasonality, deal size and MDF take-up, saying
 and deal cycle stay at their priors (:mod:`incentsim.calibration.segments`); and a back-test
 of revenue and program cost per period, the cost replayed by the payout rules
 (:mod:`incentsim.calibration.backtest`). With ``--holdout N`` (default 2; 0 skips it) it also
-calibrates without the last N periods and predicts them.
+calibrates without the last N periods and predicts them; ``--workers 2`` runs that check beside
+the calibration (:mod:`incentsim.calibration.parallel`), with the same results.
 
 Writes ``calibrated.yaml`` (an ``extends:`` diff on SCENARIO with a ``calibration:`` block),
 ``partners.csv``, ``draws.csv`` (for ``incentsim run --draws``), ``moments.csv``,
@@ -22,7 +23,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from incentsim.cli._common import add_history_arguments, positive_int
+from incentsim.cli._common import add_history_arguments, positive_int, worker_count
 from incentsim.errors import IncentsimError
 from incentsim.scenario.loader import load_program, load_scenario
 
@@ -69,6 +70,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help="also calibrate without the last N periods and predict them (0: skip)",
     )
+    parser.add_argument(
+        "--workers",
+        type=worker_count,
+        default=1,
+        metavar="W",
+        help="worker processes: 2 runs the hold-out check beside the calibration (default 1; "
+        "the results do not depend on it)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -76,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     """Calibrate, write the folder, print the estimates and the fit; 0 on success."""
     # loaded when the verb runs: every verb module is imported to build the parser
-    from incentsim.calibration import calibrate, holdout_check, write_calibration
+    from incentsim.calibration import calibrate_and_check, write_calibration
     from incentsim.calibration.estimate import history_hash
     from incentsim.montecarlo.runner import progress_bar
     from incentsim.payout import read_transactions
@@ -105,11 +114,8 @@ def run(args: argparse.Namespace) -> int:
             bar.update(simulations)
 
         try:
-            calibration = calibrate(scenario, transactions, progress=say, **options)
-            holdout = (
-                holdout_check(scenario, transactions, args.holdout, progress=say, **options)
-                if args.holdout
-                else None
+            calibration, holdout = calibrate_and_check(
+                scenario, transactions, args.holdout, workers=args.workers, progress=say, **options
             )
         except ValueError as exc:
             raise IncentsimError(f"{args.history}: {exc}") from None

@@ -240,15 +240,18 @@ class Recorder:
         self.partner_days: NDArray[np.float32] | None = None
         self.partner_periods: list[dict[str, NDArray[np.float64] | NDArray[np.bool_]]] = []
 
-    def keep_partner_history(self) -> None:
+    def keep_partner_history(self, *, days: bool = True) -> None:
         """Also keep each partner's booked revenue and deals per week and its period metrics
-        (``partner_weeks`` and ``partner_periods``) and the share of each week's revenue booked
-        on each business day (``partner_days``, :mod:`incentsim.engine.days`), for writing a
-        synthetic history: about ``36 * R * N * weeks`` bytes more. Nothing simulated
-        changes."""
+        (``partner_weeks`` and ``partner_periods``) and, with ``days``, the share of each
+        week's revenue booked on each business day (``partner_days``,
+        :mod:`incentsim.engine.days`), for writing a synthetic history: about
+        ``36 * R * N * weeks`` bytes more. Nothing simulated changes: without ``days`` only the
+        periods' last weeks are dated, as in a run (a calibration's moments need weeks, not
+        days; dating every week was a quarter of its simulations' time)."""
         shape = (*self.partners.group.shape, self.calendar.horizon_weeks)
         self.partner_weeks = {"revenue": np.zeros(shape), "deals": np.zeros(shape)}
-        self.partner_days = np.zeros((*shape, BUSINESS_DAYS), dtype=np.float32)
+        if days:
+            self.partner_days = np.zeros((*shape, BUSINESS_DAYS), dtype=np.float32)
 
     # -- called by the simulation ---------------------------------------------------------
 

@@ -216,47 +216,46 @@ def aggregate(
     audit = df["audit_flag"].to_numpy(dtype=np.bool_)
     dates = df["date"].to_numpy(dtype="datetime64[D]")
 
+    # Rows by date, then line; each row's deal (partner and registration id) as a number.
+    order = _order(df)
+    deal = _deal_codes(row_partner, reg)
+
     # Registrations: who owns an id, and which later registrations the duplicate check rejects.
     registered = (reg != "") & ~audit
-    owner_rows = _registration_owners(df, registered)
-    rejected = np.zeros(len(df), dtype=np.bool_)
-    check = cp.registration_check
-    protection = cp.registration_protection_days
-    for pos in np.flatnonzero(registered):
-        first = owner_rows[reg[pos]]
-        if pid[first] == pid[pos]:
-            continue
-        within = (dates[pos] - dates[first]).astype(np.int64) <= protection[g[pos]]
-        rejected[pos] = bool(check[g[pos]]) and bool(within)
-    _duplicate_findings(findings, df, registered, rejected, owner_rows, period)
+    owner = _registration_owners(order, reg, registered)
+    duplicate = registered & (pid[np.maximum(owner, 0)] != pid)
+    within = (dates - dates[np.maximum(owner, 0)]).astype(
+        np.int64
+    ) <= cp.registration_protection_days[g]
+    rejected = duplicate & cp.registration_check[g].astype(np.bool_) & within
+    _duplicate_findings(findings, df, order, duplicate, deal, rejected, owner, period)
 
     # Audits: the deal's rows up to the audit are clawed back; its later rows earn nothing.
-    audits = {(pid[p], reg[p]): p for p in np.flatnonzero(audit)}
-    invalid_later = np.zeros(len(df), dtype=np.bool_)
-    audited_by = np.full(len(df), -1, dtype=np.int64)
-    for pos in np.flatnonzero(registered):
-        at = audits.get((pid[pos], reg[pos]))
-        if at is None:
-            continue
-        if dates[pos] <= dates[at]:
-            audited_by[pos] = at
-        else:
-            invalid_later[pos] = True
-            findings.append(
-                _finding(
-                    "audited_deal_later_sale",
-                    pid[pos],
-                    period[pos],
-                    line[pos],
-                    f"sale of registration '{reg[pos]}' dated after its audit (line {line[at]}) "
-                    "earns no SPIFF or co-selling bonus",
-                )
+    audit_of_deal = np.full(int(deal.max(initial=-1)) + 1, -1, dtype=np.int64)
+    for p in np.flatnonzero(audit):  # few rows; a deal's last audit row counts
+        audit_of_deal[deal[p]] = p
+    at_row = np.where(registered, audit_of_deal[deal], -1)
+    audited = at_row >= 0
+    before = audited & (dates <= dates[np.maximum(at_row, 0)])
+    audited_by = np.where(before, at_row, -1)
+    invalid_later = audited & ~before
+    for pos in np.flatnonzero(invalid_later):
+        at = at_row[pos]
+        findings.append(
+            _finding(
+                "audited_deal_later_sale",
+                pid[pos],
+                period[pos],
+                line[pos],
+                f"sale of registration '{reg[pos]}' dated after its audit (line {line[at]}) "
+                "earns no SPIFF or co-selling bonus",
             )
+        )
     valid_registration = registered & ~rejected & ~invalid_later
     sale = (amount > 0) & ~audit
 
     # Deals: the first sale of each (partner, registration), or each unregistered sale.
-    first_of_deal = _first_rows(df, registered, sale)
+    first_of_deal = _first_rows(order, deal, registered, sale)
 
     shape = (n_periods, n)
     flat = period * n + row_partner
@@ -299,7 +298,7 @@ def aggregate(
             & (valid_registration | (~needs_reg.astype(np.bool_) & ~invalid_later))
         )
         # 1 on the row that brings a new qualifying deal.
-        counts = _first_rows(df, registered, qualifies).astype(np.float64)
+        counts = _first_rows(order, deal, registered, qualifies).astype(np.float64)
         spiff_revenue[..., s] = per_period(amount, qualifies)
         spiff_deals[..., s] = per_period(counts)
         hit = qualifies & (audited_by >= 0)
@@ -339,8 +338,10 @@ def aggregate(
         )
 
     # Snapshots: latest in the period wins, carried forward.
-    certified_staff = _snapshots(df, "certified_staff", period, row_partner, shape, 0.0)
-    csat, csat_missing = _snapshots(df, "csat", period, row_partner, shape, 5.0, missing=True)
+    certified_staff = _snapshots(df, order, "certified_staff", period, row_partner, shape, 0.0)
+    csat, csat_missing = _snapshots(
+        df, order, "csat", period, row_partner, shape, 5.0, missing=True
+    )
     if cp.uses_csat:
         for i in np.flatnonzero(csat_missing.any(axis=0)):
             last_missing = int(np.flatnonzero(csat_missing[:, i]).max())
@@ -402,29 +403,41 @@ def _order(df: pd.DataFrame) -> NDArray[np.int64]:
     return np.lexsort((df["line"].to_numpy(), df["date"].to_numpy()))
 
 
-def _registration_owners(df: pd.DataFrame, registered: NDArray[np.bool_]) -> dict[str, int]:
-    """Row position of each registration id's first row (earliest date, then line)."""
-    reg = df["deal_registration_id"].to_numpy(dtype=object)
-    owners: dict[str, int] = {}
-    for pos in _order(df):
-        if registered[pos]:
-            owners.setdefault(reg[pos], int(pos))
-    return owners
+def _deal_codes(row_partner: IntArray, reg: NDArray[np.object_]) -> IntArray:
+    """Each row's (partner, registration id) pair as a number from 0, the same for the same
+    pair."""
+    codes, uniques = pd.factorize(reg, use_na_sentinel=False)
+    pairs = np.asarray(row_partner, dtype=np.int64) * max(len(uniques), 1) + codes
+    return np.asarray(pd.factorize(pairs)[0], dtype=np.int64)
+
+
+def _first_in_order(order: IntArray, key: IntArray) -> IntArray:
+    """Of the row positions ``order``, the first with each value of ``key``, as they come in
+    ``order``."""
+    _, first = np.unique(key[order], return_index=True)
+    return np.asarray(order[np.sort(first)], dtype=np.int64)
+
+
+def _registration_owners(
+    order: IntArray, reg: NDArray[np.object_], registered: NDArray[np.bool_]
+) -> IntArray:
+    """Each registered row's owner: the row position of its registration id's first row
+    (earliest date, then line); -1 for a row not registered."""
+    rows = order[registered[order]]
+    codes, _ = pd.factorize(reg, use_na_sentinel=False)
+    first = _first_in_order(rows, codes)
+    owner_of_code = np.full(int(codes.max(initial=-1)) + 1, -1, dtype=np.int64)
+    owner_of_code[codes[first]] = first
+    return np.where(registered, owner_of_code[codes], -1)
 
 
 def _first_rows(
-    df: pd.DataFrame, registered: NDArray[np.bool_], among: NDArray[np.bool_]
+    order: IntArray, deal: IntArray, registered: NDArray[np.bool_], among: NDArray[np.bool_]
 ) -> NDArray[np.bool_]:
-    """Among the ``among`` rows: each unregistered one and the first of each (partner,
-    registration)."""
-    pid = df["partner_id"].to_numpy(dtype=object)
-    reg = df["deal_registration_id"].to_numpy(dtype=object)
+    """Among the ``among`` rows: each unregistered one and the first (in ``order``) of each
+    deal (:func:`_deal_codes`: partner and registration)."""
     first = among & ~registered
-    seen: set[tuple[str, str]] = set()
-    for pos in _order(df):
-        if among[pos] and registered[pos] and (pid[pos], reg[pos]) not in seen:
-            seen.add((pid[pos], reg[pos]))
-            first[pos] = True
+    first[_first_in_order(order[(among & registered)[order]], deal)] = True
     return first
 
 
@@ -503,6 +516,7 @@ def _add(
 
 def _snapshots(
     df: pd.DataFrame,
+    order: IntArray,
     column: str,
     period: IntArray,
     partner: IntArray,
@@ -510,12 +524,13 @@ def _snapshots(
     initial: float,
     missing: bool = False,
 ) -> Any:
-    """Latest value per (period, partner), carried forward; ``initial`` before the first."""
+    """Latest value (in ``order``) per (period, partner), carried forward; ``initial`` before
+    the first."""
     values = df[column].to_numpy(dtype=np.float64)
+    rows = order[~np.isnan(values[order]) & (period[order] < shape[0])][::-1]
+    latest = _first_in_order(rows, period * shape[1] + partner)
     out = np.full(shape, np.nan)
-    for pos in _order(df):
-        if not np.isnan(values[pos]) and period[pos] < shape[0]:
-            out[period[pos], partner[pos]] = values[pos]
+    out[period[latest], partner[latest]] = values[latest]
     filled = pd.DataFrame(out).ffill().to_numpy()
     absent = np.isnan(filled)
     filled = np.where(absent, initial, filled)
@@ -525,25 +540,21 @@ def _snapshots(
 def _duplicate_findings(
     findings: list[dict[str, Any]],
     df: pd.DataFrame,
-    registered: NDArray[np.bool_],
+    order: IntArray,
+    duplicate: NDArray[np.bool_],
+    deal: IntArray,
     rejected: NDArray[np.bool_],
-    owners: dict[str, int],
+    owner: IntArray,
     period: IntArray,
 ) -> None:
-    """One finding per (registration id, later partner)."""
+    """One finding per (registration id, later partner): at the first (in ``order``) of the
+    ``duplicate`` rows (registered by a partner other than the id's owner) of each deal."""
     pid = df["partner_id"].to_numpy(dtype=object)
     reg = df["deal_registration_id"].to_numpy(dtype=object)
     line = df["line"].to_numpy(dtype=np.int64)
     dates = df["date"].to_numpy(dtype="datetime64[D]")
-    reported: set[tuple[str, str]] = set()
-    for pos in _order(df):
-        if not registered[pos]:
-            continue
-        first = owners[reg[pos]]
-        key = (reg[pos], pid[pos])
-        if pid[first] == pid[pos] or key in reported:
-            continue
-        reported.add(key)
+    for pos in _first_in_order(order[duplicate[order]], deal):
+        first = owner[pos]
         what = (
             "rejected by the duplicate check: no SPIFF or co-selling bonus"
             if rejected[pos]
